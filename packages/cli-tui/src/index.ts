@@ -1,0 +1,3 @@
+export { ExitCode } from './exit-codes.js';
+export { createProgram, main } from './program.js';
+export { VERSION } from './version.js';

@@ -1,0 +1,78 @@
+import * as tf from '@tensorflow/tfjs';
+import { CoreError } from './errors.js';
+
+/** Which TensorFlow.js backend to train on. `auto` takes the fastest one that loads. */
+export type BackendPreference = 'auto' | 'node' | 'wasm' | 'cpu';
+
+export interface BackendInfo {
+  /** The preference asked for. */
+  requested: BackendPreference;
+  /** The backend now in use, as TensorFlow.js names it (`tensorflow` is tfjs-node). */
+  name: 'tensorflow' | 'wasm' | 'cpu';
+  /** One line for people: which backend and why. */
+  description: string;
+}
+
+// Not a dependency (its installer downloads libtensorflow, which often fails): used only when
+// the user installed it. A variable keeps bundlers and tsc from resolving it at build time.
+const TFJS_NODE = '@tensorflow/tfjs-node';
+
+async function tryNode(): Promise<string | undefined> {
+  try {
+    await import(TFJS_NODE);
+    if (await tf.setBackend('tensorflow')) return undefined;
+    return 'tfjs-node loaded but its backend did not initialise';
+  } catch (error) {
+    return `${TFJS_NODE} is not installed or cannot load (${(error as Error).message.split('\n')[0]})`;
+  }
+}
+
+async function tryWasm(): Promise<string | undefined> {
+  try {
+    await import('@tensorflow/tfjs-backend-wasm');
+    if (await tf.setBackend('wasm')) return undefined;
+    return 'the wasm backend did not initialise';
+  } catch (error) {
+    return `@tensorflow/tfjs-backend-wasm cannot load (${(error as Error).message})`;
+  }
+}
+
+/**
+ * Selects and initialises the TensorFlow.js backend: tfjs-node when it can be imported, else
+ * the WebAssembly backend (single-threaded in Node), else the plain JavaScript `cpu` backend.
+ */
+export async function selectBackend(requested: BackendPreference = 'auto'): Promise<BackendInfo> {
+  const reasons: string[] = [];
+  if (requested === 'node' || requested === 'auto') {
+    const failure = await tryNode();
+    if (!failure) {
+      return { requested, name: 'tensorflow', description: 'tfjs-node (native TensorFlow)' };
+    }
+    if (requested === 'node') {
+      throw new CoreError(
+        'BACKEND_UNAVAILABLE',
+        `Backend "node" is unavailable: ${failure}. Install @tensorflow/tfjs-node@4.22.0 where it can ` +
+          'download libtensorflow, or choose --backend wasm.',
+      );
+    }
+    reasons.push(failure);
+  }
+  if (requested === 'wasm' || requested === 'auto') {
+    const failure = await tryWasm();
+    if (!failure) {
+      const why = reasons.length > 0 ? ` (tfjs-node not used: ${reasons.join('; ')})` : '';
+      return { requested, name: 'wasm', description: `tfjs-backend-wasm, single-threaded${why}` };
+    }
+    if (requested === 'wasm') {
+      throw new CoreError(
+        'BACKEND_UNAVAILABLE',
+        `Backend "wasm" is unavailable: ${failure}. Use --backend cpu.`,
+      );
+    }
+    reasons.push(failure);
+  }
+  await tf.setBackend('cpu');
+  await tf.ready();
+  const why = reasons.length > 0 ? ` (faster backends unavailable: ${reasons.join('; ')})` : '';
+  return { requested, name: 'cpu', description: `tfjs cpu backend, plain JavaScript${why}` };
+}

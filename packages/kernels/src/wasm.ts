@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs';
+import type { KernelExports } from './api.js';
+import { KernelError } from './errors.js';
+import { type WasmModule, WebAssemblyApi } from './webassembly.js';
+
+/** The ABI this TypeScript side was written against (see assembly/memory.ts). */
+export const EXPECTED_ABI_VERSION = 1;
+
+/** Where the compiled module lives, from `src/` in the workspace and `dist/` once installed. */
+export const WASM_URL = new URL('../wasm/kernels.wasm', import.meta.url);
+
+let compiled: WasmModule | undefined;
+
+/** Compiles the module once per process (synchronously: it is small, and it keeps the API sync). */
+export function kernelModule(): WasmModule {
+  if (compiled) return compiled;
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(WASM_URL);
+  } catch (cause) {
+    throw new KernelError(
+      'WASM_LOAD_FAILED',
+      `Cannot read ${WASM_URL.pathname}: ${(cause as Error).message}. ` +
+        'In the workspace, run `pnpm build` first; installed from npm, reinstall @crypto-anomaly/kernels.',
+    );
+  }
+  compiled = new WebAssemblyApi.Module(bytes);
+  return compiled;
+}
+
+/** A fresh instance with its own memory. Instances are cheap; each detector owns one. */
+export function instantiateKernels(): KernelExports {
+  const instance = new WebAssemblyApi.Instance(kernelModule(), {
+    env: {
+      abort(_message: number, _file: number, line: number, column: number) {
+        throw new KernelError('WASM_LOAD_FAILED', `WebAssembly kernel aborted at ${line}:${column}`);
+      },
+    },
+  });
+  const exports = instance.exports as unknown as KernelExports;
+  const abi = exports.abiVersion();
+  if (abi !== EXPECTED_ABI_VERSION) {
+    throw new KernelError(
+      'WASM_ABI_MISMATCH',
+      `kernels.wasm has ABI ${abi} but this code expects ${EXPECTED_ABI_VERSION}: rebuild with \`pnpm build\`.`,
+    );
+  }
+  return exports;
+}
+
+/** Copies `values` into freshly allocated WASM memory and returns the pointer. */
+export function writeFloat64(kernels: KernelExports, values: ArrayLike<number>): number {
+  const pointer = kernels.allocate(values.length * 8);
+  new Float64Array(kernels.memory.buffer, pointer, values.length).set(values);
+  return pointer;
+}
+
+/** Copies `length` float64 values out of WASM memory (the view is made after any growth). */
+export function readFloat64(kernels: KernelExports, pointer: number, length: number): Float64Array {
+  return new Float64Array(kernels.memory.buffer, pointer, length).slice();
+}

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { instantiateKernels, readFloat64, writeFloat64 } from '../src/index.js';
+
+describe('kernels.wasm', () => {
+  it('loads and reports the ABI the TypeScript side expects', () => {
+    const kernels = instantiateKernels();
+    expect(kernels.abiVersion()).toBe(1);
+  });
+
+  it('round-trips a batch larger than the initial memory, and reuses memory after a reset', () => {
+    const kernels = instantiateKernels();
+    const initialBytes = kernels.memory.buffer.byteLength;
+    const values = Float64Array.from({ length: 300_000 }, (_, i) => Math.sin(i) * 1e5);
+    const pointer = writeFloat64(kernels, values);
+    expect(pointer % 16).toBe(0);
+    expect(kernels.memory.buffer.byteLength).toBeGreaterThan(initialBytes);
+    expect(readFloat64(kernels, pointer, values.length)).toEqual(values);
+    kernels.resetHeap();
+    expect(writeFloat64(kernels, [1, 2, 3])).toBe(pointer);
+  });
+
+  it('gives each instance its own memory', () => {
+    const a = instantiateKernels();
+    const b = instantiateKernels();
+    const pa = writeFloat64(a, [42]);
+    writeFloat64(b, [7]);
+    expect(readFloat64(a, pa, 1)[0]).toBe(42);
+  });
+});
