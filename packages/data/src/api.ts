@@ -39,3 +39,31 @@ export const INTERVALS = [
 ] as const;
 
 export type Interval = (typeof INTERVALS)[number];
+
+/** The kinds of anomaly the sample market injects (and users hunt). */
+export type AnomalyKind =
+  | 'flash-crash'
+  | 'pump-and-dump'
+  | 'volume-spike'
+  | 'volatility-break'
+  | 'stale-price';
+
+/** One injected anomaly event: the candles with open time in [startTime, endTime] belong to it. */
+export interface AnomalyLabel {
+  kind: AnomalyKind;
+  startTime: number;
+  endTime: number;
+  /** Index of the first and last affected candle in the generated series. */
+  startIndex: number;
+  endIndex: number;
+  /** A short human description, e.g. "-18% in 3 candles, recovered in 9". */
+  description: string;
+}
+
+/** Where klines come from, as the engine sees it: anything that can list candles in order. */
+export interface KlineSource {
+  /** One line for people, e.g. "bundled sample market (seed 7, 1h, 4000 candles)". */
+  describe(): string;
+  /** Closed candles for symbol and interval in [start, end), oldest first, no duplicates. */
+  load(request: { symbol: string; interval: Interval; start?: number; end?: number }): Promise<Kline[]>;
+}
