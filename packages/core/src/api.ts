@@ -1,6 +1,16 @@
 import type { Interval, KlineSource } from '@crypto-anomaly/data';
 import type { BackendPreference } from './backend.js';
 
+/**
+ * A row-major matrix of float64 values: `data[row * cols + col]`. The same shape as the kernels'
+ * `Matrix`, so either can be passed where the other is expected.
+ */
+export interface Matrix {
+  data: Float64Array;
+  rows: number;
+  cols: number;
+}
+
 /** The detectors the pipeline trains, by the names used in files, events and the CLI. */
 export type DetectorName = 'isolation-forest' | 'autoencoder' | 'attention';
 
@@ -64,11 +74,26 @@ export type PipelineEvent =
 
 export type PipelineEventListener = (event: PipelineEvent) => void;
 
-/** How a detector's threshold was set. */
+/**
+ * How a detector's threshold is set from its scores on the training rows:
+ * - `contamination`: the (1 - contamination) quantile, so that fraction of training rows is flagged;
+ * - `fixed`: a given score;
+ * - `pot`: peaks over threshold (extreme value theory, as in SPOT, Siffer et al. 2017): a
+ *   generalized Pareto distribution is fitted to the scores above the `initialQuantile`, and the
+ *   threshold is the score exceeded with probability `riskQuantile`.
+ */
 export type ThresholdMethod =
   | { kind: 'contamination'; contamination: number }
   | { kind: 'fixed'; value: number }
   | { kind: 'pot'; riskQuantile: number; initialQuantile: number };
+
+/** A threshold fitted on training scores, with the method that produced it. */
+export interface FittedThreshold {
+  value: number;
+  method: ThresholdMethod;
+  /** One line for people, e.g. "99th percentile of training scores (contamination 0.01)". */
+  description: string;
+}
 
 export interface RunPipelineOptions {
   /** Where the candles come from (the bundled sample market, the local store, a CSV file). */

@@ -1,6 +1,8 @@
 export type {
   AnomalyRow,
   DetectorName,
+  FittedThreshold,
+  Matrix,
   PipelineEvent,
   PipelineEventListener,
   PipelineResult,
@@ -9,4 +11,13 @@ export type {
   ThresholdMethod,
 } from './api.js';
 export { type BackendInfo, type BackendPreference, selectBackend } from './backend.js';
+export { BaseDetector, type Detector, type FitContext } from './detectors/detector.js';
 export { CoreError, type CoreErrorCode, isCoreError } from './errors.js';
+export {
+  assertThresholdMethod,
+  DEFAULT_POT,
+  DEFAULT_THRESHOLD,
+  fitGeneralizedPareto,
+  fitThreshold,
+  quantileOf,
+} from './thresholds.js';
