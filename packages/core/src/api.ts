@@ -108,8 +108,18 @@ export interface RunPipelineOptions {
   outDir: string;
   seed?: number;
   backend?: BackendPreference;
-  /** Overrides of detector and training settings; defaults are documented in the README. */
+  /**
+   * Epochs of both autoencoders (early stopping may end sooner); a shortcut for
+   * `config.autoencoder.epochs` and `config.attention.epochs`.
+   */
   epochs?: number;
+  /** Overrides of feature, split, preprocessing, threshold and detector settings (see `PipelineConfig`). */
+  config?: PipelineConfigInput;
+  /**
+   * Folder to save the trained pipeline in (see `savePipeline`), so `detectWithPipeline` can score
+   * new candles later. Default `<outDir>/model`; `false` saves nothing.
+   */
+  modelDir?: string | false;
   onEvent?: PipelineEventListener;
   /** Aborting stops at the next batch or stage boundary; no half-written file is left. */
   signal?: AbortSignal;
@@ -136,3 +146,127 @@ export interface PipelineResult {
   /** The most anomalous rows per detector (and `consensus`), most anomalous first. */
   topAnomalies: Record<DetectorName | 'consensus', AnomalyRow[]>;
 }
+
+/** The eleven features, in column order. Formulas and reasons are in the README. */
+export const FEATURE_NAMES = Object.freeze([
+  'log_return',
+  'volatility',
+  'range',
+  'body',
+  'upper_shadow',
+  'lower_shadow',
+  'log_volume',
+  'volume_zscore',
+  'taker_buy_ratio',
+  'trades_per_volume',
+  'rsi',
+] as const);
+
+export type FeatureName = (typeof FEATURE_NAMES)[number];
+
+/** Windows of the rolling features, in candles. */
+export interface FeatureOptions {
+  /** Window of the rolling standard deviation of log returns (`volatility`). Default 24. */
+  volatilityWindow: number;
+  /** Window of the rolling mean and deviation of log volume (`volume_zscore`). Default 24. */
+  volumeWindow: number;
+  /** Wilder's RSI period (`rsi`). Default 14. */
+  rsiPeriod: number;
+}
+
+/**
+ * The feature matrix of a kline series. Its first rows (the warm-up, while rolling windows fill)
+ * have been dropped; row `r` belongs to candle `warmupRows + r`.
+ */
+export interface FeatureTable {
+  names: FeatureName[];
+  /** rows × features. */
+  matrix: Matrix;
+  /** Open time (Unix ms) of each kept row's candle. */
+  times: Float64Array;
+  /** Close price of each kept row's candle. */
+  close: Float64Array;
+  /** Candles dropped at the start because a rolling window was not yet full. */
+  warmupRows: number;
+  options: FeatureOptions;
+}
+
+/** Chronological split fractions; the test part gets the rest. */
+export interface SplitOptions {
+  /** Fraction of rows (oldest first) the detectors and the preprocessor are fitted on. Default 0.7. */
+  train: number;
+  /** Fraction after the training rows, for early stopping. Default 0.15 (test: the last 0.15). */
+  validation: number;
+}
+
+export type SplitName = 'train' | 'validation' | 'test';
+
+/** Row ranges [start, end) of the three parts of a chronological split. */
+export interface SplitRanges {
+  train: { start: number; end: number };
+  validation: { start: number; end: number };
+  test: { start: number; end: number };
+}
+
+export type ScalerKind = 'standard' | 'robust';
+
+export interface PreprocessOptions {
+  /**
+   * `standard`: (x - mean) / standard deviation; `robust`: (x - median) / (IQR / 1.349), which
+   * training anomalies move less. Both fitted on the training rows. Default `standard`
+   * (winsorizing already bounds the extremes that would inflate the standard deviation).
+   */
+  scaler: ScalerKind;
+  /**
+   * Quantiles of the training rows each feature is clipped to (kernels' `winsorizeBounds`), or
+   * `false` to not clip. Default { lower: 0.001, upper: 0.999 }.
+   */
+  winsorize: { lower: number; upper: number } | false;
+  /**
+   * Non-negative, right-skewed features transformed to ln(x + c) before clipping and scaling, c
+   * fitted on the training rows. Default volatility, range, upper_shadow, lower_shadow,
+   * trades_per_volume.
+   */
+  logFeatures: FeatureName[];
+}
+
+/** Settings of the Isolation Forest detector (the kernels' forest). */
+export interface IsolationForestDetectorOptions {
+  /** Trees. Default 200. */
+  nEstimators: number;
+  /** Rows sampled per tree. Default 256 (Liu et al.'s choice). */
+  maxSamples: number;
+  /** 0 = axis-parallel cuts (classic forest); up to features - 1 for the extended forest. Default 0. */
+  extensionLevel: number;
+  /** Threads for fitting and scoring (the kernels' worker pool). Default 1. */
+  threads: number;
+  /** Seed of tree growth; default the pipeline's seed. */
+  seed: number;
+  /** How the fitted threshold is chosen. Default `DEFAULT_THRESHOLD`. */
+  threshold: ThresholdMethod;
+}
+
+/** Every setting of the pipeline, with documented defaults in `DEFAULT_PIPELINE_CONFIG`. */
+export interface PipelineConfig {
+  features: FeatureOptions;
+  split: SplitOptions;
+  preprocess: PreprocessOptions;
+  /** Threshold method of every detector unless one sets its own. Default 1% contamination. */
+  threshold: ThresholdMethod;
+  /** Which detectors to train, in order. Default all three. */
+  detectors: DetectorName[];
+  isolationForest: Partial<IsolationForestDetectorOptions>;
+  /** Options of the dense autoencoder (its own defaults apply to what is not set). */
+  autoencoder: Record<string, unknown>;
+  /** Options of the attention autoencoder (its own defaults apply to what is not set). */
+  attention: Record<string, unknown>;
+  /** Contributing features named per row in the anomaly files. Default 3. */
+  topFeatures: number;
+}
+
+/** `PipelineConfig` with every field optional, one level deep. */
+export type PipelineConfigInput = {
+  [K in keyof PipelineConfig]?: PipelineConfig[K] extends unknown[] | ThresholdMethod | number
+    ? PipelineConfig[K]
+    : Partial<PipelineConfig[K]>;
+};

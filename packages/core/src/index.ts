@@ -1,18 +1,43 @@
-export type {
-  AnomalyRow,
-  DetectorName,
-  FittedThreshold,
-  Matrix,
-  PipelineEvent,
-  PipelineEventListener,
-  PipelineResult,
-  RunPipelineOptions,
-  StageName,
-  ThresholdMethod,
+export {
+  type AnomalyRow,
+  type DetectorName,
+  FEATURE_NAMES,
+  type FeatureName,
+  type FeatureOptions,
+  type FeatureTable,
+  type FittedThreshold,
+  type IsolationForestDetectorOptions,
+  type Matrix,
+  type PipelineConfig,
+  type PipelineConfigInput,
+  type PipelineEvent,
+  type PipelineEventListener,
+  type PipelineResult,
+  type PreprocessOptions,
+  type RunPipelineOptions,
+  type ScalerKind,
+  type SplitName,
+  type SplitOptions,
+  type SplitRanges,
+  type StageName,
+  type ThresholdMethod,
 } from './api.js';
 export { type BackendInfo, type BackendPreference, selectBackend } from './backend.js';
 export { BaseDetector, type Detector, type FitContext } from './detectors/detector.js';
 export { CoreError, type CoreErrorCode, isCoreError } from './errors.js';
+export { writeFileAtomic, writeJsonAtomic } from './io.js';
+export { averagePrecision, eventRecall, rocAuc } from './metrics.js';
+export {
+  averageRanks,
+  consensusScores,
+  jaccard,
+  pearson,
+  percentileOf,
+  rankNormalize,
+  type ScoreDistribution,
+  scoreDistribution,
+  spearman,
+} from './ranking.js';
 export {
   assertThresholdMethod,
   DEFAULT_POT,
@@ -21,3 +46,4 @@ export {
   fitThreshold,
   quantileOf,
 } from './thresholds.js';
+export { CORE_VERSION } from './version.js';
