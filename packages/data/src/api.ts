@@ -67,3 +67,105 @@ export interface KlineSource {
   /** Closed candles for symbol and interval in [start, end), oldest first, no duplicates. */
   load(request: { symbol: string; interval: Interval; start?: number; end?: number }): Promise<Kline[]>;
 }
+
+/** One state of the sample market's hidden Markov chain. */
+export interface MarketRegime {
+  name: string;
+  /** Multiplies the base volatility while the regime lasts. */
+  volatilityMultiplier: number;
+  /** Multiplies the base volume while the regime lasts. */
+  volumeMultiplier: number;
+  /** Mean log return per day (drift). */
+  dailyDrift: number;
+  /** Mean time spent in the regime before switching, in days. */
+  meanDurationDays: number;
+}
+
+/**
+ * Parameters of the labelled sample market. Every field has a default (see
+ * `SAMPLE_MARKET_DEFAULTS`); pass a `Partial` to change some.
+ */
+export interface SampleMarketOptions {
+  /** Seed of the generator's own PRNG: the same seed gives the same candles and labels. Default 42. */
+  seed: number;
+  /** Candle interval. Default '1h'. */
+  interval: Interval;
+  /** Open time of the first candle, Unix ms. Default 2024-01-01T00:00:00Z. */
+  start: number;
+  /** Number of candles. Default 5000. */
+  count: number;
+  /** Symbol name written into the source's answers. Default 'BTCUSDT'. */
+  symbol: string;
+  /** Open price of the first candle. Default 42000. */
+  startPrice: number;
+  /** Price tick: prices are rounded to it. Default 0.01. */
+  tickSize: number;
+  /** Standard deviation of daily log returns in a regime with multiplier 1, before anomalies. Default 0.03. */
+  dailyVolatility: number;
+  /** Degrees of freedom of the Student-t shocks (> 2; lower means fatter tails). Default 5. */
+  degreesOfFreedom: number;
+  /** GARCH(1,1) reaction to the last squared shock, per candle. Default 0.07. */
+  garchAlpha: number;
+  /** GARCH(1,1) persistence of variance, per candle (alpha + beta < 1). Default 0.91. */
+  garchBeta: number;
+  /** The Markov regimes; the chain starts in the first. Default normal / calm / turbulent (DEFAULT_REGIMES). */
+  regimes: readonly MarketRegime[];
+  /** Base-asset volume traded per day in a regime with multiplier 1. Default 30000. */
+  dailyVolume: number;
+  /**
+   * How strongly log volume follows this candle's |shock| (on top of following the conditional
+   * volatility with elasticity 1, and the regime's volume multiplier). Default 0.2.
+   */
+  volumeReturnSensitivity: number;
+  /** Day-to-day autocorrelation of the slow log-volume component (0 ≤ x < 1). Default 0.995. */
+  volumePersistence: number;
+  /** Standard deviation of the slow log-volume component. Default 0.9. */
+  volumeNoise: number;
+  /** Standard deviation of the per-candle log-volume noise. Default 0.25. */
+  candleVolumeNoise: number;
+  /** Mean number of trades per unit of base volume. Default 40. */
+  tradesPerUnit: number;
+  /**
+   * Injected anomaly events per 1000 candles, by kind. Each kind with a positive rate gets at least
+   * one event when the series has room for it. Default flash-crash 1, pump-and-dump 1,
+   * volume-spike 2, volatility-break 0.5, stale-price 1.
+   */
+  anomaliesPerThousand: Readonly<Record<AnomalyKind, number>>;
+}
+
+/** A generated series with the truth about what was injected into it. */
+export interface SampleMarket {
+  symbol: string;
+  interval: Interval;
+  klines: Kline[];
+  /** Injected anomaly events, ordered by start index. */
+  labels: AnomalyLabel[];
+  /** The options the series was generated with, defaults filled in. */
+  options: SampleMarketOptions;
+}
+
+/** A KlineSource over the sample market that can also hand out the market with its labels. */
+export interface SampleKlineSource extends KlineSource {
+  readonly options: SampleMarketOptions;
+  /** The generated market for an interval and symbol (default: the options' own). */
+  market(request?: { symbol?: string; interval?: Interval }): SampleMarket;
+}
+
+/** Options of `csvSource` and `readKlinesCsv`. */
+export interface CsvReadOptions {
+  /**
+   * Skip malformed lines instead of refusing the file. Skipped lines are still reported through
+   * `onSkippedLine`; never silent. Default false.
+   */
+  skipMalformed: boolean;
+  /** Called once per skipped line when `skipMalformed` is set. */
+  onSkippedLine?: (line: number, reason: string) => void;
+}
+
+/**
+ * What `generateSampleMarket` and `sampleSource` accept: any subset of the options, and any subset
+ * of the anomaly rates (the others keep their defaults).
+ */
+export type SampleMarketInput = Partial<Omit<SampleMarketOptions, 'anomaliesPerThousand'>> & {
+  anomaliesPerThousand?: Partial<Record<AnomalyKind, number>>;
+};

@@ -1,10 +1,41 @@
-export {
-  type AnomalyKind,
-  type AnomalyLabel,
-  INTERVALS,
-  type Interval,
-  type Kline,
-  type KlineSource,
+export type {
+  AnomalyKind,
+  AnomalyLabel,
+  CsvReadOptions,
+  Interval,
+  Kline,
+  KlineSource,
+  MarketRegime,
+  SampleKlineSource,
+  SampleMarket,
+  SampleMarketInput,
+  SampleMarketOptions,
 } from './api.js';
+export { INTERVALS } from './api.js';
+export {
+  csvSource,
+  formatCsvTime,
+  KLINE_CSV_COLUMNS,
+  KLINE_CSV_HEADER,
+  klinesToCsv,
+  klineToCsvLine,
+  MICROSECOND_THRESHOLD,
+  parseKlineFileName,
+  readKlinesCsv,
+  readKlinesCsvBatches,
+  toMilliseconds,
+  writeKlinesCsv,
+} from './csv.js';
 export { DataError, type DataErrorCode, isDataError } from './errors.js';
 export { assertInterval, intervalToMilliseconds, isInterval, nextOpenTime } from './intervals.js';
+export { SeededRandom } from './random.js';
+export {
+  ANOMALY_KINDS,
+  DEFAULT_REGIMES,
+  generateSampleMarket,
+  labelsToCsv,
+  resolveSampleMarketOptions,
+  SAMPLE_MARKET_DEFAULTS,
+  sampleSource,
+  writeLabelsCsv,
+} from './sample-market.js';

@@ -1,0 +1,148 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  csvSource,
+  generateSampleMarket,
+  isDataError,
+  KLINE_CSV_HEADER,
+  klinesToCsv,
+  parseKlineFileName,
+  readKlinesCsv,
+  writeKlinesCsv,
+} from '../src/index.js';
+
+let directory: string;
+beforeAll(async () => {
+  directory = await mkdtemp(join(tmpdir(), 'klines-csv-'));
+});
+afterAll(async () => {
+  await rm(directory, { recursive: true, force: true });
+});
+
+const REAL_LINES = [
+  KLINE_CSV_HEADER,
+  '2017-08-17 00:00:00,1502928000000,4261.48000000,4485.39000000,4200.74000000,4285.08000000,795.15037700,1503014399999,3454770.05073206,3427,616.24854100,2678216.40060401,0',
+  '2017-08-18 00:00:00,1503014400000,4285.08000000,4371.52000000,3938.77000000,4108.37000000,1199.88826400,1503100799999,5086958.30617151,5233,972.86871000,4129123.31651808,0',
+  '2017-08-19 00:00:00,1503100800000,4108.37000000,4184.69000000,3850.00000000,4139.98000000,381.30976300,1503187199999,1549483.73542151,2153,274.33604200,1118001.87008735,0',
+];
+
+describe('CSV import', () => {
+  it('reads the Binance layout with its ISO time column', async () => {
+    const path = join(directory, 'BTCUSDT_1d.csv');
+    await writeFile(path, `${REAL_LINES.join('\n')}\n`);
+    const klines = await readKlinesCsv(path);
+    expect(klines).toHaveLength(3);
+    expect(klines[0]).toEqual({
+      openTime: 1502928000000,
+      open: 4261.48,
+      high: 4485.39,
+      low: 4200.74,
+      close: 4285.08,
+      volume: 795.150377,
+      closeTime: 1503014399999,
+      quoteAssetVolume: 3454770.05073206,
+      numberOfTrades: 3427,
+      takerBuyBaseAssetVolume: 616.248541,
+      takerBuyQuoteAssetVolume: 2678216.40060401,
+      ignore: 0,
+    });
+    // Exporting again gives the same text: the layout round-trips.
+    expect(klinesToCsv(klines)).toBe(`${REAL_LINES.join('\n')}\n`);
+  });
+
+  it('round-trips generated klines through a file', async () => {
+    const { klines } = generateSampleMarket({ count: 3000, seed: 9 });
+    const path = join(directory, 'round-trip.csv');
+    expect(await writeKlinesCsv(path, klines)).toBe(3000);
+    expect(await readKlinesCsv(path)).toEqual(klines);
+  });
+
+  it('reads headerless archive files with microsecond timestamps', async () => {
+    const path = join(directory, 'BTCUSDT-1m-2025-01-01.csv');
+    await writeFile(
+      path,
+      [
+        '1735689600000000,93576.00000000,93610.93000000,93537.50000000,93610.93000000,8.21827000,1735689659999999,768978.80559480,1900,4.52238000,423114.15755560,0',
+        '1735689660000000,93610.93000000,93652.00000000,93606.35000000,93652.00000000,11.39574000,1735689719999999,1066958.04349750,1796,5.83180000,546024.92060250,0',
+      ].join('\n'),
+    );
+    const klines = await readKlinesCsv(path);
+    expect(klines.map((k) => [k.openTime, k.closeTime])).toEqual([
+      [Date.UTC(2025, 0, 1), Date.UTC(2025, 0, 1, 0, 0, 59, 999)],
+      [Date.UTC(2025, 0, 1, 0, 1), Date.UTC(2025, 0, 1, 0, 1, 59, 999)],
+    ]);
+    expect(parseKlineFileName(path)).toEqual({ symbol: 'BTCUSDT', interval: '1m' });
+  });
+
+  it('accepts the archive header names', async () => {
+    const path = join(directory, 'archive-header.csv');
+    await writeFile(
+      path,
+      'open_time,open,high,low,close,volume,close_time,quote_volume,count,taker_buy_volume,taker_buy_quote_volume,ignore\n' +
+        '1502928000000,1,2,0.5,1.5,10,1503014399999,15,3,4,6,0\n',
+    );
+    expect((await readKlinesCsv(path))[0]).toMatchObject({ numberOfTrades: 3, takerBuyBaseAssetVolume: 4 });
+  });
+
+  it('refuses a malformed line with its line number, or skips it only when asked', async () => {
+    const path = join(directory, 'bad.csv');
+    const lines = [...REAL_LINES];
+    lines[2] = lines[2]!.replace('4371.52000000', 'abc');
+    lines.push('2017-08-20 00:00:00,1503187200000,1,2,3');
+    await writeFile(path, `${lines.join('\n')}\n`);
+    await expect(readKlinesCsv(path)).rejects.toThrow(/line 3: high is not a number: "abc"/);
+    const error = await readKlinesCsv(path).catch((caught) => caught);
+    expect(isDataError(error) && error.code).toBe('MALFORMED_CSV');
+    expect(error.message).toMatch(/skipMalformed/);
+
+    const skipped: [number, string][] = [];
+    const klines = await readKlinesCsv(path, {
+      skipMalformed: true,
+      onSkippedLine: (line, reason) => skipped.push([line, reason]),
+    });
+    expect(klines.map((k) => k.openTime)).toEqual([1502928000000, 1503100800000]);
+    expect(skipped).toEqual([
+      [3, 'high is not a number: "abc"'],
+      [5, 'expected 13 columns, got 5'],
+    ]);
+  });
+
+  it('refuses a header that lacks Binance columns and a missing file', async () => {
+    const path = join(directory, 'header.csv');
+    await writeFile(path, 'time,price\n1,2\n');
+    await expect(readKlinesCsv(path)).rejects.toThrow(/header lacks open_time, open/);
+    await expect(readKlinesCsv(join(directory, 'nope.csv'))).rejects.toThrow(/CSV file not found/);
+  });
+});
+
+describe('csvSource', () => {
+  it('loads a sorted, de-duplicated range and guards symbol and interval', async () => {
+    const path = join(directory, 'ETHUSDT_1d.csv');
+    await writeFile(
+      path,
+      `${[REAL_LINES[0], REAL_LINES[3], REAL_LINES[1], REAL_LINES[2], REAL_LINES[1]].join('\n')}\n`,
+    );
+    const source = csvSource(path);
+    expect(source.describe()).toBe(`CSV file ${path} (ETHUSDT 1d)`);
+    const klines = await source.load({ symbol: 'ETHUSDT', interval: '1d' });
+    expect(klines.map((k) => k.openTime)).toEqual([1502928000000, 1503014400000, 1503100800000]);
+    expect(
+      await source.load({ symbol: 'ETHUSDT', interval: '1d', start: 1503014400000, end: 1503100800000 }),
+    ).toHaveLength(1);
+    await expect(source.load({ symbol: 'BTCUSDT', interval: '1d' })).rejects.toThrow(/holds ETHUSDT/);
+    await expect(source.load({ symbol: 'ETHUSDT', interval: '1h' })).rejects.toThrow(/holds 1d candles/);
+  });
+
+  it('writes asynchronously produced batches', async () => {
+    const { klines } = generateSampleMarket({ count: 12 });
+    async function* batches() {
+      yield klines.slice(0, 5);
+      yield klines.slice(5);
+    }
+    const path = join(directory, 'batches.csv');
+    expect(await writeKlinesCsv(path, batches())).toBe(12);
+    expect((await readFile(path, 'utf8')).trim().split('\n')).toHaveLength(13);
+  });
+});
