@@ -1,0 +1,131 @@
+import type {
+  AnomalyRow,
+  DetectorName,
+  PipelineEvent,
+  PipelineResult,
+  StageName,
+} from '@crypto-anomaly/core';
+
+/** The detectors trained epoch by epoch (the ones with a loss chart). */
+export type TrainedDetector = Exclude<DetectorName, 'isolation-forest'>;
+
+/** The dashboard's right-hand panes, in tab order. */
+export type PaneName = 'autoencoder' | 'attention' | 'isolation-forest' | 'anomalies';
+
+export const PANES: readonly PaneName[] = Object.freeze([
+  'autoencoder',
+  'attention',
+  'isolation-forest',
+  'anomalies',
+]);
+
+export const STAGES: readonly StageName[] = Object.freeze([
+  'load',
+  'features',
+  'preprocess',
+  'isolation-forest',
+  'autoencoder',
+  'attention',
+  'consensus',
+  'outputs',
+  'charts',
+]);
+
+export type StageStatus = 'pending' | 'running' | 'done' | 'skipped' | 'failed';
+
+export interface StageState {
+  name: StageName;
+  status: StageStatus;
+  /** Wall time, once the stage ended. */
+  elapsedMs?: number;
+  message?: string;
+}
+
+/** One finished epoch of one autoencoder. */
+export interface EpochPoint {
+  epoch: number;
+  loss: number;
+  valLoss: number;
+}
+
+export interface TrainingState {
+  detector: TrainedDetector;
+  epoch: number;
+  epochs: number;
+  /** Every finished epoch, oldest first: the loss chart's data. */
+  history: EpochPoint[];
+  bestValLoss: number;
+  samplesPerSecond: number;
+  etaMs: number;
+  patienceLeft: number;
+  /** The batch in progress inside the next epoch, when the engine reports batches. */
+  batch?: { epoch: number; batch: number; batches: number; loss: number };
+  /** Set when early stopping ended training before the last epoch. */
+  earlyStop?: { epoch: number; bestEpoch: number };
+}
+
+/**
+ * Progress of a kline download, as `fetchKlines` reports it (plus what the CLI knows up front:
+ * how many rows the requested range holds).
+ */
+export interface FetchProgress {
+  pages: number;
+  rows: number;
+  rowsPerSecond: number;
+  etaMs?: number;
+  /** Set while the client waits (rate limit, retry back-off) instead of downloading. */
+  waitingMs?: number;
+  waitReason?: string;
+}
+
+export interface FetchState extends FetchProgress {
+  /** Rows the requested time range holds, when known: the progress bar's 100%. */
+  expectedRows?: number;
+  done: boolean;
+}
+
+export interface LogLine {
+  level: 'info' | 'warn';
+  message: string;
+}
+
+/** What the run ended with: shown as the final table and the list of files. */
+export interface RunOutcome {
+  outDir: string;
+  files: Record<string, string>;
+  topAnomalies: Partial<Record<DetectorName | 'consensus', AnomalyRow[]>>;
+  elapsedMs: number;
+}
+
+/** Everything the dashboard shows, derived only from actions (see `dashboardReducer`). */
+export interface DashboardState {
+  title: string;
+  backend?: { name: string; description: string };
+  source?: string;
+  stages: StageState[];
+  training: Partial<Record<TrainedDetector, TrainingState>>;
+  iforest?: { treesBuilt: number; trees: number };
+  fetch?: FetchState;
+  /** The latest log lines, newest last (a few are kept). */
+  logs: LogLine[];
+  pane: PaneName;
+  /** True once the user picked a pane: the view then stops following the running stage. */
+  paneChosen: boolean;
+  logScale: boolean;
+  phase: 'running' | 'stopping' | 'finished' | 'failed' | 'stopped';
+  outcome?: RunOutcome;
+  error?: { cause: string; hint: string };
+}
+
+export type DashboardAction =
+  | { type: 'pipeline'; event: PipelineEvent }
+  | { type: 'fetch-start'; expectedRows?: number }
+  | { type: 'fetch-progress'; progress: FetchProgress }
+  | { type: 'fetch-done' }
+  | { type: 'next-pane' }
+  | { type: 'previous-pane' }
+  | { type: 'toggle-log-scale' }
+  | { type: 'stopping' }
+  | { type: 'finished'; result: Pick<PipelineResult, 'outDir' | 'files' | 'topAnomalies'>; elapsedMs: number }
+  | { type: 'failed'; cause: string; hint: string }
+  | { type: 'stopped' };

@@ -1,0 +1,207 @@
+import { Box, Text } from 'ink';
+import { type DashboardState, PANES, type PaneName } from '../api.js';
+import { formatDuration, truncate } from '../format.js';
+import { FetchProgress } from './FetchProgress.js';
+import { FilesWritten } from './FilesWritten.js';
+import { IsolationForestProgress } from './IsolationForestProgress.js';
+import { LossChart } from './LossChart.js';
+import { StageList } from './StageList.js';
+import { TopAnomaliesTable } from './TopAnomaliesTable.js';
+
+export interface DashboardProps {
+  state: DashboardState;
+  /** Terminal columns to fill. */
+  width: number;
+  /** Terminal rows to fill; keep it below the terminal's height so Ink never scrolls. */
+  height: number;
+}
+
+const PANE_LABELS: Record<PaneName, [long: string, short: string]> = {
+  autoencoder: ['autoencoder', 'autoencoder'],
+  attention: ['attention', 'attention'],
+  'isolation-forest': ['isolation forest', 'iforest'],
+  anomalies: ['top anomalies', 'anomalies'],
+};
+
+/** Panes wider than this make room for a second pane beside the selected one. */
+const TWO_PANE_WIDTH = 110;
+
+/** Everything on one screen: stages and files on the left, the selected pane(s) on the right. */
+export function Dashboard({ state, width, height }: DashboardProps) {
+  const fetchLines = state.fetch ? (state.fetch.waitingMs && !state.fetch.done ? 2 : 1) : 0;
+  const bodyHeight = Math.max(6, height - 2 - fetchLines - 2);
+  const leftWidth = width >= 70 ? 25 : 20;
+  const rightWidth = Math.max(20, width - leftWidth - 3);
+  const twoPanes = rightWidth >= TWO_PANE_WIDTH;
+  const paneWidth = twoPanes ? Math.floor((rightWidth - 2) / 2) : rightWidth;
+  const paneHeight = bodyHeight - 1;
+  const shown: PaneName[] = twoPanes
+    ? [state.pane, PANES[(PANES.indexOf(state.pane) + 1) % PANES.length]!]
+    : [state.pane];
+  const filesHeight = bodyHeight - state.stages.length - 2;
+
+  return (
+    <Box flexDirection="column" width={width}>
+      <Text bold wrap="truncate">
+        {truncate(state.title, width)}
+      </Text>
+      <Text dimColor wrap="truncate">
+        {truncate(
+          [
+            state.source ? `source: ${state.source}` : 'source: loading…',
+            state.backend ? `backend: ${state.backend.description}` : undefined,
+          ]
+            .filter(Boolean)
+            .join(' · '),
+          width,
+        )}
+      </Text>
+      {state.fetch ? <FetchProgress fetch={state.fetch} width={width} /> : null}
+      <Box height={bodyHeight}>
+        <Box
+          flexDirection="column"
+          width={leftWidth + 2}
+          paddingRight={1}
+          borderStyle="single"
+          borderTop={false}
+          borderBottom={false}
+          borderLeft={false}
+          borderDimColor
+        >
+          <StageList stages={state.stages} width={leftWidth} />
+          {state.outcome && filesHeight >= 2 ? (
+            <Box marginTop={1}>
+              <FilesWritten
+                outDir={state.outcome.outDir}
+                files={state.outcome.files}
+                width={leftWidth}
+                height={filesHeight}
+              />
+            </Box>
+          ) : null}
+        </Box>
+        <Box flexDirection="column" marginLeft={1} width={rightWidth}>
+          <TabBar selected={shown} width={rightWidth} />
+          <Box>
+            {shown.map((pane, index) => (
+              <Box key={pane} width={paneWidth} marginLeft={index > 0 ? 2 : 0} flexDirection="column">
+                <Pane pane={pane} state={state} width={paneWidth} height={paneHeight} />
+              </Box>
+            ))}
+          </Box>
+        </Box>
+      </Box>
+      <Footer state={state} width={width} />
+    </Box>
+  );
+}
+
+function TabBar({ selected, width }: { selected: readonly PaneName[]; width: number }) {
+  const long = PANES.map((pane) => PANE_LABELS[pane][0]).join('   ').length <= width;
+  return (
+    <Text wrap="truncate">
+      {PANES.map((pane, index) => {
+        const label = PANE_LABELS[pane][long ? 0 : 1];
+        return (
+          <Text key={pane}>
+            {index > 0 ? (long ? '   ' : '  ') : ''}
+            <Text inverse={selected.includes(pane)} bold={selected[0] === pane}>
+              {label}
+            </Text>
+          </Text>
+        );
+      })}
+    </Text>
+  );
+}
+
+function Pane({
+  pane,
+  state,
+  width,
+  height,
+}: {
+  pane: PaneName;
+  state: DashboardState;
+  width: number;
+  height: number;
+}) {
+  switch (pane) {
+    case 'autoencoder':
+    case 'attention':
+      return (
+        <LossChart
+          detector={pane}
+          training={state.training[pane]}
+          width={width}
+          height={height}
+          logScale={state.logScale}
+        />
+      );
+    case 'isolation-forest':
+      return (
+        <IsolationForestProgress
+          progress={state.iforest}
+          stage={state.stages.find((stage) => stage.name === 'isolation-forest')}
+          width={width}
+        />
+      );
+    case 'anomalies': {
+      if (!state.outcome) {
+        return (
+          <Text dimColor>{truncate('The top anomalies appear here when the run finishes.', width)}</Text>
+        );
+      }
+      const detectors = Object.values(state.outcome.topAnomalies).filter(Boolean).length || 1;
+      const rowsPerDetector = Math.max(1, Math.min(10, Math.floor((height - 1 - detectors) / detectors)));
+      return (
+        <TopAnomaliesTable
+          topAnomalies={state.outcome.topAnomalies}
+          width={width}
+          rowsPerDetector={rowsPerDetector}
+        />
+      );
+    }
+  }
+}
+
+function Footer({ state, width }: { state: DashboardState; width: number }) {
+  const keys = 'tab/←→ pane · l log scale';
+  const last = state.logs[state.logs.length - 1];
+  let status: { text: string; color?: string };
+  switch (state.phase) {
+    case 'running':
+      status = { text: `running · q stop · ${keys}` };
+      break;
+    case 'stopping':
+      status = { text: 'stopping at the next safe point; nothing half-written is left…', color: 'yellow' };
+      break;
+    case 'finished':
+      status = {
+        text: `finished in ${formatDuration(state.outcome?.elapsedMs)} · q exit · ${keys}`,
+        color: 'green',
+      };
+      break;
+    case 'failed':
+      status = { text: `failed · q exit · ${keys}`, color: 'red' };
+      break;
+    case 'stopped':
+      status = { text: 'stopped before the end · q exit', color: 'yellow' };
+      break;
+  }
+  const message = state.error
+    ? { text: `${state.error.cause} (${state.error.hint})`, color: 'red' }
+    : last
+      ? { text: last.message, color: last.level === 'warn' ? 'yellow' : 'gray' }
+      : { text: '', color: 'gray' };
+  return (
+    <Box flexDirection="column" width={width}>
+      <Text color={message.color} wrap="truncate">
+        {truncate(message.text, width) || ' '}
+      </Text>
+      <Text color={status.color} wrap="truncate">
+        {truncate(status.text, width)}
+      </Text>
+    </Box>
+  );
+}
