@@ -23,7 +23,25 @@ export {
   type ThresholdMethod,
 } from './api.js';
 export { type BackendInfo, type BackendPreference, selectBackend } from './backend.js';
+export {
+  agreementSpec,
+  type ChartDetector,
+  downsampleIndices,
+  type LossHistory,
+  lossSpec,
+  priceAnomaliesSpec,
+  renderChartPng,
+  scoresSpec,
+  type VegaLiteSpec,
+} from './charts.js';
+export {
+  DEFAULT_DENSE_AUTOENCODER_OPTIONS,
+  type DenseActivation,
+  DenseAutoencoder,
+  type DenseAutoencoderOptions,
+} from './detectors/dense-autoencoder.js';
 export { BaseDetector, type Detector, type FitContext } from './detectors/detector.js';
+export type { TrainingHistory } from './detectors/training.js';
 export { CoreError, type CoreErrorCode, isCoreError } from './errors.js';
 export { writeFileAtomic, writeJsonAtomic } from './io.js';
 export { averagePrecision, eventRecall, rocAuc } from './metrics.js';
