@@ -1,0 +1,158 @@
+import * as tf from '@tensorflow/tfjs';
+import type { DetectorName, PipelineEventListener } from '../api.js';
+import { createRandom, shuffleInPlace } from '../tf/random.js';
+
+/** Detectors trained by this loop. */
+export type TrainedDetectorName = Exclude<DetectorName, 'isolation-forest'>;
+
+/** What the loop needs from a model: steps on batches, a validation loss, weight snapshots. */
+export interface TrainingTask {
+  readonly detector: TrainedDetectorName;
+  /** Training samples (rows or windows), addressed by index 0..samples-1. */
+  readonly samples: number;
+  /**
+   * One optimisation step on the samples at `indices`; returns the batch's mean loss as a scalar
+   * tensor that the loop reads only when it reports (reading every batch costs a sync) and disposes.
+   */
+  trainStep(indices: Int32Array): tf.Scalar;
+  /** Mean loss on the validation samples, or undefined when there are none. */
+  validationLoss(): number | undefined;
+  /** Copies of the weights (kept by the loop until replaced) and their restore. */
+  snapshot(): tf.Tensor[];
+  restore(snapshot: tf.Tensor[]): void;
+}
+
+export interface TrainingSettings {
+  epochs: number;
+  batchSize: number;
+  /** Epochs without improvement of the monitored loss before stopping. */
+  patience: number;
+  /** Seeds the batch order. */
+  seed: number;
+  onEvent?: PipelineEventListener;
+  signal?: AbortSignal;
+}
+
+/** Loss curves and how training ended; saved with the model, drawn by the charts. */
+export interface TrainingHistory {
+  /** Mean training loss per epoch. */
+  loss: number[];
+  /** Validation loss per epoch (the training loss again when no validation rows were given). */
+  valLoss: number[];
+  /** Which loss early stopping watched. */
+  monitor: 'validation' | 'training';
+  /** 1-based epoch whose weights were kept. */
+  bestEpoch: number;
+  bestValLoss: number;
+  stoppedEarly: boolean;
+  epochsRun: number;
+  elapsedMs: number;
+  /** Training samples per second over the whole run. */
+  samplesPerSecond: number;
+}
+
+/** Batch progress events per epoch at most (each reads one loss back from the backend). */
+const BATCH_EVENTS_PER_EPOCH = 10;
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * The shared training loop of the autoencoders: seeded shuffled mini-batches, one validation loss
+ * per epoch, early stopping with `patience`, and the best epoch's weights restored at the end.
+ * Between batches it checks `signal` (throwing its reason, an AbortError by default) and, a few
+ * times per epoch, reports a `batch` event and yields to the event loop so a UI can draw.
+ */
+export async function runTraining(task: TrainingTask, settings: TrainingSettings): Promise<TrainingHistory> {
+  const { epochs, batchSize, patience, onEvent, signal } = settings;
+  const random = createRandom(settings.seed);
+  const order = new Int32Array(task.samples);
+  const batches = Math.ceil(task.samples / batchSize);
+  const reportEvery = Math.max(1, Math.ceil(batches / BATCH_EVENTS_PER_EPOCH));
+  const history: TrainingHistory = {
+    loss: [],
+    valLoss: [],
+    monitor: 'validation',
+    bestEpoch: 0,
+    bestValLoss: Number.POSITIVE_INFINITY,
+    stoppedEarly: false,
+    epochsRun: 0,
+    elapsedMs: 0,
+    samplesPerSecond: 0,
+  };
+  let best: tf.Tensor[] | undefined;
+  let trainingMs = 0;
+  const started = performance.now();
+  try {
+    for (let epoch = 1; epoch <= epochs; epoch++) {
+      signal?.throwIfAborted();
+      const epochStarted = performance.now();
+      for (let i = 0; i < order.length; i++) order[i] = i;
+      shuffleInPlace(order, random);
+      const losses: tf.Scalar[] = [];
+      const weights: number[] = [];
+      try {
+        for (let b = 0; b < batches; b++) {
+          signal?.throwIfAborted();
+          const indices = order.subarray(b * batchSize, Math.min((b + 1) * batchSize, order.length));
+          const loss = task.trainStep(indices);
+          losses.push(loss);
+          weights.push(indices.length);
+          if (onEvent && ((b + 1) % reportEvery === 0 || b === batches - 1)) {
+            const value = (await loss.data())[0]!;
+            onEvent({ type: 'batch', detector: task.detector, epoch, batch: b + 1, batches, loss: value });
+            await yieldToEventLoop();
+          }
+        }
+        // One read of the epoch's loss: the batch means weighted by batch size.
+        const epochLoss = tf.tidy(() =>
+          tf.div(tf.sum(tf.mul(tf.stack(losses), tf.tensor1d(weights))), task.samples),
+        );
+        history.loss.push((await epochLoss.data())[0]!);
+        epochLoss.dispose();
+      } finally {
+        for (const loss of losses) loss.dispose();
+      }
+      const epochTrainingMs = performance.now() - epochStarted;
+      trainingMs += epochTrainingMs;
+      const validation = task.validationLoss();
+      if (validation === undefined) history.monitor = 'training';
+      const monitored = validation ?? history.loss[history.loss.length - 1]!;
+      history.valLoss.push(monitored);
+      history.epochsRun = epoch;
+      if (monitored < history.bestValLoss || best === undefined) {
+        history.bestValLoss = monitored;
+        history.bestEpoch = epoch;
+        if (best) for (const tensor of best) tensor.dispose();
+        best = task.snapshot();
+      }
+      const sinceBest = epoch - history.bestEpoch;
+      const elapsed = performance.now() - started;
+      onEvent?.({
+        type: 'epoch',
+        detector: task.detector,
+        epoch,
+        epochs,
+        loss: history.loss[history.loss.length - 1]!,
+        valLoss: monitored,
+        bestValLoss: history.bestValLoss,
+        samplesPerSecond: task.samples / (epochTrainingMs / 1000),
+        etaMs: (elapsed / epoch) * (epochs - epoch),
+        patienceLeft: Math.max(0, patience - sinceBest),
+      });
+      if (sinceBest >= patience && epoch < epochs) {
+        history.stoppedEarly = true;
+        onEvent?.({ type: 'early-stop', detector: task.detector, epoch, bestEpoch: history.bestEpoch });
+        break;
+      }
+      await yieldToEventLoop();
+    }
+    if (best) task.restore(best);
+  } finally {
+    if (best) for (const tensor of best) tensor.dispose();
+  }
+  history.elapsedMs = performance.now() - started;
+  history.samplesPerSecond = (task.samples * history.epochsRun) / (trainingMs / 1000);
+  return history;
+}

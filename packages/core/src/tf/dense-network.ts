@@ -1,0 +1,147 @@
+import * as tf from '@tensorflow/tfjs';
+import { glorotUniform } from './random.js';
+
+/** Activations of the hidden layers (the output layer is linear). */
+export type DenseActivation = 'relu' | 'tanh' | 'elu' | 'sigmoid';
+
+export const DENSE_ACTIVATIONS: readonly DenseActivation[] = Object.freeze([
+  'relu',
+  'tanh',
+  'elu',
+  'sigmoid',
+]);
+
+/**
+ * A fully connected network whose parameters live in ONE flat variable (kernels row-major
+ * `in × out`, then biases, layer after layer), with a hand-written backward pass.
+ *
+ * Why not `model.fit` or `optimizer.minimize`: on the wasm backend a small network's step is
+ * dominated by per-op overhead, and by `matMul` with a transposed operand, which autodiff uses for
+ * every kernel gradient and which the wasm backend runs several times slower than an explicit
+ * `transpose` followed by a plain `matMul` (see docs/autoencoders.md for the measurements).
+ */
+export class DenseNetwork {
+  readonly parameters: tf.Variable<tf.Rank.R1>;
+  readonly parameterCount: number;
+  /** Sizes of the flat vector's pieces: kernel, bias, kernel, bias, ... */
+  private readonly pieceSizes: number[];
+
+  constructor(
+    /** Widths from input to output, e.g. [11, 32, 16, 8, 16, 32, 11]. */
+    readonly layerSizes: readonly number[],
+    readonly activation: DenseActivation,
+    initial: Float32Array,
+  ) {
+    this.pieceSizes = [];
+    for (let l = 1; l < layerSizes.length; l++) {
+      this.pieceSizes.push(layerSizes[l - 1]! * layerSizes[l]!, layerSizes[l]!);
+    }
+    this.parameterCount = this.pieceSizes.reduce((sum, size) => sum + size, 0);
+    if (initial.length !== this.parameterCount) {
+      throw new Error(`DenseNetwork: expected ${this.parameterCount} parameters, got ${initial.length}`);
+    }
+    this.parameters = tf.tidy(() => tf.variable(tf.tensor1d(initial), true));
+  }
+
+  /** Glorot-uniform kernels and zero biases from a seeded generator, as a flat vector. */
+  static initialParameters(layerSizes: readonly number[], random: () => number): Float32Array {
+    const pieces: Float32Array[] = [];
+    for (let l = 1; l < layerSizes.length; l++) {
+      pieces.push(
+        glorotUniform(layerSizes[l - 1]!, layerSizes[l]!, random),
+        new Float32Array(layerSizes[l]!),
+      );
+    }
+    const flat = new Float32Array(pieces.reduce((sum, piece) => sum + piece.length, 0));
+    let offset = 0;
+    for (const piece of pieces) {
+      flat.set(piece, offset);
+      offset += piece.length;
+    }
+    return flat;
+  }
+
+  get layerCount(): number {
+    return this.layerSizes.length - 1;
+  }
+
+  /** Kernels and biases as separate tensors [kernel0, bias0, kernel1, ...]; call inside tidy. */
+  unpack(): tf.Tensor[] {
+    const pieces = tf.split(this.parameters, this.pieceSizes);
+    return pieces.map((piece, i) =>
+      i % 2 === 0 ? tf.reshape(piece, [this.layerSizes[i / 2]!, this.layerSizes[i / 2 + 1]!]) : piece,
+    );
+  }
+
+  private activate(z: tf.Tensor2D): tf.Tensor2D {
+    switch (this.activation) {
+      case 'relu':
+        return tf.relu(z);
+      case 'tanh':
+        return tf.tanh(z);
+      case 'elu':
+        return tf.elu(z);
+      case 'sigmoid':
+        return tf.sigmoid(z);
+    }
+  }
+
+  /** d activation / dz, written in terms of the activation's output h. */
+  private activationDerivative(h: tf.Tensor2D): tf.Tensor2D {
+    switch (this.activation) {
+      case 'relu':
+        return tf.step(h);
+      case 'tanh':
+        return tf.sub(1, tf.square(h));
+      case 'elu':
+        return tf.add(tf.minimum(h, 0), 1);
+      case 'sigmoid':
+        return tf.mul(h, tf.sub(1, h));
+    }
+  }
+
+  /** Outputs of every layer, input first; call inside tidy. */
+  private layerOutputs(x: tf.Tensor2D, pieces: tf.Tensor[]): tf.Tensor2D[] {
+    const outputs: tf.Tensor2D[] = [x];
+    let h = x;
+    for (let l = 0; l < this.layerCount; l++) {
+      const z = tf.add(tf.matMul(h, pieces[2 * l] as tf.Tensor2D), pieces[2 * l + 1]!) as tf.Tensor2D;
+      h = l === this.layerCount - 1 ? z : this.activate(z);
+      outputs.push(h);
+    }
+    return outputs;
+  }
+
+  /** The network's output for `x` (rows × input width); call inside tidy. */
+  predict(x: tf.Tensor2D): tf.Tensor2D {
+    const outputs = this.layerOutputs(x, this.unpack());
+    return outputs[outputs.length - 1]!;
+  }
+
+  /**
+   * Mean squared reconstruction error of `x` and its gradient with respect to the flat
+   * parameters, by explicit backpropagation; call inside tidy.
+   */
+  lossAndGradient(x: tf.Tensor2D): { loss: tf.Scalar; gradient: tf.Tensor1D } {
+    const pieces = this.unpack();
+    const outputs = this.layerOutputs(x, pieces);
+    const output = outputs[outputs.length - 1]!;
+    const difference = tf.sub(output, x);
+    const loss = tf.mean(tf.square(difference)) as tf.Scalar;
+    // d loss / d output for the mean over rows × columns.
+    let delta = tf.mul(difference, 2 / (x.shape[0] * x.shape[1])) as tf.Tensor2D;
+    const gradients: tf.Tensor[] = new Array(pieces.length);
+    for (let l = this.layerCount - 1; l >= 0; l--) {
+      if (l < this.layerCount - 1) delta = tf.mul(delta, this.activationDerivative(outputs[l + 1]!));
+      // Explicit transposes: the wasm backend's transposed matMul is several times slower.
+      gradients[2 * l] = tf.reshape(tf.matMul(tf.transpose(outputs[l]!), delta), [-1]);
+      gradients[2 * l + 1] = tf.sum(delta, 0);
+      if (l > 0) delta = tf.matMul(delta, tf.transpose(pieces[2 * l] as tf.Tensor2D));
+    }
+    return { loss, gradient: tf.concat(gradients) as tf.Tensor1D };
+  }
+
+  dispose(): void {
+    this.parameters.dispose();
+  }
+}
