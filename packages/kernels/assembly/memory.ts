@@ -3,7 +3,7 @@
 // reads the results, then calls `resetHeap` so the next batch reuses the same memory.
 
 /** Bumped whenever an export's signature or memory layout changes; the loader checks it. */
-export const ABI_VERSION: i32 = 1;
+export const ABI_VERSION: i32 = 2;
 
 export function abiVersion(): i32 {
   return ABI_VERSION;

@@ -1,6 +1,27 @@
-export type { KernelExports } from './api.js';
+export type {
+  EmaOptions,
+  FitOptions,
+  IsolationForestOptions,
+  KernelExports,
+  Matrix,
+  RollingOptions,
+  WinsorizeBounds,
+  WinsorizeOptions,
+} from './api.js';
 export { isKernelError, KernelError, type KernelErrorCode } from './errors.js';
 export {
+  ema,
+  rollingMax,
+  rollingMean,
+  rollingMeanStd,
+  rollingMin,
+  rollingStd,
+  rollingSum,
+  rollingZScore,
+} from './rolling.js';
+export { toMatrix } from './validate.js';
+export {
+  createKernelMemory,
   EXPECTED_ABI_VERSION,
   instantiateKernels,
   kernelModule,
@@ -9,3 +30,4 @@ export {
   writeFloat64,
 } from './wasm.js';
 export type { WasmInstance, WasmMemory, WasmModule } from './webassembly.js';
+export { quantile, winsorize, winsorizeBounds } from './winsorize.js';

@@ -1,10 +1,14 @@
 import { readFileSync } from 'node:fs';
 import type { KernelExports } from './api.js';
 import { KernelError } from './errors.js';
-import { type WasmModule, WebAssemblyApi } from './webassembly.js';
+import { type WasmMemory, type WasmModule, WebAssemblyApi } from './webassembly.js';
 
 /** The ABI this TypeScript side was written against (see assembly/memory.ts). */
-export const EXPECTED_ABI_VERSION = 1;
+export const EXPECTED_ABI_VERSION = 2;
+
+/** Memory limits the module was compiled with (asconfig.json): 64 KiB pages. */
+export const INITIAL_PAGES = 16;
+export const MAXIMUM_PAGES = 65536;
 
 /** Where the compiled module lives, from `src/` in the workspace and `dist/` once installed. */
 export const WASM_URL = new URL('../wasm/kernels.wasm', import.meta.url);
@@ -28,16 +32,26 @@ export function kernelModule(): WasmModule {
   return compiled;
 }
 
-/** A fresh instance with its own memory. Instances are cheap; each detector owns one. */
-export function instantiateKernels(): KernelExports {
+/** A new shared memory for one family of instances (one per thread). */
+export function createKernelMemory(): WasmMemory {
+  return new WebAssemblyApi.Memory({ initial: INITIAL_PAGES, maximum: MAXIMUM_PAGES, shared: true });
+}
+
+/**
+ * A fresh instance. Without `memory` it gets its own; with one (from another instance), it runs
+ * kernels over the same buffers: that is how worker threads share data. Only one instance per
+ * memory may allocate.
+ */
+export function instantiateKernels(memory: WasmMemory = createKernelMemory()): KernelExports {
   const instance = new WebAssemblyApi.Instance(kernelModule(), {
     env: {
+      memory,
       abort(_message: number, _file: number, line: number, column: number) {
         throw new KernelError('WASM_LOAD_FAILED', `WebAssembly kernel aborted at ${line}:${column}`);
       },
     },
   });
-  const exports = instance.exports as unknown as KernelExports;
+  const exports = { ...(instance.exports as unknown as KernelExports), memory } as KernelExports;
   const abi = exports.abiVersion();
   if (abi !== EXPECTED_ABI_VERSION) {
     throw new KernelError(
@@ -46,6 +60,14 @@ export function instantiateKernels(): KernelExports {
     );
   }
   return exports;
+}
+
+let shared: KernelExports | undefined;
+
+/** The process-wide instance the stateless kernels (rolling, winsorize) run on. */
+export function sharedKernels(): KernelExports {
+  shared ??= instantiateKernels();
+  return shared;
 }
 
 /** Copies `values` into freshly allocated WASM memory and returns the pointer. */
@@ -58,4 +80,13 @@ export function writeFloat64(kernels: KernelExports, values: ArrayLike<number>):
 /** Copies `length` float64 values out of WASM memory (the view is made after any growth). */
 export function readFloat64(kernels: KernelExports, pointer: number, length: number): Float64Array {
   return new Float64Array(kernels.memory.buffer, pointer, length).slice();
+}
+
+/** Runs `body` and frees everything it allocated, even when it throws. */
+export function withHeap<T>(kernels: KernelExports, body: (kernels: KernelExports) => T): T {
+  try {
+    return body(kernels);
+  } finally {
+    kernels.resetHeap();
+  }
 }

@@ -1,0 +1,212 @@
+// Rolling statistics over one float64 series, with pandas' semantics: the window is positional
+// (NaN positions count toward its length but not toward the number of observations), and a
+// result is NaN until the window holds `minPeriods` observations.
+//
+// Sums are kept shifted by a value K taken from the window and are recomputed from scratch every
+// `window` steps, and whenever cancellation would cost accuracy (the centred sum of squares falling
+// far below the largest squared deviation seen since the last recomputation). That keeps the
+// sample standard deviation within ~1e-12 relative of a two-pass computation, even for prices near
+// 1e5 whose variance is tiny.
+
+export const KIND_SUM: i32 = 0;
+export const KIND_MEAN: i32 = 1;
+export const KIND_STD: i32 = 2;
+export const KIND_ZSCORE: i32 = 3;
+export const KIND_MEAN_STD: i32 = 4;
+
+function at(pointer: usize, index: i32): f64 {
+  return load<f64>(pointer + ((<usize>index) << 3));
+}
+
+function put(pointer: usize, index: i32, value: f64): void {
+  store<f64>(pointer + ((<usize>index) << 3), value);
+}
+
+/**
+ * Rolling sum, mean, sample std (ddof 1), z-score, or mean and std together (`kind`), of `n`
+ * values at `input`, into `output` (and `output2` for the std of KIND_MEAN_STD).
+ */
+export function rollingMoments(
+  input: usize,
+  n: i32,
+  window: i32,
+  minPeriods: i32,
+  kind: i32,
+  output: usize,
+  output2: usize,
+): void {
+  let shift: f64 = 0;
+  let count: i32 = 0;
+  let sum1: f64 = 0;
+  let sum2: f64 = 0;
+  let maxSquare: f64 = 0;
+  let sinceRecompute: i32 = window;
+  let recompute = false;
+  for (let i = 0; i < n; i++) {
+    const x = at(input, i);
+    if (sinceRecompute >= window) {
+      recompute = true;
+    } else {
+      if (!Number.isNaN(x)) {
+        const d = x - shift;
+        sum1 += d;
+        const d2 = d * d;
+        sum2 += d2;
+        if (d2 > maxSquare) maxSquare = d2;
+        count++;
+      }
+      if (i >= window) {
+        const old = at(input, i - window);
+        if (!Number.isNaN(old)) {
+          const d = old - shift;
+          sum1 -= d;
+          sum2 -= d * d;
+          count--;
+        }
+      }
+      sinceRecompute++;
+      if (count > 0) {
+        const centred = sum2 - (sum1 * sum1) / f64(count);
+        if (centred < maxSquare * 1e-4) recompute = true;
+      }
+    }
+    if (recompute) {
+      recompute = false;
+      sinceRecompute = 0;
+      const start = max<i32>(i - window + 1, 0);
+      // K: the newest observation, else the first one in the window.
+      if (!Number.isNaN(x)) {
+        shift = x;
+      } else {
+        for (let j = start; j <= i; j++) {
+          const v = at(input, j);
+          if (!Number.isNaN(v)) {
+            shift = v;
+            break;
+          }
+        }
+      }
+      count = 0;
+      sum1 = 0;
+      sum2 = 0;
+      maxSquare = 0;
+      for (let j = start; j <= i; j++) {
+        const v = at(input, j);
+        if (!Number.isNaN(v)) {
+          const d = v - shift;
+          sum1 += d;
+          const d2 = d * d;
+          sum2 += d2;
+          if (d2 > maxSquare) maxSquare = d2;
+          count++;
+        }
+      }
+    }
+    const enough = count >= minPeriods;
+    const nobs = f64(count);
+    if (kind === KIND_SUM) {
+      put(output, i, enough ? (count === 0 ? 0 : nobs * shift + sum1) : NaN);
+      continue;
+    }
+    const mean = enough && count > 0 ? shift + sum1 / nobs : NaN;
+    let std: f64 = NaN;
+    if (kind !== KIND_MEAN && enough && count > 1) {
+      let centred = sum2 - (sum1 * sum1) / nobs;
+      if (centred < 0) centred = 0;
+      std = Math.sqrt(centred / (nobs - 1));
+    }
+    if (kind === KIND_MEAN) {
+      put(output, i, mean);
+    } else if (kind === KIND_STD) {
+      put(output, i, std);
+    } else if (kind === KIND_ZSCORE) {
+      put(output, i, std > 0 ? (x - mean) / std : NaN);
+    } else {
+      put(output, i, mean);
+      put(output2, i, std);
+    }
+  }
+}
+
+/**
+ * Rolling min (`isMax` 0) or max (1) with a monotonic deque of indices (`deque`: `window` i32),
+ * O(n) whatever the window.
+ */
+export function rollingExtreme(
+  input: usize,
+  n: i32,
+  window: i32,
+  minPeriods: i32,
+  isMax: i32,
+  output: usize,
+  deque: usize,
+): void {
+  let head: i32 = 0; // index into the ring of the front element
+  let size: i32 = 0;
+  let count: i32 = 0;
+  for (let i = 0; i < n; i++) {
+    const x = at(input, i);
+    if (i >= window) {
+      const old = at(input, i - window);
+      if (!Number.isNaN(old)) count--;
+      if (size > 0 && load<i32>(deque + ((<usize>head) << 2)) <= i - window) {
+        head = head + 1 === window ? 0 : head + 1;
+        size--;
+      }
+    }
+    if (!Number.isNaN(x)) {
+      count++;
+      // Drop from the back every value the new one dominates.
+      while (size > 0) {
+        let back = head + size - 1;
+        if (back >= window) back -= window;
+        const v = at(input, load<i32>(deque + ((<usize>back) << 2)));
+        if (isMax ? v <= x : v >= x) size--;
+        else break;
+      }
+      let slot = head + size;
+      if (slot >= window) slot -= window;
+      store<i32>(deque + ((<usize>slot) << 2), i);
+      size++;
+    }
+    put(
+      output,
+      i,
+      count >= minPeriods && count > 0 ? at(input, load<i32>(deque + ((<usize>head) << 2))) : NaN,
+    );
+  }
+}
+
+/**
+ * Exponentially weighted mean exactly as pandas' `ewm(alpha, adjust, ignore_na=False).mean()`:
+ * `adjust` 1 divides by the sum of weights (1-alpha)^i, 0 uses the recursion
+ * y = (1-alpha) y + alpha x. NaN observations are skipped but still age the weights.
+ */
+export function ewmMean(input: usize, n: i32, alpha: f64, adjust: i32, minPeriods: i32, output: usize): void {
+  if (n === 0) return;
+  const minp = minPeriods > 1 ? minPeriods : 1;
+  const oldFactor = 1 - alpha;
+  const newWeight: f64 = adjust ? 1 : alpha;
+  let weighted = at(input, 0);
+  let nobs: i32 = !Number.isNaN(weighted) ? 1 : 0;
+  put(output, 0, nobs >= minp ? weighted : NaN);
+  let oldWeight: f64 = 1;
+  for (let i = 1; i < n; i++) {
+    const x = at(input, i);
+    const observed = !Number.isNaN(x);
+    if (observed) nobs++;
+    if (!Number.isNaN(weighted)) {
+      oldWeight *= oldFactor;
+      if (observed) {
+        if (weighted !== x) {
+          weighted = (oldWeight * weighted + newWeight * x) / (oldWeight + newWeight);
+        }
+        if (adjust) oldWeight += newWeight;
+        else oldWeight = 1;
+      }
+    } else if (observed) {
+      weighted = x;
+    }
+    put(output, i, nobs >= minp ? weighted : NaN);
+  }
+}

@@ -1,0 +1,148 @@
+// Quantiles by selection (O(n) expected), with numpy's default 'linear' interpolation, and
+// clipping: the two halves of winsorization.
+
+import { nextBelow, seedStream } from './random';
+
+function at(pointer: usize, index: i32): f64 {
+  return load<f64>(pointer + ((<usize>index) << 3));
+}
+
+function swap(pointer: usize, i: i32, j: i32): void {
+  const a = pointer + ((<usize>i) << 3);
+  const b = pointer + ((<usize>j) << 3);
+  const t = load<f64>(a);
+  store<f64>(a, load<f64>(b));
+  store<f64>(b, t);
+}
+
+/**
+ * Rearranges values[lo, hi) (no NaN) so that values[k] is the k-th smallest, everything before it
+ * is <= and everything after it >=. Median-of-three pivots; after too many rounds, random pivots
+ * (introselect's guard against adversarial inputs).
+ */
+export function selectKth(values: usize, lo: i32, hi: i32, k: i32): void {
+  let left = lo;
+  let right = hi - 1;
+  let rounds = 0;
+  let budget = 8;
+  for (let m = hi - lo; m > 1; m >>= 1) budget += 2;
+  while (right > left) {
+    let pivotIndex: i32;
+    if (rounds++ < budget) {
+      const mid = left + ((right - left) >> 1);
+      const a = at(values, left);
+      const b = at(values, mid);
+      const c = at(values, right);
+      pivotIndex = a < b ? (b < c ? mid : a < c ? right : left) : a < c ? left : b < c ? right : mid;
+    } else {
+      if (rounds === budget + 1) seedStream(0x5e1ec7, 0, u32(k));
+      pivotIndex = left + nextBelow(right - left + 1);
+    }
+    const pivot = at(values, pivotIndex);
+    // Hoare partition around the pivot value.
+    let i = left;
+    let j = right;
+    while (i <= j) {
+      while (at(values, i) < pivot) i++;
+      while (at(values, j) > pivot) j--;
+      if (i <= j) {
+        swap(values, i, j);
+        i++;
+        j--;
+      }
+    }
+    // Now values[left..j] <= pivot <= values[i..right], and values(j, i) == pivot.
+    if (k <= j) right = j;
+    else if (k >= i) left = i;
+    else return;
+  }
+}
+
+function minOf(values: usize, lo: i32, hi: i32): f64 {
+  let m = at(values, lo);
+  for (let i = lo + 1; i < hi; i++) {
+    const v = at(values, i);
+    if (v < m) m = v;
+  }
+  return m;
+}
+
+// numpy's _lerp: a + (b-a) t, computed from b's side when t >= 0.5.
+function lerp(a: f64, b: f64, t: f64): f64 {
+  const diff = b - a;
+  return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
+}
+
+/**
+ * Lower and upper quantiles (qLow <= qHigh) of column `column` of the row-major rows x cols
+ * matrix at `x`, NaN skipped (as numpy's nanquantile), into out[0], out[1]. `scratch` holds
+ * `rows` float64 values. Both NaN when the column has no values.
+ */
+export function columnQuantiles(
+  x: usize,
+  rows: i32,
+  cols: i32,
+  column: i32,
+  qLow: f64,
+  qHigh: f64,
+  scratch: usize,
+  out: usize,
+): void {
+  let m: i32 = 0;
+  const stride = (<usize>cols) << 3;
+  let p = x + ((<usize>column) << 3);
+  for (let r = 0; r < rows; r++) {
+    const v = load<f64>(p);
+    p += stride;
+    if (!Number.isNaN(v)) {
+      store<f64>(scratch + ((<usize>m) << 3), v);
+      m++;
+    }
+  }
+  if (m === 0) {
+    store<f64>(out, NaN);
+    store<f64>(out, NaN, 8);
+    return;
+  }
+  const hHigh = f64(m - 1) * qHigh;
+  const kHigh = i32(Math.floor(hHigh));
+  selectKth(scratch, 0, m, kHigh);
+  const aHigh = at(scratch, kHigh);
+  const bHigh = kHigh + 1 < m ? minOf(scratch, kHigh + 1, m) : aHigh;
+  const hLow = f64(m - 1) * qLow;
+  const kLow = i32(Math.floor(hLow));
+  let aLow: f64;
+  let bLow: f64;
+  if (kLow === kHigh) {
+    aLow = aHigh;
+    bLow = bHigh;
+  } else {
+    // Everything below kHigh is <= values[kHigh]: select within that prefix only.
+    selectKth(scratch, 0, kHigh + 1, kLow);
+    aLow = at(scratch, kLow);
+    bLow = minOf(scratch, kLow + 1, kHigh + 1);
+  }
+  store<f64>(out, lerp(aLow, bLow, hLow - f64(kLow)));
+  store<f64>(out, lerp(aHigh, bHigh, hHigh - f64(kHigh)), 8);
+}
+
+/** out[r, c] = min(max(x[r, c], lower[c]), upper[c]); NaN stays NaN. `out` may equal `x`. */
+export function clipColumns(x: usize, rows: i32, cols: i32, lower: usize, upper: usize, out: usize): void {
+  if (cols === 1) {
+    const lo = load<f64>(lower);
+    const hi = load<f64>(upper);
+    const total = (<usize>rows) << 3;
+    for (let i: usize = 0; i < total; i += 8) {
+      store<f64>(out + i, min(max(load<f64>(x + i), lo), hi));
+    }
+    return;
+  }
+  let i: usize = 0;
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const o = (<usize>c) << 3;
+      store<f64>(out + i, min(max(load<f64>(x + i), load<f64>(lower + o)), load<f64>(upper + o)));
+      i += 8;
+    }
+  }
+}
