@@ -43,8 +43,27 @@ export {
 export { BaseDetector, type Detector, type FitContext } from './detectors/detector.js';
 export type { TrainingHistory } from './detectors/training.js';
 export { CoreError, type CoreErrorCode, isCoreError } from './errors.js';
+export {
+  assertKlines,
+  computeFeatureColumns,
+  computeFeatures,
+  DEFAULT_FEATURE_OPTIONS,
+  relativeStrengthIndex,
+  resolveFeatureOptions,
+  warmupRowsFor,
+} from './features.js';
 export { writeFileAtomic, writeJsonAtomic } from './io.js';
 export { averagePrecision, eventRecall, rocAuc } from './metrics.js';
+export {
+  chronologicalSplit,
+  DEFAULT_PREPROCESS_OPTIONS,
+  DEFAULT_SPLIT,
+  MIN_TRAIN_ROWS,
+  Preprocessor,
+  type PreprocessorJSON,
+  resolveSplit,
+  splitLabels,
+} from './preprocess.js';
 export {
   averageRanks,
   consensusScores,

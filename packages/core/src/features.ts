@@ -1,0 +1,240 @@
+import type { Kline } from '@crypto-anomaly/data';
+import { ema, rollingMeanStd, rollingStd } from '@crypto-anomaly/kernels';
+import { FEATURE_NAMES, type FeatureName, type FeatureOptions, type FeatureTable } from './api.js';
+import { CoreError } from './errors.js';
+import { fromColumns } from './matrix.js';
+import { assertInteger, describeValue } from './validate.js';
+
+/** Default windows: one day of hourly candles for the rolling features, Wilder's 14 for RSI. */
+export const DEFAULT_FEATURE_OPTIONS: Readonly<FeatureOptions> = Object.freeze({
+  volatilityWindow: 24,
+  volumeWindow: 24,
+  rsiPeriod: 14,
+});
+
+/** The kline fields the features read. */
+const REQUIRED_FIELDS = [
+  'openTime',
+  'open',
+  'high',
+  'low',
+  'close',
+  'volume',
+  'numberOfTrades',
+  'takerBuyBaseAssetVolume',
+] as const satisfies readonly (keyof Kline)[];
+
+export function resolveFeatureOptions(options: Partial<FeatureOptions> = {}): FeatureOptions {
+  const resolved = { ...DEFAULT_FEATURE_OPTIONS, ...options };
+  assertInteger('features.volatilityWindow', resolved.volatilityWindow, 2, 10_000);
+  assertInteger('features.volumeWindow', resolved.volumeWindow, 2, 10_000);
+  assertInteger('features.rsiPeriod', resolved.rsiPeriod, 2, 10_000);
+  return resolved;
+}
+
+/** Candles needed before every feature of a row is defined (they are dropped and counted). */
+export function warmupRowsFor(options: FeatureOptions): number {
+  // Returns start at candle 1, so w returns are available from candle w; the volume z-score
+  // compares candle t with the w candles before it; RSI's averages need `rsiPeriod` changes.
+  return Math.max(options.volatilityWindow, options.volumeWindow, options.rsiPeriod);
+}
+
+/** Checks that every candle has the fields the features read, finite and in range. */
+export function assertKlines(klines: readonly Kline[]): void {
+  if (!Array.isArray(klines)) {
+    throw new CoreError(
+      'INVALID_ARGUMENT',
+      `klines must be an array of Kline, got ${describeValue(klines)}.`,
+    );
+  }
+  for (let i = 0; i < klines.length; i++) {
+    const kline = klines[i] as unknown as Record<string, unknown> | undefined;
+    for (const field of REQUIRED_FIELDS) {
+      const value = kline?.[field];
+      if (value === undefined || value === null) {
+        throw new CoreError(
+          'MISSING_COLUMN',
+          `Candle ${i} has no "${field}": the features need ${REQUIRED_FIELDS.join(', ')}. ` +
+            'Load candles with all 12 Binance kline fields (a CSV export from Binance or the store).',
+        );
+      }
+      if (typeof value !== 'number' || !Number.isFinite(value)) {
+        throw new CoreError(
+          'NON_FINITE_INPUT',
+          `Candle ${i} (openTime ${describeValue(kline?.['openTime'])}) has ${field} = ${describeValue(value)}: ` +
+            'every field must be a finite number. Repair or drop that candle in the source.',
+        );
+      }
+    }
+    const k = klines[i]!;
+    if (!(k.open > 0 && k.high > 0 && k.low > 0 && k.close > 0)) {
+      throw new CoreError(
+        'INVALID_ARGUMENT',
+        `Candle ${i} has a non-positive price (open ${k.open}, high ${k.high}, low ${k.low}, close ${k.close}): ` +
+          'prices must be > 0 for log returns.',
+      );
+    }
+    if (k.volume < 0 || k.numberOfTrades < 0 || k.takerBuyBaseAssetVolume < 0) {
+      throw new CoreError(
+        'INVALID_ARGUMENT',
+        `Candle ${i} has a negative volume, trade count or taker-buy volume: they must be >= 0.`,
+      );
+    }
+    if (i > 0 && !(k.openTime > klines[i - 1]!.openTime)) {
+      throw new CoreError(
+        'INVALID_ARGUMENT',
+        `Candles must be in strictly increasing openTime order: candle ${i} (${k.openTime}) follows ` +
+          `${klines[i - 1]!.openTime}. Sort and de-duplicate them first.`,
+      );
+    }
+  }
+}
+
+/** Value of each candle's field, as a Float64Array. */
+function field(klines: readonly Kline[], name: (typeof REQUIRED_FIELDS)[number]): Float64Array {
+  return Float64Array.from(klines, (k) => k[name]);
+}
+
+/**
+ * The eleven features of every candle, before dropping the warm-up. Each row uses only its own
+ * candle and earlier ones (rolling windows end at the row; nothing is centred or back-filled).
+ */
+export function computeFeatureColumns(
+  klines: readonly Kline[],
+  options: FeatureOptions,
+): Record<FeatureName, Float64Array> {
+  const n = klines.length;
+  const open = field(klines, 'open');
+  const high = field(klines, 'high');
+  const low = field(klines, 'low');
+  const close = field(klines, 'close');
+  const volume = field(klines, 'volume');
+  const trades = field(klines, 'numberOfTrades');
+  const takerBuy = field(klines, 'takerBuyBaseAssetVolume');
+
+  const logReturn = new Float64Array(n).fill(Number.NaN);
+  for (let t = 1; t < n; t++) logReturn[t] = Math.log(close[t]! / close[t - 1]!);
+
+  // Realised volatility: standard deviation of the last w log returns, this candle's included.
+  const volatility = new Float64Array(n).fill(Number.NaN);
+  volatility.set(
+    rollingStd(logReturn.subarray(1), options.volatilityWindow, { minPeriods: options.volatilityWindow }),
+    1,
+  );
+
+  const range = new Float64Array(n);
+  const body = new Float64Array(n);
+  const upperShadow = new Float64Array(n);
+  const lowerShadow = new Float64Array(n);
+  const logVolume = new Float64Array(n);
+  const takerBuyRatio = new Float64Array(n);
+  const tradesPerVolume = new Float64Array(n);
+  for (let t = 0; t < n; t++) {
+    const spread = high[t]! - low[t]!;
+    range[t] = spread / close[t]!;
+    // Share of the candle's range covered by its body; a flat candle (high = low) has none.
+    body[t] = spread > 0 ? Math.abs(close[t]! - open[t]!) / spread : 0;
+    upperShadow[t] = (high[t]! - Math.max(open[t]!, close[t]!)) / close[t]!;
+    lowerShadow[t] = (Math.min(open[t]!, close[t]!) - low[t]!) / close[t]!;
+    logVolume[t] = Math.log1p(volume[t]!);
+    // No volume, no aggressor: neutral 0.5 and no trades per unit.
+    takerBuyRatio[t] = volume[t]! > 0 ? Math.min(1, takerBuy[t]! / volume[t]!) : 0.5;
+    tradesPerVolume[t] = volume[t]! > 0 ? trades[t]! / volume[t]! : 0;
+  }
+
+  // Volume z-score against the w candles *before* this one, so a spike is not diluted by itself.
+  const w = options.volumeWindow;
+  const { mean: meanBefore, std: stdBefore } = rollingMeanStd(logVolume, w, { minPeriods: w });
+  const volumeZscore = new Float64Array(n).fill(Number.NaN);
+  for (let t = w; t < n; t++) {
+    const spread = stdBefore[t - 1]!;
+    // A window of identical volumes has no spread: any change is then reported as 0, not ±∞.
+    volumeZscore[t] = spread > 0 ? (logVolume[t]! - meanBefore[t - 1]!) / spread : 0;
+  }
+
+  const rsi = relativeStrengthIndex(close, options.rsiPeriod);
+
+  return {
+    log_return: logReturn,
+    volatility,
+    range,
+    body,
+    upper_shadow: upperShadow,
+    lower_shadow: lowerShadow,
+    log_volume: logVolume,
+    volume_zscore: volumeZscore,
+    taker_buy_ratio: takerBuyRatio,
+    trades_per_volume: tradesPerVolume,
+    rsi,
+  };
+}
+
+/**
+ * Wilder's RSI: 100 - 100 / (1 + average gain / average loss), the averages being exponential with
+ * α = 1 / period over the close-to-close changes (kernels' `ema`). NaN for the first `period`
+ * candles, while the averages are still dominated by their start.
+ */
+export function relativeStrengthIndex(close: Float64Array, period: number): Float64Array {
+  const n = close.length;
+  const out = new Float64Array(n).fill(Number.NaN);
+  if (n < 2) return out;
+  const gains = new Float64Array(n - 1);
+  const losses = new Float64Array(n - 1);
+  for (let t = 1; t < n; t++) {
+    const change = close[t]! - close[t - 1]!;
+    gains[t - 1] = Math.max(change, 0);
+    losses[t - 1] = Math.max(-change, 0);
+  }
+  // Wilder's recursive smoothing: y = (1 - α) y + α x, i.e. pandas' ewm(alpha, adjust=False).
+  const averageGain = ema(gains, { alpha: 1 / period, adjust: false });
+  const averageLoss = ema(losses, { alpha: 1 / period, adjust: false });
+  for (let t = period; t < n; t++) {
+    const gain = averageGain[t - 1]!;
+    const loss = averageLoss[t - 1]!;
+    out[t] = loss > 0 ? 100 - 100 / (1 + gain / loss) : gain > 0 ? 100 : 50;
+  }
+  return out;
+}
+
+/**
+ * Computes the eleven features of a kline series and drops the warm-up rows (counted in
+ * `warmupRows`). Throws a `CoreError` for missing fields (`MISSING_COLUMN`), NaN or Infinity
+ * (`NON_FINITE_INPUT`) and series shorter than the warm-up plus one row (`TOO_FEW_ROWS`).
+ */
+export function computeFeatures(
+  klines: readonly Kline[],
+  options: Partial<FeatureOptions> = {},
+): FeatureTable {
+  const resolved = resolveFeatureOptions(options);
+  assertKlines(klines);
+  const warmupRows = warmupRowsFor(resolved);
+  if (klines.length <= warmupRows) {
+    throw new CoreError(
+      'TOO_FEW_ROWS',
+      `Features need more than ${warmupRows} candles (the longest rolling window), got ${klines.length}. ` +
+        'Load a longer history or shorten features.volatilityWindow / volumeWindow / rsiPeriod.',
+    );
+  }
+  const columns = computeFeatureColumns(klines, resolved);
+  const names = [...FEATURE_NAMES];
+  const kept = names.map((name) => columns[name].subarray(warmupRows));
+  const matrix = fromColumns(kept);
+  for (let i = 0; i < matrix.data.length; i++) {
+    if (!Number.isFinite(matrix.data[i]!)) {
+      // Cannot happen for validated candles; a bug here must not pass silently into a model.
+      throw new CoreError(
+        'NON_FINITE_INPUT',
+        `Feature ${names[i % names.length]} is not finite at candle ${warmupRows + Math.floor(i / names.length)}.`,
+      );
+    }
+  }
+  const rest = klines.slice(warmupRows);
+  return {
+    names,
+    matrix,
+    times: Float64Array.from(rest, (k) => k.openTime),
+    close: Float64Array.from(rest, (k) => k.close),
+    warmupRows,
+    options: resolved,
+  };
+}
