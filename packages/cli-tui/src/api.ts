@@ -126,6 +126,6 @@ export type DashboardAction =
   | { type: 'previous-pane' }
   | { type: 'toggle-log-scale' }
   | { type: 'stopping' }
-  | { type: 'finished'; result: Pick<PipelineResult, 'outDir' | 'files' | 'topAnomalies'>; elapsedMs: number }
+  | { type: 'finished'; outcome: RunOutcome }
   | { type: 'failed'; cause: string; hint: string }
   | { type: 'stopped' };

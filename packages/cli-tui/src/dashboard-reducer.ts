@@ -163,12 +163,7 @@ export function dashboardReducer(state: DashboardState, action: DashboardAction)
         ...state,
         phase: 'finished',
         pane: 'anomalies',
-        outcome: {
-          outDir: action.result.outDir,
-          files: action.result.files,
-          topAnomalies: action.result.topAnomalies,
-          elapsedMs: action.elapsedMs,
-        },
+        outcome: action.outcome,
       };
     case 'failed':
       return { ...state, phase: 'failed', error: { cause: action.cause, hint: action.hint } };

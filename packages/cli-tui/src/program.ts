@@ -1,27 +1,113 @@
 import { Command, CommanderError } from 'commander';
+import { addReportCommand } from './commands/report.js';
+import { type CliError, isCliError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import { VERSION } from './version.js';
 
-/** Builds the `crypto-anomaly` command; subcommands are added here as they land. */
-export function createProgram(): Command {
+/** What commands print through, so tests can capture it. */
+export interface CommandContext {
+  /** One line to stdout (the results). */
+  out(line: string): void;
+  /** One line to stderr (errors, warnings). */
+  err(line: string): void;
+  /** Columns for tables: the terminal's width, or 100 when not a terminal. */
+  width(): number;
+}
+
+export const processContext: CommandContext = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+  width: () => (process.stdout.isTTY && process.stdout.columns ? process.stdout.columns : 100),
+};
+
+/**
+ * Builds the `crypto-anomaly` command with its subcommands. Parse errors throw a
+ * `CommanderError` (exitOverride) instead of exiting, so `main` maps them to exit codes.
+ */
+export function createProgram(context: CommandContext = processContext): Command {
   const program = new Command('crypto-anomaly')
     .description('Find anomalies in cryptocurrency markets: Binance klines in, explained anomalies out.')
     .version(VERSION, '-v, --version', 'print the version and exit')
     .helpOption('-h, --help', 'show this help')
+    .exitOverride()
+    .option('--verbose', 'print stack traces with errors')
+    .configureOutput({
+      writeOut: (text) => context.out(text.replace(/\n$/, '')),
+      writeErr: (text) => context.err(text.replace(/\n$/, '')),
+    })
     .showHelpAfterError('(run crypto-anomaly --help for usage)')
     .addHelpText(
       'after',
       `
 Examples:
-  crypto-anomaly --help       this text
-  crypto-anomaly --version    the installed version`,
+  crypto-anomaly report output/              print a finished run's summary
+  crypto-anomaly <command> --help            each command's options and examples
+
+Exit codes: 0 success, 1 runtime failure, 2 usage error.`,
     );
+  addReportCommand(program, context);
+  // Each subcommand's usage errors end with its own usage line rather than the program's.
+  for (const command of program.commands) {
+    command.exitOverride();
+    command.showHelpAfterError(`(usage: crypto-anomaly ${command.name()} ${command.usage()}; see --help)`);
+  }
   return program;
 }
 
+/**
+ * The engine's and the data layer's typed errors, recognised by name and code rather than by
+ * importing them: the engine loads TensorFlow.js, which `--help` should not wait for.
+ */
+function typedError(error: unknown, name: 'CoreError' | 'DataError'): error is Error & { code: string } {
+  return (
+    error instanceof Error && error.name === name && typeof (error as { code?: unknown }).code === 'string'
+  );
+}
+
+/** Why a failure happened and what to do, for errors that come from other packages. */
+function causeAndHint(error: unknown): { cause: string; hint: string } {
+  if (isCliError(error)) return { cause: error.message, hint: error.hint };
+  const message = error instanceof Error ? error.message : String(error);
+  const [cause = message] = message.split('\n');
+  if (error instanceof Error && error.name === 'AbortError') {
+    return { cause: 'stopped before the end', hint: 'no half-written file was left; run again to finish' };
+  }
+  if (typedError(error, 'DataError')) {
+    const hints: Record<string, string> = {
+      NETWORK: 'check the connection, or pass --base-url for a mirror',
+      RATE_LIMITED:
+        'Binance asked to slow down: wait a minute and run again (the store keeps what was fetched)',
+      IP_BANNED: 'Binance banned this IP for a while: wait until the ban ends before retrying',
+      MALFORMED_CSV: 'check the file is a Binance kline CSV (12 columns, times in ms or µs)',
+      UNKNOWN_SYMBOL: 'check the symbol on Binance, e.g. BTCUSDT',
+    };
+    return { cause, hint: hints[error.code] ?? 'run again with --verbose for details' };
+  }
+  if (typedError(error, 'CoreError')) {
+    const hints: Record<string, string> = {
+      TOO_FEW_ROWS: 'load a longer range (--since earlier) or a larger file',
+      BACKEND_UNAVAILABLE: 'choose another --backend (cpu always works)',
+      MODEL_MISMATCH: 'train the model again with this version (crypto-anomaly train)',
+    };
+    return { cause, hint: hints[error.code] ?? 'run again with --verbose for details' };
+  }
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT' || code === 'EACCES' || code === 'ENOSPC' || code === 'EISDIR') {
+    return { cause, hint: 'check the path and its permissions, and the free disk space' };
+  }
+  return { cause, hint: 'run again with --verbose for the stack trace; please report it if it persists' };
+}
+
 /** Runs the command line and returns the exit code instead of exiting, so tests can call it. */
-export async function main(argv: readonly string[]): Promise<number> {
-  const program = createProgram().exitOverride();
+export async function main(
+  argv: readonly string[],
+  context: CommandContext = processContext,
+): Promise<number> {
+  const program = createProgram(context);
+  let active: Command = program;
+  program.hook('preAction', (_program, actionCommand) => {
+    active = actionCommand;
+  });
   try {
     await program.parseAsync(argv as string[], { from: 'user' });
     return ExitCode.success;
@@ -30,6 +116,22 @@ export async function main(argv: readonly string[]): Promise<number> {
       const clean = error.code === 'commander.helpDisplayed' || error.code === 'commander.version';
       return clean || error.exitCode === 0 ? ExitCode.success : ExitCode.usageError;
     }
-    throw error;
+    const verbose = program.opts<{ verbose?: boolean }>().verbose === true;
+    if (isCliError(error) && error.code === 'USAGE') {
+      context.err(`error: ${error.message}`);
+      context.err(
+        `(usage: crypto-anomaly ${active === program ? '' : `${active.name()} `}${active.usage()}; see --help)`,
+      );
+      if (verbose && error.stack) context.err(error.stack);
+      return ExitCode.usageError;
+    }
+    const { cause, hint } = causeAndHint(error);
+    context.err(`error: ${cause}`);
+    context.err(`hint: ${hint}`);
+    if (verbose) {
+      const stack = (error as CliError).cause instanceof Error ? ((error as CliError).cause as Error) : error;
+      context.err(stack instanceof Error && stack.stack ? stack.stack : String(stack));
+    }
+    return ExitCode.runtimeFailure;
   }
 }

@@ -160,8 +160,12 @@ describe('dashboardReducer', () => {
     const finished = replay([
       {
         type: 'finished',
-        result: { outDir: '/tmp/o', files: { summary: '/tmp/o/summary.json' }, topAnomalies: {} as never },
-        elapsedMs: 5,
+        outcome: {
+          outDir: '/tmp/o',
+          files: { summary: '/tmp/o/summary.json' },
+          topAnomalies: {},
+          elapsedMs: 5,
+        },
       },
     ]);
     expect(finished.phase).toBe('finished');

@@ -42,8 +42,8 @@ export function anomalyRow(time: number, score: number, overrides: Partial<Anoma
 
 export const finishedAction = (outDir = '/tmp/run'): DashboardAction => ({
   type: 'finished',
-  elapsedMs: 61_000,
-  result: {
+  outcome: {
+    elapsedMs: 61_000,
     outDir,
     files: {
       anomalies: `${outDir}/anomalies.csv`,

@@ -1,0 +1,171 @@
+import { readFile } from 'node:fs/promises';
+import { INTERVALS } from '@crypto-anomaly/data';
+import { z } from 'zod';
+import { CliError } from './errors.js';
+
+const positiveInteger = z.number().int().positive();
+const nonNegativeInteger = z.number().int().nonnegative();
+const fraction = z.number().gt(0).lt(1);
+const dateInput = z.union([z.string().min(1), z.number().int().nonnegative()]);
+
+const thresholdSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('contamination'), contamination: z.number().gt(0).max(0.5) }),
+  z.strictObject({ kind: z.literal('fixed'), value: z.number() }),
+  z.strictObject({ kind: z.literal('pot'), riskQuantile: fraction, initialQuantile: fraction }),
+]);
+
+const featureName = z.enum([
+  'log_return',
+  'volatility',
+  'range',
+  'body',
+  'upper_shadow',
+  'lower_shadow',
+  'log_volume',
+  'volume_zscore',
+  'taker_buy_ratio',
+  'trades_per_volume',
+  'rsi',
+]);
+
+/**
+ * Settings of the pipeline (features, split, preprocessing, thresholds, detectors and their
+ * training): passed to the engine as `config`. The engine fills in its documented defaults and
+ * checks ranges; this schema checks names and types so mistakes point at the key.
+ */
+export const pipelineConfigSchema = z.strictObject({
+  features: z
+    .strictObject({
+      volatilityWindow: positiveInteger,
+      volumeWindow: positiveInteger,
+      rsiPeriod: positiveInteger,
+    })
+    .partial()
+    .optional(),
+  split: z.strictObject({ train: fraction, validation: fraction }).partial().optional(),
+  preprocess: z
+    .strictObject({
+      scaler: z.enum(['standard', 'robust']),
+      winsorize: z.union([z.literal(false), z.strictObject({ lower: fraction, upper: fraction })]),
+      logFeatures: z.array(featureName),
+    })
+    .partial()
+    .optional(),
+  threshold: thresholdSchema.optional(),
+  detectors: z
+    .array(z.enum(['isolation-forest', 'autoencoder', 'attention']))
+    .min(1)
+    .optional(),
+  isolationForest: z
+    .strictObject({
+      nEstimators: positiveInteger,
+      maxSamples: positiveInteger,
+      extensionLevel: nonNegativeInteger,
+      threads: positiveInteger,
+      seed: nonNegativeInteger,
+      threshold: thresholdSchema,
+    })
+    .partial()
+    .optional(),
+  /** Options of the dense autoencoder (units, epochs, batch size, learning rate, patience, ...). */
+  autoencoder: z.record(z.string(), z.unknown()).optional(),
+  /** Options of the attention autoencoder. */
+  attention: z.record(z.string(), z.unknown()).optional(),
+  topFeatures: positiveInteger.optional(),
+});
+
+/** The JSON config file: every flag by its long name (camelCase), plus `pipeline` and `score`. */
+export const configFileSchema = z.strictObject({
+  $schema: z.string().optional(),
+  source: z.enum(['sample', 'binance', 'csv']).optional(),
+  input: z.string().min(1).optional(),
+  symbol: z
+    .string()
+    .regex(/^[A-Z0-9]{2,20}$/, 'a Binance symbol in capitals, e.g. BTCUSDT')
+    .optional(),
+  interval: z.enum(INTERVALS).optional(),
+  since: dateInput.optional(),
+  until: dateInput.optional(),
+  out: z.string().min(1).optional(),
+  model: z.string().min(1).optional(),
+  epochs: positiveInteger.optional(),
+  seed: nonNegativeInteger.optional(),
+  backend: z.enum(['auto', 'wasm', 'node', 'cpu']).optional(),
+  tui: z.boolean().optional(),
+  store: z.string().min(1).optional(),
+  baseUrl: z.url().optional(),
+  archive: z.boolean().optional(),
+  sample: z
+    .strictObject({ seed: nonNegativeInteger, count: positiveInteger, start: dateInput })
+    .partial()
+    .optional(),
+  pipeline: pipelineConfigSchema.optional(),
+  score: z
+    .strictObject({
+      detector: z.enum(['iforest', 'autoencoder', 'attention', 'consensus']),
+      columns: z.array(z.string().min(1)).min(1),
+      exclude: z.array(z.string().min(1)),
+      trees: positiveInteger,
+      maxSamples: positiveInteger,
+      extensionLevel: nonNegativeInteger,
+      contamination: z.union([z.literal('auto'), z.number().gt(0).max(0.5)]),
+    })
+    .partial()
+    .optional(),
+});
+
+export type ConfigFile = z.infer<typeof configFileSchema>;
+
+/** `a.b[2].c` from a zod issue path. */
+function keyPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (text, key) =>
+      typeof key === 'number' ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key),
+    '',
+  );
+}
+
+/** Validates parsed JSON as a config file; the error names each wrong key by its path. */
+export function parseConfig(value: unknown, file = 'the config file'): ConfigFile {
+  const result = configFileSchema.safeParse(value);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const path = keyPath(issue.path);
+    if (issue.code === 'unrecognized_keys') {
+      const keys = issue.keys.map((key) => (path ? `${path}.${key}` : key)).join(', ');
+      return `unknown key ${keys}`;
+    }
+    return `${path || '(top level)'}: ${issue.message}`;
+  });
+  const first = result.error.issues[0];
+  return failConfig(
+    file,
+    problems.join('; '),
+    first && first.path.length > 0 ? keyPath(first.path) : undefined,
+  );
+}
+
+function failConfig(file: string, problem: string, key?: string): never {
+  throw new CliError('USAGE', `--config ${file}: ${problem}`, {
+    option: key ? `--config (${key})` : '--config',
+    hint: 'fix the key named above; the format is in the cli-tui README ("Config file")',
+  });
+}
+
+/** Reads and validates a JSON config file. */
+export async function loadConfig(path: string): Promise<ConfigFile> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return failConfig(path, code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? String(error)})`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    return failConfig(path, `is not valid JSON (${(error as Error).message})`);
+  }
+  return parseConfig(json, path);
+}

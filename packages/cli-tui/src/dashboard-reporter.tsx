@@ -1,0 +1,52 @@
+import { render } from 'ink';
+import { DashboardApp } from './components/DashboardApp.js';
+import { createDashboardStore } from './dashboard-store.js';
+import type { Reporter, ReporterOptions } from './reporter.js';
+
+/**
+ * The Ink dashboard as a `Reporter`. q or Ctrl+C while work runs aborts the controller (the
+ * engine stops at a safe point); once the run finished, q exits.
+ */
+export function createDashboardReporter({ title, controller }: ReporterOptions): Reporter {
+  const store = createDashboardStore(title);
+  let quitAfterFinish: (() => void) | undefined;
+  const onQuit = () => {
+    if (quitAfterFinish) quitAfterFinish();
+    else if (!controller.signal.aborted) {
+      store.dispatch({ type: 'stopping' });
+      controller.abort(new Error('stopped by the user'));
+    }
+  };
+  const instance = render(<DashboardApp store={store} onQuit={onQuit} />, {
+    exitOnCtrlC: false,
+    patchConsole: true,
+    maxFps: 15,
+  });
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    if (controller.signal.aborted && store.getState().phase === 'stopping')
+      store.dispatch({ type: 'stopped' });
+    instance.unmount();
+    await instance.waitUntilExit().catch(() => {});
+  };
+  return {
+    signal: controller.signal,
+    line: (message) => store.dispatch({ type: 'pipeline', event: { type: 'log', level: 'info', message } }),
+    event: (event) => store.dispatch({ type: 'pipeline', event }),
+    fetchStarted: (expectedRows) =>
+      store.dispatch({ type: 'fetch-start', ...(expectedRows !== undefined ? { expectedRows } : {}) }),
+    fetchProgress: (progress) => store.dispatch({ type: 'fetch-progress', progress }),
+    fetchDone: () => store.dispatch({ type: 'fetch-done' }),
+    async finished(outcome) {
+      store.dispatch({ type: 'finished', outcome });
+      // Without a keyboard (stdin not a terminal) nobody can press q: leave the final frame and go.
+      if (!process.stdin.isTTY) return;
+      await new Promise<void>((resolve) => {
+        quitAfterFinish = resolve;
+      });
+    },
+    close,
+  };
+}
