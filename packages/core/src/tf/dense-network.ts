@@ -31,6 +31,8 @@ export class DenseNetwork {
     readonly layerSizes: readonly number[],
     readonly activation: DenseActivation,
     initial: Float32Array,
+    /** Forward layers as one fused matMul + bias + activation kernel (false only to measure the gain). */
+    private readonly fused = true,
   ) {
     this.pieceSizes = [];
     for (let l = 1; l < layerSizes.length; l++) {
@@ -105,8 +107,20 @@ export class DenseNetwork {
     const outputs: tf.Tensor2D[] = [x];
     let h = x;
     for (let l = 0; l < this.layerCount; l++) {
-      const z = tf.add(tf.matMul(h, pieces[2 * l] as tf.Tensor2D), pieces[2 * l + 1]!) as tf.Tensor2D;
-      h = l === this.layerCount - 1 ? z : this.activate(z);
+      const kernel = pieces[2 * l] as tf.Tensor2D;
+      const bias = pieces[2 * l + 1]!;
+      const last = l === this.layerCount - 1;
+      if (this.fused && (last || this.activation !== 'tanh')) {
+        // One fused kernel for matMul + bias + activation (tanh has no fused form).
+        h = tf.fused.matMul({
+          a: h,
+          b: kernel,
+          bias,
+          activation: last ? 'linear' : (this.activation as 'relu' | 'elu' | 'sigmoid'),
+        }) as tf.Tensor2D;
+      } else {
+        h = this.activate(tf.add(tf.matMul(h, kernel), bias) as tf.Tensor2D);
+      }
       outputs.push(h);
     }
     return outputs;

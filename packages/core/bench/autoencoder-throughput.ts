@@ -1,0 +1,268 @@
+/**
+ * Dense-autoencoder training throughput: TensorFlow.js (several ways of writing the train step)
+ * against PyTorch on one thread, same architecture, data, Adam and batch size, in one run.
+ *
+ *   pnpm exec tsx bench/autoencoder-throughput.ts [--rows 50000] [--batch 256] [--epochs 3] [--backend wasm]
+ *
+ * Prints a table of median epoch times and each variant's ratio to PyTorch.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import { type BackendPreference, DenseAutoencoder, selectBackend } from '../src/index.js';
+import { FlatAdam } from '../src/tf/adam.js';
+import { DenseNetwork } from '../src/tf/dense-network.js';
+import { matMulFastGrad } from '../src/tf/matmul.js';
+import { createRandom, shuffleInPlace } from '../src/tf/random.js';
+
+const { values } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '50000' },
+    cols: { type: 'string', default: '11' },
+    batch: { type: 'string', default: '256' },
+    epochs: { type: 'string', default: '3' },
+    backend: { type: 'string', default: 'wasm' },
+    only: { type: 'string' },
+  },
+});
+const rows = Number(values.rows);
+const cols = Number(values.cols);
+const batchSize = Number(values.batch);
+const epochs = Number(values.epochs);
+const hidden = [32, 16, 8];
+const sizes = [cols, ...hidden, ...[...hidden].reverse().slice(1), cols];
+const backend = await selectBackend(values.backend as BackendPreference);
+
+// Structured data (a 3-D manifold plus noise), identical for both frameworks.
+const random = createRandom(1);
+const data = new Float32Array(rows * cols);
+for (let r = 0; r < rows; r++) {
+  const a = random() * 2 - 1;
+  const b = random() * 2 - 1;
+  const c = random() * 2 - 1;
+  for (let f = 0; f < cols; f++)
+    data[r * cols + f] = Math.sin(a * (f + 1)) + b * (f % 3) - c * (f % 2) + (random() - 0.5) * 0.1;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** Times `epochs` epochs after one warm-up epoch; each call of `epoch` runs one epoch. */
+async function timeEpochs(epoch: () => Promise<void> | void): Promise<number> {
+  await epoch();
+  const times: number[] = [];
+  for (let e = 0; e < epochs; e++) {
+    const started = performance.now();
+    await epoch();
+    times.push(performance.now() - started);
+  }
+  return median(times);
+}
+
+const order = Int32Array.from({ length: rows }, (_, i) => i);
+const batchValues = new Float32Array(batchSize * cols);
+/** The batch tensor of rows order[start..], gathered in JS (one upload). */
+function batchAt(start: number): tf.Tensor2D {
+  const count = Math.min(batchSize, rows - start);
+  for (let i = 0; i < count; i++) {
+    const row = order[start + i]! * cols;
+    batchValues.set(data.subarray(row, row + cols), i * cols);
+  }
+  return tf.tensor2d(batchValues.subarray(0, count * cols), [count, cols]);
+}
+
+function layerVariables(): tf.Variable[] {
+  const initial = DenseNetwork.initialParameters(sizes, createRandom(42));
+  const variables: tf.Variable[] = [];
+  let offset = 0;
+  for (let l = 1; l < sizes.length; l++) {
+    const kernel = sizes[l - 1]! * sizes[l]!;
+    variables.push(
+      tf.variable(tf.tensor2d(initial.subarray(offset, offset + kernel), [sizes[l - 1]!, sizes[l]!])),
+    );
+    offset += kernel;
+    variables.push(tf.variable(tf.tensor1d(initial.subarray(offset, offset + sizes[l]!))));
+    offset += sizes[l]!;
+  }
+  return variables;
+}
+
+function forward(variables: tf.Variable[], x: tf.Tensor2D, fastGrad: boolean): tf.Tensor2D {
+  let h: tf.Tensor2D = x;
+  const layers = variables.length / 2;
+  for (let l = 0; l < layers; l++) {
+    const kernel = variables[2 * l] as tf.Tensor2D;
+    const product = fastGrad ? matMulFastGrad(h, kernel) : tf.matMul(h, kernel);
+    h = tf.add(product, variables[2 * l + 1]!);
+    if (l < layers - 1) h = tf.relu(h);
+  }
+  return h;
+}
+
+type Variant = { name: string; run: () => Promise<number> };
+
+const variants: Variant[] = [
+  {
+    name: 'tf.LayersModel.fit (Keras-style)',
+    run: async () => {
+      const model = tf.sequential();
+      for (let l = 1; l < sizes.length; l++) {
+        model.add(
+          tf.layers.dense({
+            units: sizes[l]!,
+            inputShape: l === 1 ? [cols] : undefined,
+            activation: l === sizes.length - 1 ? 'linear' : 'relu',
+          }),
+        );
+      }
+      model.compile({ optimizer: tf.train.adam(1e-3), loss: 'meanSquaredError' });
+      const x = tf.tensor2d(data, [rows, cols]);
+      const ms = await timeEpochs(async () => {
+        await model.fit(x, x, { epochs: 1, batchSize, shuffle: true, verbose: 0 });
+      });
+      x.dispose();
+      model.dispose();
+      return ms;
+    },
+  },
+  ...[
+    { name: 'optimizer.minimize, autodiff, loss read every batch', readEveryBatch: true, fastGrad: false },
+    {
+      name: 'optimizer.minimize, autodiff, loss read once per epoch',
+      readEveryBatch: false,
+      fastGrad: false,
+    },
+    { name: '+ matMul gradient with explicit transposes', readEveryBatch: false, fastGrad: true },
+  ].map(
+    ({ name, readEveryBatch, fastGrad }): Variant => ({
+      name,
+      run: async () => {
+        const variables = layerVariables();
+        const optimizer = tf.train.adam(1e-3);
+        const random = createRandom(3);
+        const ms = await timeEpochs(() => {
+          shuffleInPlace(order, random);
+          const losses: tf.Scalar[] = [];
+          for (let start = 0; start < rows; start += batchSize) {
+            const loss = tf.tidy(() => {
+              const x = batchAt(start);
+              return optimizer.minimize(
+                () => tf.mean(tf.square(tf.sub(forward(variables, x, fastGrad), x))),
+                true,
+              )!;
+            });
+            if (readEveryBatch) loss.dataSync();
+            losses.push(loss);
+          }
+          const total = tf.addN(losses);
+          total.dataSync();
+          total.dispose();
+          for (const loss of losses) loss.dispose();
+        });
+        optimizer.dispose();
+        for (const variable of variables) variable.dispose();
+        return ms;
+      },
+    }),
+  ),
+  ...[
+    { name: 'hand-written backward pass + flat Adam', fused: false },
+    { name: '+ fused matMul + bias + relu forward (DenseNetwork)', fused: true },
+  ].map(
+    ({ name, fused }): Variant => ({
+      name,
+      run: async () => {
+        const network = new DenseNetwork(
+          sizes,
+          'relu',
+          DenseNetwork.initialParameters(sizes, createRandom(42)),
+          fused,
+        );
+        const optimizer = new FlatAdam(network.parameterCount, { learningRate: 1e-3 });
+        const random = createRandom(3);
+        const ms = await timeEpochs(() => {
+          shuffleInPlace(order, random);
+          const losses: tf.Scalar[] = [];
+          for (let start = 0; start < rows; start += batchSize) {
+            losses.push(
+              tf.tidy(() => {
+                const { loss, gradient } = network.lossAndGradient(batchAt(start));
+                optimizer.update(network.parameters, gradient);
+                return loss;
+              }),
+            );
+          }
+          const total = tf.addN(losses);
+          total.dataSync();
+          total.dispose();
+          for (const loss of losses) loss.dispose();
+        });
+        optimizer.dispose();
+        network.dispose();
+        return ms;
+      },
+    }),
+  ),
+  {
+    name: 'DenseAutoencoder.fit (the above + validation, events)',
+    run: async () => {
+      const matrix = { data: Float64Array.from(data), rows, cols };
+      const validation = {
+        data: matrix.data.subarray(0, Math.floor(rows / 5) * cols),
+        rows: Math.floor(rows / 5),
+        cols,
+      };
+      const times: number[] = [];
+      let last = performance.now();
+      const detector = await new DenseAutoencoder({
+        batchSize,
+        epochs: epochs + 1,
+        patience: epochs + 1,
+      }).fit(matrix, {
+        validation,
+        onEvent: (event) => {
+          if (event.type !== 'epoch') return;
+          const now = performance.now();
+          times.push(now - last);
+          last = now;
+        },
+      });
+      detector.dispose();
+      return median(times.slice(1));
+    },
+  },
+];
+
+const directory = mkdtempSync(join(tmpdir(), 'autoencoder-bench-'));
+try {
+  const dataFile = join(directory, 'data.f32');
+  writeFileSync(dataFile, new Uint8Array(data.buffer));
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'autoencoder_throughput.py');
+  const python = spawnSync(
+    '/usr/bin/python3',
+    [script, dataFile, String(rows), String(cols), String(batchSize), String(epochs), hidden.join(',')],
+    { encoding: 'utf8' },
+  );
+  if (python.status !== 0) throw new Error(`PyTorch bench failed: ${python.stderr}`);
+  const torch = JSON.parse(python.stdout.trim().split('\n').at(-1)!) as { epochMs: number; torch: string };
+  console.log(
+    `Dense autoencoder ${sizes.join('→')}, ${rows} rows, batch ${batchSize}, Adam, median of ${epochs} epochs ` +
+      `after a warm-up; TF.js ${tf.version.tfjs} on ${backend.name}, PyTorch ${torch.torch} on 1 thread.\n`,
+  );
+  console.log('| train step | epoch (ms) | × PyTorch |');
+  console.log('|---|---:|---:|');
+  console.log(`| PyTorch (torch.set_num_threads(1)) | ${torch.epochMs.toFixed(0)} | 1.00 |`);
+  for (const variant of variants) {
+    if (values.only && !variant.name.includes(values.only)) continue;
+    const ms = await variant.run();
+    console.log(`| ${variant.name} | ${ms.toFixed(0)} | ${(ms / torch.epochMs).toFixed(2)} |`);
+  }
+} finally {
+  rmSync(directory, { recursive: true, force: true });
+}

@@ -1,0 +1,54 @@
+"""PyTorch peer of bench/autoencoder-throughput.ts: the same dense autoencoder, data, Adam and
+batch size on one thread. Prints one JSON line: median epoch time over the measured epochs.
+
+usage: python3 autoencoder_throughput.py DATA.f32 ROWS COLS BATCH EPOCHS HIDDEN(e.g. 32,16,8)
+"""
+import json
+import statistics
+import sys
+import time
+
+import numpy as np
+import torch
+
+path, rows, cols, batch, epochs, hidden = sys.argv[1:7]
+rows, cols, batch, epochs = int(rows), int(cols), int(batch), int(epochs)
+hidden = [int(width) for width in hidden.split(",")]
+torch.set_num_threads(1)
+torch.manual_seed(42)
+x = torch.from_numpy(np.fromfile(path, dtype=np.float32).reshape(rows, cols))
+
+sizes = [cols, *hidden, *hidden[::-1][1:], cols]
+layers = []
+for i in range(1, len(sizes)):
+    layers.append(torch.nn.Linear(sizes[i - 1], sizes[i]))
+    if i < len(sizes) - 1:
+        layers.append(torch.nn.ReLU())
+model = torch.nn.Sequential(*layers)
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+
+def epoch() -> tuple[float, float]:
+    order = torch.randperm(rows)
+    started = time.perf_counter()
+    total = torch.zeros(())
+    for start in range(0, rows, batch):
+        xb = x[order[start : start + batch]]
+        optimizer.zero_grad()
+        loss = ((model(xb) - xb) ** 2).mean()
+        loss.backward()
+        optimizer.step()
+        total += loss.detach() * xb.shape[0]  # no per-batch read, like the TF.js loop
+    mean_loss = total.item() / rows
+    return (time.perf_counter() - started) * 1000, mean_loss
+
+
+epoch()  # warm-up
+times, losses = zip(*(epoch() for _ in range(epochs)))
+print(json.dumps({
+    "epochMs": statistics.median(times),
+    "epochTimesMs": times,
+    "lastLoss": losses[-1],
+    "torch": torch.__version__,
+    "threads": torch.get_num_threads(),
+}))
