@@ -1,10 +1,4 @@
-import type {
-  AnomalyRow,
-  DetectorName,
-  PipelineEvent,
-  PipelineResult,
-  StageName,
-} from '@crypto-anomaly/core';
+import type { AnomalyRow, DetectorName, PipelineEvent, StageName } from '@crypto-anomaly/core';
 
 /** The detectors trained epoch by epoch (the ones with a loss chart). */
 export type TrainedDetector = Exclude<DetectorName, 'isolation-forest'>;

@@ -1,3 +1,4 @@
+import { stripVTControlCharacters } from 'node:util';
 import type { PipelineEvent } from '@crypto-anomaly/core';
 import type { FetchProgress, RunOutcome } from './api.js';
 import { formatCount, formatDuration, formatEta, formatNumber, formatPercent, formatRate } from './format.js';
@@ -115,10 +116,12 @@ export function describeEvent(event: PipelineEvent): string | undefined {
   }
 }
 
-/** Messages come from other packages: strip what a plain log must not hold. */
+/** Messages come from other packages: strip what a plain log must not hold (ANSI, CR, controls). */
 function clean(line: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
-  return line
-    .replace(/\u001b\[[0-9;?]*[ -/]*[@-~]/g, '')
-    .replace(/[\r\u0000-\u0008\u000b-\u001f\u007f]/g, ' ');
+  let result = '';
+  for (const character of stripVTControlCharacters(line)) {
+    const code = character.charCodeAt(0);
+    result += code < 0x20 || code === 0x7f ? ' ' : character;
+  }
+  return result;
 }
