@@ -67,8 +67,20 @@ export const pipelineConfigSchema = z.strictObject({
     })
     .partial()
     .optional(),
-  /** Options of the dense autoencoder (units, epochs, batch size, learning rate, patience, ...). */
-  autoencoder: z.record(z.string(), z.unknown()).optional(),
+  /** Options of the dense autoencoder (core's `DenseAutoencoderOptions`). */
+  autoencoder: z
+    .strictObject({
+      hiddenLayers: z.array(positiveInteger).min(1),
+      activation: z.string().min(1),
+      epochs: positiveInteger,
+      batchSize: positiveInteger,
+      learningRate: z.number().positive(),
+      patience: positiveInteger,
+      seed: nonNegativeInteger,
+      threshold: thresholdSchema,
+    })
+    .partial()
+    .optional(),
   /** Options of the attention autoencoder. */
   attention: z.record(z.string(), z.unknown()).optional(),
   topFeatures: positiveInteger.optional(),

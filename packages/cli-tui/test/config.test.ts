@@ -1,0 +1,98 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig, parseConfig } from '../src/config.js';
+import { isCliError } from '../src/errors.js';
+import { parse, parseDate } from '../src/options.js';
+
+function failure(run: () => unknown) {
+  try {
+    run();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a failure');
+}
+
+describe('config file', () => {
+  it('accepts every documented key', () => {
+    const config = parseConfig({
+      source: 'csv',
+      input: 'klines.csv',
+      symbol: 'ETHUSDT',
+      interval: '1h',
+      since: '2024-01-01',
+      until: 1_700_000_000_000,
+      out: 'runs/eth',
+      epochs: 30,
+      seed: 7,
+      backend: 'wasm',
+      tui: false,
+      pipeline: {
+        split: { train: 0.6, validation: 0.2 },
+        threshold: { kind: 'pot', riskQuantile: 0.001, initialQuantile: 0.98 },
+        detectors: ['isolation-forest', 'autoencoder'],
+        isolationForest: { nEstimators: 100, extensionLevel: 1 },
+        autoencoder: { epochs: 40, batchSize: 64, learningRate: 0.001, patience: 5 },
+      },
+      score: { detector: 'iforest', exclude: ['label'], contamination: 0.05 },
+    });
+    expect(config.pipeline?.autoencoder?.['batchSize']).toBe(64);
+  });
+
+  it('names the key path of a wrong value', () => {
+    const error = failure(() => parseConfig({ pipeline: { split: { train: 2 } } }, 'my.json'));
+    expect(isCliError(error) && error.code).toBe('USAGE');
+    expect((error as Error).message).toMatch(/^--config my\.json: pipeline\.split\.train: .*<1/);
+  });
+
+  it('names unknown keys, nested ones by their full path', () => {
+    expect((failure(() => parseConfig({ epoch: 3 })) as Error).message).toMatch(/unknown key epoch/);
+    expect(
+      (failure(() => parseConfig({ pipeline: { isolationForest: { trees: 3 } } })) as Error).message,
+    ).toMatch(/unknown key pipeline\.isolationForest\.trees/);
+    expect((failure(() => parseConfig({ pipeline: { detectors: ['forest'] } })) as Error).message).toMatch(
+      /pipeline\.detectors\[0\]/,
+    );
+  });
+
+  it('reads a file and reports missing files and bad JSON', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-config-'));
+    const good = join(dir, 'good.json');
+    writeFileSync(good, JSON.stringify({ epochs: 5 }));
+    await expect(loadConfig(good)).resolves.toEqual({ epochs: 5 });
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, '{ "epochs": ');
+    await expect(loadConfig(bad)).rejects.toThrow(/bad\.json: is not valid JSON/);
+    await expect(loadConfig(join(dir, 'none.json'))).rejects.toThrow(/none\.json: no such file/);
+  });
+
+  it('ships an example config that validates', async () => {
+    const example = new URL('../examples/config.json', import.meta.url);
+    await expect(loadConfig(example.pathname)).resolves.toMatchObject({ pipeline: expect.any(Object) });
+  });
+});
+
+describe('flag parsers', () => {
+  it('parse dates as UTC', () => {
+    expect(parseDate('2018-01-01')).toBe(Date.UTC(2018, 0, 1));
+    expect(parseDate('2018-01-01T12:30')).toBe(Date.UTC(2018, 0, 1, 12, 30));
+    expect(parseDate('2018-01-01T12:30+02:00')).toBe(Date.UTC(2018, 0, 1, 10, 30));
+    expect(parseDate('1514764800000')).toBe(1514764800000);
+    expect(parseDate('yesterday')).toBeUndefined();
+    expect(parseDate('2018-13-45')).toBeUndefined();
+  });
+
+  it('reject bad values with what is accepted', () => {
+    expect(() => parse.positiveInteger('0')).toThrow(/whole number above 0/);
+    expect(() => parse.positiveInteger('2.5')).toThrow(/whole number above 0/);
+    expect(parse.positiveInteger('20')).toBe(20);
+    expect(() => parse.interval('7h')).toThrow(/1m, 3m/);
+    expect(parse.symbol('btcusdt')).toBe('BTCUSDT');
+    expect(() => parse.contamination('0.9')).toThrow(/\(0, 0\.5\]/);
+    expect(parse.contamination('auto')).toBe('auto');
+    expect(parse.list('a, b,,c')).toEqual(['a', 'b', 'c']);
+    expect(() => parse.url('api.binance.com')).toThrow(/absolute URL/);
+  });
+});
