@@ -12,6 +12,9 @@ export interface KernelExports {
   abiVersion(): number;
   allocate(bytes: number): number;
   resetHeap(): void;
+  /** The allocation mark, for releaseHeap (nested batches free only their own buffers). */
+  heapMark(): number;
+  releaseHeap(mark: number): void;
   heapTop(): number;
   /** kind: 0 sum, 1 mean, 2 std, 3 z-score, 4 mean into output and std into output2. */
   rollingMoments(

@@ -10,6 +10,13 @@ export type {
 } from './api.js';
 export { isKernelError, KernelError, type KernelErrorCode } from './errors.js';
 export {
+  ISOLATION_FOREST_FORMAT,
+  ISOLATION_FOREST_VERSION,
+  IsolationForest,
+  type IsolationForestJSON,
+  threadPoolStatus,
+} from './isolation-forest.js';
+export {
   ema,
   rollingMax,
   rollingMean,

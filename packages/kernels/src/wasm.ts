@@ -82,11 +82,15 @@ export function readFloat64(kernels: KernelExports, pointer: number, length: num
   return new Float64Array(kernels.memory.buffer, pointer, length).slice();
 }
 
-/** Runs `body` and frees everything it allocated, even when it throws. */
+/**
+ * Runs `body` and frees what it allocated, even when it throws (so a failed call leaves the
+ * instance usable). Nests: a callback that runs another kernel frees only its own buffers.
+ */
 export function withHeap<T>(kernels: KernelExports, body: (kernels: KernelExports) => T): T {
+  const mark = kernels.heapMark();
   try {
     return body(kernels);
   } finally {
-    kernels.resetHeap();
+    kernels.releaseHeap(mark);
   }
 }
