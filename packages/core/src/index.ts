@@ -34,6 +34,7 @@ export {
   scoresSpec,
   type VegaLiteSpec,
 } from './charts.js';
+export { DEFAULT_PIPELINE_CONFIG, DEFAULT_SEED, DETECTOR_NAMES, resolvePipelineConfig } from './config.js';
 export {
   DEFAULT_DENSE_AUTOENCODER_OPTIONS,
   type DenseActivation,
@@ -41,6 +42,12 @@ export {
   type DenseAutoencoderOptions,
 } from './detectors/dense-autoencoder.js';
 export { BaseDetector, type Detector, type FitContext } from './detectors/detector.js';
+export {
+  DEFAULT_ISOLATION_FOREST_OPTIONS,
+  ISOLATION_FOREST_FORMAT_VERSION,
+  IsolationForestDetector,
+} from './detectors/isolation-forest.js';
+export { createDetector, loadDetector, type PipelineDetector } from './detectors/registry.js';
 export type { TrainingHistory } from './detectors/training.js';
 export { CoreError, type CoreErrorCode, isCoreError } from './errors.js';
 export {
@@ -54,6 +61,35 @@ export {
 } from './features.js';
 export { writeFileAtomic, writeJsonAtomic } from './io.js';
 export { averagePrecision, eventRecall, rocAuc } from './metrics.js';
+export {
+  type DetectorScores,
+  type FittedDetector,
+  PIPELINE_FORMAT,
+  PIPELINE_FORMAT_VERSION,
+  type PipelineManifest,
+  readManifest,
+  type ScoredTable,
+  type TrainedOn,
+  TrainedPipeline,
+} from './model.js';
+export {
+  anomaliesCsv,
+  isoTime,
+  processedDataCsv,
+  type ScoredHistory,
+  topAnomalyRows,
+  topContributors,
+} from './outputs.js';
+export {
+  ANOMALY_FILES,
+  CHART_FILES,
+  type DetectOptions,
+  detectWithPipeline,
+  runPipeline,
+  type TrainPipelineOptions,
+  type TrainPipelineResult,
+  trainPipeline,
+} from './pipeline.js';
 export {
   chronologicalSplit,
   DEFAULT_PREPROCESS_OPTIONS,

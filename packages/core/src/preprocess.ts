@@ -190,7 +190,7 @@ export class Preprocessor {
 
   static fromJSON(json: unknown): Preprocessor {
     const state = json as PreprocessorJSON;
-    if (!state || state.kind !== 'preprocessor' || state.formatVersion !== 1) {
+    if (state?.kind !== 'preprocessor' || state.formatVersion !== 1) {
       throw new CoreError(
         'MODEL_MISMATCH',
         `Not a saved preprocessor of format 1 (got kind ${describeValue(state?.kind)}, format ` +

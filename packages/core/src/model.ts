@@ -1,0 +1,319 @@
+import { readFile, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { Interval } from '@crypto-anomaly/data';
+import {
+  type DetectorName,
+  FEATURE_NAMES,
+  type FeatureOptions,
+  type FeatureTable,
+  type FittedThreshold,
+  type Matrix,
+  type PipelineConfig,
+} from './api.js';
+import { loadDetector, type PipelineDetector } from './detectors/registry.js';
+import { CoreError } from './errors.js';
+import { writeJsonAtomic } from './io.js';
+import { createMatrix } from './matrix.js';
+import { Preprocessor, type PreprocessorJSON } from './preprocess.js';
+import { consensusScores, type ScoreDistribution } from './ranking.js';
+import { CORE_VERSION } from './version.js';
+
+/** Marks a folder written by `TrainedPipeline.save`. */
+export const PIPELINE_FORMAT = 'crypto-anomaly-pipeline';
+/** Version of the saved pipeline's layout; `load` refuses others. */
+export const PIPELINE_FORMAT_VERSION = 1;
+const MANIFEST = 'pipeline.json';
+
+/** What a pipeline was trained on, saved with it and reported by `detect`. */
+export interface TrainedOn {
+  symbol: string;
+  interval: Interval;
+  source: string;
+  /** Open times of the first and last feature rows, Unix ms. */
+  from: number;
+  to: number;
+  rows: { train: number; validation: number; test: number };
+  /** Open time of the first validation row, and of the first test row (null when none). */
+  validationFrom: number;
+  testFrom: number | null;
+}
+
+/** `pipeline.json`, the manifest of a saved pipeline. */
+export interface PipelineManifest {
+  format: typeof PIPELINE_FORMAT;
+  formatVersion: number;
+  coreVersion: string;
+  createdAt: string;
+  featureSet: { names: string[]; options: FeatureOptions };
+  config: PipelineConfig;
+  preprocessor: PreprocessorJSON;
+  detectors: {
+    name: DetectorName;
+    folder: string;
+    threshold: FittedThreshold;
+    distribution: ScoreDistribution;
+  }[];
+  consensus: { threshold: FittedThreshold };
+  trainedOn: TrainedOn;
+  /** TensorFlow.js backend the autoencoders were trained on. */
+  backend?: string;
+}
+
+/** One detector's (or the consensus') scores over a feature table. */
+export interface DetectorScores {
+  name: DetectorName | 'consensus';
+  scores: Float64Array;
+  threshold: FittedThreshold;
+  flags: Uint8Array;
+  /** rows × features; larger = contributed more (NaN where the detector could not score). */
+  contributions: Matrix;
+}
+
+/** Everything scoring a feature table gives. */
+export interface ScoredTable {
+  /** The preprocessed rows the detectors saw. */
+  scaled: Matrix;
+  detectors: DetectorScores[];
+  consensus: DetectorScores;
+}
+
+/** A fitted detector with its place in the consensus. */
+export interface FittedDetector {
+  detector: PipelineDetector;
+  /** Its training scores' distribution, against which the consensus rank-normalises. */
+  distribution: ScoreDistribution;
+}
+
+/**
+ * A trained pipeline: the feature set, the preprocessor fitted on the training rows, the fitted
+ * detectors and the consensus threshold. Scores new candles the same way, and saves to / loads from
+ * a folder (`pipeline.json` plus one sub-folder per detector).
+ */
+export class TrainedPipeline {
+  constructor(
+    readonly config: PipelineConfig,
+    readonly preprocessor: Preprocessor,
+    readonly detectors: FittedDetector[],
+    public consensusThreshold: FittedThreshold | undefined,
+    readonly trainedOn: TrainedOn,
+    readonly backend?: string,
+  ) {}
+
+  get featureNames(): readonly string[] {
+    return this.preprocessor.names;
+  }
+
+  /** Preprocesses and scores a feature table with every detector; the consensus if its threshold is set. */
+  async score(table: FeatureTable, options: { signal?: AbortSignal } = {}): Promise<ScoredTable> {
+    assertSameFeatures(table.names, this.featureNames, 'the candles to score');
+    const scaled = this.preprocessor.transform(table.matrix);
+    const detectors: DetectorScores[] = [];
+    for (const { detector } of this.detectors) {
+      options.signal?.throwIfAborted();
+      detectors.push(await scoreWith(detector, scaled));
+    }
+    return { scaled, detectors, consensus: this.consensusOf(detectors) };
+  }
+
+  /** Scores one detector (for pipelines that report a stage per detector). */
+  async scoreDetector(name: DetectorName, scaled: Matrix): Promise<DetectorScores> {
+    const fitted = this.detectors.find((d) => d.detector.name === name);
+    if (!fitted) throw new CoreError('INVALID_ARGUMENT', `This pipeline has no ${name} detector.`);
+    return scoreWith(fitted.detector, scaled);
+  }
+
+  /** The consensus scores: mean of rank-normalised scores; flags against the consensus threshold. */
+  consensusScores(detectors: readonly DetectorScores[]): Float64Array {
+    return consensusScores(
+      detectors.map((scored) => ({
+        scores: scored.scores,
+        distribution: this.detectors.find((d) => d.detector.name === scored.name)!.distribution,
+      })),
+    );
+  }
+
+  consensusOf(detectors: readonly DetectorScores[]): DetectorScores {
+    const threshold = this.consensusThreshold;
+    if (!threshold) throw new CoreError('NOT_FITTED', 'The consensus threshold is not fitted yet.');
+    const scores = this.consensusScores(detectors);
+    return {
+      name: 'consensus',
+      scores,
+      threshold,
+      flags: Uint8Array.from(scores, (s) => (s > threshold.value ? 1 : 0)),
+      contributions: meanShares(detectors.map((d) => d.contributions)),
+    };
+  }
+
+  /**
+   * Saves into `dir` atomically: everything is written to a sibling temporary folder that then
+   * replaces `dir`, so an abort or crash never leaves a half-saved model.
+   */
+  async save(dir: string): Promise<void> {
+    const target = resolve(dir);
+    if (!this.consensusThreshold)
+      throw new CoreError('NOT_FITTED', 'Cannot save a pipeline before it is fitted.');
+    const stamp = `${process.pid}-${Date.now()}`;
+    const temporary = join(dirname(target), `.${basename(target)}.${stamp}.tmp`);
+    const previous = join(dirname(target), `.${basename(target)}.${stamp}.old`);
+    try {
+      const manifest: PipelineManifest = {
+        format: PIPELINE_FORMAT,
+        formatVersion: PIPELINE_FORMAT_VERSION,
+        coreVersion: CORE_VERSION,
+        createdAt: new Date().toISOString(),
+        featureSet: { names: [...this.featureNames], options: this.config.features },
+        config: this.config,
+        preprocessor: this.preprocessor.toJSON(),
+        detectors: this.detectors.map(({ detector, distribution }) => ({
+          name: detector.name,
+          folder: detector.name,
+          threshold: detector.threshold!,
+          distribution,
+        })),
+        consensus: { threshold: this.consensusThreshold },
+        trainedOn: this.trainedOn,
+        ...(this.backend ? { backend: this.backend } : {}),
+      };
+      for (const { detector } of this.detectors) await detector.save(join(temporary, detector.name));
+      await writeJsonAtomic(join(temporary, MANIFEST), manifest);
+      const existed = await rename(target, previous).then(
+        () => true,
+        (error: NodeJS.ErrnoException) => {
+          if (error.code === 'ENOENT') return false;
+          throw error;
+        },
+      );
+      await rename(temporary, target);
+      if (existed) await rm(previous, { recursive: true, force: true });
+    } catch (error) {
+      await rm(temporary, { recursive: true, force: true });
+      if (error instanceof CoreError) throw error;
+      throw new CoreError('IO', `Could not save the pipeline to ${target}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /**
+   * Loads a folder written by `save`. Throws `MODEL_MISMATCH` with what to do when it was saved by
+   * an incompatible version or for another feature set, `IO` when there is no saved pipeline.
+   */
+  static async load(dir: string): Promise<TrainedPipeline> {
+    const manifest = await readManifest(dir);
+    const preprocessor = Preprocessor.fromJSON(manifest.preprocessor);
+    const featureCount = manifest.featureSet.names.length;
+    const detectors: FittedDetector[] = [];
+    for (const saved of manifest.detectors) {
+      const detector = await loadDetector(saved.name, join(dir, saved.folder), featureCount);
+      detectors.push({ detector, distribution: saved.distribution });
+    }
+    return new TrainedPipeline(
+      manifest.config,
+      preprocessor,
+      detectors,
+      manifest.consensus.threshold,
+      manifest.trainedOn,
+      manifest.backend,
+    );
+  }
+
+  /** Frees the autoencoders' tensors. */
+  dispose(): void {
+    for (const { detector } of this.detectors) detector.dispose?.();
+  }
+}
+
+/** Reads and checks `pipeline.json`: format, version and feature set. */
+export async function readManifest(dir: string): Promise<PipelineManifest> {
+  const path = join(dir, MANIFEST);
+  let manifest: Partial<PipelineManifest>;
+  try {
+    manifest = JSON.parse(await readFile(path, 'utf8')) as Partial<PipelineManifest>;
+  } catch (error) {
+    throw new CoreError(
+      'IO',
+      `No trained pipeline in ${dir} (cannot read ${MANIFEST}: ${(error as Error).message}). ` +
+        'Train one first (`crypto-anomaly train`, or trainPipeline / runPipeline), or point to its folder.',
+      { cause: error },
+    );
+  }
+  if (manifest.format !== PIPELINE_FORMAT) {
+    throw new CoreError('MODEL_MISMATCH', `${path} is not a saved crypto-anomaly pipeline.`);
+  }
+  const saved = `${dir} was saved by @crypto-anomaly/core ${manifest.coreVersion} (pipeline format ${manifest.formatVersion})`;
+  if (
+    manifest.formatVersion !== PIPELINE_FORMAT_VERSION ||
+    !compatibleVersions(manifest.coreVersion, CORE_VERSION)
+  ) {
+    throw new CoreError(
+      'MODEL_MISMATCH',
+      `${saved}; this is ${CORE_VERSION}, which reads format ${PIPELINE_FORMAT_VERSION}. Retrain the model with ` +
+        `this version (crypto-anomaly train), or use @crypto-anomaly/core ${manifest.coreVersion} to score with it.`,
+    );
+  }
+  assertSameFeatures(manifest.featureSet?.names ?? [], FEATURE_NAMES, `${saved}, whose model`);
+  return manifest as PipelineManifest;
+}
+
+/** Same major version (same minor while the major is 0, where minors may break). */
+function compatibleVersions(saved: string | undefined, current: string): boolean {
+  if (typeof saved !== 'string') return false;
+  const [savedMajor, savedMinor] = saved.split('.');
+  const [major, minor] = current.split('.');
+  return savedMajor === major && (major !== '0' || savedMinor === minor);
+}
+
+function assertSameFeatures(actual: readonly string[], expected: readonly string[], what: string): void {
+  if (actual.length !== expected.length || actual.some((name, i) => name !== expected[i])) {
+    throw new CoreError(
+      'MODEL_MISMATCH',
+      `${what} uses the features [${actual.join(', ')}], but this version computes [${expected.join(', ')}]. ` +
+        'Retrain the model with this version (crypto-anomaly train) so the feature sets match.',
+    );
+  }
+}
+
+async function scoreWith(detector: PipelineDetector, scaled: Matrix): Promise<DetectorScores> {
+  const threshold = detector.threshold;
+  if (!threshold) throw new CoreError('NOT_FITTED', `The ${detector.name} detector is not fitted.`);
+  const scores = await detector.decisionFunction(scaled);
+  return {
+    name: detector.name,
+    scores,
+    threshold,
+    flags: Uint8Array.from(scores, (s) => (s > threshold.value ? 1 : 0)),
+    contributions: await detector.featureContributions(scaled),
+  };
+}
+
+/**
+ * The consensus' feature contributions: each detector's row normalised to shares summing to 1,
+ * then averaged over the detectors that scored the row.
+ */
+function meanShares(matrices: readonly Matrix[]): Matrix {
+  const first = matrices[0]!;
+  const out = createMatrix(first.rows, first.cols);
+  const counts = new Float64Array(first.rows);
+  for (const m of matrices) {
+    for (let r = 0; r < m.rows; r++) {
+      let total = 0;
+      for (let c = 0; c < m.cols; c++) {
+        const v = m.data[r * m.cols + c]!;
+        if (Number.isFinite(v) && v > 0) total += v;
+      }
+      if (!(total > 0)) continue;
+      counts[r]!++;
+      for (let c = 0; c < m.cols; c++) {
+        const v = m.data[r * m.cols + c]!;
+        if (Number.isFinite(v) && v > 0) out.data[r * m.cols + c]! += v / total;
+      }
+    }
+  }
+  for (let r = 0; r < out.rows; r++) {
+    for (let c = 0; c < out.cols; c++) {
+      out.data[r * out.cols + c] = counts[r]! > 0 ? out.data[r * out.cols + c]! / counts[r]! : Number.NaN;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,121 @@
+import type { AnomalyRow, Matrix, SplitName } from './api.js';
+
+/** CSV text of the pipeline's files. Times are ISO 8601 in UTC. */
+
+export function isoTime(time: number): string {
+  return new Date(time).toISOString();
+}
+
+/** Shortest text that reads back to the same number; empty for NaN (pandas reads it as NaN). */
+function formatNumber(value: number): string {
+  return Number.isFinite(value) ? String(value) : '';
+}
+
+/** Eight significant digits: plenty for features and scores, and a third of the file size. */
+function formatCompact(value: number): string {
+  return Number.isFinite(value) ? String(Number(value.toPrecision(8))) : '';
+}
+
+/** One row's features ranked by contribution, with each one's share of the row's total. */
+export function topContributors(
+  contributions: Matrix,
+  row: number,
+  names: readonly string[],
+  count: number,
+): { feature: string; share: number }[] {
+  const { cols, data } = contributions;
+  let total = 0;
+  const entries: { feature: string; value: number }[] = [];
+  for (let c = 0; c < cols; c++) {
+    const value = data[row * cols + c]!;
+    if (Number.isFinite(value) && value > 0) {
+      total += value;
+      entries.push({ feature: names[c]!, value });
+    }
+  }
+  entries.sort((a, b) => b.value - a.value);
+  return entries.slice(0, count).map(({ feature, value }) => ({ feature, share: value / total }));
+}
+
+/** The scored history of one detector (or the consensus), row by row. */
+export interface ScoredHistory {
+  times: Float64Array;
+  close: Float64Array;
+  splits: readonly SplitName[];
+  scores: Float64Array;
+  threshold: number;
+  flags: Uint8Array;
+  contributions: Matrix;
+  featureNames: readonly string[];
+  topFeatures: number;
+}
+
+/**
+ * `anomalies_<detector>.csv`: every scored row (whichever split), with its score, the threshold,
+ * the 0/1 flag and its top contributing features and their shares of the row's contribution.
+ */
+export function anomaliesCsv(history: ScoredHistory): string {
+  const k = history.topFeatures;
+  const header = ['time', 'close', 'split', 'score', 'threshold', 'is_anomaly'];
+  for (let i = 1; i <= k; i++) header.push(`top_feature_${i}`, `top_share_${i}`);
+  const lines = [header.join(',')];
+  const threshold = formatNumber(history.threshold);
+  for (let r = 0; r < history.times.length; r++) {
+    const cells = [
+      isoTime(history.times[r]!),
+      formatNumber(history.close[r]!),
+      history.splits[r]!,
+      formatNumber(history.scores[r]!),
+      threshold,
+      String(history.flags[r]!),
+    ];
+    const top = topContributors(history.contributions, r, history.featureNames, k);
+    for (let i = 0; i < k; i++) {
+      cells.push(top[i]?.feature ?? '', top[i] ? formatCompact(top[i]!.share) : '');
+    }
+    lines.push(cells.join(','));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The most anomalous rows, most anomalous first (rows without a score are left out). */
+export function topAnomalyRows(history: ScoredHistory, count: number): AnomalyRow[] {
+  const order: number[] = [];
+  for (let r = 0; r < history.scores.length; r++) if (Number.isFinite(history.scores[r]!)) order.push(r);
+  order.sort((a, b) => history.scores[b]! - history.scores[a]! || a - b);
+  return order.slice(0, count).map((r) => ({
+    time: history.times[r]!,
+    close: history.close[r]!,
+    score: history.scores[r]!,
+    threshold: history.threshold,
+    isAnomaly: history.flags[r] === 1,
+    split: history.splits[r]!,
+    topFeatures: topContributors(history.contributions, r, history.featureNames, history.topFeatures).map(
+      (t) => t.feature,
+    ),
+  }));
+}
+
+/**
+ * `<SYMBOL>_processed_data.csv`: each kept candle's time, split, close, its raw features and the
+ * scaled features the detectors saw.
+ */
+export function processedDataCsv(
+  times: Float64Array,
+  close: Float64Array,
+  splits: readonly SplitName[],
+  names: readonly string[],
+  raw: Matrix,
+  scaled: Matrix,
+): string {
+  const header = ['time', 'split', 'close', ...names, ...names.map((n) => `scaled_${n}`)];
+  const lines = [header.join(',')];
+  const cols = names.length;
+  for (let r = 0; r < times.length; r++) {
+    const cells = [isoTime(times[r]!), splits[r]!, formatNumber(close[r]!)];
+    for (let c = 0; c < cols; c++) cells.push(formatCompact(raw.data[r * cols + c]!));
+    for (let c = 0; c < cols; c++) cells.push(formatCompact(scaled.data[r * cols + c]!));
+    lines.push(cells.join(','));
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,627 @@
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Interval, Kline, KlineSource } from '@crypto-anomaly/data';
+import * as tf from '@tensorflow/tfjs';
+import type {
+  AnomalyRow,
+  DetectorName,
+  FeatureTable,
+  Matrix,
+  PipelineConfig,
+  PipelineEvent,
+  PipelineResult,
+  RunPipelineOptions,
+  SplitName,
+  SplitRanges,
+  StageName,
+} from './api.js';
+import { type BackendInfo, type BackendPreference, selectBackend } from './backend.js';
+import {
+  agreementSpec,
+  type LossHistory,
+  lossSpec,
+  priceAnomaliesSpec,
+  renderChartPng,
+  scoresSpec,
+} from './charts.js';
+import { resolvePipelineConfig } from './config.js';
+import { createDetector } from './detectors/registry.js';
+import { CoreError } from './errors.js';
+import { computeFeatures } from './features.js';
+import { writeFileAtomic, writeJsonAtomic } from './io.js';
+import type { DetectorScores, FittedDetector, ScoredTable, TrainedOn } from './model.js';
+import { TrainedPipeline } from './model.js';
+import { anomaliesCsv, isoTime, processedDataCsv, type ScoredHistory, topAnomalyRows } from './outputs.js';
+import { chronologicalSplit, Preprocessor, splitLabels } from './preprocess.js';
+import { jaccard, scoreDistribution, spearman } from './ranking.js';
+import { fitThreshold } from './thresholds.js';
+import { CORE_VERSION } from './version.js';
+
+/** Rows per detector (and consensus) in `PipelineResult.topAnomalies`. */
+const TOP_ANOMALIES = 10;
+
+/** File names of the outputs, by detector (the names users and the CLI look for). */
+export const ANOMALY_FILES: Readonly<Record<DetectorName | 'consensus', string>> = Object.freeze({
+  'isolation-forest': 'anomalies_isolation_forest.csv',
+  autoencoder: 'anomalies_autoencoder.csv',
+  attention: 'anomalies_attention.csv',
+  consensus: 'anomalies_consensus.csv',
+});
+
+export const CHART_FILES = Object.freeze({
+  chartPrice: 'chart_price_anomalies.png',
+  chartScores: 'chart_scores.png',
+  chartLoss: 'chart_training_loss.png',
+  chartAgreement: 'chart_agreement.png',
+});
+
+/** Options of `trainPipeline`: `runPipeline`'s, with the model folder required and outputs optional. */
+export interface TrainPipelineOptions extends Omit<RunPipelineOptions, 'outDir' | 'modelDir'> {
+  /** Folder the trained pipeline is saved in (replaced atomically if it exists). */
+  modelDir: string;
+  /** When given, the CSV files, summary.json and charts are written there too. */
+  outDir?: string;
+  /** Render the PNG charts (when writing outputs). Default true. */
+  charts?: boolean;
+}
+
+export interface TrainPipelineResult {
+  modelDir: string;
+  /** The trained pipeline, ready to score more candles (call `dispose()` when done). */
+  pipeline: TrainedPipeline;
+  /** The parsed contents of summary.json (written only when `outDir` was given). */
+  summary: Record<string, unknown>;
+  /** Present when `outDir` was given. */
+  outputs?: PipelineResult;
+}
+
+/** Options of `detectWithPipeline`: score candles with a saved pipeline, write the outputs. */
+export interface DetectOptions {
+  /** Folder written by `trainPipeline` / `runPipeline` (default `<outDir>/model` there). */
+  modelDir: string;
+  source: KlineSource;
+  /** Default: the symbol the model was trained on. */
+  symbol?: string;
+  /** Default: the interval the model was trained on. */
+  interval?: Interval;
+  since?: number;
+  until?: number;
+  outDir: string;
+  backend?: BackendPreference;
+  /** Render the PNG charts. Default true. */
+  charts?: boolean;
+  onEvent?: (event: PipelineEvent) => void;
+  signal?: AbortSignal;
+}
+
+/** Shared state of one run: events, timings, abort. */
+class Run {
+  readonly timings: Partial<Record<StageName, number>> = {};
+  readonly started = performance.now();
+  backend: BackendInfo | undefined;
+
+  constructor(
+    private readonly onEvent: ((event: PipelineEvent) => void) | undefined,
+    readonly signal: AbortSignal | undefined,
+  ) {}
+
+  emit(event: PipelineEvent): void {
+    this.onEvent?.(event);
+  }
+
+  async stage<T>(stage: StageName, work: () => Promise<T> | T, message?: string): Promise<T> {
+    this.signal?.throwIfAborted();
+    this.emit({ type: 'stage', stage, status: 'start', ...(message ? { message } : {}) });
+    const start = performance.now();
+    try {
+      const result = await work();
+      const elapsedMs = performance.now() - start;
+      this.timings[stage] = elapsedMs;
+      this.emit({ type: 'stage', stage, status: 'done', elapsedMs });
+      return result;
+    } catch (error) {
+      this.emit({
+        type: 'stage',
+        stage,
+        status: 'failed',
+        elapsedMs: performance.now() - start,
+        message: (error as Error).message,
+      });
+      throw error;
+    }
+  }
+
+  skip(stage: StageName, message: string): void {
+    this.emit({ type: 'stage', stage, status: 'skipped', message });
+  }
+
+  /** Selects the TensorFlow.js backend once, before the first autoencoder. */
+  async ensureBackend(preference: BackendPreference | undefined): Promise<BackendInfo> {
+    if (!this.backend) {
+      this.backend = await selectBackend(preference ?? 'auto');
+      this.emit({ type: 'backend', name: this.backend.name, description: this.backend.description });
+    }
+    return this.backend;
+  }
+}
+
+const STAGE_OF: Record<DetectorName, StageName> = {
+  'isolation-forest': 'isolation-forest',
+  autoencoder: 'autoencoder',
+  attention: 'attention',
+};
+
+async function loadCandles(
+  run: Run,
+  source: KlineSource,
+  request: { symbol: string; interval: Interval; since?: number; until?: number },
+): Promise<Kline[]> {
+  return run.stage('load', async () => {
+    run.emit({ type: 'source', description: source.describe() });
+    const klines = await source.load({
+      symbol: request.symbol,
+      interval: request.interval,
+      ...(request.since !== undefined ? { start: request.since } : {}),
+      ...(request.until !== undefined ? { end: request.until } : {}),
+    });
+    if (klines.length === 0) {
+      throw new CoreError(
+        'TOO_FEW_ROWS',
+        `${source.describe()} has no ${request.symbol} ${request.interval} candles in the requested range: ` +
+          'fetch them first or widen --since/--until.',
+      );
+    }
+    return klines;
+  });
+}
+
+function rowsOf(X: Matrix, start: number, end: number): Matrix {
+  return { data: X.data.subarray(start * X.cols, end * X.cols), rows: end - start, cols: X.cols };
+}
+
+/** Trains every configured detector on the training rows, reporting a stage each. */
+async function train(
+  run: Run,
+  options: RunPipelineOptions | TrainPipelineOptions,
+  config: PipelineConfig,
+  klines: Kline[],
+  sourceDescription: string,
+): Promise<{ pipeline: TrainedPipeline; table: FeatureTable; ranges: SplitRanges; scored: ScoredTable }> {
+  const table = await run.stage('features', () => computeFeatures(klines, config.features));
+  const { ranges, preprocessor, scaled } = await run.stage('preprocess', () => {
+    const ranges = chronologicalSplit(table.matrix.rows, config.split);
+    const preprocessor = Preprocessor.fit(
+      rowsOf(table.matrix, 0, ranges.train.end),
+      table.names,
+      config.preprocess,
+    );
+    return { ranges, preprocessor, scaled: preprocessor.transform(table.matrix) };
+  });
+  const trainRows = rowsOf(scaled, ranges.train.start, ranges.train.end);
+  const validationRows = rowsOf(scaled, ranges.validation.start, ranges.validation.end);
+  const fitted: FittedDetector[] = [];
+  const scores: DetectorScores[] = [];
+  const pipeline = new TrainedPipeline(config, preprocessor, fitted, undefined, {
+    symbol: options.symbol,
+    interval: options.interval,
+    source: sourceDescription,
+    from: table.times[0]!,
+    to: table.times[table.times.length - 1]!,
+    rows: {
+      train: ranges.train.end - ranges.train.start,
+      validation: ranges.validation.end - ranges.validation.start,
+      test: ranges.test.end - ranges.test.start,
+    },
+    validationFrom: table.times[ranges.validation.start]!,
+    testFrom: ranges.test.end > ranges.test.start ? table.times[ranges.test.start]! : null,
+  });
+  try {
+    for (const name of ['isolation-forest', 'autoencoder', 'attention'] as const) {
+      if (!config.detectors.includes(name)) {
+        run.skip(STAGE_OF[name], `${name} is not in config.detectors`);
+        continue;
+      }
+      if (name !== 'isolation-forest') await run.ensureBackend(options.backend);
+      await run.stage(STAGE_OF[name], async () => {
+        const detector = createDetector(name, config);
+        await detector.fit(trainRows, {
+          validation: validationRows,
+          ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+        const entry: FittedDetector = { detector, distribution: { quantiles: [] } };
+        fitted.push(entry);
+        const result = await pipeline.scoreDetector(name, scaled);
+        entry.distribution = scoreDistribution(result.scores.subarray(ranges.train.start, ranges.train.end));
+        scores.push(result);
+      });
+    }
+    const consensus = await run.stage('consensus', () => {
+      const consensusScores = pipeline.consensusScores(scores);
+      pipeline.consensusThreshold = fitThreshold(
+        consensusScores.subarray(ranges.train.start, ranges.train.end),
+        config.threshold,
+      );
+      return pipeline.consensusOf(scores);
+    });
+    return { pipeline, table, ranges, scored: { scaled, detectors: scores, consensus } };
+  } catch (error) {
+    pipeline.dispose();
+    throw error;
+  }
+}
+
+interface OutputContext {
+  mode: 'run' | 'train' | 'detect';
+  symbol: string;
+  interval: Interval;
+  source: string;
+  outDir: string;
+  modelDir: string | undefined;
+  charts: boolean;
+}
+
+/** Writes the CSV files, summary.json and (optionally) the charts; returns the result. */
+async function writeOutputs(
+  run: Run,
+  context: OutputContext,
+  pipeline: TrainedPipeline,
+  table: FeatureTable,
+  splits: SplitName[],
+  scored: ScoredTable,
+  warmup: { candles: number },
+): Promise<PipelineResult> {
+  const outDir = resolve(context.outDir);
+  const files: Record<string, string> = {};
+  const all = [...scored.detectors, scored.consensus];
+  const histories = all.map(
+    (s): ScoredHistory => ({
+      times: table.times,
+      close: table.close,
+      splits,
+      scores: s.scores,
+      threshold: s.threshold.value,
+      flags: s.flags,
+      contributions: s.contributions,
+      featureNames: table.names,
+      topFeatures: pipeline.config.topFeatures,
+    }),
+  );
+  const summary = await run.stage('outputs', async () => {
+    await mkdir(outDir, { recursive: true });
+    const processedName = `${context.symbol.toUpperCase()}_processed_data.csv`;
+    files['processedData'] = join(outDir, processedName);
+    await writeFileAtomic(
+      files['processedData'],
+      processedDataCsv(table.times, table.close, splits, table.names, table.matrix, scored.scaled),
+    );
+    for (let i = 0; i < all.length; i++) {
+      run.signal?.throwIfAborted();
+      const name = all[i]!.name;
+      files[name] = join(outDir, ANOMALY_FILES[name]);
+      await writeFileAtomic(files[name], anomaliesCsv(histories[i]!));
+    }
+    if (context.modelDir) {
+      if (context.mode !== 'detect') await pipeline.save(context.modelDir);
+      files['model'] = resolve(context.modelDir);
+    }
+    const summary = buildSummary(run, context, pipeline, table, splits, scored, warmup);
+    files['summary'] = join(outDir, 'summary.json');
+    summary['files'] = { ...files };
+    await writeJsonAtomic(files['summary'], summary);
+    return summary;
+  });
+  if (context.charts) {
+    await run.stage('charts', async () => {
+      const panels = all.map((s) => ({
+        name: s.name,
+        scores: s.scores,
+        threshold: s.threshold.value,
+        flags: s.flags,
+      }));
+      const chartFiles: [keyof typeof CHART_FILES, Parameters<typeof renderChartPng>[0]][] = [
+        ['chartPrice', priceAnomaliesSpec(context.symbol, table.times, table.close, panels)],
+        ['chartScores', scoresSpec(table.times, panels)],
+      ];
+      const losses = lossHistories(pipeline);
+      if (losses.length > 0) chartFiles.push(['chartLoss', lossSpec(losses)]);
+      const agreement = summary['agreement'] as {
+        detectors: string[];
+        jaccard: number[][];
+        spearman: number[][];
+      };
+      if (agreement.detectors.length > 1) {
+        chartFiles.push([
+          'chartAgreement',
+          agreementSpec(agreement.detectors, agreement.jaccard, agreement.spearman),
+        ]);
+      }
+      for (const [role, spec] of chartFiles) {
+        run.signal?.throwIfAborted();
+        files[role] = join(outDir, CHART_FILES[role]);
+        await writeFileAtomic(files[role], await renderChartPng(spec));
+      }
+    });
+  } else {
+    run.skip('charts', 'charts disabled');
+  }
+  // summary.json again, now with the charts and every stage's timing.
+  summary['files'] = { ...files };
+  summary['timings'] = timingsOf(run);
+  await writeJsonAtomic(files['summary']!, summary);
+  const topAnomalies = Object.fromEntries(
+    all.map((s, i) => [s.name, topAnomalyRows(histories[i]!, TOP_ANOMALIES)]),
+  ) as Record<DetectorName | 'consensus', AnomalyRow[]>;
+  return { outDir, files, summary, topAnomalies };
+}
+
+function lossHistories(pipeline: TrainedPipeline): LossHistory[] {
+  const out: LossHistory[] = [];
+  for (const { detector } of pipeline.detectors) {
+    const history = (detector as { history?: { loss: number[]; valLoss: number[] } }).history;
+    if (history && history.loss.length > 0) {
+      out.push({
+        detector: detector.name,
+        epochs: history.loss.map((loss, i) => ({ epoch: i + 1, loss, valLoss: history.valLoss[i]! })),
+      });
+    }
+  }
+  return out;
+}
+
+function timingsOf(run: Run): Record<string, number> {
+  const timings: Record<string, number> = {};
+  for (const [stage, ms] of Object.entries(run.timings)) timings[stage] = Math.round(ms);
+  timings['total'] = Math.round(performance.now() - run.started);
+  return timings;
+}
+
+function countFlags(flags: Uint8Array, splits: readonly SplitName[]): Record<SplitName | 'total', number> {
+  const counts = { total: 0, train: 0, validation: 0, test: 0 };
+  for (let i = 0; i < flags.length; i++) {
+    if (flags[i] === 1) {
+      counts.total++;
+      counts[splits[i]!]++;
+    }
+  }
+  return counts;
+}
+
+function buildSummary(
+  run: Run,
+  context: OutputContext,
+  pipeline: TrainedPipeline,
+  table: FeatureTable,
+  splits: SplitName[],
+  scored: ScoredTable,
+  warmup: { candles: number },
+): Record<string, unknown> {
+  const names = scored.detectors.map((d) => d.name);
+  const jaccardMatrix = scored.detectors.map((a) =>
+    scored.detectors.map((b) => round(jaccard(a.flags, b.flags))),
+  );
+  const spearmanMatrix = scored.detectors.map((a) =>
+    scored.detectors.map((b) => round(a === b ? 1 : spearman(a.scores, b.scores))),
+  );
+  const pairs: Record<string, { jaccard: number; spearman: number }> = {};
+  for (let i = 0; i < names.length; i++) {
+    for (let j = i + 1; j < names.length; j++) {
+      pairs[`${names[i]} / ${names[j]}`] = {
+        jaccard: jaccardMatrix[i]![j]!,
+        spearman: spearmanMatrix[i]![j]!,
+      };
+    }
+  }
+  const { total: _all, ...rowsPerSplit } = countFlags(new Uint8Array(splits.length).fill(1), splits);
+  const detectors: Record<string, unknown> = {};
+  for (const s of [...scored.detectors, scored.consensus]) {
+    const fitted = pipeline.detectors.find((d) => d.detector.name === s.name)?.detector as
+      | { history?: Record<string, unknown> }
+      | undefined;
+    const history = fitted?.history;
+    detectors[s.name] = {
+      threshold: s.threshold,
+      flagged: countFlags(s.flags, splits),
+      ...(history && context.mode !== 'detect'
+        ? {
+            training: {
+              epochsRun: history['epochsRun'],
+              bestEpoch: history['bestEpoch'],
+              bestValLoss: history['bestValLoss'],
+              stoppedEarly: history['stoppedEarly'],
+              samplesPerSecond: history['samplesPerSecond'],
+              elapsedMs: history['elapsedMs'],
+            },
+          }
+        : {}),
+    };
+  }
+  return {
+    mode: context.mode,
+    symbol: context.symbol,
+    interval: context.interval,
+    source: context.source,
+    createdAt: new Date().toISOString(),
+    versions: {
+      core: CORE_VERSION,
+      tensorflow: tf.version['tfjs-core'],
+      node: process.version,
+      pipelineFormat: 1,
+    },
+    backend: run.backend ? { name: run.backend.name, description: run.backend.description } : null,
+    rows: {
+      candles: warmup.candles + table.matrix.rows,
+      warmupDropped: warmup.candles,
+      scored: table.matrix.rows,
+      ...rowsPerSplit,
+    },
+    range: { from: isoTime(table.times[0]!), to: isoTime(table.times[table.times.length - 1]!) },
+    trainedOn: pipeline.trainedOn,
+    features: table.names,
+    config: pipeline.config,
+    detectors,
+    agreement: { detectors: names, pairs, jaccard: jaccardMatrix, spearman: spearmanMatrix },
+    timings: timingsOf(run),
+  };
+}
+
+function round(value: number): number {
+  return Number.isFinite(value) ? Math.round(value * 10_000) / 10_000 : value;
+}
+
+/**
+ * Trains the pipeline on a source's candles and saves it to `modelDir`; writes the outputs too
+ * when `outDir` is given. Emits the same events as `runPipeline`.
+ */
+export async function trainPipeline(options: TrainPipelineOptions): Promise<TrainPipelineResult> {
+  const run = new Run(options.onEvent, options.signal);
+  const config = resolvePipelineConfig(options.config, {
+    ...(options.seed !== undefined ? { seed: options.seed } : {}),
+    ...(options.epochs !== undefined ? { epochs: options.epochs } : {}),
+  });
+  const klines = await loadCandles(run, options.source, options);
+  const source = options.source.describe();
+  const { pipeline, table, ranges, scored } = await train(run, options, config, klines, source);
+  const splits = splitLabels(ranges, table.matrix.rows);
+  try {
+    if (options.outDir) {
+      const outputs = await writeOutputs(
+        run,
+        {
+          mode: 'train',
+          symbol: options.symbol,
+          interval: options.interval,
+          source,
+          outDir: options.outDir,
+          modelDir: options.modelDir,
+          charts: options.charts ?? true,
+        },
+        pipeline,
+        table,
+        splits,
+        scored,
+        { candles: table.warmupRows },
+      );
+      return { modelDir: resolve(options.modelDir), pipeline, summary: outputs.summary, outputs };
+    }
+    await run.stage('outputs', () => pipeline.save(options.modelDir));
+    run.skip('charts', 'no outDir given');
+    return { modelDir: resolve(options.modelDir), pipeline, summary: { timings: timingsOf(run) } };
+  } catch (error) {
+    pipeline.dispose();
+    throw error;
+  }
+}
+
+/**
+ * Loads candles, computes the features, trains the three detectors on the oldest 70% (validation
+ * 15%, test 15%), scores every row, and writes into `outDir` the processed data, one anomaly file
+ * per detector and the consensus, summary.json, the PNG charts and the trained model (`model/`).
+ */
+export async function runPipeline(
+  options: RunPipelineOptions & { charts?: boolean },
+): Promise<PipelineResult> {
+  const modelDir =
+    options.modelDir === false ? undefined : (options.modelDir ?? join(options.outDir, 'model'));
+  const run = new Run(options.onEvent, options.signal);
+  const config = resolvePipelineConfig(options.config, {
+    ...(options.seed !== undefined ? { seed: options.seed } : {}),
+    ...(options.epochs !== undefined ? { epochs: options.epochs } : {}),
+  });
+  const klines = await loadCandles(run, options.source, options);
+  const source = options.source.describe();
+  const { pipeline, table, ranges, scored } = await train(run, options, config, klines, source);
+  try {
+    return await writeOutputs(
+      run,
+      {
+        mode: 'run',
+        symbol: options.symbol,
+        interval: options.interval,
+        source,
+        outDir: options.outDir,
+        modelDir,
+        charts: options.charts ?? true,
+      },
+      pipeline,
+      table,
+      splitLabels(ranges, table.matrix.rows),
+      scored,
+      { candles: table.warmupRows },
+    );
+  } finally {
+    pipeline.dispose();
+  }
+}
+
+/**
+ * Scores a source's candles with a saved pipeline (no training) and writes the same outputs as
+ * `runPipeline`. Rows inside the model's training period keep their split label; later rows are
+ * `test`.
+ */
+export async function detectWithPipeline(options: DetectOptions): Promise<PipelineResult> {
+  const run = new Run(options.onEvent, options.signal);
+  const pipeline = await TrainedPipeline.load(options.modelDir);
+  try {
+    if (pipeline.detectors.some(({ detector }) => detector.name !== 'isolation-forest')) {
+      await run.ensureBackend(options.backend);
+    }
+    const symbol = options.symbol ?? pipeline.trainedOn.symbol;
+    const interval = options.interval ?? pipeline.trainedOn.interval;
+    const klines = await loadCandles(run, options.source, {
+      symbol,
+      interval,
+      ...(options.since !== undefined ? { since: options.since } : {}),
+      ...(options.until !== undefined ? { until: options.until } : {}),
+    });
+    const table = await run.stage('features', () => computeFeatures(klines, pipeline.config.features));
+    const scaled = await run.stage('preprocess', () => pipeline.preprocessor.transform(table.matrix));
+    const scores: DetectorScores[] = [];
+    for (const name of ['isolation-forest', 'autoencoder', 'attention'] as const) {
+      if (!pipeline.detectors.some((d) => d.detector.name === name)) {
+        run.skip(STAGE_OF[name], `the saved model has no ${name}`);
+        continue;
+      }
+      scores.push(
+        await run.stage(
+          STAGE_OF[name],
+          () => pipeline.scoreDetector(name, scaled),
+          'scoring with the saved model',
+        ),
+      );
+    }
+    const consensus = await run.stage('consensus', () => pipeline.consensusOf(scores));
+    const splits = labelsByTime(table.times, pipeline.trainedOn);
+    return await writeOutputs(
+      run,
+      {
+        mode: 'detect',
+        symbol,
+        interval,
+        source: options.source.describe(),
+        outDir: options.outDir,
+        modelDir: options.modelDir,
+        charts: options.charts ?? true,
+      },
+      pipeline,
+      table,
+      splits,
+      { scaled, detectors: scores, consensus },
+      { candles: table.warmupRows },
+    );
+  } finally {
+    pipeline.dispose();
+  }
+}
+
+/**
+ * Split labels of rows scored by a saved model: rows of its training period keep the split they
+ * fell in then; anything after (or before) it is new to the model, so `test`.
+ */
+function labelsByTime(times: Float64Array, trainedOn: TrainedOn): SplitName[] {
+  return Array.from(times, (time): SplitName => {
+    if (time < trainedOn.from || time > trainedOn.to) return 'test';
+    if (time < trainedOn.validationFrom) return 'train';
+    return trainedOn.testFrom === null || time < trainedOn.testFrom ? 'validation' : 'test';
+  });
+}

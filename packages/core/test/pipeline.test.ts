@@ -1,0 +1,258 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sampleSource } from '@crypto-anomaly/data';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  computeFeatures,
+  detectWithPipeline,
+  isCoreError,
+  type PipelineConfigInput,
+  type PipelineEvent,
+  type PipelineResult,
+  runPipeline,
+  TrainedPipeline,
+  trainPipeline,
+} from '../src/index.js';
+
+const source = sampleSource({ count: 1500, seed: 5 });
+// Small and quick: the wasm backend, few trees and epochs.
+const config: PipelineConfigInput = {
+  detectors: ['isolation-forest', 'autoencoder'],
+  isolationForest: { nEstimators: 50 },
+  autoencoder: { batchSize: 128 },
+};
+
+function parseCsv(text: string): Record<string, string>[] {
+  const [header, ...lines] = text.trim().split('\n');
+  const names = header!.split(',');
+  return lines.map((line) => Object.fromEntries(line.split(',').map((cell, i) => [names[i]!, cell])));
+}
+
+async function errorOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('runPipeline', () => {
+  let outDir: string;
+  let result: PipelineResult;
+  const events: PipelineEvent[] = [];
+
+  beforeAll(async () => {
+    outDir = await mkdtemp(join(tmpdir(), 'core-pipeline-'));
+    result = await runPipeline({
+      source,
+      symbol: 'BTCUSDT',
+      interval: '1h',
+      outDir,
+      seed: 7,
+      epochs: 3,
+      backend: 'wasm',
+      config,
+      onEvent: (event) => events.push(event),
+    });
+  });
+  afterAll(async () => {
+    await rm(outDir, { recursive: true, force: true });
+  });
+
+  it('reports every stage in order, the backend, the source, forest progress and epochs', () => {
+    const stages = events.filter((e) => e.type === 'stage').map((e) => `${e.stage}:${e.status}`);
+    expect(stages).toEqual([
+      'load:start',
+      'load:done',
+      'features:start',
+      'features:done',
+      'preprocess:start',
+      'preprocess:done',
+      'isolation-forest:start',
+      'isolation-forest:done',
+      'autoencoder:start',
+      'autoencoder:done',
+      'attention:skipped',
+      'consensus:start',
+      'consensus:done',
+      'outputs:start',
+      'outputs:done',
+      'charts:start',
+      'charts:done',
+    ]);
+    for (const e of events)
+      if (e.type === 'stage' && e.status === 'done') expect(e.elapsedMs).toBeGreaterThanOrEqual(0);
+    expect(events.find((e) => e.type === 'backend')).toMatchObject({ name: 'wasm' });
+    expect(events.find((e) => e.type === 'source')).toMatchObject({ description: source.describe() });
+    expect(events.filter((e) => e.type === 'iforest-progress').at(-1)).toEqual({
+      type: 'iforest-progress',
+      treesBuilt: 50,
+      trees: 50,
+    });
+    expect(events.filter((e) => e.type === 'epoch' && e.detector === 'autoencoder')).toHaveLength(3);
+  });
+
+  it('writes every file, scoring every row of the history with its split', async () => {
+    const written = await readdir(outDir);
+    for (const name of [
+      'BTCUSDT_processed_data.csv',
+      'anomalies_isolation_forest.csv',
+      'anomalies_autoencoder.csv',
+      'anomalies_consensus.csv',
+      'summary.json',
+      'chart_price_anomalies.png',
+      'chart_scores.png',
+      'chart_training_loss.png',
+      'chart_agreement.png',
+      'model',
+    ]) {
+      expect(written).toContain(name);
+    }
+    expect(written.filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    const rows = parseCsv(await readFile(join(outDir, 'anomalies_isolation_forest.csv'), 'utf8'));
+    expect(rows).toHaveLength(1500 - 24);
+    expect(rows[0]!['time']).toBe(new Date(source.market().klines[24]!.openTime).toISOString());
+    expect(new Set(rows.map((r) => r['split']))).toEqual(new Set(['train', 'validation', 'test']));
+    expect(rows.filter((r) => r['split'] === 'train')).toHaveLength(Math.floor(1476 * 0.7));
+    const flagged = rows.filter((r) => r['is_anomaly'] === '1');
+    expect(flagged.length).toBeGreaterThan(0);
+    for (const row of flagged) {
+      expect(Number(row['score'])).toBeGreaterThan(Number(row['threshold']));
+      expect(row['top_feature_1']).toMatch(/^[a-z_]+$/);
+    }
+    const processed = parseCsv(await readFile(join(outDir, 'BTCUSDT_processed_data.csv'), 'utf8'));
+    expect(processed).toHaveLength(1476);
+    expect(Object.keys(processed[0]!)).toContain('scaled_rsi');
+  });
+
+  it('summarises counts, thresholds with their method, timings, backend, versions and agreement', async () => {
+    const summary = JSON.parse(await readFile(join(outDir, 'summary.json'), 'utf8'));
+    expect(summary).toEqual(result.summary);
+    expect(summary.rows).toMatchObject({ candles: 1500, warmupDropped: 24, scored: 1476, train: 1033 });
+    expect(summary.detectors['isolation-forest'].threshold.method).toEqual({
+      kind: 'contamination',
+      contamination: 0.01,
+    });
+    expect(summary.detectors.autoencoder.training.epochsRun).toBe(3);
+    expect(summary.detectors.consensus.flagged.total).toBeGreaterThan(0);
+    expect(summary.backend.name).toBe('wasm');
+    expect(summary.versions.core).toMatch(/^\d+\.\d+\.\d+/);
+    const pair = summary.agreement.pairs['isolation-forest / autoencoder'];
+    expect(pair.jaccard).toBeGreaterThanOrEqual(0);
+    expect(pair.spearman).toBeGreaterThan(0);
+    for (const stage of [
+      'load',
+      'features',
+      'preprocess',
+      'isolation-forest',
+      'autoencoder',
+      'consensus',
+      'outputs',
+      'charts',
+    ]) {
+      expect(summary.timings[stage]).toBeGreaterThanOrEqual(0);
+    }
+    expect(result.topAnomalies.consensus).toHaveLength(10);
+    const scores = result.topAnomalies['isolation-forest'].map((r) => r.score);
+    expect(scores).toEqual([...scores].sort((a, b) => b - a));
+  });
+});
+
+describe('persistence', () => {
+  const dirs: string[] = [];
+  let modelDir: string;
+  beforeAll(async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'core-model-'));
+    dirs.push(dir);
+    modelDir = join(dir, 'model');
+    const trained = await trainPipeline({
+      source,
+      symbol: 'BTCUSDT',
+      interval: '1h',
+      modelDir,
+      seed: 3,
+      epochs: 2,
+      backend: 'wasm',
+      config,
+    });
+    trained.pipeline.dispose();
+  });
+  afterAll(async () => {
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('a loaded pipeline scores identically, and detect writes the same scores', async () => {
+    const klines = await source.load({ symbol: 'BTCUSDT', interval: '1h' });
+    const table = computeFeatures(klines);
+    const first = await TrainedPipeline.load(modelDir);
+    const second = await TrainedPipeline.load(modelDir);
+    const a = await first.score(table);
+    const b = await second.score(table);
+    for (let i = 0; i < a.detectors.length; i++) {
+      expect(Array.from(b.detectors[i]!.scores)).toEqual(Array.from(a.detectors[i]!.scores));
+    }
+    expect(Array.from(b.consensus.scores)).toEqual(Array.from(a.consensus.scores));
+    first.dispose();
+    second.dispose();
+
+    const outDir = await mkdtemp(join(tmpdir(), 'core-detect-'));
+    dirs.push(outDir);
+    const detected = await detectWithPipeline({ modelDir, source, outDir, charts: false, backend: 'wasm' });
+    const rows = parseCsv(await readFile(detected.files['autoencoder']!, 'utf8'));
+    expect(rows.map((r) => Number(r['score']))).toEqual(Array.from(a.detectors[1]!.scores));
+    expect(rows.filter((r) => r['split'] === 'train')).toHaveLength(1033);
+    expect(detected.summary['mode']).toBe('detect');
+  });
+
+  it('refuses a model from another version or feature set, saying what to do', async () => {
+    const manifestPath = join(modelDir, 'pipeline.json');
+    const original = await readFile(manifestPath, 'utf8');
+    try {
+      await writeFile(manifestPath, JSON.stringify({ ...JSON.parse(original), coreVersion: '7.0.0' }));
+      const versionError = await errorOf(TrainedPipeline.load(modelDir));
+      expect(isCoreError(versionError) && versionError.code).toBe('MODEL_MISMATCH');
+      expect((versionError as Error).message).toMatch(/7\.0\.0.*Retrain/s);
+
+      const manifest = JSON.parse(original);
+      manifest.featureSet.names = manifest.featureSet.names.slice(1);
+      await writeFile(manifestPath, JSON.stringify(manifest));
+      const featureError = await errorOf(TrainedPipeline.load(modelDir));
+      expect(isCoreError(featureError) && featureError.code).toBe('MODEL_MISMATCH');
+      expect((featureError as Error).message).toMatch(/features/);
+    } finally {
+      await writeFile(manifestPath, original);
+    }
+    const missing = await errorOf(TrainedPipeline.load(join(modelDir, 'nothing-here')));
+    expect(isCoreError(missing) && missing.code).toBe('IO');
+  });
+});
+
+describe('aborting', () => {
+  it('stops at the next batch and leaves no half-written file', async () => {
+    const outDir = await mkdtemp(join(tmpdir(), 'core-abort-'));
+    try {
+      const controller = new AbortController();
+      const error = await errorOf(
+        runPipeline({
+          source,
+          symbol: 'BTCUSDT',
+          interval: '1h',
+          outDir,
+          epochs: 50,
+          backend: 'wasm',
+          config,
+          signal: controller.signal,
+          onEvent: (event) => {
+            if (event.type === 'epoch' && event.epoch === 2) controller.abort();
+          },
+        }),
+      );
+      expect((error as Error).name).toBe('AbortError');
+      expect(await readdir(outDir)).toEqual([]);
+    } finally {
+      await rm(outDir, { recursive: true, force: true });
+    }
+  });
+});
