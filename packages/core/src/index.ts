@@ -36,6 +36,11 @@ export {
 } from './charts.js';
 export { DEFAULT_PIPELINE_CONFIG, DEFAULT_SEED, DETECTOR_NAMES, resolvePipelineConfig } from './config.js';
 export {
+  AttentionAutoencoder,
+  type AttentionAutoencoderOptions,
+  DEFAULT_ATTENTION_AUTOENCODER_OPTIONS,
+} from './detectors/attention-autoencoder.js';
+export {
   DEFAULT_DENSE_AUTOENCODER_OPTIONS,
   type DenseActivation,
   DenseAutoencoder,

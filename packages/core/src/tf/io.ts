@@ -16,7 +16,7 @@ async function writeAtomically(path: string, data: string | Uint8Array): Promise
  * A TensorFlow.js IOHandler on the local file system without tfjs-node: `model.json` (topology
  * and weights manifest, the standard format `tf.loadLayersModel` reads) and `weights.bin`.
  */
-export function fileModelHandler(dir: string): tf.io.IOHandler {
+export function fileModelHandler(dir: string): Required<Pick<tf.io.IOHandler, 'save' | 'load'>> {
   return {
     async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
       await mkdir(dir, { recursive: true });

@@ -22,3 +22,21 @@ export const matMulFastGrad = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: 
     },
   };
 }) as unknown as Parameters<typeof tf.customGrad>[0]) as <T extends tf.Tensor>(a: T, b: T) => T;
+
+/**
+ * `q @ kᵀ` for batched q, k [batch, steps, dim], computed with matMul's `transposeB` (faster on wasm
+ * than transposing k first), with a gradient of plain matMuls: dq = dy @ k, dk = dyᵀ @ q.
+ */
+export const attentionScores = tf.customGrad(((q: tf.Tensor, k: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([q, k]);
+  return {
+    value: tf.matMul(q as tf.Tensor3D, k as tf.Tensor3D, false, true),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [savedQ, savedK] = saved as [tf.Tensor3D, tf.Tensor3D];
+      return [
+        tf.matMul(dy as tf.Tensor3D, savedK),
+        tf.matMul(tf.transpose(dy, [0, 2, 1]) as tf.Tensor3D, savedQ),
+      ];
+    },
+  };
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as (q: tf.Tensor3D, k: tf.Tensor3D) => tf.Tensor3D;

@@ -1,0 +1,395 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { FittedThreshold, Matrix, ThresholdMethod } from '../api.js';
+import { CoreError } from '../errors.js';
+import { type AttentionArchitecture, AttentionNetwork } from '../tf/attention-network.js';
+import { artifactsFromTensors, fileModelHandler, readJsonFile, writeJsonFile } from '../tf/io.js';
+import {
+  assertModelInput,
+  assertPositiveInteger,
+  assertPositiveNumber,
+  rowMeans,
+  toFloat32,
+} from '../tf/matrix.js';
+import { assertSeed, createRandom } from '../tf/random.js';
+import { assertThresholdMethod, DEFAULT_THRESHOLD } from '../thresholds.js';
+import { BaseDetector, type FitContext } from './detector.js';
+import { runTraining, type TrainingHistory } from './training.js';
+
+/** Settings of the self-attention autoencoder; every field has the default shown. */
+export interface AttentionAutoencoderOptions {
+  /** Steps per window; row t is scored by the window of rows t-windowSize+1..t. Default 24 (a day of hourly bars). */
+  windowSize: number;
+  /** Width of the attention layers (divisible by `heads`). Default 32. */
+  modelDim: number;
+  /** Attention heads. Default 4. */
+  heads: number;
+  /** Hidden width of the position-wise feed-forward layers. Default 64. */
+  feedForwardDim: number;
+  /** Numbers a window is summarised into between encoder and decoder. Default 16. */
+  latentDim: number;
+  /** Transformer blocks in the encoder, and again in the decoder. Default 1. */
+  blocks: number;
+  /** Most passes over the training windows (early stopping may end sooner). Default 30. */
+  epochs: number;
+  /** Windows per Adam step. Default 64. */
+  batchSize: number;
+  /** Adam's learning rate. Default 0.001. */
+  learningRate: number;
+  /** Epochs without a lower validation loss before stopping; the best epoch's weights are kept. Default 5. */
+  patience: number;
+  /**
+   * Training windows start every `trainingStride` rows (1 = every window). Overlapping windows
+   * repeat each row `windowSize` times per epoch; a stride > 1 trains faster on long histories.
+   * Scoring always uses every row's window. Default 1.
+   */
+  trainingStride: number;
+  /** Seeds the initial weights and the batch order: same seed and backend, same scores. Default 42. */
+  seed: number;
+  /** How the threshold is fitted on the training scores. Default: contamination 0.01. */
+  threshold: ThresholdMethod;
+}
+
+export const DEFAULT_ATTENTION_AUTOENCODER_OPTIONS: Readonly<AttentionAutoencoderOptions> = Object.freeze({
+  windowSize: 24,
+  modelDim: 32,
+  heads: 4,
+  feedForwardDim: 64,
+  latentDim: 16,
+  blocks: 1,
+  epochs: 30,
+  batchSize: 64,
+  learningRate: 1e-3,
+  patience: 5,
+  trainingStride: 1,
+  seed: 42,
+  threshold: DEFAULT_THRESHOLD,
+});
+
+/** Version of the saved folder's layout; load refuses others. */
+export const ATTENTION_AUTOENCODER_FORMAT_VERSION = 1;
+const MODEL_FORMAT = 'crypto-anomaly/attention-autoencoder';
+const STATE_FILE = 'detector.json';
+/** Windows per forward pass when scoring (bounds memory on long histories). */
+const SCORING_CHUNK = 512;
+
+interface SavedState {
+  name: 'attention';
+  formatVersion: number;
+  featureCount: number;
+  options: AttentionAutoencoderOptions;
+  threshold: FittedThreshold;
+  history: TrainingHistory | undefined;
+  backend: string;
+}
+
+function resolveOptions(options: Partial<AttentionAutoencoderOptions>): AttentionAutoencoderOptions {
+  const resolved = { ...DEFAULT_ATTENTION_AUTOENCODER_OPTIONS, ...options };
+  assertPositiveInteger('windowSize', resolved.windowSize, 'Use for example 24.');
+  if (resolved.windowSize < 2) {
+    throw new CoreError('INVALID_ARGUMENT', `windowSize must be at least 2, got ${resolved.windowSize}.`);
+  }
+  assertPositiveInteger('modelDim', resolved.modelDim, 'Use for example 32.');
+  assertPositiveInteger('heads', resolved.heads, 'Use for example 4.');
+  if (resolved.modelDim % resolved.heads !== 0) {
+    throw new CoreError(
+      'INVALID_ARGUMENT',
+      `modelDim (${resolved.modelDim}) must be divisible by heads (${resolved.heads}): each head gets ` +
+        'modelDim / heads dimensions. Use for example modelDim 32 with 4 heads.',
+    );
+  }
+  assertPositiveInteger('feedForwardDim', resolved.feedForwardDim, 'Use for example 64.');
+  assertPositiveInteger('latentDim', resolved.latentDim, 'Use for example 16.');
+  assertPositiveInteger('blocks', resolved.blocks, 'Use for example 1.');
+  assertPositiveInteger('epochs', resolved.epochs, 'Use for example 30.');
+  assertPositiveInteger('batchSize', resolved.batchSize, 'Use for example 64.');
+  assertPositiveNumber('learningRate', resolved.learningRate, 'Use for example 0.001.');
+  assertPositiveInteger('patience', resolved.patience, 'Use for example 5.');
+  assertPositiveInteger('trainingStride', resolved.trainingStride, 'Use 1 for every window.');
+  assertSeed(resolved.seed);
+  assertThresholdMethod(resolved.threshold);
+  return resolved;
+}
+
+/**
+ * A self-attention autoencoder in TensorFlow.js over sliding windows of consecutive rows.
+ *
+ * Which error is the score: row t's score is the mean squared reconstruction error of the LAST
+ * step of the window ending at row t (rows t-w+1..t), so a score never uses a later row. The first
+ * w-1 rows of a series have no full window: their windows are padded by repeating the first row,
+ * so every input row gets a score. Score a whole history in one call (its first w-1 rows are then
+ * the only padded ones); the model trains on the full, unpadded windows of the training rows, with
+ * the loss averaged over every step of the window.
+ */
+export class AttentionAutoencoder extends BaseDetector {
+  readonly name = 'attention' as const;
+  readonly options: Readonly<AttentionAutoencoderOptions>;
+  /** Loss curves of the last `fit` (or of the saved model). */
+  history: TrainingHistory | undefined;
+  private network: AttentionNetwork | undefined;
+
+  constructor(options: Partial<AttentionAutoencoderOptions> = {}) {
+    const resolved = resolveOptions(options);
+    super(resolved.threshold);
+    this.options = Object.freeze(resolved);
+  }
+
+  /** Input width of the fitted model; undefined before `fit`. */
+  get featureCount(): number | undefined {
+    return this.network?.architecture.featureCount;
+  }
+
+  private architectureFor(featureCount: number): AttentionArchitecture {
+    const { windowSize, modelDim, heads, feedForwardDim, latentDim, blocks } = this.options;
+    return { featureCount, windowSize, modelDim, heads, feedForwardDim, latentDim, blocks };
+  }
+
+  async fit(train: Matrix, context: FitContext = {}): Promise<this> {
+    const detector = 'attention autoencoder';
+    const { options } = this;
+    const w = options.windowSize;
+    // At least two full windows to train on.
+    assertModelInput('train', train, { detector, minRows: w + 1 });
+    if (context.validation) {
+      assertModelInput('validation', context.validation, { detector, cols: train.cols, minRows: w });
+    }
+    this.dispose();
+    const cols = train.cols;
+    const network = new AttentionNetwork(
+      this.architectureFor(cols),
+      AttentionNetwork.initialWeights(this.architectureFor(cols), createRandom(options.seed)),
+    );
+    const optimizer = tf.train.adam(options.learningRate);
+    const trainValues = toFloat32(train);
+    const starts = Int32Array.from(
+      { length: Math.floor((train.rows - w) / options.trainingStride) + 1 },
+      (_, i) => i * options.trainingStride,
+    );
+    const windowValues = w * cols;
+    const batchValues = new Float32Array(options.batchSize * windowValues);
+    const validation = context.validation ? toFloat32(context.validation) : undefined;
+    const variables = network.variables();
+    try {
+      const history = await runTraining(
+        {
+          detector: 'attention',
+          samples: starts.length,
+          trainStep: (indices) =>
+            tf.tidy(() => {
+              for (let i = 0; i < indices.length; i++) {
+                const start = starts[indices[i]!]! * cols;
+                batchValues.set(trainValues.subarray(start, start + windowValues), i * windowValues);
+              }
+              const x = tf.tensor3d(batchValues.subarray(0, indices.length * windowValues), [
+                indices.length,
+                w,
+                cols,
+              ]);
+              return optimizer.minimize(() => network.loss(x), true, variables)!;
+            }),
+          validationLoss: () =>
+            validation === undefined ? undefined : windowLoss(network, validation, cols),
+          snapshot: () => variables.map((variable) => tf.clone(variable)),
+          restore: (snapshot) => {
+            for (let i = 0; i < variables.length; i++) variables[i]!.assign(snapshot[i]!);
+          },
+        },
+        { ...options, onEvent: context.onEvent, signal: context.signal },
+      );
+      this.network = network;
+      this.history = history;
+    } catch (error) {
+      network.dispose();
+      throw error;
+    } finally {
+      optimizer.dispose();
+    }
+    this.fitThresholdOn(rowMeans(lastStepErrors(network, trainValues, cols), train.rows, cols));
+    return this;
+  }
+
+  private requireNetwork(X: Matrix, argument: string): AttentionNetwork {
+    this.requireFitted();
+    const network = this.network;
+    if (!network)
+      throw new CoreError('NOT_FITTED', 'The attention autoencoder has no weights: call fit() or load().');
+    assertModelInput(argument, X, {
+      detector: 'attention autoencoder',
+      cols: network.architecture.featureCount,
+      minRows: network.architecture.windowSize,
+    });
+    return network;
+  }
+
+  /**
+   * Per row of consecutive rows X: the mean squared reconstruction error of the last step of the
+   * window ending at that row (higher = more anomalous).
+   */
+  async decisionFunction(X: Matrix): Promise<Float64Array> {
+    const network = this.requireNetwork(X, 'X');
+    return rowMeans(lastStepErrors(network, toFloat32(X), X.cols), X.rows, X.cols);
+  }
+
+  /** Squared reconstruction error per row and feature (last step of each row's window). */
+  async featureContributions(X: Matrix): Promise<Matrix> {
+    const network = this.requireNetwork(X, 'X');
+    return {
+      data: Float64Array.from(lastStepErrors(network, toFloat32(X), X.cols)),
+      rows: X.rows,
+      cols: X.cols,
+    };
+  }
+
+  /** Writes `model.json` + `weights.bin` (TensorFlow.js weights format) and `detector.json`. */
+  async save(dir: string): Promise<void> {
+    const threshold = this.requireFitted();
+    const network = this.network!;
+    await mkdir(dir, { recursive: true });
+    const named: Record<string, tf.Tensor> = {};
+    for (const [name, variable] of network.weights) named[name] = variable;
+    const artifacts = await artifactsFromTensors(MODEL_FORMAT, { architecture: network.architecture }, named);
+    await fileModelHandler(dir).save(artifacts);
+    const state: SavedState = {
+      name: 'attention',
+      formatVersion: ATTENTION_AUTOENCODER_FORMAT_VERSION,
+      featureCount: network.architecture.featureCount,
+      options: this.options,
+      threshold,
+      history: this.history,
+      backend: tf.getBackend(),
+    };
+    await writeJsonFile(join(dir, STATE_FILE), state);
+  }
+
+  /**
+   * Loads a folder written by `save`. Refuses (CoreError `MODEL_MISMATCH`) another detector's
+   * folder, another format version, or, when `expected.featureCount` is given, another feature count.
+   */
+  static async load(dir: string, expected: { featureCount?: number } = {}): Promise<AttentionAutoencoder> {
+    const state = (await readJsonFile(join(dir, STATE_FILE))) as Partial<SavedState>;
+    if (state.name !== 'attention') {
+      throw new CoreError(
+        'MODEL_MISMATCH',
+        `${dir} holds a "${state.name}" detector, not the attention autoencoder: point to the attention model's folder.`,
+      );
+    }
+    if (state.formatVersion !== ATTENTION_AUTOENCODER_FORMAT_VERSION) {
+      throw new CoreError(
+        'MODEL_MISMATCH',
+        `${dir} was saved in attention format ${state.formatVersion}; this version reads format ` +
+          `${ATTENTION_AUTOENCODER_FORMAT_VERSION}. Retrain the model with this version.`,
+      );
+    }
+    if (expected.featureCount !== undefined && state.featureCount !== expected.featureCount) {
+      throw new CoreError(
+        'MODEL_MISMATCH',
+        `${dir} was trained on ${state.featureCount} features, expected ${expected.featureCount}: ` +
+          'retrain with the current feature set.',
+      );
+    }
+    const detector = new AttentionAutoencoder(state.options);
+    const artifacts = await fileModelHandler(dir).load();
+    const architecture = (artifacts.modelTopology as { architecture?: AttentionArchitecture }).architecture;
+    if (
+      artifacts.format !== MODEL_FORMAT ||
+      !architecture ||
+      architecture.featureCount !== state.featureCount
+    ) {
+      throw new CoreError(
+        'MODEL_MISMATCH',
+        `${dir}/model.json is not an attention autoencoder of ${state.featureCount} features: save the model again.`,
+      );
+    }
+    const tensors = tf.io.decodeWeights(artifacts.weightData!, artifacts.weightSpecs!);
+    try {
+      const initial = new Map<string, Float32Array>();
+      for (const name of AttentionNetwork.weightNames(architecture)) {
+        const tensor = tensors[name];
+        if (!tensor) {
+          throw new CoreError(
+            'MODEL_MISMATCH',
+            `${dir}/weights.bin has no weight "${name}": save the model again.`,
+          );
+        }
+        initial.set(name, tensor.dataSync() as Float32Array);
+      }
+      detector.network = new AttentionNetwork(architecture, initial);
+    } finally {
+      for (const tensor of Object.values(tensors)) tensor.dispose();
+    }
+    detector.threshold = state.threshold;
+    detector.history = state.history;
+    return detector;
+  }
+
+  /** Frees the model's tensors; the detector is then unfitted. */
+  dispose(): void {
+    this.network?.dispose();
+    this.network = undefined;
+    this.threshold = undefined;
+  }
+}
+
+/**
+ * Squared errors (rows × cols) of the last step of each row's window, the first windows padded
+ * by repeating the first row.
+ */
+function lastStepErrors(network: AttentionNetwork, values: Float32Array, cols: number): Float32Array {
+  const w = network.architecture.windowSize;
+  const rows = values.length / cols;
+  const padded = new Float32Array((rows + w - 1) * cols);
+  for (let r = 0; r < w - 1; r++) padded.set(values.subarray(0, cols), r * cols);
+  padded.set(values, (w - 1) * cols);
+  const errors = new Float32Array(values.length);
+  const windowValues = w * cols;
+  const chunkValues = new Float32Array(SCORING_CHUNK * windowValues);
+  for (let start = 0; start < rows; start += SCORING_CHUNK) {
+    const count = Math.min(SCORING_CHUNK, rows - start);
+    // Window of row t = padded rows t..t+w-1.
+    for (let i = 0; i < count; i++) {
+      chunkValues.set(
+        padded.subarray((start + i) * cols, (start + i) * cols + windowValues),
+        i * windowValues,
+      );
+    }
+    const chunk = tf.tidy(() => {
+      const x = tf.tensor3d(chunkValues.subarray(0, count * windowValues), [count, w, cols]);
+      const reconstruction = network.reconstruct(x);
+      return tf.squaredDifference(
+        tf.slice(reconstruction, [0, w - 1, 0], [count, 1, cols]),
+        tf.slice(x, [0, w - 1, 0], [count, 1, cols]),
+      );
+    });
+    errors.set(chunk.dataSync() as Float32Array, start * cols);
+    chunk.dispose();
+  }
+  return errors;
+}
+
+/** Mean squared error over every full window of `values` (the training loss, on other rows). */
+function windowLoss(network: AttentionNetwork, values: Float32Array, cols: number): number {
+  const w = network.architecture.windowSize;
+  const windows = values.length / cols - w + 1;
+  const windowValues = w * cols;
+  const chunkValues = new Float32Array(SCORING_CHUNK * windowValues);
+  let sum = 0;
+  for (let start = 0; start < windows; start += SCORING_CHUNK) {
+    const count = Math.min(SCORING_CHUNK, windows - start);
+    for (let i = 0; i < count; i++) {
+      chunkValues.set(
+        values.subarray((start + i) * cols, (start + i) * cols + windowValues),
+        i * windowValues,
+      );
+    }
+    const loss = tf.tidy(() =>
+      tf.mul(
+        network.loss(tf.tensor3d(chunkValues.subarray(0, count * windowValues), [count, w, cols])),
+        count,
+      ),
+    );
+    sum += loss.dataSync()[0]!;
+    loss.dispose();
+  }
+  return sum / windows;
+}
