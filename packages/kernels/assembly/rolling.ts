@@ -42,6 +42,11 @@ export function rollingMoments(
   let maxSquare: f64 = 0;
   let sinceRecompute: i32 = window;
   let recompute = false;
+  // 1/count and 1/(count - 1), refreshed only when count changes (rarely, past the warm-up).
+  let cachedCount: i32 = -1;
+  let inverse: f64 = 0;
+  let inverseLessOne: f64 = 0;
+  let centred: f64 = 0;
   for (let i = 0; i < n; i++) {
     const x = at(input, i);
     if (sinceRecompute >= window) {
@@ -65,10 +70,13 @@ export function rollingMoments(
         }
       }
       sinceRecompute++;
-      if (count > 0) {
-        const centred = sum2 - (sum1 * sum1) / f64(count);
-        if (centred < maxSquare * 1e-4) recompute = true;
+      if (count !== cachedCount) {
+        cachedCount = count;
+        inverse = 1 / f64(count);
+        inverseLessOne = 1 / f64(count - 1);
       }
+      centred = sum2 - sum1 * sum1 * inverse;
+      if (count > 0 && centred < maxSquare * 1e-4) recompute = true;
     }
     if (recompute) {
       recompute = false;
@@ -101,19 +109,20 @@ export function rollingMoments(
           count++;
         }
       }
+      cachedCount = count;
+      inverse = 1 / f64(count);
+      inverseLessOne = 1 / f64(count - 1);
+      centred = sum2 - sum1 * sum1 * inverse;
     }
     const enough = count >= minPeriods;
-    const nobs = f64(count);
     if (kind === KIND_SUM) {
-      put(output, i, enough ? (count === 0 ? 0 : nobs * shift + sum1) : NaN);
+      put(output, i, enough ? (count === 0 ? 0 : f64(count) * shift + sum1) : NaN);
       continue;
     }
-    const mean = enough && count > 0 ? shift + sum1 / nobs : NaN;
+    const mean = enough && count > 0 ? shift + sum1 * inverse : NaN;
     let std: f64 = NaN;
     if (kind !== KIND_MEAN && enough && count > 1) {
-      let centred = sum2 - (sum1 * sum1) / nobs;
-      if (centred < 0) centred = 0;
-      std = Math.sqrt(centred / (nobs - 1));
+      std = Math.sqrt(max<f64>(centred, 0) * inverseLessOne);
     }
     if (kind === KIND_MEAN) {
       put(output, i, mean);

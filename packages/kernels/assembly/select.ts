@@ -73,6 +73,130 @@ function lerp(a: f64, b: f64, t: f64): f64 {
   return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
 }
 
+const SAMPLED_MIN_ROWS: i32 = 100_000;
+const SAMPLE_SIZE: i32 = 20_000;
+
+/**
+ * Floyd-Rivest style shortcut for long columns: a random sample brackets each target rank between
+ * two pivots with a margin of six standard deviations of the sample rank; one pass over the column
+ * counts the values below each bracket and collects those inside it; the exact order statistics
+ * are then selected among the (few) collected values. The result is exact: when a bracket misses
+ * its rank (or its buffer overflows) it returns false and the caller selects over the whole column.
+ */
+function sampledQuantiles(
+  x: usize,
+  rows: i32,
+  cols: i32,
+  column: i32,
+  qLow: f64,
+  qHigh: f64,
+  scratch: usize,
+  out: usize,
+): bool {
+  const stride = (<usize>cols) << 3;
+  const base = x + ((<usize>column) << 3);
+  // Sample with replacement at seeded random rows (NaN skipped).
+  seedStream(0x9a3b1e, u32(rows), u32(column));
+  let s: i32 = 0;
+  for (let i = 0; i < SAMPLE_SIZE; i++) {
+    const v = load<f64>(base + <usize>nextBelow(rows) * stride);
+    if (!Number.isNaN(v)) {
+      store<f64>(scratch + ((<usize>s) << 3), v);
+      s++;
+    }
+  }
+  if (s < 1000) return false;
+  const lowBracket = bracket(scratch, s, qLow);
+  const lowA = bracketA;
+  const lowB = bracketB;
+  const highBracket = bracket(scratch, s, qHigh);
+  const highA = bracketA;
+  const highB = bracketB;
+  if (!lowBracket || !highBracket) return false;
+  // The rest of scratch holds the two candidate buffers.
+  const capacity = (rows - SAMPLE_SIZE) >> 1;
+  const lowBuffer = scratch + ((<usize>SAMPLE_SIZE) << 3);
+  const highBuffer = lowBuffer + ((<usize>capacity) << 3);
+  let m: i32 = 0;
+  let lowLess: i32 = 0;
+  let highLess: i32 = 0;
+  let lowCount: i32 = 0;
+  let highCount: i32 = 0;
+  let p = base;
+  for (let r = 0; r < rows; r++) {
+    const v = load<f64>(p);
+    p += stride;
+    if (Number.isNaN(v)) continue;
+    m++;
+    if (v < lowA) {
+      lowLess++;
+      highLess++;
+      continue;
+    }
+    if (v <= lowB) {
+      if (lowCount >= capacity) return false;
+      store<f64>(lowBuffer + ((<usize>lowCount) << 3), v);
+      lowCount++;
+    }
+    if (v < highA) {
+      highLess++;
+    } else if (v <= highB) {
+      if (highCount >= capacity) return false;
+      store<f64>(highBuffer + ((<usize>highCount) << 3), v);
+      highCount++;
+    }
+  }
+  const hLow = f64(m - 1) * qLow;
+  const hHigh = f64(m - 1) * qHigh;
+  if (!inBracket(i32(Math.floor(hLow)), m, lowLess, lowCount)) return false;
+  if (!inBracket(i32(Math.floor(hHigh)), m, highLess, highCount)) return false;
+  store<f64>(out, pickFrom(lowBuffer, lowCount, i32(Math.floor(hLow)) - lowLess, hLow - Math.floor(hLow)));
+  store<f64>(
+    out,
+    pickFrom(highBuffer, highCount, i32(Math.floor(hHigh)) - highLess, hHigh - Math.floor(hHigh)),
+    8,
+  );
+  return true;
+}
+
+let bracketA: f64 = 0;
+let bracketB: f64 = 0;
+
+/** Pivots around the sample rank of q, into bracketA/bracketB (-/+Infinity at the ends). */
+function bracket(sample: usize, s: i32, q: f64): bool {
+  const rank = q * f64(s - 1);
+  const margin = i32(Math.ceil(6 * Math.sqrt(f64(s) * q * (1 - q)))) + 8;
+  const lo = i32(Math.floor(rank)) - margin;
+  const hi = i32(Math.ceil(rank)) + margin;
+  if (lo <= 0) {
+    bracketA = -Infinity;
+  } else {
+    selectKth(sample, 0, s, lo);
+    bracketA = at(sample, lo);
+  }
+  if (hi >= s - 1) {
+    bracketB = Infinity;
+  } else {
+    selectKth(sample, 0, s, hi);
+    bracketB = at(sample, hi);
+  }
+  return true;
+}
+
+/** Whether order statistics k and k + 1 (or k alone, at the end) lie among the collected values. */
+function inBracket(k: i32, m: i32, less: i32, count: i32): bool {
+  if (k < less) return false;
+  if (k + 1 >= m) return k < less + count;
+  return k + 1 < less + count;
+}
+
+function pickFrom(buffer: usize, count: i32, k: i32, fraction: f64): f64 {
+  selectKth(buffer, 0, count, k);
+  const a = at(buffer, k);
+  const b = k + 1 < count ? minOf(buffer, k + 1, count) : a;
+  return lerp(a, b, fraction);
+}
+
 /**
  * Lower and upper quantiles (qLow <= qHigh) of column `column` of the row-major rows x cols
  * matrix at `x`, NaN skipped (as numpy's nanquantile), into out[0], out[1]. `scratch` holds
@@ -88,6 +212,7 @@ export function columnQuantiles(
   scratch: usize,
   out: usize,
 ): void {
+  if (rows >= SAMPLED_MIN_ROWS && sampledQuantiles(x, rows, cols, column, qLow, qHigh, scratch, out)) return;
   let m: i32 = 0;
   const stride = (<usize>cols) << 3;
   let p = x + ((<usize>column) << 3);

@@ -83,6 +83,20 @@ export interface KernelExports {
     out: number,
     cursor: number,
   ): void;
+  /** Packs standard trees (16 bytes per node) for scoreRowsPacked. */
+  packTrees(features: number, thresholds: number, trees: number, depth: number, nodes: number): void;
+  /** scoreRows over packed trees, four walks at a time. */
+  scoreRowsPacked(
+    x: number,
+    d: number,
+    rowStart: number,
+    rowEnd: number,
+    trees: number,
+    depth: number,
+    nodes: number,
+    leaves: number,
+    out: number,
+  ): void;
   scoreRowsExtended(
     x: number,
     d: number,

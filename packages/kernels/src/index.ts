@@ -37,4 +37,4 @@ export {
   writeFloat64,
 } from './wasm.js';
 export type { WasmInstance, WasmMemory, WasmModule } from './webassembly.js';
-export { quantile, winsorize, winsorizeBounds } from './winsorize.js';
+export { quantile, winsorize, winsorizeBounds, winsorizeFit } from './winsorize.js';

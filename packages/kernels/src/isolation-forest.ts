@@ -477,24 +477,14 @@ export class IsolationForest {
       const leaves = writeFloat64(k, fitted.leaves);
       const x = writeFloat64(k, m.data);
       const out = k.allocate(m.rows * 8);
+      const nodes = fitted.terms === 0 ? k.allocate(fitted.thresholds.length * 16) : 0;
+      if (fitted.terms === 0) k.packTrees(features, thresholds, fitted.trees, fitted.depth, nodes);
       new Float64Array(k.memory.buffer, out, m.rows).fill(0);
       const jobs: KernelJob[] = ranges(m.rows, threads, BLOCK).map(([start, end]) =>
         fitted.terms === 0
           ? {
-              fn: 'scoreRows',
-              args: [
-                x,
-                m.cols,
-                start,
-                end,
-                fitted.trees,
-                fitted.depth,
-                features,
-                thresholds,
-                leaves,
-                out,
-                k.allocate(BLOCK * 4),
-              ],
+              fn: 'scoreRowsPacked',
+              args: [x, m.cols, start, end, fitted.trees, fitted.depth, nodes, leaves, out],
             }
           : {
               fn: 'scoreRowsExtended',

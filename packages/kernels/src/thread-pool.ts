@@ -6,7 +6,7 @@ import type { WasmMemory } from './webassembly.js';
 
 /** A kernel call a worker runs: the export's name and its (numeric) arguments. */
 export interface KernelJob {
-  fn: 'buildTrees' | 'scoreRows' | 'scoreRowsExtended';
+  fn: 'buildTrees' | 'scoreRows' | 'scoreRowsPacked' | 'scoreRowsExtended';
   args: number[];
 }
 

@@ -60,6 +60,40 @@ export function winsorize(X: Matrix | number[][] | Float64Array, bounds: Winsori
   });
 }
 
+/**
+ * winsorizeBounds then winsorize in one call, with the data crossing the WASM boundary once each
+ * way (the fit-transform of a training set).
+ */
+export function winsorizeFit(
+  X: Matrix | number[][] | Float64Array,
+  options?: WinsorizeOptions & { shape?: [number, number] },
+): { bounds: WinsorizeBounds; data: Matrix } {
+  const lowerQ = assertInRange('lower', options?.lower ?? DEFAULTS.lower, 0, 1);
+  const upperQ = assertInRange('upper', options?.upper ?? DEFAULTS.upper, 0, 1);
+  if (lowerQ > upperQ) {
+    throw new KernelError('INVALID_ARGUMENT', `lower (${lowerQ}) must be <= upper (${upperQ}).`);
+  }
+  const m = toMatrix(X, X instanceof Float64Array ? (options?.shape ?? [X.length, 1]) : undefined);
+  return withHeap(sharedKernels(), (k) => {
+    const x = writeFloat64(k, m.data);
+    const scratch = k.allocate(m.rows * 8);
+    const out = k.allocate(16);
+    const bounds = k.allocate(m.cols * 16);
+    for (let c = 0; c < m.cols; c++) {
+      k.columnQuantiles(x, m.rows, m.cols, c, lowerQ, upperQ, scratch, out);
+      const pair = new Float64Array(k.memory.buffer, out, 2);
+      const both = new Float64Array(k.memory.buffer, bounds, m.cols * 2);
+      both[c] = pair[0] as number;
+      both[m.cols + c] = pair[1] as number;
+    }
+    k.clipColumns(x, m.rows, m.cols, bounds, bounds + m.cols * 8, x);
+    return {
+      bounds: { lower: readFloat64(k, bounds, m.cols), upper: readFloat64(k, bounds + m.cols * 8, m.cols) },
+      data: { data: readFloat64(k, x, m.data.length), rows: m.rows, cols: m.cols },
+    };
+  });
+}
+
 /** The q-quantile of one series (numpy's default linear interpolation, NaN skipped); NaN if no values. */
 export function quantile(values: ArrayLike<number>, q: number): number {
   const series = assertSeries('values', values);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isKernelError, quantile, toMatrix, winsorize, winsorizeBounds } from '../src/index.js';
+import { isKernelError, quantile, toMatrix, winsorize, winsorizeBounds, winsorizeFit } from '../src/index.js';
 import { referenceClip, referenceQuantile } from '../src/reference/quantile.js';
 
 const params = { seed: 20261124, numRuns: 200 };
@@ -46,6 +46,28 @@ describe('quantiles by selection', () => {
       for (const q of [0, 0.01, 0.5, 0.99, 1]) expect(quantile(v, q)).toBe(referenceQuantile(v, q));
     }
   });
+
+  it('takes the sampled one-pass path on long columns and stays exact (NaN, ties, sorted, constant)', () => {
+    const n = 150_000;
+    let state = 3;
+    const next = () => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      return state / 2 ** 32;
+    };
+    const inputs = [
+      Float64Array.from({ length: n }, () => next() * 100),
+      Float64Array.from({ length: n }, () => (next() < 0.1 ? Number.NaN : Math.round(next() * 5))),
+      Float64Array.from({ length: n }, (_, i) => i),
+      new Float64Array(n).fill(-2),
+      Float64Array.from({ length: n }, () => (next() < 0.001 ? next() * 1e9 : next())),
+    ];
+    for (const v of inputs) {
+      for (const q of [0, 0.001, 0.01, 0.37, 0.99, 1]) expect(quantile(v, q)).toBe(referenceQuantile(v, q));
+      const b = winsorizeBounds(v, { lower: 0.01, upper: 0.99 });
+      expect(b.lower[0]).toBe(referenceQuantile(v, 0.01));
+      expect(b.upper[0]).toBe(referenceQuantile(v, 0.99));
+    }
+  });
 });
 
 describe('winsorize', () => {
@@ -68,6 +90,9 @@ describe('winsorize', () => {
           const bounds = winsorizeBounds({ data, rows, cols }, { lower: 0.05, upper: 0.9 });
           const clipped = winsorize({ data, rows, cols }, bounds);
           expect(data).toEqual(copy);
+          const fused = winsorizeFit({ data, rows, cols }, { lower: 0.05, upper: 0.9 });
+          expect(fused.bounds).toEqual(bounds);
+          expect(fused.data).toEqual(clipped);
           for (let c = 0; c < cols; c++) {
             const column = Array.from({ length: rows }, (_, r) => data[r * cols + c] as number);
             expect(bounds.lower[c]).toBe(referenceQuantile(column, 0.05));

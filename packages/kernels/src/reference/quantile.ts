@@ -2,9 +2,9 @@
 // numpy's _lerp, which interpolates from the upper side when the fraction is >= 0.5).
 
 export function referenceQuantile(values: ArrayLike<number>, q: number): number {
-  const sorted = Array.from(values)
+  const sorted = Float64Array.from(values)
     .filter((v) => !Number.isNaN(v))
-    .sort((a, b) => a - b);
+    .sort();
   const n = sorted.length;
   if (n === 0) return Number.NaN;
   const h = (n - 1) * q;

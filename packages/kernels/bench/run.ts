@@ -1,0 +1,212 @@
+// `pnpm --filter @crypto-anomaly/kernels bench`: speed of the kernels against scikit-learn, pandas,
+// numpy and the npm isolation forests, all measured in this one run (issue 4, section 6).
+// Flags: --full (npm forests on every dataset, not only forestcover), --only=iforest|rolling|winsorize.
+import { spawnSync } from 'node:child_process';
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import {
+  IsolationForest,
+  type Matrix,
+  rollingMeanStd,
+  threadPoolStatus,
+  winsorize,
+  winsorizeBounds,
+  winsorizeFit,
+} from '../src/index.js';
+import { referenceClip, referenceQuantile } from '../src/reference/quantile.js';
+import { referenceRollingMean, referenceRollingStd } from '../src/reference/rolling.js';
+import {
+  BENCH_DIR,
+  bestMs,
+  DATA_DIR,
+  fmt,
+  pythonAvailable,
+  randomMatrix,
+  readOdds,
+  runPython,
+  table,
+  writeRaw,
+} from './data.js';
+
+const args = process.argv.slice(2);
+const full = args.includes('--full');
+const only = args.find((a) => a.startsWith('--only='))?.slice(7);
+const NPM_LIMIT_MS = 60_000;
+const threads = availableParallelism();
+
+console.log(
+  `# kernels benchmark\n\n${cpus()[0]?.model ?? 'cpu'} x ${threads} threads, Node ${process.version}, ` +
+    `load average at start ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' / ')}\n`,
+);
+
+function forestMs(X: Matrix, threadCount: number): { fit: number; score: number } {
+  let fit = Number.POSITIVE_INFINITY;
+  let score = Number.POSITIVE_INFINITY;
+  for (let r = 0; r < 2; r++) {
+    const t0 = performance.now();
+    const forest = new IsolationForest({
+      nEstimators: 100,
+      maxSamples: 256,
+      seed: r,
+      threads: threadCount,
+    }).fit(X);
+    const t1 = performance.now();
+    forest.scoreSamples(X);
+    const t2 = performance.now();
+    if (t2 - t0 < fit + score) {
+      fit = t1 - t0;
+      score = t2 - t1;
+    }
+  }
+  return { fit, score };
+}
+
+function npmForest(pkg: string, path: string, X: Matrix): number | string {
+  const r = spawnSync(
+    process.execPath,
+    [join(BENCH_DIR, 'npm-forest.mjs'), pkg, path, String(X.rows), String(X.cols)],
+    {
+      encoding: 'utf8',
+      timeout: NPM_LIMIT_MS,
+      maxBuffer: 1 << 20,
+    },
+  );
+  if (r.error || r.signal) return `> ${NPM_LIMIT_MS / 1000} s (stopped)`;
+  if (r.status !== 0) return `failed: ${(r.stderr || '').trim().split('\n').at(-1)}`;
+  return (JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { ms: number }).ms;
+}
+
+if (!only || only === 'iforest') {
+  const sklearn = pythonAvailable(['sklearn', 'numpy']);
+  if (!sklearn) console.log('scikit-learn not importable by /usr/bin/python3: its column is skipped.\n');
+  const datasets: Array<{ name: string; X: Matrix }> = [
+    { name: 'random 1,000,000 x 11', X: randomMatrix(1_000_000, 11) },
+  ];
+  for (const name of ['http', 'forestcover']) {
+    try {
+      datasets.push({ name, X: readOdds(name).X });
+    } catch {
+      console.log(`${name}: ${join(DATA_DIR, 'odds', `${name}.csv`)} not found, skipped.`);
+    }
+  }
+  const rows: Array<Array<string | number>> = [];
+  const details: Array<Array<string | number>> = [];
+  for (const { name, X } of datasets) {
+    const pointsPerSecond = (ms: number) => X.rows / (ms / 1000);
+    const one = forestMs(X, 1);
+    const all = forestMs(X, threads);
+    const path = writeRaw(name.replace(/[^a-z0-9]/gi, '_'), X.data);
+    const py = sklearn ? runPython('peers.py', ['iforest', path, String(X.rows), String(X.cols)]) : 'skipped';
+    const skMs = typeof py === 'string' ? Number.NaN : (py.fit_ms as number) + (py.score_ms as number);
+    const npm = ['isolation-forest', 'ml-isolation-forest'].map((pkg) =>
+      full || name === 'forestcover' ? npmForest(pkg, path, X) : 'not run (--full)',
+    );
+    const ratio = (ms: number) => (Number.isFinite(skMs) ? `${fmt(skMs / ms, 1)}x` : 'n/a');
+    const npmCell = (v: number | string) =>
+      typeof v === 'number' ? `${fmt(pointsPerSecond(v))} (${ratio(v)})` : v;
+    rows.push([
+      `${name} (${X.rows.toLocaleString('en-US')} x ${X.cols})`,
+      `${fmt(pointsPerSecond(one.fit + one.score))} (${ratio(one.fit + one.score)})`,
+      `${fmt(pointsPerSecond(all.fit + all.score))} (${ratio(all.fit + all.score)})`,
+      Number.isFinite(skMs) ? fmt(pointsPerSecond(skMs)) : String(py),
+      npmCell(npm[0] as number | string),
+      npmCell(npm[1] as number | string),
+    ]);
+    details.push([
+      name,
+      fmt(one.fit),
+      fmt(one.score),
+      fmt(all.fit),
+      fmt(all.score),
+      typeof py === 'string' ? 'n/a' : fmt(py.fit_ms as number),
+      typeof py === 'string' ? 'n/a' : fmt(py.score_ms as number),
+    ]);
+  }
+  console.log(
+    `## Isolation Forest fit + score, 100 trees, psi 256 (points/s; ratio to scikit-learn)\n\n${table(
+      [
+        'data',
+        'kernels, 1 thread',
+        `kernels, ${threads} threads`,
+        'scikit-learn (1 thread)',
+        'npm isolation-forest',
+        'npm ml-isolation-forest',
+      ],
+      rows,
+    )}\n\n${table(['data (ms)', 'fit 1t', 'score 1t', `fit ${threads}t`, `score ${threads}t`, 'sklearn fit', 'sklearn score'], details)}\n`,
+  );
+  console.log(`worker pool: ${JSON.stringify(threadPoolStatus())}\n`);
+}
+
+if (!only || only === 'rolling') {
+  const n = 10_000_000;
+  const values = new Float64Array(n);
+  let price = 1e5;
+  let s = 7;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    price += (s / 2 ** 32 - 0.5) * 0.5;
+    values[i] = price;
+  }
+  const ours = bestMs(3, () => rollingMeanStd(values, 60));
+  const path = writeRaw('rolling', values);
+  const py = pythonAvailable(['pandas'])
+    ? runPython('peers.py', ['rolling', path, '60'])
+    : 'pandas not importable';
+  const twinValues = values.subarray(0, 1_000_000);
+  const twin = bestMs(1, () => {
+    referenceRollingMean(twinValues, 60);
+    referenceRollingStd(twinValues, 60);
+  });
+  const pandasMs = typeof py === 'string' ? Number.NaN : (py.ms as number);
+  console.log(
+    `## Rolling mean + std, 10,000,000 float64, window 60 (best of 3)\n\n${table(
+      ['implementation', 'ms', 'vs pandas'],
+      [
+        ['kernels rollingMeanStd (WASM, one pass)', fmt(ours, 1), `${fmt(pandasMs / ours, 1)}x faster`],
+        ['pandas rolling(60).mean() + .std()', typeof py === 'string' ? py : fmt(pandasMs, 1), '1x'],
+        [
+          'TS twin, two-pass per window (1,000,000 values, x10)',
+          fmt(twin * 10, 0),
+          `${fmt(pandasMs / (twin * 10), 2)}x`,
+        ],
+      ],
+    )}\n`,
+  );
+}
+
+if (!only || only === 'winsorize') {
+  const n = 10_000_000;
+  const values = randomMatrix(n, 1, 99).data;
+  for (let i = 0; i < n; i += 1000) values[i] = (values[i] as number) * 1000; // a heavy tail
+  const ours = bestMs(3, () => winsorizeFit(values, { lower: 0.01, upper: 0.99 }));
+  const separate = bestMs(3, () => winsorize(values, winsorizeBounds(values, { lower: 0.01, upper: 0.99 })));
+  const path = writeRaw('winsorize', values);
+  const py = pythonAvailable(['numpy']) ? runPython('peers.py', ['winsorize', path]) : 'numpy not importable';
+  const twinValues = values.subarray(0, 1_000_000);
+  const twin =
+    10 *
+    bestMs(1, () => {
+      referenceClip(twinValues, referenceQuantile(twinValues, 0.01), referenceQuantile(twinValues, 0.99));
+    });
+  const numpyMs = typeof py === 'string' ? Number.NaN : (py.ms as number);
+  console.log(
+    `## Winsorize 10,000,000 float64 at 1% / 99% (bounds + clip, best of 3)\n\n${table(
+      ['implementation', 'ms', 'vs numpy'],
+      [
+        ['kernels winsorizeFit (one copy in, one out)', fmt(ours, 1), `${fmt(numpyMs / ours, 1)}x faster`],
+        ['kernels winsorizeBounds then winsorize', fmt(separate, 1), `${fmt(numpyMs / separate, 1)}x faster`],
+        ['numpy percentile + clip', typeof py === 'string' ? py : fmt(numpyMs, 1), '1x'],
+        ['TS twin, sort-based (1,000,000 values, x10)', fmt(twin, 0), `${fmt(numpyMs / twin, 2)}x`],
+      ],
+    )}\n`,
+  );
+}
+console.log(
+  `load average at end ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' / ')}`,
+);
+process.exit(0);
