@@ -87,6 +87,7 @@ export {
 } from './outputs.js';
 export {
   ANOMALY_FILES,
+  automaticTrainingStride,
   CHART_FILES,
   type DetectOptions,
   detectWithPipeline,

@@ -25,6 +25,7 @@ import {
   scoresSpec,
 } from './charts.js';
 import { resolvePipelineConfig } from './config.js';
+import { DEFAULT_ATTENTION_AUTOENCODER_OPTIONS } from './detectors/attention-autoencoder.js';
 import { createDetector } from './detectors/registry.js';
 import { CoreError } from './errors.js';
 import { computeFeatures } from './features.js';
@@ -222,6 +223,12 @@ async function train(
         continue;
       }
       if (name !== 'isolation-forest') await run.ensureBackend(options.backend);
+      if (name === 'attention' && config.attention['trainingStride'] === undefined) {
+        config.attention['trainingStride'] = automaticTrainingStride(
+          trainRows.rows,
+          config.attention['windowSize'],
+        );
+      }
       await run.stage(STAGE_OF[name], async () => {
         const detector = createDetector(name, config);
         await detector.fit(trainRows, {
@@ -249,6 +256,20 @@ async function train(
     pipeline.dispose();
     throw error;
   }
+}
+
+/** Training windows per epoch the automatic attention stride aims at. */
+const ATTENTION_WINDOWS_PER_EPOCH = 800;
+
+/**
+ * The attention autoencoder's default training stride: about 800 windows per epoch (one epoch of
+ * every overlapping window of 3,500 rows takes minutes on one core), but never more than the
+ * window, so every training row is still seen each epoch.
+ */
+export function automaticTrainingStride(trainRows: number, windowSize: unknown): number {
+  const window =
+    typeof windowSize === 'number' ? windowSize : DEFAULT_ATTENTION_AUTOENCODER_OPTIONS.windowSize;
+  return Math.max(1, Math.min(window, Math.ceil(trainRows / ATTENTION_WINDOWS_PER_EPOCH)));
 }
 
 interface OutputContext {

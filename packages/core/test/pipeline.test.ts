@@ -18,9 +18,9 @@ import {
 const source = sampleSource({ count: 1500, seed: 5 });
 // Small and quick: the wasm backend, few trees and epochs.
 const config: PipelineConfigInput = {
-  detectors: ['isolation-forest', 'autoencoder'],
   isolationForest: { nEstimators: 50 },
   autoencoder: { batchSize: 128 },
+  attention: { windowSize: 8, modelDim: 16, heads: 2, feedForwardDim: 16, latentDim: 8, trainingStride: 4 },
 };
 
 function parseCsv(text: string): Record<string, string>[] {
@@ -74,7 +74,8 @@ describe('runPipeline', () => {
       'isolation-forest:done',
       'autoencoder:start',
       'autoencoder:done',
-      'attention:skipped',
+      'attention:start',
+      'attention:done',
       'consensus:start',
       'consensus:done',
       'outputs:start',
@@ -92,6 +93,7 @@ describe('runPipeline', () => {
       trees: 50,
     });
     expect(events.filter((e) => e.type === 'epoch' && e.detector === 'autoencoder')).toHaveLength(3);
+    expect(events.filter((e) => e.type === 'epoch' && e.detector === 'attention')).toHaveLength(3);
   });
 
   it('writes every file, scoring every row of the history with its split', async () => {
@@ -100,6 +102,7 @@ describe('runPipeline', () => {
       'BTCUSDT_processed_data.csv',
       'anomalies_isolation_forest.csv',
       'anomalies_autoencoder.csv',
+      'anomalies_attention.csv',
       'anomalies_consensus.csv',
       'summary.json',
       'chart_price_anomalies.png',
@@ -139,9 +142,16 @@ describe('runPipeline', () => {
     expect(summary.detectors.consensus.flagged.total).toBeGreaterThan(0);
     expect(summary.backend.name).toBe('wasm');
     expect(summary.versions.core).toMatch(/^\d+\.\d+\.\d+/);
-    const pair = summary.agreement.pairs['isolation-forest / autoencoder'];
-    expect(pair.jaccard).toBeGreaterThanOrEqual(0);
-    expect(pair.spearman).toBeGreaterThan(0);
+    expect(Object.keys(summary.agreement.pairs)).toEqual([
+      'isolation-forest / autoencoder',
+      'isolation-forest / attention',
+      'autoencoder / attention',
+    ]);
+    for (const pair of Object.values(summary.agreement.pairs) as { jaccard: number; spearman: number }[]) {
+      expect(pair.jaccard).toBeGreaterThanOrEqual(0);
+      expect(pair.jaccard).toBeLessThanOrEqual(1);
+      expect(pair.spearman).toBeGreaterThan(0);
+    }
     for (const stage of [
       'load',
       'features',

@@ -1,4 +1,5 @@
 import type { DetectorName, PipelineConfig } from '../api.js';
+import { AttentionAutoencoder, type AttentionAutoencoderOptions } from './attention-autoencoder.js';
 import { DenseAutoencoder, type DenseAutoencoderOptions } from './dense-autoencoder.js';
 import type { Detector } from './detector.js';
 import { IsolationForestDetector } from './isolation-forest.js';
@@ -14,7 +15,7 @@ export function createDetector(name: DetectorName, config: PipelineConfig): Pipe
     case 'autoencoder':
       return new DenseAutoencoder(config.autoencoder as Partial<DenseAutoencoderOptions>);
     case 'attention':
-      throw new Error('attention not yet available');
+      return new AttentionAutoencoder(config.attention as Partial<AttentionAutoencoderOptions>);
   }
 }
 
@@ -30,6 +31,6 @@ export async function loadDetector(
     case 'autoencoder':
       return DenseAutoencoder.load(dir, { featureCount });
     case 'attention':
-      throw new Error('attention not yet available');
+      return AttentionAutoencoder.load(dir, { featureCount });
   }
 }
