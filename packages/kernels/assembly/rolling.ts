@@ -3,7 +3,7 @@
 // result is NaN until the window holds `minPeriods` observations.
 //
 // Sums are kept shifted by a value K taken from the window and are recomputed from scratch every
-// `window` steps, and whenever cancellation would cost accuracy (the centred sum of squares falling
+// max(window, 1024) steps, and whenever cancellation would cost accuracy (the centred sum of squares falling
 // far below the largest squared deviation seen since the last recomputation). That keeps the
 // sample standard deviation within ~1e-12 relative of a two-pass computation, even for prices near
 // 1e5 whose variance is tiny.
@@ -40,7 +40,10 @@ export function rollingMoments(
   let sum1: f64 = 0;
   let sum2: f64 = 0;
   let maxSquare: f64 = 0;
-  let sinceRecompute: i32 = window;
+  // Recompute at least every `period` steps (and at the start): rounding errors of the running
+  // sums stay bounded, and the extra pass costs window / period of the work.
+  const period = max<i32>(window, 1024);
+  let sinceRecompute: i32 = period;
   let recompute = false;
   // 1/count and 1/(count - 1), refreshed only when count changes (rarely, past the warm-up).
   let cachedCount: i32 = -1;
@@ -49,7 +52,7 @@ export function rollingMoments(
   let centred: f64 = 0;
   for (let i = 0; i < n; i++) {
     const x = at(input, i);
-    if (sinceRecompute >= window) {
+    if (sinceRecompute >= period) {
       recompute = true;
     } else {
       if (!Number.isNaN(x)) {

@@ -8,6 +8,8 @@ const KIND_MEAN = 1;
 const KIND_STD = 2;
 const KIND_ZSCORE = 3;
 const KIND_MEAN_STD = 4;
+/** Values per chunk handed to a kernel (512 KiB of input: inputs and outputs stay in cache). */
+const CHUNK = 1 << 16;
 
 function windowArgs(values: unknown, window: unknown, options: RollingOptions | undefined) {
   const series = assertSeries('values', values);
@@ -24,16 +26,30 @@ function moments(
 ) {
   const { series, w, minPeriods } = windowArgs(values, window, options);
   const n = series.length;
-  return withHeap(sharedKernels(), (k) => {
-    const input = writeFloat64(k, series);
-    const output = k.allocate(n * 8);
-    const output2 = kind === KIND_MEAN_STD ? k.allocate(n * 8) : 0;
-    k.rollingMoments(input, n, w, minPeriods, kind, output, output2);
-    return {
-      first: readFloat64(k, output, n),
-      second: kind === KIND_MEAN_STD ? readFloat64(k, output2, n) : undefined,
-    };
+  const first = new Float64Array(n);
+  const second = kind === KIND_MEAN_STD ? new Float64Array(n) : undefined;
+  withHeap(sharedKernels(), (k) => {
+    // Chunks that stay in cache: each takes the window - 1 values before it along (its results are
+    // those of the whole series: a window only sees its own values), and keeps only its own part.
+    const chunk = Math.max(CHUNK, w * 4);
+    const capacity = Math.min(n, chunk + w - 1);
+    const input = k.allocate(capacity * 8);
+    const output = k.allocate(capacity * 8);
+    const output2 = k.allocate(second ? capacity * 8 : 0);
+    const buffer = k.memory.buffer;
+    const inputView = new Float64Array(buffer, input, capacity);
+    for (let start = 0; start < n; start += chunk) {
+      const from = Math.max(0, start - (w - 1));
+      const end = Math.min(n, start + chunk);
+      const length = end - from;
+      if (ArrayBuffer.isView(series)) inputView.set((series as Float64Array).subarray(from, end));
+      else for (let i = 0; i < length; i++) inputView[i] = series[from + i] as number;
+      k.rollingMoments(input, length, w, minPeriods, kind, output, output2);
+      first.set(new Float64Array(buffer, output + (start - from) * 8, end - start), start);
+      second?.set(new Float64Array(buffer, output2 + (start - from) * 8, end - start), start);
+    }
   });
+  return { first, second };
 }
 
 /** Rolling sum (pandas `rolling(window, min_periods).sum()`; 0 for an empty window when minPeriods is 0). */
