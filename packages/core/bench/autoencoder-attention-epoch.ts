@@ -19,6 +19,7 @@ const { values } = parseArgs({
     cols: { type: 'string', default: '11' },
     epochs: { type: 'string', default: '2' },
     stride: { type: 'string', default: '1' },
+    window: { type: 'string' },
     batch: { type: 'string', default: String(DEFAULT_ATTENTION_AUTOENCODER_OPTIONS.batchSize) },
     backend: { type: 'string', default: 'wasm' },
   },
@@ -42,6 +43,7 @@ const options = {
   epochs: Number(values.epochs),
   patience: Number(values.epochs),
   trainingStride: Number(values.stride),
+  ...(values.window ? { windowSize: Number(values.window) } : {}),
   batchSize: Number(values.batch),
 };
 const detector = await new AttentionAutoencoder(options).fit(train, {

@@ -169,6 +169,21 @@ describe('AttentionAutoencoder', () => {
     expect(await codeOf(aborted.decisionFunction(validation))).toBe('NOT_FITTED');
   });
 
+  it('raises the training stride to keep at most maxTrainingWindows windows per epoch', async () => {
+    const seen: PipelineEvent[] = [];
+    // 400 rows, window 8: 393 full windows; at most 50 → stride 8 → windows 0, 8, ..., 392 = 50.
+    const detector = await new AttentionAutoencoder({ ...small, epochs: 1, maxTrainingWindows: 50 }).fit(
+      train,
+      {
+        onEvent: (event) => seen.push(event),
+      },
+    );
+    expect(seen.find((event) => event.type === 'batch')).toMatchObject({
+      batches: Math.ceil(50 / small.batchSize),
+    });
+    detector.dispose();
+  });
+
   it('saves and loads: the loaded model scores identically', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'attention-test-'));
     dirs.push(dir);

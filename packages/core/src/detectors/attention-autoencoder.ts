@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { FittedThreshold, Matrix, ThresholdMethod } from '../api.js';
 import { CoreError } from '../errors.js';
+import { FlatAdam } from '../tf/adam.js';
 import { type AttentionArchitecture, AttentionNetwork } from '../tf/attention-network.js';
 import { artifactsFromTensors, fileModelHandler, readJsonFile, writeJsonFile } from '../tf/io.js';
 import {
@@ -19,7 +20,7 @@ import { runTraining, type TrainingHistory } from './training.js';
 
 /** Settings of the self-attention autoencoder; every field has the default shown. */
 export interface AttentionAutoencoderOptions {
-  /** Steps per window; row t is scored by the window of rows t-windowSize+1..t. Default 24 (a day of hourly bars). */
+  /** Steps per window; row t is scored by the window of rows t-windowSize+1..t. Default 16. */
   windowSize: number;
   /** Width of the attention layers (divisible by `heads`). Default 32. */
   modelDim: number;
@@ -31,20 +32,25 @@ export interface AttentionAutoencoderOptions {
   latentDim: number;
   /** Transformer blocks in the encoder, and again in the decoder. Default 1. */
   blocks: number;
-  /** Most passes over the training windows (early stopping may end sooner). Default 30. */
+  /** Most passes over the training windows (early stopping may end sooner). Default 20. */
   epochs: number;
   /** Windows per Adam step. Default 64. */
   batchSize: number;
   /** Adam's learning rate. Default 0.001. */
   learningRate: number;
-  /** Epochs without a lower validation loss before stopping; the best epoch's weights are kept. Default 5. */
+  /** Epochs without a lower validation loss before stopping; the best epoch's weights are kept. Default 4. */
   patience: number;
   /**
    * Training windows start every `trainingStride` rows (1 = every window). Overlapping windows
-   * repeat each row `windowSize` times per epoch; a stride > 1 trains faster on long histories.
-   * Scoring always uses every row's window. Default 1.
+   * repeat each row `windowSize` times per epoch, so a stride > 1 loses little. Default 1.
    */
   trainingStride: number;
+  /**
+   * Most training windows per epoch: on longer histories the stride is raised until the windows
+   * fit (scoring still uses every row's window). Bounds an epoch's time: attention costs about
+   * 10× a dense step per sample. Default 12000.
+   */
+  maxTrainingWindows: number;
   /** Seeds the initial weights and the batch order: same seed and backend, same scores. Default 42. */
   seed: number;
   /** How the threshold is fitted on the training scores. Default: contamination 0.01. */
@@ -52,17 +58,18 @@ export interface AttentionAutoencoderOptions {
 }
 
 export const DEFAULT_ATTENTION_AUTOENCODER_OPTIONS: Readonly<AttentionAutoencoderOptions> = Object.freeze({
-  windowSize: 24,
+  windowSize: 16,
   modelDim: 32,
   heads: 4,
   feedForwardDim: 64,
   latentDim: 16,
   blocks: 1,
-  epochs: 30,
+  epochs: 20,
   batchSize: 64,
   learningRate: 1e-3,
-  patience: 5,
+  patience: 4,
   trainingStride: 1,
+  maxTrainingWindows: 12_000,
   seed: 42,
   threshold: DEFAULT_THRESHOLD,
 });
@@ -107,6 +114,7 @@ function resolveOptions(options: Partial<AttentionAutoencoderOptions>): Attentio
   assertPositiveNumber('learningRate', resolved.learningRate, 'Use for example 0.001.');
   assertPositiveInteger('patience', resolved.patience, 'Use for example 5.');
   assertPositiveInteger('trainingStride', resolved.trainingStride, 'Use 1 for every window.');
+  assertPositiveInteger('maxTrainingWindows', resolved.maxTrainingWindows, 'Use for example 12000.');
   assertSeed(resolved.seed);
   assertThresholdMethod(resolved.threshold);
   return resolved;
@@ -160,16 +168,17 @@ export class AttentionAutoencoder extends BaseDetector {
       this.architectureFor(cols),
       AttentionNetwork.initialWeights(this.architectureFor(cols), createRandom(options.seed)),
     );
-    const optimizer = tf.train.adam(options.learningRate);
+    const optimizer = new FlatAdam(network.parameterCount, { learningRate: options.learningRate });
     const trainValues = toFloat32(train);
+    const fullWindows = train.rows - w + 1;
+    const stride = Math.max(options.trainingStride, Math.ceil(fullWindows / options.maxTrainingWindows));
     const starts = Int32Array.from(
-      { length: Math.floor((train.rows - w) / options.trainingStride) + 1 },
-      (_, i) => i * options.trainingStride,
+      { length: Math.floor((fullWindows - 1) / stride) + 1 },
+      (_, i) => i * stride,
     );
     const windowValues = w * cols;
     const batchValues = new Float32Array(options.batchSize * windowValues);
     const validation = context.validation ? toFloat32(context.validation) : undefined;
-    const variables = network.variables();
     try {
       const history = await runTraining(
         {
@@ -186,14 +195,14 @@ export class AttentionAutoencoder extends BaseDetector {
                 w,
                 cols,
               ]);
-              return optimizer.minimize(() => network.loss(x), true, variables)!;
+              const { loss, gradient } = network.lossAndGradient(x);
+              optimizer.update(network.parameters, gradient);
+              return loss;
             }),
           validationLoss: () =>
             validation === undefined ? undefined : windowLoss(network, validation, cols),
-          snapshot: () => variables.map((variable) => tf.clone(variable)),
-          restore: (snapshot) => {
-            for (let i = 0; i < variables.length; i++) variables[i]!.assign(snapshot[i]!);
-          },
+          snapshot: () => [tf.clone(network.parameters)],
+          restore: ([parameters]) => network.parameters.assign(parameters as tf.Tensor1D),
         },
         { ...options, onEvent: context.onEvent, signal: context.signal },
       );
@@ -246,10 +255,19 @@ export class AttentionAutoencoder extends BaseDetector {
     const threshold = this.requireFitted();
     const network = this.network!;
     await mkdir(dir, { recursive: true });
-    const named: Record<string, tf.Tensor> = {};
-    for (const [name, variable] of network.weights) named[name] = variable;
-    const artifacts = await artifactsFromTensors(MODEL_FORMAT, { architecture: network.architecture }, named);
-    await fileModelHandler(dir).save(artifacts);
+    const named = tf.tidy(() =>
+      Object.fromEntries([...network.unpack()].map(([name, t]) => [name, tf.keep(t)])),
+    );
+    try {
+      const artifacts = await artifactsFromTensors(
+        MODEL_FORMAT,
+        { architecture: network.architecture },
+        named,
+      );
+      await fileModelHandler(dir).save(artifacts);
+    } finally {
+      tf.dispose(named);
+    }
     const state: SavedState = {
       name: 'attention',
       formatVersion: ATTENTION_AUTOENCODER_FORMAT_VERSION,

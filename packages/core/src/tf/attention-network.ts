@@ -80,28 +80,38 @@ function weightShapes(a: AttentionArchitecture): [string, number[], 'glorot' | '
  *
  * Layer normalization is written with `tf.moments` (tf.layers.layerNormalization trains very
  * slowly on 3-D input on the wasm backend), and every matMul takes its gradient through explicit
- * transposes (see matmul.ts). Weights are plain variables trained by `optimizer.minimize`.
+ * transposes (see matmul.ts). The weights are one flat variable trained by `FlatAdam`.
  */
 export class AttentionNetwork {
-  readonly weights: Map<string, tf.Variable>;
+  /** Every weight in one flat vector, in `weightNames` order (see FlatAdam for why). */
+  readonly parameters: tf.Variable<tf.Rank.R1>;
+  private readonly layout: { name: string; shape: number[]; size: number }[];
   private readonly positions: tf.Tensor2D;
+  /** The unpacked weights during a forward pass. */
+  private current: Map<string, tf.Tensor> | undefined;
 
   constructor(
     readonly architecture: AttentionArchitecture,
     initial: Map<string, Float32Array>,
   ) {
-    this.weights = new Map();
-    const prefix = `attention-autoencoder-${++networks}`;
-    for (const [name, shape] of weightShapes(architecture)) {
+    this.layout = weightShapes(architecture).map(([name, shape]) => ({
+      name,
+      shape,
+      size: shape.reduce((p, s) => p * s, 1),
+    }));
+    const flat = new Float32Array(this.layout.reduce((sum, piece) => sum + piece.size, 0));
+    let offset = 0;
+    for (const { name, size } of this.layout) {
       const values = initial.get(name);
-      if (!values || values.length !== shape.reduce((p, s) => p * s, 1)) {
+      if (!values || values.length !== size) {
         throw new Error(`AttentionNetwork: weight ${name} missing or of the wrong size`);
       }
-      this.weights.set(
-        name,
-        tf.tidy(() => tf.variable(tf.tensor(values, shape), true, `${prefix}/${name}`)),
-      );
+      flat.set(values, offset);
+      offset += size;
     }
+    this.parameters = tf.tidy(() =>
+      tf.variable(tf.tensor1d(flat), true, `attention-autoencoder-${++networks}`),
+    );
     this.positions = tf.tensor2d(positionalEncoding(architecture.windowSize, architecture.modelDim), [
       architecture.windowSize,
       architecture.modelDim,
@@ -131,13 +141,26 @@ export class AttentionNetwork {
     return weightShapes(architecture).map(([name]) => name);
   }
 
-  private w(name: string): tf.Variable {
-    return this.weights.get(name)!;
+  get parameterCount(): number {
+    return this.parameters.size;
+  }
+
+  /** The weights by name, shaped; call inside tidy. */
+  unpack(): Map<string, tf.Tensor> {
+    const pieces = tf.split(
+      this.parameters,
+      this.layout.map((piece) => piece.size),
+    );
+    return new Map(this.layout.map(({ name, shape }, i) => [name, tf.reshape(pieces[i]!, shape)]));
+  }
+
+  private w(name: string): tf.Tensor {
+    return this.current!.get(name)!;
   }
 
   /** x [rows, in] @ kernel + bias, for x of any rank (flattened to 2-D). */
   private dense(x: tf.Tensor, name: string): tf.Tensor {
-    const kernel = this.w(`${name}/kernel`);
+    const kernel = this.w(`${name}/kernel`) as tf.Tensor2D;
     const flat = tf.reshape(x, [-1, kernel.shape[0]!]) as tf.Tensor2D;
     const y = tf.add(matMulFastGrad(flat, kernel as tf.Tensor2D), this.w(`${name}/bias`));
     return tf.reshape(y, [...x.shape.slice(0, -1), kernel.shape[1]!]);
@@ -180,6 +203,15 @@ export class AttentionNetwork {
 
   /** Reconstruction of windows x [batch, windowSize, featureCount]; call inside tidy. */
   reconstruct(x: tf.Tensor3D): tf.Tensor3D {
+    this.current = this.unpack();
+    try {
+      return this.forward(x);
+    } finally {
+      this.current = undefined;
+    }
+  }
+
+  private forward(x: tf.Tensor3D): tf.Tensor3D {
     const { blocks, windowSize, modelDim } = this.architecture;
     const batch = x.shape[0];
     let h = tf.add(this.dense(x, 'input'), this.positions) as tf.Tensor3D;
@@ -198,12 +230,17 @@ export class AttentionNetwork {
     return tf.mean(tf.squaredDifference(this.reconstruct(x), x)) as tf.Scalar;
   }
 
-  variables(): tf.Variable[] {
-    return [...this.weights.values()];
+  /**
+   * Mean squared reconstruction error of windows x and its gradient with respect to the flat
+   * parameters (autodiff); call inside tidy.
+   */
+  lossAndGradient(x: tf.Tensor3D): { loss: tf.Scalar; gradient: tf.Tensor1D } {
+    const { value, grads } = tf.variableGrads(() => this.loss(x), [this.parameters]);
+    return { loss: value, gradient: grads[this.parameters.name] as tf.Tensor1D };
   }
 
   dispose(): void {
-    for (const variable of this.weights.values()) variable.dispose();
+    this.parameters.dispose();
     this.positions.dispose();
   }
 }
