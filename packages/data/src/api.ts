@@ -169,3 +169,28 @@ export interface CsvReadOptions {
 export type SampleMarketInput = Partial<Omit<SampleMarketOptions, 'anomaliesPerThousand'>> & {
   anomaliesPerThousand?: Partial<Record<AnomalyKind, number>>;
 };
+
+/** A half-open span of open times, Unix ms: [start, end). */
+export interface TimeRange {
+  start: number;
+  end: number;
+}
+
+/** Missing candles between two stored ones: open times in [start, end) are absent. */
+export interface KlineGap {
+  /** Open time of the first missing candle. */
+  start: number;
+  /** Open time of the next stored candle. */
+  end: number;
+  /** How many candles are missing. */
+  missing: number;
+}
+
+/** One symbol/interval pair held by a store. */
+export interface StoredPair {
+  symbol: string;
+  interval: Interval;
+  rows: number;
+  firstOpenTime: number;
+  lastOpenTime: number;
+}

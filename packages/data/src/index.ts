@@ -4,12 +4,15 @@ export type {
   CsvReadOptions,
   Interval,
   Kline,
+  KlineGap,
   KlineSource,
   MarketRegime,
   SampleKlineSource,
   SampleMarket,
   SampleMarketInput,
   SampleMarketOptions,
+  StoredPair,
+  TimeRange,
 } from './api.js';
 export { INTERVALS } from './api.js';
 export {
@@ -39,3 +42,11 @@ export {
   sampleSource,
   writeLabelsCsv,
 } from './sample-market.js';
+export {
+  defaultStorePath,
+  KlineStore,
+  mergeRanges,
+  STORE_PATH_ENV,
+  storeSource,
+  subtractRanges,
+} from './store.js';

@@ -1,0 +1,469 @@
+import { mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import {
+  BIGINT,
+  DOUBLE,
+  type DuckDBConnection,
+  DuckDBDataChunk,
+  DuckDBInstance,
+  type DuckDBValue,
+  VARCHAR,
+} from '@duckdb/node-api';
+import type { Interval, Kline, KlineGap, KlineSource, StoredPair, TimeRange } from './api.js';
+import { DataError } from './errors.js';
+import { assertInterval, intervalToMilliseconds, nextOpenTime } from './intervals.js';
+import { assertSymbol, assertTimestamp } from './validate.js';
+
+/** Environment variable that overrides the default store location. */
+export const STORE_PATH_ENV = 'CRYPTO_ANOMALY_STORE';
+
+/** `$CRYPTO_ANOMALY_STORE`, else `~/.crypto-anomaly/klines.duckdb`. */
+export function defaultStorePath(): string {
+  const fromEnv = process.env[STORE_PATH_ENV];
+  return fromEnv && fromEnv.trim() !== ''
+    ? resolve(fromEnv)
+    : join(homedir(), '.crypto-anomaly', 'klines.duckdb');
+}
+
+const COLUMNS = `
+  symbol VARCHAR NOT NULL,
+  interval VARCHAR NOT NULL,
+  open_time BIGINT NOT NULL,
+  open DOUBLE NOT NULL,
+  high DOUBLE NOT NULL,
+  low DOUBLE NOT NULL,
+  close DOUBLE NOT NULL,
+  volume DOUBLE NOT NULL,
+  close_time BIGINT NOT NULL,
+  quote_asset_volume DOUBLE NOT NULL,
+  number_of_trades BIGINT NOT NULL,
+  taker_buy_base_asset_volume DOUBLE NOT NULL,
+  taker_buy_quote_asset_volume DOUBLE NOT NULL,
+  ignore DOUBLE NOT NULL`;
+
+const CHUNK_TYPES = [
+  VARCHAR,
+  VARCHAR,
+  BIGINT,
+  DOUBLE,
+  DOUBLE,
+  DOUBLE,
+  DOUBLE,
+  DOUBLE,
+  BIGINT,
+  DOUBLE,
+  BIGINT,
+  DOUBLE,
+  DOUBLE,
+  DOUBLE,
+];
+
+/** DuckDB's vector size: one data chunk holds at most this many rows. */
+const CHUNK_ROWS = 2048;
+
+const SELECT_KLINE = `open_time, open, high, low, close, volume, close_time, quote_asset_volume,
+  number_of_trades, taker_buy_base_asset_volume, taker_buy_quote_asset_volume, ignore`;
+
+/**
+ * Klines in an embedded DuckDB file, keyed by (symbol, interval, open_time). Every write is one
+ * transaction: a killed process loses no committed page and leaves no half-written row. Besides
+ * the candles it records which spans the exchange was asked for and answered, so a span the
+ * exchange has no candles for (an outage) is not asked for again.
+ *
+ * Calls on one store run one at a time (DuckDB runs one transaction per connection); open a
+ * file from one process at a time.
+ */
+export class KlineStore {
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    /** Absolute path of the database file (or ':memory:'). */
+    readonly path: string,
+    private readonly instance: DuckDBInstance,
+    private readonly connection: DuckDBConnection,
+  ) {}
+
+  /** Opens (creating if needed) the store at `path`, default `defaultStorePath()`. */
+  static async open(path: string = defaultStorePath()): Promise<KlineStore> {
+    const location = path === ':memory:' ? path : resolve(path);
+    let instance: DuckDBInstance;
+    try {
+      if (location !== ':memory:') mkdirSync(dirname(location), { recursive: true });
+      instance = await DuckDBInstance.create(location);
+    } catch (error) {
+      const message = (error as Error).message ?? String(error);
+      const hint = /lock/i.test(message)
+        ? ' Another process is using it: wait for it to finish, or point CRYPTO_ANOMALY_STORE at another file.'
+        : ` Check the path, or set ${STORE_PATH_ENV} to a writable file.`;
+      throw new DataError('STORE', `Cannot open the kline store at ${location}: ${message}.${hint}`, {
+        cause: error,
+      });
+    }
+    const connection = await instance.connect();
+    await connection.run(`CREATE TABLE IF NOT EXISTS klines (${COLUMNS},
+      PRIMARY KEY (symbol, interval, open_time))`);
+    await connection.run(`CREATE TABLE IF NOT EXISTS coverage (
+      symbol VARCHAR NOT NULL, interval VARCHAR NOT NULL, start_time BIGINT NOT NULL, end_time BIGINT NOT NULL)`);
+    await connection.run(`CREATE TEMP TABLE IF NOT EXISTS stage (${COLUMNS})`);
+    return new KlineStore(location, instance, connection);
+  }
+
+  /** Runs store calls one after another on the single connection. */
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    if (this.closed) {
+      return Promise.reject(
+        new DataError('STORE', `The kline store at ${this.path} is closed; open it again.`),
+      );
+    }
+    const next = this.queue.then(work, work);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /**
+   * Inserts or replaces klines (the key is symbol, interval, open_time; the last of repeated open
+   * times wins) in one transaction. `covered`, when given, records that the exchange answered for
+   * that span of open times, in the same transaction. Resolves to the number of rows written.
+   */
+  async upsert(
+    symbol: string,
+    interval: Interval,
+    klines: readonly Kline[],
+    covered?: TimeRange,
+  ): Promise<number> {
+    assertSymbol('symbol', symbol);
+    assertInterval(interval);
+    const byTime = new Map<number, Kline>();
+    for (const kline of klines) byTime.set(kline.openTime, kline);
+    const rows = [...byTime.values()];
+    for (const kline of rows) validateKline(kline);
+    return this.exclusive(async () => {
+      const c = this.connection;
+      await c.run('BEGIN TRANSACTION');
+      try {
+        if (rows.length > 0) {
+          const appender = await c.createAppender('stage', 'main', 'temp');
+          for (let offset = 0; offset < rows.length; offset += CHUNK_ROWS) {
+            appender.appendDataChunk(toChunk(symbol, interval, rows.slice(offset, offset + CHUNK_ROWS)));
+          }
+          appender.closeSync();
+          await c.run('INSERT OR REPLACE INTO klines SELECT * FROM stage');
+          await c.run('DELETE FROM stage');
+        }
+        if (covered && covered.end > covered.start) {
+          await c.run('INSERT INTO coverage VALUES ($1, $2, $3, $4)', [
+            symbol,
+            interval,
+            BigInt(covered.start),
+            BigInt(covered.end),
+          ]);
+        }
+        await c.run('COMMIT');
+      } catch (error) {
+        await c.run('ROLLBACK').catch(() => undefined);
+        throw new DataError(
+          'STORE',
+          `Writing ${rows.length} klines to ${this.path} failed: ${(error as Error).message}`,
+          {
+            cause: error,
+          },
+        );
+      }
+      return rows.length;
+    });
+  }
+
+  /** Stored klines for a pair with open time in [start, end), oldest first. */
+  async klines(symbol: string, interval: Interval, range: Partial<TimeRange> = {}): Promise<Kline[]> {
+    const { start, end } = checkRange(symbol, interval, range);
+    return this.exclusive(async () => {
+      const reader = await this.connection.runAndReadAll(
+        `SELECT ${SELECT_KLINE} FROM klines
+         WHERE symbol = $1 AND interval = $2 AND open_time >= $3 AND open_time < $4 ORDER BY open_time`,
+        [symbol, interval, BigInt(start), BigInt(end)],
+      );
+      const columns = reader.getColumns();
+      const count = reader.currentRowCount;
+      const out: Kline[] = new Array(count);
+      const [ot, o, h, l, c, v, ct, q, n, tb, tq, ig] = columns as DuckDBValue[][];
+      for (let i = 0; i < count; i++) {
+        out[i] = {
+          openTime: Number(ot![i]),
+          open: o![i] as number,
+          high: h![i] as number,
+          low: l![i] as number,
+          close: c![i] as number,
+          volume: v![i] as number,
+          closeTime: Number(ct![i]),
+          quoteAssetVolume: q![i] as number,
+          numberOfTrades: Number(n![i]),
+          takerBuyBaseAssetVolume: tb![i] as number,
+          takerBuyQuoteAssetVolume: tq![i] as number,
+          ignore: ig![i] as number,
+        };
+      }
+      return out;
+    });
+  }
+
+  /** Number of stored klines for a pair in [start, end). */
+  async count(symbol: string, interval: Interval, range: Partial<TimeRange> = {}): Promise<number> {
+    const { start, end } = checkRange(symbol, interval, range);
+    return this.exclusive(async () => {
+      const reader = await this.connection.runAndReadAll(
+        'SELECT count(*) FROM klines WHERE symbol = $1 AND interval = $2 AND open_time >= $3 AND open_time < $4',
+        [symbol, interval, BigInt(start), BigInt(end)],
+      );
+      return Number(reader.getRows()[0]![0]);
+    });
+  }
+
+  /** Open time of the newest stored kline of a pair, or undefined when there is none. */
+  async lastOpenTime(symbol: string, interval: Interval): Promise<number | undefined> {
+    return (await this.bounds(symbol, interval))?.last;
+  }
+
+  /** Open time of the oldest stored kline of a pair, or undefined when there is none. */
+  async firstOpenTime(symbol: string, interval: Interval): Promise<number | undefined> {
+    return (await this.bounds(symbol, interval))?.first;
+  }
+
+  private async bounds(
+    symbol: string,
+    interval: Interval,
+  ): Promise<{ first: number; last: number } | undefined> {
+    checkRange(symbol, interval, {});
+    return this.exclusive(async () => {
+      const reader = await this.connection.runAndReadAll(
+        'SELECT min(open_time), max(open_time) FROM klines WHERE symbol = $1 AND interval = $2',
+        [symbol, interval],
+      );
+      const [first, last] = reader.getRows()[0]!;
+      return first === null || first === undefined ? undefined : { first: Number(first), last: Number(last) };
+    });
+  }
+
+  /** Every pair the store holds, with row counts and first/last open times. */
+  async pairs(): Promise<StoredPair[]> {
+    return this.exclusive(async () => {
+      const reader = await this.connection.runAndReadAll(
+        `SELECT symbol, interval, count(*), min(open_time), max(open_time) FROM klines
+         GROUP BY symbol, interval ORDER BY symbol, interval`,
+      );
+      return reader.getRows().map(([symbol, interval, rows, first, last]) => ({
+        symbol: symbol as string,
+        interval: interval as Interval,
+        rows: Number(rows),
+        firstOpenTime: Number(first),
+        lastOpenTime: Number(last),
+      }));
+    });
+  }
+
+  /**
+   * Missing candles between stored ones in [start, end) (only between two stored candles: what
+   * lies before the first or after the last is not a gap). For `1M`, calendar months.
+   */
+  async findGaps(symbol: string, interval: Interval, range: Partial<TimeRange> = {}): Promise<KlineGap[]> {
+    const { start, end } = checkRange(symbol, interval, range);
+    return this.exclusive(async () => {
+      if (interval === '1M') {
+        const reader = await this.connection.runAndReadAll(
+          `SELECT open_time FROM klines WHERE symbol = $1 AND interval = $2 AND open_time >= $3 AND open_time < $4
+           ORDER BY open_time`,
+          [symbol, interval, BigInt(start), BigInt(end)],
+        );
+        const times = reader.getColumns()[0]!.map(Number);
+        const gaps: KlineGap[] = [];
+        for (let i = 1; i < times.length; i++) {
+          let missing = 0;
+          let t = nextOpenTime(interval, times[i - 1]!);
+          const first = t;
+          while (t < times[i]!) {
+            missing++;
+            t = nextOpenTime(interval, t);
+          }
+          if (missing > 0) gaps.push({ start: first, end: times[i]!, missing });
+        }
+        return gaps;
+      }
+      const step = intervalToMilliseconds(interval);
+      const reader = await this.connection.runAndReadAll(
+        `SELECT open_time, next_open FROM (
+           SELECT open_time, lead(open_time) OVER (ORDER BY open_time) AS next_open FROM klines
+           WHERE symbol = $1 AND interval = $2 AND open_time >= $3 AND open_time < $4)
+         WHERE next_open - open_time > $5 ORDER BY open_time`,
+        [symbol, interval, BigInt(start), BigInt(end), BigInt(step)],
+      );
+      return reader.getRows().map(([previous, next]) => {
+        const first = Number(previous) + step;
+        return { start: first, end: Number(next), missing: Math.ceil((Number(next) - first) / step) };
+      });
+    });
+  }
+
+  /**
+   * The spans of open times in [start, end) that are neither stored nor recorded as answered by
+   * the exchange: what an incremental fetch still has to ask for.
+   */
+  async missingRanges(symbol: string, interval: Interval, range: TimeRange): Promise<TimeRange[]> {
+    const { start, end } = checkRange(symbol, interval, range);
+    if (start >= end) return [];
+    const [gaps, bounds, covered] = await Promise.all([
+      this.findGaps(symbol, interval, { start, end }),
+      this.exclusive(async () => {
+        const reader = await this.connection.runAndReadAll(
+          `SELECT min(open_time), max(open_time) FROM klines
+           WHERE symbol = $1 AND interval = $2 AND open_time >= $3 AND open_time < $4`,
+          [symbol, interval, BigInt(start), BigInt(end)],
+        );
+        const [first, last] = reader.getRows()[0]!;
+        return first === null ? undefined : { first: Number(first), last: Number(last) };
+      }),
+      this.coverage(symbol, interval),
+    ]);
+    // Present = the stored runs of candles plus the spans the exchange has answered for.
+    const present: TimeRange[] = [...covered];
+    if (bounds) {
+      let runStart = bounds.first;
+      for (const gap of gaps) {
+        present.push({ start: runStart, end: gap.start });
+        runStart = gap.end;
+      }
+      present.push({ start: runStart, end: nextOpenTime(interval, bounds.last) });
+    }
+    return subtractRanges({ start, end }, present);
+  }
+
+  /** The spans recorded as answered by the exchange (merged). */
+  async coverage(symbol: string, interval: Interval): Promise<TimeRange[]> {
+    checkRange(symbol, interval, {});
+    return this.exclusive(async () => {
+      const reader = await this.connection.runAndReadAll(
+        'SELECT start_time, end_time FROM coverage WHERE symbol = $1 AND interval = $2 ORDER BY start_time',
+        [symbol, interval],
+      );
+      return mergeRanges(reader.getRows().map(([s, e]) => ({ start: Number(s), end: Number(e) })));
+    });
+  }
+
+  /** Runs read-only SQL against the store (for reports and tools); rows as JS values. */
+  async query(sql: string, parameters: DuckDBValue[] = []): Promise<Record<string, unknown>[]> {
+    return this.exclusive(async () => {
+      const reader = await this.connection.runAndReadAll(sql, parameters);
+      return reader.getRowObjectsJS() as Record<string, unknown>[];
+    });
+  }
+
+  /** Closes the file. Pending calls finish first; later calls are refused. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.queue;
+    this.closed = true;
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+function toChunk(symbol: string, interval: string, rows: readonly Kline[]): DuckDBDataChunk {
+  const chunk = DuckDBDataChunk.create(CHUNK_TYPES, rows.length);
+  const n = rows.length;
+  const column = <T>(pick: (k: Kline) => T): T[] => {
+    const out = new Array<T>(n);
+    for (let i = 0; i < n; i++) out[i] = pick(rows[i]!);
+    return out;
+  };
+  chunk.setColumns([
+    new Array<string>(n).fill(symbol),
+    new Array<string>(n).fill(interval),
+    column((k) => BigInt(k.openTime)),
+    column((k) => k.open),
+    column((k) => k.high),
+    column((k) => k.low),
+    column((k) => k.close),
+    column((k) => k.volume),
+    column((k) => BigInt(k.closeTime)),
+    column((k) => k.quoteAssetVolume),
+    column((k) => BigInt(k.numberOfTrades)),
+    column((k) => k.takerBuyBaseAssetVolume),
+    column((k) => k.takerBuyQuoteAssetVolume),
+    column((k) => k.ignore),
+  ]);
+  return chunk;
+}
+
+function validateKline(k: Kline): void {
+  if (
+    !Number.isInteger(k.openTime) ||
+    !Number.isInteger(k.closeTime) ||
+    !Number.isInteger(k.numberOfTrades)
+  ) {
+    throw new DataError(
+      'INVALID_ARGUMENT',
+      `kline at openTime ${k.openTime} has a non-integer openTime, closeTime or numberOfTrades; convert times to Unix ms first.`,
+    );
+  }
+  for (const field of ['open', 'high', 'low', 'close', 'volume', 'quoteAssetVolume'] as const) {
+    if (!Number.isFinite(k[field])) {
+      throw new DataError(
+        'INVALID_ARGUMENT',
+        `kline at openTime ${k.openTime} has ${field} = ${k[field]}, not a number.`,
+      );
+    }
+  }
+}
+
+function checkRange(symbol: string, interval: Interval, range: Partial<TimeRange>): TimeRange {
+  assertSymbol('symbol', symbol);
+  assertInterval(interval);
+  const start = range.start === undefined ? 0 : assertTimestamp('start', range.start);
+  const end = range.end === undefined ? Number.MAX_SAFE_INTEGER : assertTimestamp('end', range.end);
+  if (start > end) {
+    throw new DataError(
+      'INVALID_ARGUMENT',
+      `start (${new Date(start).toISOString()}) is after end (${new Date(end).toISOString()}); swap them.`,
+    );
+  }
+  return { start, end };
+}
+
+/** Sorts and merges overlapping or touching ranges. */
+export function mergeRanges(ranges: readonly TimeRange[]): TimeRange[] {
+  const sorted = ranges.filter((r) => r.end > r.start).sort((a, b) => a.start - b.start);
+  const merged: TimeRange[] = [];
+  for (const range of sorted) {
+    const last = merged.at(-1);
+    if (last && range.start <= last.end) last.end = Math.max(last.end, range.end);
+    else merged.push({ ...range });
+  }
+  return merged;
+}
+
+/** `whole` minus the union of `parts`. */
+export function subtractRanges(whole: TimeRange, parts: readonly TimeRange[]): TimeRange[] {
+  const out: TimeRange[] = [];
+  let cursor = whole.start;
+  for (const part of mergeRanges(parts)) {
+    if (part.end <= cursor) continue;
+    if (part.start >= whole.end) break;
+    if (part.start > cursor) out.push({ start: cursor, end: Math.min(part.start, whole.end) });
+    cursor = Math.max(cursor, part.end);
+    if (cursor >= whole.end) break;
+  }
+  if (cursor < whole.end) out.push({ start: cursor, end: whole.end });
+  return out;
+}
+
+/** A KlineSource over the store: closed candles as stored, nothing fetched. */
+export function storeSource(store: KlineStore): KlineSource {
+  return {
+    describe: () => `local kline store ${store.path}`,
+    load: (request) =>
+      store.klines(request.symbol, assertInterval(request.interval), {
+        start: request.start,
+        end: request.end,
+      }),
+  };
+}

@@ -1,0 +1,172 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  defaultStorePath,
+  generateSampleMarket,
+  isDataError,
+  KlineStore,
+  mergeRanges,
+  STORE_PATH_ENV,
+  storeSource,
+  subtractRanges,
+} from '../src/index.js';
+
+let directory: string;
+beforeAll(async () => {
+  directory = await mkdtemp(join(tmpdir(), 'kline-store-'));
+});
+afterAll(async () => {
+  await rm(directory, { recursive: true, force: true });
+});
+
+const HOUR = 3_600_000;
+
+describe('KlineStore', () => {
+  it('stores, reads back exactly, and upserts idempotently', async () => {
+    const path = join(directory, 'a', 'klines.duckdb');
+    const { klines } = generateSampleMarket({ count: 5000, seed: 3 });
+    const store = await KlineStore.open(path);
+    try {
+      expect(store.path).toBe(path);
+      expect(await store.lastOpenTime('BTCUSDT', '1h')).toBeUndefined();
+      expect(await store.upsert('BTCUSDT', '1h', klines)).toBe(5000);
+      expect(await store.upsert('BTCUSDT', '1h', klines.slice(100, 2000))).toBe(1900);
+      expect(await store.count('BTCUSDT', '1h')).toBe(5000);
+      expect(await store.klines('BTCUSDT', '1h')).toEqual(klines);
+      const changed = { ...klines[10]!, close: klines[10]!.close + 1 };
+      await store.upsert('BTCUSDT', '1h', [changed]);
+      const range = await store.klines('BTCUSDT', '1h', {
+        start: klines[10]!.openTime,
+        end: klines[12]!.openTime,
+      });
+      expect(range).toEqual([changed, klines[11]]);
+      expect(await store.lastOpenTime('BTCUSDT', '1h')).toBe(klines.at(-1)!.openTime);
+      expect(await store.firstOpenTime('BTCUSDT', '1h')).toBe(klines[0]!.openTime);
+      expect(await store.count('ETHUSDT', '1h')).toBe(0);
+      expect(await store.pairs()).toEqual([
+        {
+          symbol: 'BTCUSDT',
+          interval: '1h',
+          rows: 5000,
+          firstOpenTime: klines[0]!.openTime,
+          lastOpenTime: klines.at(-1)!.openTime,
+        },
+      ]);
+    } finally {
+      await store.close();
+    }
+    // Reopening the file finds the same rows.
+    const again = await KlineStore.open(path);
+    expect(await again.count('BTCUSDT', '1h')).toBe(5000);
+    const source = storeSource(again);
+    expect(source.describe()).toBe(`local kline store ${path}`);
+    expect(
+      await source.load({ symbol: 'BTCUSDT', interval: '1h', start: klines[4998]!.openTime }),
+    ).toHaveLength(2);
+    await again.close();
+    await expect(again.count('BTCUSDT', '1h')).rejects.toThrow(/is closed/);
+  });
+
+  it('keeps the last of repeated open times within one upsert', async () => {
+    const store = await KlineStore.open(':memory:');
+    const [a] = generateSampleMarket({ count: 1 }).klines;
+    await store.upsert('BTCUSDT', '1h', [a!, { ...a!, close: 1 }]);
+    expect((await store.klines('BTCUSDT', '1h'))[0]!.close).toBe(1);
+    await store.close();
+  });
+
+  it('finds gaps and the ranges still missing, counting answered spans as present', async () => {
+    const store = await KlineStore.open(join(directory, 'gaps.duckdb'));
+    const { klines } = generateSampleMarket({ count: 100 });
+    const start = klines[0]!.openTime;
+    const holey = klines.filter((_, i) => !(i >= 10 && i < 13) && i !== 50);
+    await store.upsert('BTCUSDT', '1h', holey);
+    expect(await store.findGaps('BTCUSDT', '1h')).toEqual([
+      { start: start + 10 * HOUR, end: start + 13 * HOUR, missing: 3 },
+      { start: start + 50 * HOUR, end: start + 51 * HOUR, missing: 1 },
+    ]);
+    const wanted = { start: start - 5 * HOUR, end: start + 110 * HOUR };
+    expect(await store.missingRanges('BTCUSDT', '1h', wanted)).toEqual([
+      { start: start - 5 * HOUR, end: start },
+      { start: start + 10 * HOUR, end: start + 13 * HOUR },
+      { start: start + 50 * HOUR, end: start + 51 * HOUR },
+      { start: start + 100 * HOUR, end: start + 110 * HOUR },
+    ]);
+    // The exchange answered for hours 10-12 with nothing (an outage): no longer missing.
+    await store.upsert('BTCUSDT', '1h', [], { start: start + 10 * HOUR, end: start + 13 * HOUR });
+    expect(await store.coverage('BTCUSDT', '1h')).toEqual([
+      { start: start + 10 * HOUR, end: start + 13 * HOUR },
+    ]);
+    expect(await store.missingRanges('BTCUSDT', '1h', wanted)).toHaveLength(3);
+    await store.close();
+  });
+
+  it('finds calendar-month gaps for 1M', async () => {
+    const store = await KlineStore.open(':memory:');
+    const month = (m: number) => Date.UTC(2024, m, 1);
+    const base = generateSampleMarket({ count: 1 }).klines[0]!;
+    await store.upsert(
+      'BTCUSDT',
+      '1M',
+      [0, 1, 4].map((m) => ({ ...base, openTime: month(m), closeTime: month(m + 1) - 1 })),
+    );
+    expect(await store.findGaps('BTCUSDT', '1M')).toEqual([{ start: month(2), end: month(4), missing: 2 }]);
+    await store.close();
+  });
+
+  it('refuses bad arguments and unopenable paths with typed errors', async () => {
+    const store = await KlineStore.open(':memory:');
+    await expect(store.klines('BTCUSDT', '1h', { start: 10, end: 5 })).rejects.toThrow(/is after end/);
+    await expect(store.klines('btc', '1h')).rejects.toThrow(/symbol must be an exchange symbol/);
+    const bad = { ...generateSampleMarket({ count: 1 }).klines[0]!, open: Number.NaN };
+    await expect(store.upsert('BTCUSDT', '1h', [bad])).rejects.toThrow(/open = NaN/);
+    await store.close();
+    // A path under a plain file cannot be created.
+    const file = join(directory, 'plain-file');
+    await writeFile(file, 'not a folder');
+    const error = await KlineStore.open(join(file, 'x.duckdb')).catch((caught) => caught);
+    expect(isDataError(error) && error.code).toBe('STORE');
+    expect(error.message).toMatch(/CRYPTO_ANOMALY_STORE/);
+  });
+
+  it('takes its default path from the environment', () => {
+    const saved = process.env[STORE_PATH_ENV];
+    try {
+      process.env[STORE_PATH_ENV] = join(directory, 'env.duckdb');
+      expect(defaultStorePath()).toBe(join(directory, 'env.duckdb'));
+      delete process.env[STORE_PATH_ENV];
+      expect(defaultStorePath()).toMatch(/\.crypto-anomaly\/klines\.duckdb$/);
+    } finally {
+      if (saved === undefined) delete process.env[STORE_PATH_ENV];
+      else process.env[STORE_PATH_ENV] = saved;
+    }
+  });
+});
+
+describe('range arithmetic', () => {
+  it('merges and subtracts half-open ranges', () => {
+    expect(
+      mergeRanges([
+        { start: 5, end: 7 },
+        { start: 0, end: 2 },
+        { start: 2, end: 3 },
+        { start: 6, end: 9 },
+      ]),
+    ).toEqual([
+      { start: 0, end: 3 },
+      { start: 5, end: 9 },
+    ]);
+    expect(
+      subtractRanges({ start: 0, end: 10 }, [
+        { start: 2, end: 4 },
+        { start: 8, end: 12 },
+      ]),
+    ).toEqual([
+      { start: 0, end: 2 },
+      { start: 4, end: 8 },
+    ]);
+    expect(subtractRanges({ start: 0, end: 10 }, [{ start: -1, end: 11 }])).toEqual([]);
+  });
+});
