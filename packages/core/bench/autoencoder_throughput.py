@@ -1,5 +1,5 @@
 """PyTorch peer of bench/autoencoder-throughput.ts: the same dense autoencoder, data, Adam and
-batch size on one thread. Prints one JSON line: median epoch time over the measured epochs.
+batch size on one thread. Prints one JSON line: median epoch wall and CPU time over the measured epochs.
 
 usage: python3 autoencoder_throughput.py DATA.f32 ROWS COLS BATCH EPOCHS HIDDEN(e.g. 32,16,8)
 """
@@ -28,9 +28,10 @@ model = torch.nn.Sequential(*layers)
 optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
 
 
-def epoch() -> tuple[float, float]:
+def epoch() -> tuple[float, float, float]:
     order = torch.randperm(rows)
     started = time.perf_counter()
+    cpu_started = time.process_time()
     total = torch.zeros(())
     for start in range(0, rows, batch):
         xb = x[order[start : start + batch]]
@@ -40,13 +41,14 @@ def epoch() -> tuple[float, float]:
         optimizer.step()
         total += loss.detach() * xb.shape[0]  # no per-batch read, like the TF.js loop
     mean_loss = total.item() / rows
-    return (time.perf_counter() - started) * 1000, mean_loss
+    return (time.perf_counter() - started) * 1000, (time.process_time() - cpu_started) * 1000, mean_loss
 
 
 epoch()  # warm-up
-times, losses = zip(*(epoch() for _ in range(epochs)))
+times, cpu_times, losses = zip(*(epoch() for _ in range(epochs)))
 print(json.dumps({
     "epochMs": statistics.median(times),
+    "epochCpuMs": statistics.median(cpu_times),
     "epochTimesMs": times,
     "lastLoss": losses[-1],
     "torch": torch.__version__,
