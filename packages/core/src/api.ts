@@ -120,6 +120,8 @@ export interface RunPipelineOptions {
    * new candles later. Default `<outDir>/model`; `false` saves nothing.
    */
   modelDir?: string | false;
+  /** Render the PNG charts. Default true. */
+  charts?: boolean;
   onEvent?: PipelineEventListener;
   /** Aborting stops at the next batch or stage boundary; no half-written file is left. */
   signal?: AbortSignal;

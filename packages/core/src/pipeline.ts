@@ -62,8 +62,6 @@ export interface TrainPipelineOptions extends Omit<RunPipelineOptions, 'outDir' 
   modelDir: string;
   /** When given, the CSV files, summary.json and charts are written there too. */
   outDir?: string;
-  /** Render the PNG charts (when writing outputs). Default true. */
-  charts?: boolean;
 }
 
 export interface TrainPipelineResult {
