@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { INTERVALS } from '@crypto-anomaly/data';
+import type { Interval } from '@crypto-anomaly/data';
 import { z } from 'zod';
 import { CliError } from './errors.js';
+import { CLI_INTERVALS } from './intervals.js';
 
 const positiveInteger = z.number().int().positive();
 const nonNegativeInteger = z.number().int().nonnegative();
@@ -95,7 +96,7 @@ export const configFileSchema = z.strictObject({
     .string()
     .regex(/^[A-Z0-9]{2,20}$/, 'a Binance symbol in capitals, e.g. BTCUSDT')
     .optional(),
-  interval: z.enum(INTERVALS).optional(),
+  interval: z.enum(CLI_INTERVALS as [Interval, ...Interval[]]).optional(),
   since: dateInput.optional(),
   until: dateInput.optional(),
   out: z.string().min(1).optional(),
@@ -104,6 +105,7 @@ export const configFileSchema = z.strictObject({
   seed: nonNegativeInteger.optional(),
   backend: z.enum(['auto', 'wasm', 'node', 'cpu']).optional(),
   tui: z.boolean().optional(),
+  charts: z.boolean().optional(),
   store: z.string().min(1).optional(),
   baseUrl: z.url().optional(),
   archive: z.boolean().optional(),

@@ -1,8 +1,9 @@
-import { INTERVALS, type Interval } from '@crypto-anomaly/data';
+import type { Interval } from '@crypto-anomaly/data';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { ConfigFile } from './config.js';
 import { loadConfig } from './config.js';
 import { usageError } from './errors.js';
+import { CLI_INTERVALS } from './intervals.js';
 
 /** Commander argument parsers: a bad value becomes a usage error naming the flag (exit 2). */
 export const parse = {
@@ -21,8 +22,8 @@ export const parse = {
     return number;
   },
   interval(value: string): Interval {
-    if (!(INTERVALS as readonly string[]).includes(value)) {
-      throw new InvalidArgumentError(`Expected one of ${INTERVALS.join(', ')}.`);
+    if (!(CLI_INTERVALS as readonly string[]).includes(value)) {
+      throw new InvalidArgumentError(`Expected one of ${CLI_INTERVALS.join(', ')}.`);
     }
     return value as Interval;
   },

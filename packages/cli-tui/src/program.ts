@@ -1,5 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { addReportCommand } from './commands/report.js';
+import { addRunCommand } from './commands/run.js';
+import { addScoreCommand } from './commands/score.js';
 import { type CliError, isCliError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import { VERSION } from './version.js';
@@ -45,6 +47,8 @@ Examples:
 
 Exit codes: 0 success, 1 runtime failure, 2 usage error.`,
     );
+  addRunCommand(program, context, ['sample', 'csv', 'store']);
+  addScoreCommand(program, context);
   addReportCommand(program, context);
   // Each subcommand's usage errors end with its own usage line rather than the program's.
   for (const command of program.commands) {

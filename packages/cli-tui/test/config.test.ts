@@ -1,9 +1,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { INTERVALS } from '@crypto-anomaly/data';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig } from '../src/config.js';
 import { isCliError } from '../src/errors.js';
+import { CLI_INTERVALS } from '../src/intervals.js';
 import { parse, parseDate } from '../src/options.js';
 
 function failure(run: () => unknown) {
@@ -94,5 +96,11 @@ describe('flag parsers', () => {
     expect(parse.contamination('auto')).toBe('auto');
     expect(parse.list('a, b,,c')).toEqual(['a', 'b', 'c']);
     expect(() => parse.url('api.binance.com')).toThrow(/absolute URL/);
+  });
+});
+
+describe('intervals', () => {
+  it("are the data package's list", () => {
+    expect(CLI_INTERVALS).toEqual(INTERVALS);
   });
 });

@@ -1,0 +1,84 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { configOf, pick } from '../options.js';
+import type { CommandContext } from '../program.js';
+import { runSession } from '../session.js';
+import {
+  addSourceOptions,
+  DEFAULT_INTERVAL,
+  DEFAULT_SYMBOL,
+  openSource,
+  type SourceKind,
+  sourceSettings,
+} from '../sources.js';
+import { addEngineOptions, engineSettings } from './pipeline-options.js';
+
+/** `crypto-anomaly run`: the whole pipeline, from candles to files, with the dashboard. */
+export function addRunCommand(
+  program: Command,
+  context: CommandContext,
+  sources: readonly SourceKind[],
+): void {
+  const command = program
+    .command('run')
+    .description('the whole pipeline: candles, features, three detectors, anomaly CSVs, summary and charts');
+  addSourceOptions(command, sources, 'sample');
+  command.option('--out <dir>', 'output folder, created if missing (default output/)');
+  addEngineOptions(command, { training: true })
+    .addHelpText(
+      'after',
+      `
+Examples:
+  crypto-anomaly run                                   the bundled sample market, default settings
+  crypto-anomaly run --epochs 5 --out /tmp/quick       a quick look
+  crypto-anomaly run --source csv --input BTCUSDT-1h.csv --out runs/btc
+  crypto-anomaly run --source store --symbol ETHUSDT --interval 1h --since 2024-01-01
+  crypto-anomaly run --config settings.json --no-tui   settings from a file, plain log lines
+
+Writes into --out: processed_data.csv, anomalies_<detector>.csv, anomalies_consensus.csv,
+summary.json, chart_*.png and model/ (reuse it with crypto-anomaly detect).`,
+    )
+    .action(async (_flags: unknown, command: Command) => {
+      const config = await configOf(command);
+      const settings = sourceSettings(command, config, 'sample');
+      const engine = engineSettings(command, config);
+      const outDir = resolve(pick<string>(command, 'out', config.out) ?? 'output');
+      const symbol = settings.symbol ?? DEFAULT_SYMBOL;
+      const interval = settings.interval ?? DEFAULT_INTERVAL;
+      const title =
+        `crypto-anomaly run · ${symbol} ${interval} → ${outDir}` +
+        (settings.kind === 'sample' ? ' · default source: the bundled sample market' : '');
+      await runSession({ title, tui: engine.tui, context }, async (reporter) => {
+        if (settings.kind === 'sample') {
+          reporter.line(
+            'Using the bundled sample market (the default source; --source binance or csv for real data).',
+          );
+        }
+        const opened = await openSource(command, config, reporter, 'sample');
+        try {
+          const core = await import('@crypto-anomaly/core');
+          const started = Date.now();
+          const { tui: _tui, ...options } = engine;
+          const result = await core.runPipeline({
+            ...options,
+            source: opened.source,
+            symbol: opened.symbol,
+            interval: opened.interval,
+            ...(opened.since !== undefined ? { since: opened.since } : {}),
+            ...(opened.until !== undefined ? { until: opened.until } : {}),
+            outDir,
+            onEvent: (event) => reporter.event(event),
+            signal: reporter.signal,
+          });
+          return {
+            outDir: result.outDir,
+            files: result.files,
+            topAnomalies: result.topAnomalies,
+            elapsedMs: Date.now() - started,
+          };
+        } finally {
+          await opened.close();
+        }
+      });
+    });
+}

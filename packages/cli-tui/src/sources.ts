@@ -1,0 +1,143 @@
+import type { Interval, KlineSource } from '@crypto-anomaly/data';
+import { type Command, Option } from 'commander';
+import type { ConfigFile } from './config.js';
+import { CliError } from './errors.js';
+import { configDate, parse, pick } from './options.js';
+import type { Reporter } from './reporter.js';
+
+/** Where candles come from: the bundled sample, Binance (through the store), a CSV, the store. */
+export type SourceKind = 'sample' | 'binance' | 'csv' | 'store';
+
+export const DEFAULT_SYMBOL = 'BTCUSDT';
+export const DEFAULT_INTERVAL: Interval = '1h';
+
+/** Adds --source, --input, --symbol, --interval, --since, --until, --store and --base-url. */
+export function addSourceOptions(
+  command: Command,
+  kinds: readonly SourceKind[],
+  defaultKind: SourceKind,
+): Command {
+  return command
+    .addOption(
+      new Option('--source <kind>', `where candles come from (default ${defaultKind})`).choices([...kinds]),
+    )
+    .option('--input <file.csv>', 'Binance-layout kline CSV (with --source csv; implies it)')
+    .option(
+      '--symbol <symbol>',
+      `trading pair (default ${DEFAULT_SYMBOL}, or the CSV file name's)`,
+      parse.symbol,
+    )
+    .option('--interval <interval>', `candle interval (default ${DEFAULT_INTERVAL})`, parse.interval)
+    .option('--since <date>', 'first candle, UTC: 2018-01-01, 2018-01-01T12:00 or Unix ms', parse.date)
+    .option('--until <date>', 'load candles before this time (default: now)', parse.date)
+    .option(
+      '--store <file>',
+      'the local kline store (DuckDB file; default $CRYPTO_ANOMALY_STORE or ~/.crypto-anomaly)',
+    );
+}
+
+export interface OpenedSource {
+  kind: SourceKind;
+  source: KlineSource;
+  symbol: string;
+  interval: Interval;
+  since?: number;
+  until?: number;
+  /** Closes what the source opened (the store). */
+  close(): Promise<void>;
+}
+
+/** The source settings from flags over the config file, checked together. */
+export function sourceSettings(command: Command, config: ConfigFile, defaultKind: SourceKind) {
+  const input = pick(command, 'input', config.input);
+  const kind = pick<SourceKind>(command, 'source', config.source) ?? (input ? 'csv' : defaultKind);
+  const since = pick(command, 'since', configDate('since', config.since));
+  const until = pick(command, 'until', configDate('until', config.until));
+  if (kind === 'csv' && !input) {
+    throw new CliError('USAGE', '--input is required with --source csv', {
+      option: '--input',
+      hint: 'name a Binance-layout kline CSV, e.g. --input BTCUSDT-1h.csv',
+    });
+  }
+  if (kind !== 'csv' && input) {
+    throw new CliError('USAGE', `--input is only read with --source csv (the source is ${kind})`, {
+      option: '--input',
+      hint: 'drop --source or set it to csv',
+    });
+  }
+  if (since !== undefined && until !== undefined && since >= until) {
+    throw new CliError('USAGE', '--since must be before --until', {
+      option: '--since',
+      hint: 'swap the two dates',
+    });
+  }
+  if (kind === 'binance' && since === undefined) {
+    throw new CliError('USAGE', '--since is required with --source binance', {
+      option: '--since',
+      hint: 'say where the download starts, e.g. --since 2024-01-01',
+    });
+  }
+  return {
+    kind,
+    input,
+    symbol: pick<string>(command, 'symbol', config.symbol),
+    interval: pick<Interval>(command, 'interval', config.interval),
+    since,
+    until,
+    store: pick<string>(command, 'store', config.store),
+  };
+}
+
+/**
+ * Opens the source the flags ask for. The store (DuckDB) and the sample generator are loaded only
+ * here, when a command needs them.
+ */
+export async function openSource(
+  command: Command,
+  config: ConfigFile,
+  reporter: Pick<Reporter, 'line'>,
+  defaultKind: SourceKind,
+): Promise<OpenedSource> {
+  const settings = sourceSettings(command, config, defaultKind);
+  const data = await import('@crypto-anomaly/data');
+  const range = {
+    ...(settings.since !== undefined ? { since: settings.since } : {}),
+    ...(settings.until !== undefined ? { until: settings.until } : {}),
+  };
+  switch (settings.kind) {
+    case 'sample': {
+      const symbol = settings.symbol ?? DEFAULT_SYMBOL;
+      const interval = settings.interval ?? DEFAULT_INTERVAL;
+      const sampleStart = configDate('sample.start', config.sample?.start);
+      const source = data.sampleSource({
+        symbol,
+        interval,
+        ...(config.sample?.seed !== undefined ? { seed: config.sample.seed } : {}),
+        ...(config.sample?.count !== undefined ? { count: config.sample.count } : {}),
+        ...(sampleStart !== undefined ? { start: sampleStart } : {}),
+      });
+      return { kind: 'sample', source, symbol, interval, ...range, close: async () => {} };
+    }
+    case 'csv': {
+      const fromName = data.parseKlineFileName(settings.input!);
+      const symbol = settings.symbol ?? fromName.symbol ?? DEFAULT_SYMBOL;
+      const interval = settings.interval ?? fromName.interval ?? DEFAULT_INTERVAL;
+      const source = data.csvSource(settings.input!, { symbol, interval });
+      return { kind: 'csv', source, symbol, interval, ...range, close: async () => {} };
+    }
+    case 'store':
+    case 'binance': {
+      const symbol = settings.symbol ?? DEFAULT_SYMBOL;
+      const interval = settings.interval ?? DEFAULT_INTERVAL;
+      const store = await data.KlineStore.open(settings.store);
+      return {
+        kind: settings.kind,
+        source: data.storeSource(store),
+        symbol,
+        interval,
+        ...range,
+        close: () => store.close(),
+      };
+    }
+  }
+}
