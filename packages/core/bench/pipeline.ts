@@ -7,7 +7,7 @@
  *
  * Prints a Markdown table (pasted into the README).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +43,19 @@ interface Measured {
   totalMs: number;
   backend: string;
   epochs: Record<string, string>;
+  /** Bytes of the CSV files, and of the saved model. */
+  csvBytes: number;
+  modelBytes: number;
+}
+
+async function folderBytes(dir: string, filter: (name: string) => boolean = () => true): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) total += await folderBytes(path);
+    else if (filter(entry.name)) total += (await stat(path)).size;
+  }
+  return total;
 }
 
 async function measure(name: string, source: KlineSource, symbol: string): Promise<Measured> {
@@ -66,8 +79,11 @@ async function measure(name: string, source: KlineSource, symbol: string): Promi
           epochs[event.detector] = `${event.epoch} (early stop, best ${event.bestEpoch})`;
       },
     });
+    const totalMs = performance.now() - started;
     const rows = result.summary['rows'] as { candles: number };
-    return { name, candles: rows.candles, stages, totalMs: performance.now() - started, backend, epochs };
+    const csvBytes = await folderBytes(outDir, (file) => file.endsWith('.csv'));
+    const modelBytes = await folderBytes(join(outDir, 'model'));
+    return { name, candles: rows.candles, stages, totalMs, backend, epochs, csvBytes, modelBytes };
   } finally {
     await rm(outDir, { recursive: true, force: true });
   }
