@@ -36,7 +36,7 @@ import { anomaliesCsv, isoTime, processedDataCsv, type ScoredHistory, topAnomaly
 import { chronologicalSplit, Preprocessor, splitLabels } from './preprocess.js';
 import { jaccard, scoreDistribution, spearman } from './ranking.js';
 import { fitThreshold } from './thresholds.js';
-import { CORE_VERSION } from './version.js';
+import { CORE_VERSION, siblingVersions } from './version.js';
 
 /** Rows per detector (and consensus) in `PipelineResult.topAnomalies`. */
 const TOP_ANOMALIES = 10;
@@ -463,6 +463,7 @@ function buildSummary(
     createdAt: new Date().toISOString(),
     versions: {
       core: CORE_VERSION,
+      ...siblingVersions(),
       tensorflow: tf.version['tfjs-core'],
       node: process.version,
       pipelineFormat: 1,

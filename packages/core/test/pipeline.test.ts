@@ -142,6 +142,8 @@ describe('runPipeline', () => {
     expect(summary.detectors.consensus.flagged.total).toBeGreaterThan(0);
     expect(summary.backend.name).toBe('wasm');
     expect(summary.versions.core).toMatch(/^\d+\.\d+\.\d+/);
+    expect(summary.versions.kernels).toMatch(/^\d+\.\d+\.\d+/);
+    expect(summary.versions.data).toMatch(/^\d+\.\d+\.\d+/);
     expect(Object.keys(summary.agreement.pairs)).toEqual([
       'isolation-forest / autoencoder',
       'isolation-forest / attention',
