@@ -194,3 +194,76 @@ export interface StoredPair {
   firstOpenTime: number;
   lastOpenTime: number;
 }
+
+/** Why a fetch is waiting instead of asking. */
+export type FetchWaitReason = 'rate-limit' | 'weight-limit' | 'retry';
+
+/** Progress of `fetchKlines`, after each stored page and before each wait. */
+export interface FetchProgress {
+  /** Pages stored so far. */
+  pages: number;
+  /** Rows stored so far. */
+  rows: number;
+  /** Rows stored per second of wall time so far (waits included). */
+  rowsPerSecond: number;
+  /** Rows the missing ranges can hold at most (an upper bound: outages hold none). */
+  expectedRows: number;
+  /** Estimated time to finish at the current rate. */
+  etaMs?: number;
+  /** Set while waiting: how long this wait lasts. */
+  waitingMs?: number;
+  waitReason?: FetchWaitReason;
+  /** A short human line about the wait (the status code or error behind it). */
+  message?: string;
+}
+
+/** Options of `fetchKlines`. */
+export interface FetchKlinesOptions {
+  symbol: string;
+  interval: Interval;
+  /** First open time wanted, Unix ms. */
+  since: number;
+  /** End of the wanted range (exclusive), Unix ms. Default: now. */
+  until?: number;
+  store: import('./store.js').KlineStore;
+  /** REST base URL. Default `https://data-api.binance.vision` (public market data). */
+  baseUrl?: string;
+  onProgress?: (progress: FetchProgress) => void;
+  signal?: AbortSignal;
+  /** Retries of one request after 5xx, timeouts, resets and bad JSON. Default 5. */
+  maxRetries?: number;
+  /** First backoff delay; doubles per retry, with jitter. Default 500 ms. */
+  retryBaseMs?: number;
+  /** Longest backoff delay. Default 30,000 ms. */
+  retryMaxMs?: number;
+  /** Per-request timeout. Default 15,000 ms. */
+  requestTimeoutMs?: number;
+  /** Request weight allowed per minute (Binance spot: 6000). Default 6000. */
+  weightLimit?: number;
+  /** Pause until the next minute once used weight passes this share of the limit. Default 0.8. */
+  weightSafety?: number;
+  /** 429 answers waited out in a row before giving up. Default 30. */
+  maxRateLimitWaits?: number;
+  /** Longest wait accepted from a Retry-After header. Default 120,000 ms. */
+  maxRetryAfterMs?: number;
+  /** Candles per request (Binance allows 1000). Default 1000. */
+  pageSize?: number;
+  /** Clock, for tests. Default Date.now. */
+  now?: () => number;
+}
+
+/** What `fetchKlines` did. */
+export interface FetchKlinesResult {
+  symbol: string;
+  interval: Interval;
+  /** The missing ranges it asked for. */
+  ranges: TimeRange[];
+  pages: number;
+  rows: number;
+  requests: number;
+  retries: number;
+  rateLimitWaits: number;
+  /** Newest stored open time after the fetch. */
+  lastOpenTime?: number;
+  elapsedMs: number;
+}

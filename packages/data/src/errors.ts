@@ -9,7 +9,8 @@ export type DataErrorCode =
   | 'BAD_RESPONSE'
   | 'CHECKSUM_MISMATCH'
   | 'MALFORMED_CSV'
-  | 'STORE';
+  | 'STORE'
+  | 'ABORTED';
 
 /** Thrown where bad input or a failed exchange call enters; the message says what to do. */
 export class DataError extends Error {

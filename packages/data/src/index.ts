@@ -2,6 +2,10 @@ export type {
   AnomalyKind,
   AnomalyLabel,
   CsvReadOptions,
+  FetchKlinesOptions,
+  FetchKlinesResult,
+  FetchProgress,
+  FetchWaitReason,
   Interval,
   Kline,
   KlineGap,
@@ -30,6 +34,7 @@ export {
   writeKlinesCsv,
 } from './csv.js';
 export { DataError, type DataErrorCode, isDataError } from './errors.js';
+export { DEFAULT_REST_BASE_URL, fetchKlines, parseKlinesResponse } from './fetch.js';
 export { assertInterval, intervalToMilliseconds, isInterval, nextOpenTime } from './intervals.js';
 export { SeededRandom } from './random.js';
 export {

@@ -144,13 +144,31 @@ export class KlineStore {
       await c.run('BEGIN TRANSACTION');
       try {
         if (rows.length > 0) {
-          const appender = await c.createAppender('stage', 'main', 'temp');
-          for (let offset = 0; offset < rows.length; offset += CHUNK_ROWS) {
-            appender.appendDataChunk(toChunk(symbol, interval, rows.slice(offset, offset + CHUNK_ROWS)));
+          let first = rows[0]!.openTime;
+          let last = first;
+          for (const row of rows) {
+            if (row.openTime < first) first = row.openTime;
+            if (row.openTime > last) last = row.openTime;
           }
-          appender.closeSync();
-          await c.run('INSERT OR REPLACE INTO klines SELECT * FROM stage');
-          await c.run('DELETE FROM stage');
+          const existing = await c.runAndReadAll(
+            'SELECT count(*) FROM klines WHERE symbol = $1 AND interval = $2 AND open_time BETWEEN $3 AND $4',
+            [symbol, interval, BigInt(first), BigInt(last)],
+          );
+          // New rows (the common case) go straight in; rows that may replace stored ones go
+          // through a staging table and INSERT OR REPLACE.
+          const fresh = Number(existing.getRows()[0]![0]) === 0;
+          const appender = await c.createAppender(fresh ? 'klines' : 'stage', 'main', fresh ? null : 'temp');
+          try {
+            for (let offset = 0; offset < rows.length; offset += CHUNK_ROWS) {
+              appender.appendDataChunk(toChunk(symbol, interval, rows.slice(offset, offset + CHUNK_ROWS)));
+            }
+          } finally {
+            appender.closeSync();
+          }
+          if (!fresh) {
+            await c.run('INSERT OR REPLACE INTO klines SELECT * FROM stage');
+            await c.run('DELETE FROM stage');
+          }
         }
         if (covered && covered.end > covered.start) {
           await c.run('INSERT INTO coverage VALUES ($1, $2, $3, $4)', [

@@ -1,0 +1,405 @@
+import { MainClient } from 'binance';
+import type {
+  FetchKlinesOptions,
+  FetchKlinesResult,
+  FetchProgress,
+  FetchWaitReason,
+  Interval,
+  Kline,
+} from './api.js';
+import { DataError, isDataError } from './errors.js';
+import { assertInterval, intervalToMilliseconds, nextOpenTime } from './intervals.js';
+import {
+  assertInteger,
+  assertPositiveNumber,
+  assertRange,
+  assertSymbol,
+  assertTimestamp,
+} from './validate.js';
+
+/** Binance's public market-data host: klines without an API key. */
+export const DEFAULT_REST_BASE_URL = 'https://data-api.binance.vision';
+
+const FETCH_DEFAULTS = Object.freeze({
+  baseUrl: DEFAULT_REST_BASE_URL,
+  maxRetries: 5,
+  retryBaseMs: 500,
+  retryMaxMs: 30_000,
+  requestTimeoutMs: 15_000,
+  weightLimit: 6000,
+  weightSafety: 0.8,
+  maxRateLimitWaits: 30,
+  maxRetryAfterMs: 120_000,
+  pageSize: 1000,
+});
+
+/** The credentials from BINANCE_API_KEY / BINANCE_API_SECRET; never printed, never stored. */
+function credentialsFromEnvironment(): { api_key?: string; api_secret?: string } {
+  const key = process.env.BINANCE_API_KEY?.trim();
+  const secret = process.env.BINANCE_API_SECRET?.trim();
+  if (!key && !secret) return {};
+  if (!key || !secret) {
+    throw new DataError(
+      'INVALID_ARGUMENT',
+      `Only one of BINANCE_API_KEY and BINANCE_API_SECRET is set. Set both, or neither (public market data needs no key).`,
+    );
+  }
+  return { api_key: key, api_secret: secret };
+}
+
+/**
+ * Fetches klines from Binance's REST API into the store, incrementally: only the spans in
+ * [since, until) that are neither stored nor known to be empty are asked for, 1000 candles per
+ * request, each page stored in its own transaction. The still-open last candle is not stored.
+ * Rate limits are respected (used weight, 429 Retry-After, 418 ban); 5xx, timeouts, resets and
+ * invalid JSON are retried with exponential backoff and jitter. Whatever was stored before a
+ * failure stays; running again resumes.
+ */
+export async function fetchKlines(options: FetchKlinesOptions): Promise<FetchKlinesResult> {
+  const opts = { ...FETCH_DEFAULTS, ...withoutUndefined(options) } as FetchKlinesOptions &
+    typeof FETCH_DEFAULTS;
+  const symbol = assertSymbol('symbol', opts.symbol);
+  const interval = assertInterval(opts.interval);
+  const now = opts.now ?? Date.now;
+  const since = assertTimestamp('since', opts.since);
+  const until = opts.until === undefined ? now() : assertTimestamp('until', opts.until);
+  if (since >= until) {
+    throw new DataError(
+      'INVALID_ARGUMENT',
+      `since (${new Date(since).toISOString()}) is not before until (${new Date(until).toISOString()}); give a start before the end.`,
+    );
+  }
+  if (!opts.store)
+    throw new DataError('INVALID_ARGUMENT', 'store is required: pass `await KlineStore.open()`.');
+  assertInteger('maxRetries', opts.maxRetries, 0, 100);
+  assertPositiveNumber('retryBaseMs', opts.retryBaseMs);
+  assertPositiveNumber('retryMaxMs', opts.retryMaxMs);
+  assertPositiveNumber('requestTimeoutMs', opts.requestTimeoutMs);
+  assertPositiveNumber('weightLimit', opts.weightLimit);
+  assertRange('weightSafety', opts.weightSafety, 0.05, 1);
+  assertInteger('maxRateLimitWaits', opts.maxRateLimitWaits, 0, 10_000);
+  assertInteger('pageSize', opts.pageSize, 1, 1000);
+  const baseUrl = String(opts.baseUrl).replace(/\/+$/, '');
+  if (!/^https?:\/\//.test(baseUrl)) {
+    throw new DataError('INVALID_ARGUMENT', `baseUrl must start with http:// or https://, got "${baseUrl}".`);
+  }
+
+  const store = opts.store;
+  const started = now();
+  const end = Math.min(until, now());
+  const ranges = end > since ? await store.missingRanges(symbol, interval, { start: since, end }) : [];
+  const step = intervalToMilliseconds(interval);
+  const expectedRows = ranges.reduce((sum, r) => sum + Math.ceil((r.end - r.start) / step), 0);
+
+  const client = new MainClient(
+    { baseUrl, disableTimeSync: true, parseExceptions: false, ...credentialsFromEnvironment() },
+    { timeout: opts.requestTimeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) },
+  );
+  const stats = { pages: 0, rows: 0, requests: 0, retries: 0, rateLimitWaits: 0 };
+  const progress = (extra: Partial<FetchProgress> = {}) => {
+    if (!opts.onProgress) return;
+    const seconds = Math.max(1e-3, (now() - started) / 1000);
+    const rowsPerSecond = stats.rows / seconds;
+    const remaining = Math.max(0, expectedRows - stats.rows);
+    opts.onProgress({
+      pages: stats.pages,
+      rows: stats.rows,
+      rowsPerSecond,
+      expectedRows,
+      ...(rowsPerSecond > 0 ? { etaMs: (remaining / rowsPerSecond) * 1000 } : {}),
+      ...extra,
+    });
+  };
+  const wait = async (ms: number, reason: FetchWaitReason, message: string) => {
+    progress({ waitingMs: ms, waitReason: reason, message });
+    await sleep(ms, opts.signal);
+  };
+
+  /** One page, with the rate-limit and retry policy. */
+  const requestPage = async (startTime: number, endTime: number): Promise<Kline[]> => {
+    let failures = 0;
+    let rateLimited = 0;
+    for (;;) {
+      throwIfAborted(opts.signal);
+      stats.requests++;
+      try {
+        const raw: unknown = await client.getKlines({
+          symbol,
+          interval,
+          startTime,
+          endTime,
+          limit: opts.pageSize,
+        });
+        const klines = parseKlinesResponse(raw);
+        const used = Number(client.getRateLimitStates()['x-mbx-used-weight-1m']);
+        if (Number.isFinite(used) && used >= opts.weightSafety * opts.weightLimit) {
+          const ms = msToNextMinute(now()) + 250;
+          await wait(ms, 'weight-limit', `used weight ${used} of ${opts.weightLimit} per minute`);
+        }
+        return klines;
+      } catch (error) {
+        if (isDataError(error) && error.code !== 'BAD_RESPONSE') throw error;
+        const failure = classify(error, symbol, interval, opts.signal);
+        if (failure.kind === 'fatal') throw failure.error;
+        if (failure.kind === 'rate-limit') {
+          rateLimited++;
+          stats.rateLimitWaits++;
+          if (rateLimited > opts.maxRateLimitWaits) {
+            throw new DataError(
+              'RATE_LIMITED',
+              `Binance kept answering 429 (too many requests) ${rateLimited} times in a row; stopped. What was fetched is stored; run again later to resume.`,
+            );
+          }
+          const ms = Math.min(opts.maxRetryAfterMs, failure.retryAfterMs ?? msToNextMinute(now()) + 250);
+          await wait(
+            ms,
+            'rate-limit',
+            `429 too many requests: waiting ${Math.ceil(ms / 1000)} s (Retry-After)`,
+          );
+          continue;
+        }
+        failures++;
+        if (failures > opts.maxRetries) {
+          throw new DataError(
+            failure.code,
+            `${failure.message}; gave up after ${failures} attempts (${opts.maxRetries} retries) for ${symbol} ${interval} from ${new Date(startTime).toISOString()}. What was fetched is stored; run again to resume.`,
+            { cause: error },
+          );
+        }
+        stats.retries++;
+        const backoff = Math.min(opts.retryMaxMs, opts.retryBaseMs * 2 ** (failures - 1));
+        const ms = Math.round(backoff / 2 + (Math.random() * backoff) / 2);
+        await wait(ms, 'retry', `${failure.message}; retry ${failures} of ${opts.maxRetries} in ${ms} ms`);
+      }
+    }
+  };
+
+  for (const range of ranges) {
+    let cursor = range.start;
+    let pending: Promise<Kline[]> | undefined;
+    while (cursor < range.end) {
+      const page = await (pending ?? requestPage(cursor, range.end - 1));
+      pending = undefined;
+      throwIfAborted(opts.signal);
+      const inRange = page.filter((k) => k.openTime >= cursor && k.openTime < range.end);
+      const fetchedAt = now();
+      const open = inRange.find((k) => k.closeTime >= fetchedAt);
+      const final = open ? inRange.filter((k) => k.openTime < open.openTime) : inRange;
+      const full = page.length >= opts.pageSize;
+      const last = final.at(-1);
+      let coveredEnd: number;
+      let nextCursor: number;
+      if (open) {
+        // The candle still forming: stop here; the next fetch starts from it.
+        coveredEnd = open.openTime;
+        nextCursor = range.end;
+      } else if (full && last) {
+        coveredEnd = nextOpenTime(interval, last.openTime);
+        nextCursor = coveredEnd;
+      } else {
+        // A short page: the exchange has nothing more in the range, except candles that may
+        // still appear near now; only the span safely in the past counts as answered.
+        const settled = fetchedAt - 2 * step;
+        coveredEnd = Math.max(
+          last ? nextOpenTime(interval, last.openTime) : cursor,
+          Math.min(range.end, settled),
+        );
+        nextCursor = range.end;
+      }
+      if (full && last && nextCursor <= cursor) {
+        throw new DataError(
+          'BAD_RESPONSE',
+          `Binance answered a page that does not move past ${new Date(cursor).toISOString()}.`,
+        );
+      }
+      // Ask for the next page while this one is written: the network and the store overlap.
+      if (nextCursor < range.end) {
+        pending = requestPage(nextCursor, range.end - 1);
+        pending.catch(() => undefined);
+      }
+      await store.upsert(symbol, interval, final, { start: cursor, end: coveredEnd });
+      stats.pages++;
+      stats.rows += final.length;
+      progress();
+      cursor = nextCursor;
+    }
+  }
+  return {
+    symbol,
+    interval,
+    ranges,
+    ...stats,
+    lastOpenTime: await store.lastOpenTime(symbol, interval),
+    elapsedMs: now() - started,
+  };
+}
+
+type Failure =
+  | { kind: 'fatal'; error: DataError }
+  | { kind: 'rate-limit'; retryAfterMs?: number }
+  | { kind: 'retry'; code: 'NETWORK' | 'BAD_RESPONSE'; message: string };
+
+/** The axios error the binance client rethrows with `parseExceptions: false`. */
+interface HttpFailure {
+  code?: string;
+  message?: string;
+  response?: { status?: number; headers?: Record<string, unknown>; data?: unknown };
+}
+
+const ABORTED_MESSAGE = 'The fetch was cancelled; what was fetched is stored.';
+
+/** Sorts a failed request (axios error, our DataError for a bad body) into what to do next. */
+function classify(error: unknown, symbol: string, interval: Interval, signal?: AbortSignal): Failure {
+  const failure = (error ?? {}) as HttpFailure;
+  if (signal?.aborted || failure.code === 'ERR_CANCELED') {
+    return { kind: 'fatal', error: new DataError('ABORTED', ABORTED_MESSAGE) };
+  }
+  if (isDataError(error)) return { kind: 'retry', code: 'BAD_RESPONSE', message: error.message };
+  const response = failure.response;
+  if (response && typeof response.status === 'number') {
+    const status = response.status;
+    const body = (typeof response.data === 'object' && response.data !== null ? response.data : {}) as {
+      code?: number;
+      msg?: string;
+    };
+    const retryAfter = Number(response.headers?.['retry-after']);
+    const retryAfterMs = Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter * 1000 : undefined;
+    if (status === 418) {
+      const until = /banned until (\d{10,})/i.exec(body.msg ?? '')?.[1];
+      const when = until
+        ? new Date(Number(until)).toISOString()
+        : retryAfterMs !== undefined
+          ? new Date(Date.now() + retryAfterMs).toISOString()
+          : 'a time Binance did not give';
+      return {
+        kind: 'fatal',
+        error: new DataError(
+          'IP_BANNED',
+          `Binance has banned this IP address until ${when} (HTTP 418) for using too much request weight. Stopped: wait until then before fetching again; what was fetched is stored.`,
+        ),
+      };
+    }
+    if (status === 429)
+      return { kind: 'rate-limit', ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+    if (body.code === -1121) {
+      return {
+        kind: 'fatal',
+        error: new DataError(
+          'UNKNOWN_SYMBOL',
+          `Binance does not know the symbol "${symbol}" (code -1121). Check the spelling: base and quote asset in capitals, e.g. BTCUSDT.`,
+        ),
+      };
+    }
+    if (body.code === -1120) {
+      return {
+        kind: 'fatal',
+        error: new DataError(
+          'UNKNOWN_INTERVAL',
+          `Binance does not accept the interval "${interval}" (code -1120). Use one of 1s, 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h, 12h, 1d, 3d, 1w, 1M.`,
+        ),
+      };
+    }
+    if (status >= 500) return { kind: 'retry', code: 'NETWORK', message: `Binance answered HTTP ${status}` };
+    return {
+      kind: 'fatal',
+      error: new DataError(
+        'BAD_RESPONSE',
+        `Binance refused the request (HTTP ${status}): ${body.msg ?? 'no message'}${body.code !== undefined ? ` (code ${body.code})` : ''}.`,
+      ),
+    };
+  }
+  const message = typeof error === 'string' ? error : (failure.message ?? String(error));
+  if (failure.code === 'ECONNABORTED' || failure.code === 'ETIMEDOUT' || /timeout/i.test(message)) {
+    return { kind: 'retry', code: 'NETWORK', message: `the request timed out (${message})` };
+  }
+  return {
+    kind: 'retry',
+    code: 'NETWORK',
+    message: `network error: ${failure.code ? `${failure.code} ` : ''}${message}`,
+  };
+}
+
+/** Checks and converts Binance's kline arrays; invalid JSON or shape is a BAD_RESPONSE. */
+export function parseKlinesResponse(raw: unknown): Kline[] {
+  if (!Array.isArray(raw)) {
+    throw new DataError(
+      'BAD_RESPONSE',
+      `Binance answered ${typeof raw === 'string' ? 'text that is not valid JSON' : `a ${typeof raw}`} where a list of klines was expected`,
+    );
+  }
+  const klines: Kline[] = new Array(raw.length);
+  let previous = -Infinity;
+  for (let i = 0; i < raw.length; i++) {
+    const row = raw[i] as unknown[];
+    if (!Array.isArray(row) || row.length < 11) {
+      throw new DataError(
+        'BAD_RESPONSE',
+        `Binance answered a kline that is not a 12-field array at position ${i}`,
+      );
+    }
+    const kline: Kline = {
+      openTime: Number(row[0]),
+      open: Number(row[1]),
+      high: Number(row[2]),
+      low: Number(row[3]),
+      close: Number(row[4]),
+      volume: Number(row[5]),
+      closeTime: Number(row[6]),
+      quoteAssetVolume: Number(row[7]),
+      numberOfTrades: Number(row[8]),
+      takerBuyBaseAssetVolume: Number(row[9]),
+      takerBuyQuoteAssetVolume: Number(row[10]),
+      ignore: Number(row[11] ?? 0) || 0,
+    };
+    if (
+      !Number.isInteger(kline.openTime) ||
+      !Number.isInteger(kline.closeTime) ||
+      !Number.isInteger(kline.numberOfTrades) ||
+      !Number.isFinite(kline.open + kline.high + kline.low + kline.close + kline.volume) ||
+      !Number.isFinite(
+        kline.quoteAssetVolume + kline.takerBuyBaseAssetVolume + kline.takerBuyQuoteAssetVolume,
+      )
+    ) {
+      throw new DataError(
+        'BAD_RESPONSE',
+        `Binance answered a kline with a non-numeric field at position ${i}`,
+      );
+    }
+    if (kline.openTime <= previous) {
+      throw new DataError('BAD_RESPONSE', `Binance answered klines out of order at position ${i}`);
+    }
+    previous = kline.openTime;
+    klines[i] = kline;
+  }
+  return klines;
+}
+
+function msToNextMinute(time: number): number {
+  return 60_000 - (time % 60_000);
+}
+
+function throwIfAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new DataError('ABORTED', ABORTED_MESSAGE);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new DataError('ABORTED', ABORTED_MESSAGE));
+      return;
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new DataError('ABORTED', ABORTED_MESSAGE));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,361 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type FetchProgress,
+  fetchKlines,
+  generateSampleMarket,
+  isDataError,
+  type Kline,
+  KlineStore,
+} from '../src/index.js';
+import { FakeBinance } from './helpers/fake-binance.js';
+
+const HOUR = 3_600_000;
+const START = Date.UTC(2017, 0, 1);
+let directory: string;
+let server: FakeBinance;
+/** 72,000 hourly candles (8+ years), 72 pages. */
+let btc: Kline[];
+/** After the last candle closed. */
+let after: number;
+
+beforeAll(async () => {
+  directory = await mkdtemp(join(tmpdir(), 'fetch-'));
+  btc = generateSampleMarket({ count: 72_000, start: START, seed: 11 }).klines;
+  after = btc.at(-1)!.closeTime + 10 * HOUR;
+  server = await new FakeBinance().serve('BTCUSDT', '1h', btc).start();
+});
+afterAll(async () => {
+  await server?.close();
+  await rm(directory, { recursive: true, force: true });
+});
+
+async function withStore<T>(name: string, work: (store: KlineStore) => Promise<T>): Promise<T> {
+  const store = await KlineStore.open(join(directory, `${name}.duckdb`));
+  try {
+    return await work(store);
+  } finally {
+    await store.close();
+  }
+}
+
+const fast = { retryBaseMs: 5, retryMaxMs: 40, requestTimeoutMs: 2_000 };
+
+describe('fetchKlines', () => {
+  it('stores 72,000 hourly candles over 72 pages exactly as served, then asks for nothing more', async () => {
+    await withStore('full', async (store) => {
+      const events: FetchProgress[] = [];
+      const before = server.requests;
+      const result = await fetchKlines({
+        symbol: 'BTCUSDT',
+        interval: '1h',
+        since: START,
+        until: after,
+        store,
+        baseUrl: server.url,
+        now: () => after,
+        onProgress: (event) => events.push(event),
+      });
+      expect(result.pages).toBe(73);
+      expect(result.rows).toBe(72_000);
+      expect(server.requests - before).toBe(73);
+      expect(await store.klines('BTCUSDT', '1h')).toEqual(btc);
+      expect(events.at(-1)).toMatchObject({ pages: 73, rows: 72_000 });
+      expect(events.every((e) => e.waitingMs === undefined)).toBe(true);
+      expect(events[10]!.etaMs).toBeGreaterThan(0);
+
+      const again = await fetchKlines({
+        symbol: 'BTCUSDT',
+        interval: '1h',
+        since: START,
+        until: after,
+        store,
+        baseUrl: server.url,
+        now: () => after,
+      });
+      // Only the last two hours before "now" are asked again (a candle may still appear there).
+      expect(again.ranges).toEqual([{ start: after - 2 * HOUR, end: after }]);
+      expect(again.requests).toBe(1);
+      expect(again.rows).toBe(0);
+    });
+  });
+
+  it('asks only for what is missing: holes and the span after the last candle', async () => {
+    await withStore('incremental', async (store) => {
+      const part = btc.slice(0, 5_000);
+      await store.upsert('BTCUSDT', '1h', part.slice(0, 1_000));
+      await store.upsert('BTCUSDT', '1h', part.slice(1_500, 3_000));
+      const asked: URL[] = [];
+      server.onRequest = (url) => asked.push(url);
+      const result = await fetchKlines({
+        symbol: 'BTCUSDT',
+        interval: '1h',
+        since: START,
+        until: part.at(-1)!.openTime + HOUR,
+        store,
+        baseUrl: server.url,
+        now: () => after,
+      });
+      server.onRequest = undefined;
+      expect(result.ranges).toEqual([
+        { start: part[1_000]!.openTime, end: part[1_500]!.openTime },
+        { start: part[3_000]!.openTime, end: part.at(-1)!.openTime + HOUR },
+      ]);
+      expect(asked.map((url) => Number(url.searchParams.get('startTime')))).toEqual([
+        part[1_000]!.openTime,
+        part[3_000]!.openTime,
+        part[4_000]!.openTime,
+      ]);
+      expect(result.rows).toBe(500 + 2_000);
+      expect(await store.klines('BTCUSDT', '1h')).toEqual(part);
+    });
+  });
+
+  it('does not store the candle still forming, and picks it up once closed', async () => {
+    await withStore('open-candle', async (store) => {
+      const last = btc[999]!;
+      const duringLast = last.openTime + HOUR / 2;
+      const common = { symbol: 'BTCUSDT', interval: '1h' as const, since: START, store, baseUrl: server.url };
+      const first = await fetchKlines({ ...common, now: () => duringLast });
+      expect(first.rows).toBe(999);
+      expect(await store.lastOpenTime('BTCUSDT', '1h')).toBe(btc[998]!.openTime);
+      const second = await fetchKlines({ ...common, now: () => last.closeTime + 1 });
+      expect(second.ranges).toEqual([{ start: last.openTime, end: last.closeTime + 1 }]);
+      expect(second.rows).toBe(1);
+      expect(await store.klines('BTCUSDT', '1h')).toEqual(btc.slice(0, 1000));
+    });
+  });
+
+  it('does not ask again for an exchange outage it was answered for', async () => {
+    const holey = btc.slice(0, 3_000).filter((_, i) => i < 1_200 || i >= 1_260);
+    const outage = await new FakeBinance().serve('ETHUSDT', '1h', holey).start();
+    try {
+      await withStore('outage', async (store) => {
+        const common = {
+          symbol: 'ETHUSDT',
+          interval: '1h' as const,
+          since: START,
+          until: btc[2_999]!.openTime + HOUR,
+          store,
+          baseUrl: outage.url,
+          now: () => after,
+        };
+        const first = await fetchKlines(common);
+        expect(first.rows).toBe(2_940);
+        expect(await store.findGaps('ETHUSDT', '1h')).toEqual([
+          { start: btc[1_200]!.openTime, end: btc[1_260]!.openTime, missing: 60 },
+        ]);
+        const second = await fetchKlines(common);
+        expect(second.requests).toBe(0);
+      });
+    } finally {
+      await outage.close();
+    }
+  });
+
+  it('waits out a 429 storm, honouring Retry-After, and reports the waits', async () => {
+    await withStore('storm', async (store) => {
+      server.inject(...Array.from({ length: 8 }, () => ({ type: '429' as const, retryAfterSeconds: 0.05 })));
+      const waits: FetchProgress[] = [];
+      const result = await fetchKlines({
+        symbol: 'BTCUSDT',
+        interval: '1h',
+        since: START,
+        until: btc[2_999]!.openTime + HOUR,
+        store,
+        baseUrl: server.url,
+        now: () => after,
+        onProgress: (event) => {
+          if (event.waitingMs !== undefined) waits.push(event);
+        },
+        ...fast,
+      });
+      expect(server.pendingFaults).toBe(0);
+      expect(result.rateLimitWaits).toBe(8);
+      expect(result.rows).toBe(3_000);
+      expect(waits).toHaveLength(8);
+      expect(waits[0]).toMatchObject({ waitReason: 'rate-limit', waitingMs: 50 });
+      expect(waits[0]!.message).toMatch(/429/);
+      expect(await store.count('BTCUSDT', '1h')).toBe(3_000);
+    });
+  });
+
+  it('gives up on an endless 429 storm with a clear message', async () => {
+    await withStore('endless-storm', async (store) => {
+      server.inject(...Array.from({ length: 4 }, () => ({ type: '429' as const, retryAfterSeconds: 0.01 })));
+      const error = await fetchKlines({
+        symbol: 'BTCUSDT',
+        interval: '1h',
+        since: START,
+        until: START + 10 * HOUR,
+        store,
+        baseUrl: server.url,
+        now: () => after,
+        maxRateLimitWaits: 3,
+        ...fast,
+      }).catch((caught) => caught);
+      expect(isDataError(error) && error.code).toBe('RATE_LIMITED');
+      expect(error.message).toMatch(/429 .*4 times in a row.*run again later/);
+    });
+  });
+
+  it('retries 500s, resets, timeouts and bad JSON with backoff, keeping every row', async () => {
+    await withStore('faults', async (store) => {
+      server.inject(
+        { type: '500' },
+        { type: 'reset' },
+        { type: 'bad-json' },
+        { type: 'slow', ms: 600 },
+        { type: '500' },
+      );
+      const waits: FetchProgress[] = [];
+      const result = await fetchKlines({
+        symbol: 'BTCUSDT',
+        interval: '1h',
+        since: START,
+        until: btc[4_999]!.openTime + HOUR,
+        store,
+        baseUrl: server.url,
+        now: () => after,
+        onProgress: (event) => {
+          if (event.waitReason === 'retry') waits.push(event);
+        },
+        ...fast,
+        requestTimeoutMs: 250,
+      });
+      expect(result.retries).toBe(5);
+      expect(waits.map((w) => w.message?.split(';')[0])).toEqual([
+        'Binance answered HTTP 500',
+        expect.stringMatching(/network error: (ECONNRESET|socket hang up)/),
+        expect.stringMatching(/not valid JSON/),
+        expect.stringMatching(/timed out/),
+        'Binance answered HTTP 500',
+      ]);
+      // Backoff doubles (with jitter in [half, full]).
+      expect(waits[1]!.waitingMs).toBeGreaterThanOrEqual(5);
+      expect(waits[3]!.waitingMs).toBeLessThanOrEqual(40);
+      expect(await store.klines('BTCUSDT', '1h')).toEqual(btc.slice(0, 5_000));
+    });
+  });
+
+  it('fails clearly after the retry limit and keeps what it had fetched', async () => {
+    await withStore('give-up', async (store) => {
+      let pages = 0;
+      server.onRequest = () => {
+        pages++;
+        if (pages === 3) server.inject({ type: '500' }, { type: '500' }, { type: '500' });
+      };
+      const error = await fetchKlines({
+        symbol: 'BTCUSDT',
+        interval: '1h',
+        since: START,
+        until: btc[9_999]!.openTime + HOUR,
+        store,
+        baseUrl: server.url,
+        now: () => after,
+        ...fast,
+        maxRetries: 2,
+      }).catch((caught) => caught);
+      server.onRequest = undefined;
+      expect(isDataError(error) && error.code).toBe('NETWORK');
+      expect(error.message).toMatch(/HTTP 500; gave up after 3 attempts \(2 retries\).*run again to resume/);
+      // Pages 1 and 2 were stored; the third request failed three times.
+      expect(await store.klines('BTCUSDT', '1h')).toEqual(btc.slice(0, 2_000));
+    });
+  });
+
+  it('stops at once on 418 with the ban time', async () => {
+    await withStore('banned', async (store) => {
+      const bannedUntil = Date.UTC(2030, 0, 1, 12);
+      server.inject({ type: '418', bannedUntil });
+      const error = await fetchKlines({
+        symbol: 'BTCUSDT',
+        interval: '1h',
+        since: START,
+        until: START + 100 * HOUR,
+        store,
+        baseUrl: server.url,
+        now: () => after,
+        ...fast,
+      }).catch((caught) => caught);
+      expect(isDataError(error) && error.code).toBe('IP_BANNED');
+      expect(error.message).toMatch(/banned this IP address until 2030-01-01T12:00:00.000Z \(HTTP 418\)/);
+    });
+  });
+
+  it('slows down before the weight limit', async () => {
+    await withStore('weight', async (store) => {
+      server.usedWeight = 5_500;
+      // A clock 200 ms before a minute boundary: the pause is short.
+      const base = Date.UTC(2026, 0, 1, 0, 0, 59, 800);
+      const t0 = Date.now();
+      const waits: FetchProgress[] = [];
+      try {
+        await fetchKlines({
+          symbol: 'BTCUSDT',
+          interval: '1h',
+          since: START,
+          until: START + 10 * HOUR,
+          store,
+          baseUrl: server.url,
+          now: () => base + (Date.now() - t0),
+          onProgress: (event) => {
+            if (event.waitingMs !== undefined) waits.push(event);
+          },
+        });
+      } finally {
+        server.usedWeight = undefined;
+      }
+      expect(waits).toHaveLength(1);
+      expect(waits[0]!.waitReason).toBe('weight-limit');
+      expect(waits[0]!.message).toMatch(/used weight 5500 of 6000/);
+      expect(waits[0]!.waitingMs).toBeLessThanOrEqual(450);
+    });
+  });
+
+  it('maps unknown symbols and intervals and refuses a start after the end', async () => {
+    await withStore('bad-input', async (store) => {
+      const common = { since: START, until: START + HOUR * 10, store, baseUrl: server.url, now: () => after };
+      const symbolError = await fetchKlines({ ...common, symbol: 'NOPEUSDT', interval: '1h' }).catch(
+        (e) => e,
+      );
+      expect(isDataError(symbolError) && symbolError.code).toBe('UNKNOWN_SYMBOL');
+      expect(symbolError.message).toMatch(/does not know the symbol "NOPEUSDT" \(code -1121\)/);
+      const intervalError = await fetchKlines({
+        ...common,
+        symbol: 'BTCUSDT',
+        interval: '2d' as never,
+      }).catch((e) => e);
+      expect(intervalError.code).toBe('UNKNOWN_INTERVAL');
+      await expect(
+        fetchKlines({ ...common, symbol: 'BTCUSDT', interval: '1h', since: START + HOUR * 20 }),
+      ).rejects.toThrow(/is not before until/);
+      await expect(
+        fetchKlines({ ...common, symbol: 'BTCUSDT', interval: '1h', baseUrl: 'ftp://x' }),
+      ).rejects.toThrow(/baseUrl must start with http/);
+    });
+  });
+
+  it('is cancelled by its AbortSignal, keeping what it stored', async () => {
+    await withStore('abort', async (store) => {
+      const controller = new AbortController();
+      const error = await fetchKlines({
+        symbol: 'BTCUSDT',
+        interval: '1h',
+        since: START,
+        until: btc[9_999]!.openTime + HOUR,
+        store,
+        baseUrl: server.url,
+        now: () => after,
+        signal: controller.signal,
+        onProgress: (event) => {
+          if (event.pages === 2) controller.abort();
+        },
+      }).catch((caught) => caught);
+      expect(isDataError(error) && error.code).toBe('ABORTED');
+      expect(await store.count('BTCUSDT', '1h')).toBe(2_000);
+    });
+  });
+});
