@@ -1,6 +1,6 @@
 import { readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { Interval } from '@crypto-anomaly/data';
+import type { Interval, Kline } from '@crypto-anomaly/data';
 import {
   type DetectorName,
   FEATURE_NAMES,
@@ -12,6 +12,7 @@ import {
 } from './api.js';
 import { loadDetector, type PipelineDetector } from './detectors/registry.js';
 import { CoreError } from './errors.js';
+import { computeFeatures } from './features.js';
 import { writeJsonAtomic } from './io.js';
 import { createMatrix } from './matrix.js';
 import { Preprocessor, type PreprocessorJSON } from './preprocess.js';
@@ -113,6 +114,18 @@ export class TrainedPipeline {
       detectors.push(await scoreWith(detector, scaled));
     }
     return { scaled, detectors, consensus: this.consensusOf(detectors) };
+  }
+
+  /**
+   * Computes the features of `klines` with the model's windows and scores them: the features
+   * (warm-up dropped) with every detector's and the consensus' scores, flags and contributions.
+   */
+  async scoreKlines(
+    klines: readonly Kline[],
+    options: { signal?: AbortSignal } = {},
+  ): Promise<ScoredTable & { table: FeatureTable }> {
+    const table = computeFeatures(klines, this.config.features);
+    return { table, ...(await this.score(table, options)) };
   }
 
   /** Scores one detector (for pipelines that report a stage per detector). */

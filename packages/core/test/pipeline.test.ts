@@ -206,6 +206,9 @@ describe('persistence', () => {
       expect(Array.from(b.detectors[i]!.scores)).toEqual(Array.from(a.detectors[i]!.scores));
     }
     expect(Array.from(b.consensus.scores)).toEqual(Array.from(a.consensus.scores));
+    const viaKlines = await second.scoreKlines(klines);
+    expect(viaKlines.table.matrix.rows).toBe(table.matrix.rows);
+    expect(Array.from(viaKlines.consensus.scores)).toEqual(Array.from(a.consensus.scores));
     first.dispose();
     second.dispose();
 
