@@ -36,12 +36,14 @@ export {
 } from './charts.js';
 export { DEFAULT_PIPELINE_CONFIG, DEFAULT_SEED, DETECTOR_NAMES, resolvePipelineConfig } from './config.js';
 export {
+  ATTENTION_AUTOENCODER_FORMAT_VERSION,
   AttentionAutoencoder,
   type AttentionAutoencoderOptions,
   DEFAULT_ATTENTION_AUTOENCODER_OPTIONS,
 } from './detectors/attention-autoencoder.js';
 export {
   DEFAULT_DENSE_AUTOENCODER_OPTIONS,
+  DENSE_AUTOENCODER_FORMAT_VERSION,
   type DenseActivation,
   DenseAutoencoder,
   type DenseAutoencoderOptions,

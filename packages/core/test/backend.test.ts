@@ -1,6 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { isCoreError, selectBackend } from '../src/index.js';
+import {
+  AttentionAutoencoder,
+  DenseAutoencoder,
+  isCoreError,
+  type Matrix,
+  selectBackend,
+} from '../src/index.js';
+import { createRandom } from '../src/tf/random.js';
 
 describe('selectBackend', () => {
   it('falls back from tfjs-node to wasm when tfjs-node is not installed, and says so', async () => {
@@ -20,5 +27,40 @@ describe('selectBackend', () => {
     const error = await selectBackend('node').catch((caught: unknown) => caught);
     expect(isCoreError(error) && error.code).toBe('BACKEND_UNAVAILABLE');
     expect((error as Error).message).toMatch(/--backend wasm/);
+  });
+
+  it('trains both autoencoders on the cpu backend too, deterministically, close to wasm', async () => {
+    const random = createRandom(11);
+    const rows = 120;
+    const data = new Float64Array(rows * 3);
+    for (let r = 0; r < rows; r++) {
+      const a = Math.sin(r / 4) + (random() - 0.5) * 0.1;
+      data.set([a, Math.cos(r / 6), a * 2], r * 3);
+    }
+    const X: Matrix = { data, rows, cols: 3 };
+    const scoresOn = async (backend: 'cpu' | 'wasm') => {
+      await selectBackend(backend);
+      const dense = await new DenseAutoencoder({ hiddenLayers: [4, 2], epochs: 3, batchSize: 16 }).fit(X);
+      const attention = await new AttentionAutoencoder({
+        windowSize: 4,
+        modelDim: 8,
+        heads: 2,
+        feedForwardDim: 8,
+        latentDim: 4,
+        epochs: 2,
+        batchSize: 16,
+      }).fit(X);
+      const scores = [await dense.decisionFunction(X), await attention.decisionFunction(X)];
+      dense.dispose();
+      attention.dispose();
+      return scores;
+    };
+    const cpu = await scoresOn('cpu');
+    expect(await scoresOn('cpu')).toEqual(cpu);
+    const wasm = await scoresOn('wasm');
+    // Same seed, other backend: the same weights and batches, float32 rounding apart.
+    for (let d = 0; d < 2; d++) {
+      for (let i = 0; i < rows; i++) expect(wasm[d]![i]!).toBeCloseTo(cpu[d]![i]!, 3);
+    }
   });
 });
