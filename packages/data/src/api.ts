@@ -267,3 +267,39 @@ export interface FetchKlinesResult {
   lastOpenTime?: number;
   elapsedMs: number;
 }
+
+/** One candle that breaks a rule, for reports. */
+export interface QualityIssue {
+  openTime: number;
+  /** Index in the analysed sequence (file order for files, time order for the store). */
+  index: number;
+  reason: string;
+}
+
+/** Data-quality findings for one symbol/interval series. */
+export interface QualityReport {
+  symbol: string;
+  interval: Interval;
+  rows: number;
+  firstOpenTime?: number;
+  lastOpenTime?: number;
+  /** Candles the span from first to last open time should hold. */
+  expectedRows: number;
+  /** Missing intervals (exchange outages leave these). */
+  gaps: KlineGap[];
+  missingRows: number;
+  /** Rows whose open time repeats an earlier row's. */
+  duplicates: number;
+  /** Rows whose open time is earlier than the row before. */
+  outOfOrder: number;
+  /** Rows with zero volume. */
+  zeroVolume: number;
+  /** Rows whose open time is not on the interval's grid. */
+  misaligned: number;
+  /** Rows with low above open/close, high below them, negative values, taker-buy above volume, … */
+  inconsistent: number;
+  /** Up to `maxExamples` rows per finding. */
+  examples: QualityIssue[];
+  /** The unit of the timestamps as read: Binance archive files use microseconds from 2025-01-01. */
+  timestampUnit: 'milliseconds' | 'microseconds' | 'mixed' | 'none';
+}

@@ -51,7 +51,7 @@ export function toMilliseconds(time: number): number {
  */
 export async function* readKlinesCsvBatches(
   path: string,
-  options: Partial<CsvReadOptions> & { batchSize?: number } = {},
+  options: Partial<CsvReadOptions> & { batchSize?: number; rawTimestamps?: boolean } = {},
 ): AsyncGenerator<Kline[]> {
   const opts = { ...CSV_READ_DEFAULTS, ...options };
   const batchSize = options.batchSize ?? 10_000;
@@ -101,7 +101,7 @@ export async function* readKlinesCsvBatches(
         skipped(line, `expected ${width} columns, got ${record.length}`);
         continue;
       }
-      const kline = parseRow(record, columns);
+      const kline = parseRow(record, columns, options.rawTimestamps === true);
       if (typeof kline === 'string') {
         skipped(line, kline);
         continue;
@@ -161,7 +161,7 @@ function headerColumns(record: string[]): { columns: number[] } | undefined {
 }
 
 /** One row to a Kline, or the reason it is malformed. */
-function parseRow(record: string[], columns: number[]): Kline | string {
+function parseRow(record: string[], columns: number[], rawTimestamps = false): Kline | string {
   const values = new Array<number>(12);
   for (let k = 0; k < 12; k++) {
     const text = record[columns[k]!]!;
@@ -190,13 +190,13 @@ function parseRow(record: string[], columns: number[]): Kline | string {
   if (!Number.isInteger(closeTime) || closeTime < 0) return `close_time is not a Unix time: ${closeTime}`;
   if (!Number.isInteger(trades) || trades < 0) return `number_of_trades is not a count: ${trades}`;
   return {
-    openTime: toMilliseconds(openTime),
+    openTime: rawTimestamps ? openTime : toMilliseconds(openTime),
     open,
     high,
     low,
     close,
     volume,
-    closeTime: toMilliseconds(closeTime),
+    closeTime: rawTimestamps ? closeTime : toMilliseconds(closeTime),
     quoteAssetVolume: quote,
     numberOfTrades: trades,
     takerBuyBaseAssetVolume: takerBase,

@@ -11,6 +11,8 @@ export type {
   KlineGap,
   KlineSource,
   MarketRegime,
+  QualityIssue,
+  QualityReport,
   SampleKlineSource,
   SampleMarket,
   SampleMarketInput,
@@ -36,6 +38,7 @@ export {
 export { DataError, type DataErrorCode, isDataError } from './errors.js';
 export { DEFAULT_REST_BASE_URL, fetchKlines, parseKlinesResponse } from './fetch.js';
 export { assertInterval, intervalToMilliseconds, isInterval, nextOpenTime } from './intervals.js';
+export { analyzeKlines, csvQualityReport, formatQualityReport, qualityReport } from './quality.js';
 export { SeededRandom } from './random.js';
 export {
   ANOMALY_KINDS,
@@ -55,3 +58,4 @@ export {
   storeSource,
   subtractRanges,
 } from './store.js';
+export { exportCsv, importCsv } from './store-csv.js';

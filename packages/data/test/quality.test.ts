@@ -1,0 +1,133 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  analyzeKlines,
+  csvQualityReport,
+  exportCsv,
+  formatQualityReport,
+  generateSampleMarket,
+  importCsv,
+  KLINE_CSV_HEADER,
+  KlineStore,
+  klinesToCsv,
+  qualityReport,
+} from '../src/index.js';
+
+const HOUR = 3_600_000;
+let directory: string;
+beforeAll(async () => {
+  directory = await mkdtemp(join(tmpdir(), 'quality-'));
+});
+afterAll(async () => {
+  await rm(directory, { recursive: true, force: true });
+});
+
+describe('analyzeKlines', () => {
+  it('finds gaps, duplicates, disorder, zero volume, bad OHLC and off-grid times', () => {
+    const clean = generateSampleMarket({ count: 100, anomaliesPerThousand: { 'stale-price': 0 } }).klines;
+    const rows = clean.filter((_, i) => i < 40 || i >= 45); // 5 missing
+    rows.push({ ...rows[10]! }); // duplicate, and out of order
+    rows[20] = { ...rows[20]!, volume: 0, takerBuyBaseAssetVolume: 0 };
+    rows[30] = { ...rows[30]!, low: Math.max(rows[30]!.open, rows[30]!.close) + 1 };
+    rows[50] = { ...rows[50]!, openTime: rows[50]!.openTime + 1 };
+    const report = analyzeKlines(rows, 'BTCUSDT', '1h');
+    expect(report.rows).toBe(96);
+    expect(report.duplicates).toBe(1);
+    expect(report.outOfOrder).toBe(1);
+    expect(report.zeroVolume).toBe(1);
+    expect(report.inconsistent).toBe(1);
+    expect(report.misaligned).toBe(1);
+    expect(report.timestampUnit).toBe('milliseconds');
+    expect(report.gaps[0]).toEqual({ start: clean[40]!.openTime, end: clean[45]!.openTime, missing: 5 });
+    expect(report.examples.find((e) => e.index === 30)!.reason).toMatch(/low .* above open\/close/);
+    expect(formatQualityReport(report)).toMatch(/duplicates: 1, out of order: 1, off-grid: 1/);
+  });
+
+  it('recognises microsecond timestamps and checks them after conversion', () => {
+    const klines = generateSampleMarket({ count: 10, start: Date.UTC(2025, 0, 1) }).klines.map((k) => ({
+      ...k,
+      openTime: k.openTime * 1000,
+      closeTime: k.closeTime * 1000 + 999,
+    }));
+    const report = analyzeKlines(klines, 'BTCUSDT', '1h');
+    expect(report.timestampUnit).toBe('microseconds');
+    expect(report.gaps).toEqual([]);
+    expect(report.misaligned).toBe(0);
+    expect(report.firstOpenTime).toBe(Date.UTC(2025, 0, 1));
+  });
+
+  it('reports a CSV file as written, units included', async () => {
+    const path = join(directory, 'mixed.csv');
+    await writeFile(
+      path,
+      [
+        '1735603200000,1,2,0.5,1.5,10,1735606799999,15,3,4,6,0',
+        '1735606800000,1,2,0.5,1.5,10,1735610399999,15,3,4,6,0',
+        '1735689600000000,1,2,0.5,1.5,0,1735693199999999,15,3,0,0,0',
+      ].join('\n'),
+    );
+    const report = await csvQualityReport(path, 'BTCUSDT', '1h');
+    expect(report.timestampUnit).toBe('mixed');
+    expect(report.zeroVolume).toBe(1);
+    expect(report.missingRows).toBe(22);
+  });
+});
+
+describe('store quality, CSV import and export', () => {
+  it('imports a CSV file into the store, reports it, and exports the same text', async () => {
+    const { klines } = generateSampleMarket({ count: 25_000, seed: 4 });
+    const source = join(directory, 'BTCUSDT_1h.csv');
+    await writeFile(source, klinesToCsv(klines));
+    const store = await KlineStore.open(join(directory, 'import.duckdb'));
+    try {
+      const progress: number[] = [];
+      const result = await importCsv(store, source, { onProgress: (rows) => progress.push(rows) });
+      expect(result).toEqual({ symbol: 'BTCUSDT', interval: '1h', rows: 25_000, skipped: 0 });
+      expect(progress).toEqual([10_000, 20_000, 25_000]);
+      expect(await store.klines('BTCUSDT', '1h')).toEqual(klines);
+      const report = await qualityReport(store, 'BTCUSDT', '1h');
+      expect(report).toMatchObject({ rows: 25_000, duplicates: 0, outOfOrder: 0, gaps: [], inconsistent: 0 });
+      // The sample market's stale-price anomalies are zero-volume bars.
+      expect(report.zeroVolume).toBeGreaterThan(0);
+
+      const out = join(directory, 'export.csv');
+      expect(await exportCsv(store, out, 'BTCUSDT', '1h')).toBe(25_000);
+      expect(await readFile(out, 'utf8')).toBe(await readFile(source, 'utf8'));
+      const part = join(directory, 'part.csv');
+      expect(
+        await exportCsv(store, part, 'BTCUSDT', '1h', {
+          start: klines[5]!.openTime,
+          end: klines[8]!.openTime,
+        }),
+      ).toBe(3);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses a malformed file unless told to skip, and needs a symbol it can tell', async () => {
+    const { klines } = generateSampleMarket({ count: 3 });
+    const lines = klinesToCsv(klines).trim().split('\n');
+    lines[2] = lines[2]!.split(',').slice(0, 9).join(',');
+    const path = join(directory, 'ETHUSDT_1h.csv');
+    await writeFile(path, `${lines.join('\n')}\n`);
+    const store = await KlineStore.open(':memory:');
+    try {
+      await expect(importCsv(store, path)).rejects.toThrow(/line 3: expected 13 columns, got 9/);
+      const skipped: number[] = [];
+      const result = await importCsv(store, path, {
+        skipMalformed: true,
+        onSkippedLine: (line) => skipped.push(line),
+      });
+      expect(result).toMatchObject({ symbol: 'ETHUSDT', rows: 2, skipped: 1 });
+      expect(skipped).toEqual([3]);
+      const unnamed = join(directory, 'data.csv');
+      await writeFile(unnamed, `${KLINE_CSV_HEADER}\n`);
+      await expect(importCsv(store, unnamed)).rejects.toThrow(/Cannot tell the symbol and interval/);
+    } finally {
+      await store.close();
+    }
+  });
+});
