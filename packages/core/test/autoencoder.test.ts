@@ -261,6 +261,10 @@ describe('DenseAutoencoder', () => {
       await codeOf(new DenseAutoencoder(small).fit({ data: new Float64Array(6), rows: 1, cols: 6 })),
     ).toBe('TOO_FEW_ROWS');
     expect(await codeOf(new DenseAutoencoder(small).decisionFunction(validation))).toBe('NOT_FITTED');
+    const diverging = new DenseAutoencoder({ ...small, epochs: 3, learningRate: 1e30 });
+    const divergence = await diverging.fit(train).catch((caught: Error) => caught);
+    expect(isCoreError(divergence) && divergence.code).toBe('INVALID_ARGUMENT');
+    expect((divergence as Error).message).toMatch(/diverged.*learningRate/);
     expect(() => new DenseAutoencoder({ hiddenLayers: [] })).toThrow(/hiddenLayers/);
     expect(() => new DenseAutoencoder({ epochs: 0 })).toThrow(/epochs/);
     expect(() => new DenseAutoencoder({ learningRate: -1 })).toThrow(/learningRate/);

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { DetectorName, PipelineEventListener } from '../api.js';
+import { CoreError } from '../errors.js';
 import { createRandom, shuffleInPlace } from '../tf/random.js';
 
 /** Detectors trained by this loop. */
@@ -109,8 +110,16 @@ export async function runTraining(task: TrainingTask, settings: TrainingSettings
         const epochLoss = tf.tidy(() =>
           tf.div(tf.sum(tf.mul(tf.stack(losses), tf.tensor1d(weights))), task.samples),
         );
-        history.loss.push((await epochLoss.data())[0]!);
+        const loss = (await epochLoss.data())[0]!;
         epochLoss.dispose();
+        if (!Number.isFinite(loss)) {
+          throw new CoreError(
+            'INVALID_ARGUMENT',
+            `The ${task.detector} training loss became ${loss} at epoch ${epoch}: training diverged. ` +
+              'Lower learningRate, or check that the features are scaled (the preprocessor does this).',
+          );
+        }
+        history.loss.push(loss);
       } finally {
         for (const loss of losses) loss.dispose();
       }
