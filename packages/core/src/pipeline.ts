@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Interval, Kline, KlineSource } from '@crypto-anomaly/data';
+import { INTERVALS, type Interval, isInterval, type Kline, type KlineSource } from '@crypto-anomaly/data';
 import * as tf from '@tensorflow/tfjs';
 import type {
   AnomalyRow,
@@ -36,6 +36,7 @@ import { anomaliesCsv, isoTime, processedDataCsv, type ScoredHistory, topAnomaly
 import { chronologicalSplit, Preprocessor, splitLabels } from './preprocess.js';
 import { jaccard, scoreDistribution, spearman } from './ranking.js';
 import { fitThreshold } from './thresholds.js';
+import { describeValue } from './validate.js';
 import { CORE_VERSION, siblingVersions } from './version.js';
 
 /** Rows per detector (and consensus) in `PipelineResult.topAnomalies`. */
@@ -141,6 +142,51 @@ class Run {
       this.emit({ type: 'backend', name: this.backend.name, description: this.backend.description });
     }
     return this.backend;
+  }
+}
+
+/** Checks the options every entry point shares, where they enter. */
+function assertRunOptions(
+  options: {
+    source?: unknown;
+    symbol?: unknown;
+    interval?: unknown;
+    outDir?: unknown;
+    modelDir?: unknown;
+  },
+  required: { outDir: boolean; modelDir: boolean; symbol: boolean },
+): void {
+  const source = options.source as Partial<KlineSource> | undefined;
+  if (!source || typeof source.load !== 'function' || typeof source.describe !== 'function') {
+    throw new CoreError(
+      'INVALID_ARGUMENT',
+      `source must be a KlineSource (describe() and load()), got ${describeValue(options.source)}: ` +
+        'use sampleSource(), csvSource(path) or storeSource(store) from @crypto-anomaly/data.',
+    );
+  }
+  if (
+    (required.symbol || options.symbol !== undefined) &&
+    !(typeof options.symbol === 'string' && options.symbol)
+  ) {
+    throw new CoreError(
+      'INVALID_ARGUMENT',
+      `symbol must be a non-empty string such as "BTCUSDT", got ${describeValue(options.symbol)}.`,
+    );
+  }
+  if ((required.symbol || options.interval !== undefined) && !isInterval(String(options.interval))) {
+    throw new CoreError(
+      'INVALID_ARGUMENT',
+      `interval must be one of ${INTERVALS.join(', ')}, got ${describeValue(options.interval)}.`,
+    );
+  }
+  for (const key of ['outDir', 'modelDir'] as const) {
+    const value = options[key];
+    if (
+      (required[key] || (value !== undefined && value !== false)) &&
+      !(typeof value === 'string' && value)
+    ) {
+      throw new CoreError('INVALID_ARGUMENT', `${key} must be a folder path, got ${describeValue(value)}.`);
+    }
   }
 }
 
@@ -494,6 +540,7 @@ function round(value: number): number {
  * when `outDir` is given. Emits the same events as `runPipeline`.
  */
 export async function trainPipeline(options: TrainPipelineOptions): Promise<TrainPipelineResult> {
+  assertRunOptions(options, { outDir: false, modelDir: true, symbol: true });
   const run = new Run(options.onEvent, options.signal);
   const config = resolvePipelineConfig(options.config, {
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
@@ -538,9 +585,8 @@ export async function trainPipeline(options: TrainPipelineOptions): Promise<Trai
  * 15%, test 15%), scores every row, and writes into `outDir` the processed data, one anomaly file
  * per detector and the consensus, summary.json, the PNG charts and the trained model (`model/`).
  */
-export async function runPipeline(
-  options: RunPipelineOptions & { charts?: boolean },
-): Promise<PipelineResult> {
+export async function runPipeline(options: RunPipelineOptions): Promise<PipelineResult> {
+  assertRunOptions(options, { outDir: true, modelDir: false, symbol: true });
   const modelDir =
     options.modelDir === false ? undefined : (options.modelDir ?? join(options.outDir, 'model'));
   const run = new Run(options.onEvent, options.signal);
@@ -580,6 +626,7 @@ export async function runPipeline(
  * `test`.
  */
 export async function detectWithPipeline(options: DetectOptions): Promise<PipelineResult> {
+  assertRunOptions(options, { outDir: true, modelDir: true, symbol: false });
   const run = new Run(options.onEvent, options.signal);
   const pipeline = await TrainedPipeline.load(options.modelDir);
   try {

@@ -244,6 +244,30 @@ describe('persistence', () => {
   });
 });
 
+describe('bad options', () => {
+  it('are refused where they enter, by name', async () => {
+    const base = {
+      source,
+      symbol: 'BTCUSDT',
+      interval: '1h' as const,
+      outDir: join(tmpdir(), 'never-written'),
+    };
+    for (const [options, pattern] of [
+      [{ ...base, source: undefined }, /source must be a KlineSource/],
+      [{ ...base, symbol: '' }, /symbol must be/],
+      [{ ...base, interval: '7h' }, /interval must be one of/],
+      [{ ...base, outDir: undefined }, /outDir must be a folder path/],
+      [{ ...base, config: { detectors: ['lstm'] } }, /config.detectors/],
+    ] as const) {
+      const error = await errorOf(runPipeline(options as never));
+      expect(isCoreError(error) && error.code).toBe('INVALID_ARGUMENT');
+      expect((error as Error).message).toMatch(pattern);
+    }
+    const noModel = await errorOf(detectWithPipeline({ source, outDir: base.outDir } as never));
+    expect((noModel as Error).message).toMatch(/modelDir must be a folder path/);
+  });
+});
+
 describe('aborting', () => {
   it('stops at the next batch and leaves no half-written file', async () => {
     const outDir = await mkdtemp(join(tmpdir(), 'core-abort-'));
