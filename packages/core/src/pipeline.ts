@@ -25,13 +25,18 @@ import {
   scoresSpec,
 } from './charts.js';
 import { resolvePipelineConfig } from './config.js';
-import { DEFAULT_ATTENTION_AUTOENCODER_OPTIONS } from './detectors/attention-autoencoder.js';
+import {
+  ATTENTION_AUTOENCODER_FORMAT_VERSION,
+  DEFAULT_ATTENTION_AUTOENCODER_OPTIONS,
+} from './detectors/attention-autoencoder.js';
+import { DENSE_AUTOENCODER_FORMAT_VERSION } from './detectors/dense-autoencoder.js';
+import { ISOLATION_FOREST_FORMAT_VERSION } from './detectors/isolation-forest.js';
 import { createDetector } from './detectors/registry.js';
 import { CoreError } from './errors.js';
 import { computeFeatures } from './features.js';
 import { writeFileAtomic, writeJsonAtomic } from './io.js';
 import type { DetectorScores, FittedDetector, ScoredTable, TrainedOn } from './model.js';
-import { TrainedPipeline } from './model.js';
+import { PIPELINE_FORMAT_VERSION, TrainedPipeline } from './model.js';
 import { anomaliesCsv, isoTime, processedDataCsv, type ScoredHistory, topAnomalyRows } from './outputs.js';
 import { chronologicalSplit, Preprocessor, splitLabels } from './preprocess.js';
 import { jaccard, scoreDistribution, spearman } from './ranking.js';
@@ -512,7 +517,12 @@ function buildSummary(
       ...siblingVersions(),
       tensorflow: tf.version['tfjs-core'],
       node: process.version,
-      pipelineFormat: 1,
+      formats: {
+        pipeline: PIPELINE_FORMAT_VERSION,
+        isolationForest: ISOLATION_FOREST_FORMAT_VERSION,
+        autoencoder: DENSE_AUTOENCODER_FORMAT_VERSION,
+        attention: ATTENTION_AUTOENCODER_FORMAT_VERSION,
+      },
     },
     backend: run.backend ? { name: run.backend.name, description: run.backend.description } : null,
     rows: {

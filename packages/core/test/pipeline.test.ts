@@ -144,6 +144,12 @@ describe('runPipeline', () => {
     expect(summary.versions.core).toMatch(/^\d+\.\d+\.\d+/);
     expect(summary.versions.kernels).toMatch(/^\d+\.\d+\.\d+/);
     expect(summary.versions.data).toMatch(/^\d+\.\d+\.\d+/);
+    expect(summary.versions.formats).toEqual({
+      pipeline: 1,
+      isolationForest: 1,
+      autoencoder: 1,
+      attention: 1,
+    });
     expect(Object.keys(summary.agreement.pairs)).toEqual([
       'isolation-forest / autoencoder',
       'isolation-forest / attention',
