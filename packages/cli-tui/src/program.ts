@@ -1,8 +1,10 @@
 import { Command, CommanderError } from 'commander';
+import { addDetectCommand } from './commands/detect.js';
 import { addReportCommand } from './commands/report.js';
 import { addRunCommand } from './commands/run.js';
 import { addScoreCommand } from './commands/score.js';
-import { type CliError, isCliError } from './errors.js';
+import { addTrainCommand } from './commands/train.js';
+import { isCliError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import { VERSION } from './version.js';
 
@@ -47,7 +49,10 @@ Examples:
 
 Exit codes: 0 success, 1 runtime failure, 2 usage error.`,
     );
-  addRunCommand(program, context, ['sample', 'csv', 'store']);
+  const sources = ['sample', 'csv', 'store'] as const;
+  addRunCommand(program, context, sources);
+  addTrainCommand(program, context, sources);
+  addDetectCommand(program, context, sources);
   addScoreCommand(program, context);
   addReportCommand(program, context);
   // Each subcommand's usage errors end with its own usage line rather than the program's.
@@ -133,8 +138,12 @@ export async function main(
     context.err(`error: ${cause}`);
     context.err(`hint: ${hint}`);
     if (verbose) {
-      const stack = (error as CliError).cause instanceof Error ? ((error as CliError).cause as Error) : error;
-      context.err(stack instanceof Error && stack.stack ? stack.stack : String(stack));
+      // The error's own stack, then what caused it, as deep as the chain goes.
+      for (let link: unknown = error, depth = 0; link !== undefined && depth < 5; depth++) {
+        const prefix = depth === 0 ? '' : 'caused by: ';
+        context.err(prefix + (link instanceof Error && link.stack ? link.stack : String(link)));
+        link = link instanceof Error ? link.cause : undefined;
+      }
     }
     return ExitCode.runtimeFailure;
   }

@@ -97,6 +97,7 @@ export async function openSource(
   config: ConfigFile,
   reporter: Pick<Reporter, 'line'>,
   defaultKind: SourceKind,
+  defaults: { symbol: string; interval: Interval } = { symbol: DEFAULT_SYMBOL, interval: DEFAULT_INTERVAL },
 ): Promise<OpenedSource> {
   const settings = sourceSettings(command, config, defaultKind);
   const data = await import('@crypto-anomaly/data');
@@ -106,8 +107,8 @@ export async function openSource(
   };
   switch (settings.kind) {
     case 'sample': {
-      const symbol = settings.symbol ?? DEFAULT_SYMBOL;
-      const interval = settings.interval ?? DEFAULT_INTERVAL;
+      const symbol = settings.symbol ?? defaults.symbol;
+      const interval = settings.interval ?? defaults.interval;
       const sampleStart = configDate('sample.start', config.sample?.start);
       const source = data.sampleSource({
         symbol,
@@ -120,16 +121,17 @@ export async function openSource(
     }
     case 'csv': {
       const fromName = data.parseKlineFileName(settings.input!);
-      const symbol = settings.symbol ?? fromName.symbol ?? DEFAULT_SYMBOL;
-      const interval = settings.interval ?? fromName.interval ?? DEFAULT_INTERVAL;
+      const symbol = settings.symbol ?? fromName.symbol ?? defaults.symbol;
+      const interval = settings.interval ?? fromName.interval ?? defaults.interval;
       const source = data.csvSource(settings.input!, { symbol, interval });
       return { kind: 'csv', source, symbol, interval, ...range, close: async () => {} };
     }
     case 'store':
     case 'binance': {
-      const symbol = settings.symbol ?? DEFAULT_SYMBOL;
-      const interval = settings.interval ?? DEFAULT_INTERVAL;
+      const symbol = settings.symbol ?? defaults.symbol;
+      const interval = settings.interval ?? defaults.interval;
       const store = await data.KlineStore.open(settings.store);
+      reporter.line(`Kline store: ${store.path}`);
       return {
         kind: settings.kind,
         source: data.storeSource(store),

@@ -46,8 +46,9 @@ summary.json, chart_*.png and model/ (reuse it with crypto-anomaly detect).`,
       const symbol = settings.symbol ?? DEFAULT_SYMBOL;
       const interval = settings.interval ?? DEFAULT_INTERVAL;
       const title =
-        `crypto-anomaly run · ${symbol} ${interval} → ${outDir}` +
-        (settings.kind === 'sample' ? ' · default source: the bundled sample market' : '');
+        `crypto-anomaly run · ${symbol} ${interval}` +
+        (settings.kind === 'sample' ? ' · bundled sample market (default source)' : '') +
+        ` → ${outDir}`;
       await runSession({ title, tui: engine.tui, context }, async (reporter) => {
         if (settings.kind === 'sample') {
           reporter.line(

@@ -1,0 +1,93 @@
+import { resolve } from 'node:path';
+import type { Interval } from '@crypto-anomaly/data';
+import { type Command, Option } from 'commander';
+import { CliError } from '../errors.js';
+import { configOf, pick } from '../options.js';
+import type { CommandContext } from '../program.js';
+import { runSession } from '../session.js';
+import { addSourceOptions, openSource, type SourceKind, sourceSettings } from '../sources.js';
+
+/** `crypto-anomaly detect --model MODEL_DIR`: score new candles with a saved pipeline. */
+export function addDetectCommand(
+  program: Command,
+  context: CommandContext,
+  sources: readonly SourceKind[],
+): void {
+  const command = program
+    .command('detect')
+    .description('score candles with a pipeline saved by train (or run), without training');
+  addSourceOptions(command, sources, 'store');
+  command
+    .option('--model <model-dir>', 'the saved pipeline (train --out, or <run --out>/model)')
+    .option('--out <dir>', 'output folder for the anomaly CSVs, summary.json and charts (default output/)')
+    .addOption(
+      new Option('--backend <name>', 'TensorFlow.js backend (default auto)').choices([
+        'auto',
+        'wasm',
+        'node',
+        'cpu',
+      ]),
+    )
+    .option('--config <file.json>', 'settings file (its source keys); flags override it')
+    .option('--no-tui', 'plain lines instead of the dashboard (automatic when not a terminal or in CI)')
+    .option('--no-charts', 'skip the PNG charts')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  crypto-anomaly detect --model models/btc --since 2024-06-01 --out runs/june      from the local store
+  crypto-anomaly detect --model models/btc --input BTCUSDT-1h-2024-07.csv --out runs/july
+  crypto-anomaly detect --model output/model --source sample --since 2024-06-01    the sample again
+
+The symbol and interval default to the model's. Without --input the candles come from the store.`,
+    )
+    .action(async (_flags: unknown, command: Command) => {
+      const config = await configOf(command);
+      const settings = sourceSettings(command, config, 'store');
+      const model = pick<string>(command, 'model', config.model);
+      if (!model) {
+        throw new CliError('USAGE', '--model <model-dir> is required', {
+          option: '--model',
+          hint: "name a folder written by crypto-anomaly train --out (or a run's output/model)",
+        });
+      }
+      const modelDir = resolve(model);
+      const outDir = resolve(pick<string>(command, 'out', config.out) ?? 'output');
+      const backend = pick<'auto' | 'wasm' | 'node' | 'cpu'>(command, 'backend', config.backend);
+      const tui = pick<boolean>(command, 'tui', config.tui) ?? true;
+      const charts = pick<boolean>(command, 'charts', config.charts) ?? true;
+      const core = await import('@crypto-anomaly/core');
+      // The model says what it was trained on: its symbol and interval are the defaults here.
+      const manifest = await core.readManifest(modelDir);
+      const symbol = settings.symbol ?? manifest.trainedOn.symbol;
+      const interval: Interval = settings.interval ?? manifest.trainedOn.interval;
+      const title = `crypto-anomaly detect · ${symbol} ${interval} with ${modelDir} → ${outDir}`;
+      await runSession({ title, tui, context }, async (reporter) => {
+        const opened = await openSource(command, config, reporter, 'store', { symbol, interval });
+        try {
+          const started = Date.now();
+          const result = await core.detectWithPipeline({
+            modelDir,
+            source: opened.source,
+            symbol,
+            interval,
+            ...(opened.since !== undefined ? { since: opened.since } : {}),
+            ...(opened.until !== undefined ? { until: opened.until } : {}),
+            outDir,
+            ...(backend ? { backend } : {}),
+            charts,
+            onEvent: (event) => reporter.event(event),
+            signal: reporter.signal,
+          });
+          return {
+            outDir: result.outDir,
+            files: result.files,
+            topAnomalies: result.topAnomalies,
+            elapsedMs: Date.now() - started,
+          };
+        } finally {
+          await opened.close();
+        }
+      });
+    });
+}

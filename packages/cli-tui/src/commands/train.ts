@@ -1,0 +1,109 @@
+import { readdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { CliError } from '../errors.js';
+import { configOf, pick } from '../options.js';
+import type { CommandContext } from '../program.js';
+import { runSession } from '../session.js';
+import {
+  addSourceOptions,
+  DEFAULT_INTERVAL,
+  DEFAULT_SYMBOL,
+  openSource,
+  type SourceKind,
+  sourceSettings,
+} from '../sources.js';
+import { addEngineOptions, engineSettings } from './pipeline-options.js';
+
+/** Every file under `dir`, by its path relative to it. */
+async function filesUnder(dir: string): Promise<Record<string, string>> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  const files: Record<string, string> = {};
+  for (const entry of entries) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    files[path.slice(dir.length + 1)] = path;
+  }
+  return files;
+}
+
+/** `crypto-anomaly train --out MODEL_DIR`: train the pipeline and save it for `detect`. */
+export function addTrainCommand(
+  program: Command,
+  context: CommandContext,
+  sources: readonly SourceKind[],
+): void {
+  const command = program
+    .command('train')
+    .description('train the pipeline (scaler, three detectors, thresholds) and save it for detect');
+  addSourceOptions(command, sources, 'sample');
+  command
+    .option('--out <model-dir>', 'folder to save the trained pipeline in (replaced atomically)')
+    .option('--outputs <dir>', 'also write the anomaly CSVs, summary.json and charts there');
+  addEngineOptions(command, { training: true })
+    .addHelpText(
+      'after',
+      `
+Examples:
+  crypto-anomaly train --out models/btc                       on the bundled sample
+  crypto-anomaly train --source csv --input BTCUSDT-1h.csv --until 2024-06-01 --out models/btc
+  crypto-anomaly train --source store --since 2023-01-01 --epochs 40 --out models/btc --outputs runs/btc`,
+    )
+    .action(async (_flags: unknown, command: Command) => {
+      const config = await configOf(command);
+      const settings = sourceSettings(command, config, 'sample');
+      const engine = engineSettings(command, config);
+      const out = pick<string>(command, 'out', config.model);
+      if (!out) {
+        throw new CliError('USAGE', '--out <model-dir> is required', {
+          option: '--out',
+          hint: 'name the folder to save the model in, e.g. --out models/btc',
+        });
+      }
+      const modelDir = resolve(out);
+      const outputs = pick<string>(command, 'outputs', undefined);
+      const symbol = settings.symbol ?? DEFAULT_SYMBOL;
+      const interval = settings.interval ?? DEFAULT_INTERVAL;
+      const title =
+        `crypto-anomaly train · ${symbol} ${interval}` +
+        (settings.kind === 'sample' ? ' · bundled sample market (default source)' : '') +
+        ` → ${modelDir}`;
+      await runSession({ title, tui: engine.tui, context }, async (reporter) => {
+        if (settings.kind === 'sample') {
+          reporter.line(
+            'Training on the bundled sample market (the default source; --source csv or store for real data).',
+          );
+        }
+        const opened = await openSource(command, config, reporter, 'sample');
+        try {
+          const core = await import('@crypto-anomaly/core');
+          const started = Date.now();
+          const { tui: _tui, ...options } = engine;
+          const result = await core.trainPipeline({
+            ...options,
+            source: opened.source,
+            symbol: opened.symbol,
+            interval: opened.interval,
+            ...(opened.since !== undefined ? { since: opened.since } : {}),
+            ...(opened.until !== undefined ? { until: opened.until } : {}),
+            modelDir,
+            ...(outputs ? { outDir: resolve(outputs) } : {}),
+            onEvent: (event) => reporter.event(event),
+            signal: reporter.signal,
+          });
+          result.pipeline.dispose();
+          reporter.line(
+            `Model saved to ${result.modelDir}; score new candles with crypto-anomaly detect --model ${out}`,
+          );
+          return {
+            outDir: result.outputs?.outDir ?? result.modelDir,
+            files: result.outputs?.files ?? (await filesUnder(result.modelDir)),
+            topAnomalies: result.outputs?.topAnomalies ?? {},
+            elapsedMs: Date.now() - started,
+          };
+        } finally {
+          await opened.close();
+        }
+      });
+    });
+}

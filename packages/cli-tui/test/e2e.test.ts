@@ -1,0 +1,238 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * The built binary as a child process, not a terminal (pipes) and with CI set: the plain logger.
+ * A small sample market (1,500 candles) and one or two epochs keep each run to a few seconds.
+ */
+const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+const env = { ...process.env, CI: 'true', NO_COLOR: '1' };
+let work: string;
+let smallSample: string;
+
+function cli(...args: string[]) {
+  return spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env, cwd: work, timeout: 120_000 });
+}
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'cli-e2e-'));
+  smallSample = join(work, 'small.json');
+  writeFileSync(
+    smallSample,
+    JSON.stringify({ sample: { count: 1500 }, pipeline: { attention: { epochs: 1 } } }),
+  );
+});
+
+const noControlCharacters = (text: string) => !text.includes('\u001b') && !text.includes('\r');
+
+describe('crypto-anomaly run (non-TTY)', () => {
+  let result: ReturnType<typeof cli>;
+  let out: string;
+  beforeAll(() => {
+    out = join(work, 'run');
+    result = cli('run', '--config', smallSample, '--epochs', '2', '--out', out);
+  });
+
+  it('exits 0 and writes the outputs: CSVs, summary, charts, model', () => {
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    const files = readdirSync(out);
+    for (const name of [
+      'summary.json',
+      'anomalies_consensus.csv',
+      'anomalies_isolation_forest.csv',
+      'model',
+    ]) {
+      expect(files).toContain(name);
+    }
+    expect(files.some((name) => name.endsWith('.png'))).toBe(true);
+    expect(existsSync(join(out, 'model', 'pipeline.json'))).toBe(true);
+    expect(files.some((name) => name.includes('partial') || name.endsWith('.tmp'))).toBe(false);
+  });
+
+  it('says the sample is the default source and logs one plain line per stage and per epoch', () => {
+    const lines = result.stdout.split('\n');
+    expect(lines[0]).toMatch(/bundled sample market \(the default source/);
+    expect(lines.filter((line) => /^stage load (started|done)/.test(line))).toHaveLength(2);
+    expect(
+      lines.filter((line) => /^autoencoder epoch \d+\/2: loss /.test(line)).length,
+    ).toBeGreaterThanOrEqual(1);
+    expect(lines.filter((line) => /^attention epoch 1\/1: loss /.test(line))).toHaveLength(1);
+    expect(lines.some((line) => /^stage charts done/.test(line))).toBe(true);
+    expect(noControlCharacters(result.stdout)).toBe(true);
+  });
+
+  it('ends with the final table and the files', () => {
+    expect(result.stdout).toMatch(/Top anomalies \(\* = over the threshold\)\ntime \(UTC\)/);
+    expect(result.stdout).toMatch(/\nconsensus \(threshold [\d.]+\)\n {2}\d{4}-\d{2}-\d{2} \d{2}:\d{2}/);
+    expect(result.stdout).toMatch(new RegExp(`Files in ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\n {2}`));
+    expect(result.stdout).toMatch(/\nFinished in [\d.]+(ms|s)\.\n$/);
+  });
+
+  it('report prints the run summary (exit 0)', () => {
+    const report = cli('report', out);
+    expect(report.status).toBe(0);
+    expect(report.stdout).toMatch(/^Summary of .*summary\.json\n/);
+    expect(report.stdout.split('\n').length).toBeGreaterThan(5);
+  });
+});
+
+describe('crypto-anomaly train and detect (non-TTY)', () => {
+  it('trains on the older candles, then scores the newer ones with the saved model', () => {
+    const model = join(work, 'model');
+    const train = cli(
+      'train',
+      '--config',
+      smallSample,
+      '--epochs',
+      '1',
+      '--until',
+      '2024-02-20',
+      '--out',
+      model,
+    );
+    expect(train.stderr).toBe('');
+    expect(train.status).toBe(0);
+    expect(existsSync(join(model, 'pipeline.json'))).toBe(true);
+    expect(train.stdout).toMatch(/Model saved to /);
+    const detected = join(work, 'detected');
+    const detect = cli(
+      'detect',
+      '--model',
+      model,
+      '--source',
+      'sample',
+      '--config',
+      smallSample,
+      '--since',
+      '2024-02-20',
+      '--out',
+      detected,
+      '--no-charts',
+    );
+    expect(detect.stderr).not.toMatch(/error/i);
+    expect(detect.status).toBe(0);
+    expect(detect.stdout).toMatch(/scoring with the saved model/);
+    expect(existsSync(join(detected, 'anomalies_consensus.csv'))).toBe(true);
+  });
+});
+
+describe('crypto-anomaly score (non-TTY)', () => {
+  it('streams a numeric CSV through the isolation forest and appends score and is_anomaly', () => {
+    const input = join(work, 'points.csv');
+    const rows = ['id,x,y,label'];
+    for (let i = 0; i < 3000; i++) {
+      const outlier = i % 500 === 250;
+      rows.push(
+        `p${i},${outlier ? 40 : Math.sin(i) * 3},${outlier ? -40 : Math.cos(i * 1.3) * 2},${outlier ? 1 : 0}`,
+      );
+    }
+    writeFileSync(input, `${rows.join('\n')}\n`);
+    const output = join(work, 'scored.csv');
+    const result = cli(
+      'score',
+      '--detector',
+      'iforest',
+      '--input',
+      input,
+      '--exclude',
+      'label',
+      '--contamination',
+      '0.01',
+      '--out',
+      output,
+    );
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/left out non-numeric columns: id/);
+    const lines = readFileSync(output, 'utf8').trim().split('\n');
+    expect(lines[0]).toBe('id,x,y,label,score,is_anomaly');
+    expect(lines).toHaveLength(3001);
+    const flagged = lines.slice(1).filter((line) => line.endsWith(',1'));
+    // 1% contamination of 3,000 rows: about 30 flagged, the 6 planted outliers among them.
+    expect(flagged.length).toBeGreaterThanOrEqual(20);
+    expect(flagged.length).toBeLessThanOrEqual(40);
+    expect(flagged.filter((line) => line.split(',')[3] === '1')).toHaveLength(6);
+  });
+});
+
+describe('exit codes', () => {
+  it('exits 2 on a bad flag value, naming the flag and showing the usage line', () => {
+    const result = cli('run', '--epochs', 'zero');
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/option '--epochs <n>' argument 'zero' is invalid/);
+    expect(result.stderr).toMatch(/usage: crypto-anomaly run \[options\]/);
+  });
+
+  it('exits 2 when flags contradict, naming the flag', () => {
+    const result = cli('run', '--source', 'csv');
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(
+      /^error: --input is required with --source csv\n\(usage: crypto-anomaly run/,
+    );
+  });
+
+  it('exits 2 on a config file with a wrong key, naming its path', () => {
+    const config = join(work, 'bad.json');
+    writeFileSync(config, JSON.stringify({ pipeline: { isolationForest: { nEstimators: -5 } } }));
+    const result = cli('run', '--config', config);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/pipeline\.isolationForest\.nEstimators/);
+  });
+
+  it('exits 1 on a runtime failure with one line of cause and one of hint, the stack only with --verbose', () => {
+    const missing = join(work, 'missing.csv');
+    const result = cli('run', '--source', 'csv', '--input', missing, '--out', join(work, 'never'));
+    expect(result.status).toBe(1);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^error: .*missing\.csv/);
+    expect(lines[1]).toMatch(/^hint: /);
+    const verbose = cli(
+      'run',
+      '--source',
+      'csv',
+      '--input',
+      missing,
+      '--out',
+      join(work, 'never'),
+      '--verbose',
+    );
+    expect(verbose.status).toBe(1);
+    expect(verbose.stderr).toMatch(/\n\s+at /);
+  });
+});
+
+describe('stopping', () => {
+  it('SIGINT during training stops the run: exit 1, no summary and no half-written file', async () => {
+    const out = join(work, 'stopped');
+    const child: ChildProcess = spawn(
+      process.execPath,
+      [bin, 'run', '--config', smallSample, '--epochs', '50', '--out', out],
+      {
+        env,
+        cwd: work,
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stderr!.on('data', (chunk) => (stderr += chunk));
+    const exit = new Promise<number | null>((resolve) => child.on('close', resolve));
+    await new Promise<void>((resolve) => {
+      child.stdout!.on('data', (chunk) => {
+        stdout += chunk;
+        if (/autoencoder epoch 1\//.test(stdout)) resolve();
+      });
+    });
+    child.kill('SIGINT');
+    expect(await exit).toBe(1);
+    expect(stderr).toMatch(/^error: stopped before the end/);
+    expect(existsSync(join(out, 'summary.json'))).toBe(false);
+    const leftovers = existsSync(out) ? readdirSync(out, { recursive: true }).map(String) : [];
+    expect(leftovers.filter((name) => /partial|\.tmp/.test(name))).toEqual([]);
+  });
+});
