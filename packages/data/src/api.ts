@@ -303,3 +303,50 @@ export interface QualityReport {
   /** The unit of the timestamps as read: Binance archive files use microseconds from 2025-01-01. */
   timestampUnit: 'milliseconds' | 'microseconds' | 'mixed' | 'none';
 }
+
+/** One archive file's fate in `downloadArchive`. */
+export interface ArchiveFileProgress {
+  /** File name, e.g. BTCUSDT-1h-2024-01.zip. */
+  file: string;
+  status: 'loaded' | 'missing' | 'retrying';
+  /** Files handled so far and planned in all. */
+  files: number;
+  filesTotal: number;
+  /** Rows stored so far. */
+  rows: number;
+  /** Timestamp unit found in the file. */
+  timestampUnit?: 'milliseconds' | 'microseconds';
+  message?: string;
+}
+
+/** Options of `downloadArchive`. */
+export interface DownloadArchiveOptions {
+  symbol: string;
+  interval: Interval;
+  since: number;
+  /** Exclusive end, Unix ms. Default: now. */
+  until?: number;
+  store: import('./store.js').KlineStore;
+  /** Archive base URL. Default `https://data.binance.vision`. */
+  baseUrl?: string;
+  onProgress?: (progress: ArchiveFileProgress) => void;
+  signal?: AbortSignal;
+  /** Retries per file after network errors, 5xx and checksum mismatches. Default 3. */
+  maxRetries?: number;
+  /** First backoff delay, doubling per retry. Default 1000 ms. */
+  retryBaseMs?: number;
+  /** Per-request timeout. Default 60,000 ms. */
+  requestTimeoutMs?: number;
+  /** Clock, for tests. Default Date.now. */
+  now?: () => number;
+}
+
+/** What `downloadArchive` did. */
+export interface DownloadArchiveResult {
+  files: number;
+  /** Files the archive does not have (not yet published, or before the symbol listed). */
+  missingFiles: string[];
+  rows: number;
+  /** Files whose timestamps were microseconds. */
+  microsecondFiles: number;
+}

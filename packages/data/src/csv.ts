@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { basename } from 'node:path';
+import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { type CsvError, parse } from 'csv-parse';
 import type { CsvReadOptions, Interval, Kline, KlineSource } from './api.js';
@@ -49,10 +50,20 @@ export function toMilliseconds(time: number): number {
  * timestamps are converted to milliseconds. A malformed line throws a MALFORMED_CSV DataError
  * naming its line, unless `skipMalformed` is set.
  */
-export async function* readKlinesCsvBatches(
+export function readKlinesCsvBatches(
   path: string,
   options: Partial<CsvReadOptions> & { batchSize?: number; rawTimestamps?: boolean } = {},
 ): AsyncGenerator<Kline[]> {
+  return parseKlinesCsvStream(createReadStream(path), path, options);
+}
+
+/** `readKlinesCsvBatches` over any readable stream (a zip entry, a socket); `label` names it in errors. */
+export async function* parseKlinesCsvStream(
+  input: Readable,
+  label: string,
+  options: Partial<CsvReadOptions> & { batchSize?: number; rawTimestamps?: boolean } = {},
+): AsyncGenerator<Kline[]> {
+  const path = label;
   const opts = { ...CSV_READ_DEFAULTS, ...options };
   const batchSize = options.batchSize ?? 10_000;
   const skipped = (line: number, reason: string) => {
@@ -75,7 +86,6 @@ export async function* readKlinesCsvBatches(
       return undefined;
     },
   });
-  const input = createReadStream(path);
   input.on('error', (error) => parser.destroy(error));
   input.pipe(parser);
 

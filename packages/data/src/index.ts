@@ -1,7 +1,10 @@
 export type {
   AnomalyKind,
   AnomalyLabel,
+  ArchiveFileProgress,
   CsvReadOptions,
+  DownloadArchiveOptions,
+  DownloadArchiveResult,
   FetchKlinesOptions,
   FetchKlinesResult,
   FetchProgress,
@@ -22,6 +25,12 @@ export type {
 } from './api.js';
 export { INTERVALS } from './api.js';
 export {
+  type ArchiveFile,
+  DEFAULT_ARCHIVE_BASE_URL,
+  downloadArchive,
+  planArchiveFiles,
+} from './archive.js';
+export {
   csvSource,
   formatCsvTime,
   KLINE_CSV_COLUMNS,
@@ -30,6 +39,7 @@ export {
   klineToCsvLine,
   MICROSECOND_THRESHOLD,
   parseKlineFileName,
+  parseKlinesCsvStream,
   readKlinesCsv,
   readKlinesCsvBatches,
   toMilliseconds,

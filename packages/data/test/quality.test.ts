@@ -15,7 +15,6 @@ import {
   qualityReport,
 } from '../src/index.js';
 
-const HOUR = 3_600_000;
 let directory: string;
 beforeAll(async () => {
   directory = await mkdtemp(join(tmpdir(), 'quality-'));

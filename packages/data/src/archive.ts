@@ -1,0 +1,272 @@
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import yauzl from 'yauzl';
+import type {
+  ArchiveFileProgress,
+  DownloadArchiveOptions,
+  DownloadArchiveResult,
+  Interval,
+  Kline,
+  TimeRange,
+} from './api.js';
+import { MICROSECOND_THRESHOLD, parseKlinesCsvStream } from './csv.js';
+import { DataError, isDataError } from './errors.js';
+import { assertInterval } from './intervals.js';
+import { assertInteger, assertPositiveNumber, assertSymbol, assertTimestamp } from './validate.js';
+
+/** Binance's public data archive. */
+export const DEFAULT_ARCHIVE_BASE_URL = 'https://data.binance.vision';
+
+const DAY_MS = 86_400_000;
+
+/** One archive file: its URL path, name and the span of open times it holds. */
+export interface ArchiveFile {
+  period: 'monthly' | 'daily';
+  name: string;
+  path: string;
+  start: number;
+  end: number;
+}
+
+/** The archive's name for an interval (it writes a month as `1mo`). */
+function archiveInterval(interval: Interval): string {
+  return interval === '1M' ? '1mo' : interval;
+}
+
+function fileFor(
+  symbol: string,
+  interval: Interval,
+  period: 'monthly' | 'daily',
+  start: number,
+): ArchiveFile {
+  const date = new Date(start);
+  const y = date.getUTCFullYear();
+  const m = String(date.getUTCMonth() + 1).padStart(2, '0');
+  const d = String(date.getUTCDate()).padStart(2, '0');
+  const name = `${symbol}-${archiveInterval(interval)}-${y}-${m}${period === 'daily' ? `-${d}` : ''}.zip`;
+  const end = period === 'daily' ? start + DAY_MS : Date.UTC(y, date.getUTCMonth() + 1, 1);
+  return {
+    period,
+    name,
+    path: `data/spot/${period}/klines/${symbol}/${archiveInterval(interval)}/${name}`,
+    start,
+    end,
+  };
+}
+
+/**
+ * The archive files that cover `ranges`: whole past months as monthly files, and days of the
+ * current month (before today) as daily files. Today is never in the archive.
+ */
+export function planArchiveFiles(
+  symbol: string,
+  interval: Interval,
+  ranges: readonly TimeRange[],
+  now: number,
+): ArchiveFile[] {
+  const today = Math.floor(now / DAY_MS) * DAY_MS;
+  const nowDate = new Date(now);
+  const thisMonth = Date.UTC(nowDate.getUTCFullYear(), nowDate.getUTCMonth(), 1);
+  const files = new Map<string, ArchiveFile>();
+  for (const range of ranges) {
+    const first = new Date(range.start);
+    let month = Date.UTC(first.getUTCFullYear(), first.getUTCMonth(), 1);
+    while (month < range.end && month < today) {
+      const monthly = fileFor(symbol, interval, 'monthly', month);
+      if (monthly.end <= thisMonth) {
+        files.set(monthly.name, monthly);
+      } else if (interval !== '1M') {
+        const firstDay = Math.max(month, Math.floor(range.start / DAY_MS) * DAY_MS);
+        for (let day = firstDay; day < Math.min(range.end, today); day += DAY_MS) {
+          const daily = fileFor(symbol, interval, 'daily', day);
+          files.set(daily.name, daily);
+        }
+      }
+      month = monthly.end;
+    }
+  }
+  return [...files.values()].sort((a, b) => a.start - b.start);
+}
+
+/**
+ * Bulk history from Binance's public data archive into the store: the monthly and daily zip
+ * files covering what the store is missing in [since, until), each checked against its
+ * `.CHECKSUM` (sha256) before use, parsed (milliseconds, or microseconds as from 2025-01-01) and
+ * written in one transaction per file, with the file's span recorded as answered. Files the
+ * archive lacks (not yet published) are listed; `fetchKlines` fills the remainder over REST.
+ */
+export async function downloadArchive(options: DownloadArchiveOptions): Promise<DownloadArchiveResult> {
+  const symbol = assertSymbol('symbol', options.symbol);
+  const interval = assertInterval(options.interval);
+  const now = options.now ?? Date.now;
+  const since = assertTimestamp('since', options.since);
+  const until = options.until === undefined ? now() : assertTimestamp('until', options.until);
+  if (since >= until) {
+    throw new DataError(
+      'INVALID_ARGUMENT',
+      `since (${new Date(since).toISOString()}) is not before until (${new Date(until).toISOString()}); give a start before the end.`,
+    );
+  }
+  const maxRetries = assertInteger('maxRetries', options.maxRetries ?? 3, 0, 100);
+  const retryBaseMs = assertPositiveNumber('retryBaseMs', options.retryBaseMs ?? 1000);
+  const requestTimeoutMs = assertPositiveNumber('requestTimeoutMs', options.requestTimeoutMs ?? 60_000);
+  const baseUrl = (options.baseUrl ?? DEFAULT_ARCHIVE_BASE_URL).replace(/\/+$/, '');
+  if (!/^https?:\/\//.test(baseUrl)) {
+    throw new DataError('INVALID_ARGUMENT', `baseUrl must start with http:// or https://, got "${baseUrl}".`);
+  }
+  const store = options.store;
+  const missing = await store.missingRanges(symbol, interval, { start: since, end: Math.min(until, now()) });
+  const files = planArchiveFiles(symbol, interval, missing, now());
+  const result: DownloadArchiveResult = { files: 0, missingFiles: [], rows: 0, microsecondFiles: 0 };
+  let handled = 0;
+  const report = (
+    file: ArchiveFile,
+    status: ArchiveFileProgress['status'],
+    extra: Partial<ArchiveFileProgress> = {},
+  ) =>
+    options.onProgress?.({
+      file: file.name,
+      status,
+      files: handled,
+      filesTotal: files.length,
+      rows: result.rows,
+      ...extra,
+    });
+
+  for (let index = 0; index < files.length; index++) {
+    const file = files[index]!;
+    let attempt = 0;
+    for (;;) {
+      if (options.signal?.aborted)
+        throw new DataError('ABORTED', 'The download was cancelled; loaded files are stored.');
+      try {
+        const zip = await get(`${baseUrl}/${file.path}`, requestTimeoutMs, options.signal);
+        if (zip === undefined) {
+          handled++;
+          if (file.period === 'monthly' && interval !== '1M') {
+            // Monthly files appear some days into the next month; until then the days are there.
+            const today = Math.floor(now() / DAY_MS) * DAY_MS;
+            const from = Math.max(file.start, Math.floor(since / DAY_MS) * DAY_MS);
+            for (let day = from; day < Math.min(file.end, until, today); day += DAY_MS) {
+              files.splice(index + 1 + (day - from) / DAY_MS, 0, fileFor(symbol, interval, 'daily', day));
+            }
+          }
+          result.missingFiles.push(file.name);
+          report(file, 'missing');
+          break;
+        }
+        const checksumText = await get(`${baseUrl}/${file.path}.CHECKSUM`, requestTimeoutMs, options.signal);
+        if (checksumText === undefined) {
+          throw new DataError(
+            'CHECKSUM_MISMATCH',
+            `${file.name} has no .CHECKSUM file in the archive; refusing an unverified file.`,
+          );
+        }
+        const expected = /^([0-9a-f]{64})\b/i.exec(checksumText.toString('utf8').trim())?.[1]?.toLowerCase();
+        const actual = createHash('sha256').update(zip).digest('hex');
+        if (expected !== actual) {
+          throw new DataError(
+            'CHECKSUM_MISMATCH',
+            `${file.name}: sha256 ${actual} does not match its .CHECKSUM (${expected ?? 'unreadable'}); the download is damaged.`,
+          );
+        }
+        const klines: Kline[] = [];
+        let micro = false;
+        for await (const batch of parseKlinesCsvStream(await openSingleEntry(zip, file.name), file.name, {
+          rawTimestamps: true,
+        })) {
+          for (const raw of batch) {
+            if (raw.openTime >= MICROSECOND_THRESHOLD) {
+              micro = true;
+              raw.openTime = Math.floor(raw.openTime / 1000);
+              raw.closeTime = Math.floor(raw.closeTime / 1000);
+            }
+            if (raw.openTime >= since && raw.openTime < until) klines.push(raw);
+          }
+        }
+        const covered = { start: Math.max(file.start, since), end: Math.min(file.end, until) };
+        result.rows += await store.upsert(symbol, interval, klines, covered);
+        result.files++;
+        if (micro) result.microsecondFiles++;
+        handled++;
+        report(file, 'loaded', { timestampUnit: micro ? 'microseconds' : 'milliseconds' });
+        break;
+      } catch (error) {
+        const retryable =
+          !isDataError(error) || error.code === 'NETWORK' || error.code === 'CHECKSUM_MISMATCH';
+        if (isDataError(error) && error.code === 'ABORTED') throw error;
+        attempt++;
+        if (!retryable || attempt > maxRetries) {
+          if (isDataError(error) && error.code !== 'NETWORK') throw error;
+          throw new DataError(
+            'NETWORK',
+            `Downloading ${file.name} failed after ${attempt} attempts: ${(error as Error).message}. Files loaded before it are stored; run again to resume.`,
+            { cause: error },
+          );
+        }
+        const delay = Math.round(retryBaseMs * 2 ** (attempt - 1) * (0.5 + Math.random() / 2));
+        report(file, 'retrying', {
+          message: `${(error as Error).message}; retry ${attempt} of ${maxRetries} in ${delay} ms`,
+        });
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+  return result;
+}
+
+/** GET a URL into a buffer; undefined on 404; a NETWORK DataError on other failures. */
+async function get(url: string, timeoutMs: number, signal?: AbortSignal): Promise<Buffer | undefined> {
+  const signals = [AbortSignal.timeout(timeoutMs), ...(signal ? [signal] : [])];
+  let response: Response;
+  try {
+    response = await fetch(url, { signal: AbortSignal.any(signals) });
+  } catch (error) {
+    if (signal?.aborted)
+      throw new DataError('ABORTED', 'The download was cancelled; loaded files are stored.');
+    throw new DataError('NETWORK', `GET ${url} failed: ${(error as Error).message}`, { cause: error });
+  }
+  if (response.status === 404) {
+    await response.body?.cancel();
+    return undefined;
+  }
+  if (!response.ok) {
+    await response.body?.cancel();
+    throw new DataError('NETWORK', `GET ${url} answered HTTP ${response.status}`);
+  }
+  try {
+    return Buffer.from(await response.arrayBuffer());
+  } catch (error) {
+    throw new DataError('NETWORK', `GET ${url} broke off: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** The one CSV entry of an archive zip, as a stream. */
+function openSingleEntry(zip: Buffer, name: string): Promise<Readable> {
+  return new Promise((resolve, reject) => {
+    yauzl.fromBuffer(zip, { lazyEntries: true }, (error, zipfile) => {
+      if (error || !zipfile) {
+        reject(
+          new DataError('BAD_RESPONSE', `${name} is not a readable zip: ${error?.message}`, { cause: error }),
+        );
+        return;
+      }
+      zipfile.on('entry', (entry: yauzl.Entry) => {
+        if (entry.fileName.endsWith('/') || !entry.fileName.toLowerCase().endsWith('.csv')) {
+          zipfile.readEntry();
+          return;
+        }
+        zipfile.openReadStream(entry, (streamError, stream) => {
+          if (streamError || !stream)
+            reject(new DataError('BAD_RESPONSE', `${name}: ${streamError?.message}`));
+          else resolve(stream);
+        });
+      });
+      zipfile.on('end', () => reject(new DataError('BAD_RESPONSE', `${name} holds no CSV file.`)));
+      zipfile.on('error', (zipError: Error) =>
+        reject(new DataError('BAD_RESPONSE', `${name}: ${zipError.message}`)),
+      );
+      zipfile.readEntry();
+    });
+  });
+}
