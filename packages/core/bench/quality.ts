@@ -110,6 +110,33 @@ for (const kind of ANOMALY_KINDS) {
   );
 }
 
+// Explanations: over each kind's anomalous rows, the feature most often named first.
+console.log('\nMost frequent top contributing feature over the anomalous rows of each kind:\n');
+console.log(`| event kind | ${all.map((s) => s.name).join(' | ')} |`);
+console.log(`|---|${all.map(() => '---').join('|')}|`);
+for (const kind of ANOMALY_KINDS) {
+  const ofKind = events.filter((e) => e.kind === kind);
+  if (ofKind.length === 0) continue;
+  const cells = all.map((s) => {
+    const counts = new Map<string, number>();
+    let rowsOfKind = 0;
+    for (const e of ofKind) {
+      for (let r = e.startIndex; r <= e.endIndex; r++) {
+        const row = Array.from(
+          s.contributions.data.subarray(r * table.matrix.cols, (r + 1) * table.matrix.cols),
+        );
+        const best = row.reduce((b, v, c) => (Number.isFinite(v) && v > (row[b] ?? -1) ? c : b), 0);
+        const name = table.names[best]!;
+        counts.set(name, (counts.get(name) ?? 0) + 1);
+        rowsOfKind++;
+      }
+    }
+    const [name, count] = [...counts].sort((a, b) => b[1] - a[1])[0]!;
+    return `${name} (${Math.round((100 * count) / rowsOfKind)}%)`;
+  });
+  console.log(`| ${kind} | ${cells.join(' | ')} |`);
+}
+
 // 2. Real daily BTCUSDT: the ten most anomalous days per detector.
 const dailyPath = join(values.data, 'binance', 'BTCUSDT_1d.csv');
 const daily = await scoreAll(
