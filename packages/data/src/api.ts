@@ -350,3 +350,24 @@ export interface DownloadArchiveResult {
   /** Files whose timestamps were microseconds. */
   microsecondFiles: number;
 }
+
+/** Connection news from `liveKlines`. */
+export type LiveStatus =
+  | { type: 'open'; url: string }
+  | { type: 'reconnecting'; attempt: number; delayMs: number }
+  | { type: 'reconnected'; url: string }
+  | { type: 'error'; message: string };
+
+/** Options of `liveKlines`. */
+export interface LiveKlinesOptions {
+  symbol: string;
+  interval: Interval;
+  /** WebSocket base URL (the client appends /stream). Default `wss://stream.binance.com:9443`. */
+  wsUrl?: string;
+  signal?: AbortSignal;
+  /** First reconnect delay; doubles per failed attempt (with jitter). Default 500 ms. */
+  reconnectBaseMs?: number;
+  /** Longest reconnect delay. Default 30,000 ms. */
+  reconnectMaxMs?: number;
+  onStatus?: (status: LiveStatus) => void;
+}

@@ -13,6 +13,8 @@ export type {
   Kline,
   KlineGap,
   KlineSource,
+  LiveKlinesOptions,
+  LiveStatus,
   MarketRegime,
   QualityIssue,
   QualityReport,
@@ -48,6 +50,7 @@ export {
 export { DataError, type DataErrorCode, isDataError } from './errors.js';
 export { DEFAULT_REST_BASE_URL, fetchKlines, parseKlinesResponse } from './fetch.js';
 export { assertInterval, intervalToMilliseconds, isInterval, nextOpenTime } from './intervals.js';
+export { DEFAULT_WS_BASE_URL, liveKlines, parseStreamKline } from './live.js';
 export { analyzeKlines, csvQualityReport, formatQualityReport, qualityReport } from './quality.js';
 export { SeededRandom } from './random.js';
 export {

@@ -1,0 +1,153 @@
+import { WebsocketClient } from 'binance';
+import type { Kline, LiveKlinesOptions } from './api.js';
+import { DataError } from './errors.js';
+import { assertInterval } from './intervals.js';
+import { assertPositiveNumber, assertSymbol } from './validate.js';
+
+/** Binance's spot stream host, as the binance package has it. */
+export const DEFAULT_WS_BASE_URL = 'wss://stream.binance.com:9443';
+
+/** The `k` object of a Binance kline stream event. */
+interface StreamKline {
+  t: number;
+  T: number;
+  s: string;
+  i: string;
+  o: string;
+  c: string;
+  h: string;
+  l: string;
+  v: string;
+  n: number;
+  x: boolean;
+  q: string;
+  V: string;
+  Q: string;
+  B?: string;
+}
+
+/** Converts a stream kline; undefined when it is not a well-formed closed candle. */
+export function parseStreamKline(k: StreamKline): Kline | undefined {
+  const kline: Kline = {
+    openTime: Number(k.t),
+    open: Number(k.o),
+    high: Number(k.h),
+    low: Number(k.l),
+    close: Number(k.c),
+    volume: Number(k.v),
+    closeTime: Number(k.T),
+    quoteAssetVolume: Number(k.q),
+    numberOfTrades: Number(k.n),
+    takerBuyBaseAssetVolume: Number(k.V),
+    takerBuyQuoteAssetVolume: Number(k.Q),
+    ignore: Number(k.B ?? 0) || 0,
+  };
+  return Object.values(kline).every(Number.isFinite) ? kline : undefined;
+}
+
+const silentLogger = { trace: () => undefined, info: () => undefined, error: () => undefined };
+
+/**
+ * Closed candles for a symbol and interval as they close, from Binance's kline stream (the
+ * binance package's WebsocketClient). Updates of the candle still forming are skipped; a candle
+ * is yielded once, even if the stream repeats it after a reconnect. Lost connections are
+ * re-established with exponential backoff and jitter; `onStatus` reports each step. Ends when
+ * `signal` aborts or the consumer stops iterating.
+ */
+export function liveKlines(options: LiveKlinesOptions): AsyncIterableIterator<Kline> {
+  const symbol = assertSymbol('symbol', options.symbol);
+  const interval = assertInterval(options.interval);
+  const baseMs = assertPositiveNumber('reconnectBaseMs', options.reconnectBaseMs ?? 500);
+  const maxMs = assertPositiveNumber('reconnectMaxMs', options.reconnectMaxMs ?? 30_000);
+  const wsUrl = (options.wsUrl ?? DEFAULT_WS_BASE_URL).replace(/\/+$/, '');
+  if (!/^wss?:\/\//.test(wsUrl)) {
+    throw new DataError('INVALID_ARGUMENT', `wsUrl must start with ws:// or wss://, got "${wsUrl}".`);
+  }
+  const client = new WebsocketClient(
+    { wsUrl, reconnectTimeout: baseMs, pingInterval: 10_000, pongTimeout: 5_000 },
+    silentLogger,
+  );
+  // The client reads reconnectTimeout at each reconnect; raising it per failure gives backoff.
+  const clientOptions = (client as unknown as { options: { reconnectTimeout: number } }).options;
+  let attempt = 0;
+  let lastOpenTime = -Infinity;
+  const queue: Kline[] = [];
+  let waiting: ((result: IteratorResult<Kline>) => void) | undefined;
+  let done = false;
+
+  const finish = () => {
+    if (done) return;
+    done = true;
+    client.removeAllListeners();
+    client.closeAll(true);
+    options.signal?.removeEventListener('abort', finish);
+    waiting?.({ value: undefined, done: true });
+    waiting = undefined;
+  };
+  options.signal?.addEventListener('abort', finish, { once: true });
+
+  // Backoff resets on the first message after a connection, not on the connection itself, so a
+  // server that accepts and drops at once is still retried ever more slowly.
+  const healthy = () => {
+    if (attempt === 0) return;
+    attempt = 0;
+    clientOptions.reconnectTimeout = baseMs;
+  };
+  client.on('open', (event: { wsUrl?: string }) => {
+    options.onStatus?.({ type: 'open', url: event.wsUrl ?? wsUrl });
+  });
+  client.on('reconnected', (event: { wsUrl?: string }) => {
+    options.onStatus?.({ type: 'reconnected', url: event.wsUrl ?? wsUrl });
+  });
+  client.on('reconnecting', () => {
+    attempt++;
+    options.onStatus?.({ type: 'reconnecting', attempt, delayMs: clientOptions.reconnectTimeout });
+    const next = Math.min(maxMs, baseMs * 2 ** attempt);
+    clientOptions.reconnectTimeout = Math.round(next / 2 + (Math.random() * next) / 2);
+  });
+  client.on('exception', (event: unknown) => {
+    const message = (event as { message?: string })?.message ?? JSON.stringify(event)?.slice(0, 200);
+    options.onStatus?.({ type: 'error', message: String(message) });
+  });
+  client.on('message', (message) => {
+    healthy();
+    const event = message as unknown as { e?: string; k?: StreamKline };
+    const k = event?.k;
+    if (event?.e !== 'kline' || !k || !k.x || k.s !== symbol || k.i !== interval) return;
+    const kline = parseStreamKline(k);
+    if (!kline || kline.openTime <= lastOpenTime) return;
+    lastOpenTime = kline.openTime;
+    if (waiting) {
+      const resolve = waiting;
+      waiting = undefined;
+      resolve({ value: kline, done: false });
+    } else queue.push(kline);
+  });
+  if (!options.signal?.aborted) {
+    client.subscribeSpotKline(symbol, interval).catch((error: unknown) => {
+      options.onStatus?.({
+        type: 'error',
+        message: `subscribe failed: ${(error as Error)?.message ?? String(error)}`,
+      });
+    });
+  } else finish();
+
+  const iterator: AsyncIterableIterator<Kline> = {
+    next() {
+      const kline = queue.shift();
+      if (kline) return Promise.resolve({ value: kline, done: false });
+      if (done) return Promise.resolve({ value: undefined, done: true });
+      return new Promise((resolve) => {
+        waiting = resolve;
+      });
+    },
+    return() {
+      finish();
+      return Promise.resolve({ value: undefined, done: true });
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
+}

@@ -1,0 +1,150 @@
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { generateSampleMarket, type Kline, type LiveStatus, liveKlines } from '../src/index.js';
+
+let server: WebSocketServer;
+let url: string;
+const sockets: WebSocket[] = [];
+const subscriptions: string[][] = [];
+let connected: () => void = () => undefined;
+/** Connections to accept and drop at once, before any message. */
+let dropNext = 0;
+
+const klines = generateSampleMarket({ count: 10, interval: '1m' }).klines;
+
+/** A kline stream event the way Binance's combined stream sends it. */
+function event(k: Kline, closed: boolean, symbol = 'BTCUSDT', interval = '1m'): string {
+  return JSON.stringify({
+    stream: `${symbol.toLowerCase()}@kline_${interval}`,
+    data: {
+      e: 'kline',
+      E: k.closeTime + 1,
+      s: symbol,
+      k: {
+        t: k.openTime,
+        T: k.closeTime,
+        s: symbol,
+        i: interval,
+        f: 100,
+        L: 200,
+        o: k.open.toFixed(8),
+        c: k.close.toFixed(8),
+        h: k.high.toFixed(8),
+        l: k.low.toFixed(8),
+        v: k.volume.toFixed(8),
+        n: k.numberOfTrades,
+        x: closed,
+        q: k.quoteAssetVolume.toFixed(8),
+        V: k.takerBuyBaseAssetVolume.toFixed(8),
+        Q: k.takerBuyQuoteAssetVolume.toFixed(8),
+        B: '0',
+      },
+    },
+  });
+}
+
+function nextConnection(): Promise<void> {
+  return new Promise((resolve) => {
+    connected = resolve;
+  });
+}
+
+beforeAll(async () => {
+  server = new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/stream' });
+  server.on('connection', (socket) => {
+    if (dropNext > 0) {
+      dropNext--;
+      socket.terminate();
+      return;
+    }
+    sockets.push(socket);
+    socket.on('message', (raw) => {
+      const request = JSON.parse(String(raw)) as { method: string; params: string[]; id: number };
+      if (request.method === 'SUBSCRIBE') {
+        subscriptions.push(request.params);
+        socket.send(JSON.stringify({ result: null, id: request.id }));
+        connected();
+      }
+    });
+  });
+  await new Promise((resolve) => server.once('listening', resolve));
+  url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  for (const socket of sockets) socket.terminate();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+describe('liveKlines', () => {
+  it('yields closed candles once, skips updates and other pairs, and reconnects with backoff', async () => {
+    const statuses: LiveStatus[] = [];
+    const controller = new AbortController();
+    let subscribed = nextConnection();
+    const stream = liveKlines({
+      symbol: 'BTCUSDT',
+      interval: '1m',
+      wsUrl: url,
+      signal: controller.signal,
+      reconnectBaseMs: 20,
+      onStatus: (status) => statuses.push(status),
+    });
+    await subscribed;
+    expect(subscriptions.at(-1)).toEqual(['btcusdt@kline_1m']);
+    let socket = sockets.at(-1)!;
+    socket.send(event(klines[0]!, false)); // still forming
+    socket.send(event(klines[0]!, true, 'ETHUSDT')); // another symbol
+    socket.send(event(klines[0]!, true));
+    socket.send(event(klines[0]!, true)); // repeated
+    socket.send(event(klines[1]!, true));
+    const received: Kline[] = [];
+    for await (const kline of stream) {
+      received.push(kline);
+      if (received.length === 2) break;
+    }
+    expect(received).toEqual([klines[0], klines[1]]);
+
+    // A second stream, whose connection drops twice.
+    subscribed = nextConnection();
+    const live = liveKlines({
+      symbol: 'BTCUSDT',
+      interval: '1m',
+      wsUrl: url,
+      signal: controller.signal,
+      reconnectBaseMs: 20,
+      onStatus: (status) => statuses.push(status),
+    });
+    await subscribed;
+    socket = sockets.at(-1)!;
+    socket.send(event(klines[2]!, true));
+    const first = await live.next();
+    expect(first.value).toEqual(klines[2]);
+
+    subscribed = nextConnection();
+    dropNext = 2;
+    socket.terminate();
+    await subscribed;
+    sockets.at(-1)!.send(event(klines[2]!, true)); // replayed after reconnect: not yielded again
+    sockets.at(-1)!.send(event(klines[3]!, true));
+    expect((await live.next()).value).toEqual(klines[3]);
+    // Dropped, then refused twice: three reconnects with growing delays (20, 20-40, 40-80 ms).
+    const reconnects = statuses.filter((s) => s.type === 'reconnecting');
+    expect(reconnects.map((s) => s.attempt)).toEqual([1, 2, 3]);
+    const delays = reconnects.map((s) => s.delayMs);
+    expect(delays[0]).toBe(20);
+    expect(delays[1]).toBeGreaterThanOrEqual(20);
+    expect(delays[1]).toBeLessThanOrEqual(40);
+    expect(delays[2]).toBeGreaterThanOrEqual(40);
+    expect(delays[2]).toBeLessThanOrEqual(80);
+    expect(statuses.some((s) => s.type === 'reconnected')).toBe(true);
+
+    controller.abort();
+    expect(await live.next()).toEqual({ value: undefined, done: true });
+  });
+
+  it('refuses a URL that is not a WebSocket URL', () => {
+    expect(() => liveKlines({ symbol: 'BTCUSDT', interval: '1m', wsUrl: 'http://x' })).toThrow(
+      /wsUrl must start with ws/,
+    );
+  });
+});
