@@ -250,6 +250,43 @@ describe('persistence', () => {
   });
 });
 
+describe('thresholds and options', () => {
+  it('uses the configured threshold method, says so, and can skip the model and the charts', async () => {
+    const outDir = await mkdtemp(join(tmpdir(), 'core-pot-'));
+    try {
+      const result = await runPipeline({
+        source,
+        symbol: 'BTCUSDT',
+        interval: '1h',
+        outDir,
+        modelDir: false,
+        charts: false,
+        config: {
+          detectors: ['isolation-forest'],
+          isolationForest: { nEstimators: 50 },
+          threshold: { kind: 'pot', riskQuantile: 0.005, initialQuantile: 0.95 },
+        },
+      });
+      const detectors = result.summary['detectors'] as Record<
+        string,
+        { threshold: { method: { kind: string }; description: string } }
+      >;
+      for (const name of ['isolation-forest', 'consensus']) {
+        expect(detectors[name]!.threshold.method.kind).toBe('pot');
+        expect(detectors[name]!.threshold.description).toMatch(/peaks over threshold/);
+      }
+      expect((await readdir(outDir)).sort()).toEqual([
+        'BTCUSDT_processed_data.csv',
+        'anomalies_consensus.csv',
+        'anomalies_isolation_forest.csv',
+        'summary.json',
+      ]);
+    } finally {
+      await rm(outDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('bad options', () => {
   it('are refused where they enter, by name', async () => {
     const base = {
