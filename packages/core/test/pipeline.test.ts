@@ -227,6 +227,25 @@ describe('persistence', () => {
     expect(detected.summary['mode']).toBe('detect');
   });
 
+  it('has no look-ahead end to end: later candles never change an earlier row’s scores', async () => {
+    const klines = await source.load({ symbol: 'BTCUSDT', interval: '1h' });
+    const pipeline = await TrainedPipeline.load(modelDir);
+    try {
+      const full = await pipeline.scoreKlines(klines);
+      const prefix = await pipeline.scoreKlines(klines.slice(0, 700));
+      const rows = prefix.table.matrix.rows;
+      for (let d = 0; d < full.detectors.length; d++) {
+        const a = full.detectors[d]!.scores.subarray(0, rows);
+        const b = prefix.detectors[d]!.scores;
+        for (let i = 0; i < rows; i++) expect(b[i]).toBeCloseTo(a[i]!, 5);
+      }
+      const consensus = full.consensus.scores.subarray(0, rows);
+      for (let i = 0; i < rows; i++) expect(prefix.consensus.scores[i]).toBeCloseTo(consensus[i]!, 5);
+    } finally {
+      pipeline.dispose();
+    }
+  });
+
   it('refuses a model from another version or feature set, saying what to do', async () => {
     const manifestPath = join(modelDir, 'pipeline.json');
     const original = await readFile(manifestPath, 'utf8');
