@@ -6,37 +6,45 @@ import type { WasmMemory } from './webassembly.js';
 
 /** A kernel call a worker runs: the export's name and its (numeric) arguments. */
 export interface KernelJob {
-  fn: 'buildTrees' | 'scoreRows' | 'scoreRowsPacked' | 'scoreRowsExtended';
+  fn: Exclude<keyof KernelExports, 'memory'>;
   args: number[];
 }
 
-// Plain CommonJS run with `eval`, so the same code works from src/ (tests) and dist/ (installed).
-// Each worker instantiates the module over the shared memory and runs the jobs it is sent; it
-// never allocates. It reports through a shared Int32Array: [jobs done, jobs failed].
+// Run with `eval`, so the same code works from src/ (tests) and dist/ (installed). Only dynamic
+// import() is used, which works whether Node evaluates it as CommonJS or as an ES module. Each
+// worker instantiates the module over the shared memory, reports ready in workerData.ready[slot]
+// (1 ready, 2 failed), then runs the jobs it is sent; it never allocates. Jobs report through a
+// shared Int32Array: [jobs done, jobs failed].
 const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-let kernels;
-let startError;
-try {
-  const instance = new WebAssembly.Instance(workerData.module, {
-    env: { memory: workerData.memory, abort() { throw new Error('kernel aborted'); } },
-  });
-  kernels = instance.exports;
-} catch (error) {
-  startError = error;
-}
-parentPort.on('message', ({ job, signal }) => {
-  const flags = new Int32Array(signal);
+import('node:worker_threads').then(({ parentPort, workerData }) => {
+  const ready = new Int32Array(workerData.ready);
+  let kernels;
   try {
-    if (startError) throw startError;
-    kernels[job.fn](...job.args);
+    const instance = new WebAssembly.Instance(workerData.module, {
+      env: { memory: workerData.memory, abort() { throw new Error('kernel aborted'); } },
+    });
+    kernels = instance.exports;
+    Atomics.store(ready, workerData.slot, 1);
   } catch (error) {
-    Atomics.add(flags, 1, 1);
+    Atomics.store(ready, workerData.slot, 2);
   }
-  Atomics.add(flags, 0, 1);
-  Atomics.notify(flags, 0);
+  Atomics.notify(ready, workerData.slot);
+  parentPort.on('message', ({ job, signal }) => {
+    const flags = new Int32Array(signal);
+    try {
+      kernels[job.fn](...job.args);
+    } catch (error) {
+      Atomics.add(flags, 1, 1);
+    }
+    Atomics.add(flags, 0, 1);
+    Atomics.notify(flags, 0);
+  });
 });
 `;
+
+/** How long a new worker may take to start before the pool gives up on threads. */
+const STARTUP_TIMEOUT_MS = 15_000;
+const MAX_WORKERS = 1024;
 
 /**
  * Worker threads bound to one shared kernel memory. `run` is synchronous: it hands jobs to the
@@ -64,20 +72,42 @@ export class ThreadPool {
     return !this.broken;
   }
 
+  private readonly ready = new Int32Array(new SharedArrayBuffer(4 * MAX_WORKERS));
+
+  /**
+   * Starts workers up to `count` and waits until each has instantiated the module. Any failure
+   * (no worker_threads, a worker that cannot start) marks the pool broken: callers then run alone.
+   */
   private ensure(count: number): boolean {
     try {
-      while (this.workers.length < count) {
+      const started: number[] = [];
+      while (this.workers.length < Math.min(count, MAX_WORKERS)) {
+        const slot = this.workers.length;
         const worker = new Worker(WORKER_SOURCE, {
           eval: true,
-          workerData: { module: kernelModule(), memory: this.memory },
+          execArgv: [],
+          workerData: { module: kernelModule(), memory: this.memory, ready: this.ready.buffer, slot },
         });
         worker.unref();
         worker.on('error', () => {
           this.broken = true;
         });
         this.workers.push(worker);
+        started.push(slot);
       }
-      return true;
+      const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+      for (const slot of started) {
+        while (Atomics.load(this.ready, slot) === 0) {
+          const left = deadline - Date.now();
+          if (left <= 0) break;
+          Atomics.wait(this.ready, slot, 0, Math.min(left, 100));
+        }
+        if (Atomics.load(this.ready, slot) !== 1) {
+          this.broken = true;
+          return false;
+        }
+      }
+      return this.workers.length >= count;
     } catch {
       this.broken = true;
       return false;
