@@ -491,6 +491,13 @@ function buildSummary(
       | undefined;
     const history = fitted?.history;
     detectors[s.name] = {
+      ...(s.name === 'consensus'
+        ? {
+            method:
+              `mean over ${names.join(', ')} of each score's percentile among that detector's ` +
+              'training scores',
+          }
+        : {}),
       threshold: s.threshold,
       flagged: countFlags(s.flags, splits),
       ...(history && context.mode !== 'detect'

@@ -140,6 +140,7 @@ describe('runPipeline', () => {
     });
     expect(summary.detectors.autoencoder.training.epochsRun).toBe(3);
     expect(summary.detectors.consensus.flagged.total).toBeGreaterThan(0);
+    expect(summary.detectors.consensus.method).toMatch(/^mean over isolation-forest, autoencoder, attention/);
     expect(summary.backend.name).toBe('wasm');
     expect(summary.versions.core).toMatch(/^\d+\.\d+\.\d+/);
     expect(summary.versions.kernels).toMatch(/^\d+\.\d+\.\d+/);
