@@ -13,7 +13,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { type BackendPreference, DenseAutoencoder, selectBackend } from '../src/index.js';
+import {
+  type BackendPreference,
+  DEFAULT_DENSE_AUTOENCODER_OPTIONS,
+  type DenseActivation,
+  DenseAutoencoder,
+  selectBackend,
+} from '../src/index.js';
 import { FlatAdam } from '../src/tf/adam.js';
 import { DenseNetwork } from '../src/tf/dense-network.js';
 import { matMulFastGrad } from '../src/tf/matmul.js';
@@ -27,6 +33,7 @@ const { values } = parseArgs({
     epochs: { type: 'string', default: '3' },
     backend: { type: 'string', default: 'wasm' },
     only: { type: 'string' },
+    activation: { type: 'string', default: DEFAULT_DENSE_AUTOENCODER_OPTIONS.activation },
   },
 });
 const rows = Number(values.rows);
@@ -34,6 +41,8 @@ const cols = Number(values.cols);
 const batchSize = Number(values.batch);
 const epochs = Number(values.epochs);
 const hidden = [32, 16, 8];
+const activation = values.activation as DenseActivation;
+if (!['relu', 'tanh', 'sigmoid'].includes(activation)) throw new Error('--activation: relu, tanh or sigmoid');
 const sizes = [cols, ...hidden, ...[...hidden].reverse().slice(1), cols];
 const backend = await selectBackend(values.backend as BackendPreference);
 
@@ -115,7 +124,8 @@ function forward(variables: tf.Variable[], x: tf.Tensor2D, fastGrad: boolean): t
     const kernel = variables[2 * l] as tf.Tensor2D;
     const product = fastGrad ? matMulFastGrad(h, kernel) : tf.matMul(h, kernel);
     h = tf.add(product, variables[2 * l + 1]!);
-    if (l < layers - 1) h = tf.relu(h);
+    if (l < layers - 1)
+      h = activation === 'relu' ? tf.relu(h) : activation === 'tanh' ? tf.tanh(h) : tf.sigmoid(h);
   }
   return h;
 }
@@ -132,7 +142,7 @@ const variants: Variant[] = [
           tf.layers.dense({
             units: sizes[l]!,
             inputShape: l === 1 ? [cols] : undefined,
-            activation: l === sizes.length - 1 ? 'linear' : 'relu',
+            activation: l === sizes.length - 1 ? 'linear' : activation,
           }),
         );
       }
@@ -188,14 +198,14 @@ const variants: Variant[] = [
   ),
   ...[
     { name: 'hand-written backward pass + flat Adam', fused: false },
-    { name: '+ fused matMul + bias + relu forward (DenseNetwork)', fused: true },
+    { name: '+ fused matMul + bias + activation forward (DenseNetwork; not for tanh)', fused: true },
   ].map(
     ({ name, fused }): Variant => ({
       name,
       run: async () => {
         const network = new DenseNetwork(
           sizes,
-          'relu',
+          activation,
           DenseNetwork.initialParameters(sizes, createRandom(42)),
           fused,
         );
@@ -237,7 +247,7 @@ const variants: Variant[] = [
       const cpu: number[] = [];
       let last = performance.now();
       let lastCpu = cpuNow();
-      const options = { batchSize, epochs: epochs + 1, patience: epochs + 1 };
+      const options = { batchSize, activation, epochs: epochs + 1, patience: epochs + 1 };
       const detector = await new DenseAutoencoder(options).fit(matrix, {
         validation,
         onEvent: (event) => {
@@ -263,7 +273,16 @@ try {
   const script = join(dirname(fileURLToPath(import.meta.url)), 'autoencoder_throughput.py');
   const python = spawnSync(
     '/usr/bin/python3',
-    [script, dataFile, String(rows), String(cols), String(batchSize), String(epochs), hidden.join(',')],
+    [
+      script,
+      dataFile,
+      String(rows),
+      String(cols),
+      String(batchSize),
+      String(epochs),
+      hidden.join(','),
+      activation,
+    ],
     { encoding: 'utf8' },
   );
   if (python.status !== 0) throw new Error(`PyTorch bench failed: ${python.stderr}`);
@@ -273,7 +292,7 @@ try {
     torch: string;
   };
   console.log(
-    `Dense autoencoder ${sizes.join('→')}, ${rows} rows, batch ${batchSize}, Adam, median of ${epochs} epochs ` +
+    `Dense autoencoder ${sizes.join('→')} (${activation}), ${rows} rows, batch ${batchSize}, Adam, median of ${epochs} epochs ` +
       `after a warm-up; TF.js ${tf.version.tfjs} on ${backend.name}, PyTorch ${torch.torch} on 1 thread. ` +
       "CPU = the process's CPU time during the epoch (other processes on the machine inflate wall time).\n",
   );

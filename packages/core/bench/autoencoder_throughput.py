@@ -1,7 +1,7 @@
 """PyTorch peer of bench/autoencoder-throughput.ts: the same dense autoencoder, data, Adam and
 batch size on one thread. Prints one JSON line: median epoch wall and CPU time over the measured epochs.
 
-usage: python3 autoencoder_throughput.py DATA.f32 ROWS COLS BATCH EPOCHS HIDDEN(e.g. 32,16,8)
+usage: python3 autoencoder_throughput.py DATA.f32 ROWS COLS BATCH EPOCHS HIDDEN(e.g. 32,16,8) ACTIVATION(relu|tanh|sigmoid)
 """
 import json
 import statistics
@@ -11,7 +11,7 @@ import time
 import numpy as np
 import torch
 
-path, rows, cols, batch, epochs, hidden = sys.argv[1:7]
+path, rows, cols, batch, epochs, hidden, activation = sys.argv[1:8]
 rows, cols, batch, epochs = int(rows), int(cols), int(batch), int(epochs)
 hidden = [int(width) for width in hidden.split(",")]
 torch.set_num_threads(1)
@@ -23,7 +23,7 @@ layers = []
 for i in range(1, len(sizes)):
     layers.append(torch.nn.Linear(sizes[i - 1], sizes[i]))
     if i < len(sizes) - 1:
-        layers.append(torch.nn.ReLU())
+        layers.append({"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid}[activation]())
 model = torch.nn.Sequential(*layers)
 optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
 

@@ -24,7 +24,11 @@ export type { DenseActivation } from '../tf/dense-network.js';
 export interface DenseAutoencoderOptions {
   /** Encoder widths; the decoder mirrors them: [32, 16, 8] gives F→32→16→8→16→32→F. Default [32, 16, 8]. */
   hiddenLayers: readonly number[];
-  /** Activation of every hidden layer; the output layer is linear. Default `relu`. */
+  /**
+   * Activation of every hidden layer; the output layer is linear. Default `sigmoid`: on the
+   * labelled sample market it separated injected anomalies best (ROC-AUC 0.85-0.87 over three
+   * seeds, against 0.60-0.69 for relu and 0.79 for tanh; docs/autoencoders.md).
+   */
   activation: DenseActivation;
   /** Most passes over the training rows (early stopping may end sooner). Default 60. */
   epochs: number;
@@ -42,7 +46,7 @@ export interface DenseAutoencoderOptions {
 
 export const DEFAULT_DENSE_AUTOENCODER_OPTIONS: Readonly<DenseAutoencoderOptions> = Object.freeze({
   hiddenLayers: Object.freeze([32, 16, 8]),
-  activation: 'relu',
+  activation: 'sigmoid',
   epochs: 60,
   batchSize: 256,
   learningRate: 1e-3,
