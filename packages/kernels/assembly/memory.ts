@@ -17,6 +17,7 @@ export function abiVersion(): i32 {
 export function allocate(bytes: usize): usize {
   const pointer = top;
   const end = (pointer + bytes + 15) & ~15;
+  if (end < pointer) unreachable(); // past the 4 GiB address space
   const available = (<usize>memory.size()) << 16;
   if (end > available) {
     const pages = i32((end - available + 0xffff) >>> 16);

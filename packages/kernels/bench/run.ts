@@ -25,6 +25,7 @@ import {
   readOdds,
   runPython,
   table,
+  WORK_DIR,
   writeRaw,
 } from './data.js';
 
@@ -63,6 +64,27 @@ function forestMs(X: Matrix, threadCount: number): { fit: number; score: number 
   return { fit, score };
 }
 
+/** Compiles bench/native/iforest.c with gcc -O3 if gcc is present; returns the binary or undefined. */
+function nativeBaseline(): string | undefined {
+  const binary = join(WORK_DIR, 'iforest-native');
+  const r = spawnSync(
+    'gcc',
+    ['-O3', '-march=native', '-o', binary, join(BENCH_DIR, 'native', 'iforest.c'), '-lm'],
+    {
+      encoding: 'utf8',
+    },
+  );
+  return r.status === 0 ? binary : undefined;
+}
+
+function nativeForest(binary: string | undefined, path: string, X: Matrix): number | string {
+  if (!binary) return 'no gcc';
+  const r = spawnSync(binary, [path, String(X.rows), String(X.cols)], { encoding: 'utf8', timeout: 300_000 });
+  if (r.status !== 0) return 'failed';
+  const out = JSON.parse(r.stdout.trim()) as { fit_ms: number; score_ms: number };
+  return out.fit_ms + out.score_ms;
+}
+
 function npmForest(pkg: string, path: string, X: Matrix): number | string {
   const r = spawnSync(
     process.execPath,
@@ -91,6 +113,7 @@ if (!only || only === 'iforest') {
       console.log(`${name}: ${join(DATA_DIR, 'odds', `${name}.csv`)} not found, skipped.`);
     }
   }
+  const native = nativeBaseline();
   const rows: Array<Array<string | number>> = [];
   const details: Array<Array<string | number>> = [];
   for (const { name, X } of datasets) {
@@ -100,6 +123,7 @@ if (!only || only === 'iforest') {
     const path = writeRaw(name.replace(/[^a-z0-9]/gi, '_'), X.data);
     const py = sklearn ? runPython('peers.py', ['iforest', path, String(X.rows), String(X.cols)]) : 'skipped';
     const skMs = typeof py === 'string' ? Number.NaN : (py.fit_ms as number) + (py.score_ms as number);
+    const nativeMs = nativeForest(native, path, X);
     const npm = ['isolation-forest', 'ml-isolation-forest'].map((pkg) =>
       full || name === 'forestcover' ? npmForest(pkg, path, X) : 'not run (--full)',
     );
@@ -111,6 +135,7 @@ if (!only || only === 'iforest') {
       `${fmt(pointsPerSecond(one.fit + one.score))} (${ratio(one.fit + one.score)})`,
       `${fmt(pointsPerSecond(all.fit + all.score))} (${ratio(all.fit + all.score)})`,
       Number.isFinite(skMs) ? fmt(pointsPerSecond(skMs)) : String(py),
+      npmCell(nativeMs),
       npmCell(npm[0] as number | string),
       npmCell(npm[1] as number | string),
     ]);

@@ -8,7 +8,8 @@ export type KernelErrorCode =
   | 'NON_FINITE_INPUT'
   | 'NOT_FITTED'
   | 'FEATURE_COUNT_MISMATCH'
-  | 'INVALID_MODEL';
+  | 'INVALID_MODEL'
+  | 'OUT_OF_MEMORY';
 
 /** Thrown at the boundary where bad input enters; `code` says what, the message says what to do. */
 export class KernelError extends Error {

@@ -51,7 +51,16 @@ export function instantiateKernels(memory: WasmMemory = createKernelMemory()): K
       },
     },
   });
-  const exports = { ...(instance.exports as unknown as KernelExports), memory } as KernelExports;
+  const raw = instance.exports as unknown as KernelExports;
+  const exports = {
+    ...raw,
+    memory,
+    // Sizes travel as u32: refuse what would wrap instead of letting it alias low memory.
+    allocate(bytes: number): number {
+      if (!(bytes >= 0 && bytes <= MAXIMUM_PAGES * 65536)) throw outOfMemory();
+      return raw.allocate(bytes);
+    },
+  } as KernelExports;
   const abi = exports.abiVersion();
   if (abi !== EXPECTED_ABI_VERSION) {
     throw new KernelError(
@@ -60,6 +69,13 @@ export function instantiateKernels(memory: WasmMemory = createKernelMemory()): K
     );
   }
   return exports;
+}
+
+function outOfMemory(): KernelError {
+  return new KernelError(
+    'OUT_OF_MEMORY',
+    `The batch does not fit in the kernels' WebAssembly memory (at most ${(MAXIMUM_PAGES * 65536) / 2 ** 30} GiB): pass fewer rows per call.`,
+  );
 }
 
 let shared: KernelExports | undefined;
@@ -90,6 +106,16 @@ export function withHeap<T>(kernels: KernelExports, body: (kernels: KernelExport
   const mark = kernels.heapMark();
   try {
     return body(kernels);
+  } catch (error) {
+    // The allocator traps when the 4 GiB of WASM memory would be exceeded.
+    if (
+      error instanceof Error &&
+      error.constructor.name === 'RuntimeError' &&
+      /unreachable/.test(error.message)
+    ) {
+      throw outOfMemory();
+    }
+    throw error;
   } finally {
     kernels.releaseHeap(mark);
   }

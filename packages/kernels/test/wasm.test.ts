@@ -27,3 +27,31 @@ describe('kernels.wasm', () => {
     expect(readFloat64(a, pa, 1)[0]).toBe(42);
   });
 });
+
+describe('withHeap', () => {
+  it('turns an allocation past the memory limit into a typed error and frees the batch', async () => {
+    const { withHeap } = await import('../src/wasm.js');
+    const { isKernelError } = await import('../src/errors.js');
+    const kernels = instantiateKernels();
+    const mark = kernels.heapMark();
+    const codeOf = (body: () => void) => {
+      try {
+        withHeap(kernels, body);
+      } catch (e) {
+        return isKernelError(e) ? e.code : String(e);
+      }
+      return 'none';
+    };
+    // A size that would wrap as u32, refused on the TypeScript side.
+    expect(codeOf(() => kernels.allocate(2 ** 32 + 8))).toBe('OUT_OF_MEMORY');
+    // Two 3 GiB buffers: the second passes the end of the address space (the allocator traps).
+    expect(
+      codeOf(() => {
+        kernels.allocate(3 * 2 ** 30);
+        kernels.allocate(3 * 2 ** 30);
+      }),
+    ).toBe('OUT_OF_MEMORY');
+    expect(kernels.heapMark()).toBe(mark);
+    expect(readFloat64(kernels, writeFloat64(kernels, [4, 5]), 2)).toEqual(new Float64Array([4, 5]));
+  });
+});
