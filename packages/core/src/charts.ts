@@ -88,12 +88,39 @@ export function downsampleIndices(values: ArrayLike<number>, maxPoints = MAX_LIN
 
 const TIME_AXIS = { field: 'time', type: 'temporal', scale: { type: 'utc' }, axis: { title: null } } as const;
 
+/** Where the validation and test rows start (Unix ms), drawn as labelled vertical lines. */
+export interface SplitBoundaries {
+  validation?: number;
+  test?: number;
+}
+
+function splitLayers(boundaries: SplitBoundaries | undefined): object[] {
+  const values = [
+    ...(boundaries?.validation !== undefined ? [{ time: boundaries.validation, label: 'validation →' }] : []),
+    ...(boundaries?.test !== undefined ? [{ time: boundaries.test, label: 'test →' }] : []),
+  ];
+  if (values.length === 0) return [];
+  return [
+    {
+      data: { values },
+      mark: { type: 'rule', color: '#999', strokeDash: [2, 2] },
+      encoding: { x: TIME_AXIS },
+    },
+    {
+      data: { values },
+      mark: { type: 'text', align: 'left', baseline: 'top', dx: 3, dy: 2, fontSize: 10, color: '#777' },
+      encoding: { x: TIME_AXIS, y: { value: 0 }, text: { field: 'label' } },
+    },
+  ];
+}
+
 /** Price with each detector's flagged candles marked, one panel per detector. */
 export function priceAnomaliesSpec(
   symbol: string,
   times: ArrayLike<number>,
   close: ArrayLike<number>,
   detectors: readonly ChartDetector[],
+  boundaries?: SplitBoundaries,
 ): VegaLiteSpec {
   const line = downsampleIndices(close).map((i) => ({ time: times[i]!, close: close[i]! }));
   return {
@@ -126,6 +153,7 @@ export function priceAnomaliesSpec(
             },
             encoding: { x: TIME_AXIS, y: { field: 'close', type: 'quantitative' } },
           },
+          ...splitLayers(boundaries),
         ],
       };
     }),
@@ -133,7 +161,11 @@ export function priceAnomaliesSpec(
 }
 
 /** Each detector's score over time with its threshold, one panel per detector. */
-export function scoresSpec(times: ArrayLike<number>, detectors: readonly ChartDetector[]): VegaLiteSpec {
+export function scoresSpec(
+  times: ArrayLike<number>,
+  detectors: readonly ChartDetector[],
+  boundaries?: SplitBoundaries,
+): VegaLiteSpec {
   return {
     title: 'Anomaly scores over time (dashed: threshold)',
     vconcat: detectors.map((detector) => {
@@ -158,6 +190,7 @@ export function scoresSpec(times: ArrayLike<number>, detectors: readonly ChartDe
             mark: { type: 'rule', color: 'black', strokeDash: [4, 3] },
             encoding: { y: { field: 'threshold', type: 'quantitative' } },
           },
+          ...splitLayers(boundaries),
         ],
       };
     }),

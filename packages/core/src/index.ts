@@ -31,6 +31,7 @@ export {
   lossSpec,
   priceAnomaliesSpec,
   renderChartPng,
+  type SplitBoundaries,
   scoresSpec,
   type VegaLiteSpec,
 } from './charts.js';

@@ -1,6 +1,7 @@
 import { readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Interval, Kline } from '@crypto-anomaly/data';
+import * as tf from '@tensorflow/tfjs';
 import {
   type DetectorName,
   FEATURE_NAMES,
@@ -10,6 +11,7 @@ import {
   type Matrix,
   type PipelineConfig,
 } from './api.js';
+import { type BackendPreference, selectBackend } from './backend.js';
 import { loadDetector, type PipelineDetector } from './detectors/registry.js';
 import { CoreError } from './errors.js';
 import { computeFeatures } from './features.js';
@@ -211,9 +213,15 @@ export class TrainedPipeline {
   /**
    * Loads a folder written by `save`. Throws `MODEL_MISMATCH` with what to do when it was saved by
    * an incompatible version or for another feature set, `IO` when there is no saved pipeline.
+   * Selects the TensorFlow.js backend (`options.backend`, else `auto` if none is in use yet).
    */
-  static async load(dir: string): Promise<TrainedPipeline> {
+  static async load(dir: string, options: { backend?: BackendPreference } = {}): Promise<TrainedPipeline> {
     const manifest = await readManifest(dir);
+    // A TensorFlow.js model loads into the current backend: choose one first unless the caller did.
+    const needsTensorFlow = manifest.detectors.some(({ name }) => name !== 'isolation-forest');
+    if (needsTensorFlow && (options.backend !== undefined || !tf.engine().backendName)) {
+      await selectBackend(options.backend ?? 'auto');
+    }
     const preprocessor = Preprocessor.fromJSON(manifest.preprocessor);
     const featureCount = manifest.featureSet.names.length;
     const detectors: FittedDetector[] = [];

@@ -36,7 +36,7 @@ import { CoreError } from './errors.js';
 import { computeFeatures } from './features.js';
 import { writeFileAtomic, writeJsonAtomic } from './io.js';
 import type { DetectorScores, FittedDetector, ScoredTable, TrainedOn } from './model.js';
-import { PIPELINE_FORMAT_VERSION, TrainedPipeline } from './model.js';
+import { PIPELINE_FORMAT_VERSION, readManifest, TrainedPipeline } from './model.js';
 import { anomaliesCsv, isoTime, processedDataCsv, type ScoredHistory, topAnomalyRows } from './outputs.js';
 import { chronologicalSplit, Preprocessor, splitLabels } from './preprocess.js';
 import { jaccard, scoreDistribution, spearman } from './ranking.js';
@@ -384,6 +384,12 @@ async function writeOutputs(
   });
   if (context.charts) {
     await run.stage('charts', async () => {
+      // The first row of each later split in this history, if it has any.
+      const firstOf = (split: SplitName) => {
+        const index = splits.indexOf(split);
+        return index > 0 ? { [split]: table.times[index]! } : {};
+      };
+      const boundaries = { ...firstOf('validation'), ...firstOf('test') };
       const panels = all.map((s) => ({
         name: s.name,
         scores: s.scores,
@@ -391,8 +397,8 @@ async function writeOutputs(
         flags: s.flags,
       }));
       const chartFiles: [keyof typeof CHART_FILES, Parameters<typeof renderChartPng>[0]][] = [
-        ['chartPrice', priceAnomaliesSpec(context.symbol, table.times, table.close, panels)],
-        ['chartScores', scoresSpec(table.times, panels)],
+        ['chartPrice', priceAnomaliesSpec(context.symbol, table.times, table.close, panels, boundaries)],
+        ['chartScores', scoresSpec(table.times, panels, boundaries)],
       ];
       const losses = lossHistories(pipeline);
       if (losses.length > 0) chartFiles.push(['chartLoss', lossSpec(losses)]);
@@ -646,11 +652,13 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
 export async function detectWithPipeline(options: DetectOptions): Promise<PipelineResult> {
   assertRunOptions(options, { outDir: true, modelDir: true, symbol: false });
   const run = new Run(options.onEvent, options.signal);
+  // The backend first: loading a TensorFlow.js model would otherwise initialise the default one.
+  const manifest = await readManifest(options.modelDir);
+  if (manifest.detectors.some(({ name }) => name !== 'isolation-forest')) {
+    await run.ensureBackend(options.backend);
+  }
   const pipeline = await TrainedPipeline.load(options.modelDir);
   try {
-    if (pipeline.detectors.some(({ detector }) => detector.name !== 'isolation-forest')) {
-      await run.ensureBackend(options.backend);
-    }
     const symbol = options.symbol ?? pipeline.trainedOn.symbol;
     const interval = options.interval ?? pipeline.trainedOn.interval;
     const klines = await loadCandles(run, options.source, {
