@@ -247,6 +247,39 @@ describe('persistence', () => {
     }
   });
 
+  it('detect labels rows after the training history as test, and honours since / until', async () => {
+    const klines = source.market().klines;
+    const dir = await mkdtemp(join(tmpdir(), 'core-until-'));
+    dirs.push(dir);
+    const until = klines[1000]!.openTime;
+    const trained = await trainPipeline({
+      source,
+      symbol: 'BTCUSDT',
+      interval: '1h',
+      until,
+      modelDir: join(dir, 'model'),
+      epochs: 1,
+      backend: 'wasm',
+      config: { ...config, detectors: ['isolation-forest', 'autoencoder'] },
+    });
+    expect(trained.pipeline.trainedOn.to).toBe(klines[999]!.openTime);
+    trained.pipeline.dispose();
+    const detected = await detectWithPipeline({
+      modelDir: join(dir, 'model'),
+      source,
+      since: klines[500]!.openTime,
+      outDir: join(dir, 'out'),
+      charts: false,
+    });
+    const rows = parseCsv(await readFile(detected.files['consensus']!, 'utf8'));
+    expect(rows).toHaveLength(1000 - 24);
+    expect(rows[0]!['time']).toBe(new Date(klines[524]!.openTime).toISOString());
+    const after = rows.filter((r) => Date.parse(r['time']!) >= until);
+    expect(after).toHaveLength(500);
+    expect(new Set(after.map((r) => r['split']))).toEqual(new Set(['test']));
+    expect(rows.filter((r) => r['split'] === 'train').length).toBeGreaterThan(0);
+  });
+
   it('refuses a model from another version or feature set, saying what to do', async () => {
     const manifestPath = join(modelDir, 'pipeline.json');
     const original = await readFile(manifestPath, 'utf8');
