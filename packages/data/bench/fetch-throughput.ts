@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -17,14 +18,13 @@ const here = dirname(fileURLToPath(import.meta.url));
 export async function fetchThroughput(
   count = 100_000,
 ): Promise<{ rows: number; pages: number; seconds: number; rowsPerSecond: number }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(here, 'fake-binance-process.ts'), String(count)],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      cwd: join(here, '..'),
-    },
-  );
+  // Bundled benchmarks (for a machine without the workspace) ship the server as plain JS.
+  const bundled = join(here, 'fake-binance-process.mjs');
+  const args = existsSync(bundled) ? [bundled] : ['--import', 'tsx', join(here, 'fake-binance-process.ts')];
+  const child = spawn(process.execPath, [...args, String(count)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    cwd: join(here, '..'),
+  });
   const [url] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
   const klines = generateSampleMarket({ count, interval: '1m', start: Date.UTC(2020, 0, 1), seed: 5 }).klines;
   const directory = await mkdtemp(join(tmpdir(), 'fetch-bench-'));
@@ -53,7 +53,7 @@ export async function fetchThroughput(
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1]?.endsWith('fetch-throughput.ts')) {
   const r = await fetchThroughput();
   console.log(
     `fetch: ${r.rows} rows, ${r.pages} pages in ${r.seconds.toFixed(2)} s = ${Math.round(r.rowsPerSecond)} rows/s`,

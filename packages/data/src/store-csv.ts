@@ -34,15 +34,31 @@ export async function importCsv(
   assertInterval(interval);
   let rows = 0;
   let skipped = 0;
-  for await (const batch of readKlinesCsvBatches(path, {
-    ...options,
-    onSkippedLine: (line, reason) => {
-      skipped++;
-      options.onSkippedLine?.(line, reason);
-    },
-  })) {
-    rows += await store.upsert(symbol, interval, batch);
+  // The next batch is parsed while the previous one is written (DuckDB works off the JS thread).
+  let writing: Promise<number> | undefined;
+  const settle = async () => {
+    if (!writing) return;
+    const pending = writing;
+    writing = undefined;
+    rows += await pending;
     options.onProgress?.(rows);
+  };
+  try {
+    for await (const batch of readKlinesCsvBatches(path, {
+      ...options,
+      onSkippedLine: (line, reason) => {
+        skipped++;
+        options.onSkippedLine?.(line, reason);
+      },
+    })) {
+      await settle();
+      writing = store.upsert(symbol, interval, batch);
+      writing.catch(() => undefined);
+    }
+    await settle();
+  } finally {
+    // A parse error leaves the batch before it being written: let it finish (it is kept).
+    await writing?.catch(() => undefined);
   }
   return { symbol, interval, rows, skipped };
 }
