@@ -22,6 +22,7 @@ export interface ScoreCsvOptions {
   createDetector: (
     name: Exclude<ScoreDetectorName, 'consensus'>,
     threshold: ThresholdMethod | undefined,
+    columnCount: number,
   ) => Detector;
   onEvent?: (event: PipelineEvent) => void;
   signal?: AbortSignal;
@@ -164,7 +165,7 @@ export async function scoreCsv(options: ScoreCsvOptions): Promise<ScoreCsvResult
       name === 'iforest' && options.contamination === 'auto' && options.detector !== 'consensus'
         ? ({ kind: 'fixed', value: 0.5 } as const)
         : userMethod;
-    const detector = options.createDetector(name, threshold);
+    const detector = options.createDetector(name, threshold, cols);
     const stage = name === 'iforest' ? 'isolation-forest' : name;
     const started = Date.now();
     options.onEvent?.({ type: 'stage', stage, status: 'start' });

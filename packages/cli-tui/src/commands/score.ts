@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import type { DenseAutoencoderOptions } from '@crypto-anomaly/core';
 import { type Command, Option } from 'commander';
 import { CliError } from '../errors.js';
 import { configOf, parse, pick } from '../options.js';
@@ -50,6 +51,19 @@ export function addScoreCommand(program: Command, context: CommandContext): void
       "share of rows to flag; auto = the forest's s > 0.5, else 1% (default auto)",
       parse.contamination,
     )
+    .option(
+      '--epochs <n>',
+      'autoencoders: most epochs (default: the config, else theirs)',
+      parse.positiveInteger,
+    )
+    .addOption(
+      new Option('--backend <name>', 'TensorFlow.js backend for the autoencoders (default auto)').choices([
+        'auto',
+        'wasm',
+        'node',
+        'cpu',
+      ]),
+    )
     .option('--fit-rows <n>', 'rows (a uniform sample) to fit on (default 50000)', parse.positiveInteger)
     .option('--config <file.json>', 'settings file (its "score" and "pipeline" keys); flags override it')
     .addHelpText(
@@ -96,6 +110,8 @@ temporary file renamed at the end: an interrupted run leaves no half-written fil
       const extensionLevel = pick(command, 'extensionLevel', fromConfig.extensionLevel) ?? 0;
       const contamination = pick(command, 'contamination', fromConfig.contamination) ?? 'auto';
       const fitRows = pick(command, 'fitRows', undefined as number | undefined) ?? 50_000;
+      const epochs = pick<number>(command, 'epochs', config.epochs);
+      const backend = pick<'auto' | 'wasm' | 'node' | 'cpu'>(command, 'backend', config.backend) ?? 'auto';
 
       const [core, { scoreCsv }] = await Promise.all([
         import('@crypto-anomaly/core'),
@@ -107,6 +123,10 @@ temporary file renamed at the end: an interrupted run leaves no half-written fil
       process.once('SIGINT', onSignal);
       const started = Date.now();
       try {
+        if (detector !== 'iforest') {
+          const info = await core.selectBackend(backend);
+          logger.event({ type: 'backend', name: info.name, description: info.description });
+        }
         const result = await scoreCsv({
           input: input!,
           out: resolve(out!),
@@ -118,8 +138,12 @@ temporary file renamed at the end: an interrupted run leaves no half-written fil
           fitRows,
           signal: controller.signal,
           onEvent: (event) => logger.event(event),
-          createDetector: (name, threshold) => {
+          createDetector: (name, threshold, columnCount) => {
             const withThreshold = threshold ? { threshold } : {};
+            // The engine's default widths suit its 11 features; a network at least as wide as
+            // the input learns the identity and reconstructs outliers too. An undercomplete
+            // bottleneck for this file's width, unless the config sets its own.
+            const bottleneck = Math.max(1, Math.ceil(columnCount / 2));
             switch (name) {
               case 'iforest':
                 return new core.IsolationForestDetector({
@@ -131,15 +155,17 @@ temporary file renamed at the end: an interrupted run leaves no half-written fil
                 });
               case 'autoencoder':
                 return new core.DenseAutoencoder({
-                  ...(config.pipeline?.autoencoder as Partial<
-                    import('@crypto-anomaly/core').DenseAutoencoderOptions
-                  >),
+                  hiddenLayers: [Math.min(32, 2 * columnCount), bottleneck],
+                  ...(config.pipeline?.autoencoder as Partial<DenseAutoencoderOptions>),
+                  ...(epochs !== undefined ? { epochs } : {}),
                   seed,
                   ...withThreshold,
                 });
               case 'attention':
                 return new core.AttentionAutoencoder({
+                  latentDim: bottleneck,
                   ...config.pipeline?.attention,
+                  ...(epochs !== undefined ? { epochs } : {}),
                   seed,
                   ...withThreshold,
                 });

@@ -1,0 +1,82 @@
+import { render } from 'ink-testing-library';
+import { describe, expect, it, vi } from 'vitest';
+import { DashboardApp } from '../src/components/DashboardApp.js';
+import { createDashboardStore } from '../src/dashboard-store.js';
+import { epochEvent, finishedAction, pipeline, plain } from './fixtures.js';
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 60));
+
+/** Rows of the chart area that hold a line glyph: grows as the line gets longer. */
+const drawnCells = (frame: string) =>
+  plain(frame)
+    .split('\n')
+    .map((line) => line.slice(29))
+    .join('')
+    .replace(/[^─╭╮╯╰│]/g, '').length;
+
+describe('DashboardApp', () => {
+  it('redraws the loss chart as epoch events arrive through the store', async () => {
+    const store = createDashboardStore('crypto-anomaly run');
+    const { lastFrame, unmount } = render(
+      <DashboardApp store={store} onQuit={() => {}} size={{ columns: 80, rows: 24 }} />,
+    );
+    store.dispatch(pipeline({ type: 'stage', stage: 'autoencoder', status: 'start' }));
+    const seen: string[] = [];
+    for (let epoch = 1; epoch <= 12; epoch++) {
+      store.dispatch(pipeline(epochEvent(epoch, { epochs: 12 })));
+      await tick();
+      seen.push(lastFrame()!);
+    }
+    expect(plain(seen[0])).toMatch(/epoch 1\/12/);
+    expect(plain(seen[11])).toMatch(/epoch 12\/12 · done/);
+    expect(new Set(seen).size).toBe(12);
+    expect(drawnCells(seen[2]!)).toBeLessThan(drawnCells(seen[11]!));
+    for (const line of plain(seen[11]).split('\n')) expect(line.length).toBeLessThanOrEqual(80);
+    expect(plain(seen[11]).split('\n').length).toBeLessThanOrEqual(23);
+    unmount();
+  });
+
+  it('switches panes with tab and the arrows, toggles the log scale with l, quits with q', async () => {
+    const store = createDashboardStore('crypto-anomaly run');
+    const onQuit = vi.fn();
+    const { lastFrame, stdin, unmount } = render(
+      <DashboardApp store={store} onQuit={onQuit} size={{ columns: 80, rows: 24 }} />,
+    );
+    store.dispatch(pipeline(epochEvent(3)));
+    await tick();
+    expect(plain(lastFrame())).toMatch(/\(linear\)/);
+    stdin.write('l');
+    await tick();
+    expect(plain(lastFrame())).toMatch(/\(log scale\)/);
+    expect(store.getState().logScale).toBe(true);
+    stdin.write('\t');
+    await tick();
+    expect(store.getState().pane).toBe('attention');
+    expect(plain(lastFrame())).toMatch(/attention: waiting for the first epoch/);
+    stdin.write('\u001b[C'); // right arrow
+    await tick();
+    expect(store.getState().pane).toBe('isolation-forest');
+    stdin.write('\u001b[D'); // left arrow
+    await tick();
+    expect(store.getState().pane).toBe('attention');
+    expect(onQuit).not.toHaveBeenCalled();
+    stdin.write('q');
+    await tick();
+    expect(onQuit).toHaveBeenCalledTimes(1);
+    unmount();
+  });
+
+  it('ends on the top anomalies table', async () => {
+    const store = createDashboardStore('crypto-anomaly run');
+    const { lastFrame, unmount } = render(
+      <DashboardApp store={store} onQuit={() => {}} size={{ columns: 80, rows: 24 }} />,
+    );
+    store.dispatch(pipeline(epochEvent(3)));
+    store.dispatch(finishedAction('/tmp/out'));
+    await tick();
+    const frame = plain(lastFrame());
+    expect(frame).toMatch(/consensus \(threshold 0\.6\)/);
+    expect(frame).toMatch(/finished in 1m 01s · q exit/);
+    unmount();
+  });
+});
