@@ -1,4 +1,3 @@
-import { MainClient } from 'binance';
 import type {
   FetchKlinesOptions,
   FetchKlinesResult,
@@ -91,6 +90,8 @@ export async function fetchKlines(options: FetchKlinesOptions): Promise<FetchKli
   const step = intervalToMilliseconds(interval);
   const expectedRows = ranges.reduce((sum, r) => sum + Math.ceil((r.end - r.start) / step), 0);
 
+  // The binance client (and axios) load on first use, so importing this package stays light.
+  const { MainClient } = await import('binance');
   const client = new MainClient(
     { baseUrl, disableTimeSync: true, parseExceptions: false, ...credentialsFromEnvironment() },
     { timeout: opts.requestTimeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) },

@@ -1,4 +1,4 @@
-import { WebsocketClient } from 'binance';
+import type { WebsocketClient } from 'binance';
 import type { Kline, LiveKlinesOptions } from './api.js';
 import { DataError } from './errors.js';
 import { assertInterval } from './intervals.js';
@@ -63,74 +63,83 @@ export function liveKlines(options: LiveKlinesOptions): AsyncIterableIterator<Kl
   if (!/^wss?:\/\//.test(wsUrl)) {
     throw new DataError('INVALID_ARGUMENT', `wsUrl must start with ws:// or wss://, got "${wsUrl}".`);
   }
-  const client = new WebsocketClient(
-    { wsUrl, reconnectTimeout: baseMs, pingInterval: 10_000, pongTimeout: 5_000 },
-    silentLogger,
-  );
-  // The client reads reconnectTimeout at each reconnect; raising it per failure gives backoff.
-  const clientOptions = (client as unknown as { options: { reconnectTimeout: number } }).options;
   let attempt = 0;
   let lastOpenTime = -Infinity;
   const queue: Kline[] = [];
   let waiting: ((result: IteratorResult<Kline>) => void) | undefined;
   let done = false;
+  let client: WebsocketClient | undefined;
 
   const finish = () => {
     if (done) return;
     done = true;
-    client.removeAllListeners();
-    client.closeAll(true);
+    client?.removeAllListeners();
+    client?.closeAll(true);
     options.signal?.removeEventListener('abort', finish);
     waiting?.({ value: undefined, done: true });
     waiting = undefined;
   };
   options.signal?.addEventListener('abort', finish, { once: true });
+  if (options.signal?.aborted) finish();
 
-  // Backoff resets on the first message after a connection, not on the connection itself, so a
-  // server that accepts and drops at once is still retried ever more slowly.
-  const healthy = () => {
-    if (attempt === 0) return;
-    attempt = 0;
-    clientOptions.reconnectTimeout = baseMs;
+  const connect = async () => {
+    // The binance package loads on first use, so importing this package stays light.
+    const { WebsocketClient } = await import('binance');
+    if (done) return;
+    const ws = new WebsocketClient(
+      { wsUrl, reconnectTimeout: baseMs, pingInterval: 10_000, pongTimeout: 5_000 },
+      silentLogger,
+    );
+    client = ws;
+    // The client reads reconnectTimeout at each reconnect; raising it per failure gives backoff.
+    const clientOptions = (ws as unknown as { options: { reconnectTimeout: number } }).options;
+    // Backoff resets on the first message after a connection, not on the connection itself, so a
+    // server that accepts and drops at once is still retried ever more slowly.
+    const healthy = () => {
+      if (attempt === 0) return;
+      attempt = 0;
+      clientOptions.reconnectTimeout = baseMs;
+    };
+    ws.on('open', (event: { wsUrl?: string }) => {
+      options.onStatus?.({ type: 'open', url: event.wsUrl ?? wsUrl });
+    });
+    ws.on('reconnected', (event: { wsUrl?: string }) => {
+      options.onStatus?.({ type: 'reconnected', url: event.wsUrl ?? wsUrl });
+    });
+    ws.on('reconnecting', () => {
+      attempt++;
+      options.onStatus?.({ type: 'reconnecting', attempt, delayMs: clientOptions.reconnectTimeout });
+      const next = Math.min(maxMs, baseMs * 2 ** attempt);
+      clientOptions.reconnectTimeout = Math.round(next / 2 + (Math.random() * next) / 2);
+    });
+    ws.on('exception', (event: unknown) => {
+      const message = (event as { message?: string })?.message ?? JSON.stringify(event)?.slice(0, 200);
+      options.onStatus?.({ type: 'error', message: String(message) });
+    });
+    ws.on('message', (message) => {
+      healthy();
+      const event = message as unknown as { e?: string; k?: StreamKline };
+      const k = event?.k;
+      if (event?.e !== 'kline' || !k || !k.x || k.s !== symbol || k.i !== interval) return;
+      const kline = parseStreamKline(k);
+      if (!kline || kline.openTime <= lastOpenTime) return;
+      lastOpenTime = kline.openTime;
+      if (waiting) {
+        const resolve = waiting;
+        waiting = undefined;
+        resolve({ value: kline, done: false });
+      } else queue.push(kline);
+    });
+    await ws.subscribeSpotKline(symbol, interval);
   };
-  client.on('open', (event: { wsUrl?: string }) => {
-    options.onStatus?.({ type: 'open', url: event.wsUrl ?? wsUrl });
-  });
-  client.on('reconnected', (event: { wsUrl?: string }) => {
-    options.onStatus?.({ type: 'reconnected', url: event.wsUrl ?? wsUrl });
-  });
-  client.on('reconnecting', () => {
-    attempt++;
-    options.onStatus?.({ type: 'reconnecting', attempt, delayMs: clientOptions.reconnectTimeout });
-    const next = Math.min(maxMs, baseMs * 2 ** attempt);
-    clientOptions.reconnectTimeout = Math.round(next / 2 + (Math.random() * next) / 2);
-  });
-  client.on('exception', (event: unknown) => {
-    const message = (event as { message?: string })?.message ?? JSON.stringify(event)?.slice(0, 200);
-    options.onStatus?.({ type: 'error', message: String(message) });
-  });
-  client.on('message', (message) => {
-    healthy();
-    const event = message as unknown as { e?: string; k?: StreamKline };
-    const k = event?.k;
-    if (event?.e !== 'kline' || !k || !k.x || k.s !== symbol || k.i !== interval) return;
-    const kline = parseStreamKline(k);
-    if (!kline || kline.openTime <= lastOpenTime) return;
-    lastOpenTime = kline.openTime;
-    if (waiting) {
-      const resolve = waiting;
-      waiting = undefined;
-      resolve({ value: kline, done: false });
-    } else queue.push(kline);
-  });
-  if (!options.signal?.aborted) {
-    client.subscribeSpotKline(symbol, interval).catch((error: unknown) => {
+  if (!done) {
+    connect().catch((error: unknown) => {
       options.onStatus?.({
         type: 'error',
         message: `subscribe failed: ${(error as Error)?.message ?? String(error)}`,
       });
     });
-  } else finish();
+  }
 
   const iterator: AsyncIterableIterator<Kline> = {
     next() {

@@ -1,15 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import {
-  BIGINT,
-  DOUBLE,
-  type DuckDBConnection,
-  DuckDBDataChunk,
-  DuckDBInstance,
-  type DuckDBValue,
-  VARCHAR,
-} from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBDataChunk, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
 import type { Interval, Kline, KlineGap, KlineSource, StoredPair, TimeRange } from './api.js';
 import { DataError } from './errors.js';
 import { assertInterval, intervalToMilliseconds, nextOpenTime } from './intervals.js';
@@ -42,22 +34,34 @@ const COLUMNS = `
   taker_buy_quote_asset_volume DOUBLE NOT NULL,
   ignore DOUBLE NOT NULL`;
 
-const CHUNK_TYPES = [
-  VARCHAR,
-  VARCHAR,
-  BIGINT,
-  DOUBLE,
-  DOUBLE,
-  DOUBLE,
-  DOUBLE,
-  DOUBLE,
-  BIGINT,
-  DOUBLE,
-  BIGINT,
-  DOUBLE,
-  DOUBLE,
-  DOUBLE,
-];
+type DuckDB = typeof import('@duckdb/node-api');
+let duckdbModule: Promise<DuckDB> | undefined;
+
+/** DuckDB (a native module) is loaded on first open, so importing this package stays light. */
+function loadDuckDB(): Promise<DuckDB> {
+  duckdbModule ??= import('@duckdb/node-api');
+  return duckdbModule;
+}
+
+function chunkTypes(duckdb: DuckDB) {
+  const { VARCHAR, BIGINT, DOUBLE } = duckdb;
+  return [
+    VARCHAR,
+    VARCHAR,
+    BIGINT,
+    DOUBLE,
+    DOUBLE,
+    DOUBLE,
+    DOUBLE,
+    DOUBLE,
+    BIGINT,
+    DOUBLE,
+    BIGINT,
+    DOUBLE,
+    DOUBLE,
+    DOUBLE,
+  ];
+}
 
 /** DuckDB's vector size: one data chunk holds at most this many rows. */
 const CHUNK_ROWS = 2048;
@@ -83,15 +87,17 @@ export class KlineStore {
     readonly path: string,
     private readonly instance: DuckDBInstance,
     private readonly connection: DuckDBConnection,
+    private readonly duckdb: DuckDB,
   ) {}
 
   /** Opens (creating if needed) the store at `path`, default `defaultStorePath()`. */
   static async open(path: string = defaultStorePath()): Promise<KlineStore> {
     const location = path === ':memory:' ? path : resolve(path);
+    const duckdb = await loadDuckDB();
     let instance: DuckDBInstance;
     try {
       if (location !== ':memory:') mkdirSync(dirname(location), { recursive: true });
-      instance = await DuckDBInstance.create(location);
+      instance = await duckdb.DuckDBInstance.create(location);
     } catch (error) {
       const message = (error as Error).message ?? String(error);
       const hint = /lock/i.test(message)
@@ -107,7 +113,7 @@ export class KlineStore {
     await connection.run(`CREATE TABLE IF NOT EXISTS coverage (
       symbol VARCHAR NOT NULL, interval VARCHAR NOT NULL, start_time BIGINT NOT NULL, end_time BIGINT NOT NULL)`);
     await connection.run(`CREATE TEMP TABLE IF NOT EXISTS stage (${COLUMNS})`);
-    return new KlineStore(location, instance, connection);
+    return new KlineStore(location, instance, connection, duckdb);
   }
 
   /** Runs store calls one after another on the single connection. */
@@ -160,7 +166,9 @@ export class KlineStore {
           const appender = await c.createAppender(fresh ? 'klines' : 'stage', 'main', fresh ? null : 'temp');
           try {
             for (let offset = 0; offset < rows.length; offset += CHUNK_ROWS) {
-              appender.appendDataChunk(toChunk(symbol, interval, rows.slice(offset, offset + CHUNK_ROWS)));
+              appender.appendDataChunk(
+                toChunk(this.duckdb, symbol, interval, rows.slice(offset, offset + CHUNK_ROWS)),
+              );
             }
           } finally {
             appender.closeSync();
@@ -385,8 +393,8 @@ export class KlineStore {
   }
 }
 
-function toChunk(symbol: string, interval: string, rows: readonly Kline[]): DuckDBDataChunk {
-  const chunk = DuckDBDataChunk.create(CHUNK_TYPES, rows.length);
+function toChunk(duckdb: DuckDB, symbol: string, interval: string, rows: readonly Kline[]): DuckDBDataChunk {
+  const chunk = duckdb.DuckDBDataChunk.create(chunkTypes(duckdb), rows.length);
   const n = rows.length;
   const column = <T>(pick: (k: Kline) => T): T[] => {
     const out = new Array<T>(n);

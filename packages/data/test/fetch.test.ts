@@ -338,6 +338,42 @@ describe('fetchKlines', () => {
     });
   });
 
+  it('sends BINANCE_API_KEY as a header, never prints it, and wants both key and secret', async () => {
+    const saved = { key: process.env.BINANCE_API_KEY, secret: process.env.BINANCE_API_SECRET };
+    const restore = () => {
+      for (const [name, value] of [
+        ['BINANCE_API_KEY', saved.key],
+        ['BINANCE_API_SECRET', saved.secret],
+      ] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    };
+    try {
+      process.env.BINANCE_API_KEY = 'test-key-1234567890';
+      process.env.BINANCE_API_SECRET = 'test-secret-abcdef';
+      await withStore('keys', async (store) => {
+        const common = {
+          since: START,
+          until: START + HOUR * 10,
+          store,
+          baseUrl: server.url,
+          now: () => after,
+        };
+        await fetchKlines({ ...common, symbol: 'BTCUSDT', interval: '1h' });
+        expect(server.lastHeaders['x-mbx-apikey']).toBe('test-key-1234567890');
+        const error = await fetchKlines({ ...common, symbol: 'NOPEUSDT', interval: '1h' }).catch((e) => e);
+        expect(error.message).not.toMatch(/test-key|test-secret/);
+        delete process.env.BINANCE_API_SECRET;
+        const half = await fetchKlines({ ...common, symbol: 'BTCUSDT', interval: '1h' }).catch((e) => e);
+        expect(half.message).toMatch(/Only one of BINANCE_API_KEY and BINANCE_API_SECRET is set/);
+        expect(half.message).not.toMatch(/test-key/);
+      });
+    } finally {
+      restore();
+    }
+  });
+
   it('is cancelled by its AbortSignal, keeping what it stored', async () => {
     await withStore('abort', async (store) => {
       const controller = new AbortController();

@@ -26,6 +26,8 @@ export class FakeBinance {
   /** Called for every request, before it is answered. */
   onRequest: ((request: URL) => void) | undefined;
   url = '';
+  /** Headers of the latest request. */
+  lastHeaders: Record<string, string | string[] | undefined> = {};
 
   serve(symbol: string, interval: string, klines: Kline[]): this {
     this.klines.set(`${symbol}/${interval}`, klines);
@@ -57,6 +59,7 @@ export class FakeBinance {
 
   private handle(request: IncomingMessage, response: ServerResponse): void {
     this.requests++;
+    this.lastHeaders = request.headers;
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
     this.onRequest?.(url);
     const weight = this.usedWeight ?? this.requests * 2;
