@@ -47,7 +47,7 @@ describe('the dashboard in a real terminal (tmux)', () => {
       const config = join(work, 'small.json');
       writeFileSync(
         config,
-        JSON.stringify({ sample: { count: 2000 }, pipeline: { attention: { epochs: 3 } } }),
+        JSON.stringify({ sample: { count: 1500 }, pipeline: { attention: { epochs: 2 } } }),
       );
       const out = join(work, 'out');
       const command = [
@@ -57,7 +57,7 @@ describe('the dashboard in a real terminal (tmux)', () => {
         'TERM=xterm-256color',
         JSON.stringify(process.execPath),
         JSON.stringify(bin),
-        `run --config ${JSON.stringify(config)} --epochs 8 --out ${JSON.stringify(out)}`,
+        `run --config ${JSON.stringify(config)} --epochs 6 --out ${JSON.stringify(out)}`,
         '; echo "EXIT=$?"; sleep 120',
       ].join(' ');
       const started = tmux('new-session', '-d', '-s', session, '-x', '100', '-y', '30', command);
@@ -82,7 +82,7 @@ describe('the dashboard in a real terminal (tmux)', () => {
       tmux('send-keys', '-t', session, 'Tab');
       tmux('send-keys', '-t', session, 'l');
       const logScale = await waitFor('the log-scale chart', (text) => /\(log scale\)/.test(text));
-      expect(logScale).toMatch(/epoch 8\/8|early-stopped/);
+      expect(logScale).toMatch(/epoch 6\/6|early-stopped/);
       tmux('send-keys', '-t', session, 'q');
       await waitFor('the exit', (text) => /EXIT=0/.test(text));
       expect(existsSync(join(out, 'summary.json'))).toBe(true);
