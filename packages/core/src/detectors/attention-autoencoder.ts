@@ -28,7 +28,10 @@ export interface AttentionAutoencoderOptions {
   heads: number;
   /** Hidden width of the position-wise feed-forward layers. Default 64. */
   feedForwardDim: number;
-  /** Numbers a window is summarised into between encoder and decoder. Default 16. */
+  /**
+   * Numbers a window is summarised into between encoder and decoder. Default 8 (on the sample
+   * market ROC-AUC 0.83-0.84 over two seeds, against 0.76-0.79 with 16; docs/autoencoders.md).
+   */
   latentDim: number;
   /** Transformer blocks in the encoder, and again in the decoder. Default 1. */
   blocks: number;
@@ -62,7 +65,7 @@ export const DEFAULT_ATTENTION_AUTOENCODER_OPTIONS: Readonly<AttentionAutoencode
   modelDim: 32,
   heads: 4,
   feedForwardDim: 64,
-  latentDim: 16,
+  latentDim: 8,
   blocks: 1,
   epochs: 20,
   batchSize: 64,
