@@ -109,6 +109,10 @@ console.log(`|---|${runs.map(() => '---').join('|')}|`);
 for (const stage of STAGES)
   console.log(`| ${stage} | ${runs.map((r) => seconds(r.stages[stage])).join(' | ')} |`);
 console.log(`| **total** | ${runs.map((r) => `**${seconds(r.totalMs)}**`).join(' | ')} |`);
+const megabytes = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+console.log(
+  `| CSV files / saved model | ${runs.map((r) => `${megabytes(r.csvBytes)} / ${megabytes(r.modelBytes)}`).join(' | ')} |`,
+);
 console.log(
   `| epochs run | ${runs
     .map((r) =>
