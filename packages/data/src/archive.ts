@@ -212,6 +212,7 @@ export async function downloadArchive(options: DownloadArchiveOptions): Promise<
       }
     }
   }
+  if (result.files > 0) await store.compactCoverage(symbol, interval);
   return result;
 }
 

@@ -225,6 +225,7 @@ export async function fetchKlines(options: FetchKlinesOptions): Promise<FetchKli
       cursor = nextCursor;
     }
   }
+  if (stats.pages > 0) await store.compactCoverage(symbol, interval);
   return {
     symbol,
     interval,

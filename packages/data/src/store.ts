@@ -375,6 +375,48 @@ export class KlineStore {
     });
   }
 
+  /**
+   * Rewrites a pair's answered spans as their merged union (one row per span instead of one per
+   * page), in one transaction. `fetchKlines` and `downloadArchive` call it when they finish.
+   */
+  async compactCoverage(symbol: string, interval: Interval): Promise<number> {
+    checkRange(symbol, interval, {});
+    return this.exclusive(async () => {
+      const c = this.connection;
+      await c.run('BEGIN TRANSACTION');
+      try {
+        const reader = await c.runAndReadAll(
+          'SELECT start_time, end_time FROM coverage WHERE symbol = $1 AND interval = $2',
+          [symbol, interval],
+        );
+        const rows = reader.getRows();
+        const merged = mergeRanges(rows.map(([start, end]) => ({ start: Number(start), end: Number(end) })));
+        if (merged.length < rows.length) {
+          await c.run('DELETE FROM coverage WHERE symbol = $1 AND interval = $2', [symbol, interval]);
+          for (const range of merged) {
+            await c.run('INSERT INTO coverage VALUES ($1, $2, $3, $4)', [
+              symbol,
+              interval,
+              BigInt(range.start),
+              BigInt(range.end),
+            ]);
+          }
+        }
+        await c.run('COMMIT');
+        return merged.length;
+      } catch (error) {
+        await c.run('ROLLBACK').catch(() => undefined);
+        throw new DataError(
+          'STORE',
+          `Compacting coverage in ${this.path} failed: ${(error as Error).message}`,
+          {
+            cause: error,
+          },
+        );
+      }
+    });
+  }
+
   /** Runs read-only SQL against the store (for reports and tools); rows as JS values. */
   async query(sql: string, parameters: DuckDBValue[] = []): Promise<Record<string, unknown>[]> {
     return this.exclusive(async () => {

@@ -100,6 +100,14 @@ describe('KlineStore', () => {
       { start: start + 10 * HOUR, end: start + 13 * HOUR },
     ]);
     expect(await store.missingRanges('BTCUSDT', '1h', wanted)).toHaveLength(3);
+    await store.upsert('BTCUSDT', '1h', [], { start: start + 13 * HOUR, end: start + 20 * HOUR });
+    await store.upsert('BTCUSDT', '1h', [], { start: start + 30 * HOUR, end: start + 31 * HOUR });
+    expect(await store.compactCoverage('BTCUSDT', '1h')).toBe(2);
+    expect(await store.query('SELECT count(*) AS n FROM coverage')).toEqual([{ n: 2n }]);
+    expect(await store.coverage('BTCUSDT', '1h')).toEqual([
+      { start: start + 10 * HOUR, end: start + 20 * HOUR },
+      { start: start + 30 * HOUR, end: start + 31 * HOUR },
+    ]);
     await store.close();
   });
 
