@@ -149,6 +149,36 @@ describe('rolling statistics, known values', () => {
     expect(Math.abs(naive - (slow[w - 1] as number)) / (slow[w - 1] as number)).toBeGreaterThan(1e-3);
   });
 
+  it('gives the same results across the chunks long series are processed in', () => {
+    const n = 140_000;
+    let state = 99;
+    const values = Float64Array.from({ length: n }, (_, i) => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      return i % 9973 === 0 ? Number.NaN : 100 + state / 2 ** 32;
+    });
+    const w = 5;
+    expectClose(rollingMean(values, w, { minPeriods: 3 }), referenceRollingMean(values, w, 3));
+    expectClose(rollingStd(values, w, { minPeriods: 3 }), referenceRollingStd(values, w, 3), 1e-9, 1e-12);
+    expectClose(rollingMax(values, w), referenceRollingMax(values, w), 0, 0);
+    // A window longer than a chunk: check the mean against prefix sums.
+    const big = 70_000;
+    const mean = rollingMean(values, big, { minPeriods: 1 });
+    const prefix = new Float64Array(n + 1);
+    const counts = new Float64Array(n + 1);
+    for (let i = 0; i < n; i++) {
+      const v = values[i] as number;
+      prefix[i + 1] = (prefix[i] as number) + (Number.isNaN(v) ? 0 : v);
+      counts[i + 1] = (counts[i] as number) + (Number.isNaN(v) ? 0 : 1);
+    }
+    for (const i of [1, 65_535, 65_536, 69_999, 70_000, 131_071, 131_072, 139_999]) {
+      const from = Math.max(0, i - big + 1);
+      const expected =
+        ((prefix[i + 1] as number) - (prefix[from] as number)) /
+        ((counts[i + 1] as number) - (counts[from] as number));
+      expect(Math.abs((mean[i] as number) - expected) / expected).toBeLessThan(1e-9);
+    }
+  });
+
   it('rejects bad windows with typed errors, then keeps working', () => {
     const codeOf = (f: () => unknown) => {
       try {
