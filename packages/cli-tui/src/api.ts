@@ -70,11 +70,13 @@ export interface FetchProgress {
   /** Set while the client waits (rate limit, retry back-off) instead of downloading. */
   waitingMs?: number;
   waitReason?: string;
+  /** A short line about the wait (the status code or error behind it). */
+  message?: string;
+  /** Rows the requested range can hold, when the fetcher says (the progress bar's 100%). */
+  expectedRows?: number;
 }
 
 export interface FetchState extends FetchProgress {
-  /** Rows the requested time range holds, when known: the progress bar's 100%. */
-  expectedRows?: number;
   done: boolean;
 }
 
@@ -94,6 +96,8 @@ export interface RunOutcome {
 /** Everything the dashboard shows, derived only from actions (see `dashboardReducer`). */
 export interface DashboardState {
   title: string;
+  /** `pipeline`: stages, charts and the final table; `fetch`: the download alone. */
+  mode: 'pipeline' | 'fetch';
   backend?: { name: string; description: string };
   source?: string;
   stages: StageState[];

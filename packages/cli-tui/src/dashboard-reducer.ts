@@ -15,9 +15,13 @@ import {
 const KEPT_LOG_LINES = 20;
 
 /** The state before anything happened. */
-export function initialDashboardState(title: string): DashboardState {
+export function initialDashboardState(
+  title: string,
+  mode: DashboardState['mode'] = 'pipeline',
+): DashboardState {
   return {
     title,
+    mode,
     stages: STAGES.map((name): StageState => ({ name, status: 'pending' })),
     training: {},
     logs: [],
@@ -139,15 +143,25 @@ export function dashboardReducer(state: DashboardState, action: DashboardAction)
       };
     case 'fetch-progress': {
       const base = state.fetch ?? { pages: 0, rows: 0, rowsPerSecond: 0, done: false };
-      const { expectedRows, done } = base;
+      const expectedRows = action.progress.expectedRows ?? base.expectedRows;
       return {
         ...state,
-        fetch: { ...action.progress, done, ...(expectedRows !== undefined ? { expectedRows } : {}) },
+        fetch: {
+          ...action.progress,
+          done: base.done,
+          ...(expectedRows !== undefined ? { expectedRows } : {}),
+        },
       };
     }
     case 'fetch-done': {
       if (!state.fetch) return state;
-      const { waitingMs: _waitingMs, waitReason: _waitReason, etaMs: _etaMs, ...rest } = state.fetch;
+      const {
+        waitingMs: _waitingMs,
+        waitReason: _waitReason,
+        message: _message,
+        etaMs: _etaMs,
+        ...rest
+      } = state.fetch;
       return { ...state, fetch: { ...rest, done: true } };
     }
     case 'next-pane':

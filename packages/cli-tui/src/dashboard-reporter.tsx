@@ -7,8 +7,8 @@ import type { Reporter, ReporterOptions } from './reporter.js';
  * The Ink dashboard as a `Reporter`. q or Ctrl+C while work runs aborts the controller (the
  * engine stops at a safe point); once the run finished, q exits.
  */
-export function createDashboardReporter({ title, controller }: ReporterOptions): Reporter {
-  const store = createDashboardStore(title);
+export function createDashboardReporter({ title, mode, controller }: ReporterOptions): Reporter {
+  const store = createDashboardStore(title, mode);
   let quitAfterFinish: (() => void) | undefined;
   const onQuit = () => {
     if (quitAfterFinish) quitAfterFinish();

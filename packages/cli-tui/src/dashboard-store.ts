@@ -9,8 +9,11 @@ export interface DashboardStore {
   subscribe(listener: () => void): () => void;
 }
 
-export function createDashboardStore(title: string): DashboardStore {
-  let state = initialDashboardState(title);
+export function createDashboardStore(
+  title: string,
+  mode: DashboardState['mode'] = 'pipeline',
+): DashboardStore {
+  let state = initialDashboardState(title, mode);
   const listeners = new Set<() => void>();
   return {
     getState: () => state,

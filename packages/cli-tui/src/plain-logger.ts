@@ -52,11 +52,14 @@ export class PlainLogger {
 
   fetchProgress(progress: FetchProgress): void {
     this.#latestFetch = progress;
+    if (progress.expectedRows !== undefined) this.#expectedRows = progress.expectedRows;
     if (progress.waitingMs !== undefined && progress.waitingMs > 0) {
       const reason = progress.waitReason ?? 'waiting';
       // A wait is logged once when it starts, not on every tick while it lasts.
       if (reason !== this.#lastWaitReason) {
-        this.#write(`fetch: waiting ${formatDuration(progress.waitingMs)} (${reason})`);
+        this.#write(
+          `fetch: waiting ${formatDuration(progress.waitingMs)} (${reason}${progress.message ? `: ${progress.message}` : ''})`,
+        );
         this.#lastWaitReason = reason;
       }
       return;

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { addDetectCommand } from './commands/detect.js';
+import { addFetchCommand } from './commands/fetch.js';
 import { addReportCommand } from './commands/report.js';
 import { addRunCommand } from './commands/run.js';
 import { addScoreCommand } from './commands/score.js';
@@ -49,8 +50,9 @@ Examples:
 
 Exit codes: 0 success, 1 runtime failure, 2 usage error.`,
     );
-  const sources = ['sample', 'csv', 'store'] as const;
+  const sources = ['sample', 'binance', 'csv', 'store'] as const;
   addRunCommand(program, context, sources);
+  addFetchCommand(program, context);
   addTrainCommand(program, context, sources);
   addDetectCommand(program, context, sources);
   addScoreCommand(program, context);

@@ -23,6 +23,8 @@ export interface Reporter {
 export interface ReporterOptions {
   /** Shown as the dashboard's title. */
   title: string;
+  /** What the dashboard shows: the pipeline (default) or a download alone. */
+  mode?: 'pipeline' | 'fetch';
   /** Aborted by the reporter when the user quits. */
   controller: AbortController;
   write: (line: string) => void;

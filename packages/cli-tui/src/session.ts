@@ -5,6 +5,7 @@ import { createReporter, type Reporter } from './reporter.js';
 
 export interface SessionOptions {
   title: string;
+  mode?: 'pipeline' | 'fetch';
   /** False with --no-tui (or `"tui": false` in the config). */
   tui: boolean;
   context: CommandContext;
@@ -25,6 +26,7 @@ export async function runSession(
   process.once('SIGTERM', onSignal);
   const reporter = await createReporter({
     title: options.title,
+    ...(options.mode ? { mode: options.mode } : {}),
     controller,
     tui: options.tui,
     write: options.context.out,

@@ -33,7 +33,8 @@ export function addSourceOptions(
     .option(
       '--store <file>',
       'the local kline store (DuckDB file; default $CRYPTO_ANOMALY_STORE or ~/.crypto-anomaly)',
-    );
+    )
+    .option('--base-url <url>', 'Binance REST base URL, with --source binance', parse.url);
 }
 
 export interface OpenedSource {
@@ -85,6 +86,7 @@ export function sourceSettings(command: Command, config: ConfigFile, defaultKind
     since,
     until,
     store: pick<string>(command, 'store', config.store),
+    baseUrl: pick<string>(command, 'baseUrl', config.baseUrl),
   };
 }
 
@@ -95,7 +97,7 @@ export function sourceSettings(command: Command, config: ConfigFile, defaultKind
 export async function openSource(
   command: Command,
   config: ConfigFile,
-  reporter: Pick<Reporter, 'line'>,
+  reporter: Reporter,
   defaultKind: SourceKind,
   defaults: { symbol: string; interval: Interval } = { symbol: DEFAULT_SYMBOL, interval: DEFAULT_INTERVAL },
 ): Promise<OpenedSource> {
@@ -132,6 +134,25 @@ export async function openSource(
       const interval = settings.interval ?? defaults.interval;
       const store = await data.KlineStore.open(settings.store);
       reporter.line(`Kline store: ${store.path}`);
+      if (settings.kind === 'binance') {
+        try {
+          const { fetchIntoStore } = await import('./fetching.js');
+          await fetchIntoStore(
+            {
+              symbol,
+              interval,
+              since: settings.since!,
+              ...(settings.until !== undefined ? { until: settings.until } : {}),
+              store,
+              ...(settings.baseUrl ? { baseUrl: settings.baseUrl } : {}),
+            },
+            reporter,
+          );
+        } catch (error) {
+          await store.close();
+          throw error;
+        }
+      }
       return {
         kind: settings.kind,
         source: data.storeSource(store),

@@ -87,12 +87,17 @@ export function filesWrittenLines(
 
 /** The final summary printed by the plain logger: table, files, total time. */
 export function runSummaryLines(outcome: RunOutcome, width = 100): string[] {
+  const hasTable = Object.values(outcome.topAnomalies).some((rows) => rows !== undefined);
   return [
-    '',
-    'Top anomalies (* = over the threshold)',
-    ...anomalyTableLines(outcome.topAnomalies, { width, rowsPerDetector: 5 }).map((line) =>
-      line.kind === 'row' ? `  ${line.text}` : line.text,
-    ),
+    ...(hasTable
+      ? [
+          '',
+          'Top anomalies (* = over the threshold)',
+          ...anomalyTableLines(outcome.topAnomalies, { width, rowsPerDetector: 5 }).map((line) =>
+            line.kind === 'row' ? `  ${line.text}` : line.text,
+          ),
+        ]
+      : []),
     '',
     ...filesWrittenLines(outcome.outDir, outcome.files, { width }),
     '',

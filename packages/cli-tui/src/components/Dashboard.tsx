@@ -28,6 +28,7 @@ const TWO_PANE_WIDTH = 110;
 
 /** Everything on one screen: stages and files on the left, the selected pane(s) on the right. */
 export function Dashboard({ state, width, height }: DashboardProps) {
+  if (state.mode === 'fetch') return <FetchScreen state={state} width={width} height={height} />;
   const fetchLines = state.fetch ? (state.fetch.waitingMs && !state.fetch.done ? 2 : 1) : 0;
   const bodyHeight = Math.max(6, height - 2 - fetchLines - 2);
   const leftWidth = width >= 70 ? 25 : 20;
@@ -92,6 +93,45 @@ export function Dashboard({ state, width, height }: DashboardProps) {
         </Box>
       </Box>
       <Footer state={state} width={width} />
+    </Box>
+  );
+}
+
+/** The download alone: progress, what happened (waits, archive files), where it went. */
+function FetchScreen({ state, width, height }: DashboardProps) {
+  const files = state.outcome ? Object.keys(state.outcome.files).length + 1 : 0;
+  const logRows = Math.max(1, height - 2 - 2 - 2 - (files > 0 ? files + 1 : 0));
+  return (
+    <Box flexDirection="column" width={width}>
+      <Text bold wrap="truncate">
+        {truncate(state.title, width)}
+      </Text>
+      <Text dimColor wrap="truncate">
+        {truncate(state.source ? `source: ${state.source}` : ' ', width)}
+      </Text>
+      {state.fetch ? (
+        <FetchProgress fetch={state.fetch} width={width} />
+      ) : (
+        <Text dimColor>fetch: starting…</Text>
+      )}
+      <Box flexDirection="column" marginTop={1}>
+        {state.logs.slice(-logRows).map((line, index) => (
+          <Text key={index} wrap="truncate" color={line.level === 'warn' ? 'yellow' : undefined}>
+            {truncate(line.message, width)}
+          </Text>
+        ))}
+      </Box>
+      {state.outcome ? (
+        <Box marginTop={1}>
+          <FilesWritten
+            outDir={state.outcome.outDir}
+            files={state.outcome.files}
+            width={width}
+            height={files}
+          />
+        </Box>
+      ) : null}
+      <Footer state={{ ...state, logs: [] }} width={width} />
     </Box>
   );
 }

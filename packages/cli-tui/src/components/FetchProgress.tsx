@@ -46,7 +46,7 @@ export function FetchProgress({ fetch, width }: FetchProgressProps) {
       {waiting ? (
         <Text color="yellow" wrap="truncate">
           {truncate(
-            `  waiting ${formatDuration(fetch.waitingMs)}${fetch.waitReason ? `: ${fetch.waitReason}` : ''}`,
+            `  waiting ${formatDuration(fetch.waitingMs)}${fetch.waitReason ? `: ${fetch.waitReason}` : ''}${fetch.message ? ` (${fetch.message})` : ''}`,
             width,
           )}
         </Text>

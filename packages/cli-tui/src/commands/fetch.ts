@@ -1,0 +1,123 @@
+import { rename, rm } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { CliError } from '../errors.js';
+import { fetchIntoStore } from '../fetching.js';
+import { formatCount, formatTime } from '../format.js';
+import { configDate, configOf, parse, pick } from '../options.js';
+import type { CommandContext } from '../program.js';
+import { runSession } from '../session.js';
+
+/** `crypto-anomaly fetch`: fill the local store from Binance, with progress. */
+export function addFetchCommand(program: Command, context: CommandContext): void {
+  program
+    .command('fetch')
+    .description('download klines from Binance into the local store (incremental, resumable)')
+    .option('--symbol <symbol>', 'trading pair, e.g. BTCUSDT', parse.symbol)
+    .option('--interval <interval>', 'candle interval, e.g. 1h', parse.interval)
+    .option('--since <date>', 'first candle, UTC: 2018-01-01, 2018-01-01T12:00 or Unix ms', parse.date)
+    .option('--until <date>', 'download candles before this time (default: now)', parse.date)
+    .option('--base-url <url>', 'Binance REST base URL (default https://data-api.binance.vision)', parse.url)
+    .option(
+      '--store <file>',
+      'the local kline store (DuckDB; default $CRYPTO_ANOMALY_STORE or ~/.crypto-anomaly)',
+    )
+    .option('--csv <file>', 'also export the range to a Binance-layout CSV')
+    .option('--archive', 'bulk-load the monthly/daily archive files (data.binance.vision) first')
+    .option('--archive-base-url <url>', 'archive base URL (default https://data.binance.vision)', parse.url)
+    .option('--config <file.json>', 'settings file (symbol, interval, since, until, store, baseUrl, archive)')
+    .option('--no-tui', 'plain lines instead of the progress screen (automatic when not a terminal or in CI)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  crypto-anomaly fetch --symbol BTCUSDT --interval 1d --since 2018-01-01
+  crypto-anomaly fetch --symbol ETHUSDT --interval 1m --since 2023-01-01 --archive
+  crypto-anomaly fetch --symbol BTCUSDT --interval 1h --since 2024-01-01 --csv BTCUSDT-1h.csv
+
+Only spans not already stored are downloaded, so running it again resumes. Rate limits are
+respected; waits show as waits.`,
+    )
+    .action(async (_flags: unknown, command: Command) => {
+      const config = await configOf(command);
+      const symbol = pick<string>(command, 'symbol', config.symbol);
+      const interval = pick<import('@crypto-anomaly/data').Interval>(command, 'interval', config.interval);
+      const since = pick<number>(command, 'since', configDate('since', config.since));
+      const until = pick<number>(command, 'until', configDate('until', config.until));
+      for (const [flag, value, example] of [
+        ['--symbol', symbol, 'BTCUSDT'],
+        ['--interval', interval, '1h'],
+        ['--since', since, '2024-01-01'],
+      ] as const) {
+        if (value === undefined) {
+          throw new CliError('USAGE', `${flag} is required`, {
+            option: flag,
+            hint: `e.g. ${flag} ${example}`,
+          });
+        }
+      }
+      if (until !== undefined && since! >= until) {
+        throw new CliError('USAGE', '--since must be before --until', {
+          option: '--since',
+          hint: 'swap the two dates',
+        });
+      }
+      const baseUrl = pick<string>(command, 'baseUrl', config.baseUrl);
+      const archive = pick<boolean>(command, 'archive', config.archive) ?? false;
+      const archiveBaseUrl = pick<string>(command, 'archiveBaseUrl', undefined);
+      const csv = pick<string>(command, 'csv', undefined);
+      const tui = pick<boolean>(command, 'tui', config.tui) ?? true;
+      const title = `crypto-anomaly fetch · ${symbol} ${interval} from ${formatTime(since!)} UTC`;
+      await runSession({ title, tui, context, mode: 'fetch' }, async (reporter) => {
+        const data = await import('@crypto-anomaly/data');
+        const store = await data.KlineStore.open(pick<string>(command, 'store', config.store));
+        try {
+          reporter.event({
+            type: 'source',
+            description: `Binance ${baseUrl ?? data.DEFAULT_REST_BASE_URL} → ${store.path}`,
+          });
+          const result = await fetchIntoStore(
+            {
+              symbol: symbol!,
+              interval: interval!,
+              since: since!,
+              ...(until !== undefined ? { until } : {}),
+              store,
+              ...(baseUrl ? { baseUrl } : {}),
+              archive,
+              ...(archiveBaseUrl ? { archiveBaseUrl } : {}),
+            },
+            reporter,
+          );
+          const range = { start: since!, ...(until !== undefined ? { end: until } : {}) };
+          const held = await store.count(symbol!, interval!, range);
+          reporter.line(
+            `store: ${store.path} holds ${formatCount(held)} ${symbol} ${interval} candles in the range`,
+          );
+          const files: Record<string, string> = { store: store.path };
+          if (csv) {
+            // Written beside the target and renamed at the end: no half-written CSV on failure.
+            const target = resolve(csv);
+            const partial = join(dirname(target), `.${basename(target)}.${process.pid}.partial`);
+            try {
+              const rows = await data.writeKlinesCsv(partial, await store.klines(symbol!, interval!, range));
+              await rename(partial, target);
+              reporter.line(`csv: wrote ${formatCount(rows)} rows to ${target}`);
+              files['csv'] = target;
+            } catch (error) {
+              await rm(partial, { force: true });
+              throw error;
+            }
+          }
+          return {
+            outDir: dirname(csv ? resolve(csv) : store.path),
+            files,
+            topAnomalies: {},
+            elapsedMs: result.elapsedMs,
+          };
+        } finally {
+          await store.close();
+        }
+      });
+    });
+}

@@ -1,0 +1,153 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Kline, sampleSource } from '@crypto-anomaly/data';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * fetch and run --source binance against a fake Binance on 127.0.0.1 (GET /api/v3/klines with
+ * the real query parameters and array layout). Its first answer is a 429 with Retry-After, so
+ * the wait must show as a wait. The binary runs as a child process, not a terminal.
+ */
+const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+const HOUR = 3_600_000;
+const START = Date.UTC(2024, 0, 1);
+let klines: Kline[];
+let server: Server;
+let baseUrl: string;
+let requests = 0;
+let work: string;
+
+function cli(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, CI: 'true' }, cwd: work });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'cli-fetch-'));
+  klines = await sampleSource({ count: 1500, start: START }).load({ symbol: 'BTCUSDT', interval: '1h' });
+  server = createServer((request, response) => {
+    requests++;
+    const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+    if (url.pathname !== '/api/v3/klines') {
+      response.writeHead(404).end();
+      return;
+    }
+    if (requests === 1) {
+      response.writeHead(429, { 'content-type': 'application/json', 'retry-after': '1' });
+      response.end(JSON.stringify({ code: -1003, msg: 'Too many requests.' }));
+      return;
+    }
+    const start = Number(url.searchParams.get('startTime') ?? 0);
+    const end = Number(url.searchParams.get('endTime') ?? Number.MAX_SAFE_INTEGER);
+    const limit = Number(url.searchParams.get('limit') ?? 500);
+    const page = klines
+      .filter((k) => k.openTime >= start && k.openTime <= end && url.searchParams.get('symbol') === 'BTCUSDT')
+      .slice(0, limit)
+      .map((k) => [
+        k.openTime,
+        String(k.open),
+        String(k.high),
+        String(k.low),
+        String(k.close),
+        String(k.volume),
+        k.closeTime,
+        String(k.quoteAssetVolume),
+        k.numberOfTrades,
+        String(k.takerBuyBaseAssetVolume),
+        String(k.takerBuyQuoteAssetVolume),
+        '0',
+      ]);
+    response.writeHead(200, {
+      'content-type': 'application/json',
+      'x-mbx-used-weight-1m': String(2 * requests),
+    });
+    response.end(JSON.stringify(page));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+describe('crypto-anomaly fetch', () => {
+  it('fills the store, shows the rate-limit wait as a wait, exports a CSV, then resumes with nothing to do', async () => {
+    const store = join(work, 'store.duckdb');
+    const csv = join(work, 'BTCUSDT-1h.csv');
+    const until = String(START + 1500 * HOUR);
+    const args = [
+      'fetch',
+      '--symbol',
+      'BTCUSDT',
+      '--interval',
+      '1h',
+      '--since',
+      '2024-01-01',
+      '--until',
+      until,
+    ];
+    const first = await cli(...args, '--base-url', baseUrl, '--store', store, '--csv', csv);
+    expect(first.stderr).toBe('');
+    expect(first.status).toBe(0);
+    expect(first.stdout).toMatch(/^fetch: waiting 1\.0s \(rate-limit/m);
+    expect(first.stdout).toMatch(/^fetch: done, 2 pages, 1,500 rows/m);
+    expect(first.stdout).toMatch(/holds 1,500 BTCUSDT 1h candles/);
+    expect(first.stdout.includes('\u001b') || first.stdout.includes('\r')).toBe(false);
+    expect(readFileSync(csv, 'utf8').trim().split('\n')).toHaveLength(1501);
+
+    const before = requests;
+    const again = await cli(...args, '--base-url', baseUrl, '--store', store);
+    expect(again.status).toBe(0);
+    expect(again.stdout).toMatch(/fetch: 0 new rows/);
+    expect(requests).toBe(before);
+  });
+
+  it('exits 2 without --since, naming it', async () => {
+    const result = await cli('fetch', '--symbol', 'BTCUSDT', '--interval', '1h');
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/^error: --since is required\n/);
+  });
+});
+
+describe('crypto-anomaly run --source binance', () => {
+  it('fetches what the store lacks, then runs the pipeline on the stored candles', async () => {
+    const store = join(work, 'run-store.duckdb');
+    const out = join(work, 'binance-run');
+    const result = await cli(
+      'run',
+      '--source',
+      'binance',
+      '--since',
+      '2024-01-01',
+      '--until',
+      String(START + 1500 * HOUR),
+      '--base-url',
+      baseUrl,
+      '--store',
+      store,
+      '--epochs',
+      '1',
+      '--no-charts',
+      '--out',
+      out,
+    );
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/fetch: done, \d+ pages, 1,500 rows/);
+    expect(result.stdout).toMatch(/source: local kline store/);
+    expect(existsSync(join(out, 'summary.json'))).toBe(true);
+  });
+});
