@@ -175,10 +175,11 @@ export class AttentionAutoencoder extends BaseDetector {
     const trainValues = toFloat32(train);
     const fullWindows = train.rows - w + 1;
     const stride = Math.max(options.trainingStride, Math.ceil(fullWindows / options.maxTrainingWindows));
-    const starts = Int32Array.from(
-      { length: Math.floor((fullWindows - 1) / stride) + 1 },
-      (_, i) => i * stride,
-    );
+    // With a stride, each epoch starts its windows at a new seeded offset in [0, stride), so
+    // every window is trained on over the epochs; the count stays the same.
+    const windowCount = stride === 1 ? fullWindows : Math.floor(fullWindows / stride);
+    const offsets = createRandom(options.seed + 1);
+    let offset = 0;
     const windowValues = w * cols;
     const batchValues = new Float32Array(options.batchSize * windowValues);
     const validation = context.validation ? toFloat32(context.validation) : undefined;
@@ -186,11 +187,14 @@ export class AttentionAutoencoder extends BaseDetector {
       const history = await runTraining(
         {
           detector: 'attention',
-          samples: starts.length,
+          samples: windowCount,
+          beginEpoch: () => {
+            offset = stride === 1 ? 0 : Math.floor(offsets() * stride);
+          },
           trainStep: (indices) =>
             tf.tidy(() => {
               for (let i = 0; i < indices.length; i++) {
-                const start = starts[indices[i]!]! * cols;
+                const start = (offset + indices[i]! * stride) * cols;
                 batchValues.set(trainValues.subarray(start, start + windowValues), i * windowValues);
               }
               const x = tf.tensor3d(batchValues.subarray(0, indices.length * windowValues), [

@@ -125,7 +125,8 @@ export class DenseAutoencoder extends BaseDetector {
     const detector = 'dense autoencoder';
     assertModelInput('train', train, { detector, minRows: 2 });
     if (context.validation) {
-      assertModelInput('validation', context.validation, { detector, cols: train.cols });
+      // An empty validation set means none: early stopping then watches the training loss.
+      assertModelInput('validation', context.validation, { detector, cols: train.cols, minRows: 0 });
     }
     this.dispose();
     const { options } = this;

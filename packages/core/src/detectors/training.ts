@@ -16,6 +16,8 @@ export interface TrainingTask {
    * tensor that the loop reads only when it reports (reading every batch costs a sync) and disposes.
    */
   trainStep(indices: Int32Array): tf.Scalar;
+  /** Called before each epoch's batches (e.g. to move a sampling offset). */
+  beginEpoch?(epoch: number): void;
   /** Mean loss on the validation samples, or undefined when there are none. */
   validationLoss(): number | undefined;
   /** Copies of the weights (kept by the loop until replaced) and their restore. */
@@ -91,6 +93,7 @@ export async function runTraining(task: TrainingTask, settings: TrainingSettings
       const epochStarted = performance.now();
       for (let i = 0; i < order.length; i++) order[i] = i;
       shuffleInPlace(order, random);
+      task.beginEpoch?.(epoch);
       const losses: tf.Scalar[] = [];
       const weights: number[] = [];
       try {
