@@ -247,6 +247,14 @@ describe('DenseAutoencoder', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('watches the training loss when there are no validation rows', async () => {
+    const empty: Matrix = { data: new Float64Array(0), rows: 0, cols: 6 };
+    const detector = await new DenseAutoencoder({ ...small, epochs: 2 }).fit(train, { validation: empty });
+    expect(detector.history?.monitor).toBe('training');
+    expect(detector.history?.valLoss).toEqual(detector.history?.loss);
+    detector.dispose();
+  });
+
   it('rejects bad input with typed errors that name the problem', async () => {
     const bad = structuredRows(50, 5);
     bad.data[7] = Number.NaN;
