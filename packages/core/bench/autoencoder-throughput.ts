@@ -2,7 +2,7 @@
  * Dense-autoencoder training throughput: TensorFlow.js (several ways of writing the train step)
  * against PyTorch on one thread, same architecture, data, Adam and batch size, in one run.
  *
- *   pnpm exec tsx bench/autoencoder-throughput.ts [--rows 50000] [--batch 256] [--epochs 3] [--backend wasm]
+ *   pnpm exec tsx bench/autoencoder-throughput.ts [--rows 50000] [--batch 256] [--epochs 5] [--backend wasm]
  *
  * Prints a table of median epoch times and each variant's ratio to PyTorch.
  */
@@ -30,7 +30,7 @@ const { values } = parseArgs({
     rows: { type: 'string', default: '50000' },
     cols: { type: 'string', default: '11' },
     batch: { type: 'string', default: '256' },
-    epochs: { type: 'string', default: '3' },
+    epochs: { type: 'string', default: '5' },
     backend: { type: 'string', default: 'wasm' },
     only: { type: 'string' },
     activation: { type: 'string', default: DEFAULT_DENSE_AUTOENCODER_OPTIONS.activation },
