@@ -59,17 +59,12 @@ export async function fetchKlines(options: FetchKlinesOptions): Promise<FetchKli
     typeof FETCH_DEFAULTS;
   const symbol = assertSymbol('symbol', opts.symbol);
   const interval = assertInterval(opts.interval);
-  const now = opts.now ?? Date.now;
   const since = assertTimestamp('since', opts.since);
-  const until = opts.until === undefined ? now() : assertTimestamp('until', opts.until);
-  if (since >= until) {
-    throw new DataError(
-      'INVALID_ARGUMENT',
-      `since (${new Date(since).toISOString()}) is not before until (${new Date(until).toISOString()}); give a start before the end.`,
-    );
-  }
-  if (!opts.store)
+  if (opts.until !== undefined) assertTimestamp('until', opts.until);
+  if (opts.until !== undefined && since >= opts.until) throw startNotBeforeEnd(since, opts.until);
+  if (!opts.store) {
     throw new DataError('INVALID_ARGUMENT', 'store is required: pass `await KlineStore.open()`.');
+  }
   assertInteger('maxRetries', opts.maxRetries, 0, 100);
   assertPositiveNumber('retryBaseMs', opts.retryBaseMs);
   assertPositiveNumber('retryMaxMs', opts.retryMaxMs);
@@ -83,6 +78,18 @@ export async function fetchKlines(options: FetchKlinesOptions): Promise<FetchKli
     throw new DataError('INVALID_ARGUMENT', `baseUrl must start with http:// or https://, got "${baseUrl}".`);
   }
 
+  // The binance client (and axios) load on first use, so importing this package stays light.
+  const { MainClient } = await import('binance');
+  const client = new MainClient(
+    { baseUrl, disableTimeSync: true, parseExceptions: false, ...credentialsFromEnvironment() },
+    { timeout: opts.requestTimeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) },
+  );
+  // Whether the last candle is still forming is judged on the exchange's clock when it answers.
+  const clock = opts.now ?? (await exchangeClock(client));
+  const now = () => Math.floor(clock());
+  const until = opts.until ?? now();
+  if (since >= until) throw startNotBeforeEnd(since, until);
+
   const store = opts.store;
   const started = now();
   const end = Math.min(until, now());
@@ -90,12 +97,6 @@ export async function fetchKlines(options: FetchKlinesOptions): Promise<FetchKli
   const step = intervalToMilliseconds(interval);
   const expectedRows = ranges.reduce((sum, r) => sum + Math.ceil((r.end - r.start) / step), 0);
 
-  // The binance client (and axios) load on first use, so importing this package stays light.
-  const { MainClient } = await import('binance');
-  const client = new MainClient(
-    { baseUrl, disableTimeSync: true, parseExceptions: false, ...credentialsFromEnvironment() },
-    { timeout: opts.requestTimeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) },
-  );
   const stats = { pages: 0, rows: 0, requests: 0, retries: 0, rateLimitWaits: 0 };
   const progress = (extra: Partial<FetchProgress> = {}) => {
     if (!opts.onProgress) return;
@@ -374,6 +375,31 @@ export function parseKlinesResponse(raw: unknown): Kline[] {
     klines[i] = kline;
   }
   return klines;
+}
+
+function startNotBeforeEnd(since: number, until: number): DataError {
+  return new DataError(
+    'INVALID_ARGUMENT',
+    `since (${new Date(since).toISOString()}) is not before until (${new Date(until).toISOString()}); give a start before the end.`,
+  );
+}
+
+/**
+ * Local time corrected by the exchange's clock (GET /api/v3/time, weight 1), so a skewed local
+ * clock does not store a forming candle as final. Falls back to the local clock if unanswered.
+ */
+async function exchangeClock(client: { get(endpoint: string): Promise<unknown> }): Promise<() => number> {
+  try {
+    const before = Date.now();
+    const answer = (await client.get('api/v3/time')) as { serverTime?: unknown };
+    const after = Date.now();
+    const serverTime = Number(answer?.serverTime);
+    if (!Number.isFinite(serverTime)) return Date.now;
+    const offset = Math.round(serverTime - (before + after) / 2);
+    return () => Date.now() + offset;
+  } catch {
+    return Date.now;
+  }
 }
 
 function msToNextMinute(time: number): number {

@@ -128,6 +128,35 @@ describe('fetchKlines', () => {
     });
   });
 
+  it("judges the forming candle on the exchange's clock, not a skewed local one", async () => {
+    // The local clock runs about 3 hours ahead of the exchange's, which stands mid-hour (so the
+    // forming candle cannot close during the test).
+    const local = Date.now();
+    const offset = -3 * HOUR - ((local % HOUR) - HOUR / 2);
+    const forming = Math.floor((local + offset) / HOUR) * HOUR;
+    const series = generateSampleMarket({ count: 100, start: forming - 99 * HOUR, seed: 2 }).klines;
+    const skewed = await new FakeBinance().serve('BTCUSDT', '1h', series).start();
+    skewed.clockOffsetMs = offset;
+    try {
+      await withStore('skew', async (store) => {
+        const asked: string[] = [];
+        skewed.onRequest = (url) => asked.push(url.pathname);
+        const result = await fetchKlines({
+          symbol: 'BTCUSDT',
+          interval: '1h',
+          since: series[0]!.openTime,
+          store,
+          baseUrl: skewed.url,
+        });
+        expect(asked[0]).toBe('/api/v3/time');
+        expect(result.rows).toBe(99);
+        expect(await store.lastOpenTime('BTCUSDT', '1h')).toBe(forming - HOUR);
+      });
+    } finally {
+      await skewed.close();
+    }
+  });
+
   it('does not ask again for an exchange outage it was answered for', async () => {
     const holey = btc.slice(0, 3_000).filter((_, i) => i < 1_200 || i >= 1_260);
     const outage = await new FakeBinance().serve('ETHUSDT', '1h', holey).start();

@@ -26,6 +26,8 @@ export class FakeBinance {
   /** Called for every request, before it is answered. */
   onRequest: ((request: URL) => void) | undefined;
   url = '';
+  /** How far the exchange's clock (GET /api/v3/time) is ahead of the local one, in ms. */
+  clockOffsetMs = 0;
   /** Headers of the latest request. */
   lastHeaders: Record<string, string | string[] | undefined> = {};
 
@@ -72,6 +74,10 @@ export class FakeBinance {
       });
       response.end(body);
     };
+    if (url.pathname === '/api/v3/time') {
+      send(200, JSON.stringify({ serverTime: Date.now() + this.clockOffsetMs }));
+      return;
+    }
     if (url.pathname !== '/api/v3/klines') {
       send(404, JSON.stringify({ code: -1, msg: 'Not found' }));
       return;
