@@ -46,6 +46,9 @@ function withInternalDependencies(name, seen = new Set()) {
 const smokeTests = {
   '@crypto-anomaly/kernels': 'm.instantiateKernels().abiVersion()',
   '@crypto-anomaly/core': "m.selectBackend('auto').then((b) => b.name)",
+  // DuckDB's native binding comes from a per-platform package: prove it installed and works.
+  '@crypto-anomaly/data':
+    "m.KlineStore.open(':memory:').then(async (s) => { await s.upsert('BTCUSDT', '1h', m.generateSampleMarket({ count: 10 }).klines); const n = await s.count('BTCUSDT', '1h'); await s.close(); return n; })",
 };
 
 let failures = 0;
@@ -80,7 +83,7 @@ for (const pkg of packages) {
     if (bin) run(join(folder, 'node_modules', '.bin', bin), ['--version'], folder);
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     console.log(
-      `ok   ${pkg.name}: installs alone and imports with plain node (${exported} exports${smoke ? `, ${smoke} -> ${smokeResult}` : ''}, ${seconds} s)`,
+      `ok   ${pkg.name}: installs alone and imports with plain node (${exported} exports${smoke ? `, smoke test -> ${smokeResult}` : ''}, ${seconds} s)`,
     );
   } catch (error) {
     failures += 1;
