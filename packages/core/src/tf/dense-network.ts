@@ -88,17 +88,21 @@ export class DenseNetwork {
     }
   }
 
-  /** d activation / dz, written in terms of the activation's output h. */
-  private activationDerivative(h: tf.Tensor2D): tf.Tensor2D {
+  /**
+   * delta · d activation / dz, written with the activation's output h and without scalar
+   * operands where possible (the wasm backend's broadcasting binary ops cost about twice the
+   * same-shape ones).
+   */
+  private backpropagateActivation(delta: tf.Tensor2D, h: tf.Tensor2D): tf.Tensor2D {
     switch (this.activation) {
       case 'relu':
-        return tf.step(h);
-      case 'tanh':
-        return tf.sub(1, tf.square(h));
-      case 'elu':
-        return tf.add(tf.minimum(h, 0), 1);
-      case 'sigmoid':
-        return tf.mul(h, tf.sub(1, h));
+        return tf.mul(delta, tf.step(h));
+      case 'tanh': // delta (1 - h²) = delta - delta h h
+        return tf.sub(delta, tf.mul(tf.mul(delta, h), h));
+      case 'elu': // h + 1 below zero, 1 above
+        return tf.mul(delta, tf.add(tf.minimum(h, 0), 1));
+      case 'sigmoid': // delta h (1 - h) = delta (h - h²)
+        return tf.mul(delta, tf.sub(h, tf.square(h)));
     }
   }
 
@@ -146,7 +150,7 @@ export class DenseNetwork {
     let delta = tf.mul(difference, 2 / (x.shape[0] * x.shape[1])) as tf.Tensor2D;
     const gradients: tf.Tensor[] = new Array(pieces.length);
     for (let l = this.layerCount - 1; l >= 0; l--) {
-      if (l < this.layerCount - 1) delta = tf.mul(delta, this.activationDerivative(outputs[l + 1]!));
+      if (l < this.layerCount - 1) delta = this.backpropagateActivation(delta, outputs[l + 1]!);
       // Explicit transposes: the wasm backend's transposed matMul is several times slower.
       gradients[2 * l] = tf.reshape(tf.matMul(tf.transpose(outputs[l]!), delta), [-1]);
       gradients[2 * l + 1] = tf.sum(delta, 0);
