@@ -1,6 +1,6 @@
 // `pnpm --filter @crypto-anomaly/kernels bench`: speed of the kernels against scikit-learn, pandas,
 // numpy and the npm isolation forests, all measured in this one run (issue 4, section 6).
-// Flags: --full (npm forests on every dataset, not only forestcover), --only=iforest|rolling|winsorize.
+// Flags: --full (npm forests on every dataset, not only forestcover), --only=iforest|twin|rolling|winsorize.
 import { spawnSync } from 'node:child_process';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import {
   winsorizeBounds,
   winsorizeFit,
 } from '../src/index.js';
+import { buildForestReference, pathLengthSumsReference } from '../src/reference/isolation-forest.js';
 import { referenceClip, referenceQuantile } from '../src/reference/quantile.js';
 import { referenceRollingMean, referenceRollingStd } from '../src/reference/rolling.js';
 import {
@@ -109,7 +110,8 @@ if (!only || only === 'iforest') {
   ];
   for (const name of ['http', 'forestcover']) {
     try {
-      datasets.push({ name, X: readOdds(name).X });
+      const { X } = readOdds(name);
+      datasets.push({ name: `${name} ${X.rows.toLocaleString('en-US')} x ${X.cols}`, X });
     } catch {
       console.log(`${name}: ${join(DATA_DIR, 'odds', `${name}.csv`)} not found, skipped.`);
     }
@@ -132,7 +134,7 @@ if (!only || only === 'iforest') {
     const npmCell = (v: number | string) =>
       typeof v === 'number' ? `${fmt(pointsPerSecond(v))} (${ratio(v)})` : v;
     rows.push([
-      `${name} (${X.rows.toLocaleString('en-US')} x ${X.cols})`,
+      name,
       `${fmt(pointsPerSecond(one.fit + one.score))} (${ratio(one.fit + one.score)})`,
       `${fmt(pointsPerSecond(all.fit + all.score))} (${ratio(all.fit + all.score)})`,
       Number.isFinite(skMs) ? fmt(pointsPerSecond(skMs)) : String(py),
@@ -160,6 +162,7 @@ if (!only || only === 'iforest') {
         'kernels, 1 thread',
         `kernels, ${threads} threads`,
         'scikit-learn (1 thread)',
+        'native C baseline (gcc -O3), 1 thread',
         'npm isolation-forest',
         'npm ml-isolation-forest',
       ],
@@ -181,6 +184,34 @@ if (!only || only === 'iforest') {
     )}\n`,
   );
   console.log(`worker pool: ${JSON.stringify(threadPoolStatus())}\n`);
+}
+
+if (!only || only === 'twin') {
+  // The TypeScript twin of the forest, and the extended forest, on forestcover (1 thread).
+  try {
+    const { X } = readOdds('forestcover');
+    const twin = bestTimes(1, () => {
+      const forest = buildForestReference(X, 256, 100, 0, 0, 0);
+      pathLengthSumsReference(forest, X);
+    });
+    const kernel = bestTimes(2, () => new IsolationForest({ seed: 0, threads: 1 }).fit(X).scoreSamples(X));
+    const extended = bestTimes(2, () =>
+      new IsolationForest({ seed: 0, threads: 1, extensionLevel: 1 }).fit(X).scoreSamples(X),
+    );
+    const pps = (ms: number) => fmt(X.rows / (ms / 1000));
+    console.log(
+      `## Forest kernel vs its TypeScript twin, forestcover, 1 thread (points/s, fit + score)\n\n${table(
+        ['implementation', 'points/s', 'wall ms'],
+        [
+          ['kernels (WASM), standard forest', pps(kernel.wall), fmt(kernel.wall)],
+          ['kernels (WASM), extensionLevel 1', pps(extended.wall), fmt(extended.wall)],
+          ['TS twin (plain arrays, point by point)', pps(twin.wall), fmt(twin.wall)],
+        ],
+      )}\n`,
+    );
+  } catch {
+    console.log('forestcover not found: twin comparison skipped.\n');
+  }
 }
 
 if (!only || only === 'rolling') {
