@@ -26,8 +26,12 @@ export function createDashboardReporter({ title, mode, controller }: ReporterOpt
   const close = async () => {
     if (closed) return;
     closed = true;
-    if (controller.signal.aborted && store.getState().phase === 'stopping')
+    const { phase } = store.getState();
+    if (controller.signal.aborted && (phase === 'running' || phase === 'stopping')) {
       store.dispatch({ type: 'stopped' });
+      // Let Ink draw that last state (it renders at most 15 frames a second) before unmounting.
+      await new Promise((resolve) => setTimeout(resolve, 120));
+    }
     instance.unmount();
     await instance.waitUntilExit().catch(() => {});
   };

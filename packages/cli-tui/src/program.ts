@@ -45,9 +45,14 @@ export function createProgram(context: CommandContext = processContext): Command
       'after',
       `
 Examples:
-  crypto-anomaly report output/              print a finished run's summary
-  crypto-anomaly <command> --help            each command's options and examples
+  crypto-anomaly run                          the whole pipeline on the bundled sample market
+  crypto-anomaly fetch --symbol BTCUSDT --interval 1h --since 2024-01-01
+  crypto-anomaly run --source store --symbol BTCUSDT --interval 1h --since 2024-01-01
+  crypto-anomaly score --detector iforest --input data.csv --out scored.csv
+  crypto-anomaly report output/               print a finished run's summary
+  crypto-anomaly <command> --help             each command's options and examples
 
+Keys on the dashboard: q quit (stops cleanly), tab or arrows switch panes, l log scale.
 Exit codes: 0 success, 1 runtime failure, 2 usage error.`,
     );
   const sources = ['sample', 'binance', 'csv', 'store'] as const;

@@ -1,4 +1,4 @@
-import { fit, formatNumber, formatTime, truncate } from './format.js';
+import { fit, formatDuration, formatNumber, formatTime, truncate } from './format.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -27,11 +27,15 @@ function tableLines(rows: { [key: string]: Json }[], indent: string, width: numb
   const cells = rows.map((row) =>
     columns.map((column) => (column in row ? scalarText(column, row[column]!) : '')),
   );
+  // The last column is often a sentence: it gets more room than the others.
   const widths = columns.map((column, index) =>
-    Math.min(24, Math.max(column.length, ...cells.map((row) => row[index]!.length))),
+    Math.min(
+      index === columns.length - 1 ? 60 : 24,
+      Math.max(column.length, ...cells.map((row) => row[index]!.length)),
+    ),
   );
   const line = (values: string[]) =>
-    truncate(indent + values.map((value, index) => fit(value, widths[index]!)).join('  '), width).trimEnd();
+    truncate((indent + values.map((value, index) => fit(value, widths[index]!)).join('  ')).trimEnd(), width);
   return [line(columns), ...cells.map(line)];
 }
 
@@ -61,6 +65,114 @@ export function summaryLines(summary: Json, width = 100, indent = ''): string[] 
       lines.push(`${indent}${key}:`);
       lines.push(...summaryLines(value, width, `${indent}  `));
     }
+  }
+  return lines;
+}
+
+type Record_ = { [key: string]: Json };
+const get = (value: Json | undefined, ...path: string[]): Json | undefined => {
+  let current = value;
+  for (const key of path) current = current !== undefined && isObject(current) ? current[key] : undefined;
+  return current;
+};
+const num = (value: Json | undefined): number | undefined => (typeof value === 'number' ? value : undefined);
+const text = (value: Json | undefined): string | undefined => (typeof value === 'string' ? value : undefined);
+
+/**
+ * The summary.json of a run, train or detect as a short report: what ran on what, rows, each
+ * detector's threshold, flags and training, their agreement, stage timings and files. Undefined
+ * when the file does not have that shape (then `summaryLines` prints it whole).
+ */
+export function runReportLines(summary: Json, width = 100): string[] | undefined {
+  if (
+    !isObject(summary) ||
+    !isObject(summary['detectors'] ?? null) ||
+    typeof summary['symbol'] !== 'string'
+  ) {
+    return undefined;
+  }
+  const lines: string[] = [];
+  const push = (line: string) => lines.push(truncate(line, width));
+  const created = text(summary['createdAt']);
+  push(
+    `${text(summary['mode']) ?? 'run'} of ${summary['symbol']} ${text(summary['interval']) ?? ''}` +
+      (created ? `, ${created.slice(0, 16).replace('T', ' ')} UTC` : ''),
+  );
+  if (text(summary['source'])) push(`source:  ${summary['source']}`);
+  const backend = text(get(summary, 'backend', 'name'));
+  if (backend) push(`backend: ${backend}`);
+  const rows = get(summary, 'rows');
+  if (rows && isObject(rows)) {
+    const parts = ['train', 'validation', 'test']
+      .filter((split) => num(rows[split]) !== undefined)
+      .map((split) => `${split} ${rows[split]}`);
+    push(
+      `rows:    ${num(rows['candles']) ?? '?'} candles, ${num(rows['warmupDropped']) ?? 0} warm-up dropped, ` +
+        `${num(rows['scored']) ?? '?'} scored${parts.length > 0 ? ` (${parts.join(', ')})` : ''}`,
+    );
+  }
+  const from = text(get(summary, 'range', 'from'));
+  const to = text(get(summary, 'range', 'to'));
+  if (from && to)
+    push(`range:   ${from.slice(0, 16).replace('T', ' ')} to ${to.slice(0, 16).replace('T', ' ')} UTC`);
+
+  const detectors = summary['detectors'] as Record_;
+  const table: { [key: string]: Json }[] = Object.entries(detectors).map(([name, value]) => {
+    const training = get(value, 'training');
+    const epochs = num(get(training, 'epochsRun'));
+    return {
+      detector: name,
+      threshold: num(get(value, 'threshold', 'value')) ?? null,
+      flagged: num(get(value, 'flagged', 'total')) ?? null,
+      train: num(get(value, 'flagged', 'train')) ?? null,
+      val: num(get(value, 'flagged', 'validation')) ?? null,
+      test: num(get(value, 'flagged', 'test')) ?? null,
+      training:
+        epochs === undefined
+          ? ''
+          : `${epochs} epochs (best ${num(get(training, 'bestEpoch')) ?? '?'}` +
+            `${get(training, 'stoppedEarly') === true ? ', early stop' : ''}), ` +
+            `val ${formatNumber(num(get(training, 'bestValLoss')) ?? Number.NaN, 3)}`,
+    };
+  });
+  lines.push('');
+  lines.push(...tableLines(table, '', width));
+
+  const agreement = get(summary, 'agreement', 'pairs');
+  if (agreement && isObject(agreement) && Object.keys(agreement).length > 0) {
+    lines.push('');
+    push('agreement (Jaccard of flagged rows, Spearman of scores):');
+    for (const [pair, value] of Object.entries(agreement)) {
+      push(
+        `  ${fit(pair, 32)}  ${formatNumber(num(get(value, 'jaccard')) ?? Number.NaN, 3).padStart(6)}  ` +
+          `${formatNumber(num(get(value, 'spearman')) ?? Number.NaN, 3).padStart(6)}`,
+      );
+    }
+  }
+  const timings = get(summary, 'timings');
+  if (timings && isObject(timings)) {
+    lines.push('');
+    const entries = Object.entries(timings).filter(([, value]) => typeof value === 'number') as [
+      string,
+      number,
+    ][];
+    // Wrapped rather than cut: every stage's time is worth seeing.
+    let line = 'timings:';
+    for (const [stage, ms] of entries) {
+      const item = ` ${stage} ${formatDuration(ms)}`;
+      if (line.length + item.length + 1 > width) {
+        lines.push(`${line},`);
+        line = '        ';
+      } else if (line !== 'timings:' && line.trim() !== '') line += ',';
+      line += item;
+    }
+    lines.push(line);
+  }
+  const files = get(summary, 'files');
+  if (files && isObject(files)) {
+    lines.push('');
+    push('files:');
+    for (const [role, path] of Object.entries(files)) push(`  ${fit(role, 16)}  ${String(path)}`);
   }
   return lines;
 }

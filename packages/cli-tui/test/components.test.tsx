@@ -273,4 +273,54 @@ describe('Dashboard', () => {
     expect(text).toMatch(/Binance answered 418 \(wait before retrying\)/);
     expect(text).toMatch(/failed · q exit/);
   });
+
+  it('shows a download alone in fetch mode: progress, waits, log lines and the files', () => {
+    const state = [
+      {
+        type: 'pipeline',
+        event: { type: 'source', description: 'Binance http://127.0.0.1 → /tmp/store.duckdb' },
+      },
+      { type: 'fetch-start' },
+      {
+        type: 'fetch-progress',
+        progress: {
+          pages: 3,
+          rows: 3000,
+          rowsPerSecond: 1500,
+          expectedRows: 6000,
+          waitingMs: 2000,
+          waitReason: 'rate-limit',
+          message: 'HTTP 429',
+        },
+      },
+      {
+        type: 'pipeline',
+        event: {
+          type: 'log',
+          level: 'info',
+          message: 'archive: BTCUSDT-1h-2024-01.zip loaded (1/2, 744 rows so far)',
+        },
+      },
+    ].reduce(
+      (s: DashboardState, a) => dashboardReducer(s, a as DashboardAction),
+      initialDashboardState('crypto-anomaly fetch · BTCUSDT 1h', 'fetch'),
+    );
+    const text = plain(render(<Dashboard state={state} width={80} height={23} />).lastFrame());
+    expect(text).toMatch(/^crypto-anomaly fetch · BTCUSDT 1h\nsource: Binance/);
+    expect(text).toMatch(/fetch █+░+\s+50% 3 pages · 3,000 rows/);
+    expect(text).toMatch(/waiting 2\.0s: rate-limit \(HTTP 429\)/);
+    expect(text).toMatch(/archive: BTCUSDT-1h-2024-01\.zip loaded/);
+    expect(text).not.toMatch(/Stages/);
+    const done = [
+      { type: 'fetch-done' },
+      {
+        type: 'finished',
+        outcome: { outDir: '/tmp', files: { store: '/tmp/store.duckdb' }, topAnomalies: {}, elapsedMs: 3000 },
+      },
+    ].reduce((s: DashboardState, a) => dashboardReducer(s, a as DashboardAction), state);
+    const final = plain(render(<Dashboard state={done} width={80} height={23} />).lastFrame());
+    expect(final).toMatch(/100% 3 pages · 3,000 rows · done/);
+    expect(final).toMatch(/Files in \/tmp\n {2}store\.duckdb/);
+    expect(final).toMatch(/finished in 3\.0s · q exit/);
+  });
 });

@@ -19,6 +19,7 @@ const START = Date.UTC(2024, 0, 1);
 let klines: Kline[];
 let server: Server;
 let baseUrl: string;
+/** Kline requests answered (the first gets a 429). */
 let requests = 0;
 let work: string;
 
@@ -37,12 +38,17 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'cli-fetch-'));
   klines = await sampleSource({ count: 1500, start: START }).load({ symbol: 'BTCUSDT', interval: '1h' });
   server = createServer((request, response) => {
-    requests++;
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+    if (url.pathname === '/api/v3/time') {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ serverTime: Date.now() }));
+      return;
+    }
     if (url.pathname !== '/api/v3/klines') {
       response.writeHead(404).end();
       return;
     }
+    requests++;
     if (requests === 1) {
       response.writeHead(429, { 'content-type': 'application/json', 'retry-after': '1' });
       response.end(JSON.stringify({ code: -1003, msg: 'Too many requests.' }));

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ExitCode, main } from '../src/index.js';
-import { summaryLines } from '../src/report.js';
+import { runReportLines, summaryLines } from '../src/report.js';
 import { captureContext } from './capture.js';
 
 const summary = {
@@ -37,6 +37,60 @@ describe('summaryLines', () => {
       'features: log_return, volatility',
       'empty: (none)',
     ]);
+  });
+});
+
+describe('runReportLines', () => {
+  const run = {
+    mode: 'run',
+    symbol: 'BTCUSDT',
+    interval: '1h',
+    source: 'bundled sample market',
+    createdAt: '2026-11-24T06:09:17.303Z',
+    backend: { name: 'wasm', description: 'tfjs-backend-wasm' },
+    rows: { candles: 5000, warmupDropped: 24, scored: 4976, train: 3483, validation: 746, test: 747 },
+    range: { from: '2024-01-02T00:00:00.000Z', to: '2024-07-27T07:00:00.000Z' },
+    detectors: {
+      'isolation-forest': {
+        threshold: { value: 0.641 },
+        flagged: { total: 40, train: 35, validation: 2, test: 3 },
+      },
+      autoencoder: {
+        threshold: { value: 8.259 },
+        flagged: { total: 42, train: 35, validation: 2, test: 5 },
+        training: { epochsRun: 10, bestEpoch: 4, bestValLoss: 0.7975, stoppedEarly: true },
+      },
+    },
+    agreement: { pairs: { 'isolation-forest / autoencoder': { jaccard: 0.64, spearman: 0.9592 } } },
+    timings: { load: 156, autoencoder: 1096, total: 40793 },
+    files: { summary: '/out/summary.json' },
+  };
+
+  it('prints what ran, rows, a table of detectors, agreement, timings and files', () => {
+    expect(runReportLines(run, 100)).toEqual([
+      'run of BTCUSDT 1h, 2026-11-24 06:09 UTC',
+      'source:  bundled sample market',
+      'backend: wasm',
+      'rows:    5000 candles, 24 warm-up dropped, 4976 scored (train 3483, validation 746, test 747)',
+      'range:   2024-01-02 00:00 to 2024-07-27 07:00 UTC',
+      '',
+      'detector          threshold  flagged  train  val  test  training',
+      'isolation-forest  0.641      40       35     2    3',
+      'autoencoder       8.259      42       35     2    5     10 epochs (best 4, early stop), val 0.797',
+      '',
+      'agreement (Jaccard of flagged rows, Spearman of scores):',
+      '  isolation-forest / autoencoder      0.64   0.959',
+      '',
+      'timings: load 156ms, autoencoder 1.1s, total 41s',
+      '',
+      'files:',
+      '  summary           /out/summary.json',
+    ]);
+  });
+
+  it('leaves other shapes to the full listing', () => {
+    expect(runReportLines({ rows: 3 })).toBeUndefined();
+    expect(runReportLines([1, 2])).toBeUndefined();
   });
 });
 

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import type { CommandContext } from '../program.js';
-import { summaryLines } from '../report.js';
+import { runReportLines, summaryLines } from '../report.js';
 
 /** `crypto-anomaly report DIR`: a run's summary.json, printed for people. */
 export function addReportCommand(program: Command, context: CommandContext): void {
@@ -12,14 +12,16 @@ export function addReportCommand(program: Command, context: CommandContext): voi
     .description("print the summary of a run's outputs (its summary.json)")
     .argument('<dir>', 'the output folder of a run (its --out)')
     .option('--json', 'print summary.json as it is, for scripts')
+    .option('--full', 'print every key of summary.json (settings, versions, split times)')
     .addHelpText(
       'after',
       `
 Examples:
   crypto-anomaly report output/            the last run with the default --out
+  crypto-anomaly report runs/btc --full    every key, settings included
   crypto-anomaly report runs/btc --json    the raw JSON, e.g. for jq`,
     )
-    .action(async (dir: string, options: { json?: boolean }) => {
+    .action(async (dir: string, options: { json?: boolean; full?: boolean }) => {
       const path = join(resolve(dir), 'summary.json');
       let text: string;
       try {
@@ -45,6 +47,7 @@ Examples:
         return;
       }
       context.out(`Summary of ${path}`);
-      for (const line of summaryLines(summary as never, context.width())) context.out(line);
+      const short = options.full ? undefined : runReportLines(summary as never, context.width());
+      for (const line of short ?? summaryLines(summary as never, context.width())) context.out(line);
     });
 }
