@@ -104,3 +104,13 @@ describe('intervals', () => {
     expect(CLI_INTERVALS).toEqual(INTERVALS);
   });
 });
+
+describe('README', () => {
+  it('shows a config file that validates', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
+    const block = /```json\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(block).toBeDefined();
+    expect(parseConfig(JSON.parse(block!))).toMatchObject({ pipeline: { detectors: expect.any(Array) } });
+  });
+});
