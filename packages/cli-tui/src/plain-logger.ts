@@ -17,7 +17,7 @@ const DEFAULTS: PlainLoggerOptions = Object.freeze({ fetchLineIntervalMs: 2000, 
 
 /**
  * Renders the same events as the dashboard as plain lines, for pipes, files and CI: one line
- * per stage change and per epoch, no ANSI codes, no carriage returns.
+ * per stage (when it ends) and per epoch, no ANSI codes, no carriage returns.
  */
 export class PlainLogger {
   readonly #write: (line: string) => void;
@@ -26,6 +26,7 @@ export class PlainLogger {
   #lastWaitReason: string | undefined;
   #expectedRows: number | undefined;
   #latestFetch: FetchProgress | undefined;
+  readonly #startMessages = new Map<string, string>();
 
   constructor(write: (line: string) => void, options: Partial<PlainLoggerOptions> = {}) {
     this.#write = (line) => write(clean(line));
@@ -37,6 +38,15 @@ export class PlainLogger {
   }
 
   event(event: PipelineEvent): void {
+    if (event.type === 'stage' && event.status === 'start') {
+      // One line per stage, when it ends; what its start said is kept for that line.
+      if (event.message) this.#startMessages.set(event.stage, event.message);
+      return;
+    }
+    if (event.type === 'stage' && !event.message && this.#startMessages.has(event.stage)) {
+      this.#write(describeEvent({ ...event, message: this.#startMessages.get(event.stage)! })!);
+      return;
+    }
     const line = describeEvent(event);
     if (line !== undefined) this.#write(line);
   }
@@ -89,7 +99,10 @@ export class PlainLogger {
   }
 }
 
-/** One plain line for an event, or undefined for events too frequent to log (batches). */
+/**
+ * One plain line for an event, or undefined for events too frequent to log (batches). `PlainLogger`
+ * writes stages once, when they end.
+ */
 export function describeEvent(event: PipelineEvent): string | undefined {
   switch (event.type) {
     case 'backend':

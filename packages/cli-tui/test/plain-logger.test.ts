@@ -8,7 +8,7 @@ function collect(options: ConstructorParameters<typeof PlainLogger>[1] = {}) {
 }
 
 describe('PlainLogger', () => {
-  it('writes one plain line per stage change and per epoch, none per batch', () => {
+  it('writes one plain line per stage (when it ends) and per epoch, none per batch', () => {
     const { lines, logger } = collect();
     logger.event({ type: 'source', description: 'bundled sample market' });
     logger.event({ type: 'stage', stage: 'autoencoder', status: 'start' });
@@ -25,11 +25,26 @@ describe('PlainLogger', () => {
     });
     expect(lines).toEqual([
       'source: bundled sample market',
-      'stage autoencoder started',
       'autoencoder epoch 1/20: loss 0.1235, val loss 0.2, best 0.2, 12.3k samples/s, ETA 9.5s, patience 5',
       'autoencoder epoch 2/20: loss 0.1, val loss 0.15, best 0.15, 12.3k samples/s, ETA 9.0s, patience 5',
       'autoencoder early stop at epoch 2 (best epoch 1)',
       'stage autoencoder done in 3.2s: threshold 0.5',
+    ]);
+  });
+
+  it('keeps what a stage said at its start for its one line', () => {
+    const { lines, logger } = collect();
+    logger.event({
+      type: 'stage',
+      stage: 'attention',
+      status: 'start',
+      message: 'scoring with the saved model',
+    });
+    logger.event({ type: 'stage', stage: 'attention', status: 'done', elapsedMs: 500 });
+    logger.event({ type: 'stage', stage: 'charts', status: 'skipped', message: 'charts disabled' });
+    expect(lines).toEqual([
+      'stage attention done in 500ms: scoring with the saved model',
+      'stage charts skipped: charts disabled',
     ]);
   });
 
