@@ -101,6 +101,10 @@ export const configFileSchema = z.strictObject({
   until: dateInput.optional(),
   out: z.string().min(1).optional(),
   model: z.string().min(1).optional(),
+  /** train: also write the run outputs there. */
+  outputs: z.string().min(1).optional(),
+  /** fetch: export the range to this CSV. */
+  csv: z.string().min(1).optional(),
   epochs: positiveInteger.optional(),
   seed: nonNegativeInteger.optional(),
   backend: z.enum(['auto', 'wasm', 'node', 'cpu']).optional(),
@@ -109,6 +113,7 @@ export const configFileSchema = z.strictObject({
   store: z.string().min(1).optional(),
   baseUrl: z.url().optional(),
   archive: z.boolean().optional(),
+  archiveBaseUrl: z.url().optional(),
   sample: z
     .strictObject({ seed: nonNegativeInteger, count: positiveInteger, start: dateInput })
     .partial()
@@ -123,6 +128,7 @@ export const configFileSchema = z.strictObject({
       maxSamples: positiveInteger,
       extensionLevel: nonNegativeInteger,
       contamination: z.union([z.literal('auto'), z.number().gt(0).max(0.5)]),
+      fitRows: positiveInteger,
     })
     .partial()
     .optional(),

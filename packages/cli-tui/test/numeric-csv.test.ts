@@ -109,3 +109,27 @@ describe('crypto-anomaly score errors', () => {
     );
   });
 });
+
+describe('config file and flags', () => {
+  it('takes settings from the config file, and flags given on the command line win', async () => {
+    const rows = Array.from({ length: 1000 }, (_, i) => `${Math.sin(i * 0.7)},${Math.cos(i * 1.9)}`);
+    const input = file('config-input.csv', `x,y\n${rows.join('\n')}\n`);
+    const config = file(
+      'score-config.json',
+      JSON.stringify({ input, score: { detector: 'iforest', contamination: 0.2, trees: 50 } }),
+    );
+    const flaggedWith = async (...flags: string[]) => {
+      const io = captureContext();
+      const out = join(dir, `config-out-${flags.length}.csv`);
+      expect(await main(['score', '--config', config, '--out', out, ...flags], io.context)).toBe(
+        ExitCode.success,
+      );
+      return Number(/(\d+) flagged/.exec(io.stdout())?.[1]);
+    };
+    const fromConfig = await flaggedWith();
+    expect(fromConfig).toBeGreaterThan(150); // 20% of 1,000
+    expect(fromConfig).toBeLessThan(250);
+    const overridden = await flaggedWith('--contamination', '0.01');
+    expect(overridden).toBeLessThan(25); // 1% of 1,000
+  });
+});

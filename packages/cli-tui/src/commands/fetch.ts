@@ -64,8 +64,8 @@ respected; waits show as waits.`,
       }
       const baseUrl = pick<string>(command, 'baseUrl', config.baseUrl);
       const archive = pick<boolean>(command, 'archive', config.archive) ?? false;
-      const archiveBaseUrl = pick<string>(command, 'archiveBaseUrl', undefined);
-      const csv = pick<string>(command, 'csv', undefined);
+      const archiveBaseUrl = pick<string>(command, 'archiveBaseUrl', config.archiveBaseUrl);
+      const csv = pick<string>(command, 'csv', config.csv);
       const tui = pick<boolean>(command, 'tui', config.tui) ?? true;
       const title = `crypto-anomaly fetch · ${symbol} ${interval} from ${formatTime(since!)} UTC`;
       await runSession({ title, tui, context, mode: 'fetch' }, async (reporter) => {

@@ -109,7 +109,7 @@ temporary file renamed at the end: an interrupted run leaves no half-written fil
       const maxSamples = pick(command, 'maxSamples', fromConfig.maxSamples) ?? 256;
       const extensionLevel = pick(command, 'extensionLevel', fromConfig.extensionLevel) ?? 0;
       const contamination = pick(command, 'contamination', fromConfig.contamination) ?? 'auto';
-      const fitRows = pick(command, 'fitRows', undefined as number | undefined) ?? 50_000;
+      const fitRows = pick(command, 'fitRows', fromConfig.fitRows) ?? 50_000;
       const epochs = pick<number>(command, 'epochs', config.epochs);
       const backend = pick<'auto' | 'wasm' | 'node' | 'cpu'>(command, 'backend', config.backend) ?? 'auto';
 

@@ -61,7 +61,7 @@ Examples:
         });
       }
       const modelDir = resolve(out);
-      const outputs = pick<string>(command, 'outputs', undefined);
+      const outputs = pick<string>(command, 'outputs', config.outputs);
       const symbol = settings.symbol ?? DEFAULT_SYMBOL;
       const interval = settings.interval ?? DEFAULT_INTERVAL;
       const title =
