@@ -220,6 +220,10 @@ describe('AttentionAutoencoder', () => {
     expect(await codeOf(new AttentionAutoencoder(small).fit(bad))).toBe('NON_FINITE_INPUT');
     expect(await codeOf(fitted.decisionFunction(bad))).toBe('NON_FINITE_INPUT');
     expect(await codeOf(new AttentionAutoencoder(small).fit(series(8, 1)))).toBe('TOO_FEW_ROWS');
+    const short = await new AttentionAutoencoder(small).fit(series(8, 1)).catch((caught: Error) => caught);
+    expect((short as Error).message).toMatch(
+      /train has 8 rows.*at least 9 \(two full windows of windowSize 8/,
+    );
     expect(await codeOf(fitted.decisionFunction(series(5, 1)))).toBe('TOO_FEW_ROWS');
     const wide: Matrix = { data: new Float64Array(50), rows: 10, cols: 5 };
     expect(await codeOf(fitted.decisionFunction(wide))).toBe('MODEL_MISMATCH');

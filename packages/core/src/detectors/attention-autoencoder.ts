@@ -161,9 +161,15 @@ export class AttentionAutoencoder extends BaseDetector {
     const { options } = this;
     const w = options.windowSize;
     // At least two full windows to train on.
-    assertModelInput('train', train, { detector, minRows: w + 1 });
+    const rowsHint = `windows of windowSize ${w} rows; or lower windowSize`;
+    assertModelInput('train', train, { detector, minRows: w + 1, rowsHint: `two full ${rowsHint}` });
     if (context.validation) {
-      assertModelInput('validation', context.validation, { detector, cols: train.cols, minRows: w });
+      assertModelInput('validation', context.validation, {
+        detector,
+        cols: train.cols,
+        minRows: w,
+        rowsHint: `one full window of windowSize ${w} rows; or lower windowSize`,
+      });
     }
     this.dispose();
     const cols = train.cols;
@@ -234,6 +240,7 @@ export class AttentionAutoencoder extends BaseDetector {
       detector: 'attention autoencoder',
       cols: network.architecture.featureCount,
       minRows: network.architecture.windowSize,
+      rowsHint: `one full window of windowSize ${network.architecture.windowSize} rows`,
     });
     return network;
   }

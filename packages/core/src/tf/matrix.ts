@@ -8,7 +8,7 @@ import { CoreError } from '../errors.js';
 export function assertModelInput(
   argument: string,
   X: Matrix,
-  expected: { cols?: number; minRows?: number; detector: string },
+  expected: { cols?: number; minRows?: number; detector: string; rowsHint?: string },
 ): void {
   if (
     !X ||
@@ -36,8 +36,8 @@ export function assertModelInput(
   if (X.rows < minRows) {
     throw new CoreError(
       'TOO_FEW_ROWS',
-      `${argument} has ${X.rows} rows; the ${expected.detector} needs at least ${minRows}. ` +
-        'Load a longer history.',
+      `${argument} has ${X.rows} rows; the ${expected.detector} needs at least ${minRows}` +
+        `${expected.rowsHint ? ` (${expected.rowsHint})` : ''}. Load a longer history.`,
     );
   }
   const { data, cols } = X;
