@@ -128,7 +128,7 @@ if (!only || only === 'iforest') {
     const skMs = typeof py === 'string' ? Number.NaN : (py.fit_ms as number) + (py.score_ms as number);
     const nativeMs = nativeForest(native, path, X);
     const npm = ['isolation-forest', 'ml-isolation-forest'].map((pkg) =>
-      full || name === 'forestcover' ? npmForest(pkg, path, X) : 'not run (--full)',
+      full || name.startsWith('forestcover') ? npmForest(pkg, path, X) : 'not run (--full)',
     );
     const ratio = (ms: number) => (Number.isFinite(skMs) ? `${fmt(skMs / ms, 1)}x` : 'n/a');
     const npmCell = (v: number | string) =>
