@@ -37,18 +37,15 @@ export function winsorizeBounds(
 }
 
 /** Clips each column of X to [bounds.lower[c], bounds.upper[c]]; returns a new matrix (NaN stays NaN). */
-export function winsorize(X: Matrix | number[][] | Float64Array, bounds: WinsorizeBounds): Matrix {
+export function winsorize(
+  X: Matrix | number[][] | Float64Array,
+  bounds: WinsorizeBounds | { lower: ArrayLike<number>; upper: ArrayLike<number> },
+): Matrix {
   const m = toMatrix(X, X instanceof Float64Array ? [X.length, 1] : undefined);
-  if (
-    bounds == null ||
-    !(bounds.lower instanceof Float64Array) ||
-    !(bounds.upper instanceof Float64Array) ||
-    bounds.lower.length !== m.cols ||
-    bounds.upper.length !== m.cols
-  ) {
+  if (bounds == null || bounds.lower?.length !== m.cols || bounds.upper.length !== m.cols) {
     throw new KernelError(
       'FEATURE_COUNT_MISMATCH',
-      `bounds must hold lower and upper Float64Arrays of ${m.cols} values (one per column of X), as winsorizeBounds returns.`,
+      `bounds must hold lower and upper arrays of ${m.cols} numbers (one per column of X), as winsorizeBounds returns; got ${bounds?.lower?.length ?? 'none'} and ${bounds?.upper?.length ?? 'none'}.`,
     );
   }
   return withHeap(sharedKernels(), (k) => {

@@ -147,5 +147,7 @@ describe('winsorize', () => {
     expect(codeOf(() => quantile([1], 2))).toBe('INVALID_ARGUMENT');
     expect(codeOf(() => toMatrix(new Float64Array(4)))).toBe('SHAPE_MISMATCH');
     expect(quantile([1, 2, 3], 0.5)).toBe(2);
+    // Plain arrays (e.g. bounds read back from JSON) are accepted.
+    expect(Array.from(winsorize([[5], [-5]], { lower: [-1], upper: [1] }).data)).toEqual([1, -1]);
   });
 });
