@@ -11,4 +11,4 @@ export {
 } from './isolation-forest';
 export { abiVersion, allocate, heapMark, heapTop, releaseHeap, resetHeap } from './memory';
 export { ewmMean, rollingExtreme, rollingMoments } from './rolling';
-export { clipColumns, columnQuantiles } from './select';
+export { bracketChunk, bracketFinish, bracketStart, clipColumns, columnQuantiles } from './select';

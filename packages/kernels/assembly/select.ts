@@ -310,3 +310,142 @@ export function clipColumns(x: usize, rows: i32, cols: i32, lower: usize, upper:
     }
   }
 }
+
+// Streaming form of the sampled quantiles, for one long contiguous series that the host hands
+// over in cache-sized chunks (so it never copies the whole series into WASM memory). `state`:
+// f64 [lowA, lowB, highA, highB] then i32 [m, lowLess, highLess, lowCount, highCount, overflow].
+
+/** Brackets from a sample of `s` values (rearranged in place); zeroes the counters. */
+export function bracketStart(sample: usize, s: i32, qLow: f64, qHigh: f64, state: usize): void {
+  bracket(sample, s, qLow);
+  store<f64>(state, bracketA);
+  store<f64>(state, bracketB, 8);
+  bracket(sample, s, qHigh);
+  store<f64>(state, bracketA, 16);
+  store<f64>(state, bracketB, 24);
+  memory.fill(state + 32, 0, 24);
+}
+
+/** Counts and collects one chunk of `n` values (NaN skipped) against the brackets in `state`. */
+export function bracketChunk(
+  values: usize,
+  n: i32,
+  state: usize,
+  lowBuffer: usize,
+  highBuffer: usize,
+  capacity: i32,
+): void {
+  const lowA = load<f64>(state);
+  const lowB = load<f64>(state, 8);
+  const highA = load<f64>(state, 16);
+  const highB = load<f64>(state, 24);
+  let lowCount = load<i32>(state, 44);
+  let highCount = load<i32>(state, 48);
+  if (load<i32>(state, 52)) return;
+  const vLowA = f64x2.splat(lowA);
+  const vLowB = f64x2.splat(lowB);
+  const vHighA = f64x2.splat(highA);
+  const vHighB = f64x2.splat(highB);
+  let lowLessLanes = i64x2.splat(0);
+  let highLessLanes = i64x2.splat(0);
+  let nanLanes = i64x2.splat(0);
+  let overflow = 0;
+  let r = 0;
+  let p = values;
+  for (; r + 2 <= n; r += 2) {
+    const v = v128.load(p);
+    p += 16;
+    lowLessLanes = i64x2.sub(lowLessLanes, f64x2.lt(v, vLowA));
+    highLessLanes = i64x2.sub(highLessLanes, f64x2.lt(v, vHighA));
+    nanLanes = i64x2.sub(nanLanes, f64x2.ne(v, v));
+    const inLow = v128.and(f64x2.ge(v, vLowA), f64x2.le(v, vLowB));
+    const inHigh = v128.and(f64x2.ge(v, vHighA), f64x2.le(v, vHighB));
+    if (v128.any_true(v128.or(inLow, inHigh))) {
+      for (let lane = 0; lane < 2; lane++) {
+        const x = load<f64>(p - 16 + ((<usize>lane) << 3));
+        if (x >= lowA && x <= lowB) {
+          if (lowCount >= capacity) overflow = 1;
+          else {
+            store<f64>(lowBuffer + ((<usize>lowCount) << 3), x);
+            lowCount++;
+          }
+        }
+        if (x >= highA && x <= highB) {
+          if (highCount >= capacity) overflow = 1;
+          else {
+            store<f64>(highBuffer + ((<usize>highCount) << 3), x);
+            highCount++;
+          }
+        }
+      }
+    }
+  }
+  let lowLess = i32(i64x2.extract_lane(lowLessLanes, 0) + i64x2.extract_lane(lowLessLanes, 1));
+  let highLess = i32(i64x2.extract_lane(highLessLanes, 0) + i64x2.extract_lane(highLessLanes, 1));
+  let m = r - i32(i64x2.extract_lane(nanLanes, 0) + i64x2.extract_lane(nanLanes, 1));
+  for (; r < n; r++) {
+    const x = load<f64>(p);
+    p += 8;
+    if (Number.isNaN(x)) continue;
+    m++;
+    if (x < lowA) lowLess++;
+    if (x < highA) highLess++;
+    if (x >= lowA && x <= lowB) {
+      if (lowCount >= capacity) overflow = 1;
+      else {
+        store<f64>(lowBuffer + ((<usize>lowCount) << 3), x);
+        lowCount++;
+      }
+    }
+    if (x >= highA && x <= highB) {
+      if (highCount >= capacity) overflow = 1;
+      else {
+        store<f64>(highBuffer + ((<usize>highCount) << 3), x);
+        highCount++;
+      }
+    }
+  }
+  store<i32>(state, load<i32>(state, 32) + m, 32);
+  store<i32>(state, load<i32>(state, 36) + lowLess, 36);
+  store<i32>(state, load<i32>(state, 40) + highLess, 40);
+  store<i32>(state, lowCount, 44);
+  store<i32>(state, highCount, 48);
+  store<i32>(state, overflow, 52);
+}
+
+/**
+ * The two quantiles from the collected values into out[0], out[1]; returns 0 when a bracket
+ * missed its rank or overflowed (then select over the whole series instead), and NaN bounds
+ * with 1 when the series had no values.
+ */
+export function bracketFinish(
+  qLow: f64,
+  qHigh: f64,
+  state: usize,
+  lowBuffer: usize,
+  highBuffer: usize,
+  out: usize,
+): i32 {
+  const m = load<i32>(state, 32);
+  if (m === 0) {
+    store<f64>(out, NaN);
+    store<f64>(out, NaN, 8);
+    return 1;
+  }
+  if (load<i32>(state, 52)) return 0;
+  const lowLess = load<i32>(state, 36);
+  const highLess = load<i32>(state, 40);
+  const lowCount = load<i32>(state, 44);
+  const highCount = load<i32>(state, 48);
+  const hLow = f64(m - 1) * qLow;
+  const hHigh = f64(m - 1) * qHigh;
+  if (!inBracket(i32(Math.floor(hLow)), m, lowLess, lowCount)) return 0;
+  if (!inBracket(i32(Math.floor(hHigh)), m, highLess, highCount)) return 0;
+  store<f64>(out, pickFrom(lowBuffer, lowCount, i32(Math.floor(hLow)) - lowLess, hLow - Math.floor(hLow)));
+  store<f64>(
+    out,
+    pickFrom(highBuffer, highCount, i32(Math.floor(hHigh)) - highLess, hHigh - Math.floor(hHigh)),
+    8,
+  );
+  return 1;
+}

@@ -289,7 +289,7 @@ if (!only || only === 'winsorize') {
     `## Winsorize 10,000,000 float64 at 1% / 99% (bounds + clip, best of 3)\n\n${table(
       ['implementation', 'wall ms', 'vs numpy (wall)', 'CPU ms', 'vs numpy (CPU)'],
       [
-        row('kernels winsorizeFit (one copy in, one out)', ours),
+        row('kernels winsorizeFit (streamed in 64k-value chunks)', ours),
         row('kernels winsorizeBounds then winsorize', separate),
         [
           'numpy percentile + clip',

@@ -48,6 +48,24 @@ export interface KernelExports {
     scratch: number,
     out: number,
   ): void;
+  /** Streaming sampled quantiles (see assembly/select.ts): brackets from a sample, chunks, result. */
+  bracketStart(sample: number, s: number, qLow: number, qHigh: number, state: number): void;
+  bracketChunk(
+    values: number,
+    n: number,
+    state: number,
+    lowBuffer: number,
+    highBuffer: number,
+    capacity: number,
+  ): void;
+  bracketFinish(
+    qLow: number,
+    qHigh: number,
+    state: number,
+    lowBuffer: number,
+    highBuffer: number,
+    out: number,
+  ): number;
   clipColumns(x: number, rows: number, cols: number, lower: number, upper: number, out: number): void;
   buildScratchBytes(n: number, d: number, psi: number, depth: number): number;
   buildTrees(

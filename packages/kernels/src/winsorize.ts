@@ -1,9 +1,115 @@
-import type { Matrix, WinsorizeBounds, WinsorizeOptions } from './api.js';
+import type { KernelExports, Matrix, WinsorizeBounds, WinsorizeOptions } from './api.js';
 import { KernelError } from './errors.js';
 import { assertInRange, assertSeries, toMatrix } from './validate.js';
 import { readFloat64, sharedKernels, withHeap, writeFloat64 } from './wasm.js';
 
 const DEFAULTS = Object.freeze({ lower: 0.01, upper: 0.99 });
+
+/** Series at least this long take the streaming path (never copied whole into WASM memory). */
+const STREAM_MIN = 100_000;
+/** Values per chunk handed to the kernels (512 KiB: they stay in cache). */
+const CHUNK = 1 << 16;
+const SAMPLE = 20_000;
+
+/**
+ * [lower, upper] quantiles of a long series, streamed through the kernels in chunks: a sample
+ * brackets both ranks, each chunk is counted and its few in-bracket values kept, and the exact
+ * order statistics are selected among those. undefined when a bracket misses (the caller then
+ * selects over the whole series); exact whenever it returns.
+ */
+function streamedQuantiles(
+  k: KernelExports,
+  values: ArrayLike<number>,
+  qLow: number,
+  qHigh: number,
+): [number, number] | undefined {
+  const n = values.length;
+  const sample = k.allocate(SAMPLE * 8);
+  const state = k.allocate(64);
+  const capacity = (n >> 3) + 1024;
+  const lowBuffer = k.allocate(capacity * 8);
+  const highBuffer = k.allocate(capacity * 8);
+  const chunk = k.allocate(CHUNK * 8);
+  const out = k.allocate(16);
+  const buffer = k.memory.buffer;
+  const sampleView = new Float64Array(buffer, sample, SAMPLE);
+  let s = 0;
+  let seed = 0x2545f491;
+  for (let i = 0; i < SAMPLE; i++) {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    const v = values[Math.floor((seed / 2 ** 32) * n)] as number;
+    if (!Number.isNaN(v)) sampleView[s++] = v;
+  }
+  if (s < 1000) return undefined;
+  k.bracketStart(sample, s, qLow, qHigh, state);
+  const chunkView = new Float64Array(buffer, chunk, CHUNK);
+  for (let start = 0; start < n; start += CHUNK) {
+    const end = Math.min(n, start + CHUNK);
+    copyInto(chunkView, values, start, end);
+    k.bracketChunk(chunk, end - start, state, lowBuffer, highBuffer, capacity);
+  }
+  if (!k.bracketFinish(qLow, qHigh, state, lowBuffer, highBuffer, out)) return undefined;
+  const pair = new Float64Array(buffer, out, 2);
+  return [pair[0] as number, pair[1] as number];
+}
+
+function copyInto(view: Float64Array, values: ArrayLike<number>, start: number, end: number): void {
+  if (ArrayBuffer.isView(values)) view.set((values as Float64Array).subarray(start, end));
+  else for (let i = start; i < end; i++) view[i - start] = values[i] as number;
+}
+
+/** A new series clipped to [lower, upper], streamed through the kernels in chunks. */
+function streamedClip(
+  k: KernelExports,
+  values: ArrayLike<number>,
+  lower: number,
+  upper: number,
+): Float64Array {
+  const n = values.length;
+  const result = new Float64Array(n);
+  const chunk = k.allocate(CHUNK * 8);
+  const bounds = writeFloat64(k, [lower, upper]);
+  const view = new Float64Array(k.memory.buffer, chunk, CHUNK);
+  for (let start = 0; start < n; start += CHUNK) {
+    const end = Math.min(n, start + CHUNK);
+    copyInto(view, values, start, end);
+    k.clipColumns(chunk, end - start, 1, bounds, bounds + 8, chunk);
+    result.set(view.subarray(0, end - start), start);
+  }
+  return result;
+}
+
+/** Column quantiles of a matrix copied whole into WASM memory (short series, several columns). */
+function copiedQuantiles(
+  k: KernelExports,
+  m: Matrix,
+  lowerQ: number,
+  upperQ: number,
+): { lower: Float64Array; upper: Float64Array; pointer: number } {
+  const x = writeFloat64(k, m.data);
+  const scratch = k.allocate(m.rows * 8);
+  const out = k.allocate(16);
+  const lower = new Float64Array(m.cols);
+  const upper = new Float64Array(m.cols);
+  for (let c = 0; c < m.cols; c++) {
+    k.columnQuantiles(x, m.rows, m.cols, c, lowerQ, upperQ, scratch, out);
+    const pair = new Float64Array(k.memory.buffer, out, 2);
+    lower[c] = pair[0] as number;
+    upper[c] = pair[1] as number;
+  }
+  return { lower, upper, pointer: x };
+}
+
+function boundsOf(k: KernelExports, m: Matrix, lowerQ: number, upperQ: number): WinsorizeBounds {
+  if (m.cols === 1 && m.rows >= STREAM_MIN) {
+    const mark = k.heapMark();
+    const streamed = streamedQuantiles(k, m.data, lowerQ, upperQ);
+    k.releaseHeap(mark);
+    if (streamed) return { lower: Float64Array.of(streamed[0]), upper: Float64Array.of(streamed[1]) };
+  }
+  const { lower, upper } = copiedQuantiles(k, m, lowerQ, upperQ);
+  return { lower, upper };
+}
 
 /**
  * Per-column [lower, upper] quantiles of X (numpy's default 'linear' interpolation, NaN skipped as
@@ -20,20 +126,7 @@ export function winsorizeBounds(
     throw new KernelError('INVALID_ARGUMENT', `lower (${lowerQ}) must be <= upper (${upperQ}).`);
   }
   const m = toMatrix(X, X instanceof Float64Array ? (options?.shape ?? [X.length, 1]) : undefined);
-  return withHeap(sharedKernels(), (k) => {
-    const x = writeFloat64(k, m.data);
-    const scratch = k.allocate(m.rows * 8);
-    const out = k.allocate(16);
-    const lower = new Float64Array(m.cols);
-    const upper = new Float64Array(m.cols);
-    for (let c = 0; c < m.cols; c++) {
-      k.columnQuantiles(x, m.rows, m.cols, c, lowerQ, upperQ, scratch, out);
-      const pair = new Float64Array(k.memory.buffer, out, 2);
-      lower[c] = pair[0] as number;
-      upper[c] = pair[1] as number;
-    }
-    return { lower, upper };
-  });
+  return withHeap(sharedKernels(), (k) => boundsOf(k, m, lowerQ, upperQ));
 }
 
 /** Clips each column of X to [bounds.lower[c], bounds.upper[c]]; returns a new matrix (NaN stays NaN). */
@@ -47,6 +140,14 @@ export function winsorize(
       'FEATURE_COUNT_MISMATCH',
       `bounds must hold lower and upper arrays of ${m.cols} numbers (one per column of X), as winsorizeBounds returns; got ${bounds?.lower?.length ?? 'none'} and ${bounds?.upper?.length ?? 'none'}.`,
     );
+  }
+  if (m.cols === 1 && m.rows >= STREAM_MIN) {
+    const [lo, hi] = [bounds.lower[0] as number, bounds.upper[0] as number];
+    return withHeap(sharedKernels(), (k) => ({
+      data: streamedClip(k, m.data, lo, hi),
+      rows: m.rows,
+      cols: 1,
+    }));
   }
   return withHeap(sharedKernels(), (k) => {
     const x = writeFloat64(k, m.data);
@@ -71,22 +172,20 @@ export function winsorizeFit(
     throw new KernelError('INVALID_ARGUMENT', `lower (${lowerQ}) must be <= upper (${upperQ}).`);
   }
   const m = toMatrix(X, X instanceof Float64Array ? (options?.shape ?? [X.length, 1]) : undefined);
+  if (m.cols === 1 && m.rows >= STREAM_MIN) {
+    return withHeap(sharedKernels(), (k) => {
+      const bounds = boundsOf(k, m, lowerQ, upperQ);
+      const data = streamedClip(k, m.data, bounds.lower[0] as number, bounds.upper[0] as number);
+      return { bounds, data: { data, rows: m.rows, cols: 1 } };
+    });
+  }
   return withHeap(sharedKernels(), (k) => {
-    const x = writeFloat64(k, m.data);
-    const scratch = k.allocate(m.rows * 8);
-    const out = k.allocate(16);
-    const bounds = k.allocate(m.cols * 16);
-    for (let c = 0; c < m.cols; c++) {
-      k.columnQuantiles(x, m.rows, m.cols, c, lowerQ, upperQ, scratch, out);
-      const pair = new Float64Array(k.memory.buffer, out, 2);
-      const both = new Float64Array(k.memory.buffer, bounds, m.cols * 2);
-      both[c] = pair[0] as number;
-      both[m.cols + c] = pair[1] as number;
-    }
-    k.clipColumns(x, m.rows, m.cols, bounds, bounds + m.cols * 8, x);
+    const { lower, upper, pointer } = copiedQuantiles(k, m, lowerQ, upperQ);
+    const bounds = writeFloat64(k, [...lower, ...upper]);
+    k.clipColumns(pointer, m.rows, m.cols, bounds, bounds + m.cols * 8, pointer);
     return {
-      bounds: { lower: readFloat64(k, bounds, m.cols), upper: readFloat64(k, bounds + m.cols * 8, m.cols) },
-      data: { data: readFloat64(k, x, m.data.length), rows: m.rows, cols: m.cols },
+      bounds: { lower, upper },
+      data: { data: readFloat64(k, pointer, m.data.length), rows: m.rows, cols: m.cols },
     };
   });
 }
@@ -97,8 +196,13 @@ export function quantile(values: ArrayLike<number>, q: number): number {
   assertInRange('q', q, 0, 1);
   if (series.length === 0)
     throw new KernelError('EMPTY_INPUT', 'values is empty: quantile needs at least one value.');
+  const m: Matrix = { data: series as Float64Array, rows: series.length, cols: 1 };
   return withHeap(sharedKernels(), (k) => {
-    const x = writeFloat64(k, series);
+    if (series.length >= STREAM_MIN) {
+      const streamed = streamedQuantiles(k, series, q, q);
+      if (streamed) return streamed[0];
+    }
+    const x = writeFloat64(k, m.data);
     const scratch = k.allocate(series.length * 8);
     const out = k.allocate(16);
     k.columnQuantiles(x, series.length, 1, 0, q, q, scratch, out);

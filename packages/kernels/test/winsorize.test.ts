@@ -66,7 +66,22 @@ describe('quantiles by selection', () => {
       const b = winsorizeBounds(v, { lower: 0.01, upper: 0.99 });
       expect(b.lower[0]).toBe(referenceQuantile(v, 0.01));
       expect(b.upper[0]).toBe(referenceQuantile(v, 0.99));
+      const expected = referenceClip(v, b.lower[0] as number, b.upper[0] as number);
+      expect(winsorize(v, b).data).toEqual(expected);
+      const fused = winsorizeFit(v, { lower: 0.01, upper: 0.99 });
+      expect(fused.bounds).toEqual(b);
+      expect(fused.data.data).toEqual(expected);
     }
+    // Several long columns take the copied path (strided sampled selection inside the kernel).
+    const [a, c] = [inputs[2] as Float64Array, inputs[1] as Float64Array];
+    const data = new Float64Array(2 * n);
+    for (let i = 0; i < n; i++) {
+      data[2 * i] = a[i] as number;
+      data[2 * i + 1] = c[i] as number;
+    }
+    const wide = winsorizeBounds({ data, rows: n, cols: 2 }, { lower: 0.02, upper: 0.97 });
+    expect(Array.from(wide.lower)).toEqual([referenceQuantile(a, 0.02), referenceQuantile(c, 0.02)]);
+    expect(Array.from(wide.upper)).toEqual([referenceQuantile(a, 0.97), referenceQuantile(c, 0.97)]);
   });
 });
 
