@@ -55,23 +55,18 @@ export function rollingMoments(
     if (sinceRecompute >= period) {
       recompute = true;
     } else {
-      if (!Number.isNaN(x)) {
-        const d = x - shift;
-        sum1 += d;
-        const d2 = d * d;
-        sum2 += d2;
-        if (d2 > maxSquare) maxSquare = d2;
-        count++;
-      }
-      if (i >= window) {
-        const old = at(input, i - window);
-        if (!Number.isNaN(old)) {
-          const d = old - shift;
-          sum1 -= d;
-          sum2 -= d * d;
-          count--;
-        }
-      }
+      // Entering and leaving values folded into one update per sum, so each running sum has a
+      // single addition per step on its dependency chain; NaN contributes 0 and no count.
+      const old = i >= window ? at(input, i - window) : NaN;
+      const entering = !Number.isNaN(x);
+      const leaving = !Number.isNaN(old);
+      const d = entering ? x - shift : 0;
+      const e = leaving ? old - shift : 0;
+      const d2 = d * d;
+      sum1 += d - e;
+      sum2 += d2 - e * e;
+      maxSquare = max<f64>(maxSquare, d2);
+      count += i32(entering) - i32(leaving);
       sinceRecompute++;
       if (count !== cachedCount) {
         cachedCount = count;

@@ -20,6 +20,8 @@ const DEFAULTS: Readonly<IsolationForestOptions> = Object.freeze({
 
 /** Rows per scoring block in the kernel: thread chunks are multiples of it. */
 const BLOCK = 64;
+/** Rows per kernel call when scoring (a multiple of BLOCK): lets V8 swap in optimized code early. */
+const SCORE_PIECE = BLOCK * 128;
 
 /** The fitted state: replaced as a whole only when a fit succeeds. */
 interface FittedForest extends ForestArrays {
@@ -484,10 +486,12 @@ export class IsolationForest {
         fitted.terms === 0
           ? {
               fn: 'scoreRowsPacked',
+              pieces: [2, 3, SCORE_PIECE],
               args: [x, m.cols, start, end, fitted.trees, fitted.depth, nodes, leaves, out],
             }
           : {
               fn: 'scoreRowsExtended',
+              pieces: [2, 3, SCORE_PIECE],
               args: [
                 x,
                 m.cols,

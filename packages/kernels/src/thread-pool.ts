@@ -8,6 +8,29 @@ import type { WasmMemory } from './webassembly.js';
 export interface KernelJob {
   fn: Exclude<keyof KernelExports, 'memory'>;
   args: number[];
+  /**
+   * Optional [startArg, endArg, step]: run the call over args[startArg]..args[endArg] in pieces of
+   * `step`. V8 first runs WebAssembly in its baseline tier and swaps in optimized code only on the
+   * next call, so one long call would run unoptimized to the end; many shorter ones do not.
+   */
+  pieces?: [number, number, number];
+}
+
+/** Calls `fn` as the job says, in pieces when it has them (the same loop runs on the workers). */
+export function runJob(fn: (...args: number[]) => void, job: KernelJob): void {
+  if (!job.pieces) {
+    fn(...job.args);
+    return;
+  }
+  const [startArg, endArg, step] = job.pieces;
+  const args = job.args.slice();
+  const start = job.args[startArg] as number;
+  const end = job.args[endArg] as number;
+  for (let from = start; from < end; from += step) {
+    args[startArg] = from;
+    args[endArg] = Math.min(end, from + step);
+    fn(...args);
+  }
 }
 
 // Run with `eval`, so the same code works from src/ (tests) and dist/ (installed). Only dynamic
@@ -32,7 +55,17 @@ import('node:worker_threads').then(({ parentPort, workerData }) => {
   parentPort.on('message', ({ job, signal }) => {
     const flags = new Int32Array(signal);
     try {
-      kernels[job.fn](...job.args);
+      if (!job.pieces) {
+        kernels[job.fn](...job.args);
+      } else {
+        const [startArg, endArg, step] = job.pieces;
+        const args = job.args.slice();
+        for (let from = job.args[startArg]; from < job.args[endArg]; from += step) {
+          args[startArg] = from;
+          args[endArg] = Math.min(job.args[endArg], from + step);
+          kernels[job.fn](...args);
+        }
+      }
     } catch (error) {
       Atomics.add(flags, 1, 1);
     }
@@ -148,7 +181,7 @@ export class ThreadPool {
   }
 
   private callHere(job: KernelJob): void {
-    (this.kernels[job.fn] as (...args: number[]) => void)(...job.args);
+    runJob(this.kernels[job.fn] as (...args: number[]) => void, job);
   }
 
   /** Stops every worker (tests and short scripts; idle workers never hold the process anyway). */
