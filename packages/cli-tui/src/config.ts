@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import type { Interval } from '@crypto-anomaly/data';
+import { INTERVALS } from '@crypto-anomaly/data/intervals';
 import { z } from 'zod';
 import { CliError } from './errors.js';
-import { CLI_INTERVALS } from './intervals.js';
 
 const positiveInteger = z.number().int().positive();
 const nonNegativeInteger = z.number().int().nonnegative();
@@ -96,7 +95,7 @@ export const configFileSchema = z.strictObject({
     .string()
     .regex(/^[A-Z0-9]{2,20}$/, 'a Binance symbol in capitals, e.g. BTCUSDT')
     .optional(),
-  interval: z.enum(CLI_INTERVALS as [Interval, ...Interval[]]).optional(),
+  interval: z.enum(INTERVALS).optional(),
   since: dateInput.optional(),
   until: dateInput.optional(),
   out: z.string().min(1).optional(),

@@ -1,9 +1,8 @@
-import type { Interval } from '@crypto-anomaly/data';
+import { INTERVALS, type Interval, isInterval } from '@crypto-anomaly/data/intervals';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { ConfigFile } from './config.js';
 import { loadConfig } from './config.js';
 import { usageError } from './errors.js';
-import { CLI_INTERVALS } from './intervals.js';
 
 /** Commander argument parsers: a bad value becomes a usage error naming the flag (exit 2). */
 export const parse = {
@@ -22,10 +21,8 @@ export const parse = {
     return number;
   },
   interval(value: string): Interval {
-    if (!(CLI_INTERVALS as readonly string[]).includes(value)) {
-      throw new InvalidArgumentError(`Expected one of ${CLI_INTERVALS.join(', ')}.`);
-    }
-    return value as Interval;
+    if (!isInterval(value)) throw new InvalidArgumentError(`Expected one of ${INTERVALS.join(', ')}.`);
+    return value;
   },
   symbol(value: string): string {
     if (!/^[A-Za-z0-9]{2,20}$/.test(value)) {

@@ -5,7 +5,6 @@ import { INTERVALS } from '@crypto-anomaly/data';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig } from '../src/config.js';
 import { isCliError } from '../src/errors.js';
-import { CLI_INTERVALS } from '../src/intervals.js';
 import { parse, parseDate } from '../src/options.js';
 
 function failure(run: () => unknown) {
@@ -100,8 +99,11 @@ describe('flag parsers', () => {
 });
 
 describe('intervals', () => {
-  it("are the data package's list", () => {
-    expect(CLI_INTERVALS).toEqual(INTERVALS);
+  it("are the data package's list, from the entry that loads no DuckDB binding", async () => {
+    const light = await import('@crypto-anomaly/data/intervals');
+    expect(light.INTERVALS).toEqual(INTERVALS);
+    expect(parse.interval('1M')).toBe('1M');
+    expect(() => parse.interval('2d')).toThrow(/Expected one of 1s, 1m/);
   });
 });
 

@@ -1,5 +1,11 @@
+/**
+ * Interval names and checks. Also the `@crypto-anomaly/data/intervals` entry, which loads no
+ * DuckDB binding, so a CLI can validate flags before it loads the rest of the package.
+ */
 import { INTERVALS, type Interval } from './api.js';
 import { DataError } from './errors.js';
+
+export { INTERVALS, type Interval };
 
 const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
 
