@@ -153,9 +153,10 @@ export async function openSource(
           throw error;
         }
       }
+      const source = data.storeSource(store);
       return {
         kind: settings.kind,
-        source: data.storeSource(store),
+        source: settings.kind === 'store' ? fetchFirstWhenEmpty(source, settings.since) : source,
         symbol,
         interval,
         ...range,
@@ -163,4 +164,28 @@ export async function openSource(
       };
     }
   }
+}
+
+/**
+ * The store source, failing with a hint to fetch when the requested range holds no candles: the
+ * engine's own hint (load a longer range) does not fit a store that was never filled.
+ */
+function fetchFirstWhenEmpty(source: KlineSource, since: number | undefined): KlineSource {
+  return {
+    describe: () => source.describe(),
+    async load(request) {
+      const klines = await source.load(request);
+      if (klines.length > 0) return klines;
+      const from = new Date(since ?? Date.now() - 30 * 86_400_000).toISOString().slice(0, 10);
+      throw new CliError(
+        'RUNTIME',
+        `${source.describe()} has no ${request.symbol} ${request.interval} candles in the requested range`,
+        {
+          hint:
+            `fetch them first: crypto-anomaly fetch --symbol ${request.symbol} --interval ${request.interval} ` +
+            `--since ${from} (or widen --since/--until)`,
+        },
+      );
+    },
+  };
 }

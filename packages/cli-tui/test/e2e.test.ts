@@ -217,6 +217,29 @@ describe('exit codes', () => {
     expect(verbose.status).toBe(1);
     expect(verbose.stderr).toMatch(/\n\s+at /);
   });
+
+  it('an empty store says which fetch command fills it', () => {
+    const result = cli(
+      'run',
+      '--source',
+      'store',
+      '--store',
+      join(work, 'empty.duckdb'),
+      '--symbol',
+      'ETHUSDT',
+      '--since',
+      '2024-03-01',
+      '--no-tui',
+      '--out',
+      join(work, 'never'),
+    );
+    expect(result.status).toBe(1);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines[0]).toMatch(/^error: .*has no ETHUSDT 1h candles in the requested range/);
+    expect(lines[1]).toBe(
+      'hint: fetch them first: crypto-anomaly fetch --symbol ETHUSDT --interval 1h --since 2024-03-01 (or widen --since/--until)',
+    );
+  });
 });
 
 describe('stopping', () => {
