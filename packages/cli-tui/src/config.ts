@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { DETECTOR_NAMES, FEATURE_NAMES, type PipelineConfigInput } from '@crypto-anomaly/core/api';
 import { INTERVALS } from '@crypto-anomaly/data/intervals';
 import { z } from 'zod';
 import { CliError } from './errors.js';
@@ -14,24 +15,13 @@ const thresholdSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('pot'), riskQuantile: fraction, initialQuantile: fraction }),
 ]);
 
-const featureName = z.enum([
-  'log_return',
-  'volatility',
-  'range',
-  'body',
-  'upper_shadow',
-  'lower_shadow',
-  'log_volume',
-  'volume_zscore',
-  'taker_buy_ratio',
-  'trades_per_volume',
-  'rsi',
-]);
+const featureName = z.enum(FEATURE_NAMES);
 
 /**
  * Settings of the pipeline (features, split, preprocessing, thresholds, detectors and their
  * training): passed to the engine as `config`. The engine fills in its documented defaults and
- * checks ranges; this schema checks names and types so mistakes point at the key.
+ * checks ranges; this schema checks names and types so mistakes point at the key. Its names come
+ * from core, and `satisfies` below makes the compiler hold its shape to core's `PipelineConfigInput`.
  */
 export const pipelineConfigSchema = z.strictObject({
   features: z
@@ -52,10 +42,7 @@ export const pipelineConfigSchema = z.strictObject({
     .partial()
     .optional(),
   threshold: thresholdSchema.optional(),
-  detectors: z
-    .array(z.enum(['isolation-forest', 'autoencoder', 'attention']))
-    .min(1)
-    .optional(),
+  detectors: z.array(z.enum(DETECTOR_NAMES)).min(1).optional(),
   isolationForest: z
     .strictObject({
       nEstimators: positiveInteger,
@@ -84,7 +71,7 @@ export const pipelineConfigSchema = z.strictObject({
   /** Options of the attention autoencoder. */
   attention: z.record(z.string(), z.unknown()).optional(),
   topFeatures: positiveInteger.optional(),
-});
+}) satisfies z.ZodType<PipelineConfigInput>;
 
 /** The JSON config file: every flag by its long name (camelCase), plus `pipeline` and `score`. */
 export const configFileSchema = z.strictObject({

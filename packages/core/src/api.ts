@@ -11,8 +11,10 @@ export interface Matrix {
   cols: number;
 }
 
-/** The detectors the pipeline trains, by the names used in files, events and the CLI. */
-export type DetectorName = 'isolation-forest' | 'autoencoder' | 'attention';
+/** The detectors the pipeline trains, in order, by the names used in files, events and the CLI. */
+export const DETECTOR_NAMES = Object.freeze(['isolation-forest', 'autoencoder', 'attention'] as const);
+
+export type DetectorName = (typeof DETECTOR_NAMES)[number];
 
 /** The pipeline's stages, in order. */
 export type StageName =

@@ -1,15 +1,15 @@
-import type { DetectorName, PipelineConfig, PipelineConfigInput, ThresholdMethod } from './api.js';
+import {
+  DETECTOR_NAMES,
+  type DetectorName,
+  type PipelineConfig,
+  type PipelineConfigInput,
+  type ThresholdMethod,
+} from './api.js';
 import { CoreError } from './errors.js';
 import { DEFAULT_FEATURE_OPTIONS, resolveFeatureOptions } from './features.js';
 import { DEFAULT_PREPROCESS_OPTIONS, DEFAULT_SPLIT, resolveSplit } from './preprocess.js';
 import { assertThresholdMethod, DEFAULT_THRESHOLD } from './thresholds.js';
 import { assertInteger, describeValue } from './validate.js';
-
-export const DETECTOR_NAMES: readonly DetectorName[] = Object.freeze([
-  'isolation-forest',
-  'autoencoder',
-  'attention',
-]);
 
 /** The pipeline's seed when none is given. */
 export const DEFAULT_SEED = 42;
@@ -23,7 +23,7 @@ export const DEFAULT_PIPELINE_CONFIG: Readonly<PipelineConfig> = Object.freeze({
   split: DEFAULT_SPLIT,
   preprocess: DEFAULT_PREPROCESS_OPTIONS,
   threshold: DEFAULT_THRESHOLD,
-  detectors: DETECTOR_NAMES as DetectorName[],
+  detectors: DETECTOR_NAMES as readonly DetectorName[] as DetectorName[],
   isolationForest: Object.freeze({}),
   autoencoder: Object.freeze({}),
   attention: Object.freeze({}),

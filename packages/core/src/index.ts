@@ -1,5 +1,6 @@
 export {
   type AnomalyRow,
+  DETECTOR_NAMES,
   type DetectorName,
   FEATURE_NAMES,
   type FeatureName,
@@ -35,7 +36,7 @@ export {
   scoresSpec,
   type VegaLiteSpec,
 } from './charts.js';
-export { DEFAULT_PIPELINE_CONFIG, DEFAULT_SEED, DETECTOR_NAMES, resolvePipelineConfig } from './config.js';
+export { DEFAULT_PIPELINE_CONFIG, DEFAULT_SEED, resolvePipelineConfig } from './config.js';
 export {
   ATTENTION_AUTOENCODER_FORMAT_VERSION,
   AttentionAutoencoder,

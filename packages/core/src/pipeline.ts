@@ -2,18 +2,19 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { INTERVALS, type Interval, isInterval, type Kline, type KlineSource } from '@crypto-anomaly/data';
 import * as tf from '@tensorflow/tfjs';
-import type {
-  AnomalyRow,
-  DetectorName,
-  FeatureTable,
-  Matrix,
-  PipelineConfig,
-  PipelineEvent,
-  PipelineResult,
-  RunPipelineOptions,
-  SplitName,
-  SplitRanges,
-  StageName,
+import {
+  type AnomalyRow,
+  DETECTOR_NAMES,
+  type DetectorName,
+  type FeatureTable,
+  type Matrix,
+  type PipelineConfig,
+  type PipelineEvent,
+  type PipelineResult,
+  type RunPipelineOptions,
+  type SplitName,
+  type SplitRanges,
+  type StageName,
 } from './api.js';
 import { type BackendInfo, type BackendPreference, selectBackend } from './backend.js';
 import {
@@ -266,7 +267,7 @@ async function train(
     testFrom: ranges.test.end > ranges.test.start ? table.times[ranges.test.start]! : null,
   });
   try {
-    for (const name of ['isolation-forest', 'autoencoder', 'attention'] as const) {
+    for (const name of DETECTOR_NAMES) {
       if (!config.detectors.includes(name)) {
         run.skip(STAGE_OF[name], `${name} is not in config.detectors`);
         continue;
@@ -670,7 +671,7 @@ export async function detectWithPipeline(options: DetectOptions): Promise<Pipeli
     const table = await run.stage('features', () => computeFeatures(klines, pipeline.config.features));
     const scaled = await run.stage('preprocess', () => pipeline.preprocessor.transform(table.matrix));
     const scores: DetectorScores[] = [];
-    for (const name of ['isolation-forest', 'autoencoder', 'attention'] as const) {
+    for (const name of DETECTOR_NAMES) {
       if (!pipeline.detectors.some((d) => d.detector.name === name)) {
         run.skip(STAGE_OF[name], `the saved model has no ${name}`);
         continue;

@@ -1,4 +1,3 @@
-import type { PipelineConfigInput } from '@crypto-anomaly/core';
 import { type Command, Option } from 'commander';
 import type { ConfigFile } from '../config.js';
 import { parse, pick } from '../options.js';
@@ -39,7 +38,7 @@ export function engineSettings(command: Command, config: ConfigFile) {
     ...(epochs !== undefined ? { epochs } : {}),
     ...(seed !== undefined ? { seed } : {}),
     ...(backend !== undefined ? { backend } : {}),
-    ...(config.pipeline ? { config: config.pipeline as PipelineConfigInput } : {}),
+    ...(config.pipeline ? { config: config.pipeline } : {}),
     charts: pick<boolean>(command, 'charts', config.charts) ?? true,
     tui: pick<boolean>(command, 'tui', config.tui) ?? true,
   };
