@@ -5,7 +5,8 @@ import { CliError } from '../errors.js';
 import { configOf, pick } from '../options.js';
 import type { CommandContext } from '../program.js';
 import { runSession } from '../session.js';
-import { addSourceOptions, openSource, type SourceKind, sourceSettings } from '../sources.js';
+import { addSourceOptions, type SourceKind, sourceSettings } from '../sources.js';
+import { withEngineInput } from './pipeline-options.js';
 
 /** `crypto-anomaly detect --model MODEL_DIR`: score new candles with a saved pipeline. */
 export function addDetectCommand(
@@ -63,31 +64,20 @@ The symbol and interval default to the model's. Without --input the candles come
       const interval: Interval = settings.interval ?? manifest.trainedOn.interval;
       const title = `crypto-anomaly detect · ${symbol} ${interval} with ${modelDir} → ${outDir}`;
       await runSession({ title, tui, context }, async (reporter) => {
-        const opened = await openSource(command, config, reporter, 'store', { symbol, interval });
-        try {
-          const started = Date.now();
+        const source = { kind: 'store' as const, defaults: { symbol, interval } };
+        return withEngineInput(command, config, reporter, source, async (input) => {
+          // The model's symbol and interval win over a CSV file name's.
           const result = await core.detectWithPipeline({
+            ...input,
             modelDir,
-            source: opened.source,
             symbol,
             interval,
-            ...(opened.since !== undefined ? { since: opened.since } : {}),
-            ...(opened.until !== undefined ? { until: opened.until } : {}),
             outDir,
             ...(backend ? { backend } : {}),
             charts,
-            onEvent: (event) => reporter.event(event),
-            signal: reporter.signal,
           });
-          return {
-            outDir: result.outDir,
-            files: result.files,
-            topAnomalies: result.topAnomalies,
-            elapsedMs: Date.now() - started,
-          };
-        } finally {
-          await opened.close();
-        }
+          return { outDir: result.outDir, files: result.files, topAnomalies: result.topAnomalies };
+        });
       });
     });
 }

@@ -1,6 +1,11 @@
+import type { PipelineEvent } from '@crypto-anomaly/core';
+import type { Interval, KlineSource } from '@crypto-anomaly/data';
 import { type Command, Option } from 'commander';
+import type { RunOutcome } from '../api.js';
 import type { ConfigFile } from '../config.js';
 import { parse, pick } from '../options.js';
+import type { Reporter } from '../reporter.js';
+import { openSource, type SourceKind } from '../sources.js';
 
 /** Flags shared by run, train and detect: training, backend, display. */
 export function addEngineOptions(command: Command, options: { training: boolean }): Command {
@@ -42,4 +47,44 @@ export function engineSettings(command: Command, config: ConfigFile) {
     charts: pick<boolean>(command, 'charts', config.charts) ?? true,
     tui: pick<boolean>(command, 'tui', config.tui) ?? true,
   };
+}
+
+/** What run, train and detect hand the engine about the candles and the session. */
+export interface EngineInput {
+  source: KlineSource;
+  symbol: string;
+  interval: Interval;
+  since?: number;
+  until?: number;
+  onEvent: (event: PipelineEvent) => void;
+  signal: AbortSignal;
+}
+
+/**
+ * Opens the source the flags ask for, runs `work` on it with the session's events and stop signal,
+ * and closes the source whatever happens. The outcome gets the wall time of `work`.
+ */
+export async function withEngineInput(
+  command: Command,
+  config: ConfigFile,
+  reporter: Reporter,
+  source: { kind: SourceKind; defaults?: { symbol: string; interval: Interval } },
+  work: (input: EngineInput) => Promise<Omit<RunOutcome, 'elapsedMs'>>,
+): Promise<RunOutcome> {
+  const opened = await openSource(command, config, reporter, source.kind, source.defaults);
+  try {
+    const started = Date.now();
+    const outcome = await work({
+      source: opened.source,
+      symbol: opened.symbol,
+      interval: opened.interval,
+      ...(opened.since !== undefined ? { since: opened.since } : {}),
+      ...(opened.until !== undefined ? { until: opened.until } : {}),
+      onEvent: (event) => reporter.event(event),
+      signal: reporter.signal,
+    });
+    return { ...outcome, elapsedMs: Date.now() - started };
+  } finally {
+    await opened.close();
+  }
 }

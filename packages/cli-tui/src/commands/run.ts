@@ -7,11 +7,10 @@ import {
   addSourceOptions,
   DEFAULT_INTERVAL,
   DEFAULT_SYMBOL,
-  openSource,
   type SourceKind,
   sourceSettings,
 } from '../sources.js';
-import { addEngineOptions, engineSettings } from './pipeline-options.js';
+import { addEngineOptions, engineSettings, withEngineInput } from './pipeline-options.js';
 
 /** `crypto-anomaly run`: the whole pipeline, from candles to files, with the dashboard. */
 export function addRunCommand(
@@ -57,31 +56,20 @@ detect). --source binance downloads what the store lacks first (see crypto-anoma
             'Using the bundled sample market (the default source; --source binance or csv for real data).',
           );
         }
-        const opened = await openSource(command, config, reporter, 'sample');
-        try {
+        const { tui: _tui, ...options } = engine;
+        return withEngineInput(command, config, reporter, { kind: 'sample' }, async (input) => {
           const core = await import('@crypto-anomaly/core');
-          const started = Date.now();
-          const { tui: _tui, ...options } = engine;
-          const result = await core.runPipeline({
+          const {
+            outDir: written,
+            files,
+            topAnomalies,
+          } = await core.runPipeline({
             ...options,
-            source: opened.source,
-            symbol: opened.symbol,
-            interval: opened.interval,
-            ...(opened.since !== undefined ? { since: opened.since } : {}),
-            ...(opened.until !== undefined ? { until: opened.until } : {}),
+            ...input,
             outDir,
-            onEvent: (event) => reporter.event(event),
-            signal: reporter.signal,
           });
-          return {
-            outDir: result.outDir,
-            files: result.files,
-            topAnomalies: result.topAnomalies,
-            elapsedMs: Date.now() - started,
-          };
-        } finally {
-          await opened.close();
-        }
+          return { outDir: written, files, topAnomalies };
+        });
       });
     });
 }

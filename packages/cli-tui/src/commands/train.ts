@@ -9,11 +9,10 @@ import {
   addSourceOptions,
   DEFAULT_INTERVAL,
   DEFAULT_SYMBOL,
-  openSource,
   type SourceKind,
   sourceSettings,
 } from '../sources.js';
-import { addEngineOptions, engineSettings } from './pipeline-options.js';
+import { addEngineOptions, engineSettings, withEngineInput } from './pipeline-options.js';
 
 /** Every file under `dir`, by its path relative to it. */
 async function filesUnder(dir: string): Promise<Record<string, string>> {
@@ -74,22 +73,14 @@ Examples:
             'Training on the bundled sample market (the default source; --source csv or store for real data).',
           );
         }
-        const opened = await openSource(command, config, reporter, 'sample');
-        try {
+        const { tui: _tui, ...options } = engine;
+        return withEngineInput(command, config, reporter, { kind: 'sample' }, async (input) => {
           const core = await import('@crypto-anomaly/core');
-          const started = Date.now();
-          const { tui: _tui, ...options } = engine;
           const result = await core.trainPipeline({
             ...options,
-            source: opened.source,
-            symbol: opened.symbol,
-            interval: opened.interval,
-            ...(opened.since !== undefined ? { since: opened.since } : {}),
-            ...(opened.until !== undefined ? { until: opened.until } : {}),
+            ...input,
             modelDir,
             ...(outputs ? { outDir: resolve(outputs) } : {}),
-            onEvent: (event) => reporter.event(event),
-            signal: reporter.signal,
           });
           result.pipeline.dispose();
           reporter.line(
@@ -99,11 +90,8 @@ Examples:
             outDir: result.outputs?.outDir ?? result.modelDir,
             files: result.outputs?.files ?? (await filesUnder(result.modelDir)),
             topAnomalies: result.outputs?.topAnomalies ?? {},
-            elapsedMs: Date.now() - started,
           };
-        } finally {
-          await opened.close();
-        }
+        });
       });
     });
 }
