@@ -1,22 +1,18 @@
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { FittedThreshold, Matrix, ThresholdMethod } from '../api.js';
+import type { Matrix, ThresholdMethod } from '../api.js';
 import { CoreError } from '../errors.js';
-import { FlatAdam } from '../tf/adam.js';
 import { type AttentionArchitecture, AttentionNetwork } from '../tf/attention-network.js';
-import { artifactsFromTensors, fileModelHandler, readJsonFile, writeJsonFile } from '../tf/io.js';
+import { artifactsFromTensors, fileModelHandler } from '../tf/io.js';
+import { assertModelInput, assertPositiveInteger, toFloat32 } from '../tf/matrix.js';
+import { createRandom } from '../tf/random.js';
+import { DEFAULT_THRESHOLD } from '../thresholds.js';
 import {
-  assertModelInput,
-  assertPositiveInteger,
-  assertPositiveNumber,
-  rowMeans,
-  toFloat32,
-} from '../tf/matrix.js';
-import { assertSeed, createRandom } from '../tf/random.js';
-import { assertThresholdMethod, DEFAULT_THRESHOLD } from '../thresholds.js';
-import { BaseDetector, type FitContext } from './detector.js';
-import { runTraining, type TrainingHistory } from './training.js';
+  AutoencoderDetector,
+  assertTrainingOptions,
+  readSavedState,
+  type SavedFormat,
+} from './autoencoder.js';
+import type { FitContext } from './detector.js';
 
 /** Settings of the self-attention autoencoder; every field has the default shown. */
 export interface AttentionAutoencoderOptions {
@@ -80,19 +76,14 @@ export const DEFAULT_ATTENTION_AUTOENCODER_OPTIONS: Readonly<AttentionAutoencode
 /** Version of the saved folder's layout; load refuses others. */
 export const ATTENTION_AUTOENCODER_FORMAT_VERSION = 1;
 const MODEL_FORMAT = 'crypto-anomaly/attention-autoencoder';
-const STATE_FILE = 'detector.json';
+const FORMAT: SavedFormat<'attention'> = {
+  name: 'attention',
+  formatVersion: ATTENTION_AUTOENCODER_FORMAT_VERSION,
+  label: 'attention autoencoder',
+  folder: "the attention model's folder",
+};
 /** Windows per forward pass when scoring (bounds memory on long histories). */
 const SCORING_CHUNK = 512;
-
-interface SavedState {
-  name: 'attention';
-  formatVersion: number;
-  featureCount: number;
-  options: AttentionAutoencoderOptions;
-  threshold: FittedThreshold;
-  history: TrainingHistory | undefined;
-  backend: string;
-}
 
 function resolveOptions(options: Partial<AttentionAutoencoderOptions>): AttentionAutoencoderOptions {
   const resolved = { ...DEFAULT_ATTENTION_AUTOENCODER_OPTIONS, ...options };
@@ -112,14 +103,9 @@ function resolveOptions(options: Partial<AttentionAutoencoderOptions>): Attentio
   assertPositiveInteger('feedForwardDim', resolved.feedForwardDim, 'Use for example 64.');
   assertPositiveInteger('latentDim', resolved.latentDim, 'Use for example 16.');
   assertPositiveInteger('blocks', resolved.blocks, 'Use for example 1.');
-  assertPositiveInteger('epochs', resolved.epochs, 'Use for example 30.');
-  assertPositiveInteger('batchSize', resolved.batchSize, 'Use for example 64.');
-  assertPositiveNumber('learningRate', resolved.learningRate, 'Use for example 0.001.');
-  assertPositiveInteger('patience', resolved.patience, 'Use for example 5.');
+  assertTrainingOptions(resolved, { epochs: 30, batchSize: 64, patience: 5 });
   assertPositiveInteger('trainingStride', resolved.trainingStride, 'Use 1 for every window.');
   assertPositiveInteger('maxTrainingWindows', resolved.maxTrainingWindows, 'Use for example 12000.');
-  assertSeed(resolved.seed);
-  assertThresholdMethod(resolved.threshold);
   return resolved;
 }
 
@@ -133,17 +119,17 @@ function resolveOptions(options: Partial<AttentionAutoencoderOptions>): Attentio
  * the only padded ones); the model trains on the full, unpadded windows of the training rows, with
  * the loss averaged over every step of the window.
  */
-export class AttentionAutoencoder extends BaseDetector {
+export class AttentionAutoencoder extends AutoencoderDetector<
+  'attention',
+  AttentionAutoencoderOptions,
+  tf.Tensor3D,
+  AttentionNetwork
+> {
   readonly name = 'attention' as const;
-  readonly options: Readonly<AttentionAutoencoderOptions>;
-  /** Loss curves of the last `fit` (or of the saved model). */
-  history: TrainingHistory | undefined;
-  private network: AttentionNetwork | undefined;
+  protected readonly noWeightsMessage = 'The attention autoencoder has no weights: call fit() or load().';
 
   constructor(options: Partial<AttentionAutoencoderOptions> = {}) {
-    const resolved = resolveOptions(options);
-    super(resolved.threshold);
-    this.options = Object.freeze(resolved);
+    super(resolveOptions(options));
   }
 
   /** Input width of the fitted model; undefined before `fit`. */
@@ -177,7 +163,6 @@ export class AttentionAutoencoder extends BaseDetector {
       this.architectureFor(cols),
       AttentionNetwork.initialWeights(this.architectureFor(cols), createRandom(options.seed)),
     );
-    const optimizer = new FlatAdam(network.parameterCount, { learningRate: options.learningRate });
     const trainValues = toFloat32(train);
     const fullWindows = train.rows - w + 1;
     const stride = Math.max(options.trainingStride, Math.ceil(fullWindows / options.maxTrainingWindows));
@@ -189,109 +174,66 @@ export class AttentionAutoencoder extends BaseDetector {
     const windowValues = w * cols;
     const batchValues = new Float32Array(options.batchSize * windowValues);
     const validation = context.validation ? toFloat32(context.validation) : undefined;
-    try {
-      const history = await runTraining(
-        {
-          detector: 'attention',
-          samples: windowCount,
-          beginEpoch: () => {
-            offset = stride === 1 ? 0 : Math.floor(offsets() * stride);
-          },
-          trainStep: (indices) =>
-            tf.tidy(() => {
-              for (let i = 0; i < indices.length; i++) {
-                const start = (offset + indices[i]! * stride) * cols;
-                batchValues.set(trainValues.subarray(start, start + windowValues), i * windowValues);
-              }
-              const x = tf.tensor3d(batchValues.subarray(0, indices.length * windowValues), [
-                indices.length,
-                w,
-                cols,
-              ]);
-              const { loss, gradient } = network.lossAndGradient(x);
-              optimizer.update(network.parameters, gradient);
-              return loss;
-            }),
-          validationLoss: () =>
-            validation === undefined ? undefined : windowLoss(network, validation, cols),
-          snapshot: () => [tf.clone(network.parameters)],
-          restore: ([parameters]) => network.parameters.assign(parameters as tf.Tensor1D),
+    await this.trainNetwork(
+      network,
+      { values: trainValues, rows: train.rows, cols },
+      {
+        samples: windowCount,
+        beginEpoch: () => {
+          offset = stride === 1 ? 0 : Math.floor(offsets() * stride);
         },
-        { ...options, onEvent: context.onEvent, signal: context.signal },
-      );
-      this.network = network;
-      this.history = history;
-    } catch (error) {
-      network.dispose();
-      throw error;
-    } finally {
-      optimizer.dispose();
-    }
-    this.fitThresholdOn(rowMeans(lastStepErrors(network, trainValues, cols), train.rows, cols));
+        batch: (indices) => {
+          for (let i = 0; i < indices.length; i++) {
+            const start = (offset + indices[i]! * stride) * cols;
+            batchValues.set(trainValues.subarray(start, start + windowValues), i * windowValues);
+          }
+          return tf.tensor3d(batchValues.subarray(0, indices.length * windowValues), [
+            indices.length,
+            w,
+            cols,
+          ]);
+        },
+        validationLoss: () => (validation === undefined ? undefined : windowLoss(network, validation, cols)),
+      },
+      context,
+    );
     return this;
   }
 
-  private requireNetwork(X: Matrix, argument: string): AttentionNetwork {
-    this.requireFitted();
-    const network = this.network;
-    if (!network)
-      throw new CoreError('NOT_FITTED', 'The attention autoencoder has no weights: call fit() or load().');
+  protected assertInput(argument: string, X: Matrix, network: AttentionNetwork): void {
     assertModelInput(argument, X, {
       detector: 'attention autoencoder',
       cols: network.architecture.featureCount,
       minRows: network.architecture.windowSize,
       rowsHint: `one full window of windowSize ${network.architecture.windowSize} rows`,
     });
-    return network;
   }
 
   /**
-   * Per row of consecutive rows X: the mean squared reconstruction error of the last step of the
-   * window ending at that row (higher = more anomalous).
+   * Per row of consecutive rows: the squared reconstruction errors of the last step of the window
+   * ending at that row; a row's score (higher = more anomalous) is their mean.
    */
-  async decisionFunction(X: Matrix): Promise<Float64Array> {
-    const network = this.requireNetwork(X, 'X');
-    return rowMeans(lastStepErrors(network, toFloat32(X), X.cols), X.rows, X.cols);
-  }
-
-  /** Squared reconstruction error per row and feature (last step of each row's window). */
-  async featureContributions(X: Matrix): Promise<Matrix> {
-    const network = this.requireNetwork(X, 'X');
-    return {
-      data: Float64Array.from(lastStepErrors(network, toFloat32(X), X.cols)),
-      rows: X.rows,
-      cols: X.cols,
-    };
+  protected squaredErrors(network: AttentionNetwork, values: Float32Array, cols: number): Float32Array {
+    return lastStepErrors(network, values, cols);
   }
 
   /** Writes `model.json` + `weights.bin` (TensorFlow.js weights format) and `detector.json`. */
   async save(dir: string): Promise<void> {
-    const threshold = this.requireFitted();
-    const network = this.network!;
-    await mkdir(dir, { recursive: true });
-    const named = tf.tidy(() =>
-      Object.fromEntries([...network.unpack()].map(([name, t]) => [name, tf.keep(t)])),
-    );
-    try {
-      const artifacts = await artifactsFromTensors(
-        MODEL_FORMAT,
-        { architecture: network.architecture },
-        named,
+    await this.saveWith(dir, FORMAT, async (network) => {
+      const named = tf.tidy(() =>
+        Object.fromEntries([...network.unpack()].map(([name, t]) => [name, tf.keep(t)])),
       );
-      await fileModelHandler(dir).save(artifacts);
-    } finally {
-      tf.dispose(named);
-    }
-    const state: SavedState = {
-      name: 'attention',
-      formatVersion: ATTENTION_AUTOENCODER_FORMAT_VERSION,
-      featureCount: network.architecture.featureCount,
-      options: this.options,
-      threshold,
-      history: this.history,
-      backend: tf.getBackend(),
-    };
-    await writeJsonFile(join(dir, STATE_FILE), state);
+      try {
+        const artifacts = await artifactsFromTensors(
+          MODEL_FORMAT,
+          { architecture: network.architecture },
+          named,
+        );
+        await fileModelHandler(dir).save(artifacts);
+      } finally {
+        tf.dispose(named);
+      }
+    });
   }
 
   /**
@@ -299,27 +241,7 @@ export class AttentionAutoencoder extends BaseDetector {
    * folder, another format version, or, when `expected.featureCount` is given, another feature count.
    */
   static async load(dir: string, expected: { featureCount?: number } = {}): Promise<AttentionAutoencoder> {
-    const state = (await readJsonFile(join(dir, STATE_FILE))) as Partial<SavedState>;
-    if (state.name !== 'attention') {
-      throw new CoreError(
-        'MODEL_MISMATCH',
-        `${dir} holds a "${state.name}" detector, not the attention autoencoder: point to the attention model's folder.`,
-      );
-    }
-    if (state.formatVersion !== ATTENTION_AUTOENCODER_FORMAT_VERSION) {
-      throw new CoreError(
-        'MODEL_MISMATCH',
-        `${dir} was saved in attention format ${state.formatVersion}; this version reads format ` +
-          `${ATTENTION_AUTOENCODER_FORMAT_VERSION}. Retrain the model with this version.`,
-      );
-    }
-    if (expected.featureCount !== undefined && state.featureCount !== expected.featureCount) {
-      throw new CoreError(
-        'MODEL_MISMATCH',
-        `${dir} was trained on ${state.featureCount} features, expected ${expected.featureCount}: ` +
-          'retrain with the current feature set.',
-      );
-    }
+    const state = await readSavedState<'attention', AttentionAutoencoderOptions>(dir, FORMAT, expected);
     const detector = new AttentionAutoencoder(state.options);
     const artifacts = await fileModelHandler(dir).load();
     const architecture = (artifacts.modelTopology as { architecture?: AttentionArchitecture }).architecture;
@@ -346,20 +268,10 @@ export class AttentionAutoencoder extends BaseDetector {
         }
         initial.set(name, tensor.dataSync() as Float32Array);
       }
-      detector.network = new AttentionNetwork(architecture, initial);
+      return detector.restoreFrom(new AttentionNetwork(architecture, initial), state);
     } finally {
       for (const tensor of Object.values(tensors)) tensor.dispose();
     }
-    detector.threshold = state.threshold;
-    detector.history = state.history;
-    return detector;
-  }
-
-  /** Frees the model's tensors; the detector is then unfitted. */
-  dispose(): void {
-    this.network?.dispose();
-    this.network = undefined;
-    this.threshold = undefined;
   }
 }
 

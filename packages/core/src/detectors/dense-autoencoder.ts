@@ -1,22 +1,18 @@
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { FittedThreshold, Matrix, ThresholdMethod } from '../api.js';
+import type { Matrix, ThresholdMethod } from '../api.js';
 import { CoreError } from '../errors.js';
-import { FlatAdam } from '../tf/adam.js';
 import { DENSE_ACTIVATIONS, type DenseActivation, DenseNetwork } from '../tf/dense-network.js';
-import { fileModelHandler, readJsonFile, writeJsonFile } from '../tf/io.js';
+import { fileModelHandler } from '../tf/io.js';
+import { assertModelInput, assertPositiveInteger, toFloat32 } from '../tf/matrix.js';
+import { createRandom } from '../tf/random.js';
+import { DEFAULT_THRESHOLD } from '../thresholds.js';
 import {
-  assertModelInput,
-  assertPositiveInteger,
-  assertPositiveNumber,
-  rowMeans,
-  toFloat32,
-} from '../tf/matrix.js';
-import { assertSeed, createRandom } from '../tf/random.js';
-import { assertThresholdMethod, DEFAULT_THRESHOLD } from '../thresholds.js';
-import { BaseDetector, type FitContext } from './detector.js';
-import { runTraining, type TrainingHistory } from './training.js';
+  AutoencoderDetector,
+  assertTrainingOptions,
+  readSavedState,
+  type SavedFormat,
+} from './autoencoder.js';
+import type { FitContext } from './detector.js';
 
 export type { DenseActivation } from '../tf/dense-network.js';
 
@@ -57,19 +53,14 @@ export const DEFAULT_DENSE_AUTOENCODER_OPTIONS: Readonly<DenseAutoencoderOptions
 
 /** Version of the saved folder's layout; load refuses others. */
 export const DENSE_AUTOENCODER_FORMAT_VERSION = 1;
-const STATE_FILE = 'detector.json';
+const FORMAT: SavedFormat<'autoencoder'> = {
+  name: 'autoencoder',
+  formatVersion: DENSE_AUTOENCODER_FORMAT_VERSION,
+  label: 'dense autoencoder',
+  folder: "the autoencoder's folder",
+};
 /** Rows per forward pass when scoring (bounds memory on long histories). */
 const SCORING_CHUNK = 8192;
-
-interface SavedState {
-  name: 'autoencoder';
-  formatVersion: number;
-  featureCount: number;
-  options: DenseAutoencoderOptions;
-  threshold: FittedThreshold;
-  history: TrainingHistory | undefined;
-  backend: string;
-}
 
 function resolveOptions(options: Partial<DenseAutoencoderOptions>): DenseAutoencoderOptions {
   const resolved = { ...DEFAULT_DENSE_AUTOENCODER_OPTIONS, ...options };
@@ -89,12 +80,7 @@ function resolveOptions(options: Partial<DenseAutoencoderOptions>): DenseAutoenc
       `activation must be one of ${DENSE_ACTIVATIONS.join(', ')}, got "${resolved.activation}".`,
     );
   }
-  assertPositiveInteger('epochs', resolved.epochs, 'Use for example 60.');
-  assertPositiveInteger('batchSize', resolved.batchSize, 'Use for example 256.');
-  assertPositiveNumber('learningRate', resolved.learningRate, 'Use for example 0.001.');
-  assertPositiveInteger('patience', resolved.patience, 'Use for example 6.');
-  assertSeed(resolved.seed);
-  assertThresholdMethod(resolved.threshold);
+  assertTrainingOptions(resolved, { epochs: 60, batchSize: 256, patience: 6 });
   return { ...resolved, hiddenLayers: [...resolved.hiddenLayers] };
 }
 
@@ -103,17 +89,17 @@ function resolveOptions(options: Partial<DenseAutoencoderOptions>): DenseAutoenc
  * reconstruction error (higher = more anomalous), and the per-feature squared errors say which
  * features made it anomalous.
  */
-export class DenseAutoencoder extends BaseDetector {
+export class DenseAutoencoder extends AutoencoderDetector<
+  'autoencoder',
+  DenseAutoencoderOptions,
+  tf.Tensor2D,
+  DenseNetwork
+> {
   readonly name = 'autoencoder' as const;
-  readonly options: Readonly<DenseAutoencoderOptions>;
-  /** Loss curves of the last `fit` (or of the saved model). */
-  history: TrainingHistory | undefined;
-  private network: DenseNetwork | undefined;
+  protected readonly noWeightsMessage = 'The autoencoder has no weights: call fit() or load().';
 
   constructor(options: Partial<DenseAutoencoderOptions> = {}) {
-    const resolved = resolveOptions(options);
-    super(resolved.threshold);
-    this.options = Object.freeze(resolved);
+    super(resolveOptions(options));
   }
 
   /** Input width of the fitted model; undefined before `fit`. */
@@ -142,71 +128,40 @@ export class DenseAutoencoder extends BaseDetector {
       options.activation,
       DenseNetwork.initialParameters(layerSizes, random),
     );
-    const optimizer = new FlatAdam(network.parameterCount, { learningRate: options.learningRate });
     const trainValues = toFloat32(train);
     const cols = train.cols;
     const batchValues = new Float32Array(options.batchSize * cols);
     const validation =
       context.validation && context.validation.rows > 0 ? toFloat32(context.validation) : undefined;
-    try {
-      const history = await runTraining(
-        {
-          detector: 'autoencoder',
-          samples: train.rows,
-          trainStep: (indices) =>
-            tf.tidy(() => {
-              // Gather the batch in JS: one upload per step (tf.slice/gather of the whole
-              // training tensor read it back on the wasm backend).
-              for (let i = 0; i < indices.length; i++) {
-                const row = indices[i]! * cols;
-                batchValues.set(trainValues.subarray(row, row + cols), i * cols);
-              }
-              const x = tf.tensor2d(batchValues.subarray(0, indices.length * cols), [indices.length, cols]);
-              const { loss, gradient } = network.lossAndGradient(x);
-              optimizer.update(network.parameters, gradient);
-              return loss;
-            }),
-          validationLoss: () =>
-            validation === undefined ? undefined : meanOf(squaredErrors(network, validation, cols)),
-          snapshot: () => [tf.clone(network.parameters)],
-          restore: ([parameters]) => network.parameters.assign(parameters as tf.Tensor1D),
+    await this.trainNetwork(
+      network,
+      { values: trainValues, rows: train.rows, cols },
+      {
+        samples: train.rows,
+        batch: (indices) => {
+          // Gather the batch in JS: one upload per step (tf.slice/gather of the whole
+          // training tensor read it back on the wasm backend).
+          for (let i = 0; i < indices.length; i++) {
+            const row = indices[i]! * cols;
+            batchValues.set(trainValues.subarray(row, row + cols), i * cols);
+          }
+          return tf.tensor2d(batchValues.subarray(0, indices.length * cols), [indices.length, cols]);
         },
-        { ...options, onEvent: context.onEvent, signal: context.signal },
-      );
-      this.network = network;
-      this.history = history;
-    } catch (error) {
-      network.dispose();
-      throw error;
-    } finally {
-      optimizer.dispose();
-    }
-    this.fitThresholdOn(rowMeans(squaredErrors(network, trainValues, cols), train.rows, cols));
+        validationLoss: () =>
+          validation === undefined ? undefined : meanOf(squaredErrors(network, validation, cols)),
+      },
+      context,
+    );
     return this;
   }
 
-  private requireNetwork(X: Matrix, argument: string): DenseNetwork {
-    this.requireFitted();
-    const network = this.network;
-    if (!network) throw new CoreError('NOT_FITTED', 'The autoencoder has no weights: call fit() or load().');
+  protected assertInput(argument: string, X: Matrix, network: DenseNetwork): void {
     assertModelInput(argument, X, { detector: 'dense autoencoder', cols: network.layerSizes[0]! });
-    return network;
-  }
-
-  /** Mean squared reconstruction error per row (higher = more anomalous). */
-  async decisionFunction(X: Matrix): Promise<Float64Array> {
-    const network = this.requireNetwork(X, 'X');
-    return rowMeans(squaredErrors(network, toFloat32(X), X.cols), X.rows, X.cols);
   }
 
   /** Squared reconstruction error per row and feature; a row's score is the mean of its row. */
-  async featureContributions(X: Matrix): Promise<Matrix> {
-    const network = this.requireNetwork(X, 'X');
-    return {
-      data: Float64Array.from(squaredErrors(network, toFloat32(X), X.cols)),
-      rows: X.rows,
-      cols: X.cols,
-    };
+  protected squaredErrors(network: DenseNetwork, values: Float32Array, cols: number): Float32Array {
+    return squaredErrors(network, values, cols);
   }
 
   /**
@@ -214,38 +169,27 @@ export class DenseAutoencoder extends BaseDetector {
    * `tf.loadLayersModel`) and `detector.json` (options, threshold, feature count, version, history).
    */
   async save(dir: string): Promise<void> {
-    const threshold = this.requireFitted();
-    const network = this.network!;
-    await mkdir(dir, { recursive: true });
-    const model = tf.sequential();
-    const weights = tf.tidy(() => network.unpack().map((tensor) => tf.keep(tensor)));
-    try {
-      for (let l = 0; l < network.layerCount; l++) {
-        model.add(
-          tf.layers.dense({
-            units: network.layerSizes[l + 1]!,
-            inputShape: l === 0 ? [network.layerSizes[0]!] : undefined,
-            activation: l === network.layerCount - 1 ? 'linear' : network.activation,
-            name: `dense_${l}`,
-          }),
-        );
+    await this.saveWith(dir, FORMAT, async (network) => {
+      const model = tf.sequential();
+      const weights = tf.tidy(() => network.unpack().map((tensor) => tf.keep(tensor)));
+      try {
+        for (let l = 0; l < network.layerCount; l++) {
+          model.add(
+            tf.layers.dense({
+              units: network.layerSizes[l + 1]!,
+              inputShape: l === 0 ? [network.layerSizes[0]!] : undefined,
+              activation: l === network.layerCount - 1 ? 'linear' : network.activation,
+              name: `dense_${l}`,
+            }),
+          );
+        }
+        model.setWeights(weights);
+        await model.save(fileModelHandler(dir));
+      } finally {
+        for (const tensor of weights) tensor.dispose();
+        model.dispose();
       }
-      model.setWeights(weights);
-      await model.save(fileModelHandler(dir));
-    } finally {
-      for (const tensor of weights) tensor.dispose();
-      model.dispose();
-    }
-    const state: SavedState = {
-      name: 'autoencoder',
-      formatVersion: DENSE_AUTOENCODER_FORMAT_VERSION,
-      featureCount: network.layerSizes[0]!,
-      options: this.options,
-      threshold,
-      history: this.history,
-      backend: tf.getBackend(),
-    };
-    await writeJsonFile(join(dir, STATE_FILE), state);
+    });
   }
 
   /**
@@ -253,27 +197,7 @@ export class DenseAutoencoder extends BaseDetector {
    * folder, another format version, or, when `expected.featureCount` is given, another feature count.
    */
   static async load(dir: string, expected: { featureCount?: number } = {}): Promise<DenseAutoencoder> {
-    const state = (await readJsonFile(join(dir, STATE_FILE))) as Partial<SavedState>;
-    if (state.name !== 'autoencoder') {
-      throw new CoreError(
-        'MODEL_MISMATCH',
-        `${dir} holds a "${state.name}" detector, not the dense autoencoder: point to the autoencoder's folder.`,
-      );
-    }
-    if (state.formatVersion !== DENSE_AUTOENCODER_FORMAT_VERSION) {
-      throw new CoreError(
-        'MODEL_MISMATCH',
-        `${dir} was saved in autoencoder format ${state.formatVersion}; this version reads format ` +
-          `${DENSE_AUTOENCODER_FORMAT_VERSION}. Retrain the model with this version.`,
-      );
-    }
-    if (expected.featureCount !== undefined && state.featureCount !== expected.featureCount) {
-      throw new CoreError(
-        'MODEL_MISMATCH',
-        `${dir} was trained on ${state.featureCount} features, expected ${expected.featureCount}: ` +
-          'retrain with the current feature set.',
-      );
-    }
+    const state = await readSavedState<'autoencoder', DenseAutoencoderOptions>(dir, FORMAT, expected);
     const detector = new DenseAutoencoder(state.options);
     const model = await tf.loadLayersModel(fileModelHandler(dir));
     try {
@@ -292,20 +216,13 @@ export class DenseAutoencoder extends BaseDetector {
       const flat = tf.tidy(() => tf.concat(weights.map((tensor) => tf.reshape(tensor, [-1]))));
       const parameters = (await flat.data()) as Float32Array;
       flat.dispose();
-      detector.network = new DenseNetwork(layerSizes, detector.options.activation, parameters);
+      return detector.restoreFrom(
+        new DenseNetwork(layerSizes, detector.options.activation, parameters),
+        state,
+      );
     } finally {
       model.dispose();
     }
-    detector.threshold = state.threshold;
-    detector.history = state.history;
-    return detector;
-  }
-
-  /** Frees the model's tensors; the detector is then unfitted. */
-  dispose(): void {
-    this.network?.dispose();
-    this.network = undefined;
-    this.threshold = undefined;
   }
 }
 

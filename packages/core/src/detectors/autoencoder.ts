@@ -1,0 +1,246 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { FittedThreshold, Matrix, ThresholdMethod } from '../api.js';
+import { CoreError } from '../errors.js';
+import { FlatAdam } from '../tf/adam.js';
+import { readJsonFile, writeJsonFile } from '../tf/io.js';
+import { assertPositiveInteger, assertPositiveNumber, rowMeans, toFloat32 } from '../tf/matrix.js';
+import { assertSeed } from '../tf/random.js';
+import { assertThresholdMethod } from '../thresholds.js';
+import { BaseDetector, type FitContext } from './detector.js';
+import { runTraining, type TrainingHistory } from './training.js';
+
+/** What both autoencoders train on: one flat parameter vector and its loss gradient. */
+export interface FlatNetwork<Input extends tf.Tensor> {
+  readonly parameters: tf.Variable<tf.Rank.R1>;
+  readonly parameterCount: number;
+  lossAndGradient(x: Input): { loss: tf.Scalar; gradient: tf.Tensor1D };
+  dispose(): void;
+}
+
+/** The training settings both autoencoders share, with the example each error message suggests. */
+export interface AutoencoderTrainingOptions {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  patience: number;
+  seed: number;
+  threshold: ThresholdMethod;
+}
+
+export function assertTrainingOptions(
+  options: AutoencoderTrainingOptions,
+  examples: { epochs: number; batchSize: number; patience: number },
+): void {
+  assertPositiveInteger('epochs', options.epochs, `Use for example ${examples.epochs}.`);
+  assertPositiveInteger('batchSize', options.batchSize, `Use for example ${examples.batchSize}.`);
+  assertPositiveNumber('learningRate', options.learningRate, 'Use for example 0.001.');
+  assertPositiveInteger('patience', options.patience, `Use for example ${examples.patience}.`);
+  assertSeed(options.seed);
+  assertThresholdMethod(options.threshold);
+}
+
+/** `detector.json` of a saved autoencoder folder. */
+export interface SavedAutoencoderState<Name extends string, Options> {
+  name: Name;
+  formatVersion: number;
+  featureCount: number;
+  options: Options;
+  threshold: FittedThreshold;
+  history: TrainingHistory | undefined;
+  backend: string;
+}
+
+/** How a saved folder names its detector, for the checks and messages of `readSavedState`. */
+export interface SavedFormat<Name extends string> {
+  name: Name;
+  formatVersion: number;
+  /** e.g. "dense autoencoder". */
+  label: string;
+  /** e.g. "the autoencoder's folder". */
+  folder: string;
+}
+
+const STATE_FILE = 'detector.json';
+
+/** A training samples' batch, the validation loss and per-row errors: what differs between the two. */
+export interface AutoencoderTraining<Input extends tf.Tensor> {
+  samples: number;
+  beginEpoch?: () => void;
+  /** The tensor of the samples at `indices` (freed by the caller's tidy). */
+  batch: (indices: Int32Array) => Input;
+  validationLoss: () => number | undefined;
+}
+
+/**
+ * Shared parts of the dense and the attention autoencoder: the Adam training loop around
+ * `runTraining`, scores and contributions from squared reconstruction errors, and the
+ * `detector.json` written beside the weights. Subclasses build the network and say how a row's
+ * squared errors are computed.
+ */
+export abstract class AutoencoderDetector<
+  Name extends 'autoencoder' | 'attention',
+  Options extends AutoencoderTrainingOptions,
+  Input extends tf.Tensor,
+  Network extends FlatNetwork<Input>,
+> extends BaseDetector {
+  abstract override readonly name: Name;
+  readonly options: Readonly<Options>;
+  /** Loss curves of the last `fit` (or of the saved model). */
+  history: TrainingHistory | undefined;
+  protected network: Network | undefined;
+
+  constructor(options: Options) {
+    super(options.threshold);
+    this.options = Object.freeze(options);
+  }
+
+  /** Input width of the fitted model; undefined before `fit`. */
+  abstract get featureCount(): number | undefined;
+
+  /** Squared reconstruction error per row and feature of row-major float32 rows. */
+  protected abstract squaredErrors(network: Network, values: Float32Array, cols: number): Float32Array;
+
+  /** Checks X against the fitted network (width, rows), naming `argument`. */
+  protected abstract assertInput(argument: string, X: Matrix, network: Network): void;
+
+  /** The NOT_FITTED message, e.g. "The autoencoder has no weights: call fit() or load()." */
+  protected abstract readonly noWeightsMessage: string;
+
+  /**
+   * Trains `network` with Adam (keeping the best epoch's weights), then fits the threshold on the
+   * training rows' scores. On failure the network is freed and the detector stays unfitted.
+   */
+  protected async trainNetwork(
+    network: Network,
+    train: { values: Float32Array; rows: number; cols: number },
+    training: AutoencoderTraining<Input>,
+    context: FitContext,
+  ): Promise<void> {
+    const { options } = this;
+    const optimizer = new FlatAdam(network.parameterCount, { learningRate: options.learningRate });
+    try {
+      const history = await runTraining(
+        {
+          detector: this.name,
+          samples: training.samples,
+          ...(training.beginEpoch ? { beginEpoch: training.beginEpoch } : {}),
+          trainStep: (indices) =>
+            tf.tidy(() => {
+              const { loss, gradient } = network.lossAndGradient(training.batch(indices));
+              optimizer.update(network.parameters, gradient);
+              return loss;
+            }),
+          validationLoss: training.validationLoss,
+          snapshot: () => [tf.clone(network.parameters)],
+          restore: ([parameters]) => network.parameters.assign(parameters as tf.Tensor1D),
+        },
+        { ...options, onEvent: context.onEvent, signal: context.signal },
+      );
+      this.network = network;
+      this.history = history;
+    } catch (error) {
+      network.dispose();
+      throw error;
+    } finally {
+      optimizer.dispose();
+    }
+    const errors = this.squaredErrors(network, train.values, train.cols);
+    this.fitThresholdOn(rowMeans(errors, train.rows, train.cols));
+  }
+
+  protected requireNetwork(X: Matrix, argument: string): Network {
+    this.requireFitted();
+    const network = this.network;
+    if (!network) throw new CoreError('NOT_FITTED', this.noWeightsMessage);
+    this.assertInput(argument, X, network);
+    return network;
+  }
+
+  /** Mean of each row's squared reconstruction errors (higher = more anomalous). */
+  async decisionFunction(X: Matrix): Promise<Float64Array> {
+    const network = this.requireNetwork(X, 'X');
+    return rowMeans(this.squaredErrors(network, toFloat32(X), X.cols), X.rows, X.cols);
+  }
+
+  /** Squared reconstruction error per row and feature; a row's score is the mean of its row. */
+  async featureContributions(X: Matrix): Promise<Matrix> {
+    const network = this.requireNetwork(X, 'X');
+    return {
+      data: Float64Array.from(this.squaredErrors(network, toFloat32(X), X.cols)),
+      rows: X.rows,
+      cols: X.cols,
+    };
+  }
+
+  /** Writes the weights with `writeWeights`, then `detector.json`. */
+  protected async saveWith(
+    dir: string,
+    format: SavedFormat<Name>,
+    writeWeights: (network: Network) => Promise<void>,
+  ): Promise<void> {
+    const threshold = this.requireFitted();
+    const network = this.network!;
+    await mkdir(dir, { recursive: true });
+    await writeWeights(network);
+    const state: SavedAutoencoderState<Name, Options> = {
+      name: format.name,
+      formatVersion: format.formatVersion,
+      featureCount: this.featureCount!,
+      options: this.options,
+      threshold,
+      history: this.history,
+      backend: tf.getBackend(),
+    };
+    await writeJsonFile(join(dir, STATE_FILE), state);
+  }
+
+  /** Sets what `load` read: the network, threshold and history. */
+  protected restoreFrom(network: Network, state: SavedAutoencoderState<Name, Options>): this {
+    this.network = network;
+    this.threshold = state.threshold;
+    this.history = state.history;
+    return this;
+  }
+
+  /** Frees the model's tensors; the detector is then unfitted. */
+  dispose(): void {
+    this.network?.dispose();
+    this.network = undefined;
+    this.threshold = undefined;
+  }
+}
+
+/**
+ * Reads `detector.json` of a saved folder. Refuses (CoreError `MODEL_MISMATCH`) another detector's
+ * folder, another format version, or, when `expected.featureCount` is given, another feature count.
+ */
+export async function readSavedState<Name extends string, Options>(
+  dir: string,
+  format: SavedFormat<Name>,
+  expected: { featureCount?: number },
+): Promise<SavedAutoencoderState<Name, Options>> {
+  const state = (await readJsonFile(join(dir, STATE_FILE))) as Partial<SavedAutoencoderState<Name, Options>>;
+  if (state.name !== format.name) {
+    throw new CoreError(
+      'MODEL_MISMATCH',
+      `${dir} holds a "${state.name}" detector, not the ${format.label}: point to ${format.folder}.`,
+    );
+  }
+  if (state.formatVersion !== format.formatVersion) {
+    throw new CoreError(
+      'MODEL_MISMATCH',
+      `${dir} was saved in ${format.name} format ${state.formatVersion}; this version reads format ` +
+        `${format.formatVersion}. Retrain the model with this version.`,
+    );
+  }
+  if (expected.featureCount !== undefined && state.featureCount !== expected.featureCount) {
+    throw new CoreError(
+      'MODEL_MISMATCH',
+      `${dir} was trained on ${state.featureCount} features, expected ${expected.featureCount}: ` +
+        'retrain with the current feature set.',
+    );
+  }
+  return state as SavedAutoencoderState<Name, Options>;
+}
