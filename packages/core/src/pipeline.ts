@@ -560,12 +560,8 @@ function round(value: number): number {
   return Number.isFinite(value) ? Math.round(value * 10_000) / 10_000 : value;
 }
 
-/**
- * Trains the pipeline on a source's candles and saves it to `modelDir`; writes the outputs too
- * when `outDir` is given. Emits the same events as `runPipeline`.
- */
-export async function trainPipeline(options: TrainPipelineOptions): Promise<TrainPipelineResult> {
-  assertRunOptions(options, { outDir: false, modelDir: true, symbol: true });
+/** What trainPipeline and runPipeline share: resolve the config, load the candles, train. */
+async function loadAndTrain(options: TrainPipelineOptions | RunPipelineOptions) {
   const run = new Run(options.onEvent, options.signal);
   const config = resolvePipelineConfig(options.config, {
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
@@ -573,7 +569,16 @@ export async function trainPipeline(options: TrainPipelineOptions): Promise<Trai
   });
   const klines = await loadCandles(run, options.source, options);
   const source = options.source.describe();
-  const { pipeline, table, ranges, scored } = await train(run, options, config, klines, source);
+  return { run, source, ...(await train(run, options, config, klines, source)) };
+}
+
+/**
+ * Trains the pipeline on a source's candles and saves it to `modelDir`; writes the outputs too
+ * when `outDir` is given. Emits the same events as `runPipeline`.
+ */
+export async function trainPipeline(options: TrainPipelineOptions): Promise<TrainPipelineResult> {
+  assertRunOptions(options, { outDir: false, modelDir: true, symbol: true });
+  const { run, source, pipeline, table, ranges, scored } = await loadAndTrain(options);
   const splits = splitLabels(ranges, table.matrix.rows);
   try {
     if (options.outDir) {
@@ -614,14 +619,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
   assertRunOptions(options, { outDir: true, modelDir: false, symbol: true });
   const modelDir =
     options.modelDir === false ? undefined : (options.modelDir ?? join(options.outDir, 'model'));
-  const run = new Run(options.onEvent, options.signal);
-  const config = resolvePipelineConfig(options.config, {
-    ...(options.seed !== undefined ? { seed: options.seed } : {}),
-    ...(options.epochs !== undefined ? { epochs: options.epochs } : {}),
-  });
-  const klines = await loadCandles(run, options.source, options);
-  const source = options.source.describe();
-  const { pipeline, table, ranges, scored } = await train(run, options, config, klines, source);
+  const { run, source, pipeline, table, ranges, scored } = await loadAndTrain(options);
   try {
     return await writeOutputs(
       run,
