@@ -217,8 +217,8 @@ export interface FetchProgress {
   message?: string;
 }
 
-/** Options of `fetchKlines`. */
-export interface FetchKlinesOptions {
+/** What `fetchKlines` and `downloadArchive` both take: a range of one pair, and the store it goes into. */
+export interface StoreIngestOptions {
   symbol: string;
   interval: Interval;
   /** First open time wanted, Unix ms. */
@@ -226,10 +226,14 @@ export interface FetchKlinesOptions {
   /** End of the wanted range (exclusive), Unix ms. Default: now. */
   until?: number;
   store: import('./store.js').KlineStore;
+  signal?: AbortSignal;
+}
+
+/** Options of `fetchKlines`. */
+export interface FetchKlinesOptions extends StoreIngestOptions {
   /** REST base URL. Default `https://data-api.binance.vision` (public market data). */
   baseUrl?: string;
   onProgress?: (progress: FetchProgress) => void;
-  signal?: AbortSignal;
   /** Retries of one request after 5xx, timeouts, resets and bad JSON. Default 5. */
   maxRetries?: number;
   /** First backoff delay; doubles per retry, with jitter. Default 500 ms. */
@@ -320,17 +324,10 @@ export interface ArchiveFileProgress {
 }
 
 /** Options of `downloadArchive`. */
-export interface DownloadArchiveOptions {
-  symbol: string;
-  interval: Interval;
-  since: number;
-  /** Exclusive end, Unix ms. Default: now. */
-  until?: number;
-  store: import('./store.js').KlineStore;
+export interface DownloadArchiveOptions extends StoreIngestOptions {
   /** Archive base URL. Default `https://data.binance.vision`. */
   baseUrl?: string;
   onProgress?: (progress: ArchiveFileProgress) => void;
-  signal?: AbortSignal;
   /** Retries per file after network errors, 5xx and checksum mismatches. Default 3. */
   maxRetries?: number;
   /** First backoff delay, doubling per retry. Default 1000 ms. */

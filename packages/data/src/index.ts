@@ -23,6 +23,7 @@ export type {
   SampleMarketInput,
   SampleMarketOptions,
   StoredPair,
+  StoreIngestOptions,
   TimeRange,
 } from './api.js';
 export { INTERVALS } from './api.js';
