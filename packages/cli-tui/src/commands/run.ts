@@ -59,16 +59,8 @@ detect). --source binance downloads what the store lacks first (see crypto-anoma
         const { tui: _tui, ...options } = engine;
         return withEngineInput(command, config, reporter, { kind: 'sample' }, async (input) => {
           const core = await import('@crypto-anomaly/core');
-          const {
-            outDir: written,
-            files,
-            topAnomalies,
-          } = await core.runPipeline({
-            ...options,
-            ...input,
-            outDir,
-          });
-          return { outDir: written, files, topAnomalies };
+          const result = await core.runPipeline({ ...options, ...input, outDir });
+          return { outDir: result.outDir, files: result.files, topAnomalies: result.topAnomalies };
         });
       });
     });
