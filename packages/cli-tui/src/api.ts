@@ -1,4 +1,5 @@
 import type { AnomalyRow, DetectorName, PipelineEvent, StageName } from '@crypto-anomaly/core';
+import { STAGE_NAMES } from '@crypto-anomaly/core/api';
 
 /** The detectors trained epoch by epoch (the ones with a loss chart). */
 export type TrainedDetector = Exclude<DetectorName, 'isolation-forest'>;
@@ -13,17 +14,8 @@ export const PANES: readonly PaneName[] = Object.freeze([
   'anomalies',
 ]);
 
-export const STAGES: readonly StageName[] = Object.freeze([
-  'load',
-  'features',
-  'preprocess',
-  'isolation-forest',
-  'autoencoder',
-  'attention',
-  'consensus',
-  'outputs',
-  'charts',
-]);
+/** The pipeline's stages, in the order the dashboard lists them. */
+export const STAGES: readonly StageName[] = STAGE_NAMES;
 
 export type StageStatus = 'pending' | 'running' | 'done' | 'skipped' | 'failed';
 

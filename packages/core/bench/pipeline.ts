@@ -13,7 +13,13 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { csvSource, type KlineSource, sampleSource } from '@crypto-anomaly/data';
-import { type BackendPreference, type PipelineEvent, runPipeline, type StageName } from '../src/index.js';
+import {
+  type BackendPreference,
+  type PipelineEvent,
+  runPipeline,
+  STAGE_NAMES,
+  type StageName,
+} from '../src/index.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 const { values } = parseArgs({
@@ -23,18 +29,6 @@ const { values } = parseArgs({
     only: { type: 'string' },
   },
 });
-
-const STAGES: StageName[] = [
-  'load',
-  'features',
-  'preprocess',
-  'isolation-forest',
-  'autoencoder',
-  'attention',
-  'consensus',
-  'outputs',
-  'charts',
-];
 
 interface Measured {
   name: string;
@@ -106,7 +100,7 @@ console.log(
   `| stage (s) | ${runs.map((r) => `${r.name}, ${r.candles.toLocaleString('en-US')} candles`).join(' | ')} |`,
 );
 console.log(`|---|${runs.map(() => '---').join('|')}|`);
-for (const stage of STAGES)
+for (const stage of STAGE_NAMES)
   console.log(`| ${stage} | ${runs.map((r) => seconds(r.stages[stage])).join(' | ')} |`);
 console.log(`| **total** | ${runs.map((r) => `**${seconds(r.totalMs)}**`).join(' | ')} |`);
 const megabytes = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;

@@ -17,16 +17,19 @@ export const DETECTOR_NAMES = Object.freeze(['isolation-forest', 'autoencoder', 
 export type DetectorName = (typeof DETECTOR_NAMES)[number];
 
 /** The pipeline's stages, in order. */
-export type StageName =
-  | 'load'
-  | 'features'
-  | 'preprocess'
-  | 'isolation-forest'
-  | 'autoencoder'
-  | 'attention'
-  | 'consensus'
-  | 'outputs'
-  | 'charts';
+export const STAGE_NAMES = Object.freeze([
+  'load',
+  'features',
+  'preprocess',
+  'isolation-forest',
+  'autoencoder',
+  'attention',
+  'consensus',
+  'outputs',
+  'charts',
+] as const);
+
+export type StageName = (typeof STAGE_NAMES)[number];
 
 /**
  * Everything the engine reports while it works, for a UI to render. The core never prints: a

@@ -20,6 +20,7 @@ export {
   type SplitName,
   type SplitOptions,
   type SplitRanges,
+  STAGE_NAMES,
   type StageName,
   type ThresholdMethod,
 } from './api.js';
