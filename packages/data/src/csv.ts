@@ -7,7 +7,7 @@ import { type CsvError, parse } from 'csv-parse';
 import type { CsvReadOptions, Interval, Kline, KlineSource } from './api.js';
 import { DataError } from './errors.js';
 import { assertInterval, isInterval } from './intervals.js';
-import { assertSymbol, assertTimestamp } from './validate.js';
+import { assertSymbol, assertTimeRange } from './validate.js';
 
 /** Column names of the Binance kline layout, in order; the exported CSV puts `open_time_utc` first. */
 export const KLINE_CSV_COLUMNS = [
@@ -261,14 +261,7 @@ export function csvSource(
           `interval "${request.interval}" was asked of ${path}, which holds ${interval} candles. Ask for ${interval} or load another file.`,
         );
       }
-      const start = request.start === undefined ? -Infinity : assertTimestamp('start', request.start);
-      const end = request.end === undefined ? Infinity : assertTimestamp('end', request.end);
-      if (start > end) {
-        throw new DataError(
-          'INVALID_ARGUMENT',
-          `start (${new Date(start).toISOString()}) is after end (${new Date(end).toISOString()}); swap them.`,
-        );
-      }
+      const { start, end } = assertTimeRange(request, { start: -Infinity, end: Infinity });
       cached ??= loadAll();
       const klines = await cached.catch((error) => {
         cached = undefined;

@@ -19,6 +19,7 @@ import {
   assertPositiveNumber,
   assertRange,
   assertSymbol,
+  assertTimeRange,
   assertTimestamp,
   describeValue,
 } from './validate.js';
@@ -540,14 +541,7 @@ export function sampleSource(options: SampleMarketInput = {}): SampleKlineSource
     async load(request) {
       const interval = assertInterval(request.interval);
       const symbol = assertSymbol('symbol', request.symbol);
-      const start = request.start === undefined ? -Infinity : assertTimestamp('start', request.start);
-      const end = request.end === undefined ? Infinity : assertTimestamp('end', request.end);
-      if (start > end) {
-        throw new DataError(
-          'INVALID_ARGUMENT',
-          `start (${new Date(start).toISOString()}) is after end (${new Date(end).toISOString()}); swap them.`,
-        );
-      }
+      const { start, end } = assertTimeRange(request, { start: -Infinity, end: Infinity });
       return market({ symbol, interval }).klines.filter((k) => k.openTime >= start && k.openTime < end);
     },
   };

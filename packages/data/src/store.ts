@@ -5,7 +5,7 @@ import type { DuckDBConnection, DuckDBDataChunk, DuckDBInstance, DuckDBValue } f
 import type { Interval, Kline, KlineGap, KlineSource, StoredPair, TimeRange } from './api.js';
 import { DataError } from './errors.js';
 import { assertInterval, intervalToMilliseconds, nextOpenTime } from './intervals.js';
-import { assertSymbol, assertTimestamp } from './validate.js';
+import { assertSymbol, assertTimeRange } from './validate.js';
 
 /** Environment variable that overrides the default store location. */
 export const STORE_PATH_ENV = 'CRYPTO_ANOMALY_STORE';
@@ -486,15 +486,7 @@ function validateKline(k: Kline): void {
 function checkRange(symbol: string, interval: Interval, range: Partial<TimeRange>): TimeRange {
   assertSymbol('symbol', symbol);
   assertInterval(interval);
-  const start = range.start === undefined ? 0 : assertTimestamp('start', range.start);
-  const end = range.end === undefined ? Number.MAX_SAFE_INTEGER : assertTimestamp('end', range.end);
-  if (start > end) {
-    throw new DataError(
-      'INVALID_ARGUMENT',
-      `start (${new Date(start).toISOString()}) is after end (${new Date(end).toISOString()}); swap them.`,
-    );
-  }
-  return { start, end };
+  return assertTimeRange(range, { start: 0, end: Number.MAX_SAFE_INTEGER });
 }
 
 /** Sorts and merges overlapping or touching ranges. */

@@ -50,6 +50,25 @@ export function assertTimestamp(name: string, value: unknown): number {
   return value;
 }
 
+/**
+ * Checks the `start`/`end` of a load request: each a Unix time in ms when given (else the bound
+ * in `unbounded`), and start not after end.
+ */
+export function assertTimeRange(
+  range: { start?: number | undefined; end?: number | undefined },
+  unbounded: { start: number; end: number },
+): { start: number; end: number } {
+  const start = range.start === undefined ? unbounded.start : assertTimestamp('start', range.start);
+  const end = range.end === undefined ? unbounded.end : assertTimestamp('end', range.end);
+  if (start > end) {
+    throw new DataError(
+      'INVALID_ARGUMENT',
+      `start (${new Date(start).toISOString()}) is after end (${new Date(end).toISOString()}); swap them.`,
+    );
+  }
+  return { start, end };
+}
+
 export function assertSymbol(name: string, value: unknown): string {
   if (typeof value !== 'string' || !/^[A-Z0-9_.-]{1,32}$/.test(value)) {
     throw new DataError(
