@@ -5,7 +5,7 @@ import type { RunOutcome } from '../api.js';
 import type { ConfigFile } from '../config.js';
 import { parse, pick } from '../options.js';
 import type { Reporter } from '../reporter.js';
-import { openSource, type SourceKind } from '../sources.js';
+import { DEFAULT_INTERVAL, DEFAULT_SYMBOL, openSource, type SourceKind } from '../sources.js';
 
 /** Flags shared by run, train and detect: training, backend, display. */
 export function addEngineOptions(command: Command, options: { training: boolean }): Command {
@@ -87,4 +87,16 @@ export async function withEngineInput(
   } finally {
     await opened.close();
   }
+}
+
+/** The session title of run and train: the pair, a note when the bundled sample is the source, where it goes. */
+export function trainingTitle(
+  name: 'run' | 'train',
+  settings: { kind: SourceKind; symbol?: string | undefined; interval?: Interval | undefined },
+  target: string,
+): string {
+  const symbol = settings.symbol ?? DEFAULT_SYMBOL;
+  const interval = settings.interval ?? DEFAULT_INTERVAL;
+  const sample = settings.kind === 'sample' ? ' · bundled sample market (default source)' : '';
+  return `crypto-anomaly ${name} · ${symbol} ${interval}${sample} → ${target}`;
 }

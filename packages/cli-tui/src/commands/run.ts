@@ -3,14 +3,8 @@ import type { Command } from 'commander';
 import { configOf, pick } from '../options.js';
 import type { CommandContext } from '../program.js';
 import { runSession } from '../session.js';
-import {
-  addSourceOptions,
-  DEFAULT_INTERVAL,
-  DEFAULT_SYMBOL,
-  type SourceKind,
-  sourceSettings,
-} from '../sources.js';
-import { addEngineOptions, engineSettings, withEngineInput } from './pipeline-options.js';
+import { addSourceOptions, type SourceKind, sourceSettings } from '../sources.js';
+import { addEngineOptions, engineSettings, trainingTitle, withEngineInput } from './pipeline-options.js';
 
 /** `crypto-anomaly run`: the whole pipeline, from candles to files, with the dashboard. */
 export function addRunCommand(
@@ -44,12 +38,7 @@ detect). --source binance downloads what the store lacks first (see crypto-anoma
       const settings = sourceSettings(command, config, 'sample');
       const engine = engineSettings(command, config);
       const outDir = resolve(pick<string>(command, 'out', config.out) ?? 'output');
-      const symbol = settings.symbol ?? DEFAULT_SYMBOL;
-      const interval = settings.interval ?? DEFAULT_INTERVAL;
-      const title =
-        `crypto-anomaly run · ${symbol} ${interval}` +
-        (settings.kind === 'sample' ? ' · bundled sample market (default source)' : '') +
-        ` → ${outDir}`;
+      const title = trainingTitle('run', settings, outDir);
       await runSession({ title, tui: engine.tui, context }, async (reporter) => {
         if (settings.kind === 'sample') {
           reporter.line(

@@ -5,14 +5,8 @@ import { CliError } from '../errors.js';
 import { configOf, pick } from '../options.js';
 import type { CommandContext } from '../program.js';
 import { runSession } from '../session.js';
-import {
-  addSourceOptions,
-  DEFAULT_INTERVAL,
-  DEFAULT_SYMBOL,
-  type SourceKind,
-  sourceSettings,
-} from '../sources.js';
-import { addEngineOptions, engineSettings, withEngineInput } from './pipeline-options.js';
+import { addSourceOptions, type SourceKind, sourceSettings } from '../sources.js';
+import { addEngineOptions, engineSettings, trainingTitle, withEngineInput } from './pipeline-options.js';
 
 /** Every file under `dir`, by its path relative to it. */
 async function filesUnder(dir: string): Promise<Record<string, string>> {
@@ -61,12 +55,7 @@ Examples:
       }
       const modelDir = resolve(out);
       const outputs = pick<string>(command, 'outputs', config.outputs);
-      const symbol = settings.symbol ?? DEFAULT_SYMBOL;
-      const interval = settings.interval ?? DEFAULT_INTERVAL;
-      const title =
-        `crypto-anomaly train · ${symbol} ${interval}` +
-        (settings.kind === 'sample' ? ' · bundled sample market (default source)' : '') +
-        ` → ${modelDir}`;
+      const title = trainingTitle('train', settings, modelDir);
       await runSession({ title, tui: engine.tui, context }, async (reporter) => {
         if (settings.kind === 'sample') {
           reporter.line(
