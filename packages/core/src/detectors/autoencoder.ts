@@ -19,7 +19,7 @@ export interface FlatNetwork<Input extends tf.Tensor> {
   dispose(): void;
 }
 
-/** The training settings both autoencoders share, with the example each error message suggests. */
+/** The training settings both autoencoders share (each options type documents its own defaults). */
 export interface AutoencoderTrainingOptions {
   epochs: number;
   batchSize: number;
@@ -29,6 +29,7 @@ export interface AutoencoderTrainingOptions {
   threshold: ThresholdMethod;
 }
 
+/** Checks the shared settings; `examples` are the values each error message suggests. */
 export function assertTrainingOptions(
   options: AutoencoderTrainingOptions,
   examples: { epochs: number; batchSize: number; patience: number },
@@ -64,7 +65,7 @@ export interface SavedFormat<Name extends string> {
 
 const STATE_FILE = 'detector.json';
 
-/** A training samples' batch, the validation loss and per-row errors: what differs between the two. */
+/** What differs in training the two: how many samples, how a batch of them is built, the validation loss. */
 export interface AutoencoderTraining<Input extends tf.Tensor> {
   samples: number;
   beginEpoch?: () => void;
