@@ -10,5 +10,5 @@ export {
   scoreRowsPacked,
 } from './isolation-forest';
 export { abiVersion, allocate, heapMark, heapTop, releaseHeap, resetHeap } from './memory';
-export { ewmMean, rollingExtreme, rollingMoments } from './rolling';
+export { ewmMean, rollingExtreme, rollingMoments, rollingMomentsDense } from './rolling';
 export { bracketChunk, bracketFinish, bracketStart, clipColumns, columnQuantiles } from './select';

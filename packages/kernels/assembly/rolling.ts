@@ -217,3 +217,120 @@ export function ewmMean(input: usize, n: i32, alpha: f64, adjust: i32, minPeriod
     put(output, i, nobs >= minp ? weighted : NaN);
   }
 }
+
+// Scratch of `recomputeWindow`: the shifted sums of one window, computed from scratch.
+let windowSum1: f64 = 0;
+let windowSum2: f64 = 0;
+let windowMaxSquare: f64 = 0;
+
+/** Sums of the `window` values ending at `end` (a pointer), shifted by the value at `end`. */
+function recomputeWindow(end: usize, window: i32): f64 {
+  const shift = load<f64>(end);
+  let sum1: f64 = 0;
+  let sum2: f64 = 0;
+  let maxSquare: f64 = 0;
+  for (let p = end - ((<usize>(window - 1)) << 3); p <= end; p += 8) {
+    const d = load<f64>(p) - shift;
+    sum1 += d;
+    const d2 = d * d;
+    sum2 += d2;
+    maxSquare = max<f64>(maxSquare, d2);
+  }
+  windowSum1 = sum1;
+  windowSum2 = sum2;
+  windowMaxSquare = maxSquare;
+  return shift;
+}
+
+/**
+ * The same sums as `rollingMoments` for KIND_MEAN, KIND_STD or KIND_MEAN_STD, for series without
+ * NaN or infinities and full windows only: it writes positions window - 1 .. n - 1 (n >= window).
+ * The outputs are split in two halves that run side by side in the two lanes of f64x2 vectors,
+ * each with its own shift, recomputation and cancellation check. Returns 1, leaving the outputs
+ * unspecified, when a value is NaN or infinite (the caller then runs `rollingMoments`), else 0.
+ */
+export function rollingMomentsDense(
+  input: usize,
+  n: i32,
+  window: i32,
+  kind: i32,
+  output: usize,
+  output2: usize,
+): i32 {
+  const outputs = n - window + 1;
+  if (outputs <= 0) return 0;
+  // Lane 0 ends at window - 1 + len - 1, lane 1 starts at n - len: the halves meet or overlap by one.
+  const len = (outputs + 1) >> 1;
+  const offsetB = (<usize>(n - len - (window - 1))) << 3;
+  const back = (<usize>window) << 3;
+  const inverse = f64x2.splat(1 / f64(window));
+  const inverseLessOne = f64x2.splat(1 / f64(window - 1));
+  const floor = f64x2.splat(1e-4);
+  const zero = f64x2.splat(0);
+  const period = max<i32>(window, 1024);
+  const wantMean = kind !== KIND_STD;
+  const wantStd = kind !== KIND_MEAN;
+  const stdOut = kind === KIND_MEAN_STD ? output2 : output;
+  let bad = zero;
+  // Every value is seen once as the newest of a window: in a recomputation or an update.
+  for (let p = input; p < input + ((<usize>(window - 1)) << 3); p += 8) {
+    const v = load<f64>(p);
+    if (!Number.isFinite(v)) return 1;
+  }
+  for (let p = input + offsetB; p < input + offsetB + ((<usize>(window - 1)) << 3); p += 8) {
+    const v = load<f64>(p);
+    if (!Number.isFinite(v)) return 1;
+  }
+  let step: i32 = 0;
+  while (step < len) {
+    const position = (<usize>(window - 1 + step)) << 3;
+    const pa = input + position;
+    const shiftA = recomputeWindow(pa, window);
+    let sum1 = f64x2.splat(windowSum1);
+    let sum2 = f64x2.splat(windowSum2);
+    let maxSquare = f64x2.splat(windowMaxSquare);
+    let shift = f64x2.splat(shiftA);
+    const shiftB = recomputeWindow(pa + offsetB, window);
+    sum1 = f64x2.replace_lane(sum1, 1, windowSum1);
+    sum2 = f64x2.replace_lane(sum2, 1, windowSum2);
+    maxSquare = f64x2.replace_lane(maxSquare, 1, windowMaxSquare);
+    shift = f64x2.replace_lane(shift, 1, shiftB);
+    bad = v128.or(bad, f64x2.ne(f64x2.sub(shift, shift), zero));
+    let blockEnd = step + period + 1;
+    if (blockEnd > len) blockEnd = len;
+    let p = pa;
+    let oa = position;
+    let centred = f64x2.sub(sum2, f64x2.mul(f64x2.mul(sum1, sum1), inverse));
+    for (;;) {
+      if (wantMean) {
+        const mean = f64x2.add(shift, f64x2.mul(sum1, inverse));
+        v128.store64_lane(output + oa, mean, 0);
+        v128.store64_lane(output + oa + offsetB, mean, 1);
+      }
+      if (wantStd) {
+        const std = f64x2.sqrt(f64x2.mul(f64x2.max(centred, zero), inverseLessOne));
+        v128.store64_lane(stdOut + oa, std, 0);
+        v128.store64_lane(stdOut + oa + offsetB, std, 1);
+      }
+      step++;
+      if (step >= blockEnd) break;
+      p += 8;
+      oa += 8;
+      let x = v128.load64_zero(p);
+      x = v128.load64_lane(p + offsetB, x, 1);
+      let old = v128.load64_zero(p - back);
+      old = v128.load64_lane(p - back + offsetB, old, 1);
+      bad = v128.or(bad, f64x2.ne(f64x2.sub(x, x), zero));
+      const d = f64x2.sub(x, shift);
+      const e = f64x2.sub(old, shift);
+      const d2 = f64x2.mul(d, d);
+      sum1 = f64x2.add(sum1, f64x2.sub(d, e));
+      sum2 = f64x2.add(sum2, f64x2.sub(d2, f64x2.mul(e, e)));
+      maxSquare = f64x2.max(maxSquare, d2);
+      centred = f64x2.sub(sum2, f64x2.mul(f64x2.mul(sum1, sum1), inverse));
+      // Cancellation in either lane: recompute both at this step.
+      if (v128.any_true(f64x2.lt(centred, f64x2.mul(maxSquare, floor)))) break;
+    }
+  }
+  return v128.any_true(bad) ? 1 : 0;
+}

@@ -26,6 +26,18 @@ export interface KernelExports {
     output: number,
     output2: number,
   ): void;
+  /**
+   * kind 1, 2 or 4 over full windows of a series without NaN or infinities: writes positions
+   * window - 1 .. n - 1; returns 1 (outputs unspecified) when a value is not finite, else 0.
+   */
+  rollingMomentsDense(
+    input: number,
+    n: number,
+    window: number,
+    kind: number,
+    output: number,
+    output2: number,
+  ): number;
   /** `deque`: scratch of `window` int32. */
   rollingExtreme(
     input: number,

@@ -44,7 +44,14 @@ function moments(
       const length = end - from;
       if (ArrayBuffer.isView(series)) inputView.set((series as Float64Array).subarray(from, end));
       else for (let i = 0; i < length; i++) inputView[i] = series[from + i] as number;
-      k.rollingMoments(input, length, w, minPeriods, kind, output, output2);
+      // Windows that all lie inside the chunk go to the two-lane SIMD kernel, which gives up (and
+      // the general one runs) at the first NaN or infinity.
+      const dense =
+        from === start - (w - 1) &&
+        w > 1 &&
+        (kind === KIND_MEAN || kind === KIND_STD || kind === KIND_MEAN_STD) &&
+        k.rollingMomentsDense(input, length, w, kind, output, output2) === 0;
+      if (!dense) k.rollingMoments(input, length, w, minPeriods, kind, output, output2);
       first.set(new Float64Array(buffer, output + (start - from) * 8, end - start), start);
       second?.set(new Float64Array(buffer, output2 + (start - from) * 8, end - start), start);
     }

@@ -179,6 +179,59 @@ describe('rolling statistics, known values', () => {
     }
   });
 
+  it('matches the twins on long series without NaN (the two-lane SIMD path), and past a NaN', () => {
+    const n = 140_000; // chunks of 65,536 values: two chunks on the SIMD path, then a short one
+    let state = 4242;
+    const prices = Float64Array.from({ length: n }, (_, i) => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      return 1e5 + i * 1e-4 + (state / 2 ** 32 - 0.5) * 1e-6;
+    });
+    prices[120_000] = 2e5; // a spike in the second lane of a chunk
+    prices[80_000] = 3e5; // and one in its first lane
+    for (const w of [2, 60]) {
+      const { mean, std } = rollingMeanStd(prices, w);
+      const slowMean = referenceRollingMean(prices, w);
+      const slowStd = referenceRollingStd(prices, w);
+      const meanOnly = rollingMean(prices, w);
+      const stdOnly = rollingStd(prices, w);
+      let worstMean = 0;
+      let worstStd = 0;
+      for (let i = w - 1; i < n; i++) {
+        const m = slowMean[i] as number;
+        const e = slowStd[i] as number;
+        worstMean = Math.max(
+          worstMean,
+          Math.abs((mean[i] as number) - m) / m,
+          Math.abs((meanOnly[i] as number) - m) / m,
+        );
+        worstStd = Math.max(
+          worstStd,
+          Math.abs((std[i] as number) - e) / e,
+          Math.abs((stdOnly[i] as number) - e) / e,
+        );
+      }
+      expect(worstMean, `window ${w}`).toBeLessThan(1e-12);
+      expect(worstStd, `window ${w}`).toBeLessThan(1e-9);
+      for (let i = 0; i < w - 1; i++) expect(std[i]).toBeNaN();
+    }
+    // A window longer than the recomputation period, checked two-pass at sampled positions.
+    const w = 2001;
+    const { mean, std } = rollingMeanStd(prices, w);
+    for (let i = w - 1; i < n; i += 97) {
+      const window = prices.subarray(i - w + 1, i + 1);
+      const m = window.reduce((a, b) => a + b, 0) / w;
+      const s = Math.sqrt(window.reduce((a, b) => a + (b - m) ** 2, 0) / (w - 1));
+      expect(Math.abs((mean[i] as number) - m) / m, `mean ${i}`).toBeLessThan(1e-12);
+      expect(Math.abs((std[i] as number) - s) / s, `std ${i}`).toBeLessThan(1e-9);
+    }
+    const holes = prices.slice();
+    holes[100_000] = Number.NaN;
+    holes[135_000] = Number.NaN;
+    const both = rollingMeanStd(holes, 60, { minPeriods: 30 });
+    expectClose(both.mean, referenceRollingMean(holes, 60, 30), 1e-12, 0);
+    expectClose(both.std, referenceRollingStd(holes, 60, 30), 1e-7, 0);
+  });
+
   it('rejects bad windows with typed errors, then keeps working', () => {
     const codeOf = (f: () => unknown) => {
       try {
