@@ -241,7 +241,7 @@ if (!only || only === 'rolling') {
       ['implementation', 'wall ms', 'vs pandas (wall)', 'CPU ms', 'vs pandas (CPU)'],
       [
         [
-          'kernels rollingMeanStd (WASM, one pass)',
+          'kernels rollingMeanStd (WASM SIMD, one pass)',
           fmt(ours.wall, 1),
           `${fmt(pandasMs / ours.wall, 1)}x faster`,
           fmt(ours.cpu, 1),
