@@ -353,7 +353,24 @@ export type LiveStatus =
   | { type: 'open'; url: string }
   | { type: 'reconnecting'; attempt: number; delayMs: number }
   | { type: 'reconnected'; url: string }
+  /** A back-fill over REST ended: `klines` candles opening in [from, to) were yielded from it. */
+  | { type: 'backfilled'; klines: number; from: number; to: number; requests: number }
   | { type: 'error'; message: string };
+
+/** REST settings of `liveKlines`' back-fill; the same meaning and defaults as in `fetchKlines`. */
+export type LiveBackfillOptions = Pick<
+  FetchKlinesOptions,
+  | 'baseUrl'
+  | 'maxRetries'
+  | 'retryBaseMs'
+  | 'retryMaxMs'
+  | 'requestTimeoutMs'
+  | 'weightLimit'
+  | 'weightSafety'
+  | 'maxRateLimitWaits'
+  | 'maxRetryAfterMs'
+  | 'now'
+>;
 
 /** Options of `liveKlines`. */
 export interface LiveKlinesOptions {
@@ -366,5 +383,13 @@ export interface LiveKlinesOptions {
   reconnectBaseMs?: number;
   /** Longest reconnect delay. Default 30,000 ms. */
   reconnectMaxMs?: number;
+  /**
+   * Candles that close while the stream is disconnected are not replayed by Binance. With this
+   * set (`{}` for the defaults), a stream candle that does not follow the last one yielded makes
+   * the iterator ask the REST API (`baseUrl`, default `https://data-api.binance.vision`) for the
+   * candles in between and yield them first, in order. Default false: stream only, no REST
+   * requests.
+   */
+  backfill?: LiveBackfillOptions | false;
   onStatus?: (status: LiveStatus) => void;
 }

@@ -55,55 +55,27 @@ function credentialsFromEnvironment(): { api_key?: string; api_secret?: string }
  * failure stays; running again resumes.
  */
 export async function fetchKlines(options: FetchKlinesOptions): Promise<FetchKlinesResult> {
-  const opts = { ...FETCH_DEFAULTS, ...withoutUndefined(options) } as FetchKlinesOptions &
-    typeof FETCH_DEFAULTS;
-  const symbol = assertSymbol('symbol', opts.symbol);
-  const interval = assertInterval(opts.interval);
-  const since = assertTimestamp('since', opts.since);
-  if (opts.until !== undefined) assertTimestamp('until', opts.until);
-  if (opts.until !== undefined && since >= opts.until) throw startNotBeforeEnd(since, opts.until);
-  if (!opts.store) {
+  const symbol = assertSymbol('symbol', options.symbol);
+  const interval = assertInterval(options.interval);
+  const since = assertTimestamp('since', options.since);
+  if (options.until !== undefined) assertTimestamp('until', options.until);
+  if (options.until !== undefined && since >= options.until) throw startNotBeforeEnd(since, options.until);
+  if (!options.store) {
     throw new DataError('INVALID_ARGUMENT', 'store is required: pass `await KlineStore.open()`.');
   }
-  assertInteger('maxRetries', opts.maxRetries, 0, 100);
-  assertPositiveNumber('retryBaseMs', opts.retryBaseMs);
-  assertPositiveNumber('retryMaxMs', opts.retryMaxMs);
-  assertPositiveNumber('requestTimeoutMs', opts.requestTimeoutMs);
-  assertPositiveNumber('weightLimit', opts.weightLimit);
-  assertRange('weightSafety', opts.weightSafety, 0.05, 1);
-  assertInteger('maxRateLimitWaits', opts.maxRateLimitWaits, 0, 10_000);
+  const opts = resolveRestOptions(options);
   assertInteger('pageSize', opts.pageSize, 1, 1000);
-  const baseUrl = String(opts.baseUrl).replace(/\/+$/, '');
-  if (!/^https?:\/\//.test(baseUrl)) {
-    throw new DataError('INVALID_ARGUMENT', `baseUrl must start with http:// or https://, got "${baseUrl}".`);
-  }
-
-  // The binance client (and axios) load on first use, so importing this package stays light.
-  const { MainClient } = await import('binance');
-  const client = new MainClient(
-    { baseUrl, disableTimeSync: true, parseExceptions: false, ...credentialsFromEnvironment() },
-    { timeout: opts.requestTimeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) },
-  );
-  // Whether the last candle is still forming is judged on the exchange's clock when it answers.
-  const clock = opts.now ?? (await exchangeClock(client));
-  const now = () => Math.floor(clock());
-  const until = opts.until ?? now();
-  if (since >= until) throw startNotBeforeEnd(since, until);
-
-  const store = opts.store;
-  const started = now();
-  const end = Math.min(until, now());
-  const ranges = end > since ? await store.missingRanges(symbol, interval, { start: since, end }) : [];
-  const step = intervalToMilliseconds(interval);
-  const expectedRows = ranges.reduce((sum, r) => sum + Math.ceil((r.end - r.start) / step), 0);
 
   const stats = { pages: 0, rows: 0, requests: 0, retries: 0, rateLimitWaits: 0 };
+  let started = 0;
+  let expectedRows = 0;
+  let now = () => Date.now();
   const progress = (extra: Partial<FetchProgress> = {}) => {
-    if (!opts.onProgress) return;
+    if (!options.onProgress) return;
     const seconds = Math.max(1e-3, (now() - started) / 1000);
     const rowsPerSecond = stats.rows / seconds;
     const remaining = Math.max(0, expectedRows - stats.rows);
-    opts.onProgress({
+    options.onProgress({
       pages: stats.pages,
       rows: stats.rows,
       rowsPerSecond,
@@ -112,69 +84,20 @@ export async function fetchKlines(options: FetchKlinesOptions): Promise<FetchKli
       ...extra,
     });
   };
-  const wait = async (ms: number, reason: FetchWaitReason, message: string) => {
-    progress({ waitingMs: ms, waitReason: reason, message });
-    await sleep(ms, opts.signal);
-  };
+  const pager = await openKlinePager(opts, symbol, interval, stats, (ms, reason, message) =>
+    progress({ waitingMs: ms, waitReason: reason, message }),
+  );
+  now = pager.now;
+  const requestPage = pager.requestPage;
+  const until = options.until ?? now();
+  if (since >= until) throw startNotBeforeEnd(since, until);
 
-  /** One page, with the rate-limit and retry policy. */
-  const requestPage = async (startTime: number, endTime: number): Promise<Kline[]> => {
-    let failures = 0;
-    let rateLimited = 0;
-    for (;;) {
-      throwIfAborted(opts.signal);
-      stats.requests++;
-      try {
-        const raw: unknown = await client.getKlines({
-          symbol,
-          interval,
-          startTime,
-          endTime,
-          limit: opts.pageSize,
-        });
-        const klines = parseKlinesResponse(raw);
-        const used = Number(client.getRateLimitStates()['x-mbx-used-weight-1m']);
-        if (Number.isFinite(used) && used >= opts.weightSafety * opts.weightLimit) {
-          const ms = msToNextMinute(now()) + 250;
-          await wait(ms, 'weight-limit', `used weight ${used} of ${opts.weightLimit} per minute`);
-        }
-        return klines;
-      } catch (error) {
-        if (isDataError(error) && error.code !== 'BAD_RESPONSE') throw error;
-        const failure = classify(error, symbol, interval, opts.signal);
-        if (failure.kind === 'fatal') throw failure.error;
-        if (failure.kind === 'rate-limit') {
-          rateLimited++;
-          stats.rateLimitWaits++;
-          if (rateLimited > opts.maxRateLimitWaits) {
-            throw new DataError(
-              'RATE_LIMITED',
-              `Binance kept answering 429 (too many requests) ${rateLimited} times in a row; stopped. What was fetched is stored; run again later to resume.`,
-            );
-          }
-          const ms = Math.min(opts.maxRetryAfterMs, failure.retryAfterMs ?? msToNextMinute(now()) + 250);
-          await wait(
-            ms,
-            'rate-limit',
-            `429 too many requests: waiting ${Math.ceil(ms / 1000)} s (Retry-After)`,
-          );
-          continue;
-        }
-        failures++;
-        if (failures > opts.maxRetries) {
-          throw new DataError(
-            failure.code,
-            `${failure.message}; gave up after ${failures} attempts (${opts.maxRetries} retries) for ${symbol} ${interval} from ${new Date(startTime).toISOString()}. What was fetched is stored; run again to resume.`,
-            { cause: error },
-          );
-        }
-        stats.retries++;
-        const backoff = Math.min(opts.retryMaxMs, opts.retryBaseMs * 2 ** (failures - 1));
-        const ms = Math.round(backoff / 2 + (Math.random() * backoff) / 2);
-        await wait(ms, 'retry', `${failure.message}; retry ${failures} of ${opts.maxRetries} in ${ms} ms`);
-      }
-    }
-  };
+  const store = options.store;
+  started = now();
+  const end = Math.min(until, now());
+  const ranges = end > since ? await store.missingRanges(symbol, interval, { start: since, end }) : [];
+  const step = intervalToMilliseconds(interval);
+  expectedRows = ranges.reduce((sum, r) => sum + Math.ceil((r.end - r.start) / step), 0);
 
   for (const range of ranges) {
     let cursor = range.start;
@@ -430,4 +353,132 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 function withoutUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The REST settings `fetchKlines` and `liveKlines`' back-fill share, defaults filled in. */
+export type RestOptions = {
+  [K in keyof typeof FETCH_DEFAULTS]: (typeof FETCH_DEFAULTS)[K] extends string ? string : number;
+} & {
+  signal?: AbortSignal;
+  now?: () => number;
+};
+
+/** Fills in and checks the REST settings (base URL, retries, rate limits, timeout). */
+export function resolveRestOptions(options: Partial<RestOptions>): RestOptions {
+  const opts = { ...FETCH_DEFAULTS, ...withoutUndefined(options) } as RestOptions;
+  assertInteger('maxRetries', opts.maxRetries, 0, 100);
+  assertPositiveNumber('retryBaseMs', opts.retryBaseMs);
+  assertPositiveNumber('retryMaxMs', opts.retryMaxMs);
+  assertPositiveNumber('requestTimeoutMs', opts.requestTimeoutMs);
+  assertPositiveNumber('weightLimit', opts.weightLimit);
+  assertRange('weightSafety', opts.weightSafety, 0.05, 1);
+  assertInteger('maxRateLimitWaits', opts.maxRateLimitWaits, 0, 10_000);
+  const baseUrl = String(opts.baseUrl).replace(/\/+$/, '');
+  if (!/^https?:\/\//.test(baseUrl)) {
+    throw new DataError('INVALID_ARGUMENT', `baseUrl must start with http:// or https://, got "${baseUrl}".`);
+  }
+  return { ...opts, baseUrl };
+}
+
+/** Counters `openKlinePager` keeps up to date. */
+export interface RequestStats {
+  requests: number;
+  retries: number;
+  rateLimitWaits: number;
+}
+
+/** One REST client for one pair: pages of klines with the retry and rate-limit policy. */
+export interface KlinePager {
+  /** Up to `pageSize` klines opening in [startTime, endTime], parsed and checked. */
+  requestPage(startTime: number, endTime: number): Promise<Kline[]>;
+  /** The exchange's clock (or `now` when given). */
+  now(): number;
+}
+
+/**
+ * Opens the binance package's REST client and returns page requests that respect rate limits
+ * (used weight, 429 Retry-After, 418 ban) and retry 5xx, timeouts, resets and invalid JSON with
+ * exponential backoff and jitter. `onWait` hears every pause before it starts.
+ */
+export async function openKlinePager(
+  opts: RestOptions,
+  symbol: string,
+  interval: Interval,
+  stats: RequestStats,
+  onWait?: (ms: number, reason: FetchWaitReason, message: string) => void,
+): Promise<KlinePager> {
+  // The binance client (and axios) load on first use, so importing this package stays light.
+  const { MainClient } = await import('binance');
+  const client = new MainClient(
+    { baseUrl: opts.baseUrl, disableTimeSync: true, parseExceptions: false, ...credentialsFromEnvironment() },
+    { timeout: opts.requestTimeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) },
+  );
+  // Whether the last candle is still forming is judged on the exchange's clock when it answers.
+  const clock = opts.now ?? (await exchangeClock(client));
+  const now = () => Math.floor(clock());
+  const wait = async (ms: number, reason: FetchWaitReason, message: string) => {
+    onWait?.(ms, reason, message);
+    await sleep(ms, opts.signal);
+  };
+
+  /** One page, with the rate-limit and retry policy. */
+  const requestPage = async (startTime: number, endTime: number): Promise<Kline[]> => {
+    let failures = 0;
+    let rateLimited = 0;
+    for (;;) {
+      throwIfAborted(opts.signal);
+      stats.requests++;
+      try {
+        const raw: unknown = await client.getKlines({
+          symbol,
+          interval,
+          startTime,
+          endTime,
+          limit: opts.pageSize,
+        });
+        const klines = parseKlinesResponse(raw);
+        const used = Number(client.getRateLimitStates()['x-mbx-used-weight-1m']);
+        if (Number.isFinite(used) && used >= opts.weightSafety * opts.weightLimit) {
+          const ms = msToNextMinute(now()) + 250;
+          await wait(ms, 'weight-limit', `used weight ${used} of ${opts.weightLimit} per minute`);
+        }
+        return klines;
+      } catch (error) {
+        if (isDataError(error) && error.code !== 'BAD_RESPONSE') throw error;
+        const failure = classify(error, symbol, interval, opts.signal);
+        if (failure.kind === 'fatal') throw failure.error;
+        if (failure.kind === 'rate-limit') {
+          rateLimited++;
+          stats.rateLimitWaits++;
+          if (rateLimited > opts.maxRateLimitWaits) {
+            throw new DataError(
+              'RATE_LIMITED',
+              `Binance kept answering 429 (too many requests) ${rateLimited} times in a row; stopped. What was fetched is stored; run again later to resume.`,
+            );
+          }
+          const ms = Math.min(opts.maxRetryAfterMs, failure.retryAfterMs ?? msToNextMinute(now()) + 250);
+          await wait(
+            ms,
+            'rate-limit',
+            `429 too many requests: waiting ${Math.ceil(ms / 1000)} s (Retry-After)`,
+          );
+          continue;
+        }
+        failures++;
+        if (failures > opts.maxRetries) {
+          throw new DataError(
+            failure.code,
+            `${failure.message}; gave up after ${failures} attempts (${opts.maxRetries} retries) for ${symbol} ${interval} from ${new Date(startTime).toISOString()}. What was fetched is stored; run again to resume.`,
+            { cause: error },
+          );
+        }
+        stats.retries++;
+        const backoff = Math.min(opts.retryMaxMs, opts.retryBaseMs * 2 ** (failures - 1));
+        const ms = Math.round(backoff / 2 + (Math.random() * backoff) / 2);
+        await wait(ms, 'retry', `${failure.message}; retry ${failures} of ${opts.maxRetries} in ${ms} ms`);
+      }
+    }
+  };
+
+  return { requestPage, now };
 }

@@ -13,6 +13,7 @@ export type {
   Kline,
   KlineGap,
   KlineSource,
+  LiveBackfillOptions,
   LiveKlinesOptions,
   LiveStatus,
   MarketRegime,

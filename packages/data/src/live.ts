@@ -1,7 +1,8 @@
 import type { WebsocketClient } from 'binance';
 import type { Kline, LiveKlinesOptions } from './api.js';
 import { DataError } from './errors.js';
-import { assertInterval } from './intervals.js';
+import { type KlinePager, openKlinePager, resolveRestOptions } from './fetch.js';
+import { assertInterval, nextOpenTime } from './intervals.js';
 import { assertPositiveNumber, assertSymbol } from './validate.js';
 
 /** Binance's spot stream host, as the binance package has it. */
@@ -51,8 +52,9 @@ const silentLogger = { trace: () => undefined, info: () => undefined, error: () 
  * Closed candles for a symbol and interval as they close, from Binance's kline stream (the
  * binance package's WebsocketClient). Updates of the candle still forming are skipped; a candle
  * is yielded once, even if the stream repeats it after a reconnect. Lost connections are
- * re-established with exponential backoff and jitter; `onStatus` reports each step. Ends when
- * `signal` aborts or the consumer stops iterating.
+ * re-established with exponential backoff and jitter; `onStatus` reports each step. With
+ * `backfill`, candles missed while disconnected are fetched over REST and yielded in their place.
+ * Ends when `signal` aborts or the consumer stops iterating.
  */
 export function liveKlines(options: LiveKlinesOptions): AsyncIterableIterator<Kline> {
   const symbol = assertSymbol('symbol', options.symbol);
@@ -63,12 +65,92 @@ export function liveKlines(options: LiveKlinesOptions): AsyncIterableIterator<Kl
   if (!/^wss?:\/\//.test(wsUrl)) {
     throw new DataError('INVALID_ARGUMENT', `wsUrl must start with ws:// or wss://, got "${wsUrl}".`);
   }
+  const rest =
+    options.backfill === undefined || options.backfill === false
+      ? undefined
+      : resolveRestOptions({
+          ...options.backfill,
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
   let attempt = 0;
   let lastOpenTime = -Infinity;
   const queue: Kline[] = [];
   let waiting: ((result: IteratorResult<Kline>) => void) | undefined;
   let done = false;
   let client: WebsocketClient | undefined;
+  /** Stream candles that arrived while a back-fill runs; yielded after it. */
+  let held: Kline[] | undefined;
+  let pager: Promise<KlinePager> | undefined;
+  const requestStats = { requests: 0, retries: 0, rateLimitWaits: 0 };
+
+  /** Hands a candle to the consumer unless it is not newer than the last one. */
+  const emit = (kline: Kline) => {
+    if (done || kline.openTime <= lastOpenTime) return;
+    lastOpenTime = kline.openTime;
+    if (waiting) {
+      const resolve = waiting;
+      waiting = undefined;
+      resolve({ value: kline, done: false });
+    } else queue.push(kline);
+  };
+
+  /** Yields over REST the candles between the last one yielded and the first held one. */
+  const backfill = async (restOptions: NonNullable<typeof rest>) => {
+    const from = nextOpenTime(interval, lastOpenTime);
+    const before = requestStats.requests;
+    let klines = 0;
+    try {
+      pager ??= openKlinePager(restOptions, symbol, interval, requestStats);
+      const { requestPage, now } = await pager;
+      let cursor = from;
+      for (;;) {
+        const end = held?.[0]?.openTime ?? now();
+        if (done || cursor >= end) break;
+        const page = await requestPage(cursor, end - 1);
+        const fetchedAt = now();
+        // Only closed candles before the first held one; the forming one comes from the stream.
+        const closed = page.filter(
+          (k) => k.openTime >= cursor && k.openTime < end && k.closeTime < fetchedAt,
+        );
+        for (const kline of closed) emit(kline);
+        klines += closed.length;
+        const last = page.at(-1);
+        if (!last || closed.length < page.length || page.length < restOptions.pageSize) break;
+        cursor = nextOpenTime(interval, last.openTime);
+      }
+      options.onStatus?.({
+        type: 'backfilled',
+        klines,
+        from,
+        to: held?.[0]?.openTime ?? nextOpenTime(interval, lastOpenTime),
+        requests: requestStats.requests - before,
+      });
+    } catch (error) {
+      pager = undefined;
+      options.onStatus?.({
+        type: 'error',
+        message: `back-fill failed (${klines} candles recovered): ${(error as Error)?.message ?? String(error)}`,
+      });
+    }
+    const pending = held ?? [];
+    held = undefined;
+    for (const kline of pending) emit(kline);
+  };
+
+  /** A closed stream candle: yielded, or held while the gap before it is filled. */
+  const receive = (kline: Kline) => {
+    if (held) {
+      held.push(kline);
+      return;
+    }
+    const gap = Number.isFinite(lastOpenTime) && kline.openTime > nextOpenTime(interval, lastOpenTime);
+    if (rest && gap) {
+      held = [kline];
+      void backfill(rest);
+      return;
+    }
+    emit(kline);
+  };
 
   const finish = () => {
     if (done) return;
@@ -122,13 +204,7 @@ export function liveKlines(options: LiveKlinesOptions): AsyncIterableIterator<Kl
       const k = event?.k;
       if (event?.e !== 'kline' || !k || !k.x || k.s !== symbol || k.i !== interval) return;
       const kline = parseStreamKline(k);
-      if (!kline || kline.openTime <= lastOpenTime) return;
-      lastOpenTime = kline.openTime;
-      if (waiting) {
-        const resolve = waiting;
-        waiting = undefined;
-        resolve({ value: kline, done: false });
-      } else queue.push(kline);
+      if (kline && kline.openTime > lastOpenTime) receive(kline);
     });
     await ws.subscribeSpotKline(symbol, interval);
   };

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { generateSampleMarket, type Kline, type LiveStatus, liveKlines } from '../src/index.js';
+import { FakeBinance } from './helpers/fake-binance.js';
 
 let server: WebSocketServer;
 let url: string;
@@ -140,6 +141,98 @@ describe('liveKlines', () => {
 
     controller.abort();
     expect(await live.next()).toEqual({ value: undefined, done: true });
+  });
+
+  it('back-fills over REST the candles that closed while disconnected, each once and in order', async () => {
+    const exchange = await new FakeBinance().serve('BTCUSDT', '1m', klines).start();
+    const klineRequests: URL[] = [];
+    exchange.onRequest = (request) => {
+      if (request.pathname === '/api/v3/klines') klineRequests.push(request);
+    };
+    try {
+      const statuses: LiveStatus[] = [];
+      const controller = new AbortController();
+      let subscribed = nextConnection();
+      const live = liveKlines({
+        symbol: 'BTCUSDT',
+        interval: '1m',
+        wsUrl: url,
+        signal: controller.signal,
+        reconnectBaseMs: 20,
+        backfill: { baseUrl: exchange.url, retryBaseMs: 10 },
+        onStatus: (status) => statuses.push(status),
+      });
+      await subscribed;
+      sockets.at(-1)!.send(event(klines[0]!, true));
+      sockets.at(-1)!.send(event(klines[1]!, true));
+      const received: Kline[] = [(await live.next()).value, (await live.next()).value];
+
+      // Disconnected while candles 2, 3 and 4 close; the first REST answer is a 500 (retried).
+      exchange.inject({ type: '500' });
+      subscribed = nextConnection();
+      sockets.at(-1)!.terminate();
+      await subscribed;
+      const socket = sockets.at(-1)!;
+      socket.send(event(klines[1]!, true)); // replayed: not yielded again
+      socket.send(event(klines[5]!, true));
+      socket.send(event(klines[6]!, true));
+      for (let i = 0; i < 5; i++) received.push((await live.next()).value);
+      expect(received).toEqual(klines.slice(0, 7));
+      // The REST request asked exactly for the gap, from after candle 1 to before candle 5.
+      expect(klineRequests.length).toBe(2);
+      expect(Number(klineRequests[1]!.searchParams.get('startTime'))).toBe(klines[2]!.openTime);
+      expect(Number(klineRequests[1]!.searchParams.get('endTime'))).toBe(klines[5]!.openTime - 1);
+      expect(statuses).toContainEqual({
+        type: 'backfilled',
+        klines: 3,
+        from: klines[2]!.openTime,
+        to: klines[5]!.openTime,
+        requests: 2,
+      });
+
+      // A later candle that follows the last one needs no REST request.
+      socket.send(event(klines[7]!, true));
+      expect((await live.next()).value).toEqual(klines[7]);
+      expect(klineRequests.length).toBe(2);
+      controller.abort();
+      expect(await live.next()).toEqual({ value: undefined, done: true });
+    } finally {
+      await exchange.close();
+    }
+  });
+
+  it('still yields the stream candles when the back-fill fails, and reports why', async () => {
+    const exchange = await new FakeBinance().start(); // serves no symbol: -1121
+    try {
+      const statuses: LiveStatus[] = [];
+      const controller = new AbortController();
+      const subscribed = nextConnection();
+      const live = liveKlines({
+        symbol: 'BTCUSDT',
+        interval: '1m',
+        wsUrl: url,
+        signal: controller.signal,
+        backfill: { baseUrl: exchange.url },
+        onStatus: (status) => statuses.push(status),
+      });
+      await subscribed;
+      sockets.at(-1)!.send(event(klines[0]!, true));
+      sockets.at(-1)!.send(event(klines[3]!, true));
+      expect((await live.next()).value).toEqual(klines[0]);
+      expect((await live.next()).value).toEqual(klines[3]);
+      const errors = statuses.filter((s) => s.type === 'error');
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatchObject({ message: expect.stringMatching(/back-fill failed.*BTCUSDT/) });
+      controller.abort();
+    } finally {
+      await exchange.close();
+    }
+  });
+
+  it('refuses a back-fill URL that is not an HTTP URL', () => {
+    expect(() =>
+      liveKlines({ symbol: 'BTCUSDT', interval: '1m', wsUrl: 'ws://x', backfill: { baseUrl: 'ftp://x' } }),
+    ).toThrow(/baseUrl must start with http/);
   });
 
   it('refuses a URL that is not a WebSocket URL', () => {
