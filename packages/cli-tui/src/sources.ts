@@ -11,12 +11,27 @@ export type SourceKind = 'sample' | 'binance' | 'csv' | 'store';
 export const DEFAULT_SYMBOL = 'BTCUSDT';
 export const DEFAULT_INTERVAL: Interval = '1h';
 
-/** Adds --source, --input, --symbol, --interval, --since, --until, --store and --base-url. */
+/**
+ * Adds --source, --input, --symbol, --interval, --since, --until, --store and --base-url, and
+ * --archive / --archive-base-url where Binance is one of the sources.
+ */
 export function addSourceOptions(
   command: Command,
   kinds: readonly SourceKind[],
   defaultKind: SourceKind,
 ): Command {
+  if (kinds.includes('binance')) {
+    command
+      .option(
+        '--archive',
+        'with --source binance: bulk-load the monthly/daily archive files (data.binance.vision) before the REST fetch, as fetch --archive does',
+      )
+      .option(
+        '--archive-base-url <url>',
+        'archive base URL, with --archive (default https://data.binance.vision)',
+        parse.url,
+      );
+  }
   return command
     .addOption(
       new Option('--source <kind>', `where candles come from (default ${defaultKind})`).choices([...kinds]),
@@ -72,6 +87,17 @@ export function sourceSettings(command: Command, config: ConfigFile, defaultKind
       hint: 'swap the two dates',
     });
   }
+  for (const [flag, name] of [
+    ['--archive', 'archive'],
+    ['--archive-base-url', 'archiveBaseUrl'],
+  ] as const) {
+    if (kind !== 'binance' && command.getOptionValueSource(name) === 'cli') {
+      throw new CliError('USAGE', `${flag} is only read with --source binance (the source is ${kind})`, {
+        option: flag,
+        hint: 'add --source binance, or load the archive first with crypto-anomaly fetch --archive',
+      });
+    }
+  }
   if (kind === 'binance' && since === undefined) {
     throw new CliError('USAGE', '--since is required with --source binance', {
       option: '--since',
@@ -87,6 +113,8 @@ export function sourceSettings(command: Command, config: ConfigFile, defaultKind
     until,
     store: pick<string>(command, 'store', config.store),
     baseUrl: pick<string>(command, 'baseUrl', config.baseUrl),
+    archive: pick<boolean>(command, 'archive', config.archive) ?? false,
+    archiveBaseUrl: pick<string>(command, 'archiveBaseUrl', config.archiveBaseUrl),
   };
 }
 
@@ -145,6 +173,8 @@ export async function openSource(
               ...(settings.until !== undefined ? { until: settings.until } : {}),
               store,
               ...(settings.baseUrl ? { baseUrl: settings.baseUrl } : {}),
+              archive: settings.archive,
+              ...(settings.archiveBaseUrl ? { archiveBaseUrl: settings.archiveBaseUrl } : {}),
             },
             reporter,
           );

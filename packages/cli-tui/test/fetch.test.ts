@@ -1,10 +1,12 @@
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { crc32, deflateRawSync } from 'node:zlib';
 import { type Kline, sampleSource } from '@crypto-anomaly/data';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -22,6 +24,39 @@ let baseUrl: string;
 /** Kline requests answered (the first gets a 429). */
 let requests = 0;
 let work: string;
+/** Archive paths asked for (GET /data/spot/...), in order. */
+const archiveRequests: string[] = [];
+/** The archive's files: only January 2024 is published. */
+const archive = new Map<string, Buffer>();
+
+/** A one-file zip (deflate), the way the Binance archive packs a month's CSV. */
+function zipOne(name: string, text: string): Buffer {
+  const data = Buffer.from(text, 'utf8');
+  const compressed = deflateRawSync(data);
+  const nameBytes = Buffer.from(name, 'utf8');
+  const header = (signature: number, size: number, central: boolean) => {
+    const b = Buffer.alloc(size);
+    b.writeUInt32LE(signature, 0);
+    const at = central ? 2 : 0; // the central header has one more field (version made by)
+    if (central) b.writeUInt16LE(20, 4);
+    b.writeUInt16LE(20, 4 + at);
+    b.writeUInt16LE(8, 8 + at);
+    b.writeUInt32LE(crc32(data), 14 + at);
+    b.writeUInt32LE(compressed.length, 18 + at);
+    b.writeUInt32LE(data.length, 22 + at);
+    b.writeUInt16LE(nameBytes.length, 26 + at);
+    return b;
+  };
+  const local = header(0x04034b50, 30, false);
+  const central = header(0x02014b50, 46, true); // local header offset 0
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(1, 8);
+  end.writeUInt16LE(1, 10);
+  end.writeUInt32LE(central.length + nameBytes.length, 12);
+  end.writeUInt32LE(local.length + nameBytes.length + compressed.length, 16);
+  return Buffer.concat([local, nameBytes, compressed, central, nameBytes, end]);
+}
 
 function cli(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -34,11 +69,45 @@ function cli(...args: string[]): Promise<{ status: number | null; stdout: string
   });
 }
 
+/** A kline as Binance's REST API and archive CSV lay it out. */
+function toRow(k: Kline): (number | string)[] {
+  return [
+    k.openTime,
+    String(k.open),
+    String(k.high),
+    String(k.low),
+    String(k.close),
+    String(k.volume),
+    k.closeTime,
+    String(k.quoteAssetVolume),
+    k.numberOfTrades,
+    String(k.takerBuyBaseAssetVolume),
+    String(k.takerBuyQuoteAssetVolume),
+    '0',
+  ];
+}
+
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'cli-fetch-'));
   klines = await sampleSource({ count: 1500, start: START }).load({ symbol: 'BTCUSDT', interval: '1h' });
+  const january = klines.filter((k) => k.openTime < Date.UTC(2024, 1, 1));
+  const csv = january.map((k) => toRow(k).join(',')).join('\n');
+  const zip = zipOne('BTCUSDT-1h-2024-01.csv', `${csv}\n`);
+  const monthPath = '/data/spot/monthly/klines/BTCUSDT/1h/BTCUSDT-1h-2024-01.zip';
+  archive.set(monthPath, zip);
+  archive.set(
+    `${monthPath}.CHECKSUM`,
+    Buffer.from(`${createHash('sha256').update(zip).digest('hex')}  BTCUSDT-1h-2024-01.zip\n`),
+  );
   server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+    if (url.pathname.startsWith('/data/spot/')) {
+      archiveRequests.push(url.pathname);
+      const file = archive.get(url.pathname);
+      if (file) response.writeHead(200, { 'content-type': 'application/zip' }).end(file);
+      else response.writeHead(404).end();
+      return;
+    }
     if (url.pathname === '/api/v3/time') {
       response.writeHead(200, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ serverTime: Date.now() }));
@@ -60,20 +129,7 @@ beforeAll(async () => {
     const page = klines
       .filter((k) => k.openTime >= start && k.openTime <= end && url.searchParams.get('symbol') === 'BTCUSDT')
       .slice(0, limit)
-      .map((k) => [
-        k.openTime,
-        String(k.open),
-        String(k.high),
-        String(k.low),
-        String(k.close),
-        String(k.volume),
-        k.closeTime,
-        String(k.quoteAssetVolume),
-        k.numberOfTrades,
-        String(k.takerBuyBaseAssetVolume),
-        String(k.takerBuyQuoteAssetVolume),
-        '0',
-      ]);
+      .map(toRow);
     response.writeHead(200, {
       'content-type': 'application/json',
       'x-mbx-used-weight-1m': String(2 * requests),
@@ -155,5 +211,47 @@ describe('crypto-anomaly run --source binance', () => {
     expect(result.stdout).toMatch(/fetch: done, \d+ pages, 1,500 rows/);
     expect(result.stdout).toMatch(/source: local kline store/);
     expect(existsSync(join(out, 'summary.json'))).toBe(true);
+  });
+
+  it('with --archive, loads the archive files first and fetches only the rest over REST', async () => {
+    const store = join(work, 'archive-run-store.duckdb');
+    const before = archiveRequests.length;
+    const result = await cli(
+      'run',
+      '--source',
+      'binance',
+      '--since',
+      '2024-01-01',
+      '--until',
+      String(START + 1500 * HOUR),
+      '--base-url',
+      baseUrl,
+      '--archive',
+      '--archive-base-url',
+      baseUrl,
+      '--store',
+      store,
+      '--epochs',
+      '1',
+      '--no-charts',
+      '--out',
+      join(work, 'archive-run'),
+    );
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/archive: BTCUSDT-1h-2024-01\.zip loaded/);
+    expect(result.stdout).toMatch(/archive: 744 rows from \d+ files/);
+    // January came from the archive: the REST API is asked only for the 756 hours after it.
+    expect(result.stdout).toMatch(/fetch: done, \d+ pages, 756 rows/);
+    expect(archiveRequests.slice(before)).toContain(
+      '/data/spot/monthly/klines/BTCUSDT/1h/BTCUSDT-1h-2024-01.zip',
+    );
+    expect(existsSync(join(work, 'archive-run', 'summary.json'))).toBe(true);
+  });
+
+  it('exits 2 when --archive is given without --source binance', async () => {
+    const result = await cli('run', '--archive', '--epochs', '1');
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/--archive is only read with --source binance \(the source is sample\)/);
   });
 });

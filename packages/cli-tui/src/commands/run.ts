@@ -26,12 +26,14 @@ Examples:
   crypto-anomaly run --epochs 5 --out /tmp/quick       a quick look
   crypto-anomaly run --source csv --input BTCUSDT-1h.csv --out runs/btc
   crypto-anomaly run --source binance --symbol ETHUSDT --interval 1h --since 2024-01-01
+  crypto-anomaly run --source binance --symbol ETHUSDT --interval 1m --since 2023-01-01 --archive
   crypto-anomaly run --source store --symbol ETHUSDT --interval 1h --since 2024-01-01
   crypto-anomaly run --config settings.json --no-tui   settings from a file, plain log lines
 
 Writes into --out: <SYMBOL>_processed_data.csv, anomalies_<detector>.csv (isolation_forest,
 autoencoder, attention, consensus), summary.json, chart_*.png and model/ (for crypto-anomaly
-detect). --source binance downloads what the store lacks first (see crypto-anomaly fetch).`,
+detect). --source binance downloads what the store lacks first (see crypto-anomaly fetch);
+with --archive, the monthly/daily archive files first, then the REST API for the rest.`,
     )
     .action(async (_flags: unknown, command: Command) => {
       const config = await configOf(command);
