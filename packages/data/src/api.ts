@@ -369,6 +369,7 @@ export type LiveBackfillOptions = Pick<
   | 'weightSafety'
   | 'maxRateLimitWaits'
   | 'maxRetryAfterMs'
+  | 'pageSize'
   | 'now'
 >;
 

@@ -64,7 +64,6 @@ export async function fetchKlines(options: FetchKlinesOptions): Promise<FetchKli
     throw new DataError('INVALID_ARGUMENT', 'store is required: pass `await KlineStore.open()`.');
   }
   const opts = resolveRestOptions(options);
-  assertInteger('pageSize', opts.pageSize, 1, 1000);
 
   const stats = { pages: 0, rows: 0, requests: 0, retries: 0, rateLimitWaits: 0 };
   let started = 0;
@@ -363,7 +362,7 @@ export type RestOptions = {
   now?: () => number;
 };
 
-/** Fills in and checks the REST settings (base URL, retries, rate limits, timeout). */
+/** Fills in and checks the REST settings (base URL, retries, rate limits, timeout, page size). */
 export function resolveRestOptions(options: Partial<RestOptions>): RestOptions {
   const opts = { ...FETCH_DEFAULTS, ...withoutUndefined(options) } as RestOptions;
   assertInteger('maxRetries', opts.maxRetries, 0, 100);
@@ -373,6 +372,7 @@ export function resolveRestOptions(options: Partial<RestOptions>): RestOptions {
   assertPositiveNumber('weightLimit', opts.weightLimit);
   assertRange('weightSafety', opts.weightSafety, 0.05, 1);
   assertInteger('maxRateLimitWaits', opts.maxRateLimitWaits, 0, 10_000);
+  assertInteger('pageSize', opts.pageSize, 1, 1000);
   const baseUrl = String(opts.baseUrl).replace(/\/+$/, '');
   if (!/^https?:\/\//.test(baseUrl)) {
     throw new DataError('INVALID_ARGUMENT', `baseUrl must start with http:// or https://, got "${baseUrl}".`);

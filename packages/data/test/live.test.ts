@@ -159,7 +159,8 @@ describe('liveKlines', () => {
         wsUrl: url,
         signal: controller.signal,
         reconnectBaseMs: 20,
-        backfill: { baseUrl: exchange.url, retryBaseMs: 10 },
+        // Two candles per page, so the three missed candles take two pages.
+        backfill: { baseUrl: exchange.url, retryBaseMs: 10, pageSize: 2 },
         onStatus: (status) => statuses.push(status),
       });
       await subscribed;
@@ -178,22 +179,30 @@ describe('liveKlines', () => {
       socket.send(event(klines[6]!, true));
       for (let i = 0; i < 5; i++) received.push((await live.next()).value);
       expect(received).toEqual(klines.slice(0, 7));
-      // The REST request asked exactly for the gap, from after candle 1 to before candle 5.
-      expect(klineRequests.length).toBe(2);
-      expect(Number(klineRequests[1]!.searchParams.get('startTime'))).toBe(klines[2]!.openTime);
-      expect(Number(klineRequests[1]!.searchParams.get('endTime'))).toBe(klines[5]!.openTime - 1);
+      // The REST requests asked exactly for the gap, from after candle 1 to before candle 5: the
+      // 500, its retry (candles 2 and 3, a full page), then candle 4.
+      const asked = klineRequests.map((r) => [
+        r.searchParams.get('startTime'),
+        r.searchParams.get('endTime'),
+      ]);
+      const gapEnd = String(klines[5]!.openTime - 1);
+      expect(asked).toEqual([
+        [String(klines[2]!.openTime), gapEnd],
+        [String(klines[2]!.openTime), gapEnd],
+        [String(klines[4]!.openTime), gapEnd],
+      ]);
       expect(statuses).toContainEqual({
         type: 'backfilled',
         klines: 3,
         from: klines[2]!.openTime,
         to: klines[5]!.openTime,
-        requests: 2,
+        requests: 3,
       });
 
       // A later candle that follows the last one needs no REST request.
       socket.send(event(klines[7]!, true));
       expect((await live.next()).value).toEqual(klines[7]);
-      expect(klineRequests.length).toBe(2);
+      expect(klineRequests.length).toBe(3);
       controller.abort();
       expect(await live.next()).toEqual({ value: undefined, done: true });
     } finally {
