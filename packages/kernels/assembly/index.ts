@@ -5,7 +5,6 @@ export {
   buildTrees,
   packTrees,
   randomU32,
-  scoreRows,
   scoreRowsExtended,
   scoreRowsPacked,
 } from './isolation-forest';

@@ -296,57 +296,6 @@ export function buildTrees(
 const BLOCK: i32 = 64;
 
 /**
- * Adds, for rows [rowStart, rowEnd) of the n x d matrix at `x`, the path length h(x) of trees
- * [0, trees) into out[row] (out must start at zero). Blocks of 64 rows walk each tree level by
- * level: the 64 walks are independent, so they overlap in the pipeline, and each step is
- * branch-free (child = 2i + 1 + (value > threshold)). `cursor` is scratch for 64 i32.
- */
-export function scoreRows(
-  x: usize,
-  d: i32,
-  rowStart: i32,
-  rowEnd: i32,
-  trees: i32,
-  depth: i32,
-  features: usize,
-  thresholds: usize,
-  leaves: usize,
-  out: usize,
-  cursor: usize,
-): void {
-  const internal = (1 << depth) - 1;
-  const leafCount = 1 << depth;
-  const rowBytes = (<usize>d) << 3;
-  for (let start = rowStart; start < rowEnd; start += BLOCK) {
-    const count = rowEnd - start < BLOCK ? rowEnd - start : BLOCK;
-    const block = x + <usize>start * rowBytes;
-    const outBlock = out + ((<usize>start) << 3);
-    for (let t = 0; t < trees; t++) {
-      const f = features + ((<usize>t * <usize>internal) << 2);
-      const th = thresholds + ((<usize>t * <usize>internal) << 3);
-      const lv = leaves + ((<usize>t * <usize>leafCount) << 3);
-      for (let p = 0; p < count; p++) store<i32>(cursor + ((<usize>p) << 2), 0);
-      for (let level = 0; level < depth; level++) {
-        let rowPointer = block;
-        for (let p = 0; p < count; p++) {
-          const c = cursor + ((<usize>p) << 2);
-          const node = load<i32>(c);
-          const feature = load<i32>(f + ((<usize>node) << 2));
-          const value = load<f64>(rowPointer + ((<usize>feature) << 3));
-          store<i32>(c, 2 * node + 1 + i32(value > load<f64>(th + ((<usize>node) << 3))));
-          rowPointer += rowBytes;
-        }
-      }
-      for (let p = 0; p < count; p++) {
-        const leaf = load<i32>(cursor + ((<usize>p) << 2)) - internal;
-        const o = outBlock + ((<usize>p) << 3);
-        store<f64>(o, load<f64>(o) + load<f64>(lv + ((<usize>leaf) << 3)));
-      }
-    }
-  }
-}
-
-/**
  * Packs standard trees for scoreRowsPacked: node i of tree t becomes 16 bytes at
  * nodes + (t * internal + i) * 16: the threshold (f64), then the feature's byte offset in a row (i32).
  */
@@ -359,9 +308,11 @@ export function packTrees(features: usize, thresholds: usize, trees: i32, depth:
 }
 
 /**
- * As scoreRows over packed trees, walking four points at a time in registers: four independent
- * chains of (load node, load value, compare, step) keep the pipeline busy, with no branch on the
- * data. Per point, trees are added in the same order as everywhere else, so sums are identical.
+ * Adds, for rows [rowStart, rowEnd) of the n x d matrix at `x`, the path length h(x) of trees
+ * [0, trees) into out[row] (out must start at zero), over packed trees. Blocks of 64 rows walk
+ * each tree level by level, four points at a time in registers: four independent chains of
+ * (load node, load value, compare, step: child = 2i + 1 + (value > threshold)) keep the
+ * pipeline busy, with no branch on the data. Per point, trees are added in the same order as everywhere else, so sums are identical.
  */
 export function scoreRowsPacked(
   x: usize,
@@ -435,7 +386,7 @@ function nodeDot(ix: usize, w: usize, base: usize, terms: i32, row: usize): f64 
 }
 
 /**
- * As scoreRows, for extended trees (`terms` weighted features per node): blocks of 64 rows, four
+ * As scoreRowsPacked, for extended trees (`terms` weighted features per node): blocks of 64 rows, four
  * walks interleaved so their dependent load chains overlap. Per row, trees are added in order.
  */
 export function scoreRowsExtended(

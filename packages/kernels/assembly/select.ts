@@ -106,97 +106,18 @@ function sampledQuantiles(
     }
   }
   if (s < 1000) return false;
-  const lowBracket = bracket(scratch, s, qLow);
-  const lowA = bracketA;
-  const lowB = bracketB;
-  const highBracket = bracket(scratch, s, qHigh);
-  const highA = bracketA;
-  const highB = bracketB;
-  if (!lowBracket || !highBracket) return false;
-  // The rest of scratch holds the two candidate buffers.
+  // The rest of scratch holds the two candidate buffers; one pass counts and collects, exactly
+  // as the streamed path (bracketChunk over chunks) does.
   const capacity = (rows - SAMPLE_SIZE) >> 1;
   const lowBuffer = scratch + ((<usize>SAMPLE_SIZE) << 3);
   const highBuffer = lowBuffer + ((<usize>capacity) << 3);
-  let m: i32 = 0;
-  let lowLess: i32 = 0;
-  let highLess: i32 = 0;
-  let lowCount: i32 = 0;
-  let highCount: i32 = 0;
-  let p = base;
-  let r = 0;
-  if (cols === 1) {
-    // Contiguous column: two values per step with SIMD compares; the rare pair that falls in a
-    // bracket is collected lane by lane. Counts come out as in the scalar loop below.
-    const vLowA = f64x2.splat(lowA);
-    const vLowB = f64x2.splat(lowB);
-    const vHighA = f64x2.splat(highA);
-    const vHighB = f64x2.splat(highB);
-    let lowLessLanes = i64x2.splat(0);
-    let highLessLanes = i64x2.splat(0);
-    let nanLanes = i64x2.splat(0);
-    for (; r + 2 <= rows; r += 2) {
-      const v = v128.load(p);
-      p += 16;
-      lowLessLanes = i64x2.sub(lowLessLanes, f64x2.lt(v, vLowA));
-      highLessLanes = i64x2.sub(highLessLanes, f64x2.lt(v, vHighA));
-      nanLanes = i64x2.sub(nanLanes, f64x2.ne(v, v));
-      const inLow = v128.and(f64x2.ge(v, vLowA), f64x2.le(v, vLowB));
-      const inHigh = v128.and(f64x2.ge(v, vHighA), f64x2.le(v, vHighB));
-      if (v128.any_true(v128.or(inLow, inHigh))) {
-        for (let lane = 0; lane < 2; lane++) {
-          const x = load<f64>(p - 16 + ((<usize>lane) << 3));
-          if (x >= lowA && x <= lowB) {
-            if (lowCount >= capacity) return false;
-            store<f64>(lowBuffer + ((<usize>lowCount) << 3), x);
-            lowCount++;
-          }
-          if (x >= highA && x <= highB) {
-            if (highCount >= capacity) return false;
-            store<f64>(highBuffer + ((<usize>highCount) << 3), x);
-            highCount++;
-          }
-        }
-      }
-    }
-    lowLess = i32(i64x2.extract_lane(lowLessLanes, 0) + i64x2.extract_lane(lowLessLanes, 1));
-    highLess = i32(i64x2.extract_lane(highLessLanes, 0) + i64x2.extract_lane(highLessLanes, 1));
-    m = r - i32(i64x2.extract_lane(nanLanes, 0) + i64x2.extract_lane(nanLanes, 1));
-  }
-  for (; r < rows; r++) {
-    const v = load<f64>(p);
-    p += stride;
-    if (Number.isNaN(v)) continue;
-    m++;
-    if (v < lowA) {
-      lowLess++;
-      highLess++;
-      continue;
-    }
-    if (v <= lowB) {
-      if (lowCount >= capacity) return false;
-      store<f64>(lowBuffer + ((<usize>lowCount) << 3), v);
-      lowCount++;
-    }
-    if (v < highA) {
-      highLess++;
-    } else if (v <= highB) {
-      if (highCount >= capacity) return false;
-      store<f64>(highBuffer + ((<usize>highCount) << 3), v);
-      highCount++;
-    }
-  }
-  const hLow = f64(m - 1) * qLow;
-  const hHigh = f64(m - 1) * qHigh;
-  if (!inBracket(i32(Math.floor(hLow)), m, lowLess, lowCount)) return false;
-  if (!inBracket(i32(Math.floor(hHigh)), m, highLess, highCount)) return false;
-  store<f64>(out, pickFrom(lowBuffer, lowCount, i32(Math.floor(hLow)) - lowLess, hLow - Math.floor(hLow)));
-  store<f64>(
-    out,
-    pickFrom(highBuffer, highCount, i32(Math.floor(hHigh)) - highLess, hHigh - Math.floor(hHigh)),
-    8,
-  );
-  return true;
+  bracketStart(scratch, s, qLow, qHigh, SAMPLED_STATE);
+  bracketChunk(base, rows, cols, SAMPLED_STATE, lowBuffer, highBuffer, capacity);
+  return bracketFinish(qLow, qHigh, SAMPLED_STATE, lowBuffer, highBuffer, out) !== 0;
 }
+
+/** The bracket state of sampledQuantiles (layout as for bracketStart). */
+const SAMPLED_STATE: usize = memory.data(64, 16);
 
 let bracketA: f64 = 0;
 let bracketB: f64 = 0;
@@ -326,10 +247,14 @@ export function bracketStart(sample: usize, s: i32, qLow: f64, qHigh: f64, state
   memory.fill(state + 32, 0, 24);
 }
 
-/** Counts and collects one chunk of `n` values (NaN skipped) against the brackets in `state`. */
+/**
+ * Counts and collects one chunk of `n` values (NaN skipped) against the brackets in `state`,
+ * `stride` values apart (1 for a contiguous series, the column count for a matrix column).
+ */
 export function bracketChunk(
   values: usize,
   n: i32,
+  stride: i32,
   state: usize,
   lowBuffer: usize,
   highBuffer: usize,
@@ -352,7 +277,10 @@ export function bracketChunk(
   let overflow = 0;
   let r = 0;
   let p = values;
-  for (; r + 2 <= n; r += 2) {
+  const step = (<usize>stride) << 3;
+  // Two values per SIMD step where they are contiguous; a strided column goes value by value.
+  const paired = stride === 1 ? n : 0;
+  for (; r + 2 <= paired; r += 2) {
     const v = v128.load(p);
     p += 16;
     lowLessLanes = i64x2.sub(lowLessLanes, f64x2.lt(v, vLowA));
@@ -385,19 +313,25 @@ export function bracketChunk(
   let m = r - i32(i64x2.extract_lane(nanLanes, 0) + i64x2.extract_lane(nanLanes, 1));
   for (; r < n; r++) {
     const x = load<f64>(p);
-    p += 8;
+    p += step;
     if (Number.isNaN(x)) continue;
     m++;
-    if (x < lowA) lowLess++;
-    if (x < highA) highLess++;
-    if (x >= lowA && x <= lowB) {
+    // Most values lie below both brackets (lowA <= highA): one compare settles them.
+    if (x < lowA) {
+      lowLess++;
+      highLess++;
+      continue;
+    }
+    if (x <= lowB) {
       if (lowCount >= capacity) overflow = 1;
       else {
         store<f64>(lowBuffer + ((<usize>lowCount) << 3), x);
         lowCount++;
       }
     }
-    if (x >= highA && x <= highB) {
+    if (x < highA) {
+      highLess++;
+    } else if (x <= highB) {
       if (highCount >= capacity) overflow = 1;
       else {
         store<f64>(highBuffer + ((<usize>highCount) << 3), x);

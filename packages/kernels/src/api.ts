@@ -65,6 +65,7 @@ export interface KernelExports {
   bracketChunk(
     values: number,
     n: number,
+    stride: number,
     state: number,
     lowBuffer: number,
     highBuffer: number,
@@ -99,23 +100,9 @@ export interface KernelExports {
     leaves: number,
     scratch: number,
   ): void;
-  /** `cursor`: scratch of 64 int32. Adds path lengths into out[rowStart..rowEnd). */
-  scoreRows(
-    x: number,
-    d: number,
-    rowStart: number,
-    rowEnd: number,
-    trees: number,
-    depth: number,
-    features: number,
-    thresholds: number,
-    leaves: number,
-    out: number,
-    cursor: number,
-  ): void;
   /** Packs standard trees (16 bytes per node) for scoreRowsPacked. */
   packTrees(features: number, thresholds: number, trees: number, depth: number, nodes: number): void;
-  /** scoreRows over packed trees, four walks at a time. */
+  /** Adds path lengths into out[rowStart..rowEnd) over packed trees, four walks at a time. */
   scoreRowsPacked(
     x: number,
     d: number,

@@ -46,7 +46,7 @@ function streamedQuantiles(
   for (let start = 0; start < n; start += CHUNK) {
     const end = Math.min(n, start + CHUNK);
     copyInto(chunkView, values, start, end);
-    k.bracketChunk(chunk, end - start, state, lowBuffer, highBuffer, capacity);
+    k.bracketChunk(chunk, end - start, 1, state, lowBuffer, highBuffer, capacity);
   }
   if (!k.bracketFinish(qLow, qHigh, state, lowBuffer, highBuffer, out)) return undefined;
   const pair = new Float64Array(buffer, out, 2);
