@@ -6,10 +6,18 @@ export type DataErrorCode =
   | 'RATE_LIMITED'
   | 'IP_BANNED'
   | 'NETWORK'
+  /** A request or the whole fetch ran past its deadline (`requestTimeoutMs`, `giveUpAfterMs`). */
+  | 'TIMEOUT'
   | 'BAD_RESPONSE'
   | 'CHECKSUM_MISMATCH'
   | 'MALFORMED_CSV'
+  /** Candles that contradict themselves or the interval: gaps, conflicting duplicates, high < low, … */
+  | 'BAD_CANDLES'
+  /** A file (or source) that holds no candles at all: empty, or a header alone. */
+  | 'NO_CANDLES'
   | 'STORE'
+  /** The store file is damaged (not a DuckDB file, failed checksums); it is left as it is. */
+  | 'STORE_DAMAGED'
   | 'ABORTED';
 
 /** Thrown where bad input or a failed exchange call enters; the message says what to do. */

@@ -99,20 +99,21 @@ export class KlineStore {
       if (location !== ':memory:') mkdirSync(dirname(location), { recursive: true });
       instance = await duckdb.DuckDBInstance.create(location);
     } catch (error) {
-      const message = (error as Error).message ?? String(error);
-      const hint = /lock/i.test(message)
-        ? ' Another process is using it: wait for it to finish, or point CRYPTO_ANOMALY_STORE at another file.'
-        : ` Check the path, or set ${STORE_PATH_ENV} to a writable file.`;
-      throw new DataError('STORE', `Cannot open the kline store at ${location}: ${message}.${hint}`, {
-        cause: error,
-      });
+      throw openFailure(location, error);
     }
-    const connection = await instance.connect();
-    await connection.run(`CREATE TABLE IF NOT EXISTS klines (${COLUMNS},
-      PRIMARY KEY (symbol, interval, open_time))`);
-    await connection.run(`CREATE TABLE IF NOT EXISTS coverage (
-      symbol VARCHAR NOT NULL, interval VARCHAR NOT NULL, start_time BIGINT NOT NULL, end_time BIGINT NOT NULL)`);
-    await connection.run(`CREATE TEMP TABLE IF NOT EXISTS stage (${COLUMNS})`);
+    let connection: DuckDBConnection | undefined;
+    try {
+      connection = await instance.connect();
+      await connection.run(`CREATE TABLE IF NOT EXISTS klines (${COLUMNS},
+        PRIMARY KEY (symbol, interval, open_time))`);
+      await connection.run(`CREATE TABLE IF NOT EXISTS coverage (
+        symbol VARCHAR NOT NULL, interval VARCHAR NOT NULL, start_time BIGINT NOT NULL, end_time BIGINT NOT NULL)`);
+      await connection.run(`CREATE TEMP TABLE IF NOT EXISTS stage (${COLUMNS})`);
+    } catch (error) {
+      connection?.closeSync();
+      instance.closeSync();
+      throw openFailure(location, error);
+    }
     return new KlineStore(location, instance, connection, duckdb);
   }
 
@@ -123,7 +124,12 @@ export class KlineStore {
         new DataError('STORE', `The kline store at ${this.path} is closed; open it again.`),
       );
     }
-    const next = this.queue.then(work, work);
+    // A damaged file can also show itself in a later read or write, not only on open.
+    const guarded = () =>
+      work().catch((error: unknown) => {
+        throw isDamage(error) ? damagedStore(this.path, error) : error;
+      });
+    const next = this.queue.then(guarded, guarded);
     this.queue = next.catch(() => undefined);
     return next;
   }
@@ -433,6 +439,49 @@ export class KlineStore {
     this.connection.closeSync();
     this.instance.closeSync();
   }
+}
+
+/** DuckDB's words for a file that is not, or no longer, a readable database. */
+const DAMAGE_PATTERN =
+  /not a valid DuckDB database|Corrupt database|checksum .* does not match|Could not read enough bytes|database file .*corrupt/i;
+/** DuckDB's words for a file another process holds open. */
+const LOCK_PATTERN = /Could not set lock|Conflicting lock/i;
+
+function isDamage(error: unknown): boolean {
+  for (let link = error, depth = 0; link !== undefined && depth < 3; depth++) {
+    const message = link instanceof Error ? link.message : String(link);
+    if (DAMAGE_PATTERN.test(message)) return true;
+    link = link instanceof Error ? link.cause : undefined;
+  }
+  return false;
+}
+
+function damagedStore(location: string, error: unknown): DataError {
+  if (error instanceof DataError && error.code === 'STORE_DAMAGED') return error;
+  const cause = error instanceof DataError && error.cause !== undefined ? error.cause : error;
+  return new DataError(
+    'STORE_DAMAGED',
+    `The kline store at ${location} is damaged (${firstLine(cause)}). It was left as it is, nothing deleted. ` +
+      `Rebuild it with a fresh fetch into a new file: move this one aside (or set ${STORE_PATH_ENV} to another path) and fetch the range again.`,
+    { cause },
+  );
+}
+
+/** Why a store could not be opened, with what to do: damaged, held by another process, or the path. */
+function openFailure(location: string, error: unknown): DataError {
+  if (isDamage(error)) return damagedStore(location, error);
+  const message = firstLine(error);
+  const hint = LOCK_PATTERN.test(message)
+    ? ` Another process is using it: wait for it to finish, or point ${STORE_PATH_ENV} at another file.`
+    : ` Check the path, or set ${STORE_PATH_ENV} to a writable file.`;
+  return new DataError('STORE', `Cannot open the kline store at ${location}: ${message}.${hint}`, {
+    cause: error,
+  });
+}
+
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return (message.split('\n')[0] ?? message).replace(/[.!]+$/, '');
 }
 
 function toChunk(duckdb: DuckDB, symbol: string, interval: string, rows: readonly Kline[]): DuckDBDataChunk {

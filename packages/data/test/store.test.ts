@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -137,6 +137,32 @@ describe('KlineStore', () => {
     const error = await KlineStore.open(join(file, 'x.duckdb')).catch((caught) => caught);
     expect(isDataError(error) && error.code).toBe('STORE');
     expect(error.message).toMatch(/CRYPTO_ANOMALY_STORE/);
+  });
+
+  it('calls a damaged file damaged, says how to rebuild it, and never deletes it', async () => {
+    // A valid store with some blocks overwritten, a file that is not a database, and a truncated one.
+    const valid = join(directory, 'to-damage.duckdb');
+    const store = await KlineStore.open(valid);
+    await store.upsert('BTCUSDT', '1h', generateSampleMarket({ count: 5000, seed: 4 }).klines);
+    await store.close();
+    const bytes = await readFile(valid);
+    const flipped = Buffer.from(bytes);
+    for (let i = 3 * 4096; i < flipped.length; i += 97) flipped[i]! ^= 0xff;
+    const cases = {
+      'flipped.duckdb': flipped,
+      'garbage.duckdb': Buffer.alloc(20_000, 7),
+      'truncated.duckdb': bytes.subarray(0, 100),
+    };
+    for (const [name, content] of Object.entries(cases)) {
+      const path = join(directory, name);
+      await writeFile(path, content);
+      const error = await KlineStore.open(path).catch((caught) => caught);
+      expect(isDataError(error) && error.code, name).toBe('STORE_DAMAGED');
+      expect(error.message).toContain(path);
+      expect(error.message).toMatch(/is damaged .*nothing deleted.*fresh fetch into a new file/);
+      expect(error.message).not.toMatch(/another process/i);
+      expect((await readFile(path)).equals(content), name).toBe(true);
+    }
   });
 
   it('takes its default path from the environment', () => {
