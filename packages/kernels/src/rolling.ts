@@ -8,8 +8,15 @@ const KIND_MEAN = 1;
 const KIND_STD = 2;
 const KIND_ZSCORE = 3;
 const KIND_MEAN_STD = 4;
-/** Values per chunk handed to a kernel (512 KiB of input: inputs and outputs stay in cache). */
-const CHUNK = 1 << 16;
+/**
+ * Sizes of the chunked path, read on every call. Internal (not exported from the package): the
+ * unit tests lower `chunk` so that a few thousand values cross several chunk boundaries and fill
+ * both SIMD lanes past a recomputation; `bench/run.ts` runs the default on 10,000,000 values.
+ */
+export const rollingTuning = {
+  /** Values per chunk handed to a kernel (512 KiB of input: inputs and outputs stay in cache). */
+  chunk: 1 << 16,
+};
 
 function windowArgs(values: unknown, window: unknown, options: RollingOptions | undefined) {
   const series = assertSeries('values', values);
@@ -31,7 +38,7 @@ function moments(
   withHeap(sharedKernels(), (k) => {
     // Chunks that stay in cache: each takes the window - 1 values before it along (its results are
     // those of the whole series: a window only sees its own values), and keeps only its own part.
-    const chunk = Math.max(CHUNK, w * 4);
+    const chunk = Math.max(rollingTuning.chunk, w * 4);
     const capacity = Math.min(n, chunk + w - 1);
     const input = k.allocate(capacity * 8);
     const output = k.allocate(capacity * 8);

@@ -5,11 +5,20 @@ import { readFloat64, sharedKernels, withHeap, writeFloat64 } from './wasm.js';
 
 const DEFAULTS = Object.freeze({ lower: 0.01, upper: 0.99 });
 
-/** Series at least this long take the streaming path (never copied whole into WASM memory). */
-const STREAM_MIN = 100_000;
-/** Values per chunk handed to the kernels (512 KiB: they stay in cache). */
-const CHUNK = 1 << 16;
-const SAMPLE = 20_000;
+/**
+ * Sizes of the streamed path, read on every call. Internal (not exported from the package): the
+ * unit tests lower them so that a few thousand values take the sampled one-pass path over several
+ * chunks; `bench/run.ts` runs the defaults on 10,000,000 values. (The sampled path inside
+ * `columnQuantiles`, for matrices of several columns, has its own threshold in assembly/select.ts.)
+ */
+export const winsorizeTuning = {
+  /** Series at least this long take the streaming path (never copied whole into WASM memory). */
+  streamMin: 100_000,
+  /** Values per chunk handed to the kernels (512 KiB: they stay in cache). */
+  chunk: 1 << 16,
+  /** Values drawn (with replacement) to bracket the ranks; with fewer than 1,000 non-NaN the path gives up. */
+  sample: 20_000,
+};
 
 /**
  * [lower, upper] quantiles of a long series, streamed through the kernels in chunks: a sample
@@ -24,27 +33,28 @@ function streamedQuantiles(
   qHigh: number,
 ): [number, number] | undefined {
   const n = values.length;
-  const sample = k.allocate(SAMPLE * 8);
+  const { chunk: chunkLength, sample: sampleLength } = winsorizeTuning;
+  const sample = k.allocate(sampleLength * 8);
   const state = k.allocate(64);
   const capacity = (n >> 3) + 1024;
   const lowBuffer = k.allocate(capacity * 8);
   const highBuffer = k.allocate(capacity * 8);
-  const chunk = k.allocate(CHUNK * 8);
+  const chunk = k.allocate(chunkLength * 8);
   const out = k.allocate(16);
   const buffer = k.memory.buffer;
-  const sampleView = new Float64Array(buffer, sample, SAMPLE);
+  const sampleView = new Float64Array(buffer, sample, sampleLength);
   let s = 0;
   let seed = 0x2545f491;
-  for (let i = 0; i < SAMPLE; i++) {
+  for (let i = 0; i < sampleLength; i++) {
     seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
     const v = values[Math.floor((seed / 2 ** 32) * n)] as number;
     if (!Number.isNaN(v)) sampleView[s++] = v;
   }
   if (s < 1000) return undefined;
   k.bracketStart(sample, s, qLow, qHigh, state);
-  const chunkView = new Float64Array(buffer, chunk, CHUNK);
-  for (let start = 0; start < n; start += CHUNK) {
-    const end = Math.min(n, start + CHUNK);
+  const chunkView = new Float64Array(buffer, chunk, chunkLength);
+  for (let start = 0; start < n; start += chunkLength) {
+    const end = Math.min(n, start + chunkLength);
     copyInto(chunkView, values, start, end);
     k.bracketChunk(chunk, end - start, 1, state, lowBuffer, highBuffer, capacity);
   }
@@ -67,11 +77,12 @@ function streamedClip(
 ): Float64Array {
   const n = values.length;
   const result = new Float64Array(n);
-  const chunk = k.allocate(CHUNK * 8);
+  const chunkLength = winsorizeTuning.chunk;
+  const chunk = k.allocate(chunkLength * 8);
   const bounds = writeFloat64(k, [lower, upper]);
-  const view = new Float64Array(k.memory.buffer, chunk, CHUNK);
-  for (let start = 0; start < n; start += CHUNK) {
-    const end = Math.min(n, start + CHUNK);
+  const view = new Float64Array(k.memory.buffer, chunk, chunkLength);
+  for (let start = 0; start < n; start += chunkLength) {
+    const end = Math.min(n, start + chunkLength);
     copyInto(view, values, start, end);
     k.clipColumns(chunk, end - start, 1, bounds, bounds + 8, chunk);
     result.set(view.subarray(0, end - start), start);
@@ -101,7 +112,7 @@ function copiedQuantiles(
 }
 
 function boundsOf(k: KernelExports, m: Matrix, lowerQ: number, upperQ: number): WinsorizeBounds {
-  if (m.cols === 1 && m.rows >= STREAM_MIN) {
+  if (m.cols === 1 && m.rows >= winsorizeTuning.streamMin) {
     const mark = k.heapMark();
     const streamed = streamedQuantiles(k, m.data, lowerQ, upperQ);
     k.releaseHeap(mark);
@@ -141,7 +152,7 @@ export function winsorize(
       `bounds must hold lower and upper arrays of ${m.cols} numbers (one per column of X), as winsorizeBounds returns; got ${bounds?.lower?.length ?? 'none'} and ${bounds?.upper?.length ?? 'none'}.`,
     );
   }
-  if (m.cols === 1 && m.rows >= STREAM_MIN) {
+  if (m.cols === 1 && m.rows >= winsorizeTuning.streamMin) {
     const [lo, hi] = [bounds.lower[0] as number, bounds.upper[0] as number];
     return withHeap(sharedKernels(), (k) => ({
       data: streamedClip(k, m.data, lo, hi),
@@ -172,7 +183,7 @@ export function winsorizeFit(
     throw new KernelError('INVALID_ARGUMENT', `lower (${lowerQ}) must be <= upper (${upperQ}).`);
   }
   const m = toMatrix(X, X instanceof Float64Array ? (options?.shape ?? [X.length, 1]) : undefined);
-  if (m.cols === 1 && m.rows >= STREAM_MIN) {
+  if (m.cols === 1 && m.rows >= winsorizeTuning.streamMin) {
     return withHeap(sharedKernels(), (k) => {
       const bounds = boundsOf(k, m, lowerQ, upperQ);
       const data = streamedClip(k, m.data, bounds.lower[0] as number, bounds.upper[0] as number);
@@ -198,7 +209,7 @@ export function quantile(values: ArrayLike<number>, q: number): number {
     throw new KernelError('EMPTY_INPUT', 'values is empty: quantile needs at least one value.');
   const m: Matrix = { data: series as Float64Array, rows: series.length, cols: 1 };
   return withHeap(sharedKernels(), (k) => {
-    if (series.length >= STREAM_MIN) {
+    if (series.length >= winsorizeTuning.streamMin) {
       const streamed = streamedQuantiles(k, series, q, q);
       if (streamed) return streamed[0];
     }

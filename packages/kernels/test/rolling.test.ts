@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   ema,
   isKernelError,
@@ -20,20 +20,53 @@ import {
   referenceRollingSum,
   referenceRollingZScore,
 } from '../src/reference/rolling.js';
+import { rollingTuning } from '../src/rolling.js';
+import { sharedKernels } from '../src/wasm.js';
 
-/** Relative tolerance of the O(n) kernels against the two-pass twins, with an absolute floor. */
-function expectClose(actual: Float64Array, expected: Float64Array, relative = 1e-9, absolute = 1e-9) {
-  expect(actual.length).toBe(expected.length);
-  for (let i = 0; i < actual.length; i++) {
+/**
+ * Relative tolerance of the O(n) kernels against the two-pass twins, with an absolute floor (NaN
+ * where the twin is NaN). One assertion per array, naming the first value out of tolerance.
+ */
+function expectClose(
+  actual: Float64Array,
+  expected: Float64Array,
+  relative = 1e-9,
+  absolute = 1e-9,
+  label = '',
+) {
+  expect(actual.length, label).toBe(expected.length);
+  let first: string | undefined;
+  for (let i = 0; i < actual.length && first === undefined; i++) {
     const a = actual[i] as number;
     const e = expected[i] as number;
-    if (Number.isNaN(e)) {
-      expect(a, `index ${i}`).toBeNaN();
-    } else {
-      expect(Math.abs(a - e), `index ${i}: ${a} vs ${e}`).toBeLessThanOrEqual(
-        absolute + relative * Math.abs(e),
-      );
-    }
+    const ok = Number.isNaN(e) ? Number.isNaN(a) : Math.abs(a - e) <= absolute + relative * Math.abs(e);
+    if (!ok) first = `index ${i}: ${a} vs ${e}`;
+  }
+  expect(first, label).toBeUndefined();
+}
+
+/**
+ * Runs `body` with the rolling chunk lowered to `chunk` values and reports the kernel calls it
+ * made: the length of each chunk the scalar kernel ran, and what the SIMD one returned for each
+ * (0: it ran, 1: it gave up at a NaN or an infinity).
+ */
+function traced<T>(chunk: number, body: () => T): { result: T; general: number[]; dense: number[] } {
+  const k = sharedKernels();
+  const general = vi.spyOn(k, 'rollingMoments');
+  const dense = vi.spyOn(k, 'rollingMomentsDense');
+  const saved = rollingTuning.chunk;
+  rollingTuning.chunk = chunk;
+  try {
+    const result = body();
+    return {
+      result,
+      general: general.mock.calls.map((call) => call[1]),
+      dense: dense.mock.results.map((r) => r.value as number),
+    };
+  } finally {
+    rollingTuning.chunk = saved;
+    general.mockRestore();
+    dense.mockRestore();
   }
 }
 
@@ -150,50 +183,72 @@ describe('rolling statistics, known values', () => {
   });
 
   it('gives the same results across the chunks long series are processed in', () => {
-    const n = 140_000;
+    // The chunk lowered to 1,000 values (65,536 by default; bench/run.ts runs that on 10,000,000):
+    // 3,500 values cross three chunk boundaries, and a window of 400 grows the chunk to 1,600 (four
+    // windows). NaN everywhere, so every chunk runs the scalar kernel (the SIMD one gives up).
+    const chunk = 1000;
+    const n = 3500;
     let state = 99;
     const values = Float64Array.from({ length: n }, (_, i) => {
       state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-      return i % 9973 === 0 ? Number.NaN : 100 + state / 2 ** 32;
+      return i % 97 === 0 ? Number.NaN : 100 + state / 2 ** 32;
     });
-    const w = 5;
-    expectClose(rollingMean(values, w, { minPeriods: 3 }), referenceRollingMean(values, w, 3));
-    expectClose(rollingStd(values, w, { minPeriods: 3 }), referenceRollingStd(values, w, 3), 1e-9, 1e-12);
-    expectClose(rollingMax(values, w), referenceRollingMax(values, w), 0, 0);
-    // A window longer than a chunk: check the mean against prefix sums.
-    const big = 70_000;
-    const mean = rollingMean(values, big, { minPeriods: 1 });
-    const prefix = new Float64Array(n + 1);
-    const counts = new Float64Array(n + 1);
-    for (let i = 0; i < n; i++) {
-      const v = values[i] as number;
-      prefix[i + 1] = (prefix[i] as number) + (Number.isNaN(v) ? 0 : v);
-      counts[i + 1] = (counts[i] as number) + (Number.isNaN(v) ? 0 : 1);
-    }
-    for (const i of [1, 65_535, 65_536, 69_999, 70_000, 131_071, 131_072, 139_999]) {
-      const from = Math.max(0, i - big + 1);
-      const expected =
-        ((prefix[i + 1] as number) - (prefix[from] as number)) /
-        ((counts[i + 1] as number) - (counts[from] as number));
-      expect(Math.abs((mean[i] as number) - expected) / expected).toBeLessThan(1e-9);
+    // NaN on both sides of a chunk boundary, and among the values the next chunk carries over.
+    for (const i of [999, 1000, 2997]) values[i] = Number.NaN;
+    for (const w of [1, 2, 5, 60, 400]) {
+      const chunks = Math.ceil(n / Math.max(chunk, 4 * w));
+      for (const minPeriods of [w, Math.floor(w / 2)]) {
+        const o = { minPeriods };
+        const { result, general } = traced(chunk, () => ({
+          sum: rollingSum(values, w, o),
+          mean: rollingMean(values, w, o),
+          std: rollingStd(values, w, o),
+          z: rollingZScore(values, w, o),
+          both: rollingMeanStd(values, w, o),
+        }));
+        const label = `window ${w}, minPeriods ${minPeriods}`;
+        expect(general.length, `${label}: chunks run`).toBe(5 * chunks);
+        expect(chunks, label).toBeGreaterThan(1);
+        expectClose(result.sum, referenceRollingSum(values, w, minPeriods), 1e-9, 1e-9, `${label} sum`);
+        const mean = referenceRollingMean(values, w, minPeriods);
+        const std = referenceRollingStd(values, w, minPeriods);
+        expectClose(result.mean, mean, 1e-9, 1e-9, `${label} mean`);
+        expectClose(result.std, std, 1e-9, 1e-12, `${label} std`);
+        expectClose(result.both.mean, mean, 1e-9, 1e-9, `${label} both.mean`);
+        expectClose(result.both.std, std, 1e-9, 1e-12, `${label} both.std`);
+        expectClose(result.z, referenceRollingZScore(values, w, minPeriods), 1e-7, 1e-7, `${label} z`);
+      }
     }
   });
 
   it('matches the twins on long series without NaN (the two-lane SIMD path), and past a NaN', () => {
-    const n = 140_000; // chunks of 65,536 values: two chunks on the SIMD path, then a short one
+    // The chunk lowered to 4,096 values (65,536 by default; bench/run.ts runs that on 10,000,000):
+    // of 20,000 values, the first chunk runs the scalar kernel (it has no w - 1 values before it),
+    // the four after it the SIMD one, whose two lanes run 2,048 outputs each: past a recomputation
+    // (every max(window, 1024) steps).
+    const chunk = 4096;
+    const n = 20_000;
     let state = 4242;
     const prices = Float64Array.from({ length: n }, (_, i) => {
       state = (Math.imul(state, 1103515245) + 12345) >>> 0;
       return 1e5 + i * 1e-4 + (state / 2 ** 32 - 0.5) * 1e-6;
     });
-    prices[120_000] = 2e5; // a spike in the second lane of a chunk
-    prices[80_000] = 3e5; // and one in its first lane
+    prices[9_000] = 2e5; // a spike in the first lane of the chunk [8192, 12288)
+    prices[11_500] = 3e5; // one in its second lane
+    prices[14_000] = 2.5e5; // one in the second lane of the chunk [8004, 16008) of a window of 2001
+    prices[16_380] = 4e5; // and one among the values the chunk [16384, 20000) carries over
     for (const w of [2, 60]) {
-      const { mean, std } = rollingMeanStd(prices, w);
+      const { result, general, dense } = traced(chunk, () => ({
+        both: rollingMeanStd(prices, w),
+        meanOnly: rollingMean(prices, w),
+        stdOnly: rollingStd(prices, w),
+      }));
+      // Per call, the scalar kernel on the first chunk only; SIMD on the four others, never giving up.
+      expect(general.length, `window ${w}`).toBe(3);
+      expect(dense, `window ${w}`).toEqual(new Array(12).fill(0));
+      const { mean, std } = result.both;
       const slowMean = referenceRollingMean(prices, w);
       const slowStd = referenceRollingStd(prices, w);
-      const meanOnly = rollingMean(prices, w);
-      const stdOnly = rollingStd(prices, w);
       let worstMean = 0;
       let worstStd = 0;
       for (let i = w - 1; i < n; i++) {
@@ -202,34 +257,44 @@ describe('rolling statistics, known values', () => {
         worstMean = Math.max(
           worstMean,
           Math.abs((mean[i] as number) - m) / m,
-          Math.abs((meanOnly[i] as number) - m) / m,
+          Math.abs((result.meanOnly[i] as number) - m) / m,
         );
         worstStd = Math.max(
           worstStd,
           Math.abs((std[i] as number) - e) / e,
-          Math.abs((stdOnly[i] as number) - e) / e,
+          Math.abs((result.stdOnly[i] as number) - e) / e,
         );
       }
       expect(worstMean, `window ${w}`).toBeLessThan(1e-12);
       expect(worstStd, `window ${w}`).toBeLessThan(1e-9);
-      for (let i = 0; i < w - 1; i++) expect(std[i]).toBeNaN();
+      expect(std.subarray(0, w - 1).every(Number.isNaN), `window ${w}`).toBe(true);
     }
-    // A window longer than the recomputation period, checked two-pass at sampled positions.
+    // A window longer than the recomputation period of 1,024: chunks grow to 8,004 values (four
+    // windows), of which the second runs SIMD lanes of 4,002 outputs, recomputed every 2,001 steps.
+    // Checked two-pass at every 7th position.
     const w = 2001;
-    const { mean, std } = rollingMeanStd(prices, w);
-    for (let i = w - 1; i < n; i += 97) {
+    const { result, dense } = traced(chunk, () => rollingMeanStd(prices, w));
+    expect(dense).toEqual([0, 0]);
+    let worstMean = 0;
+    let worstStd = 0;
+    for (let i = w - 1; i < n; i += 7) {
       const window = prices.subarray(i - w + 1, i + 1);
       const m = window.reduce((a, b) => a + b, 0) / w;
       const s = Math.sqrt(window.reduce((a, b) => a + (b - m) ** 2, 0) / (w - 1));
-      expect(Math.abs((mean[i] as number) - m) / m, `mean ${i}`).toBeLessThan(1e-12);
-      expect(Math.abs((std[i] as number) - s) / s, `std ${i}`).toBeLessThan(1e-9);
+      worstMean = Math.max(worstMean, Math.abs((result.mean[i] as number) - m) / m);
+      worstStd = Math.max(worstStd, Math.abs((result.std[i] as number) - s) / s);
     }
+    expect(worstMean).toBeLessThan(1e-12);
+    expect(worstStd).toBeLessThan(1e-9);
+    // Past a NaN: a chunk holding one, or carrying one over from the chunk before, runs the scalar kernel.
     const holes = prices.slice();
-    holes[100_000] = Number.NaN;
-    holes[135_000] = Number.NaN;
-    const both = rollingMeanStd(holes, 60, { minPeriods: 30 });
-    expectClose(both.mean, referenceRollingMean(holes, 60, 30), 1e-12, 0);
-    expectClose(both.std, referenceRollingStd(holes, 60, 30), 1e-7, 0);
+    holes[15_000] = Number.NaN; // in the chunk [12288, 16384)
+    holes[16_350] = Number.NaN; // in its last 59 values, which the chunk [16384, 20000) carries over
+    const past = traced(chunk, () => rollingMeanStd(holes, 60, { minPeriods: 30 }));
+    expect(past.dense).toEqual([0, 0, 1, 1]);
+    expect(past.general.length).toBe(3);
+    expectClose(past.result.mean, referenceRollingMean(holes, 60, 30), 1e-12, 0, 'mean');
+    expectClose(past.result.std, referenceRollingStd(holes, 60, 30), 1e-7, 0, 'std');
   });
 
   it('rejects bad windows with typed errors, then keeps working', () => {

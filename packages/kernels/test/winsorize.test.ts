@@ -1,9 +1,61 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { isKernelError, quantile, toMatrix, winsorize, winsorizeBounds, winsorizeFit } from '../src/index.js';
 import { referenceClip, referenceQuantile } from '../src/reference/quantile.js';
+import { sharedKernels, withHeap, writeFloat64 } from '../src/wasm.js';
+import { winsorizeTuning } from '../src/winsorize.js';
 
 const params = { seed: 20261124, numRuns: 200 };
+
+/** Runs `body` with the streamed path's sizes lowered, restoring them after. */
+function withTuning(settings: typeof winsorizeTuning, body: () => void): void {
+  const saved = { ...winsorizeTuning };
+  Object.assign(winsorizeTuning, settings);
+  try {
+    body();
+  } finally {
+    Object.assign(winsorizeTuning, saved);
+  }
+}
+
+interface Trace {
+  /** Chunks the bracket pass counted. */
+  bracketChunks: number;
+  /** What each bracket pass returned: 1 when its brackets held the ranks, 0 when it fell back. */
+  finished: number[];
+  /** Selections over a whole column (the copied path, or the fallback). */
+  wholeColumn: number;
+  /** Clipping calls (one per chunk when streamed). */
+  clips: number;
+}
+
+/** The kernel calls `body` made on the shared instance. */
+function trace<T>(body: () => T): Trace & { result: T } {
+  const k = sharedKernels();
+  const chunk = vi.spyOn(k, 'bracketChunk');
+  const finish = vi.spyOn(k, 'bracketFinish');
+  const whole = vi.spyOn(k, 'columnQuantiles');
+  const clip = vi.spyOn(k, 'clipColumns');
+  try {
+    const result = body();
+    return {
+      result,
+      bracketChunks: chunk.mock.calls.length,
+      finished: finish.mock.results.map((r) => r.value as number),
+      wholeColumn: whole.mock.calls.length,
+      clips: clip.mock.calls.length,
+    };
+  } finally {
+    for (const spy of [chunk, finish, whole, clip]) spy.mockRestore();
+  }
+}
+
+/** The first index where a and b differ (Object.is, as toEqual: NaN equals NaN), or -1. */
+function firstDifference(a: Float64Array, b: Float64Array): number {
+  if (a.length !== b.length) return Math.min(a.length, b.length);
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return i;
+  return -1;
+}
 
 describe('quantiles by selection', () => {
   it('equal the sort-based numpy twin exactly (property, with ties and NaN)', () => {
@@ -48,40 +100,96 @@ describe('quantiles by selection', () => {
   });
 
   it('takes the sampled one-pass path on long columns and stays exact (NaN, ties, sorted, constant)', () => {
-    const n = 150_000;
+    // Sizes lowered from 100,000 values, 65,536-value chunks and 20,000 draws (bench/run.ts runs
+    // those on 10,000,000 values): 12,000 values take the streamed path in twelve chunks.
+    const tuning = { streamMin: 10_000, chunk: 1024, sample: 2000 };
+    const n = 12_000;
     let state = 3;
     const next = () => {
       state = (Math.imul(state, 1103515245) + 12345) >>> 0;
       return state / 2 ** 32;
     };
-    const inputs = [
-      Float64Array.from({ length: n + 1 }, () => next() * 100), // odd: the SIMD loop's scalar tail
-      Float64Array.from({ length: n }, () => (next() < 0.1 ? Number.NaN : Math.round(next() * 5))),
-      Float64Array.from({ length: n }, (_, i) => i),
-      new Float64Array(n).fill(-2),
-      Float64Array.from({ length: n }, () => (next() < 0.001 ? next() * 1e9 : next())),
+    // With whether the sampled bracket holds its ranks (undefined: not asserted). A constant
+    // column overflows the buffers (every value lies in the bracket): the exact fallback runs.
+    const inputs: [string, Float64Array, boolean | undefined][] = [
+      // odd: the SIMD loop's scalar tail in the last chunk
+      ['uniform', Float64Array.from({ length: n + 1 }, () => next() * 100), true],
+      ['NaN', Float64Array.from({ length: n }, () => (next() < 0.1 ? Number.NaN : next())), true],
+      [
+        'ties and NaN',
+        Float64Array.from({ length: n }, () => (next() < 0.1 ? Number.NaN : Math.round(next() * 5))),
+        undefined,
+      ],
+      ['sorted', Float64Array.from({ length: n }, (_, i) => i), true],
+      ['constant', new Float64Array(n).fill(-2), false],
+      ['heavy tail', Float64Array.from({ length: n }, () => (next() < 0.001 ? next() * 1e9 : next())), true],
     ];
-    for (const v of inputs) {
-      for (const q of [0, 0.001, 0.01, 0.37, 0.99, 1]) expect(quantile(v, q)).toBe(referenceQuantile(v, q));
-      const b = winsorizeBounds(v, { lower: 0.01, upper: 0.99 });
-      expect(b.lower[0]).toBe(referenceQuantile(v, 0.01));
-      expect(b.upper[0]).toBe(referenceQuantile(v, 0.99));
-      const expected = referenceClip(v, b.lower[0] as number, b.upper[0] as number);
-      expect(winsorize(v, b).data).toEqual(expected);
-      const fused = winsorizeFit(v, { lower: 0.01, upper: 0.99 });
-      expect(fused.bounds).toEqual(b);
-      expect(fused.data.data).toEqual(expected);
-    }
-    // Several long columns take the copied path (strided sampled selection inside the kernel).
-    const [a, c] = [inputs[2] as Float64Array, inputs[1] as Float64Array];
-    const data = new Float64Array(2 * n);
-    for (let i = 0; i < n; i++) {
+    withTuning(tuning, () => {
+      for (const [name, v, sampled] of inputs) {
+        const chunks = Math.ceil(v.length / tuning.chunk);
+        // One streamed pass over every chunk, then the bracket's exact answer or the fallback.
+        const expectStreamed = (t: Trace, label: string) => {
+          expect(t.bracketChunks, label).toBe(chunks);
+          expect(t.finished.length, label).toBe(1);
+          if (sampled !== undefined) expect(t.finished[0] === 1, label).toBe(sampled);
+          expect(t.wholeColumn, label).toBe(t.finished[0] === 1 ? 0 : 1);
+        };
+        for (const q of [0, 0.001, 0.01, 0.37, 0.99, 1]) {
+          const t = trace(() => quantile(v, q));
+          expectStreamed(t, `${name}, quantile ${q}`);
+          expect(t.result, `${name}, quantile ${q}`).toBe(referenceQuantile(v, q));
+        }
+        const fit = trace(() => winsorizeBounds(v, { lower: 0.01, upper: 0.99 }));
+        expectStreamed(fit, `${name}, winsorizeBounds`);
+        const b = fit.result;
+        expect(b.lower[0], name).toBe(referenceQuantile(v, 0.01));
+        expect(b.upper[0], name).toBe(referenceQuantile(v, 0.99));
+        const expected = referenceClip(v, b.lower[0] as number, b.upper[0] as number);
+        const clipped = trace(() => winsorize(v, b));
+        expect(clipped.clips, `${name}, winsorize`).toBe(chunks);
+        expect(firstDifference(clipped.result.data, expected), `${name}, winsorize`).toBe(-1);
+        const fused = trace(() => winsorizeFit(v, { lower: 0.01, upper: 0.99 }));
+        expectStreamed(fused, `${name}, winsorizeFit`);
+        expect(fused.clips, `${name}, winsorizeFit`).toBe(chunks);
+        expect(fused.result.bounds, name).toEqual(b);
+        expect(firstDifference(fused.result.data.data, expected), `${name}, winsorizeFit`).toBe(-1);
+      }
+    });
+    // Several long columns are copied whole, and the kernel runs the same bracket pass over each
+    // strided column once it has 100,000 rows (a constant in assembly/select.ts: not lowered here).
+    const rows = 100_000;
+    const a = Float64Array.from({ length: rows }, (_, i) => i);
+    const c = Float64Array.from({ length: rows }, () => (next() < 0.1 ? Number.NaN : Math.round(next() * 5)));
+    const data = new Float64Array(2 * rows);
+    for (let i = 0; i < rows; i++) {
       data[2 * i] = a[i] as number;
       data[2 * i + 1] = c[i] as number;
     }
-    const wide = winsorizeBounds({ data, rows: n, cols: 2 }, { lower: 0.02, upper: 0.97 });
-    expect(Array.from(wide.lower)).toEqual([referenceQuantile(a, 0.02), referenceQuantile(c, 0.02)]);
-    expect(Array.from(wide.upper)).toEqual([referenceQuantile(a, 0.97), referenceQuantile(c, 0.97)]);
+    const wide = winsorizeBounds({ data, rows, cols: 2 }, { lower: 0.02, upper: 0.97 });
+    const sortedA = a.slice().sort();
+    const sortedC = c.filter((x) => !Number.isNaN(x)).sort();
+    expect(Array.from(wide.lower)).toEqual([
+      referenceQuantile(sortedA, 0.02),
+      referenceQuantile(sortedC, 0.02),
+    ]);
+    expect(Array.from(wide.upper)).toEqual([
+      referenceQuantile(sortedA, 0.97),
+      referenceQuantile(sortedC, 0.97),
+    ]);
+    // That it took the bracket pass: the full selection copies all rows into the scratch, the
+    // bracket pass only its sample and the values inside the brackets.
+    const k = sharedKernels();
+    const untouched = withHeap(k, () => {
+      const x = writeFloat64(k, data);
+      const scratch = k.allocate(rows * 8);
+      const out = k.allocate(16);
+      new Float64Array(k.memory.buffer, scratch, rows).fill(-0.5); // in neither column
+      k.columnQuantiles(x, rows, 2, 0, 0.02, 0.97, scratch, out);
+      const pair = Array.from(new Float64Array(k.memory.buffer, out, 2));
+      expect(pair).toEqual([wide.lower[0], wide.upper[0]]);
+      return new Float64Array(k.memory.buffer, scratch, rows).filter((x) => x === -0.5).length;
+    });
+    expect(untouched).toBeGreaterThan(rows / 2);
   });
 });
 
