@@ -195,7 +195,7 @@ export interface StoredPair {
   lastOpenTime: number;
 }
 
-/** Why a fetch is waiting instead of asking. */
+/** Why a fetch is waiting instead of asking (each wait is reported once, before it starts). */
 export type FetchWaitReason = 'rate-limit' | 'weight-limit' | 'retry';
 
 /** Progress of `fetchKlines`, after each stored page and before each wait. */
@@ -227,6 +227,12 @@ export interface StoreIngestOptions {
   until?: number;
   store: import('./store.js').KlineStore;
   signal?: AbortSignal;
+  /**
+   * The longest the whole run may take, waits and retries included; past it, it stops with a
+   * `TIMEOUT` error (what was stored stays; a rerun resumes). `Infinity` for no limit. Default
+   * 3,600,000 ms (one hour).
+   */
+  giveUpAfterMs?: number;
 }
 
 /** Options of `fetchKlines`. */
@@ -240,7 +246,10 @@ export interface FetchKlinesOptions extends StoreIngestOptions {
   retryBaseMs?: number;
   /** Longest backoff delay. Default 30,000 ms. */
   retryMaxMs?: number;
-  /** Per-request timeout. Default 15,000 ms. */
+  /**
+   * Deadline of one request, from connecting to the last byte (a server that trickles bytes still
+   * hits it); a request past it is retried like a timeout. Default 15,000 ms.
+   */
   requestTimeoutMs?: number;
   /** Request weight allowed per minute (Binance spot: 6000). Default 6000. */
   weightLimit?: number;
@@ -332,7 +341,7 @@ export interface DownloadArchiveOptions extends StoreIngestOptions {
   maxRetries?: number;
   /** First backoff delay, doubling per retry. Default 1000 ms. */
   retryBaseMs?: number;
-  /** Per-request timeout. Default 60,000 ms. */
+  /** Deadline of one request, from connecting to the last byte. Default 60,000 ms. */
   requestTimeoutMs?: number;
   /** Clock, for tests. Default Date.now. */
   now?: () => number;

@@ -11,7 +11,8 @@ import type {
 } from './api.js';
 import { MICROSECOND_THRESHOLD, parseKlinesCsvStream } from './csv.js';
 import { DataError, isDataError } from './errors.js';
-import { assertInterval } from './intervals.js';
+import { startGiveUp } from './fetch.js';
+import { assertInterval, nextOpenTime } from './intervals.js';
 import { assertInteger, assertPositiveNumber, assertSymbol, assertTimestamp } from './validate.js';
 
 /** Binance's public data archive. */
@@ -114,10 +115,40 @@ export async function downloadArchive(options: DownloadArchiveOptions): Promise<
   if (!/^https?:\/\//.test(baseUrl)) {
     throw new DataError('INVALID_ARGUMENT', `baseUrl must start with http:// or https://, got "${baseUrl}".`);
   }
+  const giveUp = startGiveUp(options.giveUpAfterMs, options.signal);
+  const result: DownloadArchiveResult = { files: 0, missingFiles: [], rows: 0, microsecondFiles: 0 };
+  try {
+    return await loadFiles(options, symbol, interval, since, until, now, giveUp.signal, result, {
+      maxRetries,
+      retryBaseMs,
+      requestTimeoutMs,
+      baseUrl,
+    });
+  } catch (error) {
+    throw giveUp.explain(
+      error,
+      `${result.files} files (${result.rows} rows) of ${symbol} ${interval} were loaded and are stored; run again to resume, or allow more time.`,
+    );
+  } finally {
+    giveUp.clear();
+  }
+}
+
+async function loadFiles(
+  options: DownloadArchiveOptions,
+  symbol: string,
+  interval: Interval,
+  since: number,
+  until: number,
+  now: () => number,
+  signal: AbortSignal,
+  result: DownloadArchiveResult,
+  settings: { maxRetries: number; retryBaseMs: number; requestTimeoutMs: number; baseUrl: string },
+): Promise<DownloadArchiveResult> {
+  const { maxRetries, retryBaseMs, requestTimeoutMs, baseUrl } = settings;
   const store = options.store;
   const missing = await store.missingRanges(symbol, interval, { start: since, end: Math.min(until, now()) });
   const files = planArchiveFiles(symbol, interval, missing, now());
-  const result: DownloadArchiveResult = { files: 0, missingFiles: [], rows: 0, microsecondFiles: 0 };
   let handled = 0;
   const report = (
     file: ArchiveFile,
@@ -137,10 +168,10 @@ export async function downloadArchive(options: DownloadArchiveOptions): Promise<
     const file = files[index]!;
     let attempt = 0;
     for (;;) {
-      if (options.signal?.aborted)
+      if (signal?.aborted)
         throw new DataError('ABORTED', 'The download was cancelled; loaded files are stored.');
       try {
-        const zip = await get(`${baseUrl}/${file.path}`, requestTimeoutMs, options.signal);
+        const zip = await get(`${baseUrl}/${file.path}`, requestTimeoutMs, signal);
         if (zip === undefined) {
           handled++;
           if (file.period === 'monthly' && interval !== '1M') {
@@ -155,7 +186,7 @@ export async function downloadArchive(options: DownloadArchiveOptions): Promise<
           report(file, 'missing');
           break;
         }
-        const checksumText = await get(`${baseUrl}/${file.path}.CHECKSUM`, requestTimeoutMs, options.signal);
+        const checksumText = await get(`${baseUrl}/${file.path}.CHECKSUM`, requestTimeoutMs, signal);
         if (checksumText === undefined) {
           throw new DataError(
             'CHECKSUM_MISMATCH',
@@ -184,7 +215,16 @@ export async function downloadArchive(options: DownloadArchiveOptions): Promise<
             if (raw.openTime >= since && raw.openTime < until) klines.push(raw);
           }
         }
-        const covered = { start: Math.max(file.start, since), end: Math.min(file.end, until) };
+        // The file proves empty only what lies before a candle it holds: the span after its last
+        // candle stays missing, for the REST fetch to ask (and prove) again.
+        const lastKline = klines.reduce<Kline | undefined>(
+          (latest, k) => (latest && latest.openTime >= k.openTime ? latest : k),
+          undefined,
+        );
+        const covered = {
+          start: Math.max(file.start, since),
+          end: lastKline ? nextOpenTime(interval, lastKline.openTime) : Math.max(file.start, since),
+        };
         result.rows += await store.upsert(symbol, interval, klines, covered);
         result.files++;
         if (micro) result.microsecondFiles++;
@@ -208,7 +248,7 @@ export async function downloadArchive(options: DownloadArchiveOptions): Promise<
         report(file, 'retrying', {
           message: `${(error as Error).message}; retry ${attempt} of ${maxRetries} in ${delay} ms`,
         });
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        await pause(delay, signal);
       }
     }
   }
@@ -216,16 +256,41 @@ export async function downloadArchive(options: DownloadArchiveOptions): Promise<
   return result;
 }
 
-/** GET a URL into a buffer; undefined on 404; a NETWORK DataError on other failures. */
+/** Waits `ms`, or rejects with ABORTED as soon as `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new DataError('ABORTED', 'The download was cancelled; loaded files are stored.'));
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * GET a URL into a buffer within `timeoutMs`, last byte included; undefined on 404; a NETWORK
+ * DataError on other failures, ABORTED when `signal` aborts.
+ */
 async function get(url: string, timeoutMs: number, signal?: AbortSignal): Promise<Buffer | undefined> {
-  const signals = [AbortSignal.timeout(timeoutMs), ...(signal ? [signal] : [])];
+  const deadline = AbortSignal.timeout(timeoutMs);
+  const failed = (what: string, error: unknown) => {
+    if (signal?.aborted)
+      return new DataError('ABORTED', 'The download was cancelled; loaded files are stored.');
+    const why = deadline.aborted
+      ? `no complete answer within ${timeoutMs / 1000} s (requestTimeoutMs, the deadline of one request)`
+      : (error as Error).message;
+    return new DataError('NETWORK', `GET ${url} ${what}: ${why}`, { cause: error });
+  };
   let response: Response;
   try {
-    response = await fetch(url, { signal: AbortSignal.any(signals) });
+    response = await fetch(url, { signal: signal ? AbortSignal.any([deadline, signal]) : deadline });
   } catch (error) {
-    if (signal?.aborted)
-      throw new DataError('ABORTED', 'The download was cancelled; loaded files are stored.');
-    throw new DataError('NETWORK', `GET ${url} failed: ${(error as Error).message}`, { cause: error });
+    throw failed('failed', error);
   }
   if (response.status === 404) {
     await response.body?.cancel();
@@ -238,7 +303,7 @@ async function get(url: string, timeoutMs: number, signal?: AbortSignal): Promis
   try {
     return Buffer.from(await response.arrayBuffer());
   } catch (error) {
-    throw new DataError('NETWORK', `GET ${url} broke off: ${(error as Error).message}`, { cause: error });
+    throw failed('broke off', error);
   }
 }
 

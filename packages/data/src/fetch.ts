@@ -32,27 +32,55 @@ const FETCH_DEFAULTS = Object.freeze({
   pageSize: 1000,
 });
 
-/** The credentials from BINANCE_API_KEY / BINANCE_API_SECRET; never printed, never stored. */
-function credentialsFromEnvironment(): { api_key?: string; api_secret?: string } {
-  const key = process.env.BINANCE_API_KEY?.trim();
-  const secret = process.env.BINANCE_API_SECRET?.trim();
-  if (!key && !secret) return {};
-  if (!key || !secret) {
-    throw new DataError(
-      'INVALID_ARGUMENT',
-      `Only one of BINANCE_API_KEY and BINANCE_API_SECRET is set. Set both, or neither (public market data needs no key).`,
-    );
-  }
-  return { api_key: key, api_secret: secret };
+/** Default of `giveUpAfterMs`: how long a whole fetch or download may take before it stops. */
+export const DEFAULT_GIVE_UP_AFTER_MS = 3_600_000;
+
+/** setTimeout's longest delay; a longer give-up means none. */
+const LONGEST_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * The bound on a whole fetch or download: `signal` aborts when the caller's signal does or when
+ * `giveUpAfterMs` has passed; `explain` turns the abort it caused into a TIMEOUT error.
+ */
+export function startGiveUp(
+  giveUpAfterMs: number | undefined,
+  callerSignal: AbortSignal | undefined,
+): { signal: AbortSignal; explain(error: unknown, what: string): unknown; clear(): void } {
+  const limit = assertPositiveNumberOrInfinity('giveUpAfterMs', giveUpAfterMs ?? DEFAULT_GIVE_UP_AFTER_MS);
+  const controller = new AbortController();
+  const timer = limit <= LONGEST_TIMER_MS ? setTimeout(() => controller.abort(), limit) : undefined;
+  const signal = callerSignal ? AbortSignal.any([callerSignal, controller.signal]) : controller.signal;
+  return {
+    signal,
+    explain: (error, what) =>
+      controller.signal.aborted && !callerSignal?.aborted
+        ? new DataError(
+            'TIMEOUT',
+            `Gave up after ${formatSeconds(limit)} (giveUpAfterMs, the limit for the whole run): ${what}`,
+            { cause: error },
+          )
+        : error,
+    clear: () => clearTimeout(timer),
+  };
+}
+
+function assertPositiveNumberOrInfinity(name: string, value: number): number {
+  return value === Number.POSITIVE_INFINITY ? value : assertPositiveNumber(name, value);
+}
+
+/** "0.3 s", "15 s", "3600 s": deadlines as people set them. */
+function formatSeconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(ms < 10_000 ? 1 : 0))} s`;
 }
 
 /**
  * Fetches klines from Binance's REST API into the store, incrementally: only the spans in
- * [since, until) that are neither stored nor known to be empty are asked for, 1000 candles per
+ * [since, until) that are neither stored nor proven empty are asked for, up to 1000 candles per
  * request, each page stored in its own transaction. The still-open last candle is not stored.
  * Rate limits are respected (used weight, 429 Retry-After, 418 ban); 5xx, timeouts, resets and
- * invalid JSON are retried with exponential backoff and jitter. Whatever was stored before a
- * failure stays; running again resumes.
+ * invalid JSON are retried with exponential backoff and jitter. Every request has an overall
+ * deadline (`requestTimeoutMs`) and the whole fetch a give-up (`giveUpAfterMs`). Whatever was
+ * stored before a failure stays; running again resumes.
  */
 export async function fetchKlines(options: FetchKlinesOptions): Promise<FetchKlinesResult> {
   const symbol = assertSymbol('symbol', options.symbol);
@@ -63,9 +91,42 @@ export async function fetchKlines(options: FetchKlinesOptions): Promise<FetchKli
   if (!options.store) {
     throw new DataError('INVALID_ARGUMENT', 'store is required: pass `await KlineStore.open()`.');
   }
-  const opts = resolveRestOptions(options);
-
+  const checked = resolveRestOptions(options);
+  const giveUp = startGiveUp(options.giveUpAfterMs, options.signal);
   const stats = { pages: 0, rows: 0, requests: 0, retries: 0, rateLimitWaits: 0 };
+  let lastWait: string | undefined;
+  try {
+    return await fetchIntoStore(
+      options,
+      symbol,
+      interval,
+      since,
+      { ...checked, signal: giveUp.signal },
+      stats,
+      (message) => {
+        lastWait = message;
+      },
+    );
+  } catch (error) {
+    throw giveUp.explain(
+      error,
+      `${symbol} ${interval} was not finished (${stats.rows} rows in ${stats.pages} pages stored, ${stats.requests} requests` +
+        `${lastWait ? `; last wait: ${lastWait}` : ''}). What was fetched is stored; run again to resume, or allow more time.`,
+    );
+  } finally {
+    giveUp.clear();
+  }
+}
+
+async function fetchIntoStore(
+  options: FetchKlinesOptions,
+  symbol: string,
+  interval: Interval,
+  since: number,
+  opts: RestOptions,
+  stats: RequestStats & { pages: number; rows: number },
+  onWaitMessage: (message: string) => void,
+): Promise<FetchKlinesResult> {
   let started = 0;
   let expectedRows = 0;
   let now = () => Date.now();
@@ -83,9 +144,10 @@ export async function fetchKlines(options: FetchKlinesOptions): Promise<FetchKli
       ...extra,
     });
   };
-  const pager = await openKlinePager(opts, symbol, interval, stats, (ms, reason, message) =>
-    progress({ waitingMs: ms, waitReason: reason, message }),
-  );
+  const pager = await openKlinePager(opts, symbol, interval, stats, (ms, reason, message) => {
+    onWaitMessage(message);
+    progress({ waitingMs: ms, waitReason: reason, message });
+  });
   now = pager.now;
   const requestPage = pager.requestPage;
   const until = options.until ?? now();
@@ -97,51 +159,54 @@ export async function fetchKlines(options: FetchKlinesOptions): Promise<FetchKli
   const ranges = end > since ? await store.missingRanges(symbol, interval, { start: since, end }) : [];
   const step = intervalToMilliseconds(interval);
   expectedRows = ranges.reduce((sum, r) => sum + Math.ceil((r.end - r.start) / step), 0);
+  /**
+   * Candles from `from`, with no end time: enough to reach one candle past the range, because
+   * only a candle the exchange serves after a span proves the span empty (an outage), not an
+   * empty or short answer, which a struggling server or proxy also gives.
+   */
+  const limitAt = (from: number, to: number) =>
+    Math.min(opts.pageSize, candlesAtMost(interval, from, to) + 1);
+  const ask = (from: number, to: number) => requestPage(from, undefined, limitAt(from, to));
 
   for (const range of ranges) {
     let cursor = range.start;
     let pending: Promise<Kline[]> | undefined;
     while (cursor < range.end) {
-      const page = await (pending ?? requestPage(cursor, range.end - 1));
+      const page = await (pending ?? ask(cursor, range.end));
       pending = undefined;
       throwIfAborted(opts.signal);
       const inRange = page.filter((k) => k.openTime >= cursor && k.openTime < range.end);
       const fetchedAt = now();
       const open = inRange.find((k) => k.closeTime >= fetchedAt);
       const final = open ? inRange.filter((k) => k.openTime < open.openTime) : inRange;
-      const full = page.length >= opts.pageSize;
       const last = final.at(-1);
-      let coveredEnd: number;
+      const pastRange = page.some((k) => k.openTime >= range.end);
+      // The span the exchange proved it has nothing more in: up to the last candle it served.
+      let provenEnd: number;
       let nextCursor: number;
       if (open) {
         // The candle still forming: stop here; the next fetch starts from it.
-        coveredEnd = open.openTime;
+        provenEnd = open.openTime;
         nextCursor = range.end;
-      } else if (full && last) {
-        coveredEnd = nextOpenTime(interval, last.openTime);
-        nextCursor = coveredEnd;
+      } else if (pastRange) {
+        provenEnd = range.end;
+        nextCursor = range.end;
+      } else if (last && page.length >= limitAt(cursor, range.end)) {
+        provenEnd = nextOpenTime(interval, last.openTime);
+        nextCursor = provenEnd;
       } else {
-        // A short page: the exchange has nothing more in the range, except candles that may
-        // still appear near now; only the span safely in the past counts as answered.
-        const settled = fetchedAt - 2 * step;
-        coveredEnd = Math.max(
-          last ? nextOpenTime(interval, last.openTime) : cursor,
-          Math.min(range.end, settled),
-        );
+        // A short answer with nothing after it proves nothing past its last candle (the symbol
+        // may have stopped trading, or the server may be failing): that span stays missing, so
+        // the next fetch asks again.
+        provenEnd = last ? nextOpenTime(interval, last.openTime) : cursor;
         nextCursor = range.end;
-      }
-      if (full && last && nextCursor <= cursor) {
-        throw new DataError(
-          'BAD_RESPONSE',
-          `Binance answered a page that does not move past ${new Date(cursor).toISOString()}.`,
-        );
       }
       // Ask for the next page while this one is written: the network and the store overlap.
       if (nextCursor < range.end) {
-        pending = requestPage(nextCursor, range.end - 1);
+        pending = ask(nextCursor, range.end);
         pending.catch(() => undefined);
       }
-      await store.upsert(symbol, interval, final, { start: cursor, end: coveredEnd });
+      await store.upsert(symbol, interval, final, { start: cursor, end: provenEnd });
       stats.pages++;
       stats.rows += final.length;
       progress();
@@ -159,6 +224,12 @@ export async function fetchKlines(options: FetchKlinesOptions): Promise<FetchKli
   };
 }
 
+/** The most candles that can open in [start, end) (months counted as 28 days: an upper bound). */
+function candlesAtMost(interval: Interval, start: number, end: number): number {
+  const step = interval === '1M' ? 28 * 86_400_000 : intervalToMilliseconds(interval);
+  return Math.max(0, Math.ceil((end - start) / step));
+}
+
 type Failure =
   | { kind: 'fatal'; error: DataError }
   | { kind: 'rate-limit'; retryAfterMs?: number }
@@ -174,8 +245,21 @@ interface HttpFailure {
 const ABORTED_MESSAGE = 'The fetch was cancelled; what was fetched is stored.';
 
 /** Sorts a failed request (axios error, our DataError for a bad body) into what to do next. */
-function classify(error: unknown, symbol: string, interval: Interval, signal?: AbortSignal): Failure {
+function classify(
+  error: unknown,
+  symbol: string,
+  interval: Interval,
+  signal: AbortSignal | undefined,
+  deadline: { passed: boolean; ms: number },
+): Failure {
   const failure = (error ?? {}) as HttpFailure;
+  if (deadline.passed && !signal?.aborted) {
+    return {
+      kind: 'retry',
+      code: 'NETWORK',
+      message: `no complete answer within ${formatSeconds(deadline.ms)} (requestTimeoutMs, the deadline of one request)`,
+    };
+  }
   if (signal?.aborted || failure.code === 'ERR_CANCELED') {
     return { kind: 'fatal', error: new DataError('ABORTED', ABORTED_MESSAGE) };
   }
@@ -310,10 +394,10 @@ function startNotBeforeEnd(since: number, until: number): DataError {
  * Local time corrected by the exchange's clock (GET /api/v3/time, weight 1), so a skewed local
  * clock does not store a forming candle as final. Falls back to the local clock if unanswered.
  */
-async function exchangeClock(client: { get(endpoint: string): Promise<unknown> }): Promise<() => number> {
+async function exchangeClock(get: (endpoint: string) => Promise<unknown>): Promise<() => number> {
   try {
     const before = Date.now();
-    const answer = (await client.get('api/v3/time')) as { serverTime?: unknown };
+    const answer = (await get('api/v3/time')) as { serverTime?: unknown };
     const after = Date.now();
     const serverTime = Number(answer?.serverTime);
     if (!Number.isFinite(serverTime)) return Date.now;
@@ -389,16 +473,21 @@ export interface RequestStats {
 
 /** One REST client for one pair: pages of klines with the retry and rate-limit policy. */
 export interface KlinePager {
-  /** Up to `pageSize` klines opening in [startTime, endTime], parsed and checked. */
-  requestPage(startTime: number, endTime: number): Promise<Kline[]>;
+  /**
+   * Up to `limit` (default `pageSize`) klines opening at or after `startTime` (and at or before
+   * `endTime` when given), parsed and checked.
+   */
+  requestPage(startTime: number, endTime?: number, limit?: number): Promise<Kline[]>;
   /** The exchange's clock (or `now` when given). */
   now(): number;
 }
 
 /**
- * Opens the binance package's REST client and returns page requests that respect rate limits
- * (used weight, 429 Retry-After, 418 ban) and retry 5xx, timeouts, resets and invalid JSON with
- * exponential backoff and jitter. `onWait` hears every pause before it starts.
+ * Page requests through the binance package's REST client that respect rate limits (used
+ * weight, 429 Retry-After, 418 ban) and retry 5xx, timeouts, resets and invalid JSON with
+ * exponential backoff and jitter. Each request must finish, last byte included, within
+ * `requestTimeoutMs`. No API key is sent: klines and the server time are public endpoints.
+ * `onWait` hears every pause before it starts.
  */
 export async function openKlinePager(
   opts: RestOptions,
@@ -409,12 +498,35 @@ export async function openKlinePager(
 ): Promise<KlinePager> {
   // The binance client (and axios) load on first use, so importing this package stays light.
   const { MainClient } = await import('binance');
-  const client = new MainClient(
-    { baseUrl: opts.baseUrl, disableTimeSync: true, parseExceptions: false, ...credentialsFromEnvironment() },
-    { timeout: opts.requestTimeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) },
-  );
+  let usedWeight = Number.NaN;
+  /**
+   * One GET with its own deadline. The client's `timeout` is axios's idle timeout, which a server
+   * that trickles bytes never trips; an abort signal bounds the whole request instead. A client
+   * per request, because its request options (where the signal goes) are fixed at construction.
+   */
+  const get = async <T>(
+    call: (client: InstanceType<typeof MainClient>) => Promise<T>,
+    deadline: { passed: boolean; ms: number } = { passed: false, ms: opts.requestTimeoutMs },
+  ): Promise<T> => {
+    const controller = new AbortController();
+    const timer = setTimeout(() => {
+      deadline.passed = true;
+      controller.abort();
+    }, opts.requestTimeoutMs);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, controller.signal]) : controller.signal;
+    const client = new MainClient(
+      { baseUrl: opts.baseUrl, disableTimeSync: true, parseExceptions: false },
+      { signal },
+    );
+    try {
+      return await call(client);
+    } finally {
+      clearTimeout(timer);
+      usedWeight = Number(client.getRateLimitStates()['x-mbx-used-weight-1m']);
+    }
+  };
   // Whether the last candle is still forming is judged on the exchange's clock when it answers.
-  const clock = opts.now ?? (await exchangeClock(client));
+  const clock = opts.now ?? (await exchangeClock((endpoint) => get((client) => client.get(endpoint))));
   const now = () => Math.floor(clock());
   const wait = async (ms: number, reason: FetchWaitReason, message: string) => {
     onWait?.(ms, reason, message);
@@ -422,30 +534,38 @@ export async function openKlinePager(
   };
 
   /** One page, with the rate-limit and retry policy. */
-  const requestPage = async (startTime: number, endTime: number): Promise<Kline[]> => {
+  const requestPage = async (
+    startTime: number,
+    endTime?: number,
+    limit = opts.pageSize,
+  ): Promise<Kline[]> => {
     let failures = 0;
     let rateLimited = 0;
     for (;;) {
       throwIfAborted(opts.signal);
       stats.requests++;
+      const deadline = { passed: false, ms: opts.requestTimeoutMs };
       try {
-        const raw: unknown = await client.getKlines({
-          symbol,
-          interval,
-          startTime,
-          endTime,
-          limit: opts.pageSize,
-        });
+        const raw: unknown = await get(
+          (client) =>
+            client.getKlines({
+              symbol,
+              interval,
+              startTime,
+              ...(endTime !== undefined ? { endTime } : {}),
+              limit,
+            }),
+          deadline,
+        );
         const klines = parseKlinesResponse(raw);
-        const used = Number(client.getRateLimitStates()['x-mbx-used-weight-1m']);
-        if (Number.isFinite(used) && used >= opts.weightSafety * opts.weightLimit) {
+        if (Number.isFinite(usedWeight) && usedWeight >= opts.weightSafety * opts.weightLimit) {
           const ms = msToNextMinute(now()) + 250;
-          await wait(ms, 'weight-limit', `used weight ${used} of ${opts.weightLimit} per minute`);
+          await wait(ms, 'weight-limit', `used weight ${usedWeight} of ${opts.weightLimit} per minute`);
         }
         return klines;
       } catch (error) {
         if (isDataError(error) && error.code !== 'BAD_RESPONSE') throw error;
-        const failure = classify(error, symbol, interval, opts.signal);
+        const failure = classify(error, symbol, interval, opts.signal, deadline);
         if (failure.kind === 'fatal') throw failure.error;
         if (failure.kind === 'rate-limit') {
           rateLimited++;
@@ -460,7 +580,7 @@ export async function openKlinePager(
           await wait(
             ms,
             'rate-limit',
-            `429 too many requests: waiting ${Math.ceil(ms / 1000)} s (Retry-After)`,
+            `429 too many requests: waiting ${Math.ceil(ms / 1000)} s (Retry-After), wait ${rateLimited} of at most ${opts.maxRateLimitWaits}`,
           );
           continue;
         }

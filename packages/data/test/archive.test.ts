@@ -27,6 +27,8 @@ let klines: Kline[];
 const files = new Map<string, Buffer>();
 const requested: string[] = [];
 let failNext: string[] = [];
+/** Paths answered with 200 and then one byte every 20 ms, never finishing. */
+const trickle = new Set<string>();
 let server: Server;
 let baseUrl: string;
 
@@ -85,6 +87,12 @@ beforeAll(async () => {
     if (failNext.includes(path)) {
       failNext = failNext.filter((p) => p !== path);
       response.writeHead(503).end('busy');
+      return;
+    }
+    if (trickle.has(path)) {
+      response.writeHead(200, { 'content-type': 'application/zip' });
+      const timer = setInterval(() => response.write('P'), 20);
+      response.on('close', () => clearInterval(timer));
       return;
     }
     const body = files.get(path);
@@ -215,6 +223,59 @@ describe('downloadArchive', () => {
       );
       expect(await store.count('BTCUSDT', '1h')).toBe(0);
     } finally {
+      await store.close();
+    }
+  });
+
+  it('records a file as answered only up to its last candle', async () => {
+    // September's file ends on the 20th: the days after it are not proven empty by it.
+    const september = generateSampleMarket({ count: 19 * 24, start: Date.UTC(2024, 8, 1), seed: 9 }).klines;
+    publish('BTCUSDT-1h-2024-09.zip', 'monthly', september, false);
+    const store = await KlineStore.open(':memory:');
+    try {
+      const wanted = { start: Date.UTC(2024, 8, 1), end: Date.UTC(2024, 9, 1) };
+      const result = await downloadArchive({
+        symbol: 'BTCUSDT',
+        interval: '1h',
+        since: wanted.start,
+        until: wanted.end,
+        store,
+        baseUrl,
+        now: () => NOW,
+      });
+      expect(result.rows).toBe(19 * 24);
+      expect(await store.coverage('BTCUSDT', '1h')).toEqual([
+        { start: wanted.start, end: Date.UTC(2024, 8, 20) },
+      ]);
+      expect(await store.missingRanges('BTCUSDT', '1h', wanted)).toEqual([
+        { start: Date.UTC(2024, 8, 20), end: wanted.end },
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('gives up on the whole download after giveUpAfterMs with TIMEOUT', async () => {
+    const path = '/data/spot/monthly/klines/BTCUSDT/1h/BTCUSDT-1h-2024-08.zip';
+    trickle.add(path);
+    const store = await KlineStore.open(':memory:');
+    try {
+      const error = await downloadArchive({
+        symbol: 'BTCUSDT',
+        interval: '1h',
+        since: Date.UTC(2024, 7, 1),
+        until: Date.UTC(2024, 8, 1),
+        store,
+        baseUrl,
+        now: () => NOW,
+        giveUpAfterMs: 300,
+      }).catch((caught) => caught);
+      expect(isDataError(error) && error.code).toBe('TIMEOUT');
+      expect(error.message).toMatch(
+        /^Gave up after 0.3 s \(giveUpAfterMs, the limit for the whole run\): 0 files .*run again to resume/,
+      );
+    } finally {
+      trickle.delete(path);
       await store.close();
     }
   });

@@ -75,8 +75,9 @@ describe('fetchKlines', () => {
         baseUrl: server.url,
         now: () => after,
       });
-      // Only the last two hours before "now" are asked again (a candle may still appear there).
-      expect(again.ranges).toEqual([{ start: after - 2 * HOUR, end: after }]);
+      // The exchange served nothing after the last candle, which proves nothing: that span is
+      // asked again (one request), never recorded as empty.
+      expect(again.ranges).toEqual([{ start: btc.at(-1)!.openTime + HOUR, end: after }]);
       expect(again.requests).toBe(1);
       expect(again.rows).toBe(0);
     });
@@ -259,7 +260,7 @@ describe('fetchKlines', () => {
         'Binance answered HTTP 500',
         expect.stringMatching(/network error: (ECONNRESET|socket hang up)/),
         expect.stringMatching(/not valid JSON/),
-        expect.stringMatching(/timed out/),
+        expect.stringMatching(/no complete answer within 0.8 s \(requestTimeoutMs/),
         'Binance answered HTTP 500',
       ]);
       // Backoff doubles (with jitter in [half, full]).
@@ -366,9 +367,29 @@ describe('fetchKlines', () => {
     });
   });
 
-  it('sends BINANCE_API_KEY as a header, never prints it, and wants both key and secret', async () => {
+  it('never sends BINANCE_API_KEY: klines and the server time are public endpoints', async () => {
     const saved = { key: process.env.BINANCE_API_KEY, secret: process.env.BINANCE_API_SECRET };
-    const restore = () => {
+    try {
+      process.env.BINANCE_API_KEY = 'test-key-1234567890';
+      process.env.BINANCE_API_SECRET = 'test-secret-abcdef';
+      const plain = await new FakeBinance().serve('BTCUSDT', '1h', btc.slice(0, 100)).start();
+      try {
+        await withStore('keys', async (store) => {
+          const common = { since: START, until: START + HOUR * 10, store, baseUrl: plain.url };
+          // Without `now`, the server time is asked for too.
+          await fetchKlines({ ...common, symbol: 'BTCUSDT', interval: '1h' });
+          const error = await fetchKlines({ ...common, symbol: 'NOPEUSDT', interval: '1h' }).catch((e) => e);
+          expect(error.message).not.toMatch(/test-key|test-secret/);
+        });
+        expect(plain.headers.length).toBeGreaterThanOrEqual(3);
+        for (const headers of plain.headers) {
+          expect(headers['x-mbx-apikey']).toBeUndefined();
+          expect(JSON.stringify(headers)).not.toMatch(/test-key|test-secret/);
+        }
+      } finally {
+        await plain.close();
+      }
+    } finally {
       for (const [name, value] of [
         ['BINANCE_API_KEY', saved.key],
         ['BINANCE_API_SECRET', saved.secret],
@@ -376,29 +397,6 @@ describe('fetchKlines', () => {
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;
       }
-    };
-    try {
-      process.env.BINANCE_API_KEY = 'test-key-1234567890';
-      process.env.BINANCE_API_SECRET = 'test-secret-abcdef';
-      await withStore('keys', async (store) => {
-        const common = {
-          since: START,
-          until: START + HOUR * 10,
-          store,
-          baseUrl: server.url,
-          now: () => after,
-        };
-        await fetchKlines({ ...common, symbol: 'BTCUSDT', interval: '1h' });
-        expect(server.lastHeaders['x-mbx-apikey']).toBe('test-key-1234567890');
-        const error = await fetchKlines({ ...common, symbol: 'NOPEUSDT', interval: '1h' }).catch((e) => e);
-        expect(error.message).not.toMatch(/test-key|test-secret/);
-        delete process.env.BINANCE_API_SECRET;
-        const half = await fetchKlines({ ...common, symbol: 'BTCUSDT', interval: '1h' }).catch((e) => e);
-        expect(half.message).toMatch(/Only one of BINANCE_API_KEY and BINANCE_API_SECRET is set/);
-        expect(half.message).not.toMatch(/test-key/);
-      });
-    } finally {
-      restore();
     }
   });
 
@@ -421,5 +419,158 @@ describe('fetchKlines', () => {
       expect(isDataError(error) && error.code).toBe('ABORTED');
       expect(await store.count('BTCUSDT', '1h')).toBe(2_000);
     });
+  });
+});
+
+describe('fetchKlines deadlines', () => {
+  it('retries a request that trickles bytes past its overall deadline, and says so', async () => {
+    await withStore('trickle', async (store) => {
+      // A byte every 20 ms: an idle timeout never fires; only a deadline on the whole request does.
+      server.inject({ type: 'trickle', everyMs: 20 });
+      const waits: FetchProgress[] = [];
+      const result = await fetchKlines({
+        symbol: 'BTCUSDT',
+        interval: '1h',
+        since: START,
+        until: START + 100 * HOUR,
+        store,
+        baseUrl: server.url,
+        now: () => after,
+        ...fast,
+        requestTimeoutMs: 300,
+        onProgress: (event) => {
+          if (event.waitingMs !== undefined) waits.push(event);
+        },
+      });
+      expect(result.retries).toBe(1);
+      expect(waits).toHaveLength(1);
+      expect(waits[0]!.message).toMatch(
+        /^no complete answer within 0.3 s \(requestTimeoutMs, the deadline of one request\); retry 1 of 5/,
+      );
+      expect(await store.count('BTCUSDT', '1h')).toBe(100);
+    });
+  });
+
+  it('gives up on the whole fetch after giveUpAfterMs with TIMEOUT, keeping the pages stored', async () => {
+    await withStore('give-up-deadline', async (store) => {
+      let asked = 0;
+      server.onRequest = () => {
+        asked++;
+        // The third page never finishes; its own deadline is far away, the fetch's is not.
+        if (asked === 3) server.inject({ type: 'trickle', everyMs: 20 });
+      };
+      const error = await fetchKlines({
+        symbol: 'BTCUSDT',
+        interval: '1h',
+        since: START,
+        until: btc[9_999]!.openTime + HOUR,
+        store,
+        baseUrl: server.url,
+        now: () => after,
+        ...fast,
+        requestTimeoutMs: 60_000,
+        giveUpAfterMs: 500,
+      }).catch((caught) => caught);
+      server.onRequest = undefined;
+      expect(isDataError(error) && error.code).toBe('TIMEOUT');
+      expect(error.message).toMatch(
+        /^Gave up after 0.5 s \(giveUpAfterMs, the limit for the whole run\): BTCUSDT 1h was not finished \(2000 rows in 2 pages stored.*run again to resume/,
+      );
+      expect(await store.klines('BTCUSDT', '1h')).toEqual(btc.slice(0, 2_000));
+    });
+  });
+
+  it('refuses a give-up that is not a positive number', async () => {
+    await withStore('give-up-bad', async (store) => {
+      const error = await fetchKlines({
+        symbol: 'BTCUSDT',
+        interval: '1h',
+        since: START,
+        until: START + 10 * HOUR,
+        store,
+        baseUrl: server.url,
+        now: () => after,
+        giveUpAfterMs: 0,
+      }).catch((caught) => caught);
+      expect(isDataError(error) && error.code).toBe('INVALID_ARGUMENT');
+      expect(error.message).toMatch(/giveUpAfterMs must be greater than 0/);
+    });
+  });
+});
+
+describe('fetchKlines records a span as empty only where the exchange proves it', () => {
+  it('heals after an empty answer: a later fetch from a healthy server stores the candles', async () => {
+    await withStore('empty-answer', async (store) => {
+      const common = {
+        symbol: 'BTCUSDT',
+        interval: '1h' as const,
+        since: START,
+        until: START + 100 * HOUR,
+        store,
+        baseUrl: server.url,
+        now: () => after,
+      };
+      server.inject({ type: 'empty' });
+      const first = await fetchKlines(common);
+      expect(first.rows).toBe(0);
+      expect(await store.coverage('BTCUSDT', '1h')).toEqual([]);
+      const second = await fetchKlines(common);
+      expect(second.requests).toBe(1);
+      expect(second.rows).toBe(100);
+      expect(await store.klines('BTCUSDT', '1h', { end: START + 100 * HOUR })).toEqual(btc.slice(0, 100));
+    });
+  });
+
+  it('heals a short answer: only the span before its last candle counts as answered', async () => {
+    const truncated = await new FakeBinance().serve('BTCUSDT', '1h', btc.slice(0, 40)).start();
+    try {
+      await withStore('short-answer', async (store) => {
+        const common = {
+          symbol: 'BTCUSDT',
+          interval: '1h' as const,
+          since: START,
+          until: START + 100 * HOUR,
+          store,
+          now: () => after,
+        };
+        expect((await fetchKlines({ ...common, baseUrl: truncated.url })).rows).toBe(40);
+        expect(await store.coverage('BTCUSDT', '1h')).toEqual([{ start: START, end: START + 40 * HOUR }]);
+        const healed = await fetchKlines({ ...common, baseUrl: server.url });
+        expect(healed.ranges).toEqual([{ start: START + 40 * HOUR, end: START + 100 * HOUR }]);
+        expect(await store.klines('BTCUSDT', '1h')).toEqual(btc.slice(0, 100));
+      });
+    } finally {
+      await truncated.close();
+    }
+  });
+
+  it('records the span before the symbol first traded, proven by its first candle', async () => {
+    // The pair lists 500 hours after START; a fetch of the 300 hours before gets its first candle.
+    const listed = btc.slice(500, 1_000);
+    const later = await new FakeBinance().serve('NEWUSDT', '1h', listed).start();
+    try {
+      await withStore('before-listing', async (store) => {
+        const common = {
+          symbol: 'NEWUSDT',
+          interval: '1h' as const,
+          since: START,
+          store,
+          baseUrl: later.url,
+          now: () => after,
+        };
+        const first = await fetchKlines({ ...common, until: START + 300 * HOUR });
+        expect(first.rows).toBe(0);
+        expect(await store.coverage('NEWUSDT', '1h')).toEqual([{ start: START, end: START + 300 * HOUR }]);
+        expect((await fetchKlines({ ...common, until: START + 300 * HOUR })).requests).toBe(0);
+        const all = await fetchKlines({ ...common, until: listed.at(-1)!.openTime + HOUR });
+        expect(all.ranges).toEqual([{ start: START + 300 * HOUR, end: listed.at(-1)!.openTime + HOUR }]);
+        expect(all.rows).toBe(500);
+        expect(await store.coverage('NEWUSDT', '1h')).toEqual([
+          { start: START, end: listed.at(-1)!.openTime + HOUR },
+        ]);
+      });
+    } finally {
+      await later.close();
+    }
   });
 });

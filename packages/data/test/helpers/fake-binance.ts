@@ -9,7 +9,11 @@ export type Fault =
   | { type: '500' }
   | { type: 'slow'; ms: number }
   | { type: 'reset' }
-  | { type: 'bad-json' };
+  | { type: 'bad-json' }
+  /** 200 with an empty list, as a struggling server or proxy may answer. */
+  | { type: 'empty' }
+  /** 200, then one byte of the body every `everyMs`, never finishing. */
+  | { type: 'trickle'; everyMs: number };
 
 /**
  * A real HTTP server on 127.0.0.1 that answers GET /api/v3/klines like Binance: the same query
@@ -30,6 +34,8 @@ export class FakeBinance {
   clockOffsetMs = 0;
   /** Headers of the latest request. */
   lastHeaders: Record<string, string | string[] | undefined> = {};
+  /** Headers of every request, in order. */
+  readonly headers: Record<string, string | string[] | undefined>[] = [];
 
   serve(symbol: string, interval: string, klines: Kline[]): this {
     this.klines.set(`${symbol}/${interval}`, klines);
@@ -62,6 +68,7 @@ export class FakeBinance {
   private handle(request: IncomingMessage, response: ServerResponse): void {
     this.requests++;
     this.lastHeaders = request.headers;
+    this.headers.push(request.headers);
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
     this.onRequest?.(url);
     const weight = this.usedWeight ?? this.requests * 2;
@@ -107,6 +114,17 @@ export class FakeBinance {
         }),
         { 'retry-after': String(Math.ceil((fault.bannedUntil - Date.now()) / 1000)) },
       );
+      return;
+    }
+    if (fault?.type === 'empty') {
+      send(200, '[]');
+      return;
+    }
+    if (fault?.type === 'trickle') {
+      response.writeHead(200, { 'content-type': 'application/json;charset=UTF-8' });
+      response.write('[');
+      const timer = setInterval(() => response.write(' '), fault.everyMs);
+      response.on('close', () => clearInterval(timer));
       return;
     }
     if (fault?.type === '500') {
