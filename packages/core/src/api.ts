@@ -130,6 +130,14 @@ export interface RunPipelineOptions {
   onEvent?: PipelineEventListener;
   /** Aborting stops at the next batch or stage boundary; no half-written file is left. */
   signal?: AbortSignal;
+  /**
+   * What an abort keeps. `discard` (default): nothing, the run throws the abort reason.
+   * `keep-finished`: when at least one detector finished training, the run stops training,
+   * scores with the finished detectors and writes the whole set without charts, marked
+   * `partial` with the missing detectors named (`PipelineResult.partial`); before that, as
+   * `discard`.
+   */
+  onAbort?: 'discard' | 'keep-finished';
 }
 
 /** One flagged or scored row, as the CLI's final table shows it. */
@@ -152,6 +160,42 @@ export interface PipelineResult {
   summary: Record<string, unknown>;
   /** The most anomalous rows per detector (and `consensus`), most anomalous first. */
   topAnomalies: Record<DetectorName | 'consensus', AnomalyRow[]>;
+  /** Id of this run, in summary.json and in the marker of every folder it wrote. */
+  runId: string;
+  /** Present when an abort kept what had finished (`onAbort: 'keep-finished'`). */
+  partial?: PartialRun;
+}
+
+/** What a run stopped by an abort with `onAbort: 'keep-finished'` lacks. */
+export interface PartialRun {
+  /** Configured detectors that did not finish training (not in the files, nor in the consensus). */
+  missingDetectors: DetectorName[];
+  /** The charts are not rendered in a partial run, to stop promptly. */
+  chartsSkipped: boolean;
+}
+
+/** The file that marks a folder crypto-anomaly wrote (see `FolderMarker`). */
+export const FOLDER_MARKER_FILE = '.crypto-anomaly.json';
+
+/** The two kinds of folders crypto-anomaly writes and replaces. */
+export type FolderKind = 'outputs' | 'model';
+
+/**
+ * `.crypto-anomaly.json`: marks a run's output folder or a saved model as written by this
+ * program. Only such folders (or empty ones) are ever replaced, and only whole.
+ */
+export interface FolderMarker {
+  format: 'crypto-anomaly-folder';
+  kind: FolderKind;
+  /** The run that wrote the set; summary.json carries the same id. */
+  runId: string;
+  createdAt: string;
+  /** Every file of the set, relative to the folder, '/'-separated (the marker itself excluded). */
+  files: string[];
+  /** Written after an abort that kept the finished detectors only. */
+  partial: boolean;
+  /** Who wrote it, so a later run can tell a crashed writer's leftovers from a running one's. */
+  writer: { pid: number; host: string };
 }
 
 /** The eleven features, in column order. Formulas and reasons are in the README. */

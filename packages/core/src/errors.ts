@@ -8,7 +8,11 @@ export type CoreErrorCode =
   | 'CONSTANT_FEATURE'
   | 'NOT_FITTED'
   | 'MODEL_MISMATCH'
-  | 'IO';
+  | 'IO'
+  /** A folder to write is not empty and not one this program wrote (of that kind): nothing was written. */
+  | 'TARGET_NOT_OURS'
+  /** A folder to write cannot be created or written: nothing was written. */
+  | 'TARGET_NOT_WRITABLE';
 
 /** Thrown where bad input enters the engine; the message names the problem and what to do. */
 export class CoreError extends Error {

@@ -7,8 +7,12 @@ export {
   type FeatureOptions,
   type FeatureTable,
   type FittedThreshold,
+  FOLDER_MARKER_FILE,
+  type FolderKind,
+  type FolderMarker,
   type IsolationForestDetectorOptions,
   type Matrix,
+  type PartialRun,
   type PipelineConfig,
   type PipelineConfigInput,
   type PipelineEvent,
@@ -90,6 +94,7 @@ export {
   topAnomalyRows,
   topContributors,
 } from './outputs.js';
+export { prepareTarget, readFolderMarker } from './owned-folder.js';
 export {
   ANOMALY_FILES,
   automaticTrainingStride,

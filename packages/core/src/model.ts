@@ -1,5 +1,5 @@
-import { readFile, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Interval, Kline } from '@crypto-anomaly/data';
 import * as tf from '@tensorflow/tfjs';
 import {
@@ -16,6 +16,7 @@ import { loadDetector, type PipelineDetector } from './detectors/registry.js';
 import { CoreError } from './errors.js';
 import { computeFeatures } from './features.js';
 import { writeJsonAtomic } from './io.js';
+import { FolderSet, newRunId } from './owned-folder.js';
 import { createMatrix } from './matrix.js';
 import { Preprocessor, type PreprocessorJSON } from './preprocess.js';
 import { consensusScores, type ScoreDistribution } from './ranking.js';
@@ -161,16 +162,16 @@ export class TrainedPipeline {
   }
 
   /**
-   * Saves into `dir` atomically: everything is written to a sibling temporary folder that then
-   * replaces `dir`, so an abort or crash never leaves a half-saved model.
+   * Saves into `dir` atomically, and only over what this program wrote: everything is written to
+   * a temporary sibling folder that one rename swaps in, so an abort or crash never leaves a
+   * half-saved model. `dir` must be absent, empty, or a model saved before (else
+   * `TARGET_NOT_OURS`, before anything is written). `runId` ties the model to a run's outputs;
+   * `partial` marks a model saved after a stop, with only the detectors that finished.
    */
-  async save(dir: string): Promise<void> {
-    const target = resolve(dir);
+  async save(dir: string, options: { runId?: string; partial?: boolean } = {}): Promise<void> {
     if (!this.consensusThreshold)
       throw new CoreError('NOT_FITTED', 'Cannot save a pipeline before it is fitted.');
-    const stamp = `${process.pid}-${Date.now()}`;
-    const temporary = join(dirname(target), `.${basename(target)}.${stamp}.tmp`);
-    const previous = join(dirname(target), `.${basename(target)}.${stamp}.old`);
+    const set = await FolderSet.open(dir, 'model', options.runId ?? newRunId());
     try {
       const manifest: PipelineManifest = {
         format: PIPELINE_FORMAT,
@@ -190,24 +191,16 @@ export class TrainedPipeline {
         trainedOn: this.trainedOn,
         ...(this.backend ? { backend: this.backend } : {}),
       };
-      for (const { detector } of this.detectors) await detector.save(join(temporary, detector.name));
-      await writeJsonAtomic(join(temporary, MANIFEST), manifest);
-      const existed = await rename(target, previous).then(
-        () => true,
-        (error: NodeJS.ErrnoException) => {
-          if (error.code === 'ENOENT') return false;
-          throw error;
-        },
-      );
-      await rename(temporary, target);
-      if (existed) await rm(previous, { recursive: true, force: true });
+      for (const { detector } of this.detectors) await detector.save(set.stagingPath(detector.name));
+      await writeJsonAtomic(set.stagingPath(MANIFEST), manifest);
     } catch (error) {
-      await rm(temporary, { recursive: true, force: true });
+      await set.discard();
       if (error instanceof CoreError) throw error;
-      throw new CoreError('IO', `Could not save the pipeline to ${target}: ${(error as Error).message}`, {
+      throw new CoreError('IO', `Could not save the pipeline to ${set.target}: ${(error as Error).message}`, {
         cause: error,
       });
     }
+    await set.commit({ partial: options.partial ?? false });
   }
 
   /**

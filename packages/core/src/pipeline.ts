@@ -1,4 +1,3 @@
-import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { INTERVALS, type Interval, isInterval, type Kline, type KlineSource } from '@crypto-anomaly/data';
 import * as tf from '@tensorflow/tfjs';
@@ -8,6 +7,7 @@ import {
   type DetectorName,
   type FeatureTable,
   type Matrix,
+  type PartialRun,
   type PipelineConfig,
   type PipelineEvent,
   type PipelineResult,
@@ -39,6 +39,7 @@ import { writeFileAtomic, writeJsonAtomic } from './io.js';
 import type { DetectorScores, FittedDetector, ScoredTable, TrainedOn } from './model.js';
 import { PIPELINE_FORMAT_VERSION, readManifest, TrainedPipeline } from './model.js';
 import { anomaliesCsv, isoTime, processedDataCsv, type ScoredHistory, topAnomalyRows } from './outputs.js';
+import { FolderSet, isInside, newRunId, prepareTarget } from './owned-folder.js';
 import { chronologicalSplit, Preprocessor, splitLabels } from './preprocess.js';
 import { jaccard, scoreDistribution, spearman } from './ranking.js';
 import { fitThreshold } from './thresholds.js';
@@ -79,6 +80,10 @@ export interface TrainPipelineResult {
   summary: Record<string, unknown>;
   /** Present when `outDir` was given. */
   outputs?: PipelineResult;
+  /** Id of this run, in the model's marker (and summary.json). */
+  runId: string;
+  /** Present when an abort kept what had finished (`onAbort: 'keep-finished'`). */
+  partial?: PartialRun;
 }
 
 /** Options of `detectWithPipeline`: score candles with a saved pipeline, write the outputs. */
@@ -104,19 +109,44 @@ export interface DetectOptions {
 class Run {
   readonly timings: Partial<Record<StageName, number>> = {};
   readonly started = performance.now();
+  /** In summary.json and in the marker of every folder this run writes. */
+  readonly runId = newRunId();
   backend: BackendInfo | undefined;
+  /** At least one detector finished: what an abort with `keep-finished` keeps. */
+  hasFinishedWork = false;
+  /** Set when an abort became a partial run: the remaining stages write what finished. */
+  keepingFinished = false;
 
   constructor(
     private readonly onEvent: ((event: PipelineEvent) => void) | undefined,
     readonly signal: AbortSignal | undefined,
+    readonly onAbort: 'discard' | 'keep-finished' = 'discard',
   ) {}
 
   emit(event: PipelineEvent): void {
     this.onEvent?.(event);
   }
 
+  /**
+   * Throws the abort reason, unless the run keeps what finished: then it switches to writing a
+   * partial run and returns (`keepingFinished`).
+   */
+  throwIfAborted(): void {
+    if (!this.signal?.aborted || this.keepingFinished) return;
+    if (this.onAbort === 'keep-finished' && this.hasFinishedWork) {
+      this.keepingFinished = true;
+      return;
+    }
+    this.signal.throwIfAborted();
+  }
+
+  /** What a partial run lacks; undefined when nothing was cut short. */
+  partial(missingDetectors: DetectorName[]): PartialRun | undefined {
+    return this.keepingFinished ? { missingDetectors, chartsSkipped: true } : undefined;
+  }
+
   async stage<T>(stage: StageName, work: () => Promise<T> | T, message?: string): Promise<T> {
-    this.signal?.throwIfAborted();
+    this.throwIfAborted();
     this.emit({ type: 'stage', stage, status: 'start', ...(message ? { message } : {}) });
     const start = performance.now();
     try {
@@ -237,7 +267,13 @@ async function train(
   config: PipelineConfig,
   klines: Kline[],
   sourceDescription: string,
-): Promise<{ pipeline: TrainedPipeline; table: FeatureTable; ranges: SplitRanges; scored: ScoredTable }> {
+): Promise<{
+  pipeline: TrainedPipeline;
+  table: FeatureTable;
+  ranges: SplitRanges;
+  scored: ScoredTable;
+  missingDetectors: DetectorName[];
+}> {
   const table = await run.stage('features', () => computeFeatures(klines, config.features));
   const { ranges, preprocessor, scaled } = await run.stage('preprocess', () => {
     const ranges = chronologicalSplit(table.matrix.rows, config.split);
@@ -252,6 +288,7 @@ async function train(
   const validationRows = rowsOf(scaled, ranges.validation.start, ranges.validation.end);
   const fitted: FittedDetector[] = [];
   const scores: DetectorScores[] = [];
+  const missingDetectors: DetectorName[] = [];
   const pipeline = new TrainedPipeline(config, preprocessor, fitted, undefined, {
     symbol: options.symbol,
     interval: options.interval,
@@ -272,26 +309,47 @@ async function train(
         run.skip(STAGE_OF[name], `${name} is not in config.detectors`);
         continue;
       }
-      if (name !== 'isolation-forest') await run.ensureBackend(options.backend);
-      if (name === 'attention' && config.attention['trainingStride'] === undefined) {
-        config.attention['trainingStride'] = automaticTrainingStride(
-          trainRows.rows,
-          config.attention['windowSize'],
-        );
+      run.throwIfAborted();
+      if (run.keepingFinished) {
+        missingDetectors.push(name);
+        run.skip(STAGE_OF[name], 'stopped before it trained; keeping the detectors that finished');
+        continue;
       }
-      await run.stage(STAGE_OF[name], async () => {
-        const detector = createDetector(name, config);
-        await detector.fit(trainRows, {
-          validation: validationRows,
-          ...(options.onEvent ? { onEvent: options.onEvent } : {}),
-          ...(options.signal ? { signal: options.signal } : {}),
+      try {
+        if (name !== 'isolation-forest') await run.ensureBackend(options.backend);
+        if (name === 'attention' && config.attention['trainingStride'] === undefined) {
+          config.attention['trainingStride'] = automaticTrainingStride(
+            trainRows.rows,
+            config.attention['windowSize'],
+          );
+        }
+        await run.stage(STAGE_OF[name], async () => {
+          const detector = createDetector(name, config);
+          try {
+            await detector.fit(trainRows, {
+              validation: validationRows,
+              ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+              ...(options.signal ? { signal: options.signal } : {}),
+            });
+          } catch (error) {
+            detector.dispose?.();
+            throw error;
+          }
+          const entry: FittedDetector = { detector, distribution: { quantiles: [] } };
+          fitted.push(entry);
+          const result = await pipeline.scoreDetector(name, scaled);
+          entry.distribution = scoreDistribution(
+            result.scores.subarray(ranges.train.start, ranges.train.end),
+          );
+          scores.push(result);
+          run.hasFinishedWork = true;
         });
-        const entry: FittedDetector = { detector, distribution: { quantiles: [] } };
-        fitted.push(entry);
-        const result = await pipeline.scoreDetector(name, scaled);
-        entry.distribution = scoreDistribution(result.scores.subarray(ranges.train.start, ranges.train.end));
-        scores.push(result);
-      });
+      } catch (error) {
+        // Stopped mid-training: the detectors that finished are kept when the run asks for it.
+        run.throwIfAborted();
+        if (!run.keepingFinished) throw error;
+        missingDetectors.push(name);
+      }
     }
     const consensus = await run.stage('consensus', () => {
       const consensusScores = pipeline.consensusScores(scores);
@@ -301,7 +359,7 @@ async function train(
       );
       return pipeline.consensusOf(scores);
     });
-    return { pipeline, table, ranges, scored: { scaled, detectors: scores, consensus } };
+    return { pipeline, table, ranges, scored: { scaled, detectors: scores, consensus }, missingDetectors };
   } catch (error) {
     pipeline.dispose();
     throw error;
@@ -331,9 +389,68 @@ interface OutputContext {
   outDir: string;
   modelDir: string | undefined;
   charts: boolean;
+  /** Configured detectors a partial run lacks. */
+  missingDetectors: DetectorName[];
 }
 
-/** Writes the CSV files, summary.json and (optionally) the charts; returns the result. */
+/** The model folder of a run when it is the default `<outDir>/model`: then it is part of the set. */
+function nestedModel(outDir: string, modelDir: string | undefined): boolean {
+  return modelDir !== undefined && resolve(modelDir) === join(resolve(outDir), 'model');
+}
+
+/**
+ * Refuses, before any work, folders that would overwrite each other: outputs and model in one
+ * folder, or one inside the other (except the default `<outDir>/model`); for `detect`, outputs
+ * that would replace the model it reads.
+ */
+function assertSeparateFolders(
+  mode: OutputContext['mode'],
+  outDir: string | undefined,
+  modelDir: string | undefined,
+) {
+  if (outDir === undefined || modelDir === undefined) return;
+  const [out, model] = [resolve(outDir), resolve(modelDir)];
+  const clash =
+    mode === 'detect'
+      ? isInside(model, out) || isInside(out, model)
+      : model === out || isInside(out, model) || (isInside(model, out) && !nestedModel(out, model));
+  if (clash) {
+    throw new CoreError(
+      'INVALID_ARGUMENT',
+      mode === 'detect'
+        ? `outDir ${out} and modelDir ${model} overlap: writing the outputs would replace the model being read. ` +
+            'Write the outputs to another folder.'
+        : `outDir ${out} and modelDir ${model} overlap: each would replace the other. Use two separate ` +
+            'folders (the model may be <outDir>/model).',
+    );
+  }
+}
+
+/**
+ * Every check of the folders a run will write, before it loads or trains anything: separate
+ * folders, each absent, empty or ours (`TARGET_NOT_OURS`), and creatable (`TARGET_NOT_WRITABLE`).
+ */
+async function prepareFolders(
+  mode: OutputContext['mode'],
+  outDir: string | undefined,
+  modelDir: string | undefined,
+): Promise<void> {
+  assertSeparateFolders(mode, outDir, modelDir);
+  if (outDir !== undefined) await prepareTarget(outDir, 'outputs');
+  if (
+    modelDir !== undefined &&
+    mode !== 'detect' &&
+    !(outDir !== undefined && nestedModel(outDir, modelDir))
+  ) {
+    await prepareTarget(modelDir, 'model');
+  }
+}
+
+/**
+ * Writes the whole set (CSV files, the model when it lives in `<outDir>/model`, the charts,
+ * summary.json) into a temporary sibling of `outDir`, then swaps it in with one rename: a reader
+ * sees the previous set or this one, never a mix. A model elsewhere is saved (and swapped) first.
+ */
 async function writeOutputs(
   run: Run,
   context: OutputContext,
@@ -343,7 +460,6 @@ async function writeOutputs(
   scored: ScoredTable,
   warmup: { candles: number },
 ): Promise<PipelineResult> {
-  const outDir = resolve(context.outDir);
   const files: Record<string, string> = {};
   const all = [...scored.detectors, scored.consensus];
   const histories = all.map(
@@ -359,78 +475,84 @@ async function writeOutputs(
       topFeatures: pipeline.config.topFeatures,
     }),
   );
-  const summary = await run.stage('outputs', async () => {
-    await mkdir(outDir, { recursive: true });
-    const processedName = `${context.symbol.toUpperCase()}_processed_data.csv`;
-    files['processedData'] = join(outDir, processedName);
-    await writeFileAtomic(
-      files['processedData'],
-      processedDataCsv(table.times, table.close, splits, table.names, table.matrix, scored.scaled),
-    );
-    for (let i = 0; i < all.length; i++) {
-      run.signal?.throwIfAborted();
-      const name = all[i]!.name;
-      files[name] = join(outDir, ANOMALY_FILES[name]);
-      await writeFileAtomic(files[name], anomaliesCsv(histories[i]!));
-    }
-    if (context.modelDir) {
-      if (context.mode !== 'detect') await pipeline.save(context.modelDir);
-      files['model'] = resolve(context.modelDir);
-    }
-    const summary = buildSummary(run, context, pipeline, table, splits, scored, warmup);
-    files['summary'] = join(outDir, 'summary.json');
-    summary['files'] = { ...files };
-    await writeJsonAtomic(files['summary'], summary);
-    return summary;
-  });
-  if (context.charts) {
-    await run.stage('charts', async () => {
-      // The first row of each later split in this history, if it has any.
-      const firstOf = (split: SplitName) => {
-        const index = splits.indexOf(split);
-        return index > 0 ? { [split]: table.times[index]! } : {};
-      };
-      const boundaries = { ...firstOf('validation'), ...firstOf('test') };
-      const panels = all.map((s) => ({
-        name: s.name,
-        scores: s.scores,
-        threshold: s.threshold.value,
-        flags: s.flags,
-      }));
-      const chartFiles: [keyof typeof CHART_FILES, Parameters<typeof renderChartPng>[0]][] = [
-        ['chartPrice', priceAnomaliesSpec(context.symbol, table.times, table.close, panels, boundaries)],
-        ['chartScores', scoresSpec(table.times, panels, boundaries)],
-      ];
-      const losses = lossHistories(pipeline);
-      if (losses.length > 0) chartFiles.push(['chartLoss', lossSpec(losses)]);
-      const agreement = summary['agreement'] as {
-        detectors: string[];
-        jaccard: number[][];
-        spearman: number[][];
-      };
-      if (agreement.detectors.length > 1) {
-        chartFiles.push([
-          'chartAgreement',
-          agreementSpec(agreement.detectors, agreement.jaccard, agreement.spearman),
-        ]);
+  const set = await FolderSet.open(context.outDir, 'outputs', run.runId);
+  const outDir = set.target;
+  try {
+    await run.stage('outputs', async () => {
+      const processedName = `${context.symbol.toUpperCase()}_processed_data.csv`;
+      files['processedData'] = set.finalPath(processedName);
+      await writeFileAtomic(
+        set.stagingPath(processedName),
+        processedDataCsv(table.times, table.close, splits, table.names, table.matrix, scored.scaled),
+      );
+      for (let i = 0; i < all.length; i++) {
+        run.throwIfAborted();
+        const name = all[i]!.name;
+        files[name] = set.finalPath(ANOMALY_FILES[name]);
+        await writeFileAtomic(set.stagingPath(ANOMALY_FILES[name]), anomaliesCsv(histories[i]!));
       }
-      for (const [role, spec] of chartFiles) {
-        run.signal?.throwIfAborted();
-        files[role] = join(outDir, CHART_FILES[role]);
-        await writeFileAtomic(files[role], await renderChartPng(spec));
+      if (context.modelDir) {
+        const nested = nestedModel(outDir, context.modelDir);
+        const save = { runId: run.runId, partial: run.keepingFinished };
+        if (context.mode !== 'detect') {
+          await pipeline.save(nested ? set.stagingPath('model') : context.modelDir, save);
+        }
+        files['model'] = resolve(context.modelDir);
       }
     });
-  } else {
-    run.skip('charts', 'charts disabled');
+    if (context.charts && !run.keepingFinished) {
+      await run.stage('charts', async () => {
+        // The first row of each later split in this history, if it has any.
+        const firstOf = (split: SplitName) => {
+          const index = splits.indexOf(split);
+          return index > 0 ? { [split]: table.times[index]! } : {};
+        };
+        const boundaries = { ...firstOf('validation'), ...firstOf('test') };
+        const panels = all.map((s) => ({
+          name: s.name,
+          scores: s.scores,
+          threshold: s.threshold.value,
+          flags: s.flags,
+        }));
+        const chartFiles: [keyof typeof CHART_FILES, Parameters<typeof renderChartPng>[0]][] = [
+          ['chartPrice', priceAnomaliesSpec(context.symbol, table.times, table.close, panels, boundaries)],
+          ['chartScores', scoresSpec(table.times, panels, boundaries)],
+        ];
+        const losses = lossHistories(pipeline);
+        if (losses.length > 0) chartFiles.push(['chartLoss', lossSpec(losses)]);
+        const agreement = agreementOf(scored);
+        if (agreement.detectors.length > 1) {
+          chartFiles.push([
+            'chartAgreement',
+            agreementSpec(agreement.detectors, agreement.jaccard, agreement.spearman),
+          ]);
+        }
+        for (const [role, spec] of chartFiles) {
+          // Stopped while drawing: the charts drawn so far stay, the rest is skipped.
+          run.throwIfAborted();
+          if (run.keepingFinished) break;
+          await writeFileAtomic(set.stagingPath(CHART_FILES[role]), await renderChartPng(spec));
+          files[role] = set.finalPath(CHART_FILES[role]);
+        }
+      });
+    } else {
+      run.skip('charts', context.charts ? 'stopped early: skipped to finish promptly' : 'charts disabled');
+    }
+    const partial = run.partial(context.missingDetectors);
+    files['summary'] = set.finalPath('summary.json');
+    // summary.json once, last, with every file of the set and every stage's timing.
+    const summary = buildSummary(run, context, pipeline, table, splits, scored, warmup);
+    summary['files'] = { ...files };
+    await writeJsonAtomic(set.stagingPath('summary.json'), summary);
+    await set.commit({ partial: partial !== undefined });
+    const topAnomalies = Object.fromEntries(
+      all.map((s, i) => [s.name, topAnomalyRows(histories[i]!, TOP_ANOMALIES)]),
+    ) as Record<DetectorName | 'consensus', AnomalyRow[]>;
+    return { outDir, files, summary, topAnomalies, runId: run.runId, ...(partial ? { partial } : {}) };
+  } catch (error) {
+    await set.discard();
+    throw error;
   }
-  // summary.json again, now with the charts and every stage's timing.
-  summary['files'] = { ...files };
-  summary['timings'] = timingsOf(run);
-  await writeJsonAtomic(files['summary']!, summary);
-  const topAnomalies = Object.fromEntries(
-    all.map((s, i) => [s.name, topAnomalyRows(histories[i]!, TOP_ANOMALIES)]),
-  ) as Record<DetectorName | 'consensus', AnomalyRow[]>;
-  return { outDir, files, summary, topAnomalies };
 }
 
 function lossHistories(pipeline: TrainedPipeline): LossHistory[] {
@@ -474,22 +596,8 @@ function buildSummary(
   scored: ScoredTable,
   warmup: { candles: number },
 ): Record<string, unknown> {
-  const names = scored.detectors.map((d) => d.name);
-  const jaccardMatrix = scored.detectors.map((a) =>
-    scored.detectors.map((b) => round(jaccard(a.flags, b.flags))),
-  );
-  const spearmanMatrix = scored.detectors.map((a) =>
-    scored.detectors.map((b) => round(a === b ? 1 : spearman(a.scores, b.scores))),
-  );
-  const pairs: Record<string, { jaccard: number; spearman: number }> = {};
-  for (let i = 0; i < names.length; i++) {
-    for (let j = i + 1; j < names.length; j++) {
-      pairs[`${names[i]} / ${names[j]}`] = {
-        jaccard: jaccardMatrix[i]![j]!,
-        spearman: spearmanMatrix[i]![j]!,
-      };
-    }
-  }
+  const agreement = agreementOf(scored);
+  const names = agreement.detectors;
   const { total: _all, ...rowsPerSplit } = countFlags(new Uint8Array(splits.length).fill(1), splits);
   const detectors: Record<string, unknown> = {};
   for (const s of [...scored.detectors, scored.consensus]) {
@@ -522,7 +630,10 @@ function buildSummary(
     };
   }
   return {
+    runId: run.runId,
     mode: context.mode,
+    partial: run.keepingFinished,
+    ...(run.keepingFinished ? { missingDetectors: context.missingDetectors } : {}),
     symbol: context.symbol,
     interval: context.interval,
     source: context.source,
@@ -551,9 +662,30 @@ function buildSummary(
     features: table.names,
     config: pipeline.config,
     detectors,
-    agreement: { detectors: names, pairs, jaccard: jaccardMatrix, spearman: spearmanMatrix },
+    agreement,
     timings: timingsOf(run),
   };
+}
+
+/** Pairwise agreement of the detectors: Jaccard of flagged rows, Spearman of scores. */
+function agreementOf(scored: ScoredTable) {
+  const names = scored.detectors.map((d) => d.name);
+  const jaccardMatrix = scored.detectors.map((a) =>
+    scored.detectors.map((b) => round(jaccard(a.flags, b.flags))),
+  );
+  const spearmanMatrix = scored.detectors.map((a) =>
+    scored.detectors.map((b) => round(a === b ? 1 : spearman(a.scores, b.scores))),
+  );
+  const pairs: Record<string, { jaccard: number; spearman: number }> = {};
+  for (let i = 0; i < names.length; i++) {
+    for (let j = i + 1; j < names.length; j++) {
+      pairs[`${names[i]} / ${names[j]}`] = {
+        jaccard: jaccardMatrix[i]![j]!,
+        spearman: spearmanMatrix[i]![j]!,
+      };
+    }
+  }
+  return { detectors: names, pairs, jaccard: jaccardMatrix, spearman: spearmanMatrix };
 }
 
 function round(value: number): number {
@@ -562,7 +694,7 @@ function round(value: number): number {
 
 /** What trainPipeline and runPipeline share: resolve the config, load the candles, train. */
 async function loadAndTrain(options: TrainPipelineOptions | RunPipelineOptions) {
-  const run = new Run(options.onEvent, options.signal);
+  const run = new Run(options.onEvent, options.signal, options.onAbort);
   const config = resolvePipelineConfig(options.config, {
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
     ...(options.epochs !== undefined ? { epochs: options.epochs } : {}),
@@ -578,7 +710,8 @@ async function loadAndTrain(options: TrainPipelineOptions | RunPipelineOptions) 
  */
 export async function trainPipeline(options: TrainPipelineOptions): Promise<TrainPipelineResult> {
   assertRunOptions(options, { outDir: false, modelDir: true, symbol: true });
-  const { run, source, pipeline, table, ranges, scored } = await loadAndTrain(options);
+  await prepareFolders('train', options.outDir || undefined, options.modelDir);
+  const { run, source, pipeline, table, ranges, scored, missingDetectors } = await loadAndTrain(options);
   const splits = splitLabels(ranges, table.matrix.rows);
   try {
     if (options.outDir) {
@@ -592,6 +725,7 @@ export async function trainPipeline(options: TrainPipelineOptions): Promise<Trai
           outDir: options.outDir,
           modelDir: options.modelDir,
           charts: options.charts ?? true,
+          missingDetectors,
         },
         pipeline,
         table,
@@ -599,11 +733,27 @@ export async function trainPipeline(options: TrainPipelineOptions): Promise<Trai
         scored,
         { candles: table.warmupRows },
       );
-      return { modelDir: resolve(options.modelDir), pipeline, summary: outputs.summary, outputs };
+      return {
+        modelDir: resolve(options.modelDir),
+        pipeline,
+        summary: outputs.summary,
+        outputs,
+        runId: run.runId,
+        ...(outputs.partial ? { partial: outputs.partial } : {}),
+      };
     }
-    await run.stage('outputs', () => pipeline.save(options.modelDir));
+    await run.stage('outputs', () =>
+      pipeline.save(options.modelDir, { runId: run.runId, partial: run.keepingFinished }),
+    );
     run.skip('charts', 'no outDir given');
-    return { modelDir: resolve(options.modelDir), pipeline, summary: { timings: timingsOf(run) } };
+    const partial = run.partial(missingDetectors);
+    return {
+      modelDir: resolve(options.modelDir),
+      pipeline,
+      summary: { runId: run.runId, timings: timingsOf(run) },
+      runId: run.runId,
+      ...(partial ? { partial } : {}),
+    };
   } catch (error) {
     pipeline.dispose();
     throw error;
@@ -619,7 +769,8 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
   assertRunOptions(options, { outDir: true, modelDir: false, symbol: true });
   const modelDir =
     options.modelDir === false ? undefined : (options.modelDir ?? join(options.outDir, 'model'));
-  const { run, source, pipeline, table, ranges, scored } = await loadAndTrain(options);
+  await prepareFolders('run', options.outDir, modelDir);
+  const { run, source, pipeline, table, ranges, scored, missingDetectors } = await loadAndTrain(options);
   try {
     return await writeOutputs(
       run,
@@ -631,6 +782,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
         outDir: options.outDir,
         modelDir,
         charts: options.charts ?? true,
+        missingDetectors,
       },
       pipeline,
       table,
@@ -650,6 +802,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
  */
 export async function detectWithPipeline(options: DetectOptions): Promise<PipelineResult> {
   assertRunOptions(options, { outDir: true, modelDir: true, symbol: false });
+  await prepareFolders('detect', options.outDir, options.modelDir);
   const run = new Run(options.onEvent, options.signal);
   // The backend first: loading a TensorFlow.js model would otherwise initialise the default one.
   const manifest = await readManifest(options.modelDir);
@@ -694,6 +847,7 @@ export async function detectWithPipeline(options: DetectOptions): Promise<Pipeli
         outDir: options.outDir,
         modelDir: options.modelDir,
         charts: options.charts ?? true,
+        missingDetectors: [],
       },
       pipeline,
       table,

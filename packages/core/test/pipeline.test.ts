@@ -1,4 +1,5 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sampleSource } from '@crypto-anomaly/data';
@@ -6,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   computeFeatures,
   detectWithPipeline,
+  FOLDER_MARKER_FILE,
   isCoreError,
   type PipelineConfigInput,
   type PipelineEvent,
@@ -14,6 +16,7 @@ import {
   TrainedPipeline,
   trainPipeline,
 } from '../src/index.js';
+import { folderTestHooks } from '../src/owned-folder.js';
 
 const source = sampleSource({ count: 1500, seed: 5 });
 // Small and quick: the wasm backend, few trees and epochs.
@@ -329,6 +332,7 @@ describe('thresholds and options', () => {
         expect(detectors[name]!.threshold.description).toMatch(/peaks over threshold/);
       }
       expect((await readdir(outDir)).sort()).toEqual([
+        '.crypto-anomaly.json',
         'BTCUSDT_processed_data.csv',
         'anomalies_consensus.csv',
         'anomalies_isolation_forest.csv',
@@ -386,6 +390,161 @@ describe('aborting', () => {
       );
       expect((error as Error).name).toBe('AbortError');
       expect(await readdir(outDir)).toEqual([]);
+    } finally {
+      await rm(outDir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** Every file under `dir`, '/'-separated, sorted. */
+async function filesIn(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name).slice(dir.length + 1))
+    .sort();
+}
+
+async function readJson(path: string) {
+  return JSON.parse(await readFile(path, 'utf8'));
+}
+
+const forestOnly: PipelineConfigInput = { ...config, detectors: ['isolation-forest'] };
+
+describe('owned folders: never replace what the program did not write', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'core-owned-'));
+  });
+  afterAll(async () => {
+    delete folderTestHooks.beforeSwap;
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a model or output folder holding a user file before training, leaving it untouched', async () => {
+    const folder = join(dir, 'user');
+    await mkdir(folder);
+    await writeFile(join(folder, 'in.csv'), 'my data');
+    const events: PipelineEvent[] = [];
+    const base = { source, symbol: 'BTCUSDT', interval: '1h' as const, config: forestOnly, charts: false };
+    for (const promise of [
+      trainPipeline({ ...base, modelDir: folder, onEvent: (e) => events.push(e) }),
+      runPipeline({ ...base, outDir: folder, onEvent: (e) => events.push(e) }),
+      runPipeline({ ...base, outDir: join(dir, 'fresh'), modelDir: folder }),
+    ]) {
+      const error = await errorOf(promise);
+      expect(isCoreError(error) && error.code).toBe('TARGET_NOT_OURS');
+      expect((error as Error).message).toMatch(/in\.csv/);
+    }
+    expect(events).toEqual([]);
+    expect(await readdir(folder)).toEqual(['in.csv']);
+    expect(await readFile(join(folder, 'in.csv'), 'utf8')).toBe('my data');
+    expect((await readdir(dir)).sort()).toEqual(['user']);
+  });
+
+  it('refuses outputs and model in one folder, or one inside the other, before training', async () => {
+    const base = { source, symbol: 'BTCUSDT', interval: '1h' as const, config: forestOnly, charts: false };
+    const out = join(dir, 'same');
+    for (const [outDir, modelDir] of [
+      [out, out],
+      [join(out, 'inner'), out],
+      [out, join(out, 'sub', 'model')],
+    ] as const) {
+      const error = await errorOf(trainPipeline({ ...base, outDir, modelDir }));
+      expect(isCoreError(error) && error.code).toBe('INVALID_ARGUMENT');
+      expect((error as Error).message).toMatch(/overlap/);
+    }
+    const detectError = await errorOf(
+      detectWithPipeline({ source, modelDir: join(out, 'model'), outDir: out }),
+    );
+    expect((detectError as Error).message).toMatch(/would replace the model/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('a second run swaps in a whole new set: every file belongs to its run id', async () => {
+    const outDir = join(dir, 'runs');
+    const options = { source, symbol: 'BTCUSDT', interval: '1h' as const, outDir, config: forestOnly };
+    const first = await runPipeline({ ...options, charts: true });
+    const second = await runPipeline({ ...options, charts: false });
+    expect(second.runId).not.toBe(first.runId);
+    const marker = await readJson(join(outDir, FOLDER_MARKER_FILE));
+    const summary = await readJson(join(outDir, 'summary.json'));
+    expect(marker).toMatchObject({ kind: 'outputs', runId: second.runId, partial: false });
+    expect(summary).toMatchObject({ runId: second.runId, partial: false });
+    expect(await readJson(join(outDir, 'model', FOLDER_MARKER_FILE))).toMatchObject({
+      kind: 'model',
+      runId: second.runId,
+    });
+    // The first run's charts are gone with its set: nothing is left over from it.
+    const files = await filesIn(outDir);
+    expect(files.filter((file) => file !== FOLDER_MARKER_FILE)).toEqual(marker.files);
+    expect(files.some((file) => file.endsWith('.png'))).toBe(false);
+    expect(Object.values(second.files).every((path) => existsSync(path))).toBe(true);
+    expect(await readdir(dir)).not.toContain(expect.stringMatching(/^\.runs\./));
+  });
+
+  it('a crash between writing the set and swapping it in leaves the previous set whole', async () => {
+    const outDir = join(dir, 'runs');
+    const before = await filesIn(outDir);
+    const previous = await readJson(join(outDir, 'summary.json'));
+    folderTestHooks.beforeSwap = () => {
+      throw new Error('simulated crash before the swap');
+    };
+    const error = await errorOf(
+      runPipeline({ source, symbol: 'BTCUSDT', interval: '1h', outDir, config: forestOnly, charts: false }),
+    );
+    delete folderTestHooks.beforeSwap;
+    expect((error as Error).message).toMatch(/simulated crash/);
+    expect(await filesIn(outDir)).toEqual(before);
+    expect(await readJson(join(outDir, 'summary.json'))).toEqual(previous);
+    expect((await readdir(dir)).filter((name) => name.startsWith('.'))).toEqual([]);
+  });
+});
+
+describe('stopping with onAbort: keep-finished', () => {
+  it('keeps the detectors that finished: a complete set marked partial, naming the missing ones', async () => {
+    const outDir = await mkdtemp(join(tmpdir(), 'core-partial-'));
+    try {
+      const controller = new AbortController();
+      const events: PipelineEvent[] = [];
+      const result = await runPipeline({
+        source,
+        symbol: 'BTCUSDT',
+        interval: '1h',
+        outDir,
+        epochs: 50,
+        backend: 'wasm',
+        config,
+        signal: controller.signal,
+        onAbort: 'keep-finished',
+        onEvent: (event) => {
+          events.push(event);
+          if (event.type === 'epoch' && event.epoch === 2) controller.abort();
+        },
+      });
+      expect(result.partial).toEqual({ missingDetectors: ['autoencoder', 'attention'], chartsSkipped: true });
+      const summary = await readJson(join(outDir, 'summary.json'));
+      expect(summary).toMatchObject({
+        runId: result.runId,
+        partial: true,
+        missingDetectors: ['autoencoder', 'attention'],
+      });
+      expect(Object.keys(summary.detectors)).toEqual(['isolation-forest', 'consensus']);
+      const marker = await readJson(join(outDir, FOLDER_MARKER_FILE));
+      expect(marker).toMatchObject({ runId: result.runId, partial: true });
+      expect((await filesIn(outDir)).filter((file) => file !== FOLDER_MARKER_FILE)).toEqual(marker.files);
+      expect(marker.files.filter((file: string) => !file.startsWith('model/'))).toEqual([
+        'BTCUSDT_processed_data.csv',
+        'anomalies_consensus.csv',
+        'anomalies_isolation_forest.csv',
+        'summary.json',
+      ]);
+      const model = await TrainedPipeline.load(join(outDir, 'model'));
+      expect(model.detectors.map((d) => d.detector.name)).toEqual(['isolation-forest']);
+      model.dispose();
+      const stages = events.filter((e) => e.type === 'stage').map((e) => `${e.stage}:${e.status}`);
+      expect(stages).toContain('attention:skipped');
+      expect(stages).toContain('charts:skipped');
     } finally {
       await rm(outDir, { recursive: true, force: true });
     }
