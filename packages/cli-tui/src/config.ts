@@ -100,6 +100,10 @@ export const configFileSchema = z.strictObject({
   baseUrl: z.url().optional(),
   archive: z.boolean().optional(),
   archiveBaseUrl: z.url().optional(),
+  /** fetch: deadline of one request, in seconds. */
+  requestTimeout: z.number().positive().optional(),
+  /** fetch: the limit for the whole fetch, in seconds. */
+  giveUpAfter: z.number().positive().optional(),
   sample: z
     .strictObject({ seed: nonNegativeInteger, count: positiveInteger, start: dateInput })
     .partial()

@@ -23,7 +23,6 @@ export class PlainLogger {
   readonly #write: (line: string) => void;
   readonly #options: PlainLoggerOptions;
   #lastFetchLine = Number.NEGATIVE_INFINITY;
-  #lastWaitReason: string | undefined;
   #expectedRows: number | undefined;
   #latestFetch: FetchProgress | undefined;
   readonly #startMessages = new Map<string, string>();
@@ -65,16 +64,13 @@ export class PlainLogger {
     if (progress.expectedRows !== undefined) this.#expectedRows = progress.expectedRows;
     if (progress.waitingMs !== undefined && progress.waitingMs > 0) {
       const reason = progress.waitReason ?? 'waiting';
-      // A wait is logged once when it starts, not on every tick while it lasts.
-      if (reason !== this.#lastWaitReason) {
-        this.#write(
-          `fetch: waiting ${formatDuration(progress.waitingMs)} (${reason}${progress.message ? `: ${progress.message}` : ''})`,
-        );
-        this.#lastWaitReason = reason;
-      }
+      // fetchKlines reports each wait once, before it starts: every one is logged (retry 2, 3, …
+      // and each 429 wait, not only the first of a kind).
+      this.#write(
+        `fetch: waiting ${formatDuration(progress.waitingMs)} (${reason}${progress.message ? `: ${progress.message}` : ''})`,
+      );
       return;
     }
-    this.#lastWaitReason = undefined;
     const now = this.#options.now();
     if (now - this.#lastFetchLine < this.#options.fetchLineIntervalMs) return;
     this.#lastFetchLine = now;

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -21,8 +21,10 @@ const START = Date.UTC(2024, 0, 1);
 let klines: Kline[];
 let server: Server;
 let baseUrl: string;
-/** Kline requests answered (the first gets a 429). */
+/** BTCUSDT kline requests answered (the first gets a 429). */
 let requests = 0;
+/** Kline requests per symbol. */
+const symbolRequests = new Map<string, number>();
 let work: string;
 /** Archive paths asked for (GET /data/spot/...), in order. */
 const archiveRequests: string[] = [];
@@ -117,8 +119,23 @@ beforeAll(async () => {
       response.writeHead(404).end();
       return;
     }
-    requests++;
-    if (requests === 1) {
+    const symbol = url.searchParams.get('symbol') ?? '';
+    const asked = (symbolRequests.get(symbol) ?? 0) + 1;
+    symbolRequests.set(symbol, asked);
+    // ETHUSDT: two 500s first; SOLUSDT: the first answer trickles; XRPUSDT: every answer trickles.
+    if (symbol === 'ETHUSDT' && asked <= 2) {
+      response.writeHead(500, { 'content-type': 'text/html' }).end('<html>Internal Server Error</html>');
+      return;
+    }
+    if ((symbol === 'SOLUSDT' && asked === 1) || symbol === 'XRPUSDT') {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.write('[');
+      const timer = setInterval(() => response.write(' '), 20);
+      response.on('close', () => clearInterval(timer));
+      return;
+    }
+    if (symbol === 'BTCUSDT') requests++;
+    if (symbol === 'BTCUSDT' && requests === 1) {
       response.writeHead(429, { 'content-type': 'application/json', 'retry-after': '1' });
       response.end(JSON.stringify({ code: -1003, msg: 'Too many requests.' }));
       return;
@@ -127,7 +144,7 @@ beforeAll(async () => {
     const end = Number(url.searchParams.get('endTime') ?? Number.MAX_SAFE_INTEGER);
     const limit = Number(url.searchParams.get('limit') ?? 500);
     const page = klines
-      .filter((k) => k.openTime >= start && k.openTime <= end && url.searchParams.get('symbol') === 'BTCUSDT')
+      .filter((k) => k.openTime >= start && k.openTime <= end && symbol !== 'NOPEUSDT')
       .slice(0, limit)
       .map(toRow);
     response.writeHead(200, {
@@ -181,6 +198,73 @@ describe('crypto-anomaly fetch', () => {
     const result = await cli('fetch', '--symbol', 'BTCUSDT', '--interval', '1h');
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/^error: --since is required\n/);
+  });
+});
+
+describe('crypto-anomaly fetch deadlines and waits', () => {
+  const range = (symbol: string) => [
+    'fetch',
+    '--symbol',
+    symbol,
+    '--interval',
+    '1h',
+    '--since',
+    '2024-01-01',
+    '--until',
+    String(START + 100 * HOUR),
+    '--base-url',
+    baseUrl,
+    '--store',
+    join(work, `${symbol}.duckdb`),
+  ];
+
+  it('prints every retry, not only the first', async () => {
+    const result = await cli(...range('ETHUSDT'));
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^fetch: waiting .*\(retry: Binance answered HTTP 500; retry 1 of 5 in/m);
+    expect(result.stdout).toMatch(/^fetch: waiting .*\(retry: Binance answered HTTP 500; retry 2 of 5 in/m);
+    expect(result.stdout).toMatch(/^fetch: done, 1 pages, 100 rows/m);
+  });
+
+  it('--request-timeout bounds a request that trickles, and the retry says why', async () => {
+    const result = await cli(...range('SOLUSDT'), '--request-timeout', '0.3');
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(
+      /^fetch: waiting .*\(retry: no complete answer within 0.3 s \(requestTimeoutMs, the deadline of one request\); retry 1 of 5/m,
+    );
+    expect(result.stdout).toMatch(/^fetch: done, 1 pages, 100 rows/m);
+  });
+
+  it('--give-up-after stops the whole fetch, saying so, with exit 1', async () => {
+    const result = await cli(...range('XRPUSDT'), '--request-timeout', '60', '--give-up-after', '0.5');
+    expect(result.status).toBe(1);
+    expect(result.stdout).toMatch(
+      /^fetch: gave up after .*the limit for the whole fetch, archive included, is 500ms/m,
+    );
+    expect(result.stderr).toMatch(/^error: Gave up after 0\.\d s \(giveUpAfterMs/m);
+    expect(result.stderr).toMatch(/^hint: .*raise --give-up-after/m);
+  });
+
+  it('calls a damaged store damaged, says how to rebuild it, and leaves the file', async () => {
+    const store = join(work, 'damaged.duckdb');
+    const garbage = Buffer.alloc(20_000, 7);
+    writeFileSync(store, garbage);
+    const result = await cli(...range('ETHUSDT').slice(0, -2), '--store', store);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^error: The kline store at .*damaged\.duckdb is damaged/m);
+    expect(result.stderr).toMatch(
+      /^hint: the store file is damaged .*run crypto-anomaly fetch again to rebuild it/m,
+    );
+    expect(result.stderr).not.toMatch(/another process/i);
+    expect(readFileSync(store).equals(garbage)).toBe(true);
+  });
+
+  it('refuses a deadline that is not a number of seconds', async () => {
+    const result = await cli(...range('ETHUSDT'), '--give-up-after', 'soon');
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/--give-up-after.*Expected a number of seconds above 0/);
   });
 });
 

@@ -62,7 +62,7 @@ describe('PlainLogger', () => {
     expect(lines).toEqual(['info: red over ']);
   });
 
-  it('throttles fetch progress but always logs waits and the end', () => {
+  it('throttles fetch progress but always logs every wait and the end', () => {
     let now = 0;
     const { lines, logger } = collect({ now: () => now, fetchLineIntervalMs: 1000 });
     logger.fetchStarted(4000);
@@ -90,6 +90,7 @@ describe('PlainLogger', () => {
       'fetch: started, about 4,000 rows to download',
       'fetch: 1 pages, 1,000 rows (25%), 500 rows/s, ETA 6.0s',
       'fetch: waiting 30s (rate limit (HTTP 429))',
+      'fetch: waiting 29s (rate limit (HTTP 429))',
       'fetch: 3 pages, 3,000 rows (75%), 400 rows/s, ETA 2.5s',
       'fetch: done, 3 pages, 3,000 rows (75%), 400 rows/s',
     ]);

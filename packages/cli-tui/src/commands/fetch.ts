@@ -1,12 +1,21 @@
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { CliError } from '../errors.js';
 import { fetchIntoStore } from '../fetching.js';
 import { formatCount, formatTime } from '../format.js';
 import { configDate, configOf, parse, pick } from '../options.js';
 import type { CommandContext } from '../program.js';
 import { runSession } from '../session.js';
+
+/** A duration flag in seconds (fractions allowed), as milliseconds. */
+function seconds(value: string): number {
+  const number = /^(\d+\.?\d*|\.\d+)$/.test(value.trim()) ? Number(value) : Number.NaN;
+  if (!(number > 0) || !Number.isFinite(number)) {
+    throw new InvalidArgumentError('Expected a number of seconds above 0, e.g. 30 or 0.5.');
+  }
+  return Math.round(number * 1000);
+}
 
 /** `crypto-anomaly fetch`: fill the local store from Binance, with progress. */
 export function addFetchCommand(program: Command, context: CommandContext): void {
@@ -25,7 +34,20 @@ export function addFetchCommand(program: Command, context: CommandContext): void
     .option('--csv <file>', 'also export the range to a Binance-layout CSV')
     .option('--archive', 'bulk-load the monthly/daily archive files (data.binance.vision) first')
     .option('--archive-base-url <url>', 'archive base URL (default https://data.binance.vision)', parse.url)
-    .option('--config <file.json>', 'settings file (symbol, interval, since, until, store, baseUrl, archive)')
+    .option(
+      '--request-timeout <seconds>',
+      'deadline of one request, last byte included; a slower one is retried (default 15, archive 60)',
+      seconds,
+    )
+    .option(
+      '--give-up-after <seconds>',
+      'stop the whole fetch after this long, waits included; what was fetched is kept (default 3600)',
+      seconds,
+    )
+    .option(
+      '--config <file.json>',
+      'settings file (symbol, interval, since, until, store, baseUrl, archive, requestTimeout, giveUpAfter)',
+    )
     .option('--no-tui', 'plain lines instead of the progress screen (automatic when not a terminal or in CI)')
     .addHelpText(
       'after',
@@ -36,7 +58,8 @@ Examples:
   crypto-anomaly fetch --symbol BTCUSDT --interval 1h --since 2024-01-01 --csv BTCUSDT-1h.csv
 
 Only spans not already stored are downloaded, so running it again resumes. Rate limits are
-respected; waits show as waits.`,
+respected; every wait and retry is printed with its reason. No API key is sent (the endpoints
+used are public).`,
     )
     .action(async (_flags: unknown, command: Command) => {
       const config = await configOf(command);
@@ -66,6 +89,16 @@ respected; waits show as waits.`,
       const archive = pick<boolean>(command, 'archive', config.archive) ?? false;
       const archiveBaseUrl = pick<string>(command, 'archiveBaseUrl', config.archiveBaseUrl);
       const csv = pick<string>(command, 'csv', config.csv);
+      const requestTimeoutMs = pick<number>(
+        command,
+        'requestTimeout',
+        config.requestTimeout !== undefined ? config.requestTimeout * 1000 : undefined,
+      );
+      const giveUpAfterMs = pick<number>(
+        command,
+        'giveUpAfter',
+        config.giveUpAfter !== undefined ? config.giveUpAfter * 1000 : undefined,
+      );
       const tui = pick<boolean>(command, 'tui', config.tui) ?? true;
       const title = `crypto-anomaly fetch · ${symbol} ${interval} from ${formatTime(since!)} UTC`;
       await runSession({ title, tui, context, mode: 'fetch' }, async (reporter) => {
@@ -86,6 +119,8 @@ respected; waits show as waits.`,
               ...(baseUrl ? { baseUrl } : {}),
               archive,
               ...(archiveBaseUrl ? { archiveBaseUrl } : {}),
+              ...(requestTimeoutMs !== undefined ? { requestTimeoutMs } : {}),
+              ...(giveUpAfterMs !== undefined ? { giveUpAfterMs } : {}),
             },
             reporter,
           );
