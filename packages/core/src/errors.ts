@@ -8,6 +8,8 @@ export type CoreErrorCode =
   | 'CONSTANT_FEATURE'
   | 'NOT_FITTED'
   | 'MODEL_MISMATCH'
+  /** A saved model folder is damaged or not a model: a file or key is missing, malformed or outside it. */
+  | 'MODEL_INVALID'
   | 'IO'
   /** A folder to write is not empty and not one this program wrote (of that kind): nothing was written. */
   | 'TARGET_NOT_OURS'

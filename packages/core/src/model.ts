@@ -1,32 +1,39 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Interval, Kline } from '@crypto-anomaly/data';
 import * as tf from '@tensorflow/tfjs';
-import {
-  type DetectorName,
-  FEATURE_NAMES,
-  type FeatureOptions,
-  type FeatureTable,
-  type FittedThreshold,
-  type Matrix,
-  type PipelineConfig,
+import type {
+  DetectorName,
+  FeatureOptions,
+  FeatureTable,
+  FittedThreshold,
+  Matrix,
+  PipelineConfig,
 } from './api.js';
 import { type BackendPreference, selectBackend } from './backend.js';
 import { loadDetector, type PipelineDetector } from './detectors/registry.js';
 import { CoreError } from './errors.js';
 import { computeFeatures } from './features.js';
 import { writeJsonAtomic } from './io.js';
-import { FolderSet, newRunId } from './owned-folder.js';
 import { createMatrix } from './matrix.js';
+import {
+  detectorFolder,
+  isMissingFile,
+  MANIFEST_FILE,
+  modelInvalid,
+  modelMismatchWarnings,
+  PIPELINE_FORMAT,
+  PIPELINE_FORMAT_VERSION,
+  RETRAIN_HINT,
+  readManifest,
+} from './model-manifest.js';
+import { FolderSet, newRunId } from './owned-folder.js';
 import { Preprocessor, type PreprocessorJSON } from './preprocess.js';
 import { consensusScores, type ScoreDistribution } from './ranking.js';
 import { CORE_VERSION } from './version.js';
 
-/** Marks a folder written by `TrainedPipeline.save`. */
-export const PIPELINE_FORMAT = 'crypto-anomaly-pipeline';
-/** Version of the saved pipeline's layout; `load` refuses others. */
-export const PIPELINE_FORMAT_VERSION = 1;
-const MANIFEST = 'pipeline.json';
+export { PIPELINE_FORMAT, PIPELINE_FORMAT_VERSION, readManifest } from './model-manifest.js';
+
+const MANIFEST = MANIFEST_FILE;
 
 /** What a pipeline was trained on, saved with it and reported by `detect`. */
 export interface TrainedOn {
@@ -204,9 +211,12 @@ export class TrainedPipeline {
   }
 
   /**
-   * Loads a folder written by `save`. Throws `MODEL_MISMATCH` with what to do when it was saved by
-   * an incompatible version or for another feature set, `IO` when there is no saved pipeline.
-   * Selects the TensorFlow.js backend (`options.backend`, else `auto` if none is in use yet).
+   * Loads a folder written by `save`, reading nothing outside it. Throws `MODEL_INVALID` naming the
+   * file and key when a file is missing, malformed or damaged (a truncated weights.bin, a "NaN"
+   * threshold, a detector folder outside the model folder), `MODEL_MISMATCH` with what to do when
+   * it was saved by an incompatible version or for another feature set, `IO` when there is no
+   * saved pipeline. Selects the TensorFlow.js backend (`options.backend`, else `auto` if none is in
+   * use yet).
    */
   static async load(dir: string, options: { backend?: BackendPreference } = {}): Promise<TrainedPipeline> {
     const manifest = await readManifest(dir);
@@ -218,9 +228,28 @@ export class TrainedPipeline {
     const preprocessor = Preprocessor.fromJSON(manifest.preprocessor);
     const featureCount = manifest.featureSet.names.length;
     const detectors: FittedDetector[] = [];
-    for (const saved of manifest.detectors) {
-      const detector = await loadDetector(saved.name, join(dir, saved.folder), featureCount);
-      detectors.push({ detector, distribution: saved.distribution });
+    try {
+      for (const [index, saved] of manifest.detectors.entries()) {
+        const folder = await detectorFolder(dir, saved.folder, index);
+        const detector = await loadDetector(saved.name, folder, featureCount).catch((error: unknown) => {
+          if (!isMissingFile(error)) throw error;
+          throw new CoreError('MODEL_INVALID', `${(error as Error).message} ${RETRAIN_HINT}`, {
+            cause: error,
+          });
+        });
+        detectors.push({ detector, distribution: saved.distribution });
+        // The manifest and the detector's own file each hold the threshold: they must agree.
+        if (detector.threshold?.value !== saved.threshold.value) {
+          throw modelInvalid(
+            join(dir, MANIFEST),
+            `detectors[${index}].threshold.value is ${saved.threshold.value}, but ${join(folder, 'detector.json')} ` +
+              `says ${detector.threshold?.value}: the folder mixes two models`,
+          );
+        }
+      }
+    } catch (error) {
+      for (const { detector } of detectors) detector.dispose?.();
+      throw error;
     }
     return new TrainedPipeline(
       manifest.config,
@@ -232,50 +261,21 @@ export class TrainedPipeline {
     );
   }
 
+  /**
+   * Warnings (one human line each) when a model is used on another symbol or interval than it was
+   * trained on; empty when they match. Takes a `TrainedPipeline` or its manifest (`readManifest`).
+   */
+  static mismatchWarnings(
+    model: { trainedOn: Pick<TrainedOn, 'symbol' | 'interval'> },
+    use: { symbol?: string; interval?: string },
+  ): string[] {
+    return modelMismatchWarnings(model, use);
+  }
+
   /** Frees the autoencoders' tensors. */
   dispose(): void {
     for (const { detector } of this.detectors) detector.dispose?.();
   }
-}
-
-/** Reads and checks `pipeline.json`: format, version and feature set. */
-export async function readManifest(dir: string): Promise<PipelineManifest> {
-  const path = join(dir, MANIFEST);
-  let manifest: Partial<PipelineManifest>;
-  try {
-    manifest = JSON.parse(await readFile(path, 'utf8')) as Partial<PipelineManifest>;
-  } catch (error) {
-    throw new CoreError(
-      'IO',
-      `No trained pipeline in ${dir} (cannot read ${MANIFEST}: ${(error as Error).message}). ` +
-        'Train one first (`crypto-anomaly train`, or trainPipeline / runPipeline), or point to its folder.',
-      { cause: error },
-    );
-  }
-  if (manifest.format !== PIPELINE_FORMAT) {
-    throw new CoreError('MODEL_MISMATCH', `${path} is not a saved crypto-anomaly pipeline.`);
-  }
-  const saved = `${dir} was saved by @crypto-anomaly/core ${manifest.coreVersion} (pipeline format ${manifest.formatVersion})`;
-  if (
-    manifest.formatVersion !== PIPELINE_FORMAT_VERSION ||
-    !compatibleVersions(manifest.coreVersion, CORE_VERSION)
-  ) {
-    throw new CoreError(
-      'MODEL_MISMATCH',
-      `${saved}; this is ${CORE_VERSION}, which reads format ${PIPELINE_FORMAT_VERSION}. Retrain the model with ` +
-        `this version (crypto-anomaly train), or use @crypto-anomaly/core ${manifest.coreVersion} to score with it.`,
-    );
-  }
-  assertSameFeatures(manifest.featureSet?.names ?? [], FEATURE_NAMES, `${saved}, whose model`);
-  return manifest as PipelineManifest;
-}
-
-/** Same major version (same minor while the major is 0, where minors may break). */
-function compatibleVersions(saved: string | undefined, current: string): boolean {
-  if (typeof saved !== 'string') return false;
-  const [savedMajor, savedMinor] = saved.split('.');
-  const [major, minor] = current.split('.');
-  return savedMajor === major && (major !== '0' || savedMinor === minor);
 }
 
 function assertSameFeatures(actual: readonly string[], expected: readonly string[], what: string): void {

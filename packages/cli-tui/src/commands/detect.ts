@@ -62,6 +62,9 @@ The symbol and interval default to the model's. Without --input the candles come
       const manifest = await core.readManifest(modelDir);
       const symbol = settings.symbol ?? manifest.trainedOn.symbol;
       const interval: Interval = settings.interval ?? manifest.trainedOn.interval;
+      for (const warning of core.TrainedPipeline.mismatchWarnings(manifest, { symbol, interval })) {
+        context.err(`warning: ${warning}`);
+      }
       const title = `crypto-anomaly detect · ${symbol} ${interval} with ${modelDir} → ${outDir}`;
       await runSession({ title, tui, context }, async (reporter) => {
         const source = { kind: 'store' as const, defaults: { symbol, interval } };

@@ -1,8 +1,11 @@
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
 import type { Matrix, ThresholdMethod } from '../api.js';
 import { CoreError } from '../errors.js';
+import { fromSavedOptions, modelInvalid, parseModelFile } from '../model-manifest.js';
 import { type AttentionArchitecture, AttentionNetwork } from '../tf/attention-network.js';
-import { artifactsFromTensors, fileModelHandler } from '../tf/io.js';
+import { artifactsFromTensors, fileModelHandler, MODEL_JSON, WEIGHTS_BIN } from '../tf/io.js';
 import { assertModelInput, assertPositiveInteger, toFloat32 } from '../tf/matrix.js';
 import { createRandom } from '../tf/random.js';
 import { DEFAULT_THRESHOLD } from '../thresholds.js';
@@ -242,17 +245,30 @@ export class AttentionAutoencoder extends AutoencoderDetector<
    */
   static async load(dir: string, expected: { featureCount?: number } = {}): Promise<AttentionAutoencoder> {
     const state = await readSavedState<'attention', AttentionAutoencoderOptions>(dir, FORMAT, expected);
-    const detector = new AttentionAutoencoder(state.options);
+    const modelPath = join(dir, MODEL_JSON);
+    const detector = fromSavedOptions(
+      join(dir, 'detector.json'),
+      () => new AttentionAutoencoder(state.options),
+    );
+    // Sizes and finite values of the weights are checked by the handler.
     const artifacts = await fileModelHandler(dir).load();
-    const architecture = (artifacts.modelTopology as { architecture?: AttentionArchitecture }).architecture;
-    if (
-      artifacts.format !== MODEL_FORMAT ||
-      !architecture ||
-      architecture.featureCount !== state.featureCount
-    ) {
-      throw new CoreError(
-        'MODEL_MISMATCH',
-        `${dir}/model.json is not an attention autoencoder of ${state.featureCount} features: save the model again.`,
+    if (artifacts.format !== MODEL_FORMAT) {
+      throw modelInvalid(
+        modelPath,
+        `format must be "${MODEL_FORMAT}", got ${JSON.stringify(artifacts.format)}`,
+      );
+    }
+    const { architecture } = parseModelFile(
+      z.object({ architecture: architectureSchema }),
+      artifacts.modelTopology,
+      modelPath,
+      ['modelTopology'],
+    );
+    if (architecture.featureCount !== state.featureCount) {
+      throw modelInvalid(
+        modelPath,
+        `modelTopology.architecture.featureCount is ${architecture.featureCount}, but detector.json says ` +
+          `${state.featureCount}: the folder mixes two models`,
       );
     }
     const tensors = tf.io.decodeWeights(artifacts.weightData!, artifacts.weightSpecs!);
@@ -261,19 +277,44 @@ export class AttentionAutoencoder extends AutoencoderDetector<
       for (const name of AttentionNetwork.weightNames(architecture)) {
         const tensor = tensors[name];
         if (!tensor) {
-          throw new CoreError(
-            'MODEL_MISMATCH',
-            `${dir}/weights.bin has no weight "${name}": save the model again.`,
-          );
+          throw modelInvalid(join(dir, WEIGHTS_BIN), `has no weight "${name}" (listed in ${modelPath})`);
         }
         initial.set(name, tensor.dataSync() as Float32Array);
       }
-      return detector.restoreFrom(new AttentionNetwork(architecture, initial), state);
+      let network: AttentionNetwork;
+      try {
+        network = new AttentionNetwork(architecture, initial);
+      } catch (error) {
+        throw modelInvalid(
+          modelPath,
+          `its weights do not fit its architecture (${(error as Error).message})`,
+          {
+            cause: error,
+          },
+        );
+      }
+      return detector.restoreFrom(network, state);
     } finally {
       for (const tensor of Object.values(tensors)) tensor.dispose();
     }
   }
 }
+
+/** `modelTopology.architecture` of a saved attention autoencoder. */
+const architectureSchema = z
+  .object({
+    featureCount: z.number().int().min(1),
+    windowSize: z.number().int().min(2),
+    modelDim: z.number().int().min(1),
+    heads: z.number().int().min(1),
+    feedForwardDim: z.number().int().min(1),
+    latentDim: z.number().int().min(1),
+    blocks: z.number().int().min(1),
+  })
+  .refine((a) => a.modelDim % a.heads === 0, {
+    path: ['heads'],
+    message: 'must divide modelDim',
+  });
 
 /**
  * Squared errors (rows × cols) of the last step of each row's window, the first windows padded

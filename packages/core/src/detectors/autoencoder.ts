@@ -1,8 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
 import type { FittedThreshold, Matrix, ThresholdMethod } from '../api.js';
 import { CoreError } from '../errors.js';
+import { fittedThresholdSchema, parseModelFile } from '../model-manifest.js';
 import { FlatAdam } from '../tf/adam.js';
 import { readJsonFile, writeJsonFile } from '../tf/io.js';
 import { assertPositiveInteger, assertPositiveNumber, rowMeans, toFloat32 } from '../tf/matrix.js';
@@ -10,6 +12,16 @@ import { assertSeed } from '../tf/random.js';
 import { assertThresholdMethod } from '../thresholds.js';
 import { BaseDetector, type FitContext } from './detector.js';
 import { runTraining, type TrainingHistory } from './training.js';
+
+/** What `load` reads of `detector.json` (name and version are checked first, as a mismatch). */
+const savedStateSchema = z.object({
+  featureCount: z.number().int().min(1),
+  options: z.record(z.string(), z.unknown()),
+  threshold: fittedThresholdSchema,
+  // The loss chart of a loaded model reads these.
+  history: z.looseObject({ loss: z.array(z.number()), valLoss: z.array(z.number()) }).optional(),
+  backend: z.string().optional(),
+});
 
 /** What both autoencoders train on: one flat parameter vector and its loss gradient. */
 export interface FlatNetwork<Input extends tf.Tensor> {
@@ -215,18 +227,20 @@ export abstract class AutoencoderDetector<
 
 /**
  * Reads `detector.json` of a saved folder. Refuses (CoreError `MODEL_MISMATCH`) another detector's
- * folder, another format version, or, when `expected.featureCount` is given, another feature count.
+ * folder, another format version, or, when `expected.featureCount` is given, another feature count;
+ * (`MODEL_INVALID`, naming the file and key) a missing or malformed field, such as a "NaN" threshold.
  */
 export async function readSavedState<Name extends string, Options>(
   dir: string,
   format: SavedFormat<Name>,
   expected: { featureCount?: number },
 ): Promise<SavedAutoencoderState<Name, Options>> {
-  const state = (await readJsonFile(join(dir, STATE_FILE))) as Partial<SavedAutoencoderState<Name, Options>>;
-  if (state.name !== format.name) {
+  const path = join(dir, STATE_FILE);
+  const state = (await readJsonFile(path)) as Partial<SavedAutoencoderState<Name, Options>> | null;
+  if (state?.name !== format.name) {
     throw new CoreError(
       'MODEL_MISMATCH',
-      `${dir} holds a "${state.name}" detector, not the ${format.label}: point to ${format.folder}.`,
+      `${dir} holds a "${state?.name}" detector, not the ${format.label}: point to ${format.folder}.`,
     );
   }
   if (state.formatVersion !== format.formatVersion) {
@@ -236,6 +250,7 @@ export async function readSavedState<Name extends string, Options>(
         `${format.formatVersion}. Retrain the model with this version.`,
     );
   }
+  parseModelFile(savedStateSchema, state, path);
   if (expected.featureCount !== undefined && state.featureCount !== expected.featureCount) {
     throw new CoreError(
       'MODEL_MISMATCH',

@@ -1,8 +1,10 @@
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Matrix, ThresholdMethod } from '../api.js';
 import { CoreError } from '../errors.js';
+import { fromSavedOptions, modelInvalid } from '../model-manifest.js';
 import { DENSE_ACTIVATIONS, type DenseActivation, DenseNetwork } from '../tf/dense-network.js';
-import { fileModelHandler } from '../tf/io.js';
+import { fileModelHandler, MODEL_JSON } from '../tf/io.js';
 import { assertModelInput, assertPositiveInteger, toFloat32 } from '../tf/matrix.js';
 import { createRandom } from '../tf/random.js';
 import { DEFAULT_THRESHOLD } from '../thresholds.js';
@@ -198,19 +200,27 @@ export class DenseAutoencoder extends AutoencoderDetector<
    */
   static async load(dir: string, expected: { featureCount?: number } = {}): Promise<DenseAutoencoder> {
     const state = await readSavedState<'autoencoder', DenseAutoencoderOptions>(dir, FORMAT, expected);
-    const detector = new DenseAutoencoder(state.options);
-    const model = await tf.loadLayersModel(fileModelHandler(dir));
+    const modelPath = join(dir, MODEL_JSON);
+    const detector = fromSavedOptions(join(dir, 'detector.json'), () => new DenseAutoencoder(state.options));
+    // The handler checks the files (sizes, finite weights); tf checks topology against weights.
+    const model = await tf.loadLayersModel(fileModelHandler(dir)).catch((error: unknown) => {
+      if (error instanceof CoreError) throw error;
+      throw modelInvalid(
+        modelPath,
+        `is not a layers model this version can read (${(error as Error).message})`,
+        {
+          cause: error,
+        },
+      );
+    });
     try {
       const weights = model.getWeights();
-      const layerSizes = [
-        weights[0]!.shape[0]!,
-        ...weights.filter((_, i) => i % 2 === 1).map((bias) => bias.shape[0]!),
-      ];
-      if (layerSizes[0] !== state.featureCount) {
-        throw new CoreError(
-          'MODEL_MISMATCH',
-          `${dir}/model.json takes ${layerSizes[0]} features but detector.json says ${state.featureCount}: ` +
-            'the folder is inconsistent, save the model again.',
+      const layerSizes = denseLayerSizes(weights.map((tensor) => tensor.shape));
+      if (!layerSizes || layerSizes[0] !== state.featureCount || layerSizes.at(-1) !== state.featureCount) {
+        throw modelInvalid(
+          modelPath,
+          `holds weights of shapes ${JSON.stringify(weights.map((tensor) => tensor.shape))}, not a dense ` +
+            `autoencoder of ${state.featureCount} features (detector.json): the folder mixes two models`,
         );
       }
       const flat = tf.tidy(() => tf.concat(weights.map((tensor) => tf.reshape(tensor, [-1]))));
@@ -224,6 +234,23 @@ export class DenseAutoencoder extends AutoencoderDetector<
       model.dispose();
     }
   }
+}
+
+/**
+ * Layer widths [input, hidden..., output] of kernel/bias pairs chained layer to layer, or
+ * undefined when the shapes are not such a chain.
+ */
+function denseLayerSizes(shapes: readonly number[][]): number[] | undefined {
+  if (shapes.length === 0 || shapes.length % 2 !== 0) return undefined;
+  const sizes = [shapes[0]![0]!];
+  for (let i = 0; i < shapes.length; i += 2) {
+    const [kernel, bias] = [shapes[i]!, shapes[i + 1]!];
+    if (kernel.length !== 2 || bias.length !== 1 || kernel[0] !== sizes.at(-1) || bias[0] !== kernel[1]) {
+      return undefined;
+    }
+    sizes.push(kernel[1]!);
+  }
+  return sizes;
 }
 
 /** Squared reconstruction errors (rows × cols) of row-major float32 rows, scored in chunks. */

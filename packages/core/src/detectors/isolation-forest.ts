@@ -1,10 +1,17 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { IsolationForest } from '@crypto-anomaly/kernels';
+import { IsolationForest, isKernelError } from '@crypto-anomaly/kernels';
+import { z } from 'zod';
 import type { FittedThreshold, IsolationForestDetectorOptions, Matrix } from '../api.js';
 import { CoreError } from '../errors.js';
 import { writeJsonAtomic } from '../io.js';
 import { column, createMatrix } from '../matrix.js';
+import {
+  fittedThresholdSchema,
+  fromSavedOptions,
+  modelInvalid,
+  parseModelFile,
+  readModelJson,
+} from '../model-manifest.js';
 import { assertThresholdMethod, DEFAULT_THRESHOLD, quantileOf } from '../thresholds.js';
 import { assertInteger, assertMatrix, describeValue } from '../validate.js';
 import { BaseDetector, type FitContext } from './detector.js';
@@ -160,23 +167,16 @@ export class IsolationForestDetector extends BaseDetector {
 
   /**
    * Loads a folder written by `save`. Refuses (`MODEL_MISMATCH`) another detector's folder, another
-   * format version, or another feature count than `expected.featureCount`.
+   * format version, or another feature count than `expected.featureCount`; (`MODEL_INVALID`, naming
+   * detector.json and the key) a missing or malformed field, a damaged forest or non-finite values.
    */
   static async load(dir: string, expected: { featureCount?: number } = {}): Promise<IsolationForestDetector> {
-    let state: Partial<SavedState>;
-    try {
-      state = JSON.parse(await readFile(join(dir, STATE_FILE), 'utf8')) as Partial<SavedState>;
-    } catch (error) {
-      throw new CoreError(
-        'IO',
-        `Cannot read ${join(dir, STATE_FILE)} (${(error as Error).message}): is this a saved Isolation Forest?`,
-        { cause: error },
-      );
-    }
-    if (state.name !== 'isolation-forest') {
+    const path = join(dir, STATE_FILE);
+    const state = (await readModelJson(path, dir)) as Partial<SavedState> | null;
+    if (state?.name !== 'isolation-forest') {
       throw new CoreError(
         'MODEL_MISMATCH',
-        `${dir} holds a ${describeValue(state.name)} detector, not the Isolation Forest.`,
+        `${dir} holds a ${describeValue(state?.name)} detector, not the Isolation Forest.`,
       );
     }
     if (state.formatVersion !== ISOLATION_FOREST_FORMAT_VERSION) {
@@ -186,16 +186,71 @@ export class IsolationForestDetector extends BaseDetector {
           `format ${ISOLATION_FOREST_FORMAT_VERSION}. Retrain the model with this version.`,
       );
     }
-    if (expected.featureCount !== undefined && state.featureCount !== expected.featureCount) {
+    const checked = parseModelFile(savedStateSchema, state, path);
+    if (expected.featureCount !== undefined && checked.featureCount !== expected.featureCount) {
       throw new CoreError(
         'MODEL_MISMATCH',
-        `${dir} was trained on ${state.featureCount} features, expected ${expected.featureCount}: retrain.`,
+        `${dir} was trained on ${checked.featureCount} features, expected ${expected.featureCount}: retrain.`,
       );
     }
-    const detector = new IsolationForestDetector(state.options);
-    detector.forest = IsolationForest.fromJSON(state.forest as never);
-    detector.medians = state.medians;
-    detector.threshold = state.threshold;
+    const detector = fromSavedOptions(path, () => new IsolationForestDetector(state.options));
+    let forest: IsolationForest;
+    try {
+      forest = IsolationForest.fromJSON(checked.forest as never);
+    } catch (error) {
+      if (!isKernelError(error)) throw error;
+      throw modelInvalid(path, `forest: ${error.message}`, { cause: error });
+    }
+    if (forest.nFeatures !== checked.featureCount) {
+      throw modelInvalid(
+        path,
+        `forest.nFeatures is ${forest.nFeatures}, but featureCount is ${checked.featureCount}: the file mixes two models`,
+      );
+    }
+    assertFiniteForest(forest, path);
+    detector.forest = forest;
+    detector.medians = checked.medians;
+    detector.threshold = checked.threshold;
     return detector;
+  }
+}
+
+/** What `load` reads of `detector.json` (name and version are checked first, as a mismatch). */
+const savedStateSchema = z
+  .object({
+    options: z.record(z.string(), z.unknown()),
+    featureCount: z.number().int().min(1),
+    medians: z.array(z.number()),
+    threshold: fittedThresholdSchema,
+    // The kernels check the forest's own layout (IsolationForest.fromJSON).
+    forest: z.record(z.string(), z.unknown()),
+  })
+  .superRefine((state, context) => {
+    if (state.medians.length !== state.featureCount) {
+      context.addIssue({
+        code: 'custom',
+        path: ['medians'],
+        message: `has ${state.medians.length} entries for featureCount ${state.featureCount}`,
+      });
+    }
+  });
+
+/**
+ * The kernels check the forest's shape, not its values: a NaN leaf or split would silently
+ * change scores. Split thresholds may be +Infinity (padding nodes that always go left).
+ */
+function assertFiniteForest(forest: IsolationForest, path: string): void {
+  const { weights, thresholds, leaves } = forest.forest;
+  const checks: [string, ArrayLike<number>, (v: number) => boolean][] = [
+    ['weights', weights, Number.isFinite],
+    ['thresholds', thresholds, (v) => Number.isFinite(v) || v === Infinity],
+    ['leaves', leaves, Number.isFinite],
+  ];
+  for (const [name, values, valid] of checks) {
+    for (let i = 0; i < values.length; i++) {
+      if (!valid(values[i]!)) {
+        throw modelInvalid(path, `forest.${name} has a non-finite value (${values[i]}) at index ${i}`);
+      }
+    }
   }
 }
