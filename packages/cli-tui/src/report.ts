@@ -1,3 +1,4 @@
+import type { FolderMarker } from '@crypto-anomaly/core/api';
 import { fit, formatDuration, formatNumber, formatTime, truncate } from './format.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -98,6 +99,13 @@ export function runReportLines(summary: Json, width = 100): string[] | undefined
     `${text(summary['mode']) ?? 'run'} of ${summary['symbol']} ${text(summary['interval']) ?? ''}` +
       (created ? `, ${created.slice(0, 16).replace('T', ' ')} UTC` : ''),
   );
+  if (summary['partial'] === true) {
+    const missing = Array.isArray(summary['missingDetectors']) ? summary['missingDetectors'].map(String) : [];
+    push(
+      `partial run: stopped${missing.length > 0 ? ` before ${missing.join(', ')} finished` : ' early'}` +
+        ' (no charts); run again to complete it',
+    );
+  }
   if (text(summary['source'])) push(`source:  ${summary['source']}`);
   const backend = text(get(summary, 'backend', 'name'));
   if (backend) push(`backend: ${backend}`);
@@ -175,4 +183,32 @@ export function runReportLines(summary: Json, width = 100): string[] | undefined
     for (const [role, path] of Object.entries(files)) push(`  ${fit(role, 16)}  ${String(path)}`);
   }
   return lines;
+}
+
+/**
+ * Why a run's folder is not one consistent set, or undefined when it is: summary.json must carry
+ * the run id of the folder's marker, and every file the marker lists must be there.
+ */
+export function setProblem(
+  summary: Json,
+  marker: FolderMarker | undefined,
+  exists: (file: string) => boolean,
+): string | undefined {
+  const runId = isObject(summary) ? summary['runId'] : undefined;
+  if (!marker) {
+    return typeof runId === 'string'
+      ? `summary.json is from run ${runId} but the folder has no .crypto-anomaly.json listing its files`
+      : undefined;
+  }
+  if (marker.kind !== 'outputs') return `the folder holds a saved model, not a run's outputs`;
+  if (runId !== marker.runId) {
+    return `summary.json is from run ${typeof runId === 'string' ? runId : '(none)'} but the folder's files are from run ${marker.runId}`;
+  }
+  const missing = marker.files.filter((file) => !exists(file));
+  if (missing.length > 0) {
+    const shown =
+      missing.slice(0, 3).join(', ') + (missing.length > 3 ? ` and ${missing.length - 3} more` : '');
+    return `the set of run ${marker.runId} is incomplete: ${shown} ${missing.length === 1 ? 'is' : 'are'} missing`;
+  }
+  return undefined;
 }

@@ -1,8 +1,17 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sampleSource, writeKlinesCsv } from '@crypto-anomaly/data';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 /**
@@ -15,7 +24,33 @@ let work: string;
 let smallSample: string;
 
 function cli(...args: string[]) {
-  return spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env, cwd: work, timeout: 120_000 });
+  return cliIn(work, ...args);
+}
+
+function cliIn(cwd: string, ...args: string[]) {
+  return spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env, cwd, timeout: 120_000 });
+}
+
+/** Every file under `dir`, '/'-separated and sorted. */
+function filesIn(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name).slice(dir.length + 1))
+    .sort();
+}
+
+const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
+
+/** A run's folder is one set: the marker's run id is the summary's, and it lists exactly the files there. */
+function expectOneSet(dir: string): { runId: string; files: string[]; partial: boolean } {
+  const marker = readJson(join(dir, '.crypto-anomaly.json'));
+  const summary = readJson(join(dir, 'summary.json'));
+  expect(summary.runId).toBe(marker.runId);
+  expect(filesIn(dir).filter((file) => file !== '.crypto-anomaly.json')).toEqual(marker.files);
+  if (existsSync(join(dir, 'model'))) {
+    expect(readJson(join(dir, 'model', '.crypto-anomaly.json')).runId).toBe(marker.runId);
+  }
+  return marker;
 }
 
 beforeAll(() => {
@@ -243,7 +278,7 @@ describe('exit codes', () => {
 });
 
 describe('stopping', () => {
-  it('SIGINT during training stops the run: exit 1, no summary and no half-written file', async () => {
+  it('SIGINT after the forest finished keeps it: a complete set marked partial, exit non-zero, saying so', async () => {
     const out = join(work, 'stopped');
     const child: ChildProcess = spawn(
       process.execPath,
@@ -264,10 +299,202 @@ describe('stopping', () => {
       });
     });
     child.kill('SIGINT');
-    expect(await exit).toBe(1);
+    const code = await exit;
+    expect(code).not.toBe(0);
+    expect(code).not.toBe(null);
     expect(stderr).toMatch(/^error: stopped before the end/);
-    expect(existsSync(join(out, 'summary.json'))).toBe(false);
-    const leftovers = existsSync(out) ? readdirSync(out, { recursive: true }).map(String) : [];
-    expect(leftovers.filter((name) => /partial|\.tmp/.test(name))).toEqual([]);
+    expect(stdout).toMatch(
+      /Stopped early: kept a partial run in .*stopped.*not trained: autoencoder, attention/,
+    );
+    const set = expectOneSet(out);
+    expect(set.partial).toBe(true);
+    expect(readJson(join(out, 'summary.json'))).toMatchObject({
+      partial: true,
+      missingDetectors: ['autoencoder', 'attention'],
+    });
+    expect(set.files).toContain('anomalies_isolation_forest.csv');
+    expect(set.files).not.toContain('anomalies_autoencoder.csv');
+    expect(readdirSync(work).filter((name) => name.startsWith('.stopped.'))).toEqual([]);
+    const report = cli('report', out);
+    expect(report.status).toBe(0);
+    expect(report.stdout).toMatch(/partial run: stopped before autoencoder, attention finished/);
+  });
+});
+
+describe('folders the program did not write', () => {
+  let input: string;
+  beforeAll(async () => {
+    input = join(work, 'in.csv');
+    await writeKlinesCsv(input, sampleSource({ count: 600 }).market().klines);
+  });
+
+  it('train --out . beside the input CSV refuses (exit 2) before training and deletes nothing', () => {
+    const folder = join(work, 'here');
+    mkdirSync(folder);
+    const csv = readFileSync(input, 'utf8');
+    writeFileSync(join(folder, 'in.csv'), csv);
+    const result = cliIn(
+      folder,
+      'train',
+      '--source',
+      'csv',
+      '--input',
+      'in.csv',
+      '--epochs',
+      '1',
+      '--out',
+      '.',
+    );
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(
+      /^error: --out: .*here is not empty \(in\.csv\) and was not written by crypto-anomaly/,
+    );
+    expect(result.stderr).toMatch(/choose a new or empty folder/);
+    expect(result.stdout).not.toMatch(/stage /);
+    expect(readdirSync(folder)).toEqual(['in.csv']);
+    expect(readFileSync(join(folder, 'in.csv'), 'utf8')).toBe(csv);
+    expect(readdirSync(work).filter((name) => name.startsWith('.here'))).toEqual([]);
+  });
+
+  it('refuses --out of run on a folder with a user file, and an output folder that cannot be created, before training', () => {
+    const folder = join(work, 'mine');
+    mkdirSync(folder);
+    writeFileSync(join(folder, 'notes.txt'), 'keep me');
+    const refused = cli('run', '--config', smallSample, '--epochs', '1', '--out', folder);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/^error: --out: .*notes\.txt/);
+    expect(readFileSync(join(folder, 'notes.txt'), 'utf8')).toBe('keep me');
+    expect(readdirSync(folder)).toEqual(['notes.txt']);
+    for (const args of [
+      ['run', '--out', '/proc/nope'],
+      ['train', '--out', '/proc/nope'],
+    ]) {
+      const result = cli(...args, '--config', smallSample, '--epochs', '1');
+      expect(result.status).toBe(2);
+      expect(result.stderr).toMatch(/^error: --out: Cannot create \/proc\/nope/);
+      expect(result.stdout).not.toMatch(/stage /);
+    }
+  });
+
+  it('train --out d --outputs d (or one inside the other) is a usage error; the default <outputs>/model is fine', () => {
+    const d = join(work, 'both');
+    for (const [model, outputs] of [
+      [d, d],
+      [join(d, 'sub', 'model'), d],
+      [d, join(d, 'runs')],
+    ]) {
+      const result = cli(
+        'train',
+        '--config',
+        smallSample,
+        '--epochs',
+        '1',
+        '--out',
+        model!,
+        '--outputs',
+        outputs!,
+      );
+      expect(result.status).toBe(2);
+      expect(result.stderr).toMatch(/^error: --outputs: .* overlaps --out/);
+      expect(existsSync(d)).toBe(false);
+    }
+    const nested = cli(
+      'train',
+      '--config',
+      smallSample,
+      '--epochs',
+      '1',
+      '--no-charts',
+      '--out',
+      join(d, 'model'),
+      '--outputs',
+      d,
+    );
+    expect(nested.stderr).toBe('');
+    expect(nested.status).toBe(0);
+    expectOneSet(d);
+  });
+
+  it('detect refuses --out that holds the --model it reads', () => {
+    const result = cli(
+      'detect',
+      '--model',
+      join(work, 'run', 'model'),
+      '--source',
+      'sample',
+      '--out',
+      join(work, 'run'),
+    );
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/^error: --out: .*would replace the model/);
+    expect(existsSync(join(work, 'run', 'model', 'pipeline.json'))).toBe(true);
+  });
+});
+
+describe('a run is one consistent set of files', () => {
+  it('a second run into the same folder swaps the whole set in; report checks it', () => {
+    const out = join(work, 'twice');
+    const first = cli('run', '--config', smallSample, '--epochs', '1', '--out', out);
+    expect(first.status).toBe(0);
+    const before = expectOneSet(out);
+    expect(before.files.some((file) => file.endsWith('.png'))).toBe(true);
+    const second = cli('run', '--config', smallSample, '--epochs', '1', '--no-charts', '--out', out);
+    expect(second.stderr).toBe('');
+    expect(second.status).toBe(0);
+    const after = expectOneSet(out);
+    expect(after.runId).not.toBe(before.runId);
+    // The first run's charts went with its set.
+    expect(after.files.some((file) => file.endsWith('.png'))).toBe(false);
+    expect(readdirSync(work).filter((name) => name.startsWith('.twice.'))).toEqual([]);
+    expect(cli('report', out).status).toBe(0);
+
+    // A mixed folder: report says so instead of describing a run that is not there.
+    const summaryPath = join(out, 'summary.json');
+    const summary = readJson(summaryPath);
+    writeFileSync(summaryPath, JSON.stringify({ ...summary, runId: before.runId }));
+    const mixed = cli('report', out);
+    expect(mixed.status).toBe(1);
+    expect(mixed.stderr).toMatch(
+      /^error: .*summary\.json is from run .* but the folder's files are from run /,
+    );
+    writeFileSync(summaryPath, JSON.stringify(summary));
+    rmSync(join(out, 'anomalies_consensus.csv'));
+    const missing = cli('report', out);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/^error: .*incomplete: anomalies_consensus\.csv is missing/);
+  });
+
+  it('SIGKILL during the output stage leaves the previous set or the new one, never a mix', async () => {
+    const out = join(work, 'killed');
+    expect(cli('run', '--config', smallSample, '--epochs', '1', '--no-charts', '--out', out).status).toBe(0);
+    const before = expectOneSet(out);
+    const child = spawn(
+      process.execPath,
+      [bin, 'run', '--config', smallSample, '--epochs', '1', '--out', out],
+      {
+        env,
+        cwd: work,
+      },
+    );
+    let stdout = '';
+    const exit = new Promise<number | null>((resolve) => child.on('close', resolve));
+    await new Promise<void>((resolve) => {
+      child.stdout!.on('data', (chunk) => {
+        stdout += chunk;
+        if (/stage consensus done/.test(stdout)) resolve();
+      });
+    });
+    child.kill('SIGKILL');
+    await exit;
+    if (existsSync(out)) {
+      const after = expectOneSet(out);
+      expect(after.runId === before.runId || after.files.some((file) => file.endsWith('.png'))).toBe(true);
+    }
+    // Whatever the moment, the next run repairs what the killed one left and writes a whole set.
+    const next = cli('run', '--config', smallSample, '--epochs', '1', '--no-charts', '--out', out);
+    expect(next.stderr).toBe('');
+    expect(next.status).toBe(0);
+    expectOneSet(out);
+    expect(readdirSync(work).filter((name) => name.startsWith('.killed.'))).toEqual([]);
   });
 });

@@ -3,6 +3,7 @@ import type { Interval } from '@crypto-anomaly/data';
 import { type Command, Option } from 'commander';
 import { CliError } from '../errors.js';
 import { configOf, pick } from '../options.js';
+import { assertOutputsApartFromModel, checkTargets } from '../output-folders.js';
 import type { CommandContext } from '../program.js';
 import { runSession } from '../session.js';
 import { addSourceOptions, type SourceKind, sourceSettings } from '../sources.js';
@@ -57,7 +58,9 @@ The symbol and interval default to the model's. Without --input the candles come
       const backend = pick<'auto' | 'wasm' | 'node' | 'cpu'>(command, 'backend', config.backend);
       const tui = pick<boolean>(command, 'tui', config.tui) ?? true;
       const charts = pick<boolean>(command, 'charts', config.charts) ?? true;
+      assertOutputsApartFromModel(outDir, modelDir);
       const core = await import('@crypto-anomaly/core');
+      await checkTargets(core, [{ option: '--out', dir: outDir, kind: 'outputs' }]);
       // The model says what it was trained on: its symbol and interval are the defaults here.
       const manifest = await core.readManifest(modelDir);
       const symbol = settings.symbol ?? manifest.trainedOn.symbol;

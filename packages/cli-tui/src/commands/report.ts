@@ -1,9 +1,11 @@
-import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { FOLDER_MARKER_FILE, type FolderMarker } from '@crypto-anomaly/core/api';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import type { CommandContext } from '../program.js';
-import { runReportLines, summaryLines } from '../report.js';
+import { runReportLines, setProblem, summaryLines } from '../report.js';
 
 /** `crypto-anomaly report DIR`: a run's summary.json, printed for people. */
 export function addReportCommand(program: Command, context: CommandContext): void {
@@ -22,14 +24,21 @@ Examples:
   crypto-anomaly report runs/btc --json    the raw JSON, e.g. for jq`,
     )
     .action(async (dir: string, options: { json?: boolean; full?: boolean }) => {
-      const path = join(resolve(dir), 'summary.json');
+      const folder = resolve(dir);
+      const path = join(folder, 'summary.json');
       let text: string;
       try {
         text = await readFile(path, 'utf8');
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
+        // Killed between the two renames of a swap: the previous set waits beside the folder.
+        const displaced = (await readdir(dirname(folder)).catch(() => [] as string[])).find(
+          (name) => name.startsWith(`.${basename(folder)}.`) && name.endsWith('.old'),
+        );
         throw new CliError('RUNTIME', `no readable summary.json in ${dir} (${code ?? String(error)})`, {
-          hint: `give the --out folder of a finished run, e.g. crypto-anomaly run --out ${dir} first`,
+          hint: displaced
+            ? `a run was killed while swapping its files in; the previous run is in ${join(dirname(folder), displaced)} and the next run into ${dir} restores it first`
+            : `give the --out folder of a finished run, e.g. crypto-anomaly run --out ${dir} first`,
           cause: error,
         });
       }
@@ -42,6 +51,19 @@ Examples:
           cause: error,
         });
       }
+      // One run's set or nothing: a summary that does not belong with the files is not reported.
+      const marker = await readMarker(folder);
+      const problem = setProblem(summary as never, marker, (file) => existsSync(join(folder, file)));
+      if (problem) {
+        throw new CliError('RUNTIME', `${dir} is not one complete run: ${problem}`, {
+          hint: `run again with --out ${dir} to write a whole new set`,
+        });
+      }
+      if (!marker) {
+        context.err(
+          `note: ${dir} has no ${FOLDER_MARKER_FILE} (written by an earlier version), so it is not checked as one run`,
+        );
+      }
       if (options.json) {
         context.out(JSON.stringify(summary, null, 2));
         return;
@@ -50,4 +72,14 @@ Examples:
       const short = options.full ? undefined : runReportLines(summary as never, context.width());
       for (const line of short ?? summaryLines(summary as never, context.width())) context.out(line);
     });
+}
+
+/** The folder's marker, if it has a readable one. */
+async function readMarker(folder: string): Promise<FolderMarker | undefined> {
+  try {
+    const marker = JSON.parse(await readFile(join(folder, FOLDER_MARKER_FILE), 'utf8')) as FolderMarker;
+    return marker?.format === 'crypto-anomaly-folder' && Array.isArray(marker.files) ? marker : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { configOf, pick } from '../options.js';
+import { checkTargets, partialStop } from '../output-folders.js';
 import type { CommandContext } from '../program.js';
 import { runSession } from '../session.js';
 import { addSourceOptions, type SourceKind, sourceSettings } from '../sources.js';
@@ -32,14 +33,19 @@ Examples:
 
 Writes into --out: <SYMBOL>_processed_data.csv, anomalies_<detector>.csv (isolation_forest,
 autoencoder, attention, consensus), summary.json, chart_*.png and model/ (for crypto-anomaly
-detect). --source binance downloads what the store lacks first (see crypto-anomaly fetch);
-with --archive, the monthly/daily archive files first, then the REST API for the rest.`,
+detect), as one set that replaces the previous run's whole. --out must be new, empty or an
+earlier run's folder: anything else is refused and nothing is deleted. --source binance
+downloads what the store lacks first (see crypto-anomaly fetch); with --archive, the
+monthly/daily archive files first, then the REST API for the rest.`,
     )
     .action(async (_flags: unknown, command: Command) => {
       const config = await configOf(command);
       const settings = sourceSettings(command, config, 'sample');
       const engine = engineSettings(command, config);
       const outDir = resolve(pick<string>(command, 'out', config.out) ?? 'output');
+      const core = await import('@crypto-anomaly/core');
+      // Before any work: --out must be absent, empty or a run's outputs, and writable.
+      await checkTargets(core, [{ option: '--out', dir: outDir, kind: 'outputs' }]);
       const title = trainingTitle('run', settings, outDir);
       await runSession({ title, tui: engine.tui, context }, async (reporter) => {
         if (settings.kind === 'sample') {
@@ -49,8 +55,9 @@ with --archive, the monthly/daily archive files first, then the REST API for the
         }
         const { tui: _tui, ...options } = engine;
         return withEngineInput(command, config, reporter, { kind: 'sample' }, async (input) => {
-          const core = await import('@crypto-anomaly/core');
-          const result = await core.runPipeline({ ...options, ...input, outDir });
+          // q, Ctrl+C or a signal after a detector finished keeps a partial run (no charts).
+          const result = await core.runPipeline({ ...options, ...input, outDir, onAbort: 'keep-finished' });
+          if (result.partial) throw partialStop(reporter, result.outDir, result.partial, 'summary.json');
           return { outDir: result.outDir, files: result.files, topAnomalies: result.topAnomalies };
         });
       });

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import { configOf, pick } from '../options.js';
+import { assertModelAndOutputsApart, checkTargets, partialStop } from '../output-folders.js';
 import type { CommandContext } from '../program.js';
 import { runSession } from '../session.js';
 import { addSourceOptions, type SourceKind, sourceSettings } from '../sources.js';
@@ -31,7 +32,10 @@ export function addTrainCommand(
     .description('train the pipeline (scaler, three detectors, thresholds) and save it for detect');
   addSourceOptions(command, sources, 'sample');
   command
-    .option('--out <model-dir>', 'folder to save the trained pipeline in (replaced atomically)')
+    .option(
+      '--out <model-dir>',
+      'folder to save the trained pipeline in: new, empty or a model saved before (replaced whole)',
+    )
     .option('--outputs <dir>', 'also write the anomaly CSVs, summary.json and charts there');
   addEngineOptions(command, { training: true })
     .addHelpText(
@@ -55,6 +59,16 @@ Examples:
       }
       const modelDir = resolve(out);
       const outputs = pick<string>(command, 'outputs', config.outputs);
+      assertModelAndOutputsApart(modelDir, outputs);
+      const core = await import('@crypto-anomaly/core');
+      // Before any training: each folder absent, empty or ours, and writable (the model inside
+      // --outputs as <outputs>/model is part of that set).
+      await checkTargets(core, [
+        ...(outputs ? [{ option: '--outputs', dir: resolve(outputs), kind: 'outputs' as const }] : []),
+        ...(outputs && modelDir === join(resolve(outputs), 'model')
+          ? []
+          : [{ option: '--out', dir: modelDir, kind: 'model' as const }]),
+      ]);
       const title = trainingTitle('train', settings, modelDir);
       await runSession({ title, tui: engine.tui, context }, async (reporter) => {
         if (settings.kind === 'sample') {
@@ -64,14 +78,20 @@ Examples:
         }
         const { tui: _tui, ...options } = engine;
         return withEngineInput(command, config, reporter, { kind: 'sample' }, async (input) => {
-          const core = await import('@crypto-anomaly/core');
+          // q, Ctrl+C or a signal after a detector finished keeps a partial model (and outputs).
           const result = await core.trainPipeline({
             ...options,
             ...input,
             modelDir,
             ...(outputs ? { outDir: resolve(outputs) } : {}),
+            onAbort: 'keep-finished',
           });
           result.pipeline.dispose();
+          if (result.partial) {
+            throw result.outputs
+              ? partialStop(reporter, result.outputs.outDir, result.partial, 'summary.json')
+              : partialStop(reporter, result.modelDir, result.partial, '.crypto-anomaly.json');
+          }
           reporter.line(
             `Model saved to ${result.modelDir}; score new candles with crypto-anomaly detect --model ${out}`,
           );

@@ -1,0 +1,91 @@
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import type { FolderKind, PartialRun } from '@crypto-anomaly/core/api';
+import { CliError, usageError } from './errors.js';
+import type { Reporter } from './reporter.js';
+
+/**
+ * The folders run, train and detect write, checked before any work: the engine only replaces a
+ * folder that is absent, empty or one it wrote (its `.crypto-anomaly.json` marker), and never two
+ * that overlap. Each refusal is a usage error naming the flag.
+ */
+
+/** True when `inner` is `outer` or inside it. */
+function isInside(inner: string, outer: string): boolean {
+  const path = relative(resolve(outer), resolve(inner));
+  return path === '' || (path !== '..' && !path.startsWith(`..${sep}`) && !isAbsolute(path));
+}
+
+/**
+ * `train --out MODEL --outputs DIR`: refuses the same folder, or one inside the other, except the
+ * default nesting `DIR/model`, which is written as part of DIR's set.
+ */
+export function assertModelAndOutputsApart(modelDir: string, outputs: string | undefined): void {
+  if (outputs === undefined) return;
+  const [model, out] = [resolve(modelDir), resolve(outputs)];
+  const nested = model === join(out, 'model');
+  if (model === out || isInside(out, model) || (isInside(model, out) && !nested)) {
+    throw usageError(
+      '--outputs',
+      `${out} overlaps --out ${model}: the outputs would replace the model or the reverse`,
+      'give two separate folders, e.g. --out models/btc --outputs runs/btc, or --out runs/btc/model --outputs runs/btc',
+    );
+  }
+}
+
+/** `detect --model MODEL --out DIR`: DIR must neither hold MODEL (it would replace it) nor sit inside it. */
+export function assertOutputsApartFromModel(outDir: string, modelDir: string): void {
+  if (isInside(modelDir, outDir) || isInside(outDir, modelDir)) {
+    throw usageError(
+      '--out',
+      `${resolve(outDir)} overlaps the model ${resolve(modelDir)}: writing the outputs there would replace the model being read`,
+      'write the outputs to another folder, e.g. --out runs/detect',
+    );
+  }
+}
+
+/**
+ * Asks the engine whether each folder may be written (`prepareTarget`: absent, empty or ours,
+ * and creatable); its refusals become usage errors naming the flag. Also repairs what a killed
+ * run left beside the folder.
+ */
+export async function checkTargets(
+  core: { prepareTarget(dir: string, kind: FolderKind): Promise<string> },
+  targets: readonly { option: string; dir: string; kind: FolderKind }[],
+): Promise<void> {
+  for (const { option, dir, kind } of targets) {
+    try {
+      await core.prepareTarget(dir, kind);
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (code !== 'TARGET_NOT_OURS' && code !== 'TARGET_NOT_WRITABLE') throw error;
+      throw usageError(
+        option,
+        (error as Error).message,
+        code === 'TARGET_NOT_OURS'
+          ? `give ${option} a new or empty folder; crypto-anomaly replaces only folders it wrote`
+          : `give ${option} a folder you can write to`,
+      );
+    }
+  }
+}
+
+/**
+ * A run stopped by q, Ctrl+C or a signal that kept the detectors that finished: says so, and
+ * returns the STOPPED error the command ends with (exit 1 for q).
+ */
+export function partialStop(
+  reporter: Reporter,
+  where: string,
+  partial: PartialRun,
+  marker: string,
+): CliError {
+  const missing = partial.missingDetectors;
+  const text =
+    `kept a partial run in ${where} (marked partial in ${marker}` +
+    `${missing.length > 0 ? `; not trained: ${missing.join(', ')}` : ''}` +
+    `${partial.chartsSkipped ? '; no charts' : ''})`;
+  reporter.line(`Stopped early: ${text}`);
+  return new CliError('STOPPED', `stopped before the end; ${text}`, {
+    hint: 'run again without stopping to train every detector and draw the charts',
+  });
+}
