@@ -104,6 +104,8 @@ function causeAndHint(error: unknown): { cause: string; hint: string } {
       TOO_FEW_ROWS: 'load a longer range (--since earlier) or a larger file',
       BACKEND_UNAVAILABLE: 'choose another --backend (cpu always works)',
       MODEL_MISMATCH: 'train the model again with this version (crypto-anomaly train)',
+      MODEL_INVALID:
+        'the model folder is damaged or not a model: train it again with crypto-anomaly train --out DIR',
     };
     return { cause, hint: hints[error.code] ?? 'run again with --verbose for details' };
   }
