@@ -96,6 +96,10 @@ function causeAndHint(error: unknown): { cause: string; hint: string } {
       IP_BANNED: 'Binance banned this IP for a while: wait until the ban ends before retrying',
       MALFORMED_CSV: 'check the file is a Binance kline CSV (12 columns, times in ms or µs)',
       UNKNOWN_SYMBOL: 'check the symbol on Binance, e.g. BTCUSDT',
+      TIMEOUT:
+        'the fetch ran past its limit: run again to resume (the store keeps what was fetched), or raise --give-up-after',
+      STORE_DAMAGED:
+        'the store file is damaged and was left as it is: move it aside (or pass --store <new file>) and run crypto-anomaly fetch again to rebuild it',
     };
     return { cause, hint: hints[error.code] ?? 'run again with --verbose for details' };
   }
