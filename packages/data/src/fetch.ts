@@ -513,15 +513,20 @@ export async function openKlinePager(
       deadline.passed = true;
       controller.abort();
     }, opts.requestTimeoutMs);
-    const signal = opts.signal ? AbortSignal.any([opts.signal, controller.signal]) : controller.signal;
+    // The caller's signal aborts this request too; the listener goes with it (no AbortSignal.any
+    // per request, whose links to a long-lived signal pile up).
+    const onAbort = () => controller.abort();
+    if (opts.signal?.aborted) controller.abort();
+    else opts.signal?.addEventListener('abort', onAbort, { once: true });
     const client = new MainClient(
       { baseUrl: opts.baseUrl, disableTimeSync: true, parseExceptions: false },
-      { signal },
+      { signal: controller.signal },
     );
     try {
       return await call(client);
     } finally {
       clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
       usedWeight = Number(client.getRateLimitStates()['x-mbx-used-weight-1m']);
     }
   };

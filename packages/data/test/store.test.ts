@@ -1,6 +1,9 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   defaultStorePath,
@@ -162,6 +165,30 @@ describe('KlineStore', () => {
       expect(error.message).toMatch(/is damaged .*nothing deleted.*fresh fetch into a new file/);
       expect(error.message).not.toMatch(/another process/i);
       expect((await readFile(path)).equals(content), name).toBe(true);
+    }
+  });
+
+  it('tells a store held by another process from a damaged one', async () => {
+    const path = join(directory, 'held.duckdb');
+    const holder = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '-e',
+        `import('../src/index.ts').then(async ({ KlineStore }) => { await KlineStore.open(${JSON.stringify(path)}); console.log('held'); setInterval(() => {}, 1000); })`,
+      ],
+      { cwd: join(dirname(fileURLToPath(import.meta.url))), stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      await once(holder.stdout!, 'data');
+      const error = await KlineStore.open(path).catch((caught) => caught);
+      expect(isDataError(error) && error.code).toBe('STORE');
+      expect(error.message).toMatch(/Another process is using it/);
+      expect(error.message).not.toMatch(/damaged/);
+    } finally {
+      holder.kill('SIGKILL');
+      await once(holder, 'exit');
     }
   });
 
