@@ -96,7 +96,7 @@ export async function fetchKlines(options: FetchKlinesOptions): Promise<FetchKli
   const stats = { pages: 0, rows: 0, requests: 0, retries: 0, rateLimitWaits: 0 };
   let lastWait: string | undefined;
   try {
-    return await fetchIntoStore(
+    return await fetchMissingRanges(
       options,
       symbol,
       interval,
@@ -118,7 +118,7 @@ export async function fetchKlines(options: FetchKlinesOptions): Promise<FetchKli
   }
 }
 
-async function fetchIntoStore(
+async function fetchMissingRanges(
   options: FetchKlinesOptions,
   symbol: string,
   interval: Interval,
