@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ExitCode, main } from '../src/index.js';
-import { runReportLines, summaryLines } from '../src/report.js';
+import { runReportLines, setProblem, summaryLines } from '../src/report.js';
 import { captureContext } from './capture.js';
 
 const summary = {
@@ -128,5 +128,52 @@ describe('crypto-anomaly report', () => {
     expect(await main(['report'], io.context)).toBe(ExitCode.usageError);
     expect(io.stderr()).toMatch(/missing required argument 'dir'/);
     expect(io.stderr()).toMatch(/usage: crypto-anomaly report \[options\] <dir>/);
+  });
+});
+
+describe('setProblem: is a folder one run?', () => {
+  const marker = {
+    format: 'crypto-anomaly-folder' as const,
+    kind: 'outputs' as const,
+    runId: 'r2',
+    createdAt: '2026-12-01T00:00:00.000Z',
+    files: ['a.csv', 'summary.json'],
+    partial: false,
+    writer: { pid: 1, host: 'h' },
+  };
+  const all = () => true;
+
+  it('accepts a summary of the marker’s run with every listed file, and an unmarked older folder', () => {
+    expect(setProblem({ runId: 'r2' }, marker, all)).toBeUndefined();
+    expect(setProblem({ symbol: 'BTCUSDT' }, undefined, all)).toBeUndefined();
+  });
+
+  it('names a summary from another run, a missing file, a missing marker, a model folder', () => {
+    expect(setProblem({ runId: 'r1' }, marker, all)).toBe(
+      "summary.json is from run r1 but the folder's files are from run r2",
+    );
+    expect(setProblem({ runId: 'r2' }, marker, (file) => file !== 'a.csv')).toBe(
+      'the set of run r2 is incomplete: a.csv is missing',
+    );
+    expect(setProblem({ runId: 'r2' }, undefined, all)).toMatch(/has no \.crypto-anomaly\.json/);
+    expect(setProblem({ runId: 'r2' }, { ...marker, kind: 'model' }, all)).toMatch(/saved model/);
+  });
+
+  it('report refuses a mixed folder (exit 1) and says a run is partial', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-report-'));
+    const summary = { runId: 'r2', mode: 'run', symbol: 'BTCUSDT', interval: '1h', detectors: {} };
+    writeFileSync(join(dir, 'summary.json'), JSON.stringify({ ...summary, runId: 'r1' }));
+    writeFileSync(join(dir, 'a.csv'), '');
+    writeFileSync(join(dir, '.crypto-anomaly.json'), JSON.stringify(marker));
+    const mixed = captureContext();
+    expect(await main(['report', dir], mixed.context)).toBe(ExitCode.runtimeFailure);
+    expect(mixed.err[0]).toMatch(/is not one complete run: summary\.json is from run r1/);
+    writeFileSync(
+      join(dir, 'summary.json'),
+      JSON.stringify({ ...summary, partial: true, missingDetectors: ['attention'] }),
+    );
+    const partial = captureContext();
+    expect(await main(['report', dir], partial.context)).toBe(ExitCode.success);
+    expect(partial.stdout()).toMatch(/partial run: stopped before attention finished/);
   });
 });

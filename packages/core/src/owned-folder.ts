@@ -259,6 +259,14 @@ export async function prepareTarget(dir: string, kind: FolderKind): Promise<stri
   const target = resolve(dir);
   if (dirname(target) === target) throw notOurs(target, kind, 'is the root of the file system');
   await assertReplaceable(target, kind);
+  if (isInside(process.cwd(), target)) {
+    // The swap would pull the folder from under this process and the shell it runs in.
+    throw new CoreError(
+      'TARGET_NOT_OURS',
+      `${target} is the current folder or holds it, and crypto-anomaly replaces its folders whole: ` +
+        'choose a sub-folder instead, e.g. output (nothing was written).',
+    );
+  }
   await recover(target, kind);
   await assertReplaceable(target, kind);
   await assertWritableParent(target);

@@ -85,6 +85,16 @@ describe('prepareTarget', () => {
     expect((await errorOf(prepareTarget(model, 'model'))).message).toMatch(/train\.csv/);
   });
 
+  it('refuses the current folder (a swap would pull it from under the shell), even when empty', async () => {
+    const cwd = process.cwd();
+    try {
+      process.chdir(root);
+      expect((await errorOf(prepareTarget('.', 'outputs'))).message).toMatch(/is the current folder/);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
   it('refuses a folder it cannot create before anything runs', async () => {
     const error = await errorOf(prepareTarget('/proc/nope/out', 'outputs'));
     expect(isCoreError(error) && error.code).toBe('TARGET_NOT_WRITABLE');
