@@ -321,6 +321,51 @@ describe('stopping', () => {
   });
 });
 
+describe('q in the dashboard (a real terminal, tmux)', () => {
+  const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+  const socket = `cli-e2e-q-${process.pid}`;
+  const tmux = (...args: string[]) => spawnSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+
+  it.skipIf(!hasTmux)(
+    hasTmux
+      ? 'q after the forest finished keeps it as a partial run, says so and exits 1'
+      : 'SKIPPED: tmux is not installed (apt-get install tmux to run the real-terminal test)',
+    async () => {
+      const out = join(work, 'quit');
+      const command = [
+        'env -i',
+        `PATH=${JSON.stringify(process.env['PATH'] ?? '/usr/bin:/bin')}`,
+        `HOME=${JSON.stringify(process.env['HOME'] ?? work)}`,
+        'TERM=xterm-256color',
+        JSON.stringify(process.execPath),
+        JSON.stringify(bin),
+        `run --config ${JSON.stringify(smallSample)} --epochs 50 --out ${JSON.stringify(out)}`,
+        '; echo "EXIT=$?"; sleep 120',
+      ].join(' ');
+      try {
+        expect(tmux('new-session', '-d', '-s', 'q', '-x', '100', '-y', '30', command).status).toBe(0);
+        const screen = () => tmux('capture-pane', '-p', '-t', 'q').stdout;
+        const waitFor = async (predicate: (text: string) => boolean) => {
+          for (let tries = 0; tries < 400 && !predicate(screen()); tries++) {
+            await new Promise((resolve) => setTimeout(resolve, 250));
+          }
+          return screen();
+        };
+        expect(await waitFor((text) => /epoch \d+\/50/.test(text))).toMatch(/epoch \d+\/50/);
+        tmux('send-keys', '-t', 'q', 'q');
+        const end = await waitFor((text) => /EXIT=\d+/.test(text));
+        expect(end).toMatch(/EXIT=1/);
+        expect(end.replace(/\s+/g, ' ')).toMatch(/kept a partial run/);
+        expect(readJson(join(out, 'summary.json'))).toMatchObject({ partial: true });
+        expect(expectOneSet(out).files).toContain('anomalies_isolation_forest.csv');
+      } finally {
+        tmux('kill-server');
+      }
+    },
+    150_000,
+  );
+});
+
 describe('folders the program did not write', () => {
   let input: string;
   beforeAll(async () => {
