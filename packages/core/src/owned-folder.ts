@@ -233,19 +233,16 @@ async function recover(target: string, kind: FolderKind): Promise<void> {
   const leftovers = found.filter((entry) =>
     entry.old ? !isAlive(writerOf(entry.runId)) : !isAlive(entry.marker.writer),
   );
-  const targetExists = await access(target).then(
-    () => true,
-    () => false,
-  );
-  if (!targetExists) {
-    const newest = leftovers
-      .filter((leftover) => leftover.old)
-      .sort((a, b) => a.marker.createdAt.localeCompare(b.marker.createdAt))
-      .at(-1);
-    if (newest) {
-      await rename(newest.path, target);
-      leftovers.splice(leftovers.indexOf(newest), 1);
-    }
+  // Missing (or only an empty folder in its place): the newest displaced set comes back.
+  const entries = await readdir(target).catch(() => undefined);
+  const newest = leftovers
+    .filter((leftover) => leftover.old)
+    .sort((a, b) => a.marker.createdAt.localeCompare(b.marker.createdAt))
+    .at(-1);
+  if (newest && (entries === undefined || entries.length === 0)) {
+    if (entries) await rmdir(target);
+    await rename(newest.path, target);
+    leftovers.splice(leftovers.indexOf(newest), 1);
   }
   for (const { path } of leftovers) await rm(path, { recursive: true, force: true });
 }
