@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -50,18 +51,23 @@ export function toMilliseconds(time: number): number {
  * timestamps are converted to milliseconds. A malformed line throws a MALFORMED_CSV DataError
  * naming its line, unless `skipMalformed` is set.
  */
-export function readKlinesCsvBatches(
-  path: string,
-  options: Partial<CsvReadOptions> & { batchSize?: number; rawTimestamps?: boolean } = {},
-): AsyncGenerator<Kline[]> {
+export function readKlinesCsvBatches(path: string, options: CsvStreamOptions = {}): AsyncGenerator<Kline[]> {
   return parseKlinesCsvStream(createReadStream(path), path, options);
 }
+
+/** Options of `readKlinesCsvBatches` and `parseKlinesCsvStream`. */
+export type CsvStreamOptions = Partial<CsvReadOptions> & {
+  batchSize?: number;
+  rawTimestamps?: boolean;
+  /** Called for every candle read, with the file line it came from (1-based). */
+  onRow?: (kline: Kline, line: number) => void;
+};
 
 /** `readKlinesCsvBatches` over any readable stream (a zip entry, a socket); `label` names it in errors. */
 export async function* parseKlinesCsvStream(
   input: Readable,
   label: string,
-  options: Partial<CsvReadOptions> & { batchSize?: number; rawTimestamps?: boolean } = {},
+  options: CsvStreamOptions = {},
 ): AsyncGenerator<Kline[]> {
   const path = label;
   const opts = { ...CSV_READ_DEFAULTS, ...options };
@@ -70,7 +76,7 @@ export async function* parseKlinesCsvStream(
     if (!opts.skipMalformed) {
       throw new DataError(
         'MALFORMED_CSV',
-        `${path} line ${line}: ${reason}. Fix the line, or skip malformed lines explicitly (skipMalformed: true, CLI --skip-malformed).`,
+        `${path} line ${line}: ${reason}. Fix or delete the line (from code, skipMalformed: true skips such lines).`,
       );
     }
     opts.onSkippedLine?.(line, reason);
@@ -92,12 +98,15 @@ export async function* parseKlinesCsvStream(
   let columns: number[] | undefined;
   let width: number = KLINE_CSV_COLUMNS.length;
   let batch: Kline[] = [];
+  /** Line of the last record read: an unclosed quote is only reported at the end of the file. */
+  let lastLine = 0;
   try {
     for await (const { record, info } of parser as AsyncIterable<{
       record: string[];
       info: { lines: number };
     }>) {
       const line = info.lines;
+      lastLine = line;
       if (columns === undefined) {
         const header = headerColumns(record);
         if (header) {
@@ -116,6 +125,7 @@ export async function* parseKlinesCsvStream(
         skipped(line, kline);
         continue;
       }
+      options.onRow?.(kline, line);
       batch.push(kline);
       if (batch.length >= batchSize) {
         yield batch;
@@ -128,10 +138,17 @@ export async function* parseKlinesCsvStream(
     if ((error as { code?: string }).code === 'ENOENT') {
       throw new DataError('INVALID_ARGUMENT', `CSV file not found: ${path}.`, { cause: error });
     }
+    if (csvError.code === 'CSV_QUOTE_NOT_CLOSED') {
+      throw new DataError(
+        'MALFORMED_CSV',
+        `${path} line ${lastLine + 1}: a quote opened on this line is never closed (the rest of the file was read as one field). Fix or delete the line (from code, skipMalformed: true skips such lines).`,
+        { cause: error },
+      );
+    }
     if (typeof csvError.lines === 'number') {
       throw new DataError(
         'MALFORMED_CSV',
-        `${path} line ${csvError.lines}: ${csvError.message}. Fix the line, or skip malformed lines explicitly (skipMalformed: true, CLI --skip-malformed).`,
+        `${path} line ${csvError.lines}: ${csvError.message}. Fix or delete the line (from code, skipMalformed: true skips such lines).`,
         { cause: error },
       );
     }
@@ -222,31 +239,103 @@ export function parseKlineFileName(path: string): { symbol?: string; interval?: 
   return { symbol: match[1]!, interval: match[2] as Interval };
 }
 
+/** A KlineSource over a CSV file, which also knows the file line each candle came from. */
+export interface CsvKlineSource extends KlineSource {
+  /** The 1-based line of the candle opening at `openTime` (ms), once loaded; undefined if none. */
+  lineOf(openTime: number): number | undefined;
+}
+
+/** The first field two candles disagree on, e.g. `close 42000.5 vs 42100`, or undefined when equal. */
+function firstDifference(a: Kline, b: Kline): string | undefined {
+  const names: [keyof Kline, string][] = [
+    ['open', 'open'],
+    ['high', 'high'],
+    ['low', 'low'],
+    ['close', 'close'],
+    ['volume', 'volume'],
+    ['closeTime', 'close_time'],
+    ['quoteAssetVolume', 'quote_asset_volume'],
+    ['numberOfTrades', 'number_of_trades'],
+    ['takerBuyBaseAssetVolume', 'taker_buy_base_asset_volume'],
+    ['takerBuyQuoteAssetVolume', 'taker_buy_quote_asset_volume'],
+  ];
+  for (const [key, name] of names) if (a[key] !== b[key]) return `${name} ${a[key]} vs ${b[key]}`;
+  return undefined;
+}
+
+/** Why a file gave no candles: empty, or a header (or skipped lines) and nothing else. */
+async function noCandlesError(path: string, skipped: number): Promise<DataError> {
+  const handle = await open(path, 'r');
+  let text: string;
+  try {
+    const buffer = Buffer.alloc(4096);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    text = buffer.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+  const what =
+    text.trim() === ''
+      ? 'is empty'
+      : skipped > 0
+        ? `holds no readable candle (all ${skipped} data lines were malformed and skipped)`
+        : 'holds a header but no candle rows';
+  return new DataError('NO_CANDLES', `CSV file ${path} ${what}: there is nothing to load.`);
+}
+
 /**
  * A KlineSource over one CSV file in the Binance layout (see `readKlinesCsvBatches`). The file
  * holds one symbol and interval: given in options or read from a name like `BTCUSDT_1h.csv`;
- * a request for another pair is refused. Rows are sorted by open time; where an open time
- * repeats, the later line wins.
+ * a request for another pair is refused. Rows are sorted by open time; a repeated open time with
+ * the same values is read once, with different values it is refused (BAD_CANDLES naming both
+ * lines). An empty or header-only file is refused (NO_CANDLES).
  */
 export function csvSource(
   path: string,
   options: Partial<CsvReadOptions> & { symbol?: string; interval?: Interval } = {},
-): KlineSource {
+): CsvKlineSource {
   const fromName = parseKlineFileName(path);
   const symbol = options.symbol ?? fromName.symbol;
   const interval = options.interval ?? fromName.interval;
   if (options.symbol !== undefined) assertSymbol('symbol', options.symbol);
   if (options.interval !== undefined) assertInterval(options.interval);
   let cached: Promise<Kline[]> | undefined;
+  const lines = new Map<number, number>();
   const loadAll = async () => {
     const byTime = new Map<number, Kline>();
-    for await (const batch of readKlinesCsvBatches(path, options)) {
-      for (const kline of batch) byTime.set(kline.openTime, kline);
+    lines.clear();
+    let skipped = 0;
+    const onRow = (kline: Kline, line: number) => {
+      const earlier = byTime.get(kline.openTime);
+      if (!earlier) {
+        byTime.set(kline.openTime, kline);
+        lines.set(kline.openTime, line);
+        return;
+      }
+      const difference = firstDifference(earlier, kline);
+      if (difference === undefined) return;
+      throw new DataError(
+        'BAD_CANDLES',
+        `${path}: lines ${lines.get(kline.openTime)} and ${line} both hold the candle opening at ` +
+          `${new Date(kline.openTime).toISOString()} with different values (${difference}): keep the right one and delete the other.`,
+      );
+    };
+    for await (const _batch of readKlinesCsvBatches(path, {
+      ...options,
+      onRow,
+      onSkippedLine: (line, reason) => {
+        skipped++;
+        options.onSkippedLine?.(line, reason);
+      },
+    })) {
+      // Rows are collected by onRow, which sees each one's line.
     }
+    if (byTime.size === 0) throw await noCandlesError(path, skipped);
     return [...byTime.values()].sort((a, b) => a.openTime - b.openTime);
   };
   return {
     describe: () => `CSV file ${path}${symbol ? ` (${symbol}${interval ? ` ${interval}` : ''})` : ''}`.trim(),
+    lineOf: (openTime) => lines.get(openTime),
     async load(request) {
       assertInterval(request.interval);
       if (symbol !== undefined && request.symbol !== symbol) {

@@ -35,6 +35,8 @@ export {
   planArchiveFiles,
 } from './archive.js';
 export {
+  type CsvKlineSource,
+  type CsvStreamOptions,
   csvSource,
   formatCsvTime,
   KLINE_CSV_COLUMNS,
@@ -53,7 +55,16 @@ export { DataError, type DataErrorCode, isDataError } from './errors.js';
 export { DEFAULT_REST_BASE_URL, fetchKlines, parseKlinesResponse } from './fetch.js';
 export { assertInterval, intervalToMilliseconds, isInterval, nextOpenTime } from './intervals.js';
 export { DEFAULT_WS_BASE_URL, liveKlines, parseStreamKline } from './live.js';
-export { analyzeKlines, csvQualityReport, formatQualityReport, qualityReport } from './quality.js';
+export {
+  analyzeKlines,
+  assertCandleQuality,
+  type CandleAcceptance,
+  type CandleQualityOptions,
+  candleQualityError,
+  csvQualityReport,
+  formatQualityReport,
+  qualityReport,
+} from './quality.js';
 export { SeededRandom } from './random.js';
 export {
   ANOMALY_KINDS,

@@ -1,6 +1,7 @@
 import type { Interval, Kline, KlineGap, QualityIssue, QualityReport } from './api.js';
 import { MICROSECOND_THRESHOLD, readKlinesCsvBatches, toMilliseconds } from './csv.js';
-import { assertInterval, intervalToMilliseconds, nextOpenTime } from './intervals.js';
+import { DataError } from './errors.js';
+import { assertInterval, INTERVALS, intervalToMilliseconds, nextOpenTime } from './intervals.js';
 import type { KlineStore } from './store.js';
 import { assertSymbol } from './validate.js';
 
@@ -109,9 +110,11 @@ export function analyzeKlines(
 }
 
 function ohlcProblem(k: Kline, closeTime: number, openTime: number): string | undefined {
+  // high < low first: it is what a swapped pair of columns looks like, and it says so plainly.
+  if (k.high < k.low) return `high ${k.high} below low ${k.low}`;
+  if (k.close < k.low || k.close > k.high) return `close ${k.close} outside [low ${k.low}, high ${k.high}]`;
   if (k.low > Math.min(k.open, k.close)) return `low ${k.low} above open/close`;
   if (k.high < Math.max(k.open, k.close)) return `high ${k.high} below open/close`;
-  if (k.low > k.high) return `low ${k.low} above high ${k.high}`;
   if (k.low <= 0 || k.open <= 0 || k.close <= 0) return 'a price at or below zero';
   if (k.volume < 0 || k.quoteAssetVolume < 0 || k.numberOfTrades < 0)
     return 'a negative volume or trade count';
@@ -160,4 +163,133 @@ export function formatQualityReport(report: QualityReport): string {
   }
   if (report.gaps.length > 10) lines.push(`  … ${report.gaps.length - 10} more gaps`);
   return lines.join('\n');
+}
+
+/** What a user may knowingly accept in the candle checks; everything else is refused. */
+export interface CandleAcceptance {
+  /** Missing candles, e.g. exchange outages in real data. Default false: a gap is refused. */
+  allowGaps: boolean;
+}
+
+export interface CandleQualityOptions extends Partial<CandleAcceptance> {
+  /** Names where the candles came from in the message, e.g. "CSV file BTCUSDT_1h.csv". */
+  source?: string;
+  /** The file line a candle was read from (CSV sources), named beside its time. */
+  lineOf?: (openTime: number) => number | undefined;
+}
+
+/** `2024-01-13 11:00 UTC` (seconds only when they are not zero). */
+function candleTime(time: number): string {
+  const iso = new Date(time).toISOString();
+  return `${iso.slice(0, 10)} ${iso.endsWith(':00.000Z') ? iso.slice(11, 16) : iso.slice(11, 19)} UTC`;
+}
+
+/** The interval name of a spacing in ms, or a plain duration when no interval has that length. */
+function spacingName(ms: number): string {
+  const name = INTERVALS.find((interval) => interval !== '1M' && intervalToMilliseconds(interval) === ms);
+  if (name) return name;
+  return ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : `${ms / 60_000} minutes`;
+}
+
+/**
+ * Turns a quality report into the error to refuse the candles with, or undefined when they are fit
+ * to train and score on. Refused: repeated open times, inconsistent candles (high < low, close
+ * outside [low, high], …), a spacing that is not the interval (4h candles read as 1h), off-grid
+ * open times, disorder, and gaps unless `allowGaps`. Zero-volume candles are accepted (stale
+ * markets have them). The message names the first offending candles by time, and by file line
+ * when `lineOf` knows it, and how many there are in all.
+ */
+export function candleQualityError(
+  report: QualityReport,
+  options: CandleQualityOptions = {},
+): DataError | undefined {
+  if (report.rows === 0) return undefined;
+  const where = options.source ? `${options.source}: ` : '';
+  const at = (time: number) => {
+    const line = options.lineOf?.(time);
+    return line === undefined ? `the candle at ${candleTime(time)}` : `line ${line} (${candleTime(time)})`;
+  };
+  const examples = (kind: (issue: QualityIssue) => boolean, count: number, what: string) => {
+    const named = report.examples.filter(kind).slice(0, 3);
+    const list = named.map((issue) => `${at(issue.openTime)}: ${issue.reason}`).join('; ');
+    const more = count > named.length ? ` (${count} candles in all)` : '';
+    return new DataError('BAD_CANDLES', `${where}${what}: ${list}${more}.`);
+  };
+  const step = report.interval === '1M' ? 0 : intervalToMilliseconds(report.interval);
+  if (report.duplicates > 0) {
+    return examples(
+      (issue) => issue.reason.startsWith('duplicate'),
+      report.duplicates,
+      'repeated open times',
+    );
+  }
+  if (report.inconsistent > 0) {
+    const otherKinds = /^(duplicate open time|open time |zero volume)/;
+    return examples(
+      (issue) => !otherKinds.test(issue.reason),
+      report.inconsistent,
+      'candles that contradict themselves',
+    );
+  }
+  // Most consecutive candles a whole number of intervals apart: the file holds another interval.
+  if (step > 0 && report.rows > 2 && report.gaps.length >= (report.rows - 1) / 2) {
+    const sizes = new Map<number, number>();
+    for (const gap of report.gaps) sizes.set(gap.missing, (sizes.get(gap.missing) ?? 0) + 1);
+    const [missing] = [...sizes.entries()].sort((a, b) => b[1] - a[1])[0]!;
+    const spacing = spacingName((missing + 1) * step);
+    return new DataError(
+      'BAD_CANDLES',
+      `${where}the candles are ${spacing} apart, but the interval is ${report.interval} ` +
+        `(${report.gaps.length} of ${report.rows - 1} steps skip candles): give the interval ${spacing}.`,
+    );
+  }
+  if (report.misaligned > 0) {
+    if (step > 0 && report.misaligned > report.rows / 2) {
+      return new DataError(
+        'BAD_CANDLES',
+        `${where}${report.misaligned} of ${report.rows} open times are off the ${report.interval} grid, ` +
+          `the first ${at(report.examples.find((issue) => issue.reason.startsWith('open time not'))?.openTime ?? report.firstOpenTime!)}: ` +
+          `the candles are shorter than ${report.interval} or shifted; give the interval they have.`,
+      );
+    }
+    return examples(
+      (issue) => issue.reason.startsWith('open time not'),
+      report.misaligned,
+      'open times off the grid',
+    );
+  }
+  if (report.outOfOrder > 0) {
+    return examples(
+      (issue) => issue.reason.startsWith('open time before'),
+      report.outOfOrder,
+      'candles out of time order',
+    );
+  }
+  if (report.gaps.length > 0 && !options.allowGaps) {
+    const first = report.gaps[0]!;
+    const more = report.gaps.length > 1 ? `, and ${report.gaps.length - 1} more gaps` : '';
+    return new DataError(
+      'BAD_CANDLES',
+      `${where}${report.missingRows} of ${report.expectedRows} ${report.interval} candles are missing: ` +
+        `the first gap, ${first.missing} candles from ${candleTime(first.start)}, lies ` +
+        `${step > 0 ? `between ${at(first.start - step)} and` : 'before'} ${at(first.end)}${more}.`,
+    );
+  }
+  return undefined;
+}
+
+/**
+ * Checks candles (time order, as a source returns them) before training or scoring: throws the
+ * BAD_CANDLES DataError of `candleQualityError`, else returns the report.
+ */
+export function assertCandleQuality(
+  klines: readonly Kline[],
+  symbol: string,
+  interval: Interval,
+  options: CandleQualityOptions = {},
+): QualityReport {
+  const report = analyzeKlines(klines, symbol, interval);
+  const error = candleQualityError(report, options);
+  if (error) throw error;
+  return report;
 }

@@ -96,6 +96,8 @@ describe('CSV import', () => {
     const error = await readKlinesCsv(path).catch((caught) => caught);
     expect(isDataError(error) && error.code).toBe('MALFORMED_CSV');
     expect(error.message).toMatch(/skipMalformed/);
+    // No command-line flag is offered that the CLI does not have.
+    expect(error.message).not.toMatch(/--skip-malformed/);
 
     const skipped: [number, string][] = [];
     const klines = await readKlinesCsv(path, {
@@ -133,6 +135,51 @@ describe('csvSource', () => {
     ).toHaveLength(1);
     await expect(source.load({ symbol: 'BTCUSDT', interval: '1d' })).rejects.toThrow(/holds ETHUSDT/);
     await expect(source.load({ symbol: 'ETHUSDT', interval: '1h' })).rejects.toThrow(/holds 1d candles/);
+  });
+
+  it('refuses two lines with the same open time and different values, naming both lines', async () => {
+    const path = join(directory, 'ETHUSDT_1d-conflict.csv');
+    const changed = REAL_LINES[2]!.replace('4108.37000000,1199', '4108.38000000,1199');
+    await writeFile(path, `${[...REAL_LINES, changed].join('\n')}\n`);
+    const error = await csvSource(path, { symbol: 'ETHUSDT', interval: '1d' })
+      .load({ symbol: 'ETHUSDT', interval: '1d' })
+      .catch((caught) => caught);
+    expect(isDataError(error) && error.code).toBe('BAD_CANDLES');
+    expect(error.message).toMatch(
+      /lines 3 and 5 both hold the candle opening at 2017-08-18T00:00:00\.000Z with different values \(close 4108\.37 vs 4108\.38\)/,
+    );
+  });
+
+  it('knows the line of each candle', async () => {
+    const path = join(directory, 'ETHUSDT_1d-lines.csv');
+    await writeFile(path, `${[REAL_LINES[0], '', REAL_LINES[3], REAL_LINES[1]].join('\n')}\n`);
+    const source = csvSource(path);
+    await source.load({ symbol: 'ETHUSDT', interval: '1d' });
+    expect(source.lineOf(1503100800000)).toBe(3);
+    expect(source.lineOf(1502928000000)).toBe(4);
+    expect(source.lineOf(1)).toBeUndefined();
+  });
+
+  it('says a file is empty, or holds only a header, instead of finding no candles in a range', async () => {
+    const empty = join(directory, 'BTCUSDT_1h-empty.csv');
+    await writeFile(empty, '');
+    const headerOnly = join(directory, 'BTCUSDT_1h-header.csv');
+    await writeFile(headerOnly, `${KLINE_CSV_HEADER}\n`);
+    const request = { symbol: 'BTCUSDT', interval: '1h' } as const;
+    const first = await csvSource(empty)
+      .load(request)
+      .catch((caught) => caught);
+    expect(isDataError(first) && first.code).toBe('NO_CANDLES');
+    expect(first.message).toMatch(/BTCUSDT_1h-empty\.csv is empty/);
+    await expect(csvSource(headerOnly).load(request)).rejects.toThrow(/holds a header but no candle rows/);
+  });
+
+  it('names the line a never-closed quote opens on', async () => {
+    const path = join(directory, 'quote.csv');
+    await writeFile(path, `${[...REAL_LINES.slice(0, 2), 'x, "oops', REAL_LINES[3]].join('\n')}\n`);
+    await expect(readKlinesCsv(path)).rejects.toThrow(
+      /quote\.csv line 3: a quote opened on this line is never closed/,
+    );
   });
 
   it('writes asynchronously produced batches', async () => {

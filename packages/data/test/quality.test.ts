@@ -4,11 +4,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   analyzeKlines,
+  assertCandleQuality,
+  candleQualityError,
   csvQualityReport,
   exportCsv,
   formatQualityReport,
   generateSampleMarket,
   importCsv,
+  isDataError,
   KLINE_CSV_HEADER,
   KlineStore,
   klinesToCsv,
@@ -40,7 +43,9 @@ describe('analyzeKlines', () => {
     expect(report.misaligned).toBe(1);
     expect(report.timestampUnit).toBe('milliseconds');
     expect(report.gaps[0]).toEqual({ start: clean[40]!.openTime, end: clean[45]!.openTime, missing: 5 });
-    expect(report.examples.find((e) => e.index === 30)!.reason).toMatch(/low .* above open\/close/);
+    expect(report.examples.find((e) => e.index === 30)!.reason).toMatch(
+      /close .* outside \[low .*, high .*\]/,
+    );
     expect(formatQualityReport(report)).toMatch(/duplicates: 1, out of order: 1, off-grid: 1/);
   });
 
@@ -71,6 +76,77 @@ describe('analyzeKlines', () => {
     expect(report.timestampUnit).toBe('mixed');
     expect(report.zeroVolume).toBe(1);
     expect(report.missingRows).toBe(22);
+  });
+});
+
+describe('candle checks before training', () => {
+  const clean = () =>
+    generateSampleMarket({ count: 200, anomaliesPerThousand: { 'stale-price': 5 } }).klines.map((k) => ({
+      ...k,
+    }));
+  const refusal = (
+    klines: ReturnType<typeof clean>,
+    options: Parameters<typeof assertCandleQuality>[3] = {},
+  ) => {
+    try {
+      assertCandleQuality(klines, 'BTCUSDT', '1h', options);
+    } catch (error) {
+      expect(isDataError(error) && error.code).toBe('BAD_CANDLES');
+      return (error as Error).message;
+    }
+    return undefined;
+  };
+
+  it('accepts the sample market, zero-volume stale candles included', () => {
+    expect(refusal(clean())).toBeUndefined();
+  });
+
+  it('speaks of the candle: high < low, by time and by line when the source knows it', () => {
+    const klines = clean();
+    const k = klines[50]!;
+    [k.high, k.low] = [k.low, k.high];
+    expect(refusal(klines)).toMatch(
+      /^candles that contradict themselves: the candle at 2024-01-03 02:00 UTC: high [\d.]+ below low [\d.]+\.$/,
+    );
+    expect(
+      refusal(klines, { source: 'CSV file a.csv', lineOf: (time) => (time === k.openTime ? 52 : undefined) }),
+    ).toMatch(/^CSV file a\.csv: candles that contradict themselves: line 52 \(2024-01-03 02:00 UTC\): high/);
+  });
+
+  it('names a close outside [low, high] and counts the others', () => {
+    const klines = clean();
+    for (const index of [10, 20, 30, 40]) klines[index]!.close = klines[index]!.high * 2;
+    expect(refusal(klines)).toMatch(/close [\d.]+ outside \[low [\d.]+, high [\d.]+\].*\(4 candles in all\)/);
+  });
+
+  it('refuses gaps unless the user accepts them', () => {
+    const klines = clean().filter((_, index) => index < 100 || index >= 103);
+    expect(refusal(klines)).toMatch(
+      /3 of 200 1h candles are missing: the first gap, 3 candles from 2024-01-05 04:00 UTC, lies between the candle at 2024-01-05 03:00 UTC and the candle at 2024-01-05 07:00 UTC\./,
+    );
+    expect(refusal(klines, { allowGaps: true })).toBeUndefined();
+  });
+
+  it('refuses candles of another interval: 4h run as 1h, 1h run as 4h', () => {
+    const fourHour = generateSampleMarket({ count: 100, interval: '4h' }).klines;
+    expect(candleQualityError(analyzeKlines(fourHour, 'BTCUSDT', '1h'))?.message).toMatch(
+      /the candles are 4h apart, but the interval is 1h \(99 of 99 steps skip candles\)/,
+    );
+    // allowGaps does not hide a wrong interval.
+    expect(candleQualityError(analyzeKlines(fourHour, 'BTCUSDT', '1h'), { allowGaps: true })).toBeDefined();
+    const hourly = generateSampleMarket({ count: 100, start: Date.UTC(2024, 0, 1, 1) }).klines;
+    expect(candleQualityError(analyzeKlines(hourly, 'BTCUSDT', '4h'))?.message).toMatch(
+      /75 of 100 open times are off the 4h grid/,
+    );
+  });
+
+  it('refuses repeated open times and disorder from sources that do not sort', () => {
+    const klines = clean();
+    klines.splice(60, 0, { ...klines[59]!, close: klines[59]!.close + 1 });
+    expect(refusal(klines)).toMatch(/repeated open times: the candle at .*: duplicate open time/);
+    const swapped = clean();
+    [swapped[5], swapped[6]] = [swapped[6]!, swapped[5]!];
+    expect(refusal(swapped)).toMatch(/candles out of time order/);
   });
 });
 
