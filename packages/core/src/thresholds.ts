@@ -1,5 +1,6 @@
 import type { FittedThreshold, ThresholdMethod } from './api.js';
 import { CoreError } from './errors.js';
+import { assertContamination } from './validate.js';
 
 /** Default: 1% of training rows flagged. Markets are mostly normal; 1% of hourly bars is ~7 a month. */
 export const DEFAULT_THRESHOLD: ThresholdMethod = Object.freeze({
@@ -41,13 +42,7 @@ function assertFraction(name: string, value: number, low: number, high: number, 
 export function assertThresholdMethod(method: ThresholdMethod): ThresholdMethod {
   switch (method.kind) {
     case 'contamination':
-      assertFraction(
-        'contamination',
-        method.contamination,
-        0,
-        0.5,
-        'Use for example 0.01 to flag 1% of rows.',
-      );
+      assertContamination('contamination', method.contamination);
       break;
     case 'fixed':
       if (!Number.isFinite(method.value)) {

@@ -24,6 +24,27 @@ export function assertInteger(name: string, value: unknown, min = -Infinity, max
   return value;
 }
 
+/**
+ * The one rule for `contamination` (the share of training rows flagged), for the engine, the CLI's
+ * flags and its config file: a number strictly inside (0, 0.5). At 0 nothing is flagged; at 0.5 the
+ * threshold is the median, and "anomalies" would be half of everything.
+ */
+export const CONTAMINATION_RULE = 'in (0, 0.5), e.g. 0.01 to flag 1% of rows';
+
+export function isContamination(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 && value < 0.5;
+}
+
+export function assertContamination(name: string, value: unknown): number {
+  if (!isContamination(value)) {
+    throw new CoreError(
+      'INVALID_ARGUMENT',
+      `${name} must be ${CONTAMINATION_RULE}, got ${describeValue(value)}.`,
+    );
+  }
+  return value;
+}
+
 /** A number strictly inside (low, high). */
 export function assertOpenInterval(name: string, value: unknown, low: number, high: number): number {
   if (typeof value !== 'number' || !(value > low && value < high)) {

@@ -51,6 +51,25 @@ describe('pipeline config', () => {
     expect(codeOf(() => resolvePipelineConfig({}, { epochs: 0 }))).toBe('INVALID_ARGUMENT');
   });
 
+  it('has one contamination rule, (0, 0.5), for the engine and its light entry the CLI reads', async () => {
+    const light = await import('@crypto-anomaly/core/validate');
+    for (const value of [0.5, 0, -1, 0.7, Number.NaN]) {
+      expect(light.isContamination(value)).toBe(false);
+      expect(
+        codeOf(() => resolvePipelineConfig({ threshold: { kind: 'contamination', contamination: value } })),
+      ).toBe('INVALID_ARGUMENT');
+    }
+    for (const value of [0.01, 0.25, 0.4999]) {
+      expect(light.isContamination(value)).toBe(true);
+      expect(
+        codeOf(() => resolvePipelineConfig({ threshold: { kind: 'contamination', contamination: value } })),
+      ).toBeUndefined();
+    }
+    expect(() => light.assertContamination('contamination', 0.5)).toThrow(
+      /contamination must be in \(0, 0\.5\), e\.g\. 0\.01 to flag 1% of rows, got 0\.5/,
+    );
+  });
+
   it('picks the attention stride for about 800 windows an epoch, at most the window', () => {
     expect(automaticTrainingStride(500, 24)).toBe(1);
     expect(automaticTrainingStride(3483, 24)).toBe(5);
