@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { DETECTOR_NAMES, FEATURE_NAMES, type PipelineConfigInput } from '@crypto-anomaly/core/api';
+import { CONTAMINATION_RULE, isContamination } from '@crypto-anomaly/core/validate';
 import { INTERVALS } from '@crypto-anomaly/data/intervals';
 import { z } from 'zod';
 import { CliError } from './errors.js';
@@ -8,9 +9,11 @@ const positiveInteger = z.number().int().positive();
 const nonNegativeInteger = z.number().int().nonnegative();
 const fraction = z.number().gt(0).lt(1);
 const dateInput = z.union([z.string().min(1), z.number().int().nonnegative()]);
+/** The engine's own rule (core's `isContamination`), not a second copy that could disagree. */
+const contamination = z.number().refine(isContamination, `must be ${CONTAMINATION_RULE}`);
 
 const thresholdSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('contamination'), contamination: z.number().gt(0).max(0.5) }),
+  z.strictObject({ kind: z.literal('contamination'), contamination }),
   z.strictObject({ kind: z.literal('fixed'), value: z.number() }),
   z.strictObject({ kind: z.literal('pot'), riskQuantile: fraction, initialQuantile: fraction }),
 ]);
@@ -104,6 +107,8 @@ export const configFileSchema = z.strictObject({
   requestTimeout: z.number().positive().optional(),
   /** fetch: the limit for the whole fetch, in seconds. */
   giveUpAfter: z.number().positive().optional(),
+  /** Accept gaps (missing candles) in the loaded range, as --allow-gaps does. */
+  allowGaps: z.boolean().optional(),
   sample: z
     .strictObject({ seed: nonNegativeInteger, count: positiveInteger, start: dateInput })
     .partial()
@@ -117,7 +122,7 @@ export const configFileSchema = z.strictObject({
       trees: positiveInteger,
       maxSamples: positiveInteger,
       extensionLevel: nonNegativeInteger,
-      contamination: z.union([z.literal('auto'), z.number().gt(0).max(0.5)]),
+      contamination: z.union([z.literal('auto'), contamination]),
       fitRows: positiveInteger,
     })
     .partial()

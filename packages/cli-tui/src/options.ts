@@ -1,3 +1,4 @@
+import { CONTAMINATION_RULE, isContamination } from '@crypto-anomaly/core/validate';
 import { INTERVALS, type Interval, isInterval } from '@crypto-anomaly/data/intervals';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { ConfigFile } from './config.js';
@@ -31,13 +32,9 @@ export const parse = {
     return value.toUpperCase();
   },
   date(value: string): number {
-    const time = parseDate(value);
-    if (time === undefined) {
-      throw new InvalidArgumentError(
-        'Expected a UTC date like 2018-01-01, a time like 2018-01-01T12:00Z, or Unix ms.',
-      );
-    }
-    return time;
+    const date = readDate(value);
+    if ('problem' in date) throw new InvalidArgumentError(`${date.problem}.`);
+    return date.time;
   },
   list(value: string): string[] {
     const items = value
@@ -50,10 +47,9 @@ export const parse = {
   },
   contamination(value: string): 'auto' | number {
     if (value === 'auto') return 'auto';
-    const number = Number(value);
-    if (!Number.isFinite(number) || number <= 0 || number > 0.5) {
-      throw new InvalidArgumentError('Expected auto or a fraction in (0, 0.5], e.g. 0.05.');
-    }
+    const number = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(value.trim()) ? Number(value) : Number.NaN;
+    if (!isContamination(number))
+      throw new InvalidArgumentError(`Expected auto or a fraction ${CONTAMINATION_RULE}.`);
     return number;
   },
   url(value: string): string {
@@ -65,29 +61,56 @@ export const parse = {
   },
 };
 
-/** Unix ms from `YYYY-MM-DD`, an ISO date-time (UTC unless it says otherwise), or digits (Unix ms). */
+/** How a plain number given as a date is read: its digit count says its unit. */
+const NUMBER_UNITS =
+  'Unix seconds (10 digits, e.g. 1704067200) or Unix milliseconds (13 digits, e.g. 1704067200000)';
+
+/**
+ * A date as a flag or config value: `YYYY-MM-DD`, an ISO date-time (UTC unless it names a zone),
+ * or a plain number whose length says its unit: 10 digits are Unix seconds, 13 digits Unix
+ * milliseconds. Any other number is refused rather than guessed (1704067200 read as ms is
+ * 1970-01-20, which silently loads everything). `unit` says how a number was read.
+ */
+export function readDate(
+  value: string | number,
+): { time: number; unit?: 'seconds' | 'milliseconds' } | { problem: string } {
+  const text = String(value).trim();
+  if (/^\d+$/.test(text)) {
+    if (text.length === 13) return { time: Number(text), unit: 'milliseconds' };
+    if (text.length === 10) return { time: Number(text) * 1000, unit: 'seconds' };
+    return {
+      problem: `"${text}" is a number of ${text.length} digits: a number is read as ${NUMBER_UNITS} and nothing else, so write a date like 2024-01-01 or the time in one of those units`,
+    };
+  }
+  const problem = {
+    problem: `"${text}" is not a date: write a UTC date like 2024-01-01, a time like 2024-01-01T12:00 (UTC unless it ends in Z or +hh:mm), or ${NUMBER_UNITS}`,
+  };
+  const match = /^(\d{4})-(\d{2})-(\d{2})(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?([zZ]|[+-]\d{2}:?\d{2})?)?$/.exec(
+    text,
+  );
+  if (!match) return problem;
+  const [, year, month, day, clock, , , zone] = match;
+  // Date.parse rolls 2024-02-31 over to March: the calendar day must exist.
+  const midnight = Date.UTC(Number(year), Number(month) - 1, Number(day));
+  const calendar = new Date(midnight);
+  if (calendar.getUTCMonth() !== Number(month) - 1 || calendar.getUTCDate() !== Number(day)) return problem;
+  if (!clock) return { time: midnight };
+  const time = Date.parse(zone ? text : `${text}Z`);
+  return Number.isFinite(time) ? { time } : problem;
+}
+
+/** Unix ms from a date (see `readDate`), or undefined when it is not one. */
 export function parseDate(value: string | number): number | undefined {
-  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
-  const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(text)) return undefined;
-  const withZone = /[zZ]|[+-]\d{2}:?\d{2}$/.test(text) || text.length === 10 ? text : `${text}Z`;
-  const time = Date.parse(withZone);
-  return Number.isFinite(time) ? time : undefined;
+  const date = readDate(value);
+  return 'problem' in date ? undefined : date.time;
 }
 
 /** A config-file date, checked like the flag (the error names the key). */
 export function configDate(key: string, value: string | number | undefined): number | undefined {
   if (value === undefined) return undefined;
-  const time = parseDate(value);
-  if (time === undefined) {
-    throw usageError(
-      `--config (${key})`,
-      `"${value}" is not a date`,
-      'write a UTC date like 2018-01-01 or Unix ms',
-    );
-  }
-  return time;
+  const date = readDate(value);
+  if ('problem' in date) throw usageError(`--config (${key})`, date.problem);
+  return date.time;
 }
 
 /**

@@ -1,8 +1,8 @@
-import type { Interval, KlineSource } from '@crypto-anomaly/data';
+import type { CandleAcceptance, Interval, KlineSource } from '@crypto-anomaly/data';
 import { type Command, Option } from 'commander';
 import type { ConfigFile } from './config.js';
 import { CliError } from './errors.js';
-import { configDate, parse, pick } from './options.js';
+import { configDate, parse, pick, readDate } from './options.js';
 import type { Reporter } from './reporter.js';
 
 /** Where candles come from: the bundled sample, Binance (through the store), a CSV, the store. */
@@ -32,6 +32,7 @@ export function addSourceOptions(
         parse.url,
       );
   }
+  rememberDates(command);
   return command
     .addOption(
       new Option('--source <kind>', `where candles come from (default ${defaultKind})`).choices([...kinds]),
@@ -43,13 +44,47 @@ export function addSourceOptions(
       parse.symbol,
     )
     .option('--interval <interval>', `candle interval (default ${DEFAULT_INTERVAL})`, parse.interval)
-    .option('--since <date>', 'first candle, UTC: 2018-01-01, 2018-01-01T12:00 or Unix ms', parse.date)
-    .option('--until <date>', 'load candles before this time (default: now)', parse.date)
+    .option(
+      '--since <date>',
+      'first candle, UTC: 2018-01-01, 2018-01-01T12:00, Unix seconds (10 digits) or ms (13 digits)',
+      parse.date,
+    )
+    .option('--until <date>', 'load candles before this time, same forms (default: now)', parse.date)
+    .option(
+      '--allow-gaps',
+      'accept missing candles in the range (exchange outages); other bad candles are always refused',
+    )
     .option(
       '--store <file>',
       'the local kline store (DuckDB file; default $CRYPTO_ANOMALY_STORE or ~/.crypto-anomaly)',
     )
     .option('--base-url <url>', 'Binance REST base URL, with --source binance', parse.url);
+}
+
+/** The text each date flag was given as, so a number's unit can be said back (see `rangeNotes`). */
+const givenDates = new WeakMap<Command, Map<string, string>>();
+
+/** Remembers the raw text of --since and --until: commander keeps only the parsed time. */
+function rememberDates(command: Command): Command {
+  const given = new Map<string, string>();
+  givenDates.set(command, given);
+  for (const flag of ['since', 'until']) command.on(`option:${flag}`, (raw: string) => given.set(flag, raw));
+  return command;
+}
+
+/** One line per date given as a plain number, saying which unit it was read in and what time that is. */
+export function rangeNotes(command: Command, config: ConfigFile): string[] {
+  const notes: string[] = [];
+  for (const flag of ['since', 'until'] as const) {
+    const fromFlag = command.getOptionValueSource(flag) === 'cli';
+    const raw = fromFlag ? givenDates.get(command)?.get(flag) : config[flag];
+    if (raw === undefined) continue;
+    const date = readDate(raw);
+    if ('problem' in date || !date.unit) continue;
+    const name = fromFlag ? `--${flag}` : `--config (${flag})`;
+    notes.push(`${name} ${raw} is read as Unix ${date.unit}: ${new Date(date.time).toISOString()}`);
+  }
+  return notes;
 }
 
 export interface OpenedSource {
@@ -115,6 +150,7 @@ export function sourceSettings(command: Command, config: ConfigFile, defaultKind
     baseUrl: pick<string>(command, 'baseUrl', config.baseUrl),
     archive: pick<boolean>(command, 'archive', config.archive) ?? false,
     archiveBaseUrl: pick<string>(command, 'archiveBaseUrl', config.archiveBaseUrl),
+    allowGaps: pick<boolean>(command, 'allowGaps', config.allowGaps) ?? false,
   };
 }
 
@@ -131,6 +167,8 @@ export async function openSource(
 ): Promise<OpenedSource> {
   const settings = sourceSettings(command, config, defaultKind);
   const data = await import('@crypto-anomaly/data');
+  for (const note of rangeNotes(command, config)) reporter.line(note);
+  const acceptance = { allowGaps: settings.allowGaps };
   const range = {
     ...(settings.since !== undefined ? { since: settings.since } : {}),
     ...(settings.until !== undefined ? { until: settings.until } : {}),
@@ -147,14 +185,28 @@ export async function openSource(
         ...(config.sample?.count !== undefined ? { count: config.sample.count } : {}),
         ...(sampleStart !== undefined ? { start: sampleStart } : {}),
       });
-      return { kind: 'sample', source, symbol, interval, ...range, close: async () => {} };
+      return {
+        kind: 'sample',
+        source: checkedSource(source, acceptance),
+        symbol,
+        interval,
+        ...range,
+        close: async () => {},
+      };
     }
     case 'csv': {
       const fromName = data.parseKlineFileName(settings.input!);
       const symbol = settings.symbol ?? fromName.symbol ?? defaults.symbol;
       const interval = settings.interval ?? fromName.interval ?? defaults.interval;
       const source = data.csvSource(settings.input!, { symbol, interval });
-      return { kind: 'csv', source, symbol, interval, ...range, close: async () => {} };
+      return {
+        kind: 'csv',
+        source: checkedSource(source, acceptance, (time) => source.lineOf(time)),
+        symbol,
+        interval,
+        ...range,
+        close: async () => {},
+      };
     }
     case 'store':
     case 'binance': {
@@ -186,7 +238,10 @@ export async function openSource(
       const source = data.storeSource(store);
       return {
         kind: settings.kind,
-        source: settings.kind === 'store' ? fetchFirstWhenEmpty(source, settings.since) : source,
+        source: checkedSource(
+          settings.kind === 'store' ? fetchFirstWhenEmpty(source, settings.since) : source,
+          acceptance,
+        ),
         symbol,
         interval,
         ...range,
@@ -194,6 +249,33 @@ export async function openSource(
       };
     }
   }
+}
+
+/**
+ * The source with the data package's candle checks run on what it loads, before the engine sees
+ * it: every command that trains or scores candles (run, train, detect) opens its source here, so
+ * every source is checked. A refusal names the candles (and CSV lines) at fault.
+ */
+function checkedSource(
+  source: KlineSource,
+  acceptance: CandleAcceptance,
+  lineOf?: (openTime: number) => number | undefined,
+): KlineSource {
+  return {
+    describe: () => source.describe(),
+    async load(request) {
+      const klines = await source.load(request);
+      if (klines.length > 0) {
+        const { assertCandleQuality } = await import('@crypto-anomaly/data');
+        assertCandleQuality(klines, request.symbol, request.interval, {
+          ...acceptance,
+          source: source.describe(),
+          ...(lineOf ? { lineOf } : {}),
+        });
+      }
+      return klines;
+    },
+  };
 }
 
 /**

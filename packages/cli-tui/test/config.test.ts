@@ -5,7 +5,7 @@ import { INTERVALS } from '@crypto-anomaly/data';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig } from '../src/config.js';
 import { isCliError } from '../src/errors.js';
-import { parse, parseDate } from '../src/options.js';
+import { configDate, parse, parseDate, readDate } from '../src/options.js';
 
 function failure(run: () => unknown) {
   try {
@@ -40,6 +40,20 @@ describe('config file', () => {
       score: { detector: 'iforest', exclude: ['label'], contamination: 0.05 },
     });
     expect(config.pipeline?.autoencoder?.['batchSize']).toBe(64);
+  });
+
+  it("checks contamination with the engine's rule, (0, 0.5), naming the key", () => {
+    for (const config of [
+      { pipeline: { threshold: { kind: 'contamination', contamination: 0.5 } } },
+      { score: { contamination: 0.5 } },
+    ]) {
+      expect((failure(() => parseConfig(config, 'c.json')) as Error).message).toMatch(
+        /contamination: must be in \(0, 0\.5\)/,
+      );
+    }
+    expect(parseConfig({ score: { contamination: 0.49 }, allowGaps: true })).toMatchObject({
+      allowGaps: true,
+    });
   });
 
   it('names the key path of a wrong value', () => {
@@ -83,6 +97,22 @@ describe('flag parsers', () => {
     expect(parseDate('1514764800000')).toBe(1514764800000);
     expect(parseDate('yesterday')).toBeUndefined();
     expect(parseDate('2018-13-45')).toBeUndefined();
+    expect(parseDate('2024-02-31')).toBeUndefined();
+    expect(parseDate('2024-02-29')).toBe(Date.UTC(2024, 1, 29));
+  });
+
+  it('read a plain number by its length: 10 digits are seconds, 13 milliseconds, anything else is refused', () => {
+    expect(readDate('1704067200')).toEqual({ time: Date.UTC(2024, 0, 1), unit: 'seconds' });
+    expect(readDate(1704067200)).toEqual({ time: Date.UTC(2024, 0, 1), unit: 'seconds' });
+    expect(readDate('1704067200000')).toEqual({ time: Date.UTC(2024, 0, 1), unit: 'milliseconds' });
+    for (const ambiguous of ['17040672', '17040672000', '1704067200000000', '0']) {
+      expect(() => parse.date(ambiguous)).toThrow(
+        /is a number of \d+ digits: a number is read as Unix seconds \(10 digits.*\) or Unix milliseconds \(13 digits/,
+      );
+    }
+    expect((failure(() => configDate('until', 1704067200000000)) as Error).message).toMatch(
+      /^--config \(until\): "1704067200000000" is a number of 16 digits/,
+    );
   });
 
   it('reject bad values with what is accepted', () => {
@@ -91,7 +121,10 @@ describe('flag parsers', () => {
     expect(parse.positiveInteger('20')).toBe(20);
     expect(() => parse.interval('7h')).toThrow(/1m, 3m/);
     expect(parse.symbol('btcusdt')).toBe('BTCUSDT');
-    expect(() => parse.contamination('0.9')).toThrow(/\(0, 0\.5\]/);
+    for (const refused of ['0.9', '0.5', '0', '-1', '0x1', 'NaN']) {
+      expect(() => parse.contamination(refused)).toThrow(/in \(0, 0\.5\)/);
+    }
+    expect(parse.contamination('0.05')).toBe(0.05);
     expect(parse.contamination('auto')).toBe('auto');
     expect(parse.list('a, b,,c')).toEqual(['a', 'b', 'c']);
     expect(() => parse.url('api.binance.com')).toThrow(/absolute URL/);
