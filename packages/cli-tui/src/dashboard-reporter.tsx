@@ -1,6 +1,7 @@
 import { render } from 'ink';
 import { DashboardApp } from './components/DashboardApp.js';
 import { createDashboardStore } from './dashboard-store.js';
+import { ExitCode } from './exit-codes.js';
 import type { Reporter, ReporterOptions } from './reporter.js';
 
 /**
@@ -15,6 +16,10 @@ export function createDashboardReporter({ title, mode, controller }: ReporterOpt
     else if (!controller.signal.aborted) {
       store.dispatch({ type: 'stopping' });
       controller.abort(new Error('stopped by the user'));
+    } else {
+      // A second q or Ctrl+C while the work winds down: leave at once.
+      instance.unmount();
+      process.exit(ExitCode.runtimeFailure);
     }
   };
   const instance = render(<DashboardApp store={store} onQuit={onQuit} />, {

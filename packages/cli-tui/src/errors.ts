@@ -4,7 +4,7 @@ export type CliErrorCode =
   | 'USAGE'
   /** The work failed or could not start (missing file, bad data, network): exit code 1. */
   | 'RUNTIME'
-  /** The user stopped the work (q, Ctrl+C): exit code 1. */
+  /** The user stopped the work: exit code 1 for q, 130 for SIGINT / Ctrl+C, 143 for SIGTERM. */
   | 'STOPPED';
 
 /**
@@ -15,14 +15,17 @@ export class CliError extends Error {
   override readonly name = 'CliError';
   readonly hint: string;
   readonly option: string | undefined;
+  /** The process exit code when it is not the code's usual one (130 / 143 for a stop by signal). */
+  readonly exitCode: number | undefined;
   constructor(
     readonly code: CliErrorCode,
     message: string,
-    options: { hint: string; option?: string; cause?: unknown },
+    options: { hint: string; option?: string; cause?: unknown; exitCode?: number },
   ) {
     super(message, { cause: options.cause });
     this.hint = options.hint;
     this.option = options.option;
+    this.exitCode = options.exitCode;
   }
 }
 

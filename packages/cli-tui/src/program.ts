@@ -19,9 +19,26 @@ export interface CommandContext {
   width(): number;
 }
 
+/**
+ * Streams the reader has gone from: `crypto-anomaly run | head -2` closes stdout after two lines.
+ * A closed stream only stops the printing; the work goes on, writes its files and exits 0.
+ */
+const closedStreams = new WeakSet<NodeJS.WriteStream>();
+const watchedStreams = new WeakSet<NodeJS.WriteStream>();
+
+function writeLine(stream: NodeJS.WriteStream, line: string): void {
+  if (closedStreams.has(stream) || stream.destroyed) return;
+  if (!watchedStreams.has(stream)) {
+    // EPIPE (and any other write failure) arrives as an 'error' event, fatal when nobody listens.
+    watchedStreams.add(stream);
+    stream.on('error', () => closedStreams.add(stream));
+  }
+  stream.write(`${line}\n`);
+}
+
 export const processContext: CommandContext = {
-  out: (line) => process.stdout.write(`${line}\n`),
-  err: (line) => process.stderr.write(`${line}\n`),
+  out: (line) => writeLine(process.stdout, line),
+  err: (line) => writeLine(process.stderr, line),
   width: () => (process.stdout.isTTY && process.stdout.columns ? process.stdout.columns : 100),
 };
 
@@ -53,7 +70,7 @@ Examples:
   crypto-anomaly <command> --help             each command's options and examples
 
 Keys on the dashboard: q quit (stops cleanly), tab or arrows switch panes, l log scale.
-Exit codes: 0 success, 1 runtime failure, 2 usage error.`,
+Exit codes: 0 success, 1 runtime failure (or q), 2 usage error, 130 Ctrl+C / SIGINT, 143 SIGTERM.`,
     );
   const sources = ['sample', 'binance', 'csv', 'store'] as const;
   addRunCommand(program, context, sources);
@@ -94,7 +111,12 @@ function causeAndHint(error: unknown): { cause: string; hint: string } {
       RATE_LIMITED:
         'Binance asked to slow down: wait a minute and run again (the store keeps what was fetched)',
       IP_BANNED: 'Binance banned this IP for a while: wait until the ban ends before retrying',
-      MALFORMED_CSV: 'check the file is a Binance kline CSV (12 columns, times in ms or µs)',
+      MALFORMED_CSV:
+        'fix or delete the line named above; the file must be a Binance kline CSV (12 columns, times in ms or µs)',
+      BAD_CANDLES:
+        'fix or delete the candles named above (or give the right --interval); gaps you expect, such as exchange outages, can be accepted with --allow-gaps',
+      NO_CANDLES:
+        'point --input at a file with candles, or write one: crypto-anomaly fetch --symbol BTCUSDT --interval 1h --since 2024-01-01 --csv FILE',
       UNKNOWN_SYMBOL: 'check the symbol on Binance, e.g. BTCUSDT',
       TIMEOUT:
         'the fetch ran past its limit: run again to resume (the store keeps what was fetched), or raise --give-up-after',
@@ -153,6 +175,9 @@ export async function main(
       return ExitCode.usageError;
     }
     const { cause, hint } = causeAndHint(error);
+    // A stopped run exits 130 after SIGINT and 143 after SIGTERM (128 + the signal's number), as
+    // shells expect; the dashboard's q stops it with 1.
+    const exitCode = isCliError(error) && error.exitCode !== undefined ? error.exitCode : undefined;
     context.err(`error: ${cause}`);
     context.err(`hint: ${hint}`);
     if (verbose) {
@@ -163,6 +188,6 @@ export async function main(
         link = link instanceof Error ? link.cause : undefined;
       }
     }
-    return ExitCode.runtimeFailure;
+    return exitCode ?? ExitCode.runtimeFailure;
   }
 }

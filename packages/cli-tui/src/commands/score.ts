@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { DenseAutoencoderOptions } from '@crypto-anomaly/core';
 import { type Command, Option } from 'commander';
@@ -5,6 +6,7 @@ import { CliError } from '../errors.js';
 import { configOf, parse, pick } from '../options.js';
 import { PlainLogger } from '../plain-logger.js';
 import type { CommandContext } from '../program.js';
+import { withStopSignals } from '../session.js';
 
 interface ScoreFlags {
   detector?: 'iforest' | 'autoencoder' | 'attention' | 'consensus';
@@ -96,6 +98,12 @@ temporary file renamed at the end: an interrupted run leaves no half-written fil
           });
         }
       }
+      if (await samePath(input!, out!)) {
+        throw new CliError('USAGE', `--out ${out} is the --input file: scoring would overwrite it`, {
+          option: '--out',
+          hint: 'write the scored rows to another file, e.g. --out scored.csv',
+        });
+      }
       const columns = pick(command, 'columns', fromConfig.columns);
       const exclude = pick(command, 'exclude', fromConfig.exclude);
       if (columns && flags.exclude && command.getOptionValueSource('exclude') === 'cli') {
@@ -119,10 +127,8 @@ temporary file renamed at the end: an interrupted run leaves no half-written fil
       ]);
       const logger = new PlainLogger(context.out);
       const controller = new AbortController();
-      const onSignal = () => controller.abort();
-      process.once('SIGINT', onSignal);
       const started = Date.now();
-      try {
+      await withStopSignals(context, controller, async () => {
         if (detector !== 'iforest') {
           const info = await core.selectBackend(backend);
           logger.event({ type: 'backend', name: info.name, description: info.description });
@@ -180,8 +186,13 @@ temporary file renamed at the end: an interrupted run leaves no half-written fil
             `(threshold ${result.threshold.value}, ${result.threshold.description}) in ${((Date.now() - started) / 1000).toFixed(1)}s`,
         );
         logger.line(`wrote ${result.out}`);
-      } finally {
-        process.off('SIGINT', onSignal);
-      }
+      });
     });
+}
+
+/** True when two paths name the same file (through links too, when both exist). */
+async function samePath(a: string, b: string): Promise<boolean> {
+  if (resolve(a) === resolve(b)) return true;
+  const [first, second] = await Promise.all([stat(a).catch(() => undefined), stat(b).catch(() => undefined)]);
+  return first !== undefined && second !== undefined && first.dev === second.dev && first.ino === second.ino;
 }
