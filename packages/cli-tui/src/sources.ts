@@ -201,7 +201,7 @@ export async function openSource(
       const source = data.csvSource(settings.input!, { symbol, interval });
       return {
         kind: 'csv',
-        source: checkedSource(source, acceptance, (time) => source.lineOf(time)),
+        source: checkedSource(fileRangeWhenEmpty(source), acceptance, (time) => source.lineOf(time)),
         symbol,
         interval,
         ...range,
@@ -274,6 +274,28 @@ function checkedSource(
         });
       }
       return klines;
+    },
+  };
+}
+
+/**
+ * The CSV source, failing with the file's own span when the requested range holds none of its
+ * candles: the engine's hint (fetch them first) does not fit a file.
+ */
+function fileRangeWhenEmpty(source: KlineSource): KlineSource {
+  return {
+    describe: () => source.describe(),
+    async load(request) {
+      const klines = await source.load(request);
+      if (klines.length > 0 || (request.start === undefined && request.end === undefined)) return klines;
+      const all = await source.load({ symbol: request.symbol, interval: request.interval });
+      const day = (time: number) => new Date(time).toISOString().slice(0, 16).replace('T', ' ');
+      const asked = `${request.start === undefined ? 'its start' : day(request.start)} to ${request.end === undefined ? 'now' : day(request.end)}`;
+      throw new CliError(
+        'RUNTIME',
+        `${source.describe()} holds candles from ${day(all[0]!.openTime)} to ${day(all.at(-1)!.openTime)} UTC, none from ${asked} UTC`,
+        { hint: 'widen --since/--until to the span the file holds, or give a file that covers the range' },
+      );
     },
   };
 }

@@ -345,6 +345,24 @@ const rows: Row[] = [
     message: /open-quote\.csv line 51: a quote opened on this line is never closed/,
   },
   {
+    name: 'a range the CSV does not cover says what the file holds, not to fetch',
+    files: { 'BTCUSDT_1h.csv': text(csvLines()) },
+    args: (dir) => [
+      'run',
+      '--input',
+      'BTCUSDT_1h.csv',
+      '--since',
+      '2030-01-01',
+      '--out',
+      'out',
+      ...tiny(dir),
+    ],
+    exit: 1,
+    message:
+      /BTCUSDT_1h\.csv .*holds candles from 2024-01-01 00:00 to 2024-01-25 23:00 UTC, none from 2030-01-01 00:00 to now UTC/,
+    notMessage: /fetch them first/,
+  },
+  {
     name: 'a CSV that does not exist names it',
     args: runCsv('missing.csv'),
     exit: 1,
