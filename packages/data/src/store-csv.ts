@@ -1,15 +1,86 @@
-import type { CsvReadOptions, Interval, TimeRange } from './api.js';
+import type { CsvReadOptions, Interval, Kline, TimeRange } from './api.js';
 import { parseKlineFileName, readKlinesCsvBatches, writeKlinesCsv } from './csv.js';
 import { DataError } from './errors.js';
 import { assertInterval } from './intervals.js';
 import type { KlineStore } from './store.js';
 import { assertSymbol } from './validate.js';
 
+/** A fingerprint of a candle's values (not its open time), to tell a repeated line from a conflicting one. */
+function fingerprint(kline: Kline): number {
+  let hash = 0x811c9dc5;
+  const bits = new Float64Array(1);
+  const bytes = new Uint8Array(bits.buffer);
+  for (const value of [
+    kline.open,
+    kline.high,
+    kline.low,
+    kline.close,
+    kline.volume,
+    kline.closeTime,
+    kline.quoteAssetVolume,
+    kline.numberOfTrades,
+    kline.takerBuyBaseAssetVolume,
+    kline.takerBuyQuoteAssetVolume,
+  ]) {
+    bits[0] = value;
+    for (const byte of bytes) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  }
+  return hash;
+}
+
+function doubled(values: Float64Array): Float64Array<ArrayBuffer> {
+  const grown = new Float64Array(values.length * 2);
+  grown.set(values);
+  return grown;
+}
+
+/**
+ * The open times a file has given so far, with their line and fingerprint, kept sorted in typed
+ * arrays (24 bytes a candle): in-order rows append, a rare earlier one is looked up and inserted.
+ */
+class SeenCandles {
+  #times = new Float64Array(4096);
+  #lines = new Float64Array(4096);
+  #prints = new Float64Array(4096);
+  #size = 0;
+
+  /** The earlier line holding `time`, and whether its values differ; undefined when new. */
+  check(time: number, line: number, print: number): { line: number; differs: boolean } | undefined {
+    let at = this.#size;
+    if (this.#size > 0 && time <= this.#times[this.#size - 1]!) {
+      let low = 0;
+      let high = this.#size;
+      while (low < high) {
+        const mid = (low + high) >> 1;
+        if (this.#times[mid]! < time) low = mid + 1;
+        else high = mid;
+      }
+      if (this.#times[low] === time) return { line: this.#lines[low]!, differs: this.#prints[low] !== print };
+      at = low;
+    }
+    if (this.#size === this.#times.length) {
+      this.#times = doubled(this.#times);
+      this.#lines = doubled(this.#lines);
+      this.#prints = doubled(this.#prints);
+    }
+    this.#times.copyWithin(at + 1, at, this.#size);
+    this.#lines.copyWithin(at + 1, at, this.#size);
+    this.#prints.copyWithin(at + 1, at, this.#size);
+    this.#times[at] = time;
+    this.#lines[at] = line;
+    this.#prints[at] = print;
+    this.#size++;
+    return undefined;
+  }
+}
+
 /**
  * Streams a CSV file in the Binance layout into the store, one transaction per batch (10,000
  * rows). Symbol and interval come from options or a file name such as `BTCUSDT_1h.csv`.
  * Malformed lines refuse the file (nothing after the bad line is written; earlier batches stay)
- * unless `skipMalformed` is set.
+ * unless `skipMalformed` is set. So does an open time the file gives twice with different values
+ * (BAD_CANDLES naming both lines; the store would otherwise keep whichever came last); a line
+ * repeated as it is, is written once.
  */
 export async function importCsv(
   store: KlineStore,
@@ -44,8 +115,19 @@ export async function importCsv(
     options.onProgress?.(rows);
   };
   try {
+    const seen = new SeenCandles();
     for await (const batch of readKlinesCsvBatches(path, {
       ...options,
+      onRow: (kline, line) => {
+        const earlier = seen.check(kline.openTime, line, fingerprint(kline));
+        if (earlier?.differs) {
+          throw new DataError(
+            'BAD_CANDLES',
+            `${path}: lines ${earlier.line} and ${line} both hold the candle opening at ` +
+              `${new Date(kline.openTime).toISOString()} with different values: keep the right one and delete the other.`,
+          );
+        }
+      },
       onSkippedLine: (line, reason) => {
         skipped++;
         options.onSkippedLine?.(line, reason);

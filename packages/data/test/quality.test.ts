@@ -182,6 +182,32 @@ describe('store quality, CSV import and export', () => {
     }
   });
 
+  it('refuses an open time given twice with different values (naming both lines), reads an exact repeat once', async () => {
+    const { klines } = generateSampleMarket({ count: 30 });
+    const lines = klinesToCsv(klines).trim().split('\n');
+    const store = await KlineStore.open(':memory:');
+    try {
+      // An exact repeat, out of order: written once.
+      const repeated = join(directory, 'BTCUSDT_1h-repeat.csv');
+      await writeFile(repeated, `${[...lines, lines[5]].join('\n')}\n`);
+      await importCsv(store, repeated);
+      expect(await store.count('BTCUSDT', '1h')).toBe(30);
+      // The same time with another close, far from the first: refused, both lines named.
+      const fields = lines[5]!.split(',');
+      fields[5] = String(Number(fields[5]) + 1);
+      const conflicting = join(directory, 'BTCUSDT_1h-conflict.csv');
+      await writeFile(conflicting, `${[...lines, fields.join(',')].join('\n')}\n`);
+      const error = await importCsv(store, conflicting).catch((caught) => caught);
+      expect(isDataError(error) && error.code).toBe('BAD_CANDLES');
+      expect(error.message).toMatch(
+        /lines 6 and 32 both hold the candle opening at 2024-01-01T04:00:00\.000Z with different values/,
+      );
+      expect((await store.klines('BTCUSDT', '1h'))[4]!.close).toBe(klines[4]!.close);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('refuses a malformed file unless told to skip, and needs a symbol it can tell', async () => {
     const { klines } = generateSampleMarket({ count: 3 });
     const lines = klinesToCsv(klines).trim().split('\n');
