@@ -71,7 +71,8 @@ export function analyzeKlines(
     const reason = ohlcProblem(raw, closeTime, openTime);
     if (reason) {
       inconsistent++;
-      note(index, openTime, 'ohlc', reason);
+      // Capped apart from the price checks, so a file of bad close times cannot hide a high < low.
+      note(index, openTime, reason.startsWith('close time') ? 'close-time' : 'ohlc', reason);
     }
   });
   const times = [...seen].sort((a, b) => a - b);
@@ -194,7 +195,8 @@ function spacingName(ms: number): string {
 /**
  * Turns a quality report into the error to refuse the candles with, or undefined when they are fit
  * to train and score on. Refused: repeated open times, inconsistent candles (high < low, close
- * outside [low, high], …), a spacing that is not the interval (4h candles read as 1h), off-grid
+ * outside [low, high], a price at or below zero, …; a close time not after the open time is
+ * accepted), a spacing that is not the interval (4h candles read as 1h), off-grid
  * open times, disorder, and gaps unless `allowGaps`. Zero-volume candles are accepted (stale
  * markets have them). The message names the first offending candles by time, and by file line
  * when `lineOf` knows it, and how many there are in all.
@@ -223,11 +225,14 @@ export function candleQualityError(
       'repeated open times',
     );
   }
-  if (report.inconsistent > 0) {
-    const otherKinds = /^(duplicate open time|open time |zero volume)/;
+  // A close time not after the open time is accepted: nothing downstream reads close times, and
+  // Binance's own 4h history has one such candle (2017-09-06 16:00).
+  const closeTimes = report.examples.filter((issue) => issue.reason.startsWith('close time')).length;
+  if (report.inconsistent > closeTimes) {
+    const notPrices = /^(duplicate open time|open time |zero volume|close time)/;
     return examples(
-      (issue) => !otherKinds.test(issue.reason),
-      report.inconsistent,
+      (issue) => !notPrices.test(issue.reason),
+      report.inconsistent - closeTimes,
       'candles that contradict themselves',
     );
   }
@@ -271,7 +276,7 @@ export function candleQualityError(
     return new DataError(
       'BAD_CANDLES',
       `${where}${report.missingRows} of ${report.expectedRows} ${report.interval} candles are missing: ` +
-        `the first gap, ${first.missing} candles from ${candleTime(first.start)}, lies ` +
+        `the first gap, ${first.missing} candle${first.missing === 1 ? '' : 's'} from ${candleTime(first.start)}, lies ` +
         `${step > 0 ? `between ${at(first.start - step)} and` : 'before'} ${at(first.end)}${more}.`,
     );
   }

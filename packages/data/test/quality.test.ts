@@ -1,12 +1,15 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   analyzeKlines,
   assertCandleQuality,
   candleQualityError,
   csvQualityReport,
+  csvSource,
   exportCsv,
   formatQualityReport,
   generateSampleMarket,
@@ -17,6 +20,12 @@ import {
   klinesToCsv,
   qualityReport,
 } from '../src/index.js';
+
+// The shared Binance files live beside the repository (../shared/data); these tests skip without them.
+const fourHourly = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  '../../../../shared/data/binance/BTCUSDT_4h.csv',
+);
 
 let directory: string;
 beforeAll(async () => {
@@ -139,6 +148,18 @@ describe('candle checks before training', () => {
       /75 of 100 open times are off the 4h grid/,
     );
   });
+
+  it.skipIf(!existsSync(fourHourly))(
+    "accepts Binance's own 4h history once its gaps are allowed",
+    async () => {
+      const klines = await csvSource(fourHourly).load({ symbol: 'BTCUSDT', interval: '4h' });
+      const report = analyzeKlines(klines, 'BTCUSDT', '4h');
+      // One candle's close time equals its open time: reported, but nothing reads close times.
+      expect(report.inconsistent).toBe(1);
+      expect(candleQualityError(report)?.message).toMatch(/candles are missing/);
+      expect(candleQualityError(report, { allowGaps: true })).toBeUndefined();
+    },
+  );
 
   it('refuses repeated open times and disorder from sources that do not sort', () => {
     const klines = clean();
