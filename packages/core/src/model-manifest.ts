@@ -6,16 +6,59 @@
  */
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
+import type { Interval } from '@crypto-anomaly/data';
 import { INTERVALS } from '@crypto-anomaly/data/intervals';
 import { z } from 'zod';
-import { DETECTOR_NAMES, FEATURE_NAMES, type FeatureOptions } from './api.js';
+import {
+  DETECTOR_NAMES,
+  type DetectorName,
+  FEATURE_NAMES,
+  type FeatureOptions,
+  type FittedThreshold,
+  type PipelineConfig,
+} from './api.js';
 import { resolvePipelineConfig } from './config.js';
 import { CoreError } from './errors.js';
-// Types only: model.ts imports this file's values, so nothing here may need model.ts at run time.
-import type { PipelineManifest, TrainedOn } from './model.js';
+import type { PreprocessorJSON } from './preprocess.js';
+import type { ScoreDistribution } from './ranking.js';
 import { assertThresholdMethod } from './thresholds.js';
 import { describeValue } from './validate.js';
 import { CORE_VERSION } from './version.js';
+
+/** What a pipeline was trained on, saved with it and reported by `detect`. */
+export interface TrainedOn {
+  symbol: string;
+  interval: Interval;
+  source: string;
+  /** Open times of the first and last feature rows, Unix ms. */
+  from: number;
+  to: number;
+  rows: { train: number; validation: number; test: number };
+  /** Open time of the first validation row, and of the first test row (null when none). */
+  validationFrom: number;
+  testFrom: number | null;
+}
+
+/** `pipeline.json`, the manifest of a saved pipeline. */
+export interface PipelineManifest {
+  format: typeof PIPELINE_FORMAT;
+  formatVersion: number;
+  coreVersion: string;
+  createdAt: string;
+  featureSet: { names: string[]; options: FeatureOptions };
+  config: PipelineConfig;
+  preprocessor: PreprocessorJSON;
+  detectors: {
+    name: DetectorName;
+    folder: string;
+    threshold: FittedThreshold;
+    distribution: ScoreDistribution;
+  }[];
+  consensus: { threshold: FittedThreshold };
+  trainedOn: TrainedOn;
+  /** TensorFlow.js backend the autoencoders were trained on. */
+  backend?: string;
+}
 
 /** Marks a folder written by `TrainedPipeline.save`. */
 export const PIPELINE_FORMAT = 'crypto-anomaly-pipeline';

@@ -1,14 +1,7 @@
 import { join } from 'node:path';
-import type { Interval, Kline } from '@crypto-anomaly/data';
+import type { Kline } from '@crypto-anomaly/data';
 import * as tf from '@tensorflow/tfjs';
-import type {
-  DetectorName,
-  FeatureOptions,
-  FeatureTable,
-  FittedThreshold,
-  Matrix,
-  PipelineConfig,
-} from './api.js';
+import type { DetectorName, FeatureTable, FittedThreshold, Matrix, PipelineConfig } from './api.js';
 import { type BackendPreference, selectBackend } from './backend.js';
 import { loadDetector, type PipelineDetector } from './detectors/registry.js';
 import { CoreError } from './errors.js';
@@ -23,52 +16,20 @@ import {
   modelMismatchWarnings,
   PIPELINE_FORMAT,
   PIPELINE_FORMAT_VERSION,
+  type PipelineManifest,
   RETRAIN_HINT,
   readManifest,
+  type TrainedOn,
 } from './model-manifest.js';
 import { FolderSet, newRunId } from './owned-folder.js';
-import { Preprocessor, type PreprocessorJSON } from './preprocess.js';
+import { Preprocessor } from './preprocess.js';
 import { consensusScores, type ScoreDistribution } from './ranking.js';
 import { CORE_VERSION } from './version.js';
 
+export type { PipelineManifest, TrainedOn } from './model-manifest.js';
 export { PIPELINE_FORMAT, PIPELINE_FORMAT_VERSION, readManifest } from './model-manifest.js';
 
 const MANIFEST = MANIFEST_FILE;
-
-/** What a pipeline was trained on, saved with it and reported by `detect`. */
-export interface TrainedOn {
-  symbol: string;
-  interval: Interval;
-  source: string;
-  /** Open times of the first and last feature rows, Unix ms. */
-  from: number;
-  to: number;
-  rows: { train: number; validation: number; test: number };
-  /** Open time of the first validation row, and of the first test row (null when none). */
-  validationFrom: number;
-  testFrom: number | null;
-}
-
-/** `pipeline.json`, the manifest of a saved pipeline. */
-export interface PipelineManifest {
-  format: typeof PIPELINE_FORMAT;
-  formatVersion: number;
-  coreVersion: string;
-  createdAt: string;
-  featureSet: { names: string[]; options: FeatureOptions };
-  config: PipelineConfig;
-  preprocessor: PreprocessorJSON;
-  detectors: {
-    name: DetectorName;
-    folder: string;
-    threshold: FittedThreshold;
-    distribution: ScoreDistribution;
-  }[];
-  consensus: { threshold: FittedThreshold };
-  trainedOn: TrainedOn;
-  /** TensorFlow.js backend the autoencoders were trained on. */
-  backend?: string;
-}
 
 /** One detector's (or the consensus') scores over a feature table. */
 export interface DetectorScores {
