@@ -1,4 +1,4 @@
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { resolve } from 'node:path';
 import type { FolderKind, PartialRun } from '@crypto-anomaly/core/api';
 import { CliError, usageError } from './errors.js';
 import type { Reporter } from './reporter.js';
@@ -9,38 +9,57 @@ import type { Reporter } from './reporter.js';
  * that overlap. Each refusal is a usage error naming the flag.
  */
 
-/** True when `inner` is `outer` or inside it. */
-function isInside(inner: string, outer: string): boolean {
-  const path = relative(resolve(outer), resolve(inner));
-  return path === '' || (path !== '..' && !path.startsWith(`..${sep}`) && !isAbsolute(path));
+/** What the CLI needs of the engine to check folders (core's own functions). */
+interface FolderChecks {
+  assertSeparateFolders(mode: 'train' | 'detect', outDir: string, modelDir: string): void;
+  prepareTarget(dir: string, kind: FolderKind): Promise<string>;
+}
+
+/** The engine's overlap rule (its only refusal is `INVALID_ARGUMENT`), worded with the flags. */
+function separate(
+  core: FolderChecks,
+  mode: 'train' | 'detect',
+  outDir: string,
+  modelDir: string,
+  refuse: () => CliError,
+): void {
+  try {
+    core.assertSeparateFolders(mode, outDir, modelDir);
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'INVALID_ARGUMENT') throw refuse();
+    throw error;
+  }
 }
 
 /**
  * `train --out MODEL --outputs DIR`: refuses the same folder, or one inside the other, except the
  * default nesting `DIR/model`, which is written as part of DIR's set.
  */
-export function assertModelAndOutputsApart(modelDir: string, outputs: string | undefined): void {
+export function assertModelAndOutputsApart(
+  core: FolderChecks,
+  modelDir: string,
+  outputs: string | undefined,
+): void {
   if (outputs === undefined) return;
   const [model, out] = [resolve(modelDir), resolve(outputs)];
-  const nested = model === join(out, 'model');
-  if (model === out || isInside(out, model) || (isInside(model, out) && !nested)) {
-    throw usageError(
+  separate(core, 'train', out, model, () =>
+    usageError(
       '--outputs',
       `${out} overlaps --out ${model}: the outputs would replace the model or the reverse`,
       'give two separate folders, e.g. --out models/btc --outputs runs/btc, or --out runs/btc/model --outputs runs/btc',
-    );
-  }
+    ),
+  );
 }
 
 /** `detect --model MODEL --out DIR`: DIR must neither hold MODEL (it would replace it) nor sit inside it. */
-export function assertOutputsApartFromModel(outDir: string, modelDir: string): void {
-  if (isInside(modelDir, outDir) || isInside(outDir, modelDir)) {
-    throw usageError(
+export function assertOutputsApartFromModel(core: FolderChecks, outDir: string, modelDir: string): void {
+  separate(core, 'detect', outDir, modelDir, () =>
+    usageError(
       '--out',
       `${resolve(outDir)} overlaps the model ${resolve(modelDir)}: writing the outputs there would replace the model being read`,
       'write the outputs to another folder, e.g. --out runs/detect',
-    );
-  }
+    ),
+  );
 }
 
 /**
@@ -49,7 +68,7 @@ export function assertOutputsApartFromModel(outDir: string, modelDir: string): v
  * run left beside the folder.
  */
 export async function checkTargets(
-  core: { prepareTarget(dir: string, kind: FolderKind): Promise<string> },
+  core: Pick<FolderChecks, 'prepareTarget'>,
   targets: readonly { option: string; dir: string; kind: FolderKind }[],
 ): Promise<void> {
   for (const { option, dir, kind } of targets) {

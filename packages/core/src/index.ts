@@ -97,6 +97,7 @@ export {
 export { prepareTarget, readFolderMarker } from './owned-folder.js';
 export {
   ANOMALY_FILES,
+  assertSeparateFolders,
   automaticTrainingStride,
   CHART_FILES,
   type DetectOptions,

@@ -403,8 +403,8 @@ function nestedModel(outDir: string, modelDir: string | undefined): boolean {
  * folder, or one inside the other (except the default `<outDir>/model`); for `detect`, outputs
  * that would replace the model it reads.
  */
-function assertSeparateFolders(
-  mode: OutputContext['mode'],
+export function assertSeparateFolders(
+  mode: 'run' | 'train' | 'detect',
   outDir: string | undefined,
   modelDir: string | undefined,
 ) {

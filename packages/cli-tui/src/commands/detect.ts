@@ -58,8 +58,8 @@ The symbol and interval default to the model's. Without --input the candles come
       const backend = pick<'auto' | 'wasm' | 'node' | 'cpu'>(command, 'backend', config.backend);
       const tui = pick<boolean>(command, 'tui', config.tui) ?? true;
       const charts = pick<boolean>(command, 'charts', config.charts) ?? true;
-      assertOutputsApartFromModel(outDir, modelDir);
       const core = await import('@crypto-anomaly/core');
+      assertOutputsApartFromModel(core, outDir, modelDir);
       await checkTargets(core, [{ option: '--out', dir: outDir, kind: 'outputs' }]);
       // The model says what it was trained on: its symbol and interval are the defaults here.
       const manifest = await core.readManifest(modelDir);

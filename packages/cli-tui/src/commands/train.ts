@@ -59,8 +59,8 @@ Examples:
       }
       const modelDir = resolve(out);
       const outputs = pick<string>(command, 'outputs', config.outputs);
-      assertModelAndOutputsApart(modelDir, outputs);
       const core = await import('@crypto-anomaly/core');
+      assertModelAndOutputsApart(core, modelDir, outputs);
       // Before any training: each folder absent, empty or ours, and writable (the model inside
       // --outputs as <outputs>/model is part of that set).
       await checkTargets(core, [
