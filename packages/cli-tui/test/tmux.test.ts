@@ -79,7 +79,9 @@ describe('the dashboard in a real terminal (tmux)', () => {
       for (const line of finished.split('\n')) expect(line.length).toBeLessThanOrEqual(100);
 
       // Back to the dense autoencoder's pane and onto a log scale, then quit.
+      // One key at a time: keys sent together can arrive as one input ("\tl") that matches neither.
       tmux('send-keys', '-t', session, 'Tab');
+      await waitFor('the loss chart pane', (text) => /── train/.test(text));
       tmux('send-keys', '-t', session, 'l');
       const logScale = await waitFor('the log-scale chart', (text) => /\(log scale\)/.test(text));
       expect(logScale).toMatch(/epoch 6\/6|early-stopped/);
