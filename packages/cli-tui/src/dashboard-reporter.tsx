@@ -2,7 +2,7 @@ import { render } from 'ink';
 import { DashboardApp } from './components/DashboardApp.js';
 import { createDashboardStore } from './dashboard-store.js';
 import { ExitCode } from './exit-codes.js';
-import type { Reporter, ReporterOptions } from './reporter.js';
+import type { Reporter, ReporterOptions } from './reporter-api.js';
 
 /**
  * The Ink dashboard as a `Reporter`. q or Ctrl+C while work runs aborts the controller (the

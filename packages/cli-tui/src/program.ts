@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import type { CommandContext } from './command-context.js';
 import { addDetectCommand } from './commands/detect.js';
 import { addFetchCommand } from './commands/fetch.js';
 import { addReportCommand } from './commands/report.js';
@@ -9,15 +10,8 @@ import { isCliError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import { VERSION } from './version.js';
 
-/** What commands print through, so tests can capture it. */
-export interface CommandContext {
-  /** One line to stdout (the results). */
-  out(line: string): void;
-  /** One line to stderr (errors, warnings). */
-  err(line: string): void;
-  /** Columns for tables: the terminal's width, or 100 when not a terminal. */
-  width(): number;
-}
+// Re-exported for the package's index and callers that took it from here; commands import the leaf.
+export type { CommandContext } from './command-context.js';
 
 /**
  * Streams the reader has gone from: `crypto-anomaly run | head -2` closes stdout after two lines.

@@ -1,8 +1,9 @@
 import type { RunOutcome } from './api.js';
+import type { CommandContext } from './command-context.js';
 import { CliError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
-import type { CommandContext } from './program.js';
-import { createReporter, type Reporter } from './reporter.js';
+import { createReporter } from './reporter.js';
+import type { Reporter } from './reporter-api.js';
 
 export interface SessionOptions {
   title: string;

@@ -1,10 +1,10 @@
 import { resolve } from 'node:path';
 import type { Interval } from '@crypto-anomaly/data';
 import { type Command, Option } from 'commander';
+import type { CommandContext } from '../command-context.js';
 import { CliError } from '../errors.js';
 import { configOf, pick } from '../options.js';
 import { assertOutputsApartFromModel, checkTargets } from '../output-folders.js';
-import type { CommandContext } from '../program.js';
 import { runSession } from '../session.js';
 import { addSourceOptions, type SourceKind, sourceSettings } from '../sources.js';
 import { withEngineInput } from './pipeline-options.js';

@@ -4,7 +4,7 @@ import { type Command, Option } from 'commander';
 import type { RunOutcome } from '../api.js';
 import type { ConfigFile } from '../config.js';
 import { parse, pick } from '../options.js';
-import type { Reporter } from '../reporter.js';
+import type { Reporter } from '../reporter-api.js';
 import { DEFAULT_INTERVAL, DEFAULT_SYMBOL, openSource, type SourceKind } from '../sources.js';
 
 /** Flags shared by run, train and detect: training, backend, display. */

@@ -3,8 +3,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { FOLDER_MARKER_FILE, type FolderMarker } from '@crypto-anomaly/core/api';
 import type { Command } from 'commander';
+import type { CommandContext } from '../command-context.js';
 import { CliError } from '../errors.js';
-import type { CommandContext } from '../program.js';
 import { runReportLines, setProblem, summaryLines } from '../report.js';
 
 /** `crypto-anomaly report DIR`: a run's summary.json, printed for people. */

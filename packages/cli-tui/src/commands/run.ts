@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import type { CommandContext } from '../command-context.js';
 import { configOf, pick } from '../options.js';
 import { checkTargets, partialStop } from '../output-folders.js';
-import type { CommandContext } from '../program.js';
 import { runSession } from '../session.js';
 import { addSourceOptions, type SourceKind, sourceSettings } from '../sources.js';
 import { addEngineOptions, engineSettings, trainingTitle, withEngineInput } from './pipeline-options.js';

@@ -1,10 +1,10 @@
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import type { CommandContext } from '../command-context.js';
 import { CliError } from '../errors.js';
 import { configOf, pick } from '../options.js';
 import { assertModelAndOutputsApart, checkTargets, partialStop } from '../output-folders.js';
-import type { CommandContext } from '../program.js';
 import { runSession } from '../session.js';
 import { addSourceOptions, type SourceKind, sourceSettings } from '../sources.js';
 import { addEngineOptions, engineSettings, trainingTitle, withEngineInput } from './pipeline-options.js';
