@@ -217,6 +217,25 @@ export interface FetchProgress {
   message?: string;
 }
 
+/**
+ * The calls filling a store makes of it (`fetchKlines`, `downloadArchive`, `binanceSource`).
+ * `KlineStore` implements it; it is declared here so the option types can name a store without
+ * this file importing the DuckDB-backed class.
+ */
+export interface IngestStore {
+  /** Absolute path of the database file (or ':memory:'). */
+  readonly path: string;
+  /** The spans of [start, end) neither stored nor recorded as answered by the exchange. */
+  missingRanges(symbol: string, interval: Interval, range: TimeRange): Promise<TimeRange[]>;
+  /** Inserts or replaces klines in one transaction; `covered` records the span the exchange answered for. */
+  upsert(symbol: string, interval: Interval, klines: readonly Kline[], covered?: TimeRange): Promise<number>;
+  /** Merges a pair's answered spans. */
+  compactCoverage(symbol: string, interval: Interval): Promise<number>;
+  lastOpenTime(symbol: string, interval: Interval): Promise<number | undefined>;
+  /** Stored klines of a pair in [start, end), oldest first. */
+  klines(symbol: string, interval: Interval, range?: Partial<TimeRange>): Promise<Kline[]>;
+}
+
 /** What `fetchKlines` and `downloadArchive` both take: a range of one pair, and the store it goes into. */
 export interface StoreIngestOptions {
   symbol: string;
@@ -225,7 +244,7 @@ export interface StoreIngestOptions {
   since: number;
   /** End of the wanted range (exclusive), Unix ms. Default: now. */
   until?: number;
-  store: import('./store.js').KlineStore;
+  store: IngestStore;
   signal?: AbortSignal;
   /**
    * The longest the whole run may take, waits and retries included; past it, it stops with a

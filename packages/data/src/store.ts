@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { DuckDBConnection, DuckDBDataChunk, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
-import type { Interval, Kline, KlineGap, KlineSource, StoredPair, TimeRange } from './api.js';
+import type { IngestStore, Interval, Kline, KlineGap, KlineSource, StoredPair, TimeRange } from './api.js';
 import { DataError } from './errors.js';
 import { assertInterval, intervalToMilliseconds, nextOpenTime } from './intervals.js';
 import { assertSymbol, assertTimeRange } from './validate.js';
@@ -78,7 +78,7 @@ const SELECT_KLINE = `open_time, open, high, low, close, volume, close_time, quo
  * Calls on one store run one at a time (DuckDB runs one transaction per connection); open a
  * file from one process at a time.
  */
-export class KlineStore {
+export class KlineStore implements IngestStore {
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
 
