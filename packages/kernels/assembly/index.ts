@@ -10,4 +10,4 @@ export {
 } from './isolation-forest';
 export { abiVersion, allocate, heapMark, heapTop, releaseHeap, resetHeap } from './memory';
 export { ewmMean, rollingExtreme, rollingMoments, rollingMomentsDense } from './rolling';
-export { bracketChunk, bracketFinish, bracketStart, clipColumns, columnQuantiles } from './select';
+export { bracketChunk, bracketFinish, bracketStart, clipColumns, columnQuantiles } from './winsorize';

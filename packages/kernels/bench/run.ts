@@ -14,7 +14,7 @@ import {
   winsorizeFit,
 } from '../src/index.js';
 import { buildForestReference, pathLengthSumsReference } from '../src/reference/isolation-forest.js';
-import { referenceClip, referenceQuantile } from '../src/reference/quantile.js';
+import { referenceClip, referenceQuantile } from '../src/reference/winsorize.js';
 import { referenceRollingMean, referenceRollingStd } from '../src/reference/rolling.js';
 import {
   BENCH_DIR,

@@ -60,7 +60,7 @@ export interface KernelExports {
     scratch: number,
     out: number,
   ): void;
-  /** Streaming sampled quantiles (see assembly/select.ts): brackets from a sample, chunks, result. */
+  /** Streaming sampled quantiles (see assembly/winsorize.ts): brackets from a sample, chunks, result. */
   bracketStart(sample: number, s: number, qLow: number, qHigh: number, state: number): void;
   bracketChunk(
     values: number,

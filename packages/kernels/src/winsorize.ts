@@ -9,7 +9,7 @@ const DEFAULTS = Object.freeze({ lower: 0.01, upper: 0.99 });
  * Sizes of the streamed path, read on every call. Internal (not exported from the package): the
  * unit tests lower them so that a few thousand values take the sampled one-pass path over several
  * chunks; `bench/run.ts` runs the defaults on 10,000,000 values. (The sampled path inside
- * `columnQuantiles`, for matrices of several columns, has its own threshold in assembly/select.ts.)
+ * `columnQuantiles`, for matrices of several columns, has its own threshold in assembly/winsorize.ts.)
  */
 export const winsorizeTuning = {
   /** Series at least this long take the streaming path (never copied whole into WASM memory). */

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { isKernelError, quantile, toMatrix, winsorize, winsorizeBounds, winsorizeFit } from '../src/index.js';
-import { referenceClip, referenceQuantile } from '../src/reference/quantile.js';
+import { referenceClip, referenceQuantile } from '../src/reference/winsorize.js';
 import { sharedKernels, withHeap, writeFloat64 } from '../src/wasm.js';
 import { winsorizeTuning } from '../src/winsorize.js';
 
@@ -156,7 +156,7 @@ describe('quantiles by selection', () => {
       }
     });
     // Several long columns are copied whole, and the kernel runs the same bracket pass over each
-    // strided column once it has 100,000 rows (a constant in assembly/select.ts: not lowered here).
+    // strided column once it has 100,000 rows (a constant in assembly/winsorize.ts: not lowered here).
     const rows = 100_000;
     const a = Float64Array.from({ length: rows }, (_, i) => i);
     const c = Float64Array.from({ length: rows }, () => (next() < 0.1 ? Number.NaN : Math.round(next() * 5)));

@@ -1,4 +1,4 @@
-// Twin of assembly/select.ts, by sorting: numpy's 'linear' quantile (virtual index (n-1) q, and
+// Twin of assembly/winsorize.ts, by sorting: numpy's 'linear' quantile (virtual index (n-1) q, and
 // numpy's _lerp, which interpolates from the upper side when the fraction is >= 0.5).
 
 export function referenceQuantile(values: ArrayLike<number>, q: number): number {
