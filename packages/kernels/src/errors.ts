@@ -11,17 +11,23 @@ export type KernelErrorCode =
   | 'INVALID_MODEL'
   | 'OUT_OF_MEMORY';
 
-/** Thrown at the boundary where bad input enters; `code` says what, the message says what to do. */
+/**
+ * Thrown at the boundary where bad input enters; `code` says what, the message says what to do.
+ * `cause` (ES2022) keeps the lower-level error it wraps, such as the file system's or the
+ * WebAssembly runtime's, so that a stack trace shows both.
+ */
 export class KernelError extends Error {
   override readonly name = 'KernelError';
   constructor(
     readonly code: KernelErrorCode,
     message: string,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
+/** True for a KernelError: narrows what a `catch` received. */
 export function isKernelError(value: unknown): value is KernelError {
   return value instanceof KernelError;
 }

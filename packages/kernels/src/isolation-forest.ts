@@ -292,7 +292,9 @@ export class IsolationForest {
     try {
       j = typeof json === 'string' ? JSON.parse(json) : json;
     } catch (cause) {
-      throw new KernelError('INVALID_MODEL', `Saved forest is not valid JSON: ${(cause as Error).message}`);
+      throw new KernelError('INVALID_MODEL', `Saved forest is not valid JSON: ${(cause as Error).message}`, {
+        cause,
+      });
     }
     if (j == null || j.format !== ISOLATION_FOREST_FORMAT) {
       throw new KernelError(
@@ -318,7 +320,9 @@ export class IsolationForest {
       assertInteger('nFeatures', j.nFeatures, 1);
       assertInteger('psi', j.psi, 2);
     } catch (cause) {
-      throw new KernelError('INVALID_MODEL', `Saved forest has a bad field: ${(cause as Error).message}`);
+      throw new KernelError('INVALID_MODEL', `Saved forest has a bad field: ${(cause as Error).message}`, {
+        cause,
+      });
     }
     const internal = (1 << j.depth) - 1;
     const leafCount = 1 << j.depth;
@@ -384,10 +388,11 @@ export class IsolationForest {
     let header: Record<string, unknown>;
     try {
       header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + headerLength)).toString('utf8'));
-    } catch {
+    } catch (cause) {
       throw new KernelError(
         'INVALID_MODEL',
         'Saved forest header is not valid JSON: the file is truncated or corrupt.',
+        { cause },
       );
     }
     const trees = Number(header.trees);

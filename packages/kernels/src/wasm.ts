@@ -26,6 +26,7 @@ export function kernelModule(): WasmModule {
       'WASM_LOAD_FAILED',
       `Cannot read ${WASM_URL.pathname}: ${(cause as Error).message}. ` +
         'In the workspace, run `pnpm build` first; installed from npm, reinstall @crypto-anomaly/kernels.',
+      { cause },
     );
   }
   compiled = new WebAssemblyApi.Module(bytes);
@@ -71,10 +72,11 @@ export function instantiateKernels(memory: WasmMemory = createKernelMemory()): K
   return exports;
 }
 
-function outOfMemory(): KernelError {
+function outOfMemory(cause?: unknown): KernelError {
   return new KernelError(
     'OUT_OF_MEMORY',
     `The batch does not fit in the kernels' WebAssembly memory (at most ${(MAXIMUM_PAGES * 65536) / 2 ** 30} GiB): pass fewer rows per call.`,
+    { cause },
   );
 }
 
@@ -113,7 +115,7 @@ export function withHeap<T>(kernels: KernelExports, body: (kernels: KernelExport
       error.constructor.name === 'RuntimeError' &&
       /unreachable/.test(error.message)
     ) {
-      throw outOfMemory();
+      throw outOfMemory(error);
     }
     throw error;
   } finally {
