@@ -5,6 +5,7 @@ import { averagePathLengths, depthFor, type ForestArrays } from './reference/iso
 import { type KernelJob, ThreadPool } from './thread-pool.js';
 import { assertFinite, assertInteger, describe, toMatrix } from './validate.js';
 import { sharedKernels, withHeap, writeFloat64 } from './wasm.js';
+import { quantile } from './winsorize.js';
 
 export const ISOLATION_FOREST_FORMAT = 'crypto-anomaly/isolation-forest';
 export const ISOLATION_FOREST_VERSION = 1;
@@ -233,28 +234,30 @@ export class IsolationForest {
     const candidate: FittedForest = { ...forest, nFeatures: m.cols, psi, threshold: 0.5 };
     if (this.options.contamination !== 'auto') {
       const scores = this.scoresOf(candidate, m);
-      candidate.threshold = quantileOf(scores, 1 - this.options.contamination);
+      candidate.threshold = quantile(scores, 1 - this.options.contamination);
     }
     this.fitted = candidate;
     return this;
   }
 
-  /** Anomaly score s = 2^(-E[h(x)] / c(psi)) in (0, 1]: higher = more anomalous (PyOD's sign; the opposite of scikit-learn's score_samples). */
-  scoreSamples(X: Matrix | number[][] | Float64Array, shape?: [number, number]): Float64Array {
-    const fitted = this.requireFitted('scoreSamples');
+  /**
+   * Anomaly score s = 2^(-E[h(x)] / c(psi)) in (0, 1] per row: higher = more anomalous. PyOD's
+   * decision_function (the raw score, the meaning `decisionFunction` has in every package here);
+   * scikit-learn's score_samples is its negative.
+   */
+  decisionFunction(X: Matrix | number[][] | Float64Array, shape?: [number, number]): Float64Array {
+    const fitted = this.requireFitted('decisionFunction');
     return this.scoresOf(fitted, this.checkScoringInput(fitted, X, shape));
   }
 
-  /** s - threshold: > 0 means anomaly (PyOD's sign; scikit-learn's decision_function is its negative). */
-  decisionFunction(X: Matrix | number[][] | Float64Array, shape?: [number, number]): Float64Array {
-    const scores = this.scoreSamples(X, shape);
-    const threshold = this.threshold;
-    return scores.map((s) => s - threshold);
+  /** @deprecated The same raw score as `decisionFunction`, under its former name: call `decisionFunction`. */
+  scoreSamples(X: Matrix | number[][] | Float64Array, shape?: [number, number]): Float64Array {
+    return this.decisionFunction(X, shape);
   }
 
   /** 1 where the score is above the threshold (anomaly), else 0. */
   predict(X: Matrix | number[][] | Float64Array, shape?: [number, number]): Uint8Array {
-    const scores = this.scoreSamples(X, shape);
+    const scores = this.decisionFunction(X, shape);
     const threshold = this.threshold;
     return Uint8Array.from(scores, (s) => (s > threshold ? 1 : 0));
   }
@@ -523,14 +526,4 @@ function writeFloat64Int(k: KernelExports, values: Int32Array): number {
   const pointer = k.allocate(values.length * 4);
   new Int32Array(k.memory.buffer, pointer, values.length).set(values);
   return pointer;
-}
-
-function quantileOf(values: Float64Array, q: number): number {
-  return withHeap(sharedKernels(), (k) => {
-    const x = writeFloat64(k, values);
-    const scratch = k.allocate(values.length * 8);
-    const out = k.allocate(16);
-    k.columnQuantiles(x, values.length, 1, 0, q, q, scratch, out);
-    return new Float64Array(k.memory.buffer, out, 1)[0] as number;
-  });
 }

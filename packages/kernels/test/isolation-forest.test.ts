@@ -88,21 +88,24 @@ describe('IsolationForest on known structure', () => {
     const X = randomMatrix(500, 3);
     X.data.set([4, -3, 5], 250 * 3);
     const forest = new IsolationForest({ seed: 1, threads: 1 }).fit(X);
-    const scores = forest.scoreSamples(X);
+    const scores = forest.decisionFunction(X);
     const top = scores.indexOf(Math.max(...scores));
     expect(top).toBe(250);
     for (const s of scores) expect(s > 0 && s <= 1).toBe(true);
     expect(forest.threshold).toBe(0.5);
     expect(forest.predict(X)[250]).toBe(1);
-    expect(forest.decisionFunction(X)[250]).toBeCloseTo((scores[250] as number) - 0.5, 15);
+    // The raw score, as PyOD's decision_function (not score - threshold); the old name still answers.
+    expect(forest.scoreSamples(X)).toEqual(scores);
     // The extended forest agrees on the planted point.
-    const extended = new IsolationForest({ seed: 1, threads: 1, extensionLevel: 2 }).fit(X).scoreSamples(X);
+    const extended = new IsolationForest({ seed: 1, threads: 1, extensionLevel: 2 })
+      .fit(X)
+      .decisionFunction(X);
     expect(extended.indexOf(Math.max(...extended))).toBe(250);
   });
 
   it('scores every row of a constant dataset the same (at the one-leaf path length)', () => {
     const X = { data: new Float64Array(300 * 2).fill(3.25), rows: 300, cols: 2 };
-    const scores = new IsolationForest({ seed: 3, threads: 1 }).fit(X).scoreSamples(X);
+    const scores = new IsolationForest({ seed: 3, threads: 1 }).fit(X).decisionFunction(X);
     expect(new Set(scores).size).toBe(1);
     // One leaf holding all 256 rows: h = c(256), so s = 2^-1.
     expect(scores[0]).toBeCloseTo(0.5, 12);
@@ -112,11 +115,13 @@ describe('IsolationForest on known structure', () => {
     const small = randomMatrix(20, 2, 5);
     const f = new IsolationForest({ maxSamples: 256, seed: 2, threads: 1 }).fit(small);
     expect(f.forest.depth).toBe(5); // ceil(log2 20)
-    expect(f.scoreSamples(small).length).toBe(20);
+    expect(f.decisionFunction(small).length).toBe(20);
     const line = Array.from({ length: 100 }, (_, i) => [i === 50 ? 1000 : i]);
-    const s = new IsolationForest({ seed: 2, threads: 1 }).fit(line).scoreSamples(line);
+    const s = new IsolationForest({ seed: 2, threads: 1 }).fit(line).decisionFunction(line);
     expect(s.indexOf(Math.max(...s))).toBe(50);
-    expect(new IsolationForest({ threads: 1 }).fit([[1], [2]]).scoreSamples([[1.5]])[0]).toBeGreaterThan(0);
+    expect(new IsolationForest({ threads: 1 }).fit([[1], [2]]).decisionFunction([[1.5]])[0]).toBeGreaterThan(
+      0,
+    );
   });
 
   it('puts the threshold at the (1 - contamination) quantile of training scores', () => {
@@ -133,7 +138,7 @@ describe('IsolationForest on known structure', () => {
     for (const extensionLevel of [0, 3]) {
       const results = [1, 2, 3].map((threads) => {
         const f = new IsolationForest({ nEstimators: 24, seed: 99, threads, extensionLevel }).fit(X);
-        return { bytes: f.toBytes(), scores: f.scoreSamples(X) };
+        return { bytes: f.toBytes(), scores: f.decisionFunction(X) };
       });
       const [one] = results;
       for (const r of results.slice(1)) {
@@ -154,9 +159,9 @@ describe('IsolationForest on known structure', () => {
       const fromJson = IsolationForest.fromJSON(JSON.parse(JSON.stringify(f.toJSON())));
       const fromText = IsolationForest.fromJSON(JSON.stringify(f));
       const fromBytes = IsolationForest.fromBytes(f.toBytes());
-      const expected = f.scoreSamples(X);
+      const expected = f.decisionFunction(X);
       for (const g of [fromJson, fromText, fromBytes]) {
-        expect(g.scoreSamples(X)).toEqual(expected);
+        expect(g.decisionFunction(X)).toEqual(expected);
         expect(g.threshold).toBe(f.threshold);
         expect(g.nFeatures).toBe(3);
         expect(g.predict(X)).toEqual(f.predict(X));
@@ -183,7 +188,7 @@ describe('IsolationForest bad input', () => {
     expect(codeOf(() => new IsolationForest({ seed: -1 }))).toBe('INVALID_ARGUMENT');
     expect(codeOf(() => new IsolationForest({ threads: 0 }))).toBe('INVALID_ARGUMENT');
     const f = new IsolationForest({ seed: 1, threads: 1 });
-    expect(codeOf(() => f.scoreSamples(X))).toBe('NOT_FITTED');
+    expect(codeOf(() => f.decisionFunction(X))).toBe('NOT_FITTED');
     expect(codeOf(() => f.threshold)).toBe('NOT_FITTED');
     expect(codeOf(() => f.fit([]))).toBe('EMPTY_INPUT');
     expect(codeOf(() => f.fit([[1, 2]]))).toBe('EMPTY_INPUT');
@@ -208,9 +213,9 @@ describe('IsolationForest bad input', () => {
     expect(codeOf(() => new IsolationForest({ extensionLevel: 2 }).fit(X))).toBe('INVALID_ARGUMENT');
     expect(f.isFitted).toBe(false);
     f.fit(X);
-    const scores = f.scoreSamples(X);
-    expect(codeOf(() => f.scoreSamples([[1, 2, 3]]))).toBe('FEATURE_COUNT_MISMATCH');
-    expect(codeOf(() => f.scoreSamples([[1, Number.NaN]]))).toBe('NON_FINITE_INPUT');
+    const scores = f.decisionFunction(X);
+    expect(codeOf(() => f.decisionFunction([[1, 2, 3]]))).toBe('FEATURE_COUNT_MISMATCH');
+    expect(codeOf(() => f.decisionFunction([[1, Number.NaN]]))).toBe('NON_FINITE_INPUT');
     expect(
       codeOf(() =>
         f.fit([
@@ -220,7 +225,7 @@ describe('IsolationForest bad input', () => {
       ),
     ).toBe('NON_FINITE_INPUT');
     // A failed refit keeps the previous forest; the WASM instance keeps working.
-    expect(f.scoreSamples(X)).toEqual(scores);
+    expect(f.decisionFunction(X)).toEqual(scores);
     try {
       new IsolationForest({ seed: 1, threads: 1 }).fit([[1, 2]]);
     } catch (e) {
