@@ -201,7 +201,13 @@ export function winsorizeFit(
   });
 }
 
-/** The q-quantile of one series (numpy's default linear interpolation, NaN skipped); NaN if no values. */
+/**
+ * The q-quantile of one series, q in [0, 1], as numpy's `nanquantile(values, q)` with its default
+ * 'linear' method, bit for bit: NaN skipped, virtual index (n - 1) q, and numpy's _lerp, which
+ * interpolates from the upper neighbour when the fraction is >= 0.5. Any array-like of numbers.
+ * An empty series throws EMPTY_INPUT; one with only NaN gives NaN. Runs in the kernels (selection,
+ * not sorting) whatever the length; series of 100,000+ values are streamed in chunks.
+ */
 export function quantile(values: ArrayLike<number>, q: number): number {
   const series = assertSeries('values', values);
   assertInRange('q', q, 0, 1);

@@ -86,6 +86,58 @@ describe('quantiles by selection', () => {
     expect(quantile([Number.NaN, Number.NaN], 0.5)).toBeNaN();
   });
 
+  it("equals numpy's nanquantile bit for bit, including its _lerp from the upper side", () => {
+    // Computed by numpy 1.24.2: repr(float(np.nanquantile(np.array(values, dtype=float), q))).
+    // numpy's _lerp is b - (b - a)(1 - t) when t >= 0.5, else a + (b - a) t. In the first five
+    // rows t >= 0.5 and a + (b - a) t differs in the last bits; in the next three t < 0.5 and
+    // b - (b - a)(1 - t) differs: neither one-sided formula could pass this table.
+    const table: [number[], number, number][] = [
+      [[8.957, 3.0, 6.0, -3.0], 0.91, 8.158610000000001],
+      [[-3.8, -7.9, -3.0, 1.3, -0.072, 5.545], 0.59, -0.21840000000000076],
+      [[-7.09, 2.2], 0.95, 1.7354999999999998],
+      [[10.0, 3.92, 0.4, -2.9], 0.53, 2.4768],
+      [[-1.3, 6.5, -9.4], 0.29, -4.702],
+      [[-0.4, 0.3, 9.02, -7.0], 0.76, 2.741600000000002],
+      [[6.1, 2.231, 3.15, -6.9, -10.0], 0.53, 2.34128],
+      [[-1.0, -5.0, 2.69], 0.08, -4.36],
+      [[Number.NaN, -7.09, 2.2, Number.NaN], 0.95, 1.7354999999999998],
+      [[3.5, -1.0, 7.0, 2.25, 9.0, 0.1, 4.0, 4.0, -8.0, 11.5], 0.37, 2.6625],
+      // (b - a) * 0 is NaN when b is infinite: numpy gives NaN here, and so does the kernel.
+      [[1.0, Number.POSITIVE_INFINITY], 0.0, Number.NaN],
+      [[Number.NEGATIVE_INFINITY, 1.0, 2.0], 0.75, 1.5],
+      [[1.0, Number.POSITIVE_INFINITY], 1.0, Number.NaN],
+      [[-0.0, 0.0], 0.5, 0.0],
+      [[5.0], 0.3, 5.0],
+      [[Number.NaN, Number.NaN], 0.5, Number.NaN],
+    ];
+    const oneSided = (values: number[], q: number, fromUpper: boolean) => {
+      const sorted = values.filter((v) => !Number.isNaN(v)).sort((x, y) => x - y);
+      const h = (sorted.length - 1) * q;
+      const k = Math.floor(h);
+      const [a, b] = [sorted[k] as number, sorted[k + 1] as number];
+      return fromUpper ? b - (b - a) * (1 - (h - k)) : a + (b - a) * (h - k);
+    };
+    for (const [i, [values, q, expected]] of table.entries()) {
+      expect(Object.is(quantile(values, q), expected), `row ${i}: quantile(${values}, ${q})`).toBe(true);
+      expect(Object.is(referenceQuantile(values, q), expected), `row ${i}: the twin`).toBe(true);
+      if (i < 8) expect(oneSided(values, q, i >= 5), `row ${i}: one-sided`).not.toBe(expected);
+    }
+  });
+
+  it('takes any array-like; refuses an empty series; gives NaN for an all-NaN one', () => {
+    const arrayLike = { length: 3, 0: 3, 1: 1, 2: 2 };
+    expect(quantile(arrayLike, 0.5)).toBe(2);
+    expect(quantile(new Float32Array([3, 1, 2]), 1)).toBe(3);
+    let code = 'none';
+    try {
+      quantile([], 0.5);
+    } catch (e) {
+      code = isKernelError(e) ? e.code : 'other';
+    }
+    expect(code).toBe('EMPTY_INPUT');
+    expect(quantile([Number.NaN, Number.NaN, Number.NaN], 0.5)).toBeNaN();
+  });
+
   it('survives adversarial orders (sorted, reversed, all equal, organ pipe) on 20k values', () => {
     const n = 20_000;
     const inputs = [
