@@ -60,12 +60,20 @@ export interface AnomalyLabel {
   description: string;
 }
 
+/** Which candles a source is asked for: one pair, open times in [start, end) (Unix ms). */
+export interface KlineRequest {
+  symbol: string;
+  interval: Interval;
+  start?: number;
+  end?: number;
+}
+
 /** Where klines come from, as the engine sees it: anything that can list candles in order. */
 export interface KlineSource {
   /** One line for people, e.g. "bundled sample market (seed 7, 1h, 4000 candles)". */
   describe(): string;
   /** Closed candles for symbol and interval in [start, end), oldest first, no duplicates. */
-  load(request: { symbol: string; interval: Interval; start?: number; end?: number }): Promise<Kline[]>;
+  load(request: KlineRequest): Promise<Kline[]>;
 }
 
 /** One state of the sample market's hidden Markov chain. */
@@ -385,8 +393,11 @@ export type LiveStatus =
   | { type: 'backfilled'; klines: number; from: number; to: number; requests: number }
   | { type: 'error'; message: string };
 
-/** REST settings of `liveKlines`' back-fill; the same meaning and defaults as in `fetchKlines`. */
-export type LiveBackfillOptions = Pick<
+/**
+ * How to reach Binance's REST API: the settings of `fetchKlines` that are not the range or the
+ * store, with the same meaning and defaults. `binanceSource` and `liveKlines`' back-fill take them.
+ */
+export type BinanceRestOptions = Pick<
   FetchKlinesOptions,
   | 'baseUrl'
   | 'maxRetries'
@@ -419,6 +430,69 @@ export interface LiveKlinesOptions {
    * candles in between and yield them first, in order. Default false: stream only, no REST
    * requests.
    */
-  backfill?: LiveBackfillOptions | false;
+  backfill?: BinanceRestOptions | false;
   onStatus?: (status: LiveStatus) => void;
+}
+
+/** How `binanceSource` reaches the data archive: the settings of `downloadArchive`, same defaults. */
+export type BinanceArchiveOptions = Pick<
+  DownloadArchiveOptions,
+  'baseUrl' | 'maxRetries' | 'retryBaseMs' | 'requestTimeoutMs' | 'now'
+>;
+
+/** What `binanceSource` reports while it fills the store, in order; plain data, never printed. */
+export type BinanceFillEvent =
+  /** The archive download starts (only with `archive`). */
+  | { type: 'archive-start'; symbol: string; interval: Interval; baseUrl: string }
+  /** One archive file loaded, missing (not published) or retried. */
+  | { type: 'archive-file'; progress: ArchiveFileProgress }
+  | { type: 'archive-done'; result: DownloadArchiveResult }
+  /** The REST fetch of what is still missing starts. */
+  | { type: 'fetch-start'; symbol: string; interval: Interval; baseUrl: string }
+  /** After each stored page and before each wait of the REST fetch. */
+  | { type: 'fetch-progress'; progress: FetchProgress }
+  /** The store holds everything the exchange has for the range. */
+  | { type: 'filled'; result: BinanceFillResult }
+  /**
+   * The fill ran past `giveUpAfterMs` and stops with a `TIMEOUT` error (what was stored stays).
+   * `giveUpAfterMs` is the option as given (undefined: the default).
+   */
+  | { type: 'gave-up'; elapsedMs: number; giveUpAfterMs: number | undefined };
+
+/** What one fill did: the archive's part (with `archive`) and the REST fetch's. */
+export interface BinanceFillResult {
+  symbol: string;
+  interval: Interval;
+  archive?: DownloadArchiveResult;
+  fetch: FetchKlinesResult;
+  /** Wall time of the whole fill, archive included. */
+  elapsedMs: number;
+}
+
+/** Options of `binanceSource`. */
+export interface BinanceSourceOptions {
+  /** First open time to fill and read when a request names no start, Unix ms. */
+  since?: number;
+  /** End (exclusive) to fill and read when a request names no end, Unix ms. Default: now. */
+  until?: number;
+  /**
+   * Bulk-load Binance's monthly and daily archive files before asking the REST API for the rest
+   * (`{}` for the defaults). Default false: REST only.
+   */
+  archive?: BinanceArchiveOptions | false;
+  /** Progress of each fill, as events (see `BinanceFillEvent`). */
+  onProgress?: (event: BinanceFillEvent) => void;
+  /** Stops a fill (the store keeps what was stored). */
+  signal?: AbortSignal;
+  /**
+   * The longest one fill may take, archive and REST together, waits included; past it, it stops
+   * with `TIMEOUT`. `Infinity` for no limit. Default 3,600,000 ms (one hour).
+   */
+  giveUpAfterMs?: number;
+}
+
+/** A KlineSource that fills its store from Binance before reading it; `fill` does the first half alone. */
+export interface BinanceKlineSource extends KlineSource {
+  /** Fills the store for the request (archive first when asked, then REST) without reading it back. */
+  fill(request: KlineRequest): Promise<BinanceFillResult>;
 }

@@ -36,6 +36,10 @@ export class FakeBinance {
   lastHeaders: Record<string, string | string[] | undefined> = {};
   /** Headers of every request, in order. */
   readonly headers: Record<string, string | string[] | undefined>[] = [];
+  /** Archive files by path (/data/spot/...), served like data.binance.vision; others answer 404. */
+  readonly archiveFiles = new Map<string, Buffer>();
+  /** Archive paths asked for, in order. */
+  readonly archiveRequests: string[] = [];
 
   serve(symbol: string, interval: string, klines: Kline[]): this {
     this.klines.set(`${symbol}/${interval}`, klines);
@@ -81,6 +85,13 @@ export class FakeBinance {
       });
       response.end(body);
     };
+    if (url.pathname.startsWith('/data/')) {
+      this.archiveRequests.push(url.pathname);
+      const file = this.archiveFiles.get(url.pathname);
+      if (file) response.writeHead(200, { 'content-type': 'application/zip' }).end(file);
+      else response.writeHead(404).end();
+      return;
+    }
     if (url.pathname === '/api/v3/time') {
       send(200, JSON.stringify({ serverTime: Date.now() + this.clockOffsetMs }));
       return;

@@ -1,0 +1,192 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type BinanceFillEvent,
+  binanceSource,
+  generateSampleMarket,
+  isDataError,
+  type Kline,
+  KlineStore,
+} from '../src/index.js';
+import { FakeBinance, toBinanceArray } from './helpers/fake-binance.js';
+import { zipFiles } from './helpers/zip.js';
+
+const HOUR = 3_600_000;
+const START = Date.UTC(2024, 0, 1);
+/** 1500 hourly candles: 744 in January (published in the archive), 756 after (REST only). */
+const UNTIL = START + 1500 * HOUR;
+const FEBRUARY = Date.UTC(2024, 1, 1);
+let directory: string;
+let server: FakeBinance;
+let klines: Kline[];
+/** GET /api/v3/klines requests answered so far. */
+let klineRequests = 0;
+const fast = { retryBaseMs: 5, retryMaxMs: 40, requestTimeoutMs: 2_000 };
+
+beforeAll(async () => {
+  directory = await mkdtemp(join(tmpdir(), 'binance-source-'));
+  klines = generateSampleMarket({ count: 1500, start: START, seed: 5 }).klines;
+  server = await new FakeBinance().serve('BTCUSDT', '1h', klines).start();
+  server.onRequest = (url) => {
+    if (url.pathname === '/api/v3/klines') klineRequests++;
+  };
+  // January's monthly file, as data.binance.vision packs it: a headerless CSV in a zip, with its sha256.
+  const january = klines.filter((k) => k.openTime < FEBRUARY);
+  const zip = zipFiles({
+    'BTCUSDT-1h-2024-01.csv': `${january.map((k) => toBinanceArray(k).join(',')).join('\n')}\n`,
+  });
+  const path = '/data/spot/monthly/klines/BTCUSDT/1h/BTCUSDT-1h-2024-01.zip';
+  server.archiveFiles.set(path, zip);
+  server.archiveFiles.set(
+    `${path}.CHECKSUM`,
+    Buffer.from(`${createHash('sha256').update(zip).digest('hex')}  BTCUSDT-1h-2024-01.zip\n`),
+  );
+});
+afterAll(async () => {
+  await server?.close();
+  await rm(directory, { recursive: true, force: true });
+});
+
+/** A store in a real DuckDB file in the temp folder, closed after `work`. */
+async function withStore<T>(name: string, work: (store: KlineStore) => Promise<T>): Promise<T> {
+  const store = await KlineStore.open(join(directory, `${name}.duckdb`));
+  try {
+    return await work(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Event types in order, repeats of one type collapsed (progress comes many times). */
+const sequence = (events: BinanceFillEvent[]) =>
+  events.map((e) => e.type).filter((type, i, all) => type !== all[i - 1]);
+
+describe('binanceSource', () => {
+  it('fills the store over REST on load, then reads it; a second load asks for nothing', async () => {
+    await withStore('rest', async (store) => {
+      const events: BinanceFillEvent[] = [];
+      const source = binanceSource(
+        store,
+        { baseUrl: server.url, ...fast },
+        { onProgress: (e) => events.push(e) },
+      );
+      expect(source.describe()).toBe(`local kline store ${store.path}`);
+      const before = klineRequests;
+      const loaded = await source.load({ symbol: 'BTCUSDT', interval: '1h', start: START, end: UNTIL });
+      expect(loaded).toEqual(klines);
+      expect(klineRequests - before).toBe(2);
+      expect(sequence(events)).toEqual(['fetch-start', 'fetch-progress', 'filled']);
+      expect(events[0]).toEqual({
+        type: 'fetch-start',
+        symbol: 'BTCUSDT',
+        interval: '1h',
+        baseUrl: server.url,
+      });
+      const filled = events.at(-1) as Extract<BinanceFillEvent, { type: 'filled' }>;
+      expect(filled.result.fetch.rows).toBe(1500);
+      expect(filled.result.archive).toBeUndefined();
+
+      const again = await source.fill({ symbol: 'BTCUSDT', interval: '1h', start: START, end: UNTIL });
+      expect(again.fetch.rows).toBe(0);
+      expect(klineRequests - before).toBe(2);
+    });
+    // The candles are in the file, not only in memory.
+    await withStore('rest', async (store) => expect(await store.count('BTCUSDT', '1h')).toBe(1500));
+  });
+
+  it('with archive, loads the archive files first and asks REST only for the rest', async () => {
+    await withStore('archive', async (store) => {
+      const events: BinanceFillEvent[] = [];
+      const source = binanceSource(
+        store,
+        { baseUrl: server.url, ...fast },
+        { archive: { baseUrl: server.url, retryBaseMs: 5 }, onProgress: (e) => events.push(e) },
+      );
+      const archiveBefore = server.archiveRequests.length;
+      const loaded = await source.load({ symbol: 'BTCUSDT', interval: '1h', start: START, end: UNTIL });
+      expect(loaded).toEqual(klines);
+      expect(sequence(events)).toEqual([
+        'archive-start',
+        'archive-file',
+        'archive-done',
+        'fetch-start',
+        'fetch-progress',
+        'filled',
+      ]);
+      const files = events.flatMap((e) => (e.type === 'archive-file' ? [e.progress] : []));
+      expect(files[0]).toMatchObject({ file: 'BTCUSDT-1h-2024-01.zip', status: 'loaded', rows: 744 });
+      expect(files.slice(1).every((f) => f.status === 'missing')).toBe(true);
+      const { result } = events.at(-1) as Extract<BinanceFillEvent, { type: 'filled' }>;
+      expect(result.archive?.rows).toBe(744);
+      expect(result.fetch.rows).toBe(756);
+      expect(server.archiveRequests.slice(archiveBefore)).toContain(
+        '/data/spot/monthly/klines/BTCUSDT/1h/BTCUSDT-1h-2024-01.zip',
+      );
+    });
+  });
+
+  it('fills and reads since/until when the request names no range, and refuses a fill with no start', async () => {
+    await withStore('defaults', async (store) => {
+      const rest = { baseUrl: server.url, ...fast };
+      const bounded = binanceSource(store, rest, { since: FEBRUARY, until: UNTIL });
+      const loaded = await bounded.load({ symbol: 'BTCUSDT', interval: '1h' });
+      expect(loaded).toEqual(klines.filter((k) => k.openTime >= FEBRUARY));
+      expect(await store.count('BTCUSDT', '1h', { end: FEBRUARY })).toBe(0);
+
+      const unbounded = binanceSource(store, rest);
+      const refusal = await unbounded.load({ symbol: 'BTCUSDT', interval: '1h' }).catch((e: unknown) => e);
+      expect(isDataError(refusal) && refusal.code).toBe('INVALID_ARGUMENT');
+      expect(String(refusal)).toMatch(/pass `since`/);
+      expect(() => binanceSource(store, rest, { since: UNTIL, until: FEBRUARY })).toThrow(/swap them/);
+    });
+  });
+
+  it('gives up on the whole fill after giveUpAfterMs, reporting it as an event', async () => {
+    const slow = await new FakeBinance().serve('BTCUSDT', '1h', klines).start();
+    try {
+      slow.inject(...Array.from({ length: 20 }, () => ({ type: 'trickle' as const, everyMs: 20 })));
+      await withStore('give-up', async (store) => {
+        const events: BinanceFillEvent[] = [];
+        const source = binanceSource(
+          store,
+          { baseUrl: slow.url, requestTimeoutMs: 60_000 },
+          { giveUpAfterMs: 300, onProgress: (e) => events.push(e) },
+        );
+        const started = Date.now();
+        const error = await source.load({ symbol: 'BTCUSDT', interval: '1h', start: START }).catch((e) => e);
+        expect(isDataError(error) && error.code).toBe('TIMEOUT');
+        expect(Date.now() - started).toBeLessThan(5_000);
+        const gaveUp = events.find((e) => e.type === 'gave-up');
+        expect(gaveUp).toMatchObject({ type: 'gave-up', giveUpAfterMs: 300 });
+        expect((gaveUp as { elapsedMs: number }).elapsedMs).toBeGreaterThanOrEqual(250);
+        expect(events.some((e) => e.type === 'filled')).toBe(false);
+      });
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('stops when its signal is aborted, with the pages stored so far kept', async () => {
+    await withStore('abort', async (store) => {
+      const controller = new AbortController();
+      const source = binanceSource(
+        store,
+        { baseUrl: server.url, ...fast, pageSize: 100 },
+        {
+          signal: controller.signal,
+          onProgress: (e) => {
+            if (e.type === 'fetch-progress' && e.progress.pages === 3) controller.abort();
+          },
+        },
+      );
+      const error = await source.load({ symbol: 'BTCUSDT', interval: '1h', start: START }).catch((e) => e);
+      expect(isDataError(error) && error.code).toBe('ABORTED');
+      const stored = await store.count('BTCUSDT', '1h');
+      expect(stored).toBeGreaterThanOrEqual(300);
+      expect(stored).toBeLessThan(1500);
+    });
+  });
+});
