@@ -170,6 +170,15 @@ export interface CsvReadOptions {
   onSkippedLine?: (line: number, reason: string) => void;
 }
 
+/** Options of `writeKlinesCsv` and `exportCsv`. */
+export interface CsvWriteOptions {
+  /**
+   * Replace an existing file even when it is not a kline CSV in the layout this package writes.
+   * Default false: such a file is refused with `TARGET_NOT_OURS` and left as it is.
+   */
+  overwrite: boolean;
+}
+
 /**
  * What `generateSampleMarket` and `sampleSource` accept: any subset of the options, and any subset
  * of the anomaly rates (the others keep their defaults).

@@ -18,6 +18,8 @@ export type DataErrorCode =
   | 'STORE'
   /** The store file is damaged (not a DuckDB file, failed checksums); it is left as it is. */
   | 'STORE_DAMAGED'
+  /** A file to write exists and is not one this package wrote; it is left as it is (`overwrite` replaces it). */
+  | 'TARGET_NOT_OURS'
   | 'ABORTED';
 
 /** Thrown where bad input or a failed exchange call enters; the message says what to do. */

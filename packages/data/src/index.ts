@@ -9,6 +9,7 @@ export type {
   BinanceRestOptions,
   BinanceSourceOptions,
   CsvReadOptions,
+  CsvWriteOptions,
   DownloadArchiveOptions,
   DownloadArchiveResult,
   FetchKlinesOptions,
@@ -43,6 +44,7 @@ export {
 } from './archive.js';
 export { binanceSource } from './binance-source.js';
 export {
+  assertKlineCsvTarget,
   type CsvKlineSource,
   type CsvStreamOptions,
   csvSource,

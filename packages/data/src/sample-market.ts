@@ -10,6 +10,7 @@ import type {
   SampleMarketInput,
   SampleMarketOptions,
 } from './api.js';
+import { writeFileAtomically } from './atomic-file.js';
 import { DataError } from './errors.js';
 import { assertInterval, nextOpenTime } from './intervals.js';
 import { SeededRandom } from './random.js';
@@ -569,9 +570,9 @@ export function labelsToCsv(labels: readonly AnomalyLabel[]): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Writes `labelsToCsv(labels)` to a file. */
+/** Writes `labelsToCsv(labels)` to a file (beside it first, then renamed into place). */
 export async function writeLabelsCsv(path: string, labels: readonly AnomalyLabel[]): Promise<void> {
-  await writeFile(path, labelsToCsv(labels), 'utf8');
+  await writeFileAtomically(path, (temporary) => writeFile(temporary, labelsToCsv(labels), 'utf8'));
 }
 
 function csvField(text: string): string {

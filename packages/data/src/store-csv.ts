@@ -1,4 +1,4 @@
-import type { CsvReadOptions, Interval, Kline, TimeRange } from './api.js';
+import type { CsvReadOptions, CsvWriteOptions, Interval, Kline, TimeRange } from './api.js';
 import { parseKlineFileName, readKlinesCsvBatches, writeKlinesCsv } from './csv.js';
 import { DataError } from './errors.js';
 import { assertInterval } from './intervals.js';
@@ -145,14 +145,18 @@ export async function importCsv(
   return { symbol, interval, rows, skipped };
 }
 
-/** Writes a stored range to a CSV file in the export layout; resolves to the rows written. */
+/**
+ * Writes a stored range to a CSV file in the export layout (atomically, refusing to replace a file
+ * that is not a kline CSV unless `overwrite`: see `writeKlinesCsv`); resolves to the rows written.
+ */
 export async function exportCsv(
   store: KlineStore,
   path: string,
   symbol: string,
   interval: Interval,
   range: Partial<TimeRange> = {},
+  options: Partial<CsvWriteOptions> = {},
 ): Promise<number> {
   const klines = await store.klines(symbol, interval, range);
-  return writeKlinesCsv(path, klines);
+  return writeKlinesCsv(path, klines, options);
 }

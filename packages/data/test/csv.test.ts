@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import {
   parseKlineFileName,
   readKlinesCsv,
   writeKlinesCsv,
+  writeLabelsCsv,
 } from '../src/index.js';
 
 let directory: string;
@@ -191,5 +192,68 @@ describe('csvSource', () => {
     const path = join(directory, 'batches.csv');
     expect(await writeKlinesCsv(path, batches())).toBe(12);
     expect((await readFile(path, 'utf8')).trim().split('\n')).toHaveLength(13);
+  });
+});
+
+describe('CSV export: one atomic write that replaces only its own files', () => {
+  const { klines, labels } = generateSampleMarket({ count: 200, seed: 4 });
+  /** Files in a folder whose names say a write was left half-done. */
+  const partials = async (folder: string) =>
+    (await readdir(folder)).filter((name) => name.endsWith('.partial'));
+
+  it('leaves the previous file whole and no temporary file when the klines fail mid-way', async () => {
+    const folder = await mkdtemp(join(directory, 'atomic-'));
+    const path = join(folder, 'BTCUSDT-1h.csv');
+    await writeKlinesCsv(path, klines.slice(0, 10));
+    const before = await readFile(path, 'utf8');
+    async function* failing() {
+      yield klines.slice(0, 150);
+      throw new Error('the exchange went away');
+    }
+    await expect(writeKlinesCsv(path, failing())).rejects.toThrow('the exchange went away');
+    expect(await readFile(path, 'utf8')).toBe(before);
+    expect(await partials(folder)).toEqual([]);
+  });
+
+  it('replaces a kline CSV it wrote, and an empty file, without being asked', async () => {
+    const folder = await mkdtemp(join(directory, 'own-'));
+    const path = join(folder, 'own.csv');
+    await writeKlinesCsv(path, klines.slice(0, 10));
+    expect(await writeKlinesCsv(path, klines.slice(0, 20))).toBe(20);
+    expect(await readKlinesCsv(path)).toEqual(klines.slice(0, 20));
+    const empty = join(folder, 'empty.csv');
+    await writeFile(empty, '');
+    expect(await writeKlinesCsv(empty, klines.slice(0, 3))).toBe(3);
+    expect(await partials(folder)).toEqual([]);
+  });
+
+  it('refuses to replace a file it did not write (TARGET_NOT_OURS), unless overwrite is passed', async () => {
+    const folder = await mkdtemp(join(directory, 'foreign-'));
+    const path = join(folder, 'notes.csv');
+    await writeFile(path, 'name,amount\nrent,900\n');
+    const error = await writeKlinesCsv(path, klines).catch((e: unknown) => e);
+    expect(isDataError(error) && error.code).toBe('TARGET_NOT_OURS');
+    expect(String(error)).toContain(path);
+    expect(String(error)).toMatch(/overwrite: true/);
+    expect(await readFile(path, 'utf8')).toBe('name,amount\nrent,900\n');
+    // A Binance archive file (no header) is not one it wrote either.
+    const archive = join(folder, 'BTCUSDT-1h-2024-01.csv');
+    await writeFile(archive, `${REAL_LINES.slice(1).join('\n')}\n`);
+    await expect(writeKlinesCsv(archive, klines)).rejects.toThrow(/already exists/);
+
+    expect(await writeKlinesCsv(path, klines, { overwrite: true })).toBe(200);
+    expect(await readKlinesCsv(path)).toEqual(klines);
+    const folderTarget = join(folder, 'a-folder');
+    await mkdir(folderTarget);
+    await expect(writeKlinesCsv(folderTarget, klines, { overwrite: true })).rejects.toThrow(/is a folder/);
+    expect(await partials(folder)).toEqual([]);
+  });
+
+  it('writes the labels file through the same rename', async () => {
+    const folder = await mkdtemp(join(directory, 'labels-'));
+    const path = join(folder, 'labels.csv');
+    await writeLabelsCsv(path, labels);
+    expect((await readFile(path, 'utf8')).split('\n')[0]).toMatch(/^kind,/);
+    expect(await readdir(folder)).toEqual(['labels.csv']);
   });
 });
