@@ -1,80 +1,20 @@
 import { readFile } from 'node:fs/promises';
-import { DETECTOR_NAMES, FEATURE_NAMES, type PipelineConfigInput } from '@crypto-anomaly/core/api';
-import { CONTAMINATION_RULE, isContamination } from '@crypto-anomaly/core/validate';
+import {
+  CONTAMINATION_RULE,
+  configKeyPath,
+  describeConfigIssues,
+  isContamination,
+  pipelineConfigSchema,
+} from '@crypto-anomaly/core/validate';
 import { INTERVALS } from '@crypto-anomaly/data/intervals';
 import { z } from 'zod';
 import { CliError } from './errors.js';
 
 const positiveInteger = z.number().int().positive();
 const nonNegativeInteger = z.number().int().nonnegative();
-const fraction = z.number().gt(0).lt(1);
 const dateInput = z.union([z.string().min(1), z.number().int().nonnegative()]);
 /** The engine's own rule (core's `isContamination`), not a second copy that could disagree. */
 const contamination = z.number().refine(isContamination, `must be ${CONTAMINATION_RULE}`);
-
-const thresholdSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('contamination'), contamination }),
-  z.strictObject({ kind: z.literal('fixed'), value: z.number() }),
-  z.strictObject({ kind: z.literal('pot'), riskQuantile: fraction, initialQuantile: fraction }),
-]);
-
-const featureName = z.enum(FEATURE_NAMES);
-
-/**
- * Settings of the pipeline (features, split, preprocessing, thresholds, detectors and their
- * training): passed to the engine as `config`. The engine fills in its documented defaults and
- * checks ranges; this schema checks names and types so mistakes point at the key. Its names come
- * from core, and `satisfies` below makes the compiler hold its shape to core's `PipelineConfigInput`.
- */
-export const pipelineConfigSchema = z.strictObject({
-  features: z
-    .strictObject({
-      volatilityWindow: positiveInteger,
-      volumeWindow: positiveInteger,
-      rsiPeriod: positiveInteger,
-    })
-    .partial()
-    .optional(),
-  split: z.strictObject({ train: fraction, validation: fraction }).partial().optional(),
-  preprocess: z
-    .strictObject({
-      scaler: z.enum(['standard', 'robust']),
-      winsorize: z.union([z.literal(false), z.strictObject({ lower: fraction, upper: fraction })]),
-      logFeatures: z.array(featureName),
-    })
-    .partial()
-    .optional(),
-  threshold: thresholdSchema.optional(),
-  detectors: z.array(z.enum(DETECTOR_NAMES)).min(1).optional(),
-  isolationForest: z
-    .strictObject({
-      nEstimators: positiveInteger,
-      maxSamples: positiveInteger,
-      extensionLevel: nonNegativeInteger,
-      threads: positiveInteger,
-      seed: nonNegativeInteger,
-      threshold: thresholdSchema,
-    })
-    .partial()
-    .optional(),
-  /** Options of the dense autoencoder (core's `DenseAutoencoderOptions`). */
-  autoencoder: z
-    .strictObject({
-      hiddenLayers: z.array(positiveInteger).min(1),
-      activation: z.string().min(1),
-      epochs: positiveInteger,
-      batchSize: positiveInteger,
-      learningRate: z.number().positive(),
-      patience: positiveInteger,
-      seed: nonNegativeInteger,
-      threshold: thresholdSchema,
-    })
-    .partial()
-    .optional(),
-  /** Options of the attention autoencoder. */
-  attention: z.record(z.string(), z.unknown()).optional(),
-  topFeatures: positiveInteger.optional(),
-}) satisfies z.ZodType<PipelineConfigInput>;
 
 /** The JSON config file: every flag by its long name (camelCase), plus `pipeline` and `score`. */
 export const configFileSchema = z.strictObject({
@@ -113,6 +53,7 @@ export const configFileSchema = z.strictObject({
     .strictObject({ seed: nonNegativeInteger, count: positiveInteger, start: dateInput })
     .partial()
     .optional(),
+  /** Settings of the engine, passed to it as `config`: core's own schema, the one it checks calls with. */
   pipeline: pipelineConfigSchema.optional(),
   score: z
     .strictObject({
@@ -131,32 +72,17 @@ export const configFileSchema = z.strictObject({
 
 export type ConfigFile = z.infer<typeof configFileSchema>;
 
-/** `a.b[2].c` from a zod issue path. */
-function keyPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>(
-    (text, key) =>
-      typeof key === 'number' ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key),
-    '',
-  );
-}
-
 /** Validates parsed JSON as a config file; the error names each wrong key by its path. */
 export function parseConfig(value: unknown, file = 'the config file'): ConfigFile {
-  const result = configFileSchema.safeParse(value);
+  const result = configFileSchema.safeParse(value, { reportInput: true });
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    const path = keyPath(issue.path);
-    if (issue.code === 'unrecognized_keys') {
-      const keys = issue.keys.map((key) => (path ? `${path}.${key}` : key)).join(', ');
-      return `unknown key ${keys}`;
-    }
-    return `${path || '(top level)'}: ${issue.message}`;
-  });
+  // Core's wording, so a wrong `pipeline` key reads as it does from a library call.
+  const problems = describeConfigIssues(configFileSchema, result.error.issues);
   const first = result.error.issues[0];
   return failConfig(
     file,
     problems.join('; '),
-    first && first.path.length > 0 ? keyPath(first.path) : undefined,
+    first && first.path.length > 0 ? configKeyPath(first.path) : undefined,
   );
 }
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { INTERVALS } from '@crypto-anomaly/data';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, parseConfig } from '../src/config.js';
+import { configFileSchema, loadConfig, parseConfig } from '../src/config.js';
 import { isCliError } from '../src/errors.js';
 import { configDate, parse, parseDate, readDate } from '../src/options.js';
 
@@ -56,17 +56,45 @@ describe('config file', () => {
     });
   });
 
-  it('names the key path of a wrong value', () => {
+  it('names the key path of a wrong value, what is accepted and the value given', () => {
     const error = failure(() => parseConfig({ pipeline: { split: { train: 2 } } }, 'my.json'));
     expect(isCliError(error) && error.code).toBe('USAGE');
-    expect((error as Error).message).toMatch(/^--config my\.json: pipeline\.split\.train: .*<1/);
+    expect((error as Error).message).toBe(
+      '--config my.json: pipeline.split.train: must be a number in (0, 1), e.g. 0.7, got 2',
+    );
+    expect(isCliError(error) && error.option).toBe('--config (pipeline.split.train)');
+    expect((failure(() => parseConfig({ epochs: 'ten' })) as Error).message).toMatch(
+      /: epochs: Invalid input: expected number, received string$/,
+    );
+  });
+
+  it("checks the pipeline key with core's schema, so a file and a library call read alike", async () => {
+    const core = await import('@crypto-anomaly/core/validate');
+    expect(configFileSchema.shape.pipeline.unwrap()).toBe(core.pipelineConfigSchema);
+    // Ranges the engine checks are refused when the file is read, not when the run starts.
+    const bad = {
+      features: { rsiPeriod: 1 },
+      threshold: { kind: 'pot', riskQuantile: 0.05, initialQuantile: 0.98 },
+    };
+    const parsed = core.pipelineConfigSchema.safeParse(bad, { reportInput: true });
+    const engineLines = core.describeConfigIssues(core.pipelineConfigSchema, parsed.error!.issues, 'config');
+    expect(engineLines).toEqual([
+      'config.features.rsiPeriod: must be an integer in [2, 10000], got 1',
+      expect.stringMatching(/^config\.threshold\.riskQuantile: must be below 1 - initialQuantile \(0\.02\)/),
+    ]);
+    expect((failure(() => parseConfig({ pipeline: bad }, 'c.json')) as Error).message).toBe(
+      `--config c.json: ${engineLines.map((line) => line.replace(/^config\./, 'pipeline.')).join('; ')}`,
+    );
   });
 
   it('names unknown keys, nested ones by their full path', () => {
     expect((failure(() => parseConfig({ epoch: 3 })) as Error).message).toMatch(/unknown key epoch/);
     expect(
       (failure(() => parseConfig({ pipeline: { isolationForest: { trees: 3 } } })) as Error).message,
-    ).toMatch(/unknown key pipeline\.isolationForest\.trees/);
+    ).toMatch(/unknown key pipeline\.isolationForest\.trees \(the keys there are nEstimators, maxSamples,/);
+    expect(
+      (failure(() => parseConfig({ pipeline: { attention: { heads: 2, window: 8 } } })) as Error).message,
+    ).toMatch(/unknown key pipeline\.attention\.window \(the keys there are windowSize, modelDim, heads,/);
     expect((failure(() => parseConfig({ pipeline: { detectors: ['forest'] } })) as Error).message).toMatch(
       /pipeline\.detectors\[0\]/,
     );

@@ -1,15 +1,10 @@
-import {
-  DETECTOR_NAMES,
-  type DetectorName,
-  type PipelineConfig,
-  type PipelineConfigInput,
-  type ThresholdMethod,
-} from './api.js';
+import { DETECTOR_NAMES, type DetectorName, type PipelineConfig, type PipelineConfigInput } from './api.js';
+import { describeConfigIssues, pipelineConfigSchema } from './config-schema.js';
 import { CoreError } from './errors.js';
-import { DEFAULT_FEATURE_OPTIONS, resolveFeatureOptions } from './features.js';
+import { DEFAULT_FEATURE_OPTIONS } from './features.js';
 import { DEFAULT_PREPROCESS_OPTIONS, DEFAULT_SPLIT, resolveSplit } from './preprocess.js';
-import { assertThresholdMethod, DEFAULT_THRESHOLD } from './thresholds.js';
-import { assertInteger, describeValue } from './validate.js';
+import { DEFAULT_THRESHOLD } from './thresholds.js';
+import { assertInteger } from './validate.js';
 
 /** The pipeline's seed when none is given. */
 export const DEFAULT_SEED = 42;
@@ -30,57 +25,39 @@ export const DEFAULT_PIPELINE_CONFIG: Readonly<PipelineConfig> = Object.freeze({
   topFeatures: 3,
 });
 
-const SECTIONS = Object.keys(DEFAULT_PIPELINE_CONFIG) as (keyof PipelineConfig)[];
-
 /**
- * Merges a partial config over the defaults (one level deep) and validates what the pipeline
- * itself reads; the detectors validate their own sections when they are built. `seed` and
- * `epochs` are the top-level shortcuts of `RunPipelineOptions`.
+ * Merges a partial config over the defaults (one level deep) after checking it with
+ * `pipelineConfigSchema`, the schema the CLI's config file uses too: a wrong key is named by its
+ * path (`config.split.train: …`). The detectors check their sections' ranges when they are built.
+ * `seed` and `epochs` are the top-level shortcuts of `RunPipelineOptions`.
  */
 export function resolvePipelineConfig(
   input: PipelineConfigInput = {},
   shortcuts: { seed?: number; epochs?: number } = {},
 ): PipelineConfig {
-  if (input === null || typeof input !== 'object') {
-    throw new CoreError('INVALID_ARGUMENT', `config must be an object, got ${describeValue(input)}.`);
+  const parsed = pipelineConfigSchema.safeParse(input, { reportInput: true });
+  if (!parsed.success) {
+    const problems = describeConfigIssues(pipelineConfigSchema, parsed.error.issues, 'config');
+    throw new CoreError('INVALID_ARGUMENT', `${problems.join('; ')}.`);
   }
-  for (const key of Object.keys(input)) {
-    if (!SECTIONS.includes(key as keyof PipelineConfig)) {
-      throw new CoreError(
-        'INVALID_ARGUMENT',
-        `Unknown config section "${key}": the sections are ${SECTIONS.join(', ')}.`,
-      );
-    }
-  }
-  const threshold = assertThresholdMethod((input.threshold ?? DEFAULT_THRESHOLD) as ThresholdMethod);
-  const detectors = [...(input.detectors ?? DETECTOR_NAMES)];
-  if (detectors.length === 0) {
-    throw new CoreError('INVALID_ARGUMENT', 'config.detectors must name at least one detector.');
-  }
-  for (const name of detectors) {
-    if (!DETECTOR_NAMES.includes(name)) {
-      throw new CoreError(
-        'INVALID_ARGUMENT',
-        `config.detectors has "${name}": the detectors are ${DETECTOR_NAMES.join(', ')}.`,
-      );
-    }
-  }
+  const config: PipelineConfigInput = parsed.data;
+  const threshold = config.threshold ?? DEFAULT_THRESHOLD;
+  const detectors = config.detectors ?? [...DETECTOR_NAMES];
   const seed = shortcuts.seed ?? DEFAULT_SEED;
   assertInteger('seed', seed, 0, 2 ** 32 - 1);
   if (shortcuts.epochs !== undefined) assertInteger('epochs', shortcuts.epochs, 1, 100_000);
   const epochs = shortcuts.epochs === undefined ? {} : { epochs: shortcuts.epochs };
-  const topFeatures = input.topFeatures ?? DEFAULT_PIPELINE_CONFIG.topFeatures;
-  assertInteger('config.topFeatures', topFeatures, 1, 11);
   return {
-    features: resolveFeatureOptions(input.features),
-    split: resolveSplit(input.split),
-    preprocess: { ...DEFAULT_PREPROCESS_OPTIONS, ...input.preprocess },
+    features: { ...DEFAULT_FEATURE_OPTIONS, ...config.features },
+    // The sum rule again, now that the defaults fill what was not given.
+    split: resolveSplit(config.split),
+    preprocess: { ...DEFAULT_PREPROCESS_OPTIONS, ...config.preprocess },
     threshold,
     detectors: [...new Set(detectors)],
     // The pipeline's seed and threshold unless a section sets its own.
-    isolationForest: { seed, threshold, ...input.isolationForest },
-    autoencoder: { seed, threshold, ...epochs, ...input.autoencoder },
-    attention: { seed, threshold, ...epochs, ...input.attention },
-    topFeatures,
+    isolationForest: { seed, threshold, ...config.isolationForest },
+    autoencoder: { seed, threshold, ...epochs, ...config.autoencoder },
+    attention: { seed, threshold, ...epochs, ...config.attention },
+    topFeatures: config.topFeatures ?? DEFAULT_PIPELINE_CONFIG.topFeatures,
   };
 }

@@ -1,5 +1,16 @@
 import type { Matrix } from './api.js';
+import { CONTAMINATION_RULE, isContamination } from './config-schema.js';
 import { CoreError } from './errors.js';
+
+// The light entry (`@crypto-anomaly/core/validate`) also carries the config's schema and its rules.
+export {
+  CONTAMINATION_RULE,
+  configKeyPath,
+  describeConfigIssues,
+  isContamination,
+  pipelineConfigSchema,
+  thresholdMethodSchema,
+} from './config-schema.js';
 
 /** Small named validators: each throws a CoreError naming the argument, its value and what is accepted. */
 
@@ -22,17 +33,6 @@ export function assertInteger(name: string, value: unknown, min = -Infinity, max
     );
   }
   return value;
-}
-
-/**
- * The one rule for `contamination` (the share of training rows flagged), for the engine, the CLI's
- * flags and its config file: a number strictly inside (0, 0.5). At 0 nothing is flagged; at 0.5 the
- * threshold is the median, and "anomalies" would be half of everything.
- */
-export const CONTAMINATION_RULE = 'in (0, 0.5), e.g. 0.01 to flag 1% of rows';
-
-export function isContamination(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value) && value > 0 && value < 0.5;
 }
 
 export function assertContamination(name: string, value: unknown): number {
