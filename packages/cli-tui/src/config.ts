@@ -16,6 +16,14 @@ const dateInput = z.union([z.string().min(1), z.number().int().nonnegative()]);
 /** The engine's own rule (core's `isContamination`), not a second copy that could disagree. */
 const contamination = z.number().refine(isContamination, `must be ${CONTAMINATION_RULE}`);
 
+/** What `score --detector` and the config's `score.detector` name. */
+export const SCORE_DETECTORS = ['isolation-forest', 'autoencoder', 'attention', 'consensus'] as const;
+export type ScoreDetector = (typeof SCORE_DETECTORS)[number];
+/** `iforest`, the earlier spelling, is still accepted and read as `isolation-forest`. */
+const scoreDetector = z
+  .enum([...SCORE_DETECTORS, 'iforest'])
+  .transform((name): ScoreDetector => (name === 'iforest' ? 'isolation-forest' : name));
+
 /** The JSON config file: every flag by its long name (camelCase), plus `pipeline` and `score`. */
 export const configFileSchema = z.strictObject({
   $schema: z.string().optional(),
@@ -57,7 +65,7 @@ export const configFileSchema = z.strictObject({
   pipeline: pipelineConfigSchema.optional(),
   score: z
     .strictObject({
-      detector: z.enum(['iforest', 'autoencoder', 'attention', 'consensus']),
+      detector: scoreDetector,
       columns: z.array(z.string().min(1)).min(1),
       exclude: z.array(z.string().min(1)),
       trees: positiveInteger,

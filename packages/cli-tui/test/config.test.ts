@@ -87,6 +87,15 @@ describe('config file', () => {
     );
   });
 
+  it("calls the Isolation Forest 'isolation-forest' in score, reading 'iforest' as the same", () => {
+    expect(parseConfig({ score: { detector: 'isolation-forest' } }).score?.detector).toBe('isolation-forest');
+    expect(parseConfig({ score: { detector: 'iforest' } }).score?.detector).toBe('isolation-forest');
+    expect(parseConfig({ score: { detector: 'consensus' } }).score?.detector).toBe('consensus');
+    expect((failure(() => parseConfig({ score: { detector: 'forest' } })) as Error).message).toMatch(
+      /score\.detector: .*"isolation-forest"\|"autoencoder"\|"attention"\|"consensus"\|"iforest", got "forest"/,
+    );
+  });
+
   it('names unknown keys, nested ones by their full path', () => {
     expect((failure(() => parseConfig({ epoch: 3 })) as Error).message).toMatch(/unknown key epoch/);
     expect(
