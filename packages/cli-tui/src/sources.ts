@@ -2,8 +2,9 @@ import type { CandleAcceptance, Interval, KlineSource } from '@crypto-anomaly/da
 import { type Command, Option } from 'commander';
 import type { ConfigFile } from './config.js';
 import { CliError } from './errors.js';
+import { renderFill } from './fetching.js';
 import { configDate, parse, pick, readDate } from './options.js';
-import type { Reporter } from './reporter.js';
+import type { Reporter } from './reporter-api.js';
 
 /** Where candles come from: the bundled sample, Binance (through the store), a CSV, the store. */
 export type SourceKind = 'sample' | 'binance' | 'csv' | 'store';
@@ -156,7 +157,8 @@ export function sourceSettings(command: Command, config: ConfigFile, defaultKind
 
 /**
  * Opens the source the flags ask for. The store (DuckDB) and the sample generator are loaded only
- * here, when a command needs them.
+ * here, when a command needs them. With --source binance nothing is downloaded yet: the source
+ * fills the store when the engine loads it.
  */
 export async function openSource(
   command: Command,
@@ -214,34 +216,23 @@ export async function openSource(
       const interval = settings.interval ?? defaults.interval;
       const store = await data.KlineStore.open(settings.store);
       reporter.line(`Kline store: ${store.path}`);
-      if (settings.kind === 'binance') {
-        try {
-          const { fetchIntoStore } = await import('./fetching.js');
-          await fetchIntoStore(
-            {
-              symbol,
-              interval,
-              since: settings.since!,
-              ...(settings.until !== undefined ? { until: settings.until } : {}),
-              store,
-              ...(settings.baseUrl ? { baseUrl: settings.baseUrl } : {}),
-              archive: settings.archive,
-              ...(settings.archiveBaseUrl ? { archiveBaseUrl: settings.archiveBaseUrl } : {}),
-            },
-            reporter,
-          );
-        } catch (error) {
-          await store.close();
-          throw error;
-        }
-      }
-      const source = data.storeSource(store);
+      // Binance: each load fills the store first (archive, then REST), rendered as fetch lines.
+      const source =
+        settings.kind === 'binance'
+          ? data.binanceSource(store, settings.baseUrl ? { baseUrl: settings.baseUrl } : {}, {
+              ...range,
+              archive: settings.archive
+                ? settings.archiveBaseUrl
+                  ? { baseUrl: settings.archiveBaseUrl }
+                  : {}
+                : false,
+              onProgress: renderFill(reporter),
+              signal: reporter.signal,
+            })
+          : fetchFirstWhenEmpty(data.storeSource(store), settings.since);
       return {
         kind: settings.kind,
-        source: checkedSource(
-          settings.kind === 'store' ? fetchFirstWhenEmpty(source, settings.since) : source,
-          acceptance,
-        ),
+        source: checkedSource(source, acceptance),
         symbol,
         interval,
         ...range,

@@ -194,6 +194,42 @@ describe('crypto-anomaly fetch', () => {
     expect(requests).toBe(before);
   });
 
+  it('--csv refuses an existing file it did not write before downloading (exit 2), and replaces its own', async () => {
+    const notes = join(work, 'notes.csv');
+    writeFileSync(notes, 'name,amount\nrent,900\n');
+    const args = [
+      'fetch',
+      '--symbol',
+      'BTCUSDT',
+      '--interval',
+      '1h',
+      '--since',
+      '2024-01-01',
+      '--until',
+      String(START + 200 * HOUR),
+      '--base-url',
+      baseUrl,
+      '--store',
+      join(work, 'csv-store.duckdb'),
+    ];
+    const before = requests;
+    const refused = await cli(...args, '--csv', 'notes.csv');
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/^error: --csv: .*notes\.csv already exists and is not a kline CSV/m);
+    expect(refused.stderr).toMatch(/Name another file with --csv, or move this one aside/);
+    expect(readFileSync(notes, 'utf8')).toBe('name,amount\nrent,900\n');
+    expect(requests).toBe(before);
+    expect(existsSync(join(work, 'csv-store.duckdb'))).toBe(false);
+
+    const own = join(work, 'own.csv');
+    expect((await cli(...args, '--csv', own)).status).toBe(0);
+    const again = await cli(...args, '--csv', own);
+    expect(again.stderr).toBe('');
+    expect(again.status).toBe(0);
+    expect(again.stdout).toMatch(/csv: wrote 200 rows/);
+    expect(readFileSync(own, 'utf8').trim().split('\n')).toHaveLength(201);
+  });
+
   it('exits 2 without --since, naming it', async () => {
     const result = await cli('fetch', '--symbol', 'BTCUSDT', '--interval', '1h');
     expect(result.status).toBe(2);

@@ -1,11 +1,10 @@
-import { rename, rm } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
+import type { CommandContext } from '../command-context.js';
 import { CliError } from '../errors.js';
-import { fetchIntoStore } from '../fetching.js';
+import { renderFill } from '../fetching.js';
 import { formatCount, formatTime } from '../format.js';
 import { configDate, configOf, parse, pick } from '../options.js';
-import type { CommandContext } from '../program.js';
 import { runSession } from '../session.js';
 
 /** A duration flag in seconds (fractions allowed), as milliseconds. */
@@ -101,51 +100,45 @@ used are public).`,
       );
       const tui = pick<boolean>(command, 'tui', config.tui) ?? true;
       const title = `crypto-anomaly fetch · ${symbol} ${interval} from ${formatTime(since!)} UTC`;
+      const data = await import('@crypto-anomaly/data');
+      const csvTarget = csv ? resolve(csv) : undefined;
+      // Refused before the download rather than after it: the file is named, and left as it is.
+      if (csvTarget) await csvTargetOrRefuse(() => data.assertKlineCsvTarget(csvTarget), csvTarget);
       await runSession({ title, tui, context, mode: 'fetch' }, async (reporter) => {
-        const data = await import('@crypto-anomaly/data');
         const store = await data.KlineStore.open(pick<string>(command, 'store', config.store));
         try {
           reporter.event({
             type: 'source',
             description: `Binance ${baseUrl ?? data.DEFAULT_REST_BASE_URL} → ${store.path}`,
           });
-          const result = await fetchIntoStore(
+          const requestTimeout = requestTimeoutMs !== undefined ? { requestTimeoutMs } : {};
+          const source = data.binanceSource(
+            store,
+            { ...(baseUrl ? { baseUrl } : {}), ...requestTimeout },
             {
-              symbol: symbol!,
-              interval: interval!,
-              since: since!,
-              ...(until !== undefined ? { until } : {}),
-              store,
-              ...(baseUrl ? { baseUrl } : {}),
-              archive,
-              ...(archiveBaseUrl ? { archiveBaseUrl } : {}),
-              ...(requestTimeoutMs !== undefined ? { requestTimeoutMs } : {}),
+              archive: archive
+                ? { ...(archiveBaseUrl ? { baseUrl: archiveBaseUrl } : {}), ...requestTimeout }
+                : false,
+              onProgress: renderFill(reporter),
+              signal: reporter.signal,
               ...(giveUpAfterMs !== undefined ? { giveUpAfterMs } : {}),
             },
-            reporter,
           );
           const range = { start: since!, ...(until !== undefined ? { end: until } : {}) };
+          const result = await source.fill({ symbol: symbol!, interval: interval!, ...range });
           const held = await store.count(symbol!, interval!, range);
           reporter.line(
             `store: ${store.path} holds ${formatCount(held)} ${symbol} ${interval} candles in the range`,
           );
           const files: Record<string, string> = { store: store.path };
-          if (csv) {
-            // Written beside the target and renamed at the end: no half-written CSV on failure.
-            const target = resolve(csv);
-            const partial = join(dirname(target), `.${basename(target)}.${process.pid}.partial`);
-            try {
-              const rows = await data.writeKlinesCsv(partial, await store.klines(symbol!, interval!, range));
-              await rename(partial, target);
-              reporter.line(`csv: wrote ${formatCount(rows)} rows to ${target}`);
-              files['csv'] = target;
-            } catch (error) {
-              await rm(partial, { force: true });
-              throw error;
-            }
+          if (csvTarget) {
+            const klines = await store.klines(symbol!, interval!, range);
+            const rows = await csvTargetOrRefuse(() => data.writeKlinesCsv(csvTarget, klines), csvTarget);
+            reporter.line(`csv: wrote ${formatCount(rows)} rows to ${csvTarget}`);
+            files['csv'] = csvTarget;
           }
           return {
-            outDir: dirname(csv ? resolve(csv) : store.path),
+            outDir: dirname(csvTarget ?? store.path),
             files,
             topAnomalies: {},
             elapsedMs: result.elapsedMs,
@@ -155,4 +148,26 @@ used are public).`,
         }
       });
     });
+}
+
+/** Runs a check or write of the --csv file, turning the data package's refusal into a usage error (exit 2). */
+async function csvTargetOrRefuse<T>(work: () => Promise<T>, target: string): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (error instanceof Error && error.name === 'DataError' && code === 'TARGET_NOT_OURS') {
+      throw new CliError(
+        'USAGE',
+        `--csv: ${target} already exists and is not a kline CSV written by crypto-anomaly; it was left as it is. ` +
+          'Name another file with --csv, or move this one aside and run again',
+        {
+          option: '--csv',
+          hint: 'name another file with --csv, or move the existing one aside',
+          cause: error,
+        },
+      );
+    }
+    throw error;
+  }
 }
