@@ -6,7 +6,7 @@ import { addReportCommand } from './commands/report.js';
 import { addRunCommand } from './commands/run.js';
 import { addScoreCommand } from './commands/score.js';
 import { addTrainCommand } from './commands/train.js';
-import { isCliError } from './errors.js';
+import { describeFailure, isCliError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import { VERSION } from './version.js';
 
@@ -81,61 +81,6 @@ Exit codes: 0 success, 1 runtime failure (or q), 2 usage error, 130 Ctrl+C / SIG
   return program;
 }
 
-/**
- * The engine's and the data layer's typed errors, recognised by name and code rather than by
- * importing them: the engine loads TensorFlow.js, which `--help` should not wait for.
- */
-function typedError(error: unknown, name: 'CoreError' | 'DataError'): error is Error & { code: string } {
-  return (
-    error instanceof Error && error.name === name && typeof (error as { code?: unknown }).code === 'string'
-  );
-}
-
-/** Why a failure happened and what to do, for errors that come from other packages. */
-function causeAndHint(error: unknown): { cause: string; hint: string } {
-  if (isCliError(error)) return { cause: error.message, hint: error.hint };
-  const message = error instanceof Error ? error.message : String(error);
-  const [cause = message] = message.split('\n');
-  if (error instanceof Error && error.name === 'AbortError') {
-    return { cause: 'stopped before the end', hint: 'no half-written file was left; run again to finish' };
-  }
-  if (typedError(error, 'DataError')) {
-    const hints: Record<string, string> = {
-      NETWORK: 'check the connection, or pass --base-url for a mirror',
-      RATE_LIMITED:
-        'Binance asked to slow down: wait a minute and run again (the store keeps what was fetched)',
-      IP_BANNED: 'Binance banned this IP for a while: wait until the ban ends before retrying',
-      MALFORMED_CSV:
-        'fix or delete the line named above; the file must be a Binance kline CSV (12 columns, times in ms or µs)',
-      BAD_CANDLES:
-        'fix or delete the candles named above (or give the right --interval); gaps you expect, such as exchange outages, can be accepted with --allow-gaps',
-      NO_CANDLES:
-        'point --input at a file with candles, or write one: crypto-anomaly fetch --symbol BTCUSDT --interval 1h --since 2024-01-01 --csv FILE',
-      UNKNOWN_SYMBOL: 'check the symbol on Binance, e.g. BTCUSDT',
-      TIMEOUT:
-        'the fetch ran past its limit: run again to resume (the store keeps what was fetched), or raise --give-up-after',
-      STORE_DAMAGED:
-        'the store file is damaged and was left as it is: move it aside (or pass --store <new file>) and run crypto-anomaly fetch again to rebuild it',
-    };
-    return { cause, hint: hints[error.code] ?? 'run again with --verbose for details' };
-  }
-  if (typedError(error, 'CoreError')) {
-    const hints: Record<string, string> = {
-      TOO_FEW_ROWS: 'load a longer range (--since earlier) or a larger file',
-      BACKEND_UNAVAILABLE: 'choose another --backend (cpu always works)',
-      MODEL_MISMATCH: 'train the model again with this version (crypto-anomaly train)',
-      MODEL_INVALID:
-        'the model folder is damaged or not a model: train it again with crypto-anomaly train --out DIR',
-    };
-    return { cause, hint: hints[error.code] ?? 'run again with --verbose for details' };
-  }
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ENOENT' || code === 'EACCES' || code === 'ENOSPC' || code === 'EISDIR') {
-    return { cause, hint: 'check the path and its permissions, and the free disk space' };
-  }
-  return { cause, hint: 'run again with --verbose for the stack trace; please report it if it persists' };
-}
-
 /** Runs the command line and returns the exit code instead of exiting, so tests can call it. */
 export async function main(
   argv: readonly string[],
@@ -155,24 +100,18 @@ export async function main(
       return clean || error.exitCode === 0 ? ExitCode.success : ExitCode.usageError;
     }
     const verbose = program.opts<{ verbose?: boolean }>().verbose === true;
-    // The engine refusing a folder it did not write (TARGET_NOT_OURS) or cannot write: exit 2.
-    if (typedError(error, 'CoreError') && error.code.startsWith('TARGET_')) {
-      context.err(`error: ${error.message}`);
-      return ExitCode.usageError;
-    }
+    // The cause, a hint naming the flags and the exit code: errors.ts words every error the same way.
+    const { cause, hint, exitCode } = describeFailure(error);
+    context.err(`error: ${cause}`);
     if (isCliError(error) && error.code === 'USAGE') {
-      context.err(`error: ${error.message}`);
       context.err(
         `(usage: crypto-anomaly ${active === program ? '' : `${active.name()} `}${active.usage()}; see --help)`,
       );
       if (verbose && error.stack) context.err(error.stack);
-      return ExitCode.usageError;
+      return exitCode;
     }
-    const { cause, hint } = causeAndHint(error);
     // A stopped run exits 130 after SIGINT and 143 after SIGTERM (128 + the signal's number), as
-    // shells expect; the dashboard's q stops it with 1.
-    const exitCode = isCliError(error) && error.exitCode !== undefined ? error.exitCode : undefined;
-    context.err(`error: ${cause}`);
+    // shells expect; the dashboard's q stops it with 1. A setting or folder a library refused exits 2.
     context.err(`hint: ${hint}`);
     if (verbose) {
       // The error's own stack, then what caused it, as deep as the chain goes.
@@ -182,6 +121,6 @@ export async function main(
         link = link instanceof Error ? link.cause : undefined;
       }
     }
-    return exitCode ?? ExitCode.runtimeFailure;
+    return exitCode;
   }
 }
