@@ -12,7 +12,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+// tfjs-layers (a devDependency) only for the Keras-style baseline row.
+import * as tfl from '@tensorflow/tfjs-layers';
 import {
   type BackendPreference,
   DEFAULT_DENSE_AUTOENCODER_OPTIONS,
@@ -136,10 +138,10 @@ const variants: Variant[] = [
   {
     name: 'tf.LayersModel.fit (Keras-style)',
     run: async () => {
-      const model = tf.sequential();
+      const model = tfl.sequential();
       for (let l = 1; l < sizes.length; l++) {
         model.add(
-          tf.layers.dense({
+          tfl.layers.dense({
             units: sizes[l]!,
             inputShape: l === 1 ? [cols] : undefined,
             activation: l === sizes.length - 1 ? 'linear' : activation,
@@ -293,7 +295,7 @@ try {
   };
   console.log(
     `Dense autoencoder ${sizes.join('→')} (${activation}), ${rows} rows, batch ${batchSize}, Adam, median of ${epochs} epochs ` +
-      `after a warm-up; TF.js ${tf.version.tfjs} on ${backend.name}, PyTorch ${torch.torch} on 1 thread. ` +
+      `after a warm-up; TF.js ${tf.version_core} on ${backend.name}, PyTorch ${torch.torch} on 1 thread. ` +
       "CPU = the process's CPU time during the epoch (other processes on the machine inflate wall time).\n",
   );
   console.log('| train step | epoch wall (ms) | × PyTorch | epoch CPU (ms) | × PyTorch |');

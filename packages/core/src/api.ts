@@ -156,8 +156,8 @@ export interface PipelineResult {
   outDir: string;
   /** Absolute paths of every file written, by role. */
   files: Record<string, string>;
-  /** The parsed contents of summary.json. */
-  summary: Record<string, unknown>;
+  /** What summary.json holds. */
+  summary: RunSummary;
   /** The most anomalous rows per detector (and `consensus`), most anomalous first. */
   topAnomalies: Record<DetectorName | 'consensus', AnomalyRow[]>;
   /** Id of this run, in summary.json and in the marker of every folder it wrote. */
@@ -321,3 +321,108 @@ export type PipelineConfigInput = {
     ? PipelineConfig[K]
     : Partial<PipelineConfig[K]>;
 };
+
+/** How an autoencoder's training went, epoch by epoch (in summary.json and the saved model). */
+export interface TrainingHistory {
+  /** Mean training loss per epoch. */
+  loss: number[];
+  /** Validation loss per epoch (the training loss again when no validation rows were given). */
+  valLoss: number[];
+  /** Which loss early stopping watched. */
+  monitor: 'validation' | 'training';
+  /** 1-based epoch whose weights were kept. */
+  bestEpoch: number;
+  bestValLoss: number;
+  stoppedEarly: boolean;
+  epochsRun: number;
+  elapsedMs: number;
+  /** Training samples per second over the whole run. */
+  samplesPerSecond: number;
+}
+
+/** What a saved pipeline was trained on (in pipeline.json and summary.json). */
+export interface TrainedOn {
+  symbol: string;
+  interval: Interval;
+  source: string;
+  /** Open times of the first and last feature rows, Unix ms. */
+  from: number;
+  to: number;
+  rows: { train: number; validation: number; test: number };
+  /** Open time of the first validation row, and of the first test row (null when none). */
+  validationFrom: number;
+  testFrom: number | null;
+}
+
+/** Counts of flagged rows, in all and per split. */
+export interface FlagCounts {
+  total: number;
+  train: number;
+  validation: number;
+  test: number;
+}
+
+/** One detector's (or the consensus') part of summary.json. */
+export interface DetectorSummary {
+  /** How the consensus combines the detectors (consensus only). */
+  method?: string;
+  threshold: FittedThreshold;
+  flagged: FlagCounts;
+  /** How training went (autoencoders, in `run` and `train`). */
+  training?: Pick<
+    TrainingHistory,
+    'epochsRun' | 'bestEpoch' | 'bestValLoss' | 'stoppedEarly' | 'samplesPerSecond' | 'elapsedMs'
+  >;
+}
+
+/** Pairwise agreement of the detectors: Jaccard of flagged rows, Spearman of scores. */
+export interface DetectorAgreement {
+  detectors: DetectorName[];
+  /** By "a / b" for each pair. */
+  pairs: Record<string, { jaccard: number; spearman: number }>;
+  jaccard: number[][];
+  spearman: number[][];
+}
+
+/** summary.json: what a run (`run`, `train` with outputs, `detect`) did and found. */
+export interface RunSummary {
+  runId: string;
+  mode: 'run' | 'train' | 'detect';
+  /** True when an abort kept only the detectors that finished. */
+  partial: boolean;
+  missingDetectors?: DetectorName[];
+  symbol: string;
+  interval: Interval;
+  /** `describe()` of the source. */
+  source: string;
+  createdAt: string;
+  versions: {
+    core: string;
+    kernels?: string;
+    data?: string;
+    /** tfjs-core's version. */
+    tensorflow: string;
+    node: string;
+    formats: { pipeline: number; isolationForest: number; autoencoder: number; attention: number };
+  };
+  backend: { name: string; description: string } | null;
+  rows: {
+    candles: number;
+    warmupDropped: number;
+    scored: number;
+    train: number;
+    validation: number;
+    test: number;
+  };
+  /** ISO times of the first and last scored rows. */
+  range: { from: string; to: string };
+  trainedOn: TrainedOn;
+  features: string[];
+  config: PipelineConfig;
+  detectors: Partial<Record<DetectorName | 'consensus', DetectorSummary>>;
+  agreement: DetectorAgreement;
+  /** Milliseconds per stage, and `total`. */
+  timings: Record<string, number>;
+  /** Absolute paths of every file of the set, by role (summary.json itself included). */
+  files: Record<string, string>;
+}

@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
 import { CoreError } from './errors.js';
+import { loadTensorFlow } from './tf/tensorflow.js';
 
 /** Which TensorFlow.js backend to train on. `auto` takes the fastest one that loads. */
 export type BackendPreference = 'auto' | 'node' | 'wasm' | 'cpu';
@@ -19,6 +19,7 @@ const TFJS_NODE = '@tensorflow/tfjs-node';
 
 async function tryNode(): Promise<string | undefined> {
   try {
+    const tf = await loadTensorFlow();
     await import(TFJS_NODE);
     if (await tf.setBackend('tensorflow')) return undefined;
     return 'tfjs-node loaded but its backend did not initialise';
@@ -29,6 +30,7 @@ async function tryNode(): Promise<string | undefined> {
 
 async function tryWasm(): Promise<string | undefined> {
   try {
+    const tf = await loadTensorFlow();
     await import('@tensorflow/tfjs-backend-wasm');
     if (await tf.setBackend('wasm')) return undefined;
     return 'the wasm backend did not initialise';
@@ -37,11 +39,35 @@ async function tryWasm(): Promise<string | undefined> {
   }
 }
 
+/** The backend chosen last (by `selectBackend` or `useBackend`); undefined before the first choice. */
+let current: BackendInfo | undefined;
+
 /**
  * Selects and initialises the TensorFlow.js backend: tfjs-node when it can be imported, else
  * the WebAssembly backend (single-threaded in Node), else the plain JavaScript `cpu` backend.
+ * Loads TensorFlow.js first if nothing has yet.
  */
 export async function selectBackend(requested: BackendPreference = 'auto'): Promise<BackendInfo> {
+  current = await choose(requested);
+  return current;
+}
+
+/**
+ * The one place the backend is chosen for a run: the backend in use when there is one and the
+ * caller has no preference (or the same one), else `selectBackend(preference ?? 'auto')`. The
+ * autoencoders call it before they touch a tensor; a pipeline calls it once with the user's choice.
+ */
+export async function useBackend(preference?: BackendPreference): Promise<BackendInfo> {
+  if (current && (preference === undefined || preference === current.requested)) return current;
+  return selectBackend(preference ?? 'auto');
+}
+
+/** The backend in use, if one was chosen. */
+export function currentBackend(): BackendInfo | undefined {
+  return current;
+}
+
+async function choose(requested: BackendPreference): Promise<BackendInfo> {
   const reasons: string[] = [];
   if (requested === 'node' || requested === 'auto') {
     const failure = await tryNode();
@@ -71,6 +97,8 @@ export async function selectBackend(requested: BackendPreference = 'auto'): Prom
     }
     reasons.push(failure);
   }
+  const tf = await loadTensorFlow();
+  await import('@tensorflow/tfjs-backend-cpu');
   await tf.setBackend('cpu');
   await tf.ready();
   const why = reasons.length > 0 ? ` (faster backends unavailable: ${reasons.join('; ')})` : '';

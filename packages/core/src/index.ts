@@ -1,12 +1,18 @@
+// The public API of @crypto-anomaly/core: what a user of the engine needs. Everything else is
+// internal (tests import it from its module). Importing this loads neither TensorFlow.js nor the
+// chart renderer: the autoencoders and renderChartPng load them on first use.
 export {
   type AnomalyRow,
   DETECTOR_NAMES,
+  type DetectorAgreement,
   type DetectorName,
+  type DetectorSummary,
   FEATURE_NAMES,
   type FeatureName,
   type FeatureOptions,
   type FeatureTable,
   type FittedThreshold,
+  type FlagCounts,
   FOLDER_MARKER_FILE,
   type FolderKind,
   type FolderMarker,
@@ -20,6 +26,7 @@ export {
   type PipelineResult,
   type PreprocessOptions,
   type RunPipelineOptions,
+  type RunSummary,
   type ScalerKind,
   type SplitName,
   type SplitOptions,
@@ -27,21 +34,12 @@ export {
   STAGE_NAMES,
   type StageName,
   type ThresholdMethod,
+  type TrainedOn,
+  type TrainingHistory,
 } from './api.js';
 export { type BackendInfo, type BackendPreference, selectBackend } from './backend.js';
-export {
-  agreementSpec,
-  type ChartDetector,
-  downsampleIndices,
-  type LossHistory,
-  lossSpec,
-  priceAnomaliesSpec,
-  renderChartPng,
-  type SplitBoundaries,
-  scoresSpec,
-  type VegaLiteSpec,
-} from './charts.js';
 export { DEFAULT_PIPELINE_CONFIG, DEFAULT_SEED, resolvePipelineConfig } from './config.js';
+export { describeConfigIssues, pipelineConfigSchema } from './config-schema.js';
 export {
   ATTENTION_AUTOENCODER_FORMAT_VERSION,
   AttentionAutoencoder,
@@ -61,52 +59,34 @@ export {
   ISOLATION_FOREST_FORMAT_VERSION,
   IsolationForestDetector,
 } from './detectors/isolation-forest.js';
-export { createDetector, loadDetector, type PipelineDetector } from './detectors/registry.js';
-export type { TrainingHistory } from './detectors/training.js';
 export { CoreError, type CoreErrorCode, isCoreError } from './errors.js';
-export {
-  assertKlines,
-  computeFeatureColumns,
-  computeFeatures,
-  DEFAULT_FEATURE_OPTIONS,
-  relativeStrengthIndex,
-  resolveFeatureOptions,
-  warmupRowsFor,
-} from './features.js';
-export { writeFileAtomic, writeJsonAtomic } from './io.js';
+export { computeFeatures, DEFAULT_FEATURE_OPTIONS, warmupRowsFor } from './features.js';
 export { averagePrecision, eventRecall, rocAuc } from './metrics.js';
 export {
-  type DetectorScores,
-  type FittedDetector,
   PIPELINE_FORMAT,
   PIPELINE_FORMAT_VERSION,
   type PipelineManifest,
   readManifest,
-  type ScoredTable,
-  type TrainedOn,
-  TrainedPipeline,
-} from './model.js';
+} from './model-manifest.js';
+export { prepareTarget, readFolderMarker } from './outputs/owned-folder.js';
+export { ANOMALY_FILES, assertSeparateFolders, CHART_FILES } from './pipeline/artifacts.js';
+export { automaticTrainingStride } from './pipeline/fit.js';
 export {
-  anomaliesCsv,
-  isoTime,
-  processedDataCsv,
-  type ScoredHistory,
-  topAnomalyRows,
-  topContributors,
-} from './outputs.js';
-export { prepareTarget, readFolderMarker } from './owned-folder.js';
-export {
-  ANOMALY_FILES,
-  assertSeparateFolders,
-  automaticTrainingStride,
-  CHART_FILES,
   type DetectOptions,
   detectWithPipeline,
   runPipeline,
   type TrainPipelineOptions,
   type TrainPipelineResult,
   trainPipeline,
-} from './pipeline.js';
+} from './pipeline/run-pipeline.js';
+export {
+  type DetectorScores,
+  type FittedDetector,
+  type ScoredTable,
+  type ScoreOptions,
+  TrainedPipeline,
+  type TrainedPipelineParts,
+} from './pipeline/trained-pipeline.js';
 export {
   chronologicalSplit,
   DEFAULT_PREPROCESS_OPTIONS,
@@ -114,26 +94,8 @@ export {
   MIN_TRAIN_ROWS,
   Preprocessor,
   type PreprocessorJSON,
-  resolveSplit,
   splitLabels,
 } from './preprocess.js';
-export {
-  averageRanks,
-  consensusScores,
-  jaccard,
-  pearson,
-  percentileOf,
-  rankNormalize,
-  type ScoreDistribution,
-  scoreDistribution,
-  spearman,
-} from './ranking.js';
-export {
-  assertThresholdMethod,
-  DEFAULT_POT,
-  DEFAULT_THRESHOLD,
-  fitGeneralizedPareto,
-  fitThreshold,
-  quantileOf,
-} from './thresholds.js';
+export { consensusScores, type ScoreDistribution, scoreDistribution } from './ranking.js';
+export { DEFAULT_POT, DEFAULT_THRESHOLD, fitThreshold } from './thresholds.js';
 export { CORE_VERSION } from './version.js';

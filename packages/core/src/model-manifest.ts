@@ -6,7 +6,6 @@
  */
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import type { Interval } from '@crypto-anomaly/data';
 import { INTERVALS } from '@crypto-anomaly/data/intervals';
 import { z } from 'zod';
 import {
@@ -16,6 +15,7 @@ import {
   type FeatureOptions,
   type FittedThreshold,
   type PipelineConfig,
+  type TrainedOn,
 } from './api.js';
 import { resolvePipelineConfig } from './config.js';
 import { CoreError } from './errors.js';
@@ -26,18 +26,6 @@ import { describeValue } from './validate.js';
 import { CORE_VERSION } from './version.js';
 
 /** What a pipeline was trained on, saved with it and reported by `detect`. */
-export interface TrainedOn {
-  symbol: string;
-  interval: Interval;
-  source: string;
-  /** Open times of the first and last feature rows, Unix ms. */
-  from: number;
-  to: number;
-  rows: { train: number; validation: number; test: number };
-  /** Open time of the first validation row, and of the first test row (null when none). */
-  validationFrom: number;
-  testFrom: number | null;
-}
 
 /** `pipeline.json`, the manifest of a saved pipeline. */
 export interface PipelineManifest {

@@ -22,3 +22,13 @@ export function siblingVersions(): { kernels?: string; data?: string } {
   const data = read('@crypto-anomaly/data');
   return { ...(kernels ? { kernels } : {}), ...(data ? { data } : {}) };
 }
+
+/** tfjs-core's version, read from its package.json (so asking does not load TensorFlow.js). */
+export function tensorflowVersion(): string {
+  const require = createRequire(import.meta.url);
+  return (
+    JSON.parse(readFileSync(require.resolve('@tensorflow/tfjs-core/package.json'), 'utf8')) as {
+      version: string;
+    }
+  ).version;
+}

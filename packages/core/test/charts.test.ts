@@ -6,7 +6,7 @@ import {
   priceAnomaliesSpec,
   renderChartPng,
   scoresSpec,
-} from '../src/index.js';
+} from '../src/outputs/charts.js';
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 

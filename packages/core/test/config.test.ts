@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { resolveFeatureOptions } from '../src/features.js';
 import {
   automaticTrainingStride,
   DEFAULT_ATTENTION_AUTOENCODER_OPTIONS,
@@ -7,7 +8,6 @@ import {
   DEFAULT_ISOLATION_FOREST_OPTIONS,
   DEFAULT_PIPELINE_CONFIG,
   isCoreError,
-  resolveFeatureOptions,
   resolvePipelineConfig,
 } from '../src/index.js';
 import { pipelineConfigSchema } from '../src/validate.js';

@@ -1,7 +1,8 @@
 import { generateSampleMarket, type Kline } from '@crypto-anomaly/data';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { computeFeatures, FEATURE_NAMES, isCoreError, relativeStrengthIndex } from '../src/index.js';
+import { relativeStrengthIndex } from '../src/features.js';
+import { computeFeatures, FEATURE_NAMES, isCoreError } from '../src/index.js';
 
 const market = generateSampleMarket({ count: 400, seed: 3 });
 const klines = market.klines;

@@ -2,7 +2,8 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isCoreError, writeFileAtomic } from '../src/index.js';
+import { isCoreError } from '../src/index.js';
+import { writeFileAtomic } from '../src/outputs/atomic-write.js';
 
 describe('writeFileAtomic', () => {
   let dir: string | undefined;

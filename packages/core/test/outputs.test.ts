@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { anomaliesCsv, topAnomalyRows, topContributors } from '../src/index.js';
+import { anomaliesCsv, topAnomalyRows, topContributors } from '../src/outputs/csv.js';
 
 const names = ['a', 'b', 'c'];
 const history = {

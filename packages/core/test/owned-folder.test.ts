@@ -12,7 +12,7 @@ import {
   isInside,
   prepareTarget,
   readFolderMarker,
-} from '../src/owned-folder.js';
+} from '../src/outputs/owned-folder.js';
 
 let root: string;
 beforeEach(async () => {
@@ -148,7 +148,7 @@ describe('FolderSet', () => {
   it('after a SIGKILL mid-swap, the next run restores the old set and removes what the killed run left', async () => {
     const dir = join(root, 'out');
     await (await writeSet(dir, 'run-1', { 'a.csv': '1', 'b.csv': '1' })).commit();
-    const module = fileURLToPath(new URL('../src/owned-folder.ts', import.meta.url));
+    const module = fileURLToPath(new URL('../src/outputs/owned-folder.ts', import.meta.url));
     for (const hook of ['beforeSwap', 'betweenRenames'] as const) {
       const script = join(root, `${hook}.mjs`);
       await writeFile(

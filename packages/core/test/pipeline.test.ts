@@ -16,7 +16,7 @@ import {
   TrainedPipeline,
   trainPipeline,
 } from '../src/index.js';
-import { folderTestHooks } from '../src/owned-folder.js';
+import { folderTestHooks } from '../src/outputs/owned-folder.js';
 
 const source = sampleSource({ count: 1500, seed: 5 });
 // Small and quick: the wasm backend, few trees and epochs.

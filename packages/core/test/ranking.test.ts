@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  averagePrecision,
-  averageRanks,
-  consensusScores,
-  eventRecall,
-  jaccard,
-  percentileOf,
-  rankNormalize,
-  rocAuc,
-  scoreDistribution,
-  spearman,
-} from '../src/index.js';
+import { averagePrecision, consensusScores, eventRecall, rocAuc, scoreDistribution } from '../src/index.js';
+import { averageRanks, jaccard, percentileOf, rankNormalize, spearman } from '../src/ranking.js';
 
 describe('ranks and agreement', () => {
   it('averageRanks shares ties and keeps NaN', () => {

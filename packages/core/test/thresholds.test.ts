@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fitGeneralizedPareto, fitThreshold, isCoreError, quantileOf } from '../src/index.js';
+import { fitThreshold, isCoreError } from '../src/index.js';
+import { fitGeneralizedPareto, quantileOf } from '../src/thresholds.js';
 
 /** Deterministic uniform(0,1) stream (mulberry32) for reproducible samples. */
 function uniforms(seed: number, count: number): Float64Array {

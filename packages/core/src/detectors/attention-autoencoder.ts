@@ -1,13 +1,15 @@
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import type * as TF from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import type { Matrix, ThresholdMethod } from '../api.js';
+import { useBackend } from '../backend.js';
 import { CoreError } from '../errors.js';
 import { fromSavedOptions, modelInvalid, parseModelFile } from '../model-manifest.js';
 import { type AttentionArchitecture, AttentionNetwork } from '../tf/attention-network.js';
 import { artifactsFromTensors, fileModelHandler, MODEL_JSON, WEIGHTS_BIN } from '../tf/io.js';
 import { assertModelInput, assertPositiveInteger, toFloat32 } from '../tf/matrix.js';
 import { createRandom } from '../tf/random.js';
+import { tf } from '../tf/tensorflow.js';
 import { DEFAULT_THRESHOLD } from '../thresholds.js';
 import {
   AutoencoderDetector,
@@ -125,7 +127,7 @@ function resolveOptions(options: Partial<AttentionAutoencoderOptions>): Attentio
 export class AttentionAutoencoder extends AutoencoderDetector<
   'attention',
   AttentionAutoencoderOptions,
-  tf.Tensor3D,
+  TF.Tensor3D,
   AttentionNetwork
 > {
   readonly name = 'attention' as const;
@@ -145,6 +147,11 @@ export class AttentionAutoencoder extends AutoencoderDetector<
     return { featureCount, windowSize, modelDim, heads, feedForwardDim, latentDim, blocks };
   }
 
+  /** Row t is scored by the window of rows t - windowSize + 1 .. t. */
+  override get contextRows(): number {
+    return this.options.windowSize - 1;
+  }
+
   async fit(train: Matrix, context: FitContext = {}): Promise<this> {
     const detector = 'attention autoencoder';
     const { options } = this;
@@ -160,6 +167,7 @@ export class AttentionAutoencoder extends AutoencoderDetector<
         rowsHint: `one full window of windowSize ${w} rows; or lower windowSize`,
       });
     }
+    await useBackend();
     this.dispose();
     const cols = train.cols;
     const network = new AttentionNetwork(
@@ -244,6 +252,7 @@ export class AttentionAutoencoder extends AutoencoderDetector<
    * folder, another format version, or, when `expected.featureCount` is given, another feature count.
    */
   static async load(dir: string, expected: { featureCount?: number } = {}): Promise<AttentionAutoencoder> {
+    await useBackend();
     const state = await readSavedState<'attention', AttentionAutoencoderOptions>(dir, FORMAT, expected);
     const modelPath = join(dir, MODEL_JSON);
     const detector = fromSavedOptions(

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import type * as TF from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import type { FittedThreshold, Matrix, ThresholdMethod } from '../api.js';
 import { CoreError } from '../errors.js';
@@ -9,6 +9,7 @@ import { FlatAdam } from '../tf/adam.js';
 import { readJsonFile, writeJsonFile } from '../tf/io.js';
 import { assertPositiveInteger, assertPositiveNumber, rowMeans, toFloat32 } from '../tf/matrix.js';
 import { assertSeed } from '../tf/random.js';
+import { tf } from '../tf/tensorflow.js';
 import { assertThresholdMethod } from '../thresholds.js';
 import { BaseDetector, type FitContext } from './detector.js';
 import { runTraining, type TrainingHistory } from './training.js';
@@ -24,10 +25,10 @@ const savedStateSchema = z.object({
 });
 
 /** What both autoencoders train on: one flat parameter vector and its loss gradient. */
-export interface FlatNetwork<Input extends tf.Tensor> {
-  readonly parameters: tf.Variable<tf.Rank.R1>;
+export interface FlatNetwork<Input extends TF.Tensor> {
+  readonly parameters: TF.Variable<TF.Rank.R1>;
   readonly parameterCount: number;
-  lossAndGradient(x: Input): { loss: tf.Scalar; gradient: tf.Tensor1D };
+  lossAndGradient(x: Input): { loss: TF.Scalar; gradient: TF.Tensor1D };
   dispose(): void;
 }
 
@@ -78,7 +79,7 @@ export interface SavedFormat<Name extends string> {
 const STATE_FILE = 'detector.json';
 
 /** What differs in training the two: how many samples, how a batch of them is built, the validation loss. */
-export interface AutoencoderTraining<Input extends tf.Tensor> {
+export interface AutoencoderTraining<Input extends TF.Tensor> {
   samples: number;
   beginEpoch?: () => void;
   /** The tensor of the samples at `indices` (freed by the caller's tidy). */
@@ -95,13 +96,13 @@ export interface AutoencoderTraining<Input extends tf.Tensor> {
 export abstract class AutoencoderDetector<
   Name extends 'autoencoder' | 'attention',
   Options extends AutoencoderTrainingOptions,
-  Input extends tf.Tensor,
+  Input extends TF.Tensor,
   Network extends FlatNetwork<Input>,
 > extends BaseDetector {
   abstract override readonly name: Name;
   readonly options: Readonly<Options>;
   /** Loss curves of the last `fit` (or of the saved model). */
-  history: TrainingHistory | undefined;
+  history: TrainingHistory | undefined = undefined;
   protected network: Network | undefined;
 
   constructor(options: Options) {
@@ -147,7 +148,7 @@ export abstract class AutoencoderDetector<
             }),
           validationLoss: training.validationLoss,
           snapshot: () => [tf.clone(network.parameters)],
-          restore: ([parameters]) => network.parameters.assign(parameters as tf.Tensor1D),
+          restore: ([parameters]) => network.parameters.assign(parameters as TF.Tensor1D),
         },
         { ...options, onEvent: context.onEvent, signal: context.signal },
       );
@@ -218,7 +219,7 @@ export abstract class AutoencoderDetector<
   }
 
   /** Frees the model's tensors; the detector is then unfitted. */
-  dispose(): void {
+  override dispose(): void {
     this.network?.dispose();
     this.network = undefined;
     this.threshold = undefined;

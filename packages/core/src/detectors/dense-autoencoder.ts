@@ -1,12 +1,14 @@
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import type * as TF from '@tensorflow/tfjs-core';
 import type { Matrix, ThresholdMethod } from '../api.js';
+import { useBackend } from '../backend.js';
 import { CoreError } from '../errors.js';
 import { fromSavedOptions, modelInvalid } from '../model-manifest.js';
 import { DENSE_ACTIVATIONS, type DenseActivation, DenseNetwork } from '../tf/dense-network.js';
-import { fileModelHandler, MODEL_JSON } from '../tf/io.js';
+import { artifactsFromTensors, fileModelHandler, MODEL_JSON } from '../tf/io.js';
 import { assertModelInput, assertPositiveInteger, toFloat32 } from '../tf/matrix.js';
 import { createRandom } from '../tf/random.js';
+import { tf } from '../tf/tensorflow.js';
 import { DEFAULT_THRESHOLD } from '../thresholds.js';
 import {
   AutoencoderDetector,
@@ -94,7 +96,7 @@ function resolveOptions(options: Partial<DenseAutoencoderOptions>): DenseAutoenc
 export class DenseAutoencoder extends AutoencoderDetector<
   'autoencoder',
   DenseAutoencoderOptions,
-  tf.Tensor2D,
+  TF.Tensor2D,
   DenseNetwork
 > {
   readonly name = 'autoencoder' as const;
@@ -116,6 +118,7 @@ export class DenseAutoencoder extends AutoencoderDetector<
       // An empty validation set means none: early stopping then watches the training loss.
       assertModelInput('validation', context.validation, { detector, cols: train.cols, minRows: 0 });
     }
+    await useBackend();
     this.dispose();
     const { options } = this;
     const layerSizes = [
@@ -167,29 +170,25 @@ export class DenseAutoencoder extends AutoencoderDetector<
   }
 
   /**
-   * Writes `model.json` + `weights.bin` (a standard TensorFlow.js layers model, loadable with
-   * `tf.loadLayersModel`) and `detector.json` (options, threshold, feature count, version, history).
+   * Writes `model.json` + `weights.bin` (a standard TensorFlow.js layers model: a Keras
+   * `Sequential` of `Dense` layers, loadable with tfjs-layers' `tf.loadLayersModel`) and
+   * `detector.json` (options, threshold, feature count, version, history).
    */
   async save(dir: string): Promise<void> {
     await this.saveWith(dir, FORMAT, async (network) => {
-      const model = tf.sequential();
-      const weights = tf.tidy(() => network.unpack().map((tensor) => tf.keep(tensor)));
+      const named: Record<string, TF.Tensor> = {};
+      network.unpack().forEach((tensor, i) => {
+        named[`dense_${Math.floor(i / 2)}/${i % 2 === 0 ? 'kernel' : 'bias'}`] = tensor;
+      });
       try {
-        for (let l = 0; l < network.layerCount; l++) {
-          model.add(
-            tf.layers.dense({
-              units: network.layerSizes[l + 1]!,
-              inputShape: l === 0 ? [network.layerSizes[0]!] : undefined,
-              activation: l === network.layerCount - 1 ? 'linear' : network.activation,
-              name: `dense_${l}`,
-            }),
-          );
-        }
-        model.setWeights(weights);
-        await model.save(fileModelHandler(dir));
+        const artifacts = await artifactsFromTensors(
+          LAYERS_MODEL_FORMAT,
+          sequentialDenseTopology(network.layerSizes, network.activation),
+          named,
+        );
+        await fileModelHandler(dir).save(artifacts);
       } finally {
-        for (const tensor of weights) tensor.dispose();
-        model.dispose();
+        tf.dispose(named);
       }
     });
   }
@@ -199,41 +198,71 @@ export class DenseAutoencoder extends AutoencoderDetector<
    * folder, another format version, or, when `expected.featureCount` is given, another feature count.
    */
   static async load(dir: string, expected: { featureCount?: number } = {}): Promise<DenseAutoencoder> {
+    await useBackend();
     const state = await readSavedState<'autoencoder', DenseAutoencoderOptions>(dir, FORMAT, expected);
     const modelPath = join(dir, MODEL_JSON);
     const detector = fromSavedOptions(join(dir, 'detector.json'), () => new DenseAutoencoder(state.options));
-    // The handler checks the files (sizes, finite weights); tf checks topology against weights.
-    const model = await tf.loadLayersModel(fileModelHandler(dir)).catch((error: unknown) => {
-      if (error instanceof CoreError) throw error;
+    // The handler checks the files (sizes, finite weights); the shapes must chain layer to layer.
+    const artifacts = await fileModelHandler(dir).load();
+    if (artifacts.format !== LAYERS_MODEL_FORMAT) {
       throw modelInvalid(
         modelPath,
-        `is not a layers model this version can read (${(error as Error).message})`,
-        {
-          cause: error,
-        },
+        `is not a layers model this version can read (format ${JSON.stringify(artifacts.format)}, expected "${LAYERS_MODEL_FORMAT}")`,
       );
-    });
-    try {
-      const weights = model.getWeights();
-      const layerSizes = denseLayerSizes(weights.map((tensor) => tensor.shape));
-      if (!layerSizes || layerSizes[0] !== state.featureCount || layerSizes.at(-1) !== state.featureCount) {
-        throw modelInvalid(
-          modelPath,
-          `holds weights of shapes ${JSON.stringify(weights.map((tensor) => tensor.shape))}, not a dense ` +
-            `autoencoder of ${state.featureCount} features (detector.json): the folder mixes two models`,
-        );
-      }
-      const flat = tf.tidy(() => tf.concat(weights.map((tensor) => tf.reshape(tensor, [-1]))));
-      const parameters = (await flat.data()) as Float32Array;
-      flat.dispose();
-      return detector.restoreFrom(
-        new DenseNetwork(layerSizes, detector.options.activation, parameters),
-        state,
-      );
-    } finally {
-      model.dispose();
     }
+    const specs = artifacts.weightSpecs!;
+    const layerSizes = denseLayerSizes(specs.map((spec) => spec.shape));
+    if (!layerSizes || layerSizes[0] !== state.featureCount || layerSizes.at(-1) !== state.featureCount) {
+      throw modelInvalid(
+        modelPath,
+        `holds weights of shapes ${JSON.stringify(specs.map((spec) => spec.shape))}, not a dense ` +
+          `autoencoder of ${state.featureCount} features (detector.json): the folder mixes two models`,
+      );
+    }
+    // The weights in manifest order are the network's flat parameter vector (kernel, bias per layer).
+    const parameters = new Float32Array(artifacts.weightData as ArrayBuffer);
+    return detector.restoreFrom(new DenseNetwork(layerSizes, detector.options.activation, parameters), state);
   }
+}
+
+/** `format` of a TensorFlow.js layers model's model.json. */
+const LAYERS_MODEL_FORMAT = 'layers-model';
+
+/**
+ * The Keras topology tfjs-layers writes for a `Sequential` of `Dense` layers (what
+ * `tf.sequential()` + `tf.layers.dense` saved before core stopped depending on tfjs-layers).
+ */
+function sequentialDenseTopology(layerSizes: readonly number[], activation: string): object {
+  const layers = [];
+  for (let l = 0; l + 1 < layerSizes.length; l++) {
+    layers.push({
+      class_name: 'Dense',
+      config: {
+        units: layerSizes[l + 1]!,
+        activation: l === layerSizes.length - 2 ? 'linear' : activation,
+        use_bias: true,
+        kernel_initializer: {
+          class_name: 'VarianceScaling',
+          config: { scale: 1, mode: 'fan_avg', distribution: 'normal', seed: null },
+        },
+        bias_initializer: { class_name: 'Zeros', config: {} },
+        kernel_regularizer: null,
+        bias_regularizer: null,
+        activity_regularizer: null,
+        kernel_constraint: null,
+        bias_constraint: null,
+        name: `dense_${l}`,
+        trainable: true,
+        ...(l === 0 ? { batch_input_shape: [null, layerSizes[0]!], dtype: 'float32' } : {}),
+      },
+    });
+  }
+  return {
+    class_name: 'Sequential',
+    config: { name: 'sequential', layers },
+    keras_version: 'tfjs-layers 4.22.0',
+    backend: 'tensor_flow.js',
+  };
 }
 
 /**

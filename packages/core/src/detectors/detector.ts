@@ -4,6 +4,7 @@ import type {
   Matrix,
   PipelineEventListener,
   ThresholdMethod,
+  TrainingHistory,
 } from '../api.js';
 import { CoreError } from '../errors.js';
 import { DEFAULT_THRESHOLD, fitThreshold } from '../thresholds.js';
@@ -34,12 +35,22 @@ export interface Detector {
   featureContributions(X: Matrix): Promise<Matrix>;
   /** Writes everything needed to score again into `dir` (created if missing). */
   save(dir: string): Promise<void>;
+  /** The training curve (autoencoders, after fit or load); undefined for the forest. */
+  readonly history: TrainingHistory | undefined;
+  /**
+   * Rows before a row that its score reads (the attention window less one); 0 when each row is
+   * scored alone. A caller scoring a long series in chunks carries this many rows over.
+   */
+  readonly contextRows: number;
+  /** Frees what the detector holds (the autoencoders' tensors); call when done with it. */
+  dispose(): void;
 }
 
 /** Shared threshold and predict logic; subclasses implement fitting and scoring. */
 export abstract class BaseDetector implements Detector {
   abstract readonly name: DetectorName;
   threshold: FittedThreshold | undefined;
+  abstract readonly history: TrainingHistory | undefined;
 
   constructor(protected readonly thresholdMethod: ThresholdMethod = DEFAULT_THRESHOLD) {}
 
@@ -63,6 +74,12 @@ export abstract class BaseDetector implements Detector {
     }
     return this.threshold;
   }
+
+  get contextRows(): number {
+    return 0;
+  }
+
+  dispose(): void {}
 
   async predict(X: Matrix): Promise<Uint8Array> {
     const { value } = this.requireFitted();

@@ -3,7 +3,6 @@ import { IsolationForest, isKernelError } from '@crypto-anomaly/kernels';
 import { z } from 'zod';
 import type { FittedThreshold, IsolationForestDetectorOptions, Matrix } from '../api.js';
 import { CoreError } from '../errors.js';
-import { writeJsonAtomic } from '../io.js';
 import { column, createMatrix } from '../matrix.js';
 import {
   fittedThresholdSchema,
@@ -12,6 +11,7 @@ import {
   parseModelFile,
   readModelJson,
 } from '../model-manifest.js';
+import { writeJsonAtomic } from '../outputs/atomic-write.js';
 import { assertThresholdMethod, DEFAULT_THRESHOLD, quantileOf } from '../thresholds.js';
 import { assertInteger, assertMatrix, describeValue } from '../validate.js';
 import { BaseDetector, type FitContext } from './detector.js';
@@ -62,6 +62,8 @@ function resolveOptions(options: Partial<IsolationForestDetectorOptions>): Isola
  */
 export class IsolationForestDetector extends BaseDetector {
   readonly name = 'isolation-forest' as const;
+  /** The forest has no training curve. */
+  readonly history = undefined;
   readonly options: Readonly<IsolationForestDetectorOptions>;
   private forest: IsolationForest | undefined;
   private medians: number[] | undefined;
@@ -123,7 +125,7 @@ export class IsolationForestDetector extends BaseDetector {
   }
 
   private async scores(X: Matrix): Promise<Float64Array> {
-    return Float64Array.from(await this.forest!.scoreSamples(X));
+    return Float64Array.from(await this.forest!.decisionFunction(X));
   }
 
   /** The forest's anomaly score per row, in (0, 1] (higher = more anomalous). */

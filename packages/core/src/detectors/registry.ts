@@ -4,8 +4,8 @@ import { DenseAutoencoder, type DenseAutoencoderOptions } from './dense-autoenco
 import type { Detector } from './detector.js';
 import { IsolationForestDetector } from './isolation-forest.js';
 
-/** A detector the pipeline can train, score with, save and load. */
-export type PipelineDetector = Detector & { dispose?(): void };
+/** A detector the pipeline can train, score with, save and load (the `Detector` interface). */
+export type PipelineDetector = Detector;
 
 /** Builds an unfitted detector from its section of the pipeline config. */
 export function createDetector(name: DetectorName, config: PipelineConfig): PipelineDetector {

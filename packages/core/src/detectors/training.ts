@@ -1,7 +1,8 @@
-import * as tf from '@tensorflow/tfjs';
-import type { DetectorName, PipelineEventListener } from '../api.js';
+import type * as TF from '@tensorflow/tfjs-core';
+import type { DetectorName, PipelineEventListener, TrainingHistory } from '../api.js';
 import { CoreError } from '../errors.js';
 import { createRandom, shuffleInPlace } from '../tf/random.js';
+import { tf } from '../tf/tensorflow.js';
 
 /** Detectors trained by this loop. */
 export type TrainedDetectorName = Exclude<DetectorName, 'isolation-forest'>;
@@ -15,14 +16,14 @@ export interface TrainingTask {
    * One optimisation step on the samples at `indices`; returns the batch's mean loss as a scalar
    * tensor that the loop reads only when it reports (reading every batch costs a sync) and disposes.
    */
-  trainStep(indices: Int32Array): tf.Scalar;
+  trainStep(indices: Int32Array): TF.Scalar;
   /** Called before each epoch's batches (e.g. to move a sampling offset). */
   beginEpoch?(epoch: number): void;
   /** Mean loss on the validation samples, or undefined when there are none. */
   validationLoss(): number | undefined;
   /** Copies of the weights (kept by the loop until replaced) and their restore. */
-  snapshot(): tf.Tensor[];
-  restore(snapshot: tf.Tensor[]): void;
+  snapshot(): TF.Tensor[];
+  restore(snapshot: TF.Tensor[]): void;
 }
 
 export interface TrainingSettings {
@@ -37,22 +38,6 @@ export interface TrainingSettings {
 }
 
 /** Loss curves and how training ended; saved with the model, drawn by the charts. */
-export interface TrainingHistory {
-  /** Mean training loss per epoch. */
-  loss: number[];
-  /** Validation loss per epoch (the training loss again when no validation rows were given). */
-  valLoss: number[];
-  /** Which loss early stopping watched. */
-  monitor: 'validation' | 'training';
-  /** 1-based epoch whose weights were kept. */
-  bestEpoch: number;
-  bestValLoss: number;
-  stoppedEarly: boolean;
-  epochsRun: number;
-  elapsedMs: number;
-  /** Training samples per second over the whole run. */
-  samplesPerSecond: number;
-}
 
 /** Batch progress events per epoch at most (each reads one loss back from the backend). */
 const BATCH_EVENTS_PER_EPOCH = 10;
@@ -84,7 +69,7 @@ export async function runTraining(task: TrainingTask, settings: TrainingSettings
     elapsedMs: 0,
     samplesPerSecond: 0,
   };
-  let best: tf.Tensor[] | undefined;
+  let best: TF.Tensor[] | undefined;
   let trainingMs = 0;
   const started = performance.now();
   try {
@@ -94,7 +79,7 @@ export async function runTraining(task: TrainingTask, settings: TrainingSettings
       for (let i = 0; i < order.length; i++) order[i] = i;
       shuffleInPlace(order, random);
       task.beginEpoch?.(epoch);
-      const losses: tf.Scalar[] = [];
+      const losses: TF.Scalar[] = [];
       const weights: number[] = [];
       try {
         for (let b = 0; b < batches; b++) {
@@ -168,3 +153,5 @@ export async function runTraining(task: TrainingTask, settings: TrainingSettings
   history.samplesPerSecond = (task.samples * history.epochsRun) / (trainingMs / 1000);
   return history;
 }
+
+export type { TrainingHistory } from '../api.js';

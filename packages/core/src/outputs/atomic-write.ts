@@ -1,6 +1,6 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { CoreError } from './errors.js';
+import { CoreError } from '../errors.js';
 
 let counter = 0;
 

@@ -1,6 +1,5 @@
-import { Resvg } from '@resvg/resvg-js';
-import * as vega from 'vega';
-import * as vegaLite from 'vega-lite';
+import type * as Vega from 'vega';
+import type * as VegaLite from 'vega-lite';
 
 /**
  * Charts rendered offline: a Vega-Lite spec is compiled to Vega, rendered to SVG by a headless
@@ -25,12 +24,18 @@ export interface ChartDetector {
   flags: ArrayLike<number>;
 }
 
-export type VegaLiteSpec = vegaLite.TopLevelSpec;
+export type VegaLiteSpec = VegaLite.TopLevelSpec;
 
 /** Renders a Vega-Lite spec to PNG bytes at 2× for sharp text. */
 export async function renderChartPng(spec: VegaLiteSpec): Promise<Uint8Array> {
+  // Loaded on first use: importing core should not pay for the chart renderer.
+  const [vega, vegaLite, { Resvg }] = await Promise.all([
+    import('vega'),
+    import('vega-lite'),
+    import('@resvg/resvg-js'),
+  ]);
   // Silent loggers: the core never prints (warnings would land in the user's terminal UI).
-  const compiled = vegaLite.compile(spec, { logger: silentLogger() }).spec;
+  const compiled = vegaLite.compile(spec, { logger: silentLogger(vega.None) }).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none', logLevel: vega.None });
   try {
     const svg = await view.toSVG();
@@ -47,17 +52,17 @@ export async function renderChartPng(spec: VegaLiteSpec): Promise<Uint8Array> {
   }
 }
 
-function silentLogger(): vega.LoggerInterface {
+function silentLogger(none: number): Vega.LoggerInterface {
   const logger = {
     level(): number {
-      return vega.None;
+      return none;
     },
     error: () => logger,
     warn: () => logger,
     info: () => logger,
     debug: () => logger,
   };
-  return logger as unknown as vega.LoggerInterface;
+  return logger as unknown as Vega.LoggerInterface;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { AnomalyRow, Matrix, SplitName } from './api.js';
+import type { AnomalyRow, Matrix, SplitName } from '../api.js';
 
 /** CSV text of the pipeline's files. Times are ISO 8601 in UTC. */
 

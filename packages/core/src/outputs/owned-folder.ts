@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { access, mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { FOLDER_MARKER_FILE, type FolderKind, type FolderMarker } from './api.js';
-import { CoreError } from './errors.js';
-import { writeJsonAtomic } from './io.js';
+import { FOLDER_MARKER_FILE, type FolderKind, type FolderMarker } from '../api.js';
+import { CoreError } from '../errors.js';
+import { writeJsonAtomic } from './atomic-write.js';
 
 /**
  * Folders this program owns: a run's outputs and a saved model. Each carries a marker file

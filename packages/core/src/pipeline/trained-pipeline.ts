@@ -1,13 +1,19 @@
 import { join } from 'node:path';
 import type { Kline } from '@crypto-anomaly/data';
-import * as tf from '@tensorflow/tfjs';
-import type { DetectorName, FeatureTable, FittedThreshold, Matrix, PipelineConfig } from './api.js';
-import { type BackendPreference, selectBackend } from './backend.js';
-import { loadDetector, type PipelineDetector } from './detectors/registry.js';
-import { CoreError } from './errors.js';
-import { computeFeatures } from './features.js';
-import { writeJsonAtomic } from './io.js';
-import { createMatrix } from './matrix.js';
+import type {
+  DetectorName,
+  FeatureTable,
+  FittedThreshold,
+  Matrix,
+  PipelineConfig,
+  StageName,
+  TrainedOn,
+} from '../api.js';
+import { type BackendPreference, useBackend } from '../backend.js';
+import { loadDetector, type PipelineDetector } from '../detectors/registry.js';
+import { CoreError } from '../errors.js';
+import { computeFeatures } from '../features.js';
+import { createMatrix } from '../matrix.js';
 import {
   detectorFolder,
   isMissingFile,
@@ -19,15 +25,12 @@ import {
   type PipelineManifest,
   RETRAIN_HINT,
   readManifest,
-  type TrainedOn,
-} from './model-manifest.js';
-import { FolderSet, newRunId } from './owned-folder.js';
-import { Preprocessor } from './preprocess.js';
-import { consensusScores, type ScoreDistribution } from './ranking.js';
-import { CORE_VERSION } from './version.js';
-
-export type { PipelineManifest, TrainedOn } from './model-manifest.js';
-export { PIPELINE_FORMAT, PIPELINE_FORMAT_VERSION, readManifest } from './model-manifest.js';
+} from '../model-manifest.js';
+import { writeJsonAtomic } from '../outputs/atomic-write.js';
+import { FolderSet, newRunId } from '../outputs/owned-folder.js';
+import { Preprocessor } from '../preprocess.js';
+import { consensusScores, type ScoreDistribution } from '../ranking.js';
+import { CORE_VERSION } from '../version.js';
 
 const MANIFEST = MANIFEST_FILE;
 
@@ -51,40 +54,96 @@ export interface ScoredTable {
 
 /** A fitted detector with its place in the consensus. */
 export interface FittedDetector {
-  detector: PipelineDetector;
+  readonly detector: PipelineDetector;
   /** Its training scores' distribution, against which the consensus rank-normalises. */
-  distribution: ScoreDistribution;
+  readonly distribution: ScoreDistribution;
+}
+
+/** What a trained pipeline is made of (`fitPipeline` builds it; `load` reads it back). */
+export interface TrainedPipelineParts {
+  config: PipelineConfig;
+  preprocessor: Preprocessor;
+  detectors: readonly FittedDetector[];
+  consensusThreshold: FittedThreshold;
+  trainedOn: TrainedOn;
+  /** The TensorFlow.js backend it was trained on, when an autoencoder is in it. */
+  backend?: string;
 }
 
 /**
+ * Runs one step of scoring under a caller's wrapper (a pipeline reports each as a stage); the
+ * default runs it as is.
+ */
+export type StageWrapper = <T>(stage: StageName, work: () => Promise<T> | T) => Promise<T>;
+
+export interface ScoreOptions {
+  signal?: AbortSignal;
+  /** Wraps the preprocessing, each detector and the consensus (for stage events and timings). */
+  stage?: StageWrapper;
+}
+
+const runDirectly: StageWrapper = async (_stage, work) => work();
+
+/**
  * A trained pipeline: the feature set, the preprocessor fitted on the training rows, the fitted
- * detectors and the consensus threshold. Scores new candles the same way, and saves to / loads from
- * a folder (`pipeline.json` plus one sub-folder per detector).
+ * detectors and the consensus threshold, fixed once fitted. It is the one way rows get scored:
+ * a whole table (`score`), a series of candles (`scoreKlines`) or rows already preprocessed
+ * (`scoreScaled`, what a chunked reader of a long file calls, carrying `contextRows` rows over).
+ * Saves to / loads from a folder (`pipeline.json` plus one sub-folder per detector).
  */
 export class TrainedPipeline {
-  constructor(
-    readonly config: PipelineConfig,
-    readonly preprocessor: Preprocessor,
-    readonly detectors: FittedDetector[],
-    public consensusThreshold: FittedThreshold | undefined,
-    readonly trainedOn: TrainedOn,
-    readonly backend?: string,
-  ) {}
+  readonly config: PipelineConfig;
+  readonly preprocessor: Preprocessor;
+  readonly detectors: readonly FittedDetector[];
+  readonly consensusThreshold: FittedThreshold;
+  readonly trainedOn: TrainedOn;
+  readonly backend: string | undefined;
+
+  constructor(parts: TrainedPipelineParts) {
+    if (parts.detectors.length === 0) {
+      throw new CoreError('NOT_FITTED', 'A trained pipeline needs at least one fitted detector.');
+    }
+    this.config = parts.config;
+    this.preprocessor = parts.preprocessor;
+    this.detectors = Object.freeze([...parts.detectors]);
+    this.consensusThreshold = parts.consensusThreshold;
+    this.trainedOn = parts.trainedOn;
+    this.backend = parts.backend;
+  }
 
   get featureNames(): readonly string[] {
     return this.preprocessor.names;
   }
 
-  /** Preprocesses and scores a feature table with every detector; the consensus if its threshold is set. */
-  async score(table: FeatureTable, options: { signal?: AbortSignal } = {}): Promise<ScoredTable> {
+  /** Rows before a row that scoring it reads (the attention window less one; 0 without attention). */
+  get contextRows(): number {
+    return Math.max(0, ...this.detectors.map(({ detector }) => detector.contextRows));
+  }
+
+  /** Preprocesses and scores a feature table with every detector and the consensus. */
+  async score(
+    table: Pick<FeatureTable, 'names' | 'matrix'>,
+    options: ScoreOptions = {},
+  ): Promise<ScoredTable> {
     assertSameFeatures(table.names, this.featureNames, 'the candles to score');
-    const scaled = this.preprocessor.transform(table.matrix);
+    const stage = options.stage ?? runDirectly;
+    const scaled = await stage('preprocess', () => this.preprocessor.transform(table.matrix));
+    return this.scoreScaled(scaled, options);
+  }
+
+  /** Scores rows already preprocessed by this pipeline's preprocessor. */
+  async scoreScaled(scaled: Matrix, options: ScoreOptions = {}): Promise<ScoredTable> {
+    const stage = options.stage ?? runDirectly;
     const detectors: DetectorScores[] = [];
     for (const { detector } of this.detectors) {
       options.signal?.throwIfAborted();
-      detectors.push(await scoreWith(detector, scaled));
+      detectors.push(await stage(detector.name, () => scoreWithDetector(detector, scaled)));
     }
-    return { scaled, detectors, consensus: this.consensusOf(detectors) };
+    options.signal?.throwIfAborted();
+    const consensus = await stage('consensus', () =>
+      consensusOf(this.detectors, detectors, this.consensusThreshold),
+    );
+    return { scaled, detectors, consensus };
   }
 
   /**
@@ -93,9 +152,10 @@ export class TrainedPipeline {
    */
   async scoreKlines(
     klines: readonly Kline[],
-    options: { signal?: AbortSignal } = {},
+    options: ScoreOptions = {},
   ): Promise<ScoredTable & { table: FeatureTable }> {
-    const table = computeFeatures(klines, this.config.features);
+    const stage = options.stage ?? runDirectly;
+    const table = await stage('features', () => computeFeatures(klines, this.config.features));
     return { table, ...(await this.score(table, options)) };
   }
 
@@ -103,30 +163,7 @@ export class TrainedPipeline {
   async scoreDetector(name: DetectorName, scaled: Matrix): Promise<DetectorScores> {
     const fitted = this.detectors.find((d) => d.detector.name === name);
     if (!fitted) throw new CoreError('INVALID_ARGUMENT', `This pipeline has no ${name} detector.`);
-    return scoreWith(fitted.detector, scaled);
-  }
-
-  /** The consensus scores: mean of rank-normalised scores; flags against the consensus threshold. */
-  consensusScores(detectors: readonly DetectorScores[]): Float64Array {
-    return consensusScores(
-      detectors.map((scored) => ({
-        scores: scored.scores,
-        distribution: this.detectors.find((d) => d.detector.name === scored.name)!.distribution,
-      })),
-    );
-  }
-
-  consensusOf(detectors: readonly DetectorScores[]): DetectorScores {
-    const threshold = this.consensusThreshold;
-    if (!threshold) throw new CoreError('NOT_FITTED', 'The consensus threshold is not fitted yet.');
-    const scores = this.consensusScores(detectors);
-    return {
-      name: 'consensus',
-      scores,
-      threshold,
-      flags: Uint8Array.from(scores, (s) => (s > threshold.value ? 1 : 0)),
-      contributions: meanShares(detectors.map((d) => d.contributions)),
-    };
+    return scoreWithDetector(fitted.detector, scaled);
   }
 
   /**
@@ -137,8 +174,6 @@ export class TrainedPipeline {
    * `partial` marks a model saved after a stop, with only the detectors that finished.
    */
   async save(dir: string, options: { runId?: string; partial?: boolean } = {}): Promise<void> {
-    if (!this.consensusThreshold)
-      throw new CoreError('NOT_FITTED', 'Cannot save a pipeline before it is fitted.');
     const set = await FolderSet.open(dir, 'model', options.runId ?? newRunId());
     try {
       const manifest: PipelineManifest = {
@@ -176,16 +211,13 @@ export class TrainedPipeline {
    * file and key when a file is missing, malformed or damaged (a truncated weights.bin, a "NaN"
    * threshold, a detector folder outside the model folder), `MODEL_MISMATCH` with what to do when
    * it was saved by an incompatible version or for another feature set, `IO` when there is no
-   * saved pipeline. Selects the TensorFlow.js backend (`options.backend`, else `auto` if none is in
-   * use yet).
+   * saved pipeline. An autoencoder loads into the TensorFlow.js backend `options.backend`, else the
+   * one in use, else `auto`.
    */
   static async load(dir: string, options: { backend?: BackendPreference } = {}): Promise<TrainedPipeline> {
     const manifest = await readManifest(dir);
-    // A TensorFlow.js model loads into the current backend: choose one first unless the caller did.
-    const needsTensorFlow = manifest.detectors.some(({ name }) => name !== 'isolation-forest');
-    if (needsTensorFlow && (options.backend !== undefined || !tf.engine().backendName)) {
-      await selectBackend(options.backend ?? 'auto');
-    }
+    // An autoencoder loads into the backend in use (`auto` if none): a caller's choice goes first.
+    if (options.backend !== undefined) await useBackend(options.backend);
     const preprocessor = Preprocessor.fromJSON(manifest.preprocessor);
     const featureCount = manifest.featureSet.names.length;
     const detectors: FittedDetector[] = [];
@@ -209,17 +241,17 @@ export class TrainedPipeline {
         }
       }
     } catch (error) {
-      for (const { detector } of detectors) detector.dispose?.();
+      for (const { detector } of detectors) detector.dispose();
       throw error;
     }
-    return new TrainedPipeline(
-      manifest.config,
+    return new TrainedPipeline({
+      config: manifest.config,
       preprocessor,
       detectors,
-      manifest.consensus.threshold,
-      manifest.trainedOn,
-      manifest.backend,
-    );
+      consensusThreshold: manifest.consensus.threshold,
+      trainedOn: manifest.trainedOn,
+      ...(manifest.backend ? { backend: manifest.backend } : {}),
+    });
   }
 
   /**
@@ -235,7 +267,7 @@ export class TrainedPipeline {
 
   /** Frees the autoencoders' tensors. */
   dispose(): void {
-    for (const { detector } of this.detectors) detector.dispose?.();
+    for (const { detector } of this.detectors) detector.dispose();
   }
 }
 
@@ -249,7 +281,8 @@ function assertSameFeatures(actual: readonly string[], expected: readonly string
   }
 }
 
-async function scoreWith(detector: PipelineDetector, scaled: Matrix): Promise<DetectorScores> {
+/** One detector's scores, flags and contributions over preprocessed rows: the one scoring step. */
+export async function scoreWithDetector(detector: PipelineDetector, scaled: Matrix): Promise<DetectorScores> {
   const threshold = detector.threshold;
   if (!threshold) throw new CoreError('NOT_FITTED', `The ${detector.name} detector is not fitted.`);
   const scores = await detector.decisionFunction(scaled);
@@ -260,6 +293,40 @@ async function scoreWith(detector: PipelineDetector, scaled: Matrix): Promise<De
     flags: Uint8Array.from(scores, (s) => (s > threshold.value ? 1 : 0)),
     contributions: await detector.featureContributions(scaled),
   };
+}
+
+/**
+ * The consensus of detectors' scores: each score's percentile among that detector's training
+ * scores, averaged; flagged above `threshold`. `fitted` gives each detector's distribution.
+ */
+export function consensusOf(
+  fitted: readonly FittedDetector[],
+  scored: readonly DetectorScores[],
+  threshold: FittedThreshold,
+): DetectorScores {
+  const scores = consensusScoresOf(fitted, scored);
+  return {
+    name: 'consensus',
+    scores,
+    threshold,
+    flags: Uint8Array.from(scores, (s) => (s > threshold.value ? 1 : 0)),
+    contributions: meanShares(scored.map((d) => d.contributions)),
+  };
+}
+
+/** The consensus scores alone (what its threshold is fitted on). */
+export function consensusScoresOf(
+  fitted: readonly FittedDetector[],
+  scored: readonly DetectorScores[],
+): Float64Array {
+  return consensusScores(
+    scored.map((s) => {
+      const entry = fitted.find((d) => d.detector.name === s.name);
+      if (!entry)
+        throw new CoreError('INVALID_ARGUMENT', `No fitted ${s.name} detector to rank its scores by.`);
+      return { scores: s.scores, distribution: entry.distribution };
+    }),
+  );
 }
 
 /**

@@ -1,4 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as TF from '@tensorflow/tfjs-core';
+import { tf } from './tensorflow.js';
 
 export interface AdamSettings {
   learningRate: number;
@@ -14,8 +15,8 @@ export interface AdamSettings {
  * parameters live in one vector and each step is a dozen ops whatever the layer count.
  */
 export class FlatAdam {
-  private readonly firstMoment: tf.Variable;
-  private readonly secondMoment: tf.Variable;
+  private readonly firstMoment: TF.Variable;
+  private readonly secondMoment: TF.Variable;
   private readonly beta1: number;
   private readonly beta2: number;
   private readonly epsilon: number;
@@ -34,7 +35,7 @@ export class FlatAdam {
   }
 
   /** parameters -= step; call inside `tf.tidy`. */
-  update(parameters: tf.Variable, gradient: tf.Tensor): void {
+  update(parameters: TF.Variable, gradient: TF.Tensor): void {
     this.iterations += 1;
     const { beta1, beta2 } = this;
     const m = tf.add(tf.mul(this.firstMoment, beta1), tf.mul(gradient, 1 - beta1));

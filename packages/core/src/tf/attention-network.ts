@@ -1,6 +1,7 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as TF from '@tensorflow/tfjs-core';
 import { attentionScores, matMulFastGrad } from './matmul.js';
 import { glorotUniform } from './random.js';
+import { tf } from './tensorflow.js';
 
 /** The shape of an attention autoencoder; saved with its weights. */
 export interface AttentionArchitecture {
@@ -84,11 +85,11 @@ function weightShapes(a: AttentionArchitecture): [string, number[], 'glorot' | '
  */
 export class AttentionNetwork {
   /** Every weight in one flat vector, in `weightNames` order (see FlatAdam for why). */
-  readonly parameters: tf.Variable<tf.Rank.R1>;
+  readonly parameters: TF.Variable<TF.Rank.R1>;
   private readonly layout: { name: string; shape: number[]; size: number }[];
-  private readonly positions: tf.Tensor2D;
+  private readonly positions: TF.Tensor2D;
   /** The unpacked weights during a forward pass. */
-  private current: Map<string, tf.Tensor> | undefined;
+  private current: Map<string, TF.Tensor> | undefined;
 
   constructor(
     readonly architecture: AttentionArchitecture,
@@ -146,7 +147,7 @@ export class AttentionNetwork {
   }
 
   /** The weights by name, shaped; call inside tidy. */
-  unpack(): Map<string, tf.Tensor> {
+  unpack(): Map<string, TF.Tensor> {
     const pieces = tf.split(
       this.parameters,
       this.layout.map((piece) => piece.size),
@@ -154,26 +155,26 @@ export class AttentionNetwork {
     return new Map(this.layout.map(({ name, shape }, i) => [name, tf.reshape(pieces[i]!, shape)]));
   }
 
-  private w(name: string): tf.Tensor {
+  private w(name: string): TF.Tensor {
     return this.current!.get(name)!;
   }
 
   /** x [rows, in] @ kernel + bias, for x of any rank (flattened to 2-D). */
-  private dense(x: tf.Tensor, name: string): tf.Tensor {
-    const kernel = this.w(`${name}/kernel`) as tf.Tensor2D;
-    const flat = tf.reshape(x, [-1, kernel.shape[0]!]) as tf.Tensor2D;
-    const y = tf.add(matMulFastGrad(flat, kernel as tf.Tensor2D), this.w(`${name}/bias`));
+  private dense(x: TF.Tensor, name: string): TF.Tensor {
+    const kernel = this.w(`${name}/kernel`) as TF.Tensor2D;
+    const flat = tf.reshape(x, [-1, kernel.shape[0]!]) as TF.Tensor2D;
+    const y = tf.add(matMulFastGrad(flat, kernel as TF.Tensor2D), this.w(`${name}/bias`));
     return tf.reshape(y, [...x.shape.slice(0, -1), kernel.shape[1]!]);
   }
 
-  private layerNorm(x: tf.Tensor, name: string): tf.Tensor {
+  private layerNorm(x: TF.Tensor, name: string): TF.Tensor {
     const { mean, variance } = tf.moments(x, -1, true);
     const normalised = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, LAYER_NORM_EPSILON)));
     return tf.add(tf.mul(normalised, this.w(`${name}/gamma`)), this.w(`${name}/beta`));
   }
 
   /** One transformer block on h [batch, steps, modelDim]. */
-  private block(h: tf.Tensor3D, prefix: string): tf.Tensor3D {
+  private block(h: TF.Tensor3D, prefix: string): TF.Tensor3D {
     const { heads, modelDim: d, windowSize: steps } = this.architecture;
     const batch = h.shape[0];
     const headDim = d / heads;
@@ -186,23 +187,23 @@ export class AttentionNetwork {
           [0, 2, 1, 3],
         ),
         [batch * heads, steps, headDim],
-      ) as tf.Tensor3D;
+      ) as TF.Tensor3D;
     const q = splitHeads('query');
     const k = splitHeads('key');
     const v = splitHeads('value');
     const scores = tf.mul(attentionScores(q, k), 1 / Math.sqrt(headDim));
-    const attended = matMulFastGrad(tf.softmax(scores) as tf.Tensor3D, v);
+    const attended = matMulFastGrad(tf.softmax(scores) as TF.Tensor3D, v);
     const merged = tf.reshape(
       tf.transpose(tf.reshape(attended, [batch, heads, steps, headDim]), [0, 2, 1, 3]),
       [batch, steps, d],
     );
     const h1 = this.layerNorm(tf.add(h, this.dense(merged, `${prefix}/attention-output`)), `${prefix}/norm1`);
     const ff = this.dense(tf.relu(this.dense(h1, `${prefix}/feed-forward1`)), `${prefix}/feed-forward2`);
-    return this.layerNorm(tf.add(h1, ff), `${prefix}/norm2`) as tf.Tensor3D;
+    return this.layerNorm(tf.add(h1, ff), `${prefix}/norm2`) as TF.Tensor3D;
   }
 
   /** Reconstruction of windows x [batch, windowSize, featureCount]; call inside tidy. */
-  reconstruct(x: tf.Tensor3D): tf.Tensor3D {
+  reconstruct(x: TF.Tensor3D): TF.Tensor3D {
     this.current = this.unpack();
     try {
       return this.forward(x);
@@ -211,32 +212,32 @@ export class AttentionNetwork {
     }
   }
 
-  private forward(x: tf.Tensor3D): tf.Tensor3D {
+  private forward(x: TF.Tensor3D): TF.Tensor3D {
     const { blocks, windowSize, modelDim } = this.architecture;
     const batch = x.shape[0];
-    let h = tf.add(this.dense(x, 'input'), this.positions) as tf.Tensor3D;
+    let h = tf.add(this.dense(x, 'input'), this.positions) as TF.Tensor3D;
     for (let b = 0; b < blocks; b++) h = this.block(h, `encoder${b}`);
     const latent = tf.tanh(this.dense(tf.reshape(h, [batch, windowSize * modelDim]), 'bottleneck'));
     h = tf.add(
       tf.reshape(this.dense(latent, 'expand'), [batch, windowSize, modelDim]),
       this.positions,
-    ) as tf.Tensor3D;
+    ) as TF.Tensor3D;
     for (let b = 0; b < blocks; b++) h = this.block(h, `decoder${b}`);
-    return this.dense(h, 'output') as tf.Tensor3D;
+    return this.dense(h, 'output') as TF.Tensor3D;
   }
 
   /** Mean squared reconstruction error over the windows' steps and features; call inside tidy. */
-  loss(x: tf.Tensor3D): tf.Scalar {
-    return tf.mean(tf.squaredDifference(this.reconstruct(x), x)) as tf.Scalar;
+  loss(x: TF.Tensor3D): TF.Scalar {
+    return tf.mean(tf.squaredDifference(this.reconstruct(x), x)) as TF.Scalar;
   }
 
   /**
    * Mean squared reconstruction error of windows x and its gradient with respect to the flat
    * parameters (autodiff); call inside tidy.
    */
-  lossAndGradient(x: tf.Tensor3D): { loss: tf.Scalar; gradient: tf.Tensor1D } {
+  lossAndGradient(x: TF.Tensor3D): { loss: TF.Scalar; gradient: TF.Tensor1D } {
     const { value, grads } = tf.variableGrads(() => this.loss(x), [this.parameters]);
-    return { loss: value, gradient: grads[this.parameters.name] as tf.Tensor1D };
+    return { loss: value, gradient: grads[this.parameters.name] as TF.Tensor1D };
   }
 
   dispose(): void {

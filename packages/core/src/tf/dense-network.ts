@@ -1,5 +1,6 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as TF from '@tensorflow/tfjs-core';
 import { glorotUniform } from './random.js';
+import { tf } from './tensorflow.js';
 
 /** Activations of the hidden layers (the output layer is linear). */
 export type DenseActivation = 'relu' | 'tanh' | 'elu' | 'sigmoid';
@@ -21,7 +22,7 @@ export const DENSE_ACTIVATIONS: readonly DenseActivation[] = Object.freeze([
  * `transpose` followed by a plain `matMul` (see docs/autoencoders.md for the measurements).
  */
 export class DenseNetwork {
-  readonly parameters: tf.Variable<tf.Rank.R1>;
+  readonly parameters: TF.Variable<TF.Rank.R1>;
   readonly parameterCount: number;
   /** Sizes of the flat vector's pieces: kernel, bias, kernel, bias, ... */
   private readonly pieceSizes: number[];
@@ -68,14 +69,14 @@ export class DenseNetwork {
   }
 
   /** Kernels and biases as separate tensors [kernel0, bias0, kernel1, ...]; call inside tidy. */
-  unpack(): tf.Tensor[] {
+  unpack(): TF.Tensor[] {
     const pieces = tf.split(this.parameters, this.pieceSizes);
     return pieces.map((piece, i) =>
       i % 2 === 0 ? tf.reshape(piece, [this.layerSizes[i / 2]!, this.layerSizes[i / 2 + 1]!]) : piece,
     );
   }
 
-  private activate(z: tf.Tensor2D): tf.Tensor2D {
+  private activate(z: TF.Tensor2D): TF.Tensor2D {
     switch (this.activation) {
       case 'relu':
         return tf.relu(z);
@@ -93,7 +94,7 @@ export class DenseNetwork {
    * operands where possible (the wasm backend's broadcasting binary ops cost about twice the
    * same-shape ones).
    */
-  private backpropagateActivation(delta: tf.Tensor2D, h: tf.Tensor2D): tf.Tensor2D {
+  private backpropagateActivation(delta: TF.Tensor2D, h: TF.Tensor2D): TF.Tensor2D {
     switch (this.activation) {
       case 'relu':
         return tf.mul(delta, tf.step(h));
@@ -107,11 +108,11 @@ export class DenseNetwork {
   }
 
   /** Outputs of every layer, input first; call inside tidy. */
-  private layerOutputs(x: tf.Tensor2D, pieces: tf.Tensor[]): tf.Tensor2D[] {
-    const outputs: tf.Tensor2D[] = [x];
+  private layerOutputs(x: TF.Tensor2D, pieces: TF.Tensor[]): TF.Tensor2D[] {
+    const outputs: TF.Tensor2D[] = [x];
     let h = x;
     for (let l = 0; l < this.layerCount; l++) {
-      const kernel = pieces[2 * l] as tf.Tensor2D;
+      const kernel = pieces[2 * l] as TF.Tensor2D;
       const bias = pieces[2 * l + 1]!;
       const last = l === this.layerCount - 1;
       if (this.fused && (last || this.activation !== 'tanh')) {
@@ -121,9 +122,9 @@ export class DenseNetwork {
           b: kernel,
           bias,
           activation: last ? 'linear' : (this.activation as 'relu' | 'elu' | 'sigmoid'),
-        }) as tf.Tensor2D;
+        }) as TF.Tensor2D;
       } else {
-        h = this.activate(tf.add(tf.matMul(h, kernel), bias) as tf.Tensor2D);
+        h = this.activate(tf.add(tf.matMul(h, kernel), bias) as TF.Tensor2D);
       }
       outputs.push(h);
     }
@@ -131,7 +132,7 @@ export class DenseNetwork {
   }
 
   /** The network's output for `x` (rows × input width); call inside tidy. */
-  predict(x: tf.Tensor2D): tf.Tensor2D {
+  predict(x: TF.Tensor2D): TF.Tensor2D {
     const outputs = this.layerOutputs(x, this.unpack());
     return outputs[outputs.length - 1]!;
   }
@@ -140,23 +141,23 @@ export class DenseNetwork {
    * Mean squared reconstruction error of `x` and its gradient with respect to the flat
    * parameters, by explicit backpropagation; call inside tidy.
    */
-  lossAndGradient(x: tf.Tensor2D): { loss: tf.Scalar; gradient: tf.Tensor1D } {
+  lossAndGradient(x: TF.Tensor2D): { loss: TF.Scalar; gradient: TF.Tensor1D } {
     const pieces = this.unpack();
     const outputs = this.layerOutputs(x, pieces);
     const output = outputs[outputs.length - 1]!;
     const difference = tf.sub(output, x);
-    const loss = tf.mean(tf.square(difference)) as tf.Scalar;
+    const loss = tf.mean(tf.square(difference)) as TF.Scalar;
     // d loss / d output for the mean over rows × columns.
-    let delta = tf.mul(difference, 2 / (x.shape[0] * x.shape[1])) as tf.Tensor2D;
-    const gradients: tf.Tensor[] = new Array(pieces.length);
+    let delta = tf.mul(difference, 2 / (x.shape[0] * x.shape[1])) as TF.Tensor2D;
+    const gradients: TF.Tensor[] = new Array(pieces.length);
     for (let l = this.layerCount - 1; l >= 0; l--) {
       if (l < this.layerCount - 1) delta = this.backpropagateActivation(delta, outputs[l + 1]!);
       // Explicit transposes: the wasm backend's transposed matMul is several times slower.
       gradients[2 * l] = tf.reshape(tf.matMul(tf.transpose(outputs[l]!), delta), [-1]);
       gradients[2 * l + 1] = tf.sum(delta, 0);
-      if (l > 0) delta = tf.matMul(delta, tf.transpose(pieces[2 * l] as tf.Tensor2D));
+      if (l > 0) delta = tf.matMul(delta, tf.transpose(pieces[2 * l] as TF.Tensor2D));
     }
-    return { loss, gradient: tf.concat(gradients) as tf.Tensor1D };
+    return { loss, gradient: tf.concat(gradients) as TF.Tensor1D };
   }
 
   dispose(): void {

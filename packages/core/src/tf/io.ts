@@ -1,38 +1,34 @@
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import type * as TF from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { modelInvalid, parseModelFile, readModelBytes, readModelJson } from '../model-manifest.js';
+import { writeFileAtomic } from '../outputs/atomic-write.js';
+import { tf } from './tensorflow.js';
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';
-
-async function writeAtomically(path: string, data: string | Uint8Array): Promise<void> {
-  const temporary = `${path}.tmp-${process.pid}`;
-  await writeFile(temporary, data);
-  await rename(temporary, path);
-}
 
 /**
  * A TensorFlow.js IOHandler on the local file system without tfjs-node: `model.json` (topology
  * and weights manifest, the standard format `tf.loadLayersModel` reads) and `weights.bin`.
  */
-export function fileModelHandler(dir: string): Required<Pick<tf.io.IOHandler, 'save' | 'load'>> {
+export function fileModelHandler(dir: string): Required<Pick<TF.io.IOHandler, 'save' | 'load'>> {
   return {
-    async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
+    async save(artifacts: TF.io.ModelArtifacts): Promise<TF.io.SaveResult> {
       await mkdir(dir, { recursive: true });
       const weights = new Uint8Array(
         artifacts.weightData ? tf.io.CompositeArrayBuffer.join(artifacts.weightData) : new ArrayBuffer(0),
       );
-      const modelJson: tf.io.ModelJSON = {
+      const modelJson: TF.io.ModelJSON = {
         modelTopology: artifacts.modelTopology as object,
         format: artifacts.format,
         generatedBy: artifacts.generatedBy,
         convertedBy: artifacts.convertedBy ?? null,
         weightsManifest: [{ paths: [`./${WEIGHTS_BIN}`], weights: artifacts.weightSpecs ?? [] }],
       };
-      await writeAtomically(join(dir, WEIGHTS_BIN), weights);
-      await writeAtomically(join(dir, MODEL_JSON), JSON.stringify(modelJson));
+      await writeFileAtomic(join(dir, WEIGHTS_BIN), weights);
+      await writeFileAtomic(join(dir, MODEL_JSON), JSON.stringify(modelJson));
       return {
         modelArtifactsInfo: {
           dateSaved: new Date(),
@@ -46,7 +42,7 @@ export function fileModelHandler(dir: string): Required<Pick<tf.io.IOHandler, 's
      * file exactly as long as its declared shapes, and every weight finite (`MODEL_INVALID`
      * naming the file otherwise). Reads nothing outside `dir`.
      */
-    async load(): Promise<tf.io.ModelArtifacts> {
+    async load(): Promise<TF.io.ModelArtifacts> {
       const modelPath = join(dir, MODEL_JSON);
       const weightsPath = join(dir, WEIGHTS_BIN);
       const modelJson = parseModelFile(modelJsonSchema, await readModelJson(modelPath, dir), modelPath);
@@ -122,7 +118,7 @@ function assertFiniteWeights(
 }
 
 export async function writeJsonFile(path: string, value: unknown): Promise<void> {
-  await writeAtomically(path, `${JSON.stringify(value, null, 2)}\n`);
+  await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
 }
 
 /**
@@ -137,12 +133,12 @@ export async function readJsonFile(path: string): Promise<unknown> {
 export async function artifactsFromTensors(
   format: string,
   modelTopology: object,
-  tensors: Record<string, tf.Tensor>,
-): Promise<tf.io.ModelArtifacts> {
+  tensors: Record<string, TF.Tensor>,
+): Promise<TF.io.ModelArtifacts> {
   const { data, specs } = await tf.io.encodeWeights(tensors);
   return {
     format,
-    generatedBy: `TensorFlow.js v${tf.version.tfjs}`,
+    generatedBy: `TensorFlow.js tfjs-core v${tf.version_core}`,
     modelTopology,
     weightSpecs: specs,
     weightData: data,

@@ -1,6 +1,7 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as TF from '@tensorflow/tfjs-core';
+import { tf } from './tensorflow.js';
 
-function transposeLastTwo(x: tf.Tensor): tf.Tensor {
+function transposeLastTwo(x: TF.Tensor): TF.Tensor {
   return x.rank === 2 ? tf.transpose(x) : tf.transpose(x, [0, 2, 1]);
 }
 
@@ -9,34 +10,54 @@ function transposeLastTwo(x: tf.Tensor): tf.Tensor {
  * gradient tf.matMul registers calls matMul with `transposeA`/`transposeB`, which the wasm backend
  * runs in a slow generic loop (5-7× slower than `transpose` + a plain `matMul`, which uses XNNPACK).
  */
-export const matMulFastGrad = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
-  save([a, b]);
-  return {
-    value: tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [savedA, savedB] = saved as [tf.Tensor, tf.Tensor];
-      return [
-        tf.matMul(dy as tf.Tensor2D, transposeLastTwo(savedB) as tf.Tensor2D),
-        tf.matMul(transposeLastTwo(savedA) as tf.Tensor2D, dy as tf.Tensor2D),
-      ];
-    },
-  };
-}) as unknown as Parameters<typeof tf.customGrad>[0]) as <T extends tf.Tensor>(a: T, b: T) => T;
+let matMulFastGradOp: (<T extends TF.Tensor>(a: T, b: T) => T) | undefined;
+
+/**
+ * `a @ b` with the fast gradient below; built on first use, once TensorFlow.js is loaded.
+ */
+export function matMulFastGrad<T extends TF.Tensor>(a: T, b: T): T {
+  matMulFastGradOp ??= buildMatMulFastGrad();
+  return matMulFastGradOp(a, b);
+}
+
+let attentionScoresOp: ((q: TF.Tensor3D, k: TF.Tensor3D) => TF.Tensor3D) | undefined;
+
+/** `q @ kᵀ` with the gradient below; built on first use, once TensorFlow.js is loaded. */
+export function attentionScores(q: TF.Tensor3D, k: TF.Tensor3D): TF.Tensor3D {
+  attentionScoresOp ??= buildAttentionScores();
+  return attentionScoresOp(q, k);
+}
+
+const buildMatMulFastGrad = () =>
+  tf.customGrad(((a: TF.Tensor, b: TF.Tensor, save: TF.GradSaveFunc) => {
+    save([a, b]);
+    return {
+      value: tf.matMul(a as TF.Tensor2D, b as TF.Tensor2D),
+      gradFunc: (dy: TF.Tensor, saved: TF.Tensor[]) => {
+        const [savedA, savedB] = saved as [TF.Tensor, TF.Tensor];
+        return [
+          tf.matMul(dy as TF.Tensor2D, transposeLastTwo(savedB) as TF.Tensor2D),
+          tf.matMul(transposeLastTwo(savedA) as TF.Tensor2D, dy as TF.Tensor2D),
+        ];
+      },
+    };
+  }) as unknown as Parameters<typeof TF.customGrad>[0]) as <T extends TF.Tensor>(a: T, b: T) => T;
 
 /**
  * `q @ kᵀ` for batched q, k [batch, steps, dim], computed with matMul's `transposeB` (faster on wasm
  * than transposing k first), with a gradient of plain matMuls: dq = dy @ k, dk = dyᵀ @ q.
  */
-export const attentionScores = tf.customGrad(((q: tf.Tensor, k: tf.Tensor, save: tf.GradSaveFunc) => {
-  save([q, k]);
-  return {
-    value: tf.matMul(q as tf.Tensor3D, k as tf.Tensor3D, false, true),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [savedQ, savedK] = saved as [tf.Tensor3D, tf.Tensor3D];
-      return [
-        tf.matMul(dy as tf.Tensor3D, savedK),
-        tf.matMul(tf.transpose(dy, [0, 2, 1]) as tf.Tensor3D, savedQ),
-      ];
-    },
-  };
-}) as unknown as Parameters<typeof tf.customGrad>[0]) as (q: tf.Tensor3D, k: tf.Tensor3D) => tf.Tensor3D;
+const buildAttentionScores = () =>
+  tf.customGrad(((q: TF.Tensor, k: TF.Tensor, save: TF.GradSaveFunc) => {
+    save([q, k]);
+    return {
+      value: tf.matMul(q as TF.Tensor3D, k as TF.Tensor3D, false, true),
+      gradFunc: (dy: TF.Tensor, saved: TF.Tensor[]) => {
+        const [savedQ, savedK] = saved as [TF.Tensor3D, TF.Tensor3D];
+        return [
+          tf.matMul(dy as TF.Tensor3D, savedK),
+          tf.matMul(tf.transpose(dy, [0, 2, 1]) as TF.Tensor3D, savedQ),
+        ];
+      },
+    };
+  }) as unknown as Parameters<typeof TF.customGrad>[0]) as (q: TF.Tensor3D, k: TF.Tensor3D) => TF.Tensor3D;

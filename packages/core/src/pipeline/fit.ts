@@ -1,0 +1,184 @@
+import {
+  DETECTOR_NAMES,
+  type DetectorName,
+  type FeatureTable,
+  type Matrix,
+  type PipelineConfig,
+  type SplitRanges,
+  type StageName,
+} from '../api.js';
+import type { BackendPreference } from '../backend.js';
+import { DEFAULT_ATTENTION_AUTOENCODER_OPTIONS } from '../detectors/attention-autoencoder.js';
+import { createDetector } from '../detectors/registry.js';
+import { chronologicalSplit, Preprocessor } from '../preprocess.js';
+import { scoreDistribution } from '../ranking.js';
+import { fitThreshold } from '../thresholds.js';
+import type { Run } from './run.js';
+import {
+  consensusOf,
+  consensusScoresOf,
+  type DetectorScores,
+  type FittedDetector,
+  type ScoredTable,
+  scoreWithDetector,
+  TrainedPipeline,
+} from './trained-pipeline.js';
+
+/** What a fit is told beyond the feature table. */
+export interface FitOptions {
+  config: PipelineConfig;
+  symbol: string;
+  interval: TrainedPipeline['trainedOn']['interval'];
+  /** `describe()` of the source the candles came from (saved with the model). */
+  source: string;
+  backend?: BackendPreference;
+}
+
+/** A fitted pipeline, with what fitting it computed on the way (the outputs are made of it). */
+export interface FitResult {
+  pipeline: TrainedPipeline;
+  ranges: SplitRanges;
+  /** Every row of the table, scored during the fit (no second scoring pass). */
+  scored: ScoredTable;
+  /** Configured detectors a stopped run lacks (`onAbort: 'keep-finished'`). */
+  missingDetectors: DetectorName[];
+}
+
+const STAGE_OF: Record<DetectorName, StageName> = {
+  'isolation-forest': 'isolation-forest',
+  autoencoder: 'autoencoder',
+  attention: 'attention',
+};
+
+function rowsOf(X: Matrix, start: number, end: number): Matrix {
+  return { data: X.data.subarray(start * X.cols, end * X.cols), rows: end - start, cols: X.cols };
+}
+
+/** Training windows per epoch the automatic attention stride aims at. */
+const ATTENTION_WINDOWS_PER_EPOCH = 800;
+
+/**
+ * The attention autoencoder's default training stride: about 800 windows per epoch (an epoch over
+ * every overlapping window of the sample's 3,500 training rows took ~7 s on one core here, 30 of
+ * them most of a 4-minute run), but never more than the window, so every training row is still
+ * seen each epoch.
+ */
+export function automaticTrainingStride(trainRows: number, windowSize: unknown): number {
+  const window =
+    typeof windowSize === 'number' ? windowSize : DEFAULT_ATTENTION_AUTOENCODER_OPTIONS.windowSize;
+  return Math.max(1, Math.min(window, Math.ceil(trainRows / ATTENTION_WINDOWS_PER_EPOCH)));
+}
+
+/**
+ * Fits the pipeline on a feature table: the chronological split, the preprocessor on the training
+ * rows, each configured detector (a stage each, scoring every row as it finishes), then the
+ * consensus threshold on the training rows' consensus scores. Returns an immutable
+ * `TrainedPipeline`; `config` is not changed (the automatic attention stride goes into the
+ * pipeline's own copy).
+ */
+export async function fitPipeline(run: Run, table: FeatureTable, options: FitOptions): Promise<FitResult> {
+  const { ranges, preprocessor, scaled } = await run.stage('preprocess', () => {
+    const ranges = chronologicalSplit(table.matrix.rows, options.config.split);
+    const preprocessor = Preprocessor.fit(
+      rowsOf(table.matrix, 0, ranges.train.end),
+      table.names,
+      options.config.preprocess,
+    );
+    return { ranges, preprocessor, scaled: preprocessor.transform(table.matrix) };
+  });
+  const trainRows = rowsOf(scaled, ranges.train.start, ranges.train.end);
+  const validationRows = rowsOf(scaled, ranges.validation.start, ranges.validation.end);
+  const config = withAutomaticSettings(options.config, trainRows.rows);
+  const fitted: FittedDetector[] = [];
+  const scores: DetectorScores[] = [];
+  const missingDetectors: DetectorName[] = [];
+  try {
+    for (const name of DETECTOR_NAMES) {
+      if (!config.detectors.includes(name)) {
+        run.skip(STAGE_OF[name], `${name} is not in config.detectors`);
+        continue;
+      }
+      run.throwIfAborted();
+      if (run.keepingFinished) {
+        missingDetectors.push(name);
+        run.skip(STAGE_OF[name], 'stopped before it trained; keeping the detectors that finished');
+        continue;
+      }
+      try {
+        if (name !== 'isolation-forest') await run.ensureBackend(options.backend);
+        await run.stage(STAGE_OF[name], async () => {
+          const detector = createDetector(name, config);
+          try {
+            await detector.fit(trainRows, {
+              validation: validationRows,
+              onEvent: (event) => run.emit(event),
+              ...(run.signal ? { signal: run.signal } : {}),
+            });
+          } catch (error) {
+            detector.dispose();
+            throw error;
+          }
+          const result = await scoreWithDetector(detector, scaled);
+          fitted.push({
+            detector,
+            distribution: scoreDistribution(result.scores.subarray(ranges.train.start, ranges.train.end)),
+          });
+          scores.push(result);
+          run.hasFinishedWork = true;
+        });
+      } catch (error) {
+        // Stopped mid-training: the detectors that finished are kept when the run asks for it.
+        run.throwIfAborted();
+        if (!run.keepingFinished) throw error;
+        missingDetectors.push(name);
+      }
+    }
+    const { consensusThreshold, consensus } = await run.stage('consensus', () => {
+      const consensusScores = consensusScoresOf(fitted, scores);
+      const consensusThreshold = fitThreshold(
+        consensusScores.subarray(ranges.train.start, ranges.train.end),
+        config.threshold,
+      );
+      return { consensusThreshold, consensus: consensusOf(fitted, scores, consensusThreshold) };
+    });
+    const pipeline = new TrainedPipeline({
+      config,
+      preprocessor,
+      detectors: fitted,
+      consensusThreshold,
+      trainedOn: {
+        symbol: options.symbol,
+        interval: options.interval,
+        source: options.source,
+        from: table.times[0]!,
+        to: table.times[table.times.length - 1]!,
+        rows: {
+          train: ranges.train.end - ranges.train.start,
+          validation: ranges.validation.end - ranges.validation.start,
+          test: ranges.test.end - ranges.test.start,
+        },
+        validationFrom: table.times[ranges.validation.start]!,
+        testFrom: ranges.test.end > ranges.test.start ? table.times[ranges.test.start]! : null,
+      },
+      ...(run.backend ? { backend: run.backend.name } : {}),
+    });
+    return { pipeline, ranges, scored: { scaled, detectors: scores, consensus }, missingDetectors };
+  } catch (error) {
+    for (const { detector } of fitted) detector.dispose();
+    throw error;
+  }
+}
+
+/** The config the detectors are built from: settings left automatic resolved for this table. */
+function withAutomaticSettings(config: PipelineConfig, trainRows: number): PipelineConfig {
+  if (!config.detectors.includes('attention') || config.attention['trainingStride'] !== undefined) {
+    return config;
+  }
+  return {
+    ...config,
+    attention: {
+      ...config.attention,
+      trainingStride: automaticTrainingStride(trainRows, config.attention['windowSize']),
+    },
+  };
+}

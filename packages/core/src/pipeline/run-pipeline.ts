@@ -1,0 +1,304 @@
+import { join, resolve } from 'node:path';
+import { INTERVALS, type Interval, isInterval, type Kline, type KlineSource } from '@crypto-anomaly/data';
+import {
+  DETECTOR_NAMES,
+  type PartialRun,
+  type PipelineEvent,
+  type PipelineResult,
+  type RunPipelineOptions,
+  type RunSummary,
+  type SplitName,
+  type TrainedOn,
+} from '../api.js';
+import type { BackendPreference } from '../backend.js';
+import { resolvePipelineConfig } from '../config.js';
+import { CoreError } from '../errors.js';
+import { computeFeatures } from '../features.js';
+import { readManifest } from '../model-manifest.js';
+import { splitLabels } from '../preprocess.js';
+import { describeValue } from '../validate.js';
+import { prepareFolders, writeArtifacts } from './artifacts.js';
+import { fitPipeline } from './fit.js';
+import { Run } from './run.js';
+import { TrainedPipeline } from './trained-pipeline.js';
+
+/** Options of `trainPipeline`: `runPipeline`'s, with the model folder required and outputs optional. */
+export interface TrainPipelineOptions extends Omit<RunPipelineOptions, 'outDir' | 'modelDir'> {
+  /** Folder the trained pipeline is saved in (replaced atomically if it exists). */
+  modelDir: string;
+  /** When given, the CSV files, summary.json and charts are written there too. */
+  outDir?: string;
+}
+
+export interface TrainPipelineResult {
+  modelDir: string;
+  /** The trained pipeline, ready to score more candles (call `dispose()` when done). */
+  pipeline: TrainedPipeline;
+  /** What summary.json holds (written only when `outDir` was given); timings always. */
+  summary: RunSummary | { runId: string; timings: Record<string, number> };
+  /** Present when `outDir` was given. */
+  outputs?: PipelineResult;
+  /** Id of this run, in the model's marker (and summary.json). */
+  runId: string;
+  /** Present when an abort kept what had finished (`onAbort: 'keep-finished'`). */
+  partial?: PartialRun;
+}
+
+/** Options of `detectWithPipeline`: score candles with a saved pipeline, write the outputs. */
+export interface DetectOptions {
+  /** Folder written by `trainPipeline` / `runPipeline` (default `<outDir>/model` there). */
+  modelDir: string;
+  source: KlineSource;
+  /** Default: the symbol the model was trained on. */
+  symbol?: string;
+  /** Default: the interval the model was trained on. */
+  interval?: Interval;
+  since?: number;
+  until?: number;
+  outDir: string;
+  backend?: BackendPreference;
+  /** Render the PNG charts. Default true. */
+  charts?: boolean;
+  onEvent?: (event: PipelineEvent) => void;
+  signal?: AbortSignal;
+}
+
+/** Checks the options every entry point shares, where they enter. */
+function assertRunOptions(
+  options: {
+    source?: unknown;
+    symbol?: unknown;
+    interval?: unknown;
+    outDir?: unknown;
+    modelDir?: unknown;
+  },
+  required: { outDir: boolean; modelDir: boolean; symbol: boolean },
+): void {
+  const source = options.source as Partial<KlineSource> | undefined;
+  if (!source || typeof source.load !== 'function' || typeof source.describe !== 'function') {
+    throw new CoreError(
+      'INVALID_ARGUMENT',
+      `source must be a KlineSource (describe() and load()), got ${describeValue(options.source)}: ` +
+        'use sampleSource(), csvSource(path) or storeSource(store) from @crypto-anomaly/data.',
+    );
+  }
+  if (
+    (required.symbol || options.symbol !== undefined) &&
+    !(typeof options.symbol === 'string' && options.symbol)
+  ) {
+    throw new CoreError(
+      'INVALID_ARGUMENT',
+      `symbol must be a non-empty string such as "BTCUSDT", got ${describeValue(options.symbol)}.`,
+    );
+  }
+  if ((required.symbol || options.interval !== undefined) && !isInterval(String(options.interval))) {
+    throw new CoreError(
+      'INVALID_ARGUMENT',
+      `interval must be one of ${INTERVALS.join(', ')}, got ${describeValue(options.interval)}.`,
+    );
+  }
+  for (const key of ['outDir', 'modelDir'] as const) {
+    const value = options[key];
+    if (
+      (required[key] || (value !== undefined && value !== false)) &&
+      !(typeof value === 'string' && value)
+    ) {
+      throw new CoreError('INVALID_ARGUMENT', `${key} must be a folder path, got ${describeValue(value)}.`);
+    }
+  }
+}
+
+async function loadCandles(
+  run: Run,
+  source: KlineSource,
+  request: { symbol: string; interval: Interval; since?: number; until?: number },
+): Promise<Kline[]> {
+  return run.stage('load', async () => {
+    run.emit({ type: 'source', description: source.describe() });
+    const klines = await source.load({
+      symbol: request.symbol,
+      interval: request.interval,
+      ...(request.since !== undefined ? { start: request.since } : {}),
+      ...(request.until !== undefined ? { end: request.until } : {}),
+    });
+    if (klines.length === 0) {
+      throw new CoreError(
+        'TOO_FEW_ROWS',
+        `${source.describe()} has no ${request.symbol} ${request.interval} candles in the requested range: ` +
+          'fetch them first or widen --since/--until.',
+      );
+    }
+    return klines;
+  });
+}
+
+/** What trainPipeline and runPipeline share: resolve the config, load the candles, fit. */
+async function loadAndFit(options: TrainPipelineOptions | RunPipelineOptions) {
+  const run = new Run(options.onEvent, options.signal, options.onAbort);
+  const config = resolvePipelineConfig(options.config, {
+    ...(options.seed !== undefined ? { seed: options.seed } : {}),
+    ...(options.epochs !== undefined ? { epochs: options.epochs } : {}),
+  });
+  const klines = await loadCandles(run, options.source, options);
+  const source = options.source.describe();
+  const table = await run.stage('features', () => computeFeatures(klines, config.features));
+  const fit = await fitPipeline(run, table, {
+    config,
+    symbol: options.symbol,
+    interval: options.interval,
+    source,
+    ...(options.backend ? { backend: options.backend } : {}),
+  });
+  return { run, source, table, splits: splitLabels(fit.ranges, table.matrix.rows), ...fit };
+}
+
+/**
+ * Trains the pipeline on a source's candles and saves it to `modelDir`; writes the outputs too
+ * when `outDir` is given. Emits the same events as `runPipeline`.
+ */
+export async function trainPipeline(options: TrainPipelineOptions): Promise<TrainPipelineResult> {
+  assertRunOptions(options, { outDir: false, modelDir: true, symbol: true });
+  await prepareFolders('train', options.outDir || undefined, options.modelDir);
+  const { run, source, pipeline, table, splits, scored, missingDetectors } = await loadAndFit(options);
+  try {
+    if (options.outDir) {
+      const outputs = await writeArtifacts(run, {
+        mode: 'train',
+        symbol: options.symbol,
+        interval: options.interval,
+        source,
+        outDir: options.outDir,
+        modelDir: options.modelDir,
+        charts: options.charts ?? true,
+        missingDetectors,
+        pipeline,
+        table,
+        splits,
+        scored,
+      });
+      return {
+        modelDir: resolve(options.modelDir),
+        pipeline,
+        summary: outputs.summary,
+        outputs,
+        runId: run.runId,
+        ...(outputs.partial ? { partial: outputs.partial } : {}),
+      };
+    }
+    await run.stage('outputs', () =>
+      pipeline.save(options.modelDir, { runId: run.runId, partial: run.keepingFinished }),
+    );
+    run.skip('charts', 'no outDir given');
+    const partial = run.partial(missingDetectors);
+    return {
+      modelDir: resolve(options.modelDir),
+      pipeline,
+      summary: { runId: run.runId, timings: run.roundedTimings() },
+      runId: run.runId,
+      ...(partial ? { partial } : {}),
+    };
+  } catch (error) {
+    pipeline.dispose();
+    throw error;
+  }
+}
+
+/**
+ * Loads candles, computes the features, trains the three detectors on the oldest 70% (validation
+ * 15%, test 15%), scores every row, and writes into `outDir` the processed data, one anomaly file
+ * per detector and the consensus, summary.json, the PNG charts and the trained model (`model/`).
+ */
+export async function runPipeline(options: RunPipelineOptions): Promise<PipelineResult> {
+  assertRunOptions(options, { outDir: true, modelDir: false, symbol: true });
+  const modelDir =
+    options.modelDir === false ? undefined : (options.modelDir ?? join(options.outDir, 'model'));
+  await prepareFolders('run', options.outDir, modelDir);
+  const { run, source, pipeline, table, splits, scored, missingDetectors } = await loadAndFit(options);
+  try {
+    return await writeArtifacts(run, {
+      mode: 'run',
+      symbol: options.symbol,
+      interval: options.interval,
+      source,
+      outDir: options.outDir,
+      modelDir,
+      charts: options.charts ?? true,
+      missingDetectors,
+      pipeline,
+      table,
+      splits,
+      scored,
+    });
+  } finally {
+    pipeline.dispose();
+  }
+}
+
+/**
+ * Scores a source's candles with a saved pipeline (no training) and writes the same outputs as
+ * `runPipeline`. Rows inside the model's training period keep their split label; later rows are
+ * `test`.
+ */
+export async function detectWithPipeline(options: DetectOptions): Promise<PipelineResult> {
+  assertRunOptions(options, { outDir: true, modelDir: true, symbol: false });
+  await prepareFolders('detect', options.outDir, options.modelDir);
+  const run = new Run(options.onEvent, options.signal);
+  const manifest = await readManifest(options.modelDir);
+  // The user's backend before the model loads: its autoencoders load into the backend in use.
+  if (manifest.detectors.some(({ name }) => name !== 'isolation-forest')) {
+    await run.ensureBackend(options.backend);
+  }
+  const pipeline = await TrainedPipeline.load(options.modelDir);
+  try {
+    const symbol = options.symbol ?? pipeline.trainedOn.symbol;
+    const interval = options.interval ?? pipeline.trainedOn.interval;
+    const klines = await loadCandles(run, options.source, {
+      symbol,
+      interval,
+      ...(options.since !== undefined ? { since: options.since } : {}),
+      ...(options.until !== undefined ? { until: options.until } : {}),
+    });
+    for (const name of DETECTOR_NAMES) {
+      if (!pipeline.detectors.some((d) => d.detector.name === name)) {
+        run.skip(name, `the saved model has no ${name}`);
+      }
+    }
+    const { table, ...scored } = await pipeline.scoreKlines(klines, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      stage: (stage, work) =>
+        run.stage(
+          stage,
+          work,
+          (DETECTOR_NAMES as readonly string[]).includes(stage) ? 'scoring with the saved model' : undefined,
+        ),
+    });
+    return await writeArtifacts(run, {
+      mode: 'detect',
+      symbol,
+      interval,
+      source: options.source.describe(),
+      outDir: options.outDir,
+      modelDir: options.modelDir,
+      charts: options.charts ?? true,
+      missingDetectors: [],
+      pipeline,
+      table,
+      splits: labelsByTime(table.times, pipeline.trainedOn),
+      scored,
+    });
+  } finally {
+    pipeline.dispose();
+  }
+}
+
+/**
+ * Split labels of rows scored by a saved model: rows of its training period keep the split they
+ * fell in then; anything after (or before) it is new to the model, so `test`.
+ */
+function labelsByTime(times: Float64Array, trainedOn: TrainedOn): SplitName[] {
+  return Array.from(times, (time): SplitName => {
+    if (time < trainedOn.from || time > trainedOn.to) return 'test';
+    if (time < trainedOn.validationFrom) return 'train';
+    return trainedOn.testFrom === null || time < trainedOn.testFrom ? 'validation' : 'test';
+  });
+}

@@ -1,0 +1,146 @@
+import type {
+  DetectorAgreement,
+  DetectorName,
+  DetectorSummary,
+  FeatureTable,
+  FlagCounts,
+  RunSummary,
+  SplitName,
+} from '../api.js';
+import { ATTENTION_AUTOENCODER_FORMAT_VERSION } from '../detectors/attention-autoencoder.js';
+import { DENSE_AUTOENCODER_FORMAT_VERSION } from '../detectors/dense-autoencoder.js';
+import { ISOLATION_FOREST_FORMAT_VERSION } from '../detectors/isolation-forest.js';
+import { PIPELINE_FORMAT_VERSION } from '../model-manifest.js';
+import { isoTime } from '../outputs/csv.js';
+import { jaccard, spearman } from '../ranking.js';
+import { CORE_VERSION, siblingVersions, tensorflowVersion } from '../version.js';
+import type { Run } from './run.js';
+import type { ScoredTable, TrainedPipeline } from './trained-pipeline.js';
+
+/** Everything a run's file set is made of: what `writeArtifacts` writes and the summary describes. */
+export interface RunRecord {
+  mode: 'run' | 'train' | 'detect';
+  symbol: string;
+  interval: RunSummary['interval'];
+  /** `describe()` of the source. */
+  source: string;
+  outDir: string;
+  /** The model folder written (run, train) or read (detect); undefined when none. */
+  modelDir: string | undefined;
+  charts: boolean;
+  /** Configured detectors a partial run lacks. */
+  missingDetectors: DetectorName[];
+  pipeline: TrainedPipeline;
+  table: FeatureTable;
+  /** Split label of each row of `table`. */
+  splits: readonly SplitName[];
+  scored: ScoredTable;
+}
+
+export function countFlags(flags: ArrayLike<number>, splits: readonly SplitName[]): FlagCounts {
+  const counts = { total: 0, train: 0, validation: 0, test: 0 };
+  for (let i = 0; i < flags.length; i++) {
+    if (flags[i] === 1) {
+      counts.total++;
+      counts[splits[i]!]++;
+    }
+  }
+  return counts;
+}
+
+/** summary.json of a run, `files` aside (the caller adds the set's files once it knows them). */
+export function buildSummary(run: Run, record: RunRecord, files: Record<string, string>): RunSummary {
+  const { pipeline, table, splits, scored } = record;
+  const agreement = agreementOf(scored);
+  const { total: _all, ...rowsPerSplit } = countFlags(new Uint8Array(splits.length).fill(1), splits);
+  const detectors: RunSummary['detectors'] = {};
+  for (const s of [...scored.detectors, scored.consensus]) {
+    const history = pipeline.detectors.find((d) => d.detector.name === s.name)?.detector.history;
+    const summary: DetectorSummary = {
+      ...(s.name === 'consensus'
+        ? {
+            method:
+              `mean over ${agreement.detectors.join(', ')} of each score's percentile among that detector's ` +
+              'training scores',
+          }
+        : {}),
+      threshold: s.threshold,
+      flagged: countFlags(s.flags, splits),
+      ...(history && record.mode !== 'detect'
+        ? {
+            training: {
+              epochsRun: history.epochsRun,
+              bestEpoch: history.bestEpoch,
+              bestValLoss: history.bestValLoss,
+              stoppedEarly: history.stoppedEarly,
+              samplesPerSecond: history.samplesPerSecond,
+              elapsedMs: history.elapsedMs,
+            },
+          }
+        : {}),
+    };
+    detectors[s.name] = summary;
+  }
+  return {
+    runId: run.runId,
+    mode: record.mode,
+    partial: run.keepingFinished,
+    ...(run.keepingFinished ? { missingDetectors: record.missingDetectors } : {}),
+    symbol: record.symbol,
+    interval: record.interval,
+    source: record.source,
+    createdAt: new Date().toISOString(),
+    versions: {
+      core: CORE_VERSION,
+      ...siblingVersions(),
+      tensorflow: tensorflowVersion(),
+      node: process.version,
+      formats: {
+        pipeline: PIPELINE_FORMAT_VERSION,
+        isolationForest: ISOLATION_FOREST_FORMAT_VERSION,
+        autoencoder: DENSE_AUTOENCODER_FORMAT_VERSION,
+        attention: ATTENTION_AUTOENCODER_FORMAT_VERSION,
+      },
+    },
+    backend: run.backend ? { name: run.backend.name, description: run.backend.description } : null,
+    rows: {
+      candles: table.warmupRows + table.matrix.rows,
+      warmupDropped: table.warmupRows,
+      scored: table.matrix.rows,
+      ...rowsPerSplit,
+    },
+    range: { from: isoTime(table.times[0]!), to: isoTime(table.times[table.times.length - 1]!) },
+    trainedOn: pipeline.trainedOn,
+    features: table.names,
+    config: pipeline.config,
+    detectors,
+    agreement,
+    timings: run.roundedTimings(),
+    files,
+  };
+}
+
+/** Pairwise agreement of the detectors: Jaccard of flagged rows, Spearman of scores. */
+export function agreementOf(scored: ScoredTable): DetectorAgreement {
+  const names = scored.detectors.map((d) => d.name as DetectorName);
+  const jaccardMatrix = scored.detectors.map((a) =>
+    scored.detectors.map((b) => round(jaccard(a.flags, b.flags))),
+  );
+  const spearmanMatrix = scored.detectors.map((a) =>
+    scored.detectors.map((b) => round(a === b ? 1 : spearman(a.scores, b.scores))),
+  );
+  const pairs: DetectorAgreement['pairs'] = {};
+  for (let i = 0; i < names.length; i++) {
+    for (let j = i + 1; j < names.length; j++) {
+      pairs[`${names[i]} / ${names[j]}`] = {
+        jaccard: jaccardMatrix[i]![j]!,
+        spearman: spearmanMatrix[i]![j]!,
+      };
+    }
+  }
+  return { detectors: names, pairs, jaccard: jaccardMatrix, spearman: spearmanMatrix };
+}
+
+function round(value: number): number {
+  return Number.isFinite(value) ? Math.round(value * 10_000) / 10_000 : value;
+}
