@@ -1,3 +1,4 @@
+import { quantile } from '@crypto-anomaly/kernels';
 import type { FittedThreshold, ThresholdMethod } from './api.js';
 import { CoreError } from './errors.js';
 import { assertContamination } from './validate.js';
@@ -18,18 +19,13 @@ export const DEFAULT_POT = Object.freeze({
 /** Fewest exceedances over the initial threshold for a meaningful GPD fit. */
 const MIN_POT_EXCEEDANCES = 10;
 
-/** Quantile with numpy's default linear interpolation, ignoring NaN. */
+/**
+ * Quantile with numpy's default linear interpolation, ignoring NaN (NaN when no value is left):
+ * the kernels' `quantile`, so core and kernels agree to the bit (and with numpy's nanquantile).
+ */
 export function quantileOf(values: ArrayLike<number>, q: number): number {
-  const sorted = Float64Array.from(
-    Array.prototype.filter.call(values, (v: number) => !Number.isNaN(v)) as number[],
-  );
-  if (sorted.length === 0) return Number.NaN;
-  sorted.sort();
-  const position = q * (sorted.length - 1);
-  const below = Math.floor(position);
-  const above = Math.min(below + 1, sorted.length - 1);
-  const fraction = position - below;
-  return sorted[below]! + (sorted[above]! - sorted[below]!) * fraction;
+  for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i]!)) return quantile(values, q);
+  return Number.NaN;
 }
 
 function assertFraction(name: string, value: number, low: number, high: number, hint: string): void {
