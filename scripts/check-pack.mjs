@@ -184,8 +184,9 @@ function compileConsumer(folder) {
         moduleResolution: 'nodenext',
         noEmit: true,
         // A Node consumer has @types/node; the workspace's stands in for it (no network here).
-        types: ['node'],
-        typeRoots: [join(root, 'node_modules', '@types')],
+        // Its own node_modules/@types come first and are all included, as by default (tfjs-core's
+        // declarations use the global \`Long\` of the @types/long it installs).
+        typeRoots: [join(folder, 'node_modules', '@types'), join(root, 'node_modules', '@types')],
       },
       files: ['index.ts'],
     }),
