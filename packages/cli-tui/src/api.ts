@@ -1,5 +1,5 @@
 import type { AnomalyRow, DetectorName, PipelineEvent, StageName } from '@crypto-anomaly/core';
-import { STAGE_NAMES } from '@crypto-anomaly/core/api';
+import { STAGE_NAMES } from '@crypto-anomaly/core';
 
 /** The detectors trained epoch by epoch (the ones with a loss chart). */
 export type TrainedDetector = Exclude<DetectorName, 'isolation-forest'>;

@@ -5,8 +5,8 @@ import {
   describeConfigIssues,
   isContamination,
   pipelineConfigSchema,
-} from '@crypto-anomaly/core/validate';
-import { INTERVALS } from '@crypto-anomaly/data/intervals';
+} from '@crypto-anomaly/core';
+import { INTERVALS } from '@crypto-anomaly/data';
 import { z } from 'zod';
 import { CliError } from './errors.js';
 

@@ -1,5 +1,5 @@
-import { CONTAMINATION_RULE, isContamination } from '@crypto-anomaly/core/validate';
-import { INTERVALS, type Interval, isInterval } from '@crypto-anomaly/data/intervals';
+import { CONTAMINATION_RULE, isContamination } from '@crypto-anomaly/core';
+import { INTERVALS, type Interval, isInterval } from '@crypto-anomaly/data';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { ConfigFile } from './config.js';
 import { loadConfig } from './config.js';

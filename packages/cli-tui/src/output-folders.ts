@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { FolderKind, PartialRun } from '@crypto-anomaly/core/api';
+import type { FolderKind, PartialRun } from '@crypto-anomaly/core';
 import { CliError, usageError } from './errors.js';
 import type { Reporter } from './reporter.js';
 

@@ -1,4 +1,4 @@
-import type { FolderMarker } from '@crypto-anomaly/core/api';
+import type { FolderMarker } from '@crypto-anomaly/core';
 import { fit, formatDuration, formatNumber, formatTime, truncate } from './format.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

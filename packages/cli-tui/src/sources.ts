@@ -1,4 +1,5 @@
 import type { CandleAcceptance, Interval, KlineSource } from '@crypto-anomaly/data';
+import * as data from '@crypto-anomaly/data';
 import { type Command, Option } from 'commander';
 import type { ConfigFile } from './config.js';
 import { CliError } from './errors.js';
@@ -168,7 +169,6 @@ export async function openSource(
   defaults: { symbol: string; interval: Interval } = { symbol: DEFAULT_SYMBOL, interval: DEFAULT_INTERVAL },
 ): Promise<OpenedSource> {
   const settings = sourceSettings(command, config, defaultKind);
-  const data = await import('@crypto-anomaly/data');
   for (const note of rangeNotes(command, config)) reporter.line(note);
   const acceptance = { allowGaps: settings.allowGaps };
   const range = {
@@ -257,8 +257,7 @@ function checkedSource(
     async load(request) {
       const klines = await source.load(request);
       if (klines.length > 0) {
-        const { assertCandleQuality } = await import('@crypto-anomaly/data');
-        assertCandleQuality(klines, request.symbol, request.interval, {
+        data.assertCandleQuality(klines, request.symbol, request.interval, {
           ...acceptance,
           source: source.describe(),
           ...(lineOf ? { lineOf } : {}),

@@ -78,7 +78,7 @@ async function choose(requested: BackendPreference): Promise<BackendInfo> {
       throw new CoreError(
         'BACKEND_UNAVAILABLE',
         `Backend "node" is unavailable: ${failure}. Install @tensorflow/tfjs-node@4.22.0 where it can ` +
-          'download libtensorflow, or choose --backend wasm.',
+          'download libtensorflow, or choose the "wasm" backend.',
       );
     }
     reasons.push(failure);
@@ -92,7 +92,7 @@ async function choose(requested: BackendPreference): Promise<BackendInfo> {
     if (requested === 'wasm') {
       throw new CoreError(
         'BACKEND_UNAVAILABLE',
-        `Backend "wasm" is unavailable: ${failure}. Use --backend cpu.`,
+        `Backend "wasm" is unavailable: ${failure}. Choose the "cpu" backend.`,
       );
     }
     reasons.push(failure);

@@ -6,7 +6,7 @@
  */
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { INTERVALS } from '@crypto-anomaly/data/intervals';
+import { INTERVALS } from '@crypto-anomaly/data';
 import { z } from 'zod';
 import {
   DETECTOR_NAMES,
@@ -58,7 +58,7 @@ export const MANIFEST_FILE = 'pipeline.json';
 /** What to do about a damaged model folder; ends every `MODEL_INVALID` message. */
 export const RETRAIN_HINT =
   'The model folder is damaged or was not written by crypto-anomaly: train it again ' +
-  '(crypto-anomaly train --out DIR, or trainPipeline / runPipeline).';
+  '(trainPipeline or runPipeline).';
 
 // ---------------------------------------------------------------------------------------------
 // Schemas. zod's own number type already refuses NaN and ±Infinity.
@@ -445,7 +445,7 @@ export async function readManifest(dir: string): Promise<PipelineManifest> {
     throw new CoreError(
       'IO',
       `No trained pipeline in ${dir} (${error.message}) ` +
-        'Train one first (`crypto-anomaly train`, or trainPipeline / runPipeline), or point to its folder.',
+        'Train one first (trainPipeline or runPipeline), or point to its folder.',
       { cause: error.cause },
     );
   }
@@ -463,7 +463,7 @@ export async function readManifest(dir: string): Promise<PipelineManifest> {
       'MODEL_MISMATCH',
       `${dir} was saved by @crypto-anomaly/core ${header.coreVersion} (pipeline format ${header.formatVersion}); ` +
         `this is ${CORE_VERSION}, which reads format ${PIPELINE_FORMAT_VERSION}. Retrain the model with ` +
-        `this version (crypto-anomaly train), or use @crypto-anomaly/core ${header.coreVersion} to score with it.`,
+        `this version (trainPipeline or runPipeline), or use @crypto-anomaly/core ${header.coreVersion} to score with it.`,
     );
   }
   // A model of another feature set is sound, but not for this version: say so before the details.
@@ -477,7 +477,7 @@ export async function readManifest(dir: string): Promise<PipelineManifest> {
       'MODEL_MISMATCH',
       `${dir} was saved by @crypto-anomaly/core ${header.coreVersion}, whose model uses the features ` +
         `[${names.join(', ')}], but this version computes [${FEATURE_NAMES.join(', ')}]. ` +
-        'Retrain the model with this version (crypto-anomaly train) so the feature sets match.',
+        'Retrain the model with this version (trainPipeline or runPipeline) so the feature sets match.',
     );
   }
   // Checked, not converted: the manifest is used as written.
@@ -528,13 +528,13 @@ export function modelMismatchWarnings(
   if (use.symbol !== undefined && use.symbol.toUpperCase() !== symbol.toUpperCase()) {
     warnings.push(
       `the model was trained on ${symbol}, not ${use.symbol}: its scores are relative to ${symbol}'s ` +
-        `behaviour; train one on ${use.symbol} (crypto-anomaly train --symbol ${use.symbol}) for reliable flags`,
+        `behaviour; a model trained on ${use.symbol} gives reliable flags`,
     );
   }
   if (use.interval !== undefined && use.interval !== interval) {
     warnings.push(
       `the model was trained on ${interval} candles, not ${use.interval}: volatility, volume and RSI ` +
-        `windows then span other durations; train one on ${use.interval} (crypto-anomaly train --interval ${use.interval})`,
+        `windows then span other durations; a model trained on ${use.interval} candles gives reliable flags`,
     );
   }
   return warnings;

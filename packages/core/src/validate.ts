@@ -2,7 +2,7 @@ import type { Matrix } from './api.js';
 import { CONTAMINATION_RULE, isContamination } from './config-schema.js';
 import { CoreError } from './errors.js';
 
-// The light entry (`@crypto-anomaly/core/validate`) also carries the config's schema and its rules.
+// The config's schema and its rules, beside the validators that use them.
 export {
   CONTAMINATION_RULE,
   configKeyPath,

@@ -26,7 +26,7 @@ describe('selectBackend', () => {
   it('refuses "node" with a hint when tfjs-node is missing', async () => {
     const error = await selectBackend('node').catch((caught: unknown) => caught);
     expect(isCoreError(error) && error.code).toBe('BACKEND_UNAVAILABLE');
-    expect((error as Error).message).toMatch(/--backend wasm/);
+    expect((error as Error).message).toMatch(/"wasm" backend/);
   });
 
   it('trains both autoencoders on the cpu backend too, deterministically, close to wasm', async () => {

@@ -10,7 +10,7 @@ import {
   isCoreError,
   resolvePipelineConfig,
 } from '../src/index.js';
-import { pipelineConfigSchema } from '../src/validate.js';
+import { assertContamination, pipelineConfigSchema } from '../src/validate.js';
 
 function messageOf(run: () => unknown): string {
   try {
@@ -105,8 +105,8 @@ describe('pipeline config', () => {
     );
   });
 
-  it('checks a config with the schema the light entry exports, so a file and a call read alike', async () => {
-    const light = await import('@crypto-anomaly/core/validate');
+  it('checks a config with the schema core exports, so a file and a call read alike', async () => {
+    const light = await import('../src/index.js');
     const bad = { split: { train: 2 }, isolationForest: { trees: 3 } };
     const parsed = light.pipelineConfigSchema.safeParse(bad, { reportInput: true });
     expect(parsed.success).toBe(false);
@@ -143,8 +143,8 @@ describe('pipeline config', () => {
     expect(resolvePipelineConfig(resolved as never)).toEqual(resolved);
   });
 
-  it('has one contamination rule, (0, 0.5), for the engine and its light entry the CLI reads', async () => {
-    const light = await import('@crypto-anomaly/core/validate');
+  it('has one contamination rule, (0, 0.5), for the engine and the CLI', async () => {
+    const light = await import('../src/index.js');
     for (const value of [0.5, 0, -1, 0.7, Number.NaN]) {
       expect(light.isContamination(value)).toBe(false);
       expect(
@@ -157,7 +157,7 @@ describe('pipeline config', () => {
         codeOf(() => resolvePipelineConfig({ threshold: { kind: 'contamination', contamination: value } })),
       ).toBeUndefined();
     }
-    expect(() => light.assertContamination('contamination', 0.5)).toThrow(
+    expect(() => assertContamination('contamination', 0.5)).toThrow(
       /contamination must be in \(0, 0\.5\), e\.g\. 0\.01 to flag 1% of rows, got 0\.5/,
     );
   });

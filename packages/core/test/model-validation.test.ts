@@ -93,7 +93,7 @@ async function expectInvalid(dir: string, file: string, ...mentions: string[]): 
   expect(isCoreError(error) && error.code, error.stack).toBe('MODEL_INVALID');
   expect(error.message).toContain(join(dir, file));
   for (const mention of mentions) expect(error.message).toContain(mention);
-  expect(error.message).toMatch(/crypto-anomaly train/);
+  expect(error.message).toMatch(/trainPipeline or runPipeline/);
   return error;
 }
 

@@ -137,7 +137,7 @@ export async function* parseKlinesCsvStream(
     if (error instanceof DataError) throw error;
     const csvError = error as Partial<CsvError>;
     if ((error as { code?: string }).code === 'ENOENT') {
-      throw new DataError('INVALID_ARGUMENT', `CSV file not found: ${path}.`, { cause: error });
+      throw new DataError('NOT_FOUND', `CSV file not found: ${path}.`, { cause: error });
     }
     if (csvError.code === 'CSV_QUOTE_NOT_CLOSED') {
       throw new DataError(

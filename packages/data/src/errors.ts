@@ -11,6 +11,8 @@ export type DataErrorCode =
   | 'BAD_RESPONSE'
   | 'CHECKSUM_MISMATCH'
   | 'MALFORMED_CSV'
+  /** A file the caller named (a CSV to read) does not exist. */
+  | 'NOT_FOUND'
   /** Candles that contradict themselves or the interval: gaps, conflicting duplicates, high < low, … */
   | 'BAD_CANDLES'
   /** A file (or source) that holds no candles at all: empty, or a header alone. */

@@ -1,7 +1,4 @@
-/**
- * Interval names and checks. Also the `@crypto-anomaly/data/intervals` entry, which loads no
- * DuckDB binding, so a CLI can validate flags before it loads the rest of the package.
- */
+/** Interval names and checks. */
 import { INTERVALS, type Interval } from './api.js';
 import { DataError } from './errors.js';
 

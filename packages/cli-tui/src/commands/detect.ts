@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import * as core from '@crypto-anomaly/core';
 import type { Interval } from '@crypto-anomaly/data';
 import { type Command, Option } from 'commander';
 import type { CommandContext } from '../command-context.js';
@@ -58,7 +59,6 @@ The symbol and interval default to the model's. Without --input the candles come
       const backend = pick<'auto' | 'wasm' | 'node' | 'cpu'>(command, 'backend', config.backend);
       const tui = pick<boolean>(command, 'tui', config.tui) ?? true;
       const charts = pick<boolean>(command, 'charts', config.charts) ?? true;
-      const core = await import('@crypto-anomaly/core');
       assertOutputsApartFromModel(core, outDir, modelDir);
       await checkTargets(core, [{ option: '--out', dir: outDir, kind: 'outputs' }]);
       // The model says what it was trained on: its symbol and interval are the defaults here.
@@ -67,6 +67,14 @@ The symbol and interval default to the model's. Without --input the candles come
       const interval: Interval = settings.interval ?? manifest.trainedOn.interval;
       for (const warning of core.TrainedPipeline.mismatchWarnings(manifest, { symbol, interval })) {
         context.err(`warning: ${warning}`);
+      }
+      if (
+        manifest.trainedOn.symbol.toUpperCase() !== symbol.toUpperCase() ||
+        manifest.trainedOn.interval !== interval
+      ) {
+        context.err(
+          `hint: train one with crypto-anomaly train --symbol ${symbol} --interval ${interval} --out DIR`,
+        );
       }
       const title = `crypto-anomaly detect · ${symbol} ${interval} with ${modelDir} → ${outDir}`;
       await runSession({ title, tui, context }, async (reporter) => {

@@ -1,4 +1,5 @@
 import { dirname, resolve } from 'node:path';
+import * as data from '@crypto-anomaly/data';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { CommandContext } from '../command-context.js';
 import { CliError } from '../errors.js';
@@ -63,7 +64,7 @@ used are public).`,
     .action(async (_flags: unknown, command: Command) => {
       const config = await configOf(command);
       const symbol = pick<string>(command, 'symbol', config.symbol);
-      const interval = pick<import('@crypto-anomaly/data').Interval>(command, 'interval', config.interval);
+      const interval = pick<data.Interval>(command, 'interval', config.interval);
       const since = pick<number>(command, 'since', configDate('since', config.since));
       const until = pick<number>(command, 'until', configDate('until', config.until));
       for (const [flag, value, example] of [
@@ -100,7 +101,6 @@ used are public).`,
       );
       const tui = pick<boolean>(command, 'tui', config.tui) ?? true;
       const title = `crypto-anomaly fetch · ${symbol} ${interval} from ${formatTime(since!)} UTC`;
-      const data = await import('@crypto-anomaly/data');
       const csvTarget = csv ? resolve(csv) : undefined;
       // Refused before the download rather than after it: the file is named, and left as it is.
       if (csvTarget) await csvTargetOrRefuse(() => data.assertKlineCsvTarget(csvTarget), csvTarget);

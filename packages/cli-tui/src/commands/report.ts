@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { FOLDER_MARKER_FILE, type FolderMarker } from '@crypto-anomaly/core/api';
+import { FOLDER_MARKER_FILE, type FolderMarker } from '@crypto-anomaly/core';
 import type { Command } from 'commander';
 import type { CommandContext } from '../command-context.js';
 import { CliError } from '../errors.js';

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import * as core from '@crypto-anomaly/core';
 import type { Command } from 'commander';
 import type { CommandContext } from '../command-context.js';
 import { configOf, pick } from '../options.js';
@@ -43,7 +44,6 @@ monthly/daily archive files first, then the REST API for the rest.`,
       const settings = sourceSettings(command, config, 'sample');
       const engine = engineSettings(command, config);
       const outDir = resolve(pick<string>(command, 'out', config.out) ?? 'output');
-      const core = await import('@crypto-anomaly/core');
       // Before any work: --out must be absent, empty or a run's outputs, and writable.
       await checkTargets(core, [{ option: '--out', dir: outDir, kind: 'outputs' }]);
       const title = trainingTitle('run', settings, outDir);

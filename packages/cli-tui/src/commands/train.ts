@@ -1,5 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import * as core from '@crypto-anomaly/core';
 import type { Command } from 'commander';
 import type { CommandContext } from '../command-context.js';
 import { CliError } from '../errors.js';
@@ -59,7 +60,6 @@ Examples:
       }
       const modelDir = resolve(out);
       const outputs = pick<string>(command, 'outputs', config.outputs);
-      const core = await import('@crypto-anomaly/core');
       assertModelAndOutputsApart(core, modelDir, outputs);
       // Before any training: each folder absent, empty or ours, and writable (the model inside
       // --outputs as <outputs>/model is part of that set).

@@ -125,7 +125,7 @@ async function loadCandles(
       throw new CoreError(
         'TOO_FEW_ROWS',
         `${source.describe()} has no ${request.symbol} ${request.interval} candles in the requested range: ` +
-          'fetch them first or widen --since/--until.',
+          'load them into the source first, or widen since/until.',
       );
     }
     return klines;
