@@ -42,6 +42,7 @@ export {
   downloadArchive,
   planArchiveFiles,
 } from './archive.js';
+export { writeFileAtomically } from './atomic-file.js';
 export { binanceSource } from './binance-source.js';
 export {
   assertKlineCsvTarget,

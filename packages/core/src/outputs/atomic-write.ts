@@ -1,21 +1,18 @@
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { writeFileAtomically } from '@crypto-anomaly/data';
 import { CoreError } from '../errors.js';
 
-let counter = 0;
-
 /**
- * Writes a file atomically: the bytes go to a temporary file beside the target, which is then
- * renamed over it. A crash or abort mid-write leaves the old file (or none), never half a file.
+ * Writes a file atomically, through the data package's one atomic write (a temporary file beside
+ * the target, flushed and renamed over it): a crash or abort mid-write leaves the old file (or
+ * none), never half a file. Creates the folder; failures are `IO` errors naming the file.
  */
 export async function writeFileAtomic(path: string, contents: string | Uint8Array): Promise<void> {
-  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.${++counter}.tmp`);
   try {
     await mkdir(dirname(path), { recursive: true });
-    await writeFile(temporary, contents);
-    await rename(temporary, path);
+    await writeFileAtomically(path, (temporary) => writeFile(temporary, contents));
   } catch (error) {
-    await rm(temporary, { force: true });
     throw new CoreError('IO', `Could not write ${path}: ${(error as Error).message}`, { cause: error });
   }
 }
