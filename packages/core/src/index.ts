@@ -72,6 +72,15 @@ export { prepareTarget, readFolderMarker } from './outputs/owned-folder.js';
 export { ANOMALY_FILES, assertSeparateFolders, CHART_FILES } from './pipeline/artifacts.js';
 export { automaticTrainingStride } from './pipeline/fit.js';
 export {
+  DEFAULT_TABLE_SAMPLE_ROWS,
+  type FitTableOptions,
+  fitTablePipeline,
+  type TableChunkScores,
+  TableSample,
+  type TableSampleOptions,
+  TableScorer,
+} from './pipeline/fit-table.js';
+export {
   type DetectOptions,
   detectWithPipeline,
   runPipeline,
@@ -84,6 +93,7 @@ export {
   type FittedDetector,
   type ScoredTable,
   type ScoreOptions,
+  type TableTrainedOn,
   TrainedPipeline,
   type TrainedPipelineParts,
 } from './pipeline/trained-pipeline.js';

@@ -188,6 +188,44 @@ export class Preprocessor {
     return new Preprocessor(partial);
   }
 
+  /**
+   * Standard scaling by given per-column statistics, without log transform or clipping: for
+   * tables too large to fit on in memory, whose mean and deviation were gathered while streaming
+   * them. Every `scale` must be a positive finite number (give 1 for a constant column).
+   */
+  static standard(
+    names: readonly string[],
+    center: ArrayLike<number>,
+    scale: ArrayLike<number>,
+  ): Preprocessor {
+    if (center.length !== names.length || scale.length !== names.length) {
+      throw new CoreError(
+        'INVALID_ARGUMENT',
+        `names, center and scale must have one entry per column, got ${names.length}, ${center.length} and ${scale.length}.`,
+      );
+    }
+    for (let col = 0; col < names.length; col++) {
+      if (!Number.isFinite(center[col]!) || !(scale[col]! > 0 && Number.isFinite(scale[col]!))) {
+        throw new CoreError(
+          'INVALID_ARGUMENT',
+          `Column "${names[col]}" has center ${describeValue(center[col])} and scale ` +
+            `${describeValue(scale[col])}; the center must be finite and the scale positive and finite.`,
+        );
+      }
+    }
+    return new Preprocessor({
+      kind: 'preprocessor',
+      formatVersion: 1,
+      names: [...names],
+      scaler: 'standard',
+      winsorize: false,
+      logOffsets: names.map(() => null),
+      bounds: null,
+      center: Array.from(center),
+      scale: Array.from(scale),
+    });
+  }
+
   static fromJSON(json: unknown): Preprocessor {
     const state = json as PreprocessorJSON;
     if (state?.kind !== 'preprocessor' || state.formatVersion !== 1) {

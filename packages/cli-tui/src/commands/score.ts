@@ -1,15 +1,16 @@
-import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import type { DenseAutoencoderOptions } from '@crypto-anomaly/core';
-import { type Command, Option } from 'commander';
+import { open, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { DetectorName, FittedThreshold, PipelineConfigInput, PipelineEvent } from '@crypto-anomaly/core';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { CommandContext } from '../command-context.js';
+import { type ConfigFile, SCORE_DETECTORS, type ScoreDetector } from '../config.js';
 import { CliError } from '../errors.js';
 import { configOf, parse, pick } from '../options.js';
 import { PlainLogger } from '../plain-logger.js';
-import type { CommandContext } from '../program.js';
 import { withStopSignals } from '../session.js';
 
 interface ScoreFlags {
-  detector?: 'iforest' | 'autoencoder' | 'attention' | 'consensus';
+  detector?: ScoreDetector;
   input?: string;
   out?: string;
   columns?: string[];
@@ -29,12 +30,10 @@ export function addScoreCommand(program: Command, context: CommandContext): void
     .command('score')
     .description('score every row of any numeric CSV; writes the rows plus score and is_anomaly')
     .addOption(
-      new Option('--detector <name>', 'the detector (consensus = the mean rank of all three)').choices([
-        'iforest',
-        'autoencoder',
-        'attention',
-        'consensus',
-      ]),
+      new Option('--detector <name>', 'the detector (consensus = the mean rank of all three)')
+        .choices(SCORE_DETECTORS)
+        // After choices(), which it replaces as the parser: the help still lists the choices.
+        .argParser(detectorChoice),
     )
     .option('--input <file.csv>', 'the CSV to score (a header row, then rows)')
     .option('--out <file.csv>', 'where to write the scored rows')
@@ -72,13 +71,14 @@ export function addScoreCommand(program: Command, context: CommandContext): void
       'after',
       `
 Examples:
-  crypto-anomaly score --detector iforest --input trades.csv --out scored.csv
-  crypto-anomaly score --detector iforest --input data.csv --exclude label,time \\
+  crypto-anomaly score --detector isolation-forest --input trades.csv --out scored.csv
+  crypto-anomaly score --detector isolation-forest --input data.csv --exclude label,time \\
       --trees 200 --extension-level 1 --contamination 0.05 --out scored.csv
   crypto-anomaly score --detector consensus --input data.csv --columns open,close,volume --out scored.csv
 
 The file is read twice, in chunks, so files larger than memory work. The output is written to a
-temporary file renamed at the end: an interrupted run leaves no half-written file.`,
+temporary file renamed at the end: an interrupted run leaves no half-written file.
+--detector iforest is read as isolation-forest.`,
     )
     .action(async (flags: ScoreFlags, command: Command) => {
       const config = await configOf(command);
@@ -121,18 +121,10 @@ temporary file renamed at the end: an interrupted run leaves no half-written fil
       const epochs = pick<number>(command, 'epochs', config.epochs);
       const backend = pick<'auto' | 'wasm' | 'node' | 'cpu'>(command, 'backend', config.backend) ?? 'auto';
 
-      const [core, { scoreCsv }] = await Promise.all([
-        import('@crypto-anomaly/core'),
-        import('../score-csv.js'),
-      ]);
       const logger = new PlainLogger(context.out);
       const controller = new AbortController();
       const started = Date.now();
       await withStopSignals(context, controller, async () => {
-        if (detector !== 'iforest') {
-          const info = await core.selectBackend(backend);
-          logger.event({ type: 'backend', name: info.name, description: info.description });
-        }
         const result = await scoreCsv({
           input: input!,
           out: resolve(out!),
@@ -142,41 +134,14 @@ temporary file renamed at the end: an interrupted run leaves no half-written fil
           contamination,
           seed,
           fitRows,
+          trees,
+          maxSamples,
+          extensionLevel,
+          ...(epochs !== undefined ? { epochs } : {}),
+          backend,
+          pipeline: config.pipeline ?? {},
           signal: controller.signal,
           onEvent: (event) => logger.event(event),
-          createDetector: (name, threshold, columnCount) => {
-            const withThreshold = threshold ? { threshold } : {};
-            // The engine's default widths suit its 11 features; a network at least as wide as
-            // the input learns the identity and reconstructs outliers too. An undercomplete
-            // bottleneck for this file's width, unless the config sets its own.
-            const bottleneck = Math.max(1, Math.ceil(columnCount / 2));
-            switch (name) {
-              case 'iforest':
-                return new core.IsolationForestDetector({
-                  nEstimators: trees,
-                  maxSamples,
-                  extensionLevel,
-                  seed,
-                  ...withThreshold,
-                });
-              case 'autoencoder':
-                return new core.DenseAutoencoder({
-                  hiddenLayers: [Math.min(32, 2 * columnCount), bottleneck],
-                  ...(config.pipeline?.autoencoder as Partial<DenseAutoencoderOptions>),
-                  ...(epochs !== undefined ? { epochs } : {}),
-                  seed,
-                  ...withThreshold,
-                });
-              case 'attention':
-                return new core.AttentionAutoencoder({
-                  latentDim: bottleneck,
-                  ...config.pipeline?.attention,
-                  ...(epochs !== undefined ? { epochs } : {}),
-                  seed,
-                  ...withThreshold,
-                });
-            }
-          },
         });
         if (result.skippedColumns.length > 0) {
           logger.line(`left out non-numeric columns: ${result.skippedColumns.join(', ')}`);
@@ -188,6 +153,173 @@ temporary file renamed at the end: an interrupted run leaves no half-written fil
         logger.line(`wrote ${result.out}`);
       });
     });
+}
+
+/** `--detector`: one of SCORE_DETECTORS, or `iforest`, the earlier name of isolation-forest. */
+function detectorChoice(value: string): ScoreDetector {
+  if (value === 'iforest') return 'isolation-forest';
+  const known: readonly string[] = SCORE_DETECTORS;
+  if (!known.includes(value)) {
+    throw new InvalidArgumentError(
+      `Allowed choices are ${SCORE_DETECTORS.join(', ')} (iforest is read as isolation-forest).`,
+    );
+  }
+  return value as ScoreDetector;
+}
+
+interface ScoreCsvOptions {
+  input: string;
+  out: string;
+  detector: ScoreDetector;
+  columns?: readonly string[];
+  exclude?: readonly string[];
+  /** `auto`: the forest's classic s > 0.5 when it scores alone, the engine's default elsewhere. */
+  contamination: 'auto' | number;
+  seed: number;
+  /** Rows (a sample of the file) the detectors are fitted on. */
+  fitRows: number;
+  trees: number;
+  maxSamples: number;
+  extensionLevel: number;
+  epochs?: number;
+  backend: 'auto' | 'wasm' | 'node' | 'cpu';
+  /** The config file's `pipeline`: the autoencoders' sections apply. */
+  pipeline: NonNullable<ConfigFile['pipeline']>;
+  onEvent: (event: PipelineEvent) => void;
+  signal: AbortSignal;
+}
+
+interface ScoreCsvResult {
+  rows: number;
+  flagged: number;
+  columns: string[];
+  skippedColumns: string[];
+  threshold: FittedThreshold;
+  out: string;
+}
+
+/** Rows read, fitted on and scored at a time. */
+const CHUNK_ROWS = 8192;
+
+function checkAborted(signal: AbortSignal): void {
+  if (signal.aborted) {
+    throw new CliError('STOPPED', 'scoring stopped before the end', {
+      hint: 'no output file was written; run again to finish',
+    });
+  }
+}
+
+/**
+ * Scores any numeric CSV with the engine: pass 1 streams the file into a `TableSample` (column
+ * statistics and the rows to fit on), the engine fits a pipeline on it; pass 2 streams the file
+ * again through a `TableScorer`, into a temporary file renamed to `out` at the end, so an
+ * interrupted run leaves no half-written output.
+ */
+async function scoreCsv(options: ScoreCsvOptions): Promise<ScoreCsvResult> {
+  const [core, { chooseColumns, readChunks }] = await Promise.all([
+    import('@crypto-anomaly/core'),
+    import('../csv-chunks.js'),
+  ]);
+  const choice = await chooseColumns(options.input, {
+    ...(options.columns ? { columns: options.columns } : {}),
+    ...(options.exclude ? { exclude: options.exclude } : {}),
+  });
+  const detectors: DetectorName[] =
+    options.detector === 'consensus' ? [...core.DETECTOR_NAMES] : [options.detector];
+  const table = new core.TableSample(choice.names, {
+    detectors,
+    sampleRows: options.fitRows,
+    seed: options.seed,
+  });
+  for await (const chunk of readChunks(options.input, choice, CHUNK_ROWS)) {
+    checkAborted(options.signal);
+    table.add(chunk.matrix);
+  }
+  if (table.rowsRead < 2) {
+    throw new CliError(
+      'RUNTIME',
+      `--input ${options.input} has ${table.rowsRead} data row(s); scoring needs at least 2`,
+      { hint: 'give a CSV with more rows' },
+    );
+  }
+  const pipeline = await core.fitTablePipeline(table, {
+    config: detectorSettings(options, detectors.length === 1),
+    seed: options.seed,
+    backend: options.backend,
+    source: options.input,
+    onEvent: options.onEvent,
+    signal: options.signal,
+  });
+  const scorer = new core.TableScorer(pipeline);
+  // Read now: disposing an autoencoder forgets its threshold.
+  const threshold = scorer.threshold;
+  const temporary = join(dirname(options.out), `.${basename(options.out)}.${process.pid}.partial`);
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  let rows = 0;
+  let flagged = 0;
+  try {
+    handle = await open(temporary, 'w');
+    await handle.write(`${choice.header.map(csvField).join(',')},score,is_anomaly\n`);
+    for await (const chunk of readChunks(options.input, choice, CHUNK_ROWS)) {
+      checkAborted(options.signal);
+      const { scores, flags } = await scorer.score(chunk.matrix, { signal: options.signal });
+      let text = '';
+      for (let r = 0; r < chunk.matrix.rows; r++) {
+        flagged += flags[r]!;
+        text += `${chunk.records[r]},${scores[r]},${flags[r]}\n`;
+      }
+      rows += chunk.matrix.rows;
+      await handle.write(text);
+    }
+    await handle.close();
+    handle = undefined;
+    await rename(temporary, options.out);
+  } catch (error) {
+    await handle?.close().catch(() => {});
+    await rm(temporary, { force: true });
+    throw error;
+  } finally {
+    pipeline.dispose();
+  }
+  return {
+    rows,
+    flagged,
+    columns: choice.names,
+    skippedColumns: choice.skipped,
+    threshold,
+    out: options.out,
+  };
+}
+
+/**
+ * The flags as the engine's detector sections: the forest from --trees, --max-samples and
+ * --extension-level; the autoencoders from the config file's sections, --epochs and --seed over
+ * them. --contamination sets every threshold; `auto` leaves the forest alone at its classic
+ * s > 0.5 and the rest at the engine's default.
+ */
+function detectorSettings(options: ScoreCsvOptions, alone: boolean): PipelineConfigInput {
+  const threshold =
+    options.contamination === 'auto'
+      ? undefined
+      : { kind: 'contamination' as const, contamination: options.contamination };
+  const withThreshold = threshold ? { threshold } : {};
+  const epochs = options.epochs !== undefined ? { epochs: options.epochs } : {};
+  return {
+    ...withThreshold,
+    isolationForest: {
+      nEstimators: options.trees,
+      maxSamples: options.maxSamples,
+      extensionLevel: options.extensionLevel,
+      seed: options.seed,
+      ...(threshold ? { threshold } : alone ? { threshold: { kind: 'fixed', value: 0.5 } } : {}),
+    },
+    autoencoder: { ...options.pipeline.autoencoder, ...epochs, seed: options.seed, ...withThreshold },
+    attention: { ...options.pipeline.attention, ...epochs, seed: options.seed, ...withThreshold },
+  };
+}
+
+function csvField(name: string): string {
+  return /[",\n]/.test(name) ? `"${name.replace(/"/g, '""')}"` : name;
 }
 
 /** True when two paths name the same file (through links too, when both exist). */

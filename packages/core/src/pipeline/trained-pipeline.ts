@@ -59,13 +59,29 @@ export interface FittedDetector {
   readonly distribution: ScoreDistribution;
 }
 
+/**
+ * What a pipeline fitted on a table of numbers (not on candles) was trained on: there is no
+ * symbol, interval or time, only the rows (`fitTablePipeline`).
+ */
+export interface TableTrainedOn {
+  kind: 'table';
+  /** Where the rows came from, for people (a file's path). */
+  source: string;
+  /** Rows the column statistics were gathered over. */
+  rowsRead: number;
+  /** The rows fitted on: every row, the first ones (in order) or a uniform sample. */
+  sample: 'all' | 'first' | 'uniform';
+  rows: { train: number; validation: number };
+}
+
 /** What a trained pipeline is made of (`fitPipeline` builds it; `load` reads it back). */
-export interface TrainedPipelineParts {
+export interface TrainedPipelineParts<On extends TrainedOn | TableTrainedOn = TrainedOn> {
   config: PipelineConfig;
   preprocessor: Preprocessor;
   detectors: readonly FittedDetector[];
   consensusThreshold: FittedThreshold;
-  trainedOn: TrainedOn;
+  /** Candles of a symbol (`TrainedOn`), or a table of numbers (`TableTrainedOn`). */
+  trainedOn: On;
   /** The TensorFlow.js backend it was trained on, when an autoencoder is in it. */
   backend?: string;
 }
@@ -78,6 +94,11 @@ export type StageWrapper = <T>(stage: StageName, work: () => Promise<T> | T) => 
 
 export interface ScoreOptions {
   signal?: AbortSignal;
+  /**
+   * False skips the per-feature contributions (they cost the forest a scoring pass per feature):
+   * each `contributions` is then an empty rows × 0 matrix. Default true.
+   */
+  contributions?: boolean;
   /** Wraps the preprocessing, each detector and the consensus (for stage events and timings). */
   stage?: StageWrapper;
 }
@@ -91,15 +112,15 @@ const runDirectly: StageWrapper = async (_stage, work) => work();
  * (`scoreScaled`, what a chunked reader of a long file calls, carrying `contextRows` rows over).
  * Saves to / loads from a folder (`pipeline.json` plus one sub-folder per detector).
  */
-export class TrainedPipeline {
+export class TrainedPipeline<On extends TrainedOn | TableTrainedOn = TrainedOn> {
   readonly config: PipelineConfig;
   readonly preprocessor: Preprocessor;
   readonly detectors: readonly FittedDetector[];
   readonly consensusThreshold: FittedThreshold;
-  readonly trainedOn: TrainedOn;
+  readonly trainedOn: On;
   readonly backend: string | undefined;
 
-  constructor(parts: TrainedPipelineParts) {
+  constructor(parts: TrainedPipelineParts<On>) {
     if (parts.detectors.length === 0) {
       throw new CoreError('NOT_FITTED', 'A trained pipeline needs at least one fitted detector.');
     }
@@ -120,9 +141,9 @@ export class TrainedPipeline {
     return Math.max(0, ...this.detectors.map(({ detector }) => detector.contextRows));
   }
 
-  /** Preprocesses and scores a feature table with every detector and the consensus. */
+  /** Preprocesses and scores rows of this pipeline's features (a table pipeline's: its columns). */
   async score(
-    table: Pick<FeatureTable, 'names' | 'matrix'>,
+    table: { readonly names: readonly string[]; readonly matrix: Matrix },
     options: ScoreOptions = {},
   ): Promise<ScoredTable> {
     assertSameFeatures(table.names, this.featureNames, 'the candles to score');
@@ -137,7 +158,7 @@ export class TrainedPipeline {
     const detectors: DetectorScores[] = [];
     for (const { detector } of this.detectors) {
       options.signal?.throwIfAborted();
-      detectors.push(await stage(detector.name, () => scoreWithDetector(detector, scaled)));
+      detectors.push(await stage(detector.name, () => scoreWithDetector(detector, scaled, options)));
     }
     options.signal?.throwIfAborted();
     const consensus = await stage('consensus', () =>
@@ -174,6 +195,14 @@ export class TrainedPipeline {
    * `partial` marks a model saved after a stop, with only the detectors that finished.
    */
   async save(dir: string, options: { runId?: string; partial?: boolean } = {}): Promise<void> {
+    const trainedOn: TrainedOn | TableTrainedOn = this.trainedOn;
+    if ('kind' in trainedOn) {
+      // A model folder describes candle features; `load` could not read a table's pipeline back.
+      throw new CoreError(
+        'INVALID_ARGUMENT',
+        'A pipeline fitted on a table cannot be saved: only pipelines trained on candles can.',
+      );
+    }
     const set = await FolderSet.open(dir, 'model', options.runId ?? newRunId());
     try {
       const manifest: PipelineManifest = {
@@ -191,7 +220,7 @@ export class TrainedPipeline {
           distribution,
         })),
         consensus: { threshold: this.consensusThreshold },
-        trainedOn: this.trainedOn,
+        trainedOn,
         ...(this.backend ? { backend: this.backend } : {}),
       };
       for (const { detector } of this.detectors) await detector.save(set.stagingPath(detector.name));
@@ -282,7 +311,11 @@ function assertSameFeatures(actual: readonly string[], expected: readonly string
 }
 
 /** One detector's scores, flags and contributions over preprocessed rows: the one scoring step. */
-export async function scoreWithDetector(detector: PipelineDetector, scaled: Matrix): Promise<DetectorScores> {
+export async function scoreWithDetector(
+  detector: PipelineDetector,
+  scaled: Matrix,
+  options: Pick<ScoreOptions, 'contributions'> = {},
+): Promise<DetectorScores> {
   const threshold = detector.threshold;
   if (!threshold) throw new CoreError('NOT_FITTED', `The ${detector.name} detector is not fitted.`);
   const scores = await detector.decisionFunction(scaled);
@@ -291,7 +324,10 @@ export async function scoreWithDetector(detector: PipelineDetector, scaled: Matr
     scores,
     threshold,
     flags: Uint8Array.from(scores, (s) => (s > threshold.value ? 1 : 0)),
-    contributions: await detector.featureContributions(scaled),
+    contributions:
+      options.contributions === false
+        ? createMatrix(scaled.rows, 0)
+        : await detector.featureContributions(scaled),
   };
 }
 

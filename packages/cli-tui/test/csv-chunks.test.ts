@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { chooseColumns, parseNumberCell, type RowChunk, readChunks } from '../src/csv-chunks.js';
 import { ExitCode, main } from '../src/index.js';
-import { chooseColumns, parseCsvLine, parseNumberCell, readChunks } from '../src/numeric-csv.js';
 import { captureContext } from './capture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cli-csv-'));
@@ -13,10 +13,40 @@ function file(name: string, text: string): string {
   return path;
 }
 
+async function chunksOf(
+  path: string,
+  options: { columns?: string[]; chunkRows?: number } = {},
+): Promise<RowChunk[]> {
+  const choice = await chooseColumns(path, options.columns ? { columns: options.columns } : {});
+  const chunks: RowChunk[] = [];
+  for await (const chunk of readChunks(path, choice, options.chunkRows)) chunks.push(chunk);
+  return chunks;
+}
+
 describe('CSV parsing', () => {
-  it('splits fields with RFC 4180 quotes', () => {
-    expect(parseCsvLine('a,"b,c","say ""hi""",')).toEqual(['a', 'b,c', 'say "hi"', '']);
-    expect(parseCsvLine('1')).toEqual(['1']);
+  it('reads quoted fields holding commas, doubled quotes and line ends, keeping each record as written', async () => {
+    const path = file('quoted.csv', 'note,x\n"a,b",1\n"say ""hi""",2\n"two\nlines",3\nplain,4\n');
+    const choice = await chooseColumns(path, {});
+    expect(choice.names).toEqual(['x']);
+    expect(choice.skipped).toEqual(['note']);
+    const [chunk, ...rest] = await chunksOf(path);
+    expect(rest).toEqual([]);
+    expect(chunk!.records).toEqual(['"a,b",1', '"say ""hi""",2', '"two\nlines",3', 'plain,4']);
+    expect([...chunk!.matrix.data]).toEqual([1, 2, 3, 4]);
+  });
+
+  it('counts lines across blank lines, CRLF and quoted line ends', async () => {
+    const path = file('lines.csv', 'x,y\r\n1,"a\r\nb"\r\n\r\n  \r\n2,3\r\n');
+    const chunks = await chunksOf(path, { columns: ['x'], chunkRows: 1 });
+    expect(chunks.map((chunk) => chunk.firstLine)).toEqual([2, 6]);
+    expect(chunks.map((chunk) => chunk.records[0])).toEqual(['1,"a\r\nb"', '2,3']);
+  });
+
+  it('names where a quote is never closed', async () => {
+    const path = file('open-quote.csv', 'x,y\n1,2\n3,"4\n');
+    await expect(chunksOf(path)).rejects.toThrow(
+      /open-quote\.csv is not valid CSV near line 3: Quote Not Closed/,
+    );
   });
 
   it('reads plain decimal numbers only', () => {
@@ -48,24 +78,49 @@ describe('chooseColumns and readChunks', () => {
   });
 
   it('streams rows in chunks, keeping each line as read', async () => {
-    const choice = await chooseColumns(path, {});
-    const chunks = [];
-    for await (const chunk of readChunks(path, choice, 2)) chunks.push(chunk);
-    expect(chunks.map((chunk) => chunk.rows)).toEqual([2, 1]);
-    expect([...chunks[0]!.values]).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(chunks[1]!.lines).toEqual(['2024-01-03,7,8,c,9']);
+    const chunks = await chunksOf(path, { chunkRows: 2 });
+    expect(chunks.map((chunk) => chunk.matrix.rows)).toEqual([2, 1]);
+    expect([...chunks[0]!.matrix.data]).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(chunks[1]!.records).toEqual(['2024-01-03,7,8,c,9']);
     expect(chunks[1]!.firstLine).toBe(4);
   });
 
   it('names the line and column of a cell that is not a number', async () => {
     const bad = file('bad.csv', 'x,y\n1,2\n3,oops\n');
-    const choice = await chooseColumns(bad, { columns: ['x', 'y'] });
-    const read = async () => {
-      for await (const _chunk of readChunks(bad, choice)) {
-        // drain
-      }
-    };
-    await expect(read()).rejects.toThrow(/line 3 of .*bad\.csv, column "y": "oops" is not a number/);
+    await expect(chunksOf(bad, { columns: ['x', 'y'] })).rejects.toThrow(
+      /line 3 of .*bad\.csv, column "y": "oops" is not a number/,
+    );
+  });
+
+  it('says when the file cannot be read', async () => {
+    await expect(chooseColumns(join(dir, 'missing.csv'), {})).rejects.toThrow(
+      /cannot read --input .*missing\.csv \(ENOENT\)/,
+    );
+  });
+});
+
+describe('crypto-anomaly score', () => {
+  it('scores a record whose quoted field holds a comma, a doubled quote and a line end, keeping its text', async () => {
+    const rows = Array.from({ length: 60 }, (_, i) => `plain ${i},${Math.sin(i)},${Math.cos(i * 1.7)}`);
+    rows[10] = '"a, ""quoted""\nnote",40,-40';
+    const input = file('notes.csv', `note,x,y\n${rows.join('\n')}\n`);
+    const out = join(dir, 'notes-scored.csv');
+    const io = captureContext();
+    const code = await main(
+      ['score', '--detector', 'iforest', '--input', input, '--trees', '20', '--out', out],
+      io.context,
+    );
+    expect(io.stderr()).toBe('');
+    expect(code).toBe(ExitCode.success);
+    expect(io.stdout()).toMatch(/scored 60 rows on 2 columns with isolation-forest/);
+    const text = readFileSync(out, 'utf8');
+    expect(text.startsWith('note,x,y,score,is_anomaly\n')).toBe(true);
+    // The header, 60 rows (one of them on two lines) and the empty string after the last line end.
+    expect(text.split('\n')).toHaveLength(1 + 61 + 1);
+    const outlier = /\n"a, ""quoted""\nnote",40,-40,(0\.\d+),([01])\n/.exec(text);
+    expect(outlier).not.toBeNull();
+    expect(outlier![2]).toBe('1');
+    expect(text).toContain('\nplain 11,');
   });
 });
 
@@ -105,7 +160,7 @@ describe('crypto-anomaly score errors', () => {
     const badDetector = captureContext();
     expect(await main(['score', '--detector', 'svm'], badDetector.context)).toBe(ExitCode.usageError);
     expect(badDetector.stderr()).toMatch(
-      /argument 'svm' is invalid\. Allowed choices are iforest, autoencoder/,
+      /argument 'svm' is invalid\. Allowed choices are isolation-forest, autoencoder, attention, consensus/,
     );
   });
 });
@@ -131,5 +186,14 @@ describe('config file and flags', () => {
     expect(fromConfig).toBeLessThan(250);
     const overridden = await flaggedWith('--contamination', '0.01');
     expect(overridden).toBeLessThan(25); // 1% of 1,000
+  });
+
+  it('lists isolation-forest among the --detector choices in --help', async () => {
+    const io = captureContext();
+    await main(['score', '--help'], io.context);
+    // Help wraps at the context's width: compare with the line breaks and indents folded.
+    expect(io.stdout().replace(/\s+/g, ' ')).toMatch(
+      /--detector <name> .*\(choices: "isolation-forest", "autoencoder", "attention", "consensus"\)/,
+    );
   });
 });
