@@ -1,9 +1,20 @@
-import { open, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
-import type { DetectorName, FittedThreshold, PipelineConfigInput, PipelineEvent } from '@crypto-anomaly/core';
+import { open, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import {
+  DETECTOR_NAMES,
+  type DetectorName,
+  type FittedThreshold,
+  fitTablePipeline,
+  type PipelineConfigInput,
+  type PipelineEvent,
+  TableSample,
+  TableScorer,
+} from '@crypto-anomaly/core';
+import { writeFileAtomically } from '@crypto-anomaly/data';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { CommandContext } from '../command-context.js';
 import { type ConfigFile, SCORE_DETECTORS, type ScoreDetector } from '../config.js';
+import { chooseColumns, readChunks } from '../csv-chunks.js';
 import { CliError } from '../errors.js';
 import { configOf, parse, pick } from '../options.js';
 import { PlainLogger } from '../plain-logger.js';
@@ -212,21 +223,17 @@ function checkAborted(signal: AbortSignal): void {
 /**
  * Scores any numeric CSV with the engine: pass 1 streams the file into a `TableSample` (column
  * statistics and the rows to fit on), the engine fits a pipeline on it; pass 2 streams the file
- * again through a `TableScorer`, into a temporary file renamed to `out` at the end, so an
- * interrupted run leaves no half-written output.
+ * again through a `TableScorer` into `out`, written atomically (a temporary file renamed at the
+ * end), so an interrupted run leaves no half-written output.
  */
 async function scoreCsv(options: ScoreCsvOptions): Promise<ScoreCsvResult> {
-  const [core, { chooseColumns, readChunks }] = await Promise.all([
-    import('@crypto-anomaly/core'),
-    import('../csv-chunks.js'),
-  ]);
   const choice = await chooseColumns(options.input, {
     ...(options.columns ? { columns: options.columns } : {}),
     ...(options.exclude ? { exclude: options.exclude } : {}),
   });
   const detectors: DetectorName[] =
-    options.detector === 'consensus' ? [...core.DETECTOR_NAMES] : [options.detector];
-  const table = new core.TableSample(choice.names, {
+    options.detector === 'consensus' ? [...DETECTOR_NAMES] : [options.detector];
+  const table = new TableSample(choice.names, {
     detectors,
     sampleRows: options.fitRows,
     seed: options.seed,
@@ -242,7 +249,7 @@ async function scoreCsv(options: ScoreCsvOptions): Promise<ScoreCsvResult> {
       { hint: 'give a CSV with more rows' },
     );
   }
-  const pipeline = await core.fitTablePipeline(table, {
+  const pipeline = await fitTablePipeline(table, {
     config: detectorSettings(options, detectors.length === 1),
     seed: options.seed,
     backend: options.backend,
@@ -250,34 +257,31 @@ async function scoreCsv(options: ScoreCsvOptions): Promise<ScoreCsvResult> {
     onEvent: options.onEvent,
     signal: options.signal,
   });
-  const scorer = new core.TableScorer(pipeline);
+  const scorer = new TableScorer(pipeline);
   // Read now: disposing an autoencoder forgets its threshold.
   const threshold = scorer.threshold;
-  const temporary = join(dirname(options.out), `.${basename(options.out)}.${process.pid}.partial`);
-  let handle: Awaited<ReturnType<typeof open>> | undefined;
   let rows = 0;
   let flagged = 0;
   try {
-    handle = await open(temporary, 'w');
-    await handle.write(`${choice.header.map(csvField).join(',')},score,is_anomaly\n`);
-    for await (const chunk of readChunks(options.input, choice, CHUNK_ROWS)) {
-      checkAborted(options.signal);
-      const { scores, flags } = await scorer.score(chunk.matrix, { signal: options.signal });
-      let text = '';
-      for (let r = 0; r < chunk.matrix.rows; r++) {
-        flagged += flags[r]!;
-        text += `${chunk.records[r]},${scores[r]},${flags[r]}\n`;
+    await writeFileAtomically(options.out, async (temporary) => {
+      const handle = await open(temporary, 'w');
+      try {
+        await handle.write(`${choice.header.map(csvField).join(',')},score,is_anomaly\n`);
+        for await (const chunk of readChunks(options.input, choice, CHUNK_ROWS)) {
+          checkAborted(options.signal);
+          const { scores, flags } = await scorer.score(chunk.matrix, { signal: options.signal });
+          let text = '';
+          for (let r = 0; r < chunk.matrix.rows; r++) {
+            flagged += flags[r]!;
+            text += `${chunk.records[r]},${scores[r]},${flags[r]}\n`;
+          }
+          rows += chunk.matrix.rows;
+          await handle.write(text);
+        }
+      } finally {
+        await handle.close();
       }
-      rows += chunk.matrix.rows;
-      await handle.write(text);
-    }
-    await handle.close();
-    handle = undefined;
-    await rename(temporary, options.out);
-  } catch (error) {
-    await handle?.close().catch(() => {});
-    await rm(temporary, { force: true });
-    throw error;
+    });
   } finally {
     pipeline.dispose();
   }
