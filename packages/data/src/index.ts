@@ -36,36 +36,36 @@ export type {
   TimeRange,
 } from './api.js';
 export { INTERVALS } from './api.js';
+export { writeFileAtomically } from './atomic-file.js';
 export {
   type ArchiveFile,
   DEFAULT_ARCHIVE_BASE_URL,
   downloadArchive,
   planArchiveFiles,
-} from './archive.js';
-export { writeFileAtomically } from './atomic-file.js';
-export { binanceSource } from './binance-source.js';
+} from './binance/archive.js';
+export { binanceSource } from './binance/binance-source.js';
+export { fetchKlines } from './binance/fetch-klines.js';
+export { parseKlinesResponse } from './binance/kline-response.js';
+export { DEFAULT_WS_BASE_URL, liveKlines, parseStreamKline } from './binance/live.js';
+export { DEFAULT_REST_BASE_URL } from './binance/rest-pager.js';
+export { type CsvKlineSource, csvSource } from './csv/csv-source.js';
 export {
-  assertKlineCsvTarget,
-  type CsvKlineSource,
-  type CsvStreamOptions,
-  csvSource,
   formatCsvTime,
   KLINE_CSV_COLUMNS,
   KLINE_CSV_HEADER,
-  klinesToCsv,
-  klineToCsvLine,
   MICROSECOND_THRESHOLD,
   parseKlineFileName,
+  toMilliseconds,
+} from './csv/layout.js';
+export {
+  type CsvStreamOptions,
   parseKlinesCsvStream,
   readKlinesCsv,
   readKlinesCsvBatches,
-  toMilliseconds,
-  writeKlinesCsv,
-} from './csv.js';
+} from './csv/read-csv.js';
+export { assertKlineCsvTarget, klinesToCsv, klineToCsvLine, writeKlinesCsv } from './csv/write-csv.js';
 export { DataError, type DataErrorCode, isDataError } from './errors.js';
-export { DEFAULT_REST_BASE_URL, fetchKlines, parseKlinesResponse } from './fetch.js';
 export { assertInterval, intervalToMilliseconds, isInterval, nextOpenTime } from './intervals.js';
-export { DEFAULT_WS_BASE_URL, liveKlines, parseStreamKline } from './live.js';
 export {
   analyzeKlines,
   assertCandleQuality,
@@ -76,23 +76,18 @@ export {
   formatQualityReport,
   qualityReport,
 } from './quality.js';
-export { SeededRandom } from './random.js';
+export { labelsToCsv, writeLabelsCsv } from './sample/labels-csv.js';
 export {
   ANOMALY_KINDS,
   DEFAULT_REGIMES,
-  generateSampleMarket,
-  labelsToCsv,
   resolveSampleMarketOptions,
   SAMPLE_MARKET_DEFAULTS,
-  sampleSource,
-  writeLabelsCsv,
-} from './sample-market.js';
-export {
-  defaultStorePath,
-  KlineStore,
-  mergeRanges,
-  STORE_PATH_ENV,
-  storeSource,
-  subtractRanges,
-} from './store.js';
-export { exportCsv, importCsv } from './store-csv.js';
+} from './sample/market-options.js';
+export { SeededRandom } from './sample/random.js';
+export { generateSampleMarket } from './sample/sample-market.js';
+export { sampleSource } from './sample/sample-source.js';
+export { exportCsv, importCsv } from './store/csv-import-export.js';
+export { defaultStorePath, STORE_PATH_ENV } from './store/duckdb-file.js';
+export { KlineStore } from './store/kline-store.js';
+export { mergeRanges, subtractRanges } from './store/ranges.js';
+export { storeSource } from './store/store-source.js';

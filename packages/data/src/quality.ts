@@ -1,8 +1,9 @@
 import type { Interval, Kline, KlineGap, QualityIssue, QualityReport } from './api.js';
-import { MICROSECOND_THRESHOLD, readKlinesCsvBatches, toMilliseconds } from './csv.js';
+import { MICROSECOND_THRESHOLD, toMilliseconds } from './csv/layout.js';
+import { readKlinesCsvBatches } from './csv/read-csv.js';
 import { DataError } from './errors.js';
 import { assertInterval, INTERVALS, intervalToMilliseconds, nextOpenTime } from './intervals.js';
-import type { KlineStore } from './store.js';
+import type { KlineStore } from './store/kline-store.js';
 import { assertSymbol } from './validate.js';
 
 /**

@@ -1,9 +1,11 @@
-import type { CsvReadOptions, CsvWriteOptions, Interval, Kline, TimeRange } from './api.js';
-import { parseKlineFileName, readKlinesCsvBatches, writeKlinesCsv } from './csv.js';
-import { DataError } from './errors.js';
-import { assertInterval } from './intervals.js';
-import type { KlineStore } from './store.js';
-import { assertSymbol } from './validate.js';
+import type { CsvReadOptions, CsvWriteOptions, Interval, Kline, TimeRange } from '../api.js';
+import { parseKlineFileName } from '../csv/layout.js';
+import { readKlinesCsvBatches } from '../csv/read-csv.js';
+import { writeKlinesCsv } from '../csv/write-csv.js';
+import { DataError } from '../errors.js';
+import { assertInterval } from '../intervals.js';
+import { assertSymbol } from '../validate.js';
+import type { KlineStore } from './kline-store.js';
 
 /** A fingerprint of a candle's values (not its open time), to tell a repeated line from a conflicting one. */
 function fingerprint(kline: Kline): number {

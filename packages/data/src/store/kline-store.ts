@@ -1,73 +1,12 @@
-import { mkdirSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import type { DuckDBConnection, DuckDBDataChunk, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
-import type { IngestStore, Interval, Kline, KlineGap, KlineSource, StoredPair, TimeRange } from './api.js';
-import { DataError } from './errors.js';
-import { assertInterval, intervalToMilliseconds, nextOpenTime } from './intervals.js';
-import { assertSymbol, assertTimeRange } from './validate.js';
-
-/** Environment variable that overrides the default store location. */
-export const STORE_PATH_ENV = 'CRYPTO_ANOMALY_STORE';
-
-/** `$CRYPTO_ANOMALY_STORE`, else `~/.crypto-anomaly/klines.duckdb`. */
-export function defaultStorePath(): string {
-  const fromEnv = process.env[STORE_PATH_ENV];
-  return fromEnv && fromEnv.trim() !== ''
-    ? resolve(fromEnv)
-    : join(homedir(), '.crypto-anomaly', 'klines.duckdb');
-}
-
-const COLUMNS = `
-  symbol VARCHAR NOT NULL,
-  interval VARCHAR NOT NULL,
-  open_time BIGINT NOT NULL,
-  open DOUBLE NOT NULL,
-  high DOUBLE NOT NULL,
-  low DOUBLE NOT NULL,
-  close DOUBLE NOT NULL,
-  volume DOUBLE NOT NULL,
-  close_time BIGINT NOT NULL,
-  quote_asset_volume DOUBLE NOT NULL,
-  number_of_trades BIGINT NOT NULL,
-  taker_buy_base_asset_volume DOUBLE NOT NULL,
-  taker_buy_quote_asset_volume DOUBLE NOT NULL,
-  ignore DOUBLE NOT NULL`;
-
-type DuckDB = typeof import('@duckdb/node-api');
-let duckdbModule: Promise<DuckDB> | undefined;
-
-/** DuckDB (a native module) is loaded on first open, so importing this package stays light. */
-function loadDuckDB(): Promise<DuckDB> {
-  duckdbModule ??= import('@duckdb/node-api');
-  return duckdbModule;
-}
-
-function chunkTypes(duckdb: DuckDB) {
-  const { VARCHAR, BIGINT, DOUBLE } = duckdb;
-  return [
-    VARCHAR,
-    VARCHAR,
-    BIGINT,
-    DOUBLE,
-    DOUBLE,
-    DOUBLE,
-    DOUBLE,
-    DOUBLE,
-    BIGINT,
-    DOUBLE,
-    BIGINT,
-    DOUBLE,
-    DOUBLE,
-    DOUBLE,
-  ];
-}
-
-/** DuckDB's vector size: one data chunk holds at most this many rows. */
-const CHUNK_ROWS = 2048;
-
-const SELECT_KLINE = `open_time, open, high, low, close, volume, close_time, quote_asset_volume,
-  number_of_trades, taker_buy_base_asset_volume, taker_buy_quote_asset_volume, ignore`;
+import { resolve } from 'node:path';
+import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
+import type { IngestStore, Interval, Kline, KlineGap, StoredPair, TimeRange } from '../api.js';
+import { DataError } from '../errors.js';
+import { assertInterval, intervalToMilliseconds, nextOpenTime } from '../intervals.js';
+import { assertSymbol, assertTimeRange } from '../validate.js';
+import { type DuckDB, damagedStore, defaultStorePath, isDamage, openStoreFile } from './duckdb-file.js';
+import { CHUNK_ROWS, klinesFromColumns, SELECT_KLINE, toChunk, validateKline } from './kline-rows.js';
+import { mergeRanges, subtractRanges } from './ranges.js';
 
 /**
  * Klines in an embedded DuckDB file, keyed by (symbol, interval, open_time). Every write is one
@@ -93,27 +32,7 @@ export class KlineStore implements IngestStore {
   /** Opens (creating if needed) the store at `path`, default `defaultStorePath()`. */
   static async open(path: string = defaultStorePath()): Promise<KlineStore> {
     const location = path === ':memory:' ? path : resolve(path);
-    const duckdb = await loadDuckDB();
-    let instance: DuckDBInstance;
-    try {
-      if (location !== ':memory:') mkdirSync(dirname(location), { recursive: true });
-      instance = await duckdb.DuckDBInstance.create(location);
-    } catch (error) {
-      throw openFailure(location, error);
-    }
-    let connection: DuckDBConnection | undefined;
-    try {
-      connection = await instance.connect();
-      await connection.run(`CREATE TABLE IF NOT EXISTS klines (${COLUMNS},
-        PRIMARY KEY (symbol, interval, open_time))`);
-      await connection.run(`CREATE TABLE IF NOT EXISTS coverage (
-        symbol VARCHAR NOT NULL, interval VARCHAR NOT NULL, start_time BIGINT NOT NULL, end_time BIGINT NOT NULL)`);
-      await connection.run(`CREATE TEMP TABLE IF NOT EXISTS stage (${COLUMNS})`);
-    } catch (error) {
-      connection?.closeSync();
-      instance.closeSync();
-      throw openFailure(location, error);
-    }
+    const { duckdb, instance, connection } = await openStoreFile(location);
     return new KlineStore(location, instance, connection, duckdb);
   }
 
@@ -216,27 +135,7 @@ export class KlineStore implements IngestStore {
          WHERE symbol = $1 AND interval = $2 AND open_time >= $3 AND open_time < $4 ORDER BY open_time`,
         [symbol, interval, BigInt(start), BigInt(end)],
       );
-      const columns = reader.getColumns();
-      const count = reader.currentRowCount;
-      const out: Kline[] = new Array(count);
-      const [ot, o, h, l, c, v, ct, q, n, tb, tq, ig] = columns as DuckDBValue[][];
-      for (let i = 0; i < count; i++) {
-        out[i] = {
-          openTime: Number(ot![i]),
-          open: o![i] as number,
-          high: h![i] as number,
-          low: l![i] as number,
-          close: c![i] as number,
-          volume: v![i] as number,
-          closeTime: Number(ct![i]),
-          quoteAssetVolume: q![i] as number,
-          numberOfTrades: Number(n![i]),
-          takerBuyBaseAssetVolume: tb![i] as number,
-          takerBuyQuoteAssetVolume: tq![i] as number,
-          ignore: ig![i] as number,
-        };
-      }
-      return out;
+      return klinesFromColumns(reader.getColumns() as DuckDBValue[][], reader.currentRowCount);
     });
   }
 
@@ -441,138 +340,8 @@ export class KlineStore implements IngestStore {
   }
 }
 
-/** DuckDB's words for a file that is not, or no longer, a readable database. */
-const DAMAGE_PATTERN =
-  /not a valid DuckDB database|Corrupt database|checksum .* does not match|Could not read enough bytes|database file .*corrupt/i;
-/** DuckDB's words for a file another process holds open. */
-const LOCK_PATTERN = /Could not set lock|Conflicting lock/i;
-
-function isDamage(error: unknown): boolean {
-  for (let link = error, depth = 0; link !== undefined && depth < 3; depth++) {
-    const message = link instanceof Error ? link.message : String(link);
-    if (DAMAGE_PATTERN.test(message)) return true;
-    link = link instanceof Error ? link.cause : undefined;
-  }
-  return false;
-}
-
-function damagedStore(location: string, error: unknown): DataError {
-  if (error instanceof DataError && error.code === 'STORE_DAMAGED') return error;
-  const cause = error instanceof DataError && error.cause !== undefined ? error.cause : error;
-  return new DataError(
-    'STORE_DAMAGED',
-    `The kline store at ${location} is damaged (${firstLine(cause)}). It was left as it is, nothing deleted. ` +
-      `Rebuild it with a fresh fetch into a new file: move this one aside (or set ${STORE_PATH_ENV} to another path) and fetch the range again.`,
-    { cause },
-  );
-}
-
-/** Why a store could not be opened, with what to do: damaged, held by another process, or the path. */
-function openFailure(location: string, error: unknown): DataError {
-  if (isDamage(error)) return damagedStore(location, error);
-  const message = firstLine(error);
-  const hint = LOCK_PATTERN.test(message)
-    ? ` Another process is using it: wait for it to finish, or point ${STORE_PATH_ENV} at another file.`
-    : ` Check the path, or set ${STORE_PATH_ENV} to a writable file.`;
-  return new DataError('STORE', `Cannot open the kline store at ${location}: ${message}.${hint}`, {
-    cause: error,
-  });
-}
-
-function firstLine(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return (message.split('\n')[0] ?? message).replace(/[.!]+$/, '');
-}
-
-function toChunk(duckdb: DuckDB, symbol: string, interval: string, rows: readonly Kline[]): DuckDBDataChunk {
-  const chunk = duckdb.DuckDBDataChunk.create(chunkTypes(duckdb), rows.length);
-  const n = rows.length;
-  const column = <T>(pick: (k: Kline) => T): T[] => {
-    const out = new Array<T>(n);
-    for (let i = 0; i < n; i++) out[i] = pick(rows[i]!);
-    return out;
-  };
-  chunk.setColumns([
-    new Array<string>(n).fill(symbol),
-    new Array<string>(n).fill(interval),
-    column((k) => BigInt(k.openTime)),
-    column((k) => k.open),
-    column((k) => k.high),
-    column((k) => k.low),
-    column((k) => k.close),
-    column((k) => k.volume),
-    column((k) => BigInt(k.closeTime)),
-    column((k) => k.quoteAssetVolume),
-    column((k) => BigInt(k.numberOfTrades)),
-    column((k) => k.takerBuyBaseAssetVolume),
-    column((k) => k.takerBuyQuoteAssetVolume),
-    column((k) => k.ignore),
-  ]);
-  return chunk;
-}
-
-function validateKline(k: Kline): void {
-  if (
-    !Number.isInteger(k.openTime) ||
-    !Number.isInteger(k.closeTime) ||
-    !Number.isInteger(k.numberOfTrades)
-  ) {
-    throw new DataError(
-      'INVALID_ARGUMENT',
-      `kline at openTime ${k.openTime} has a non-integer openTime, closeTime or numberOfTrades; convert times to Unix ms first.`,
-    );
-  }
-  for (const field of ['open', 'high', 'low', 'close', 'volume', 'quoteAssetVolume'] as const) {
-    if (!Number.isFinite(k[field])) {
-      throw new DataError(
-        'INVALID_ARGUMENT',
-        `kline at openTime ${k.openTime} has ${field} = ${k[field]}, not a number.`,
-      );
-    }
-  }
-}
-
 function checkRange(symbol: string, interval: Interval, range: Partial<TimeRange>): TimeRange {
   assertSymbol('symbol', symbol);
   assertInterval(interval);
   return assertTimeRange(range, { start: 0, end: Number.MAX_SAFE_INTEGER });
-}
-
-/** Sorts and merges overlapping or touching ranges. */
-export function mergeRanges(ranges: readonly TimeRange[]): TimeRange[] {
-  const sorted = ranges.filter((r) => r.end > r.start).sort((a, b) => a.start - b.start);
-  const merged: TimeRange[] = [];
-  for (const range of sorted) {
-    const last = merged.at(-1);
-    if (last && range.start <= last.end) last.end = Math.max(last.end, range.end);
-    else merged.push({ ...range });
-  }
-  return merged;
-}
-
-/** `whole` minus the union of `parts`. */
-export function subtractRanges(whole: TimeRange, parts: readonly TimeRange[]): TimeRange[] {
-  const out: TimeRange[] = [];
-  let cursor = whole.start;
-  for (const part of mergeRanges(parts)) {
-    if (part.end <= cursor) continue;
-    if (part.start >= whole.end) break;
-    if (part.start > cursor) out.push({ start: cursor, end: Math.min(part.start, whole.end) });
-    cursor = Math.max(cursor, part.end);
-    if (cursor >= whole.end) break;
-  }
-  if (cursor < whole.end) out.push({ start: cursor, end: whole.end });
-  return out;
-}
-
-/** A KlineSource over the store: closed candles as stored, nothing fetched. */
-export function storeSource(store: KlineStore): KlineSource {
-  return {
-    describe: () => `local kline store ${store.path}`,
-    load: (request) =>
-      store.klines(request.symbol, assertInterval(request.interval), {
-        start: request.start,
-        end: request.end,
-      }),
-  };
 }

@@ -1,20 +1,8 @@
-import type {
-  FetchKlinesOptions,
-  FetchKlinesResult,
-  FetchProgress,
-  FetchWaitReason,
-  Interval,
-  Kline,
-} from './api.js';
-import { DataError, isDataError } from './errors.js';
-import { assertInterval, intervalToMilliseconds, nextOpenTime } from './intervals.js';
-import {
-  assertInteger,
-  assertPositiveNumber,
-  assertRange,
-  assertSymbol,
-  assertTimestamp,
-} from './validate.js';
+import type { FetchWaitReason, Interval, Kline } from '../api.js';
+import { DataError, isDataError } from '../errors.js';
+import { assertInteger, assertPositiveNumber, assertRange } from '../validate.js';
+import { formatSeconds } from './give-up.js';
+import { parseKlinesResponse } from './kline-response.js';
 
 /** Binance's public market-data host: klines without an API key. */
 export const DEFAULT_REST_BASE_URL = 'https://data-api.binance.vision';
@@ -31,204 +19,6 @@ const FETCH_DEFAULTS = Object.freeze({
   maxRetryAfterMs: 120_000,
   pageSize: 1000,
 });
-
-/** Default of `giveUpAfterMs`: how long a whole fetch or download may take before it stops. */
-export const DEFAULT_GIVE_UP_AFTER_MS = 3_600_000;
-
-/** setTimeout's longest delay; a longer give-up means none. */
-const LONGEST_TIMER_MS = 2 ** 31 - 1;
-
-/**
- * The bound on a whole fetch or download: `signal` aborts when the caller's signal does or when
- * `giveUpAfterMs` has passed; `explain` turns the abort it caused into a TIMEOUT error.
- */
-export function startGiveUp(
-  giveUpAfterMs: number | undefined,
-  callerSignal: AbortSignal | undefined,
-): { signal: AbortSignal; explain(error: unknown, what: string): unknown; clear(): void } {
-  const limit = assertPositiveNumberOrInfinity('giveUpAfterMs', giveUpAfterMs ?? DEFAULT_GIVE_UP_AFTER_MS);
-  const controller = new AbortController();
-  const timer = limit <= LONGEST_TIMER_MS ? setTimeout(() => controller.abort(), limit) : undefined;
-  const signal = callerSignal ? AbortSignal.any([callerSignal, controller.signal]) : controller.signal;
-  return {
-    signal,
-    explain: (error, what) =>
-      controller.signal.aborted && !callerSignal?.aborted
-        ? new DataError(
-            'TIMEOUT',
-            `Gave up after ${formatSeconds(limit)} (giveUpAfterMs, the limit for the whole run): ${what}`,
-            { cause: error },
-          )
-        : error,
-    clear: () => clearTimeout(timer),
-  };
-}
-
-function assertPositiveNumberOrInfinity(name: string, value: number): number {
-  return value === Number.POSITIVE_INFINITY ? value : assertPositiveNumber(name, value);
-}
-
-/** "0.3 s", "15 s", "3600 s": deadlines as people set them. */
-function formatSeconds(ms: number): string {
-  return `${Number((ms / 1000).toFixed(ms < 10_000 ? 1 : 0))} s`;
-}
-
-/**
- * Fetches klines from Binance's REST API into the store, incrementally: only the spans in
- * [since, until) that are neither stored nor proven empty are asked for, up to 1000 candles per
- * request, each page stored in its own transaction. The still-open last candle is not stored.
- * Rate limits are respected (used weight, 429 Retry-After, 418 ban); 5xx, timeouts, resets and
- * invalid JSON are retried with exponential backoff and jitter. Every request has an overall
- * deadline (`requestTimeoutMs`) and the whole fetch a give-up (`giveUpAfterMs`). Whatever was
- * stored before a failure stays; running again resumes.
- */
-export async function fetchKlines(options: FetchKlinesOptions): Promise<FetchKlinesResult> {
-  const symbol = assertSymbol('symbol', options.symbol);
-  const interval = assertInterval(options.interval);
-  const since = assertTimestamp('since', options.since);
-  if (options.until !== undefined) assertTimestamp('until', options.until);
-  if (options.until !== undefined && since >= options.until) throw startNotBeforeEnd(since, options.until);
-  if (!options.store) {
-    throw new DataError('INVALID_ARGUMENT', 'store is required: pass `await KlineStore.open()`.');
-  }
-  const checked = resolveRestOptions(options);
-  const giveUp = startGiveUp(options.giveUpAfterMs, options.signal);
-  const stats = { pages: 0, rows: 0, requests: 0, retries: 0, rateLimitWaits: 0 };
-  let lastWait: string | undefined;
-  try {
-    return await fetchMissingRanges(
-      options,
-      symbol,
-      interval,
-      since,
-      { ...checked, signal: giveUp.signal },
-      stats,
-      (message) => {
-        lastWait = message;
-      },
-    );
-  } catch (error) {
-    throw giveUp.explain(
-      error,
-      `${symbol} ${interval} was not finished (${stats.rows} rows in ${stats.pages} pages stored, ${stats.requests} requests` +
-        `${lastWait ? `; last wait: ${lastWait}` : ''}). What was fetched is stored; run again to resume, or allow more time.`,
-    );
-  } finally {
-    giveUp.clear();
-  }
-}
-
-async function fetchMissingRanges(
-  options: FetchKlinesOptions,
-  symbol: string,
-  interval: Interval,
-  since: number,
-  opts: RestOptions,
-  stats: RequestStats & { pages: number; rows: number },
-  onWaitMessage: (message: string) => void,
-): Promise<FetchKlinesResult> {
-  let started = 0;
-  let expectedRows = 0;
-  let now = () => Date.now();
-  const progress = (extra: Partial<FetchProgress> = {}) => {
-    if (!options.onProgress) return;
-    const seconds = Math.max(1e-3, (now() - started) / 1000);
-    const rowsPerSecond = stats.rows / seconds;
-    const remaining = Math.max(0, expectedRows - stats.rows);
-    options.onProgress({
-      pages: stats.pages,
-      rows: stats.rows,
-      rowsPerSecond,
-      expectedRows,
-      ...(rowsPerSecond > 0 ? { etaMs: (remaining / rowsPerSecond) * 1000 } : {}),
-      ...extra,
-    });
-  };
-  const pager = await openKlinePager(opts, symbol, interval, stats, (ms, reason, message) => {
-    onWaitMessage(message);
-    progress({ waitingMs: ms, waitReason: reason, message });
-  });
-  now = pager.now;
-  const requestPage = pager.requestPage;
-  const until = options.until ?? now();
-  if (since >= until) throw startNotBeforeEnd(since, until);
-
-  const store = options.store;
-  started = now();
-  const end = Math.min(until, now());
-  const ranges = end > since ? await store.missingRanges(symbol, interval, { start: since, end }) : [];
-  const step = intervalToMilliseconds(interval);
-  expectedRows = ranges.reduce((sum, r) => sum + Math.ceil((r.end - r.start) / step), 0);
-  /**
-   * Candles from `from`, with no end time: enough to reach one candle past the range, because
-   * only a candle the exchange serves after a span proves the span empty (an outage), not an
-   * empty or short answer, which a struggling server or proxy also gives.
-   */
-  const limitAt = (from: number, to: number) =>
-    Math.min(opts.pageSize, candlesAtMost(interval, from, to) + 1);
-  const ask = (from: number, to: number) => requestPage(from, undefined, limitAt(from, to));
-
-  for (const range of ranges) {
-    let cursor = range.start;
-    let pending: Promise<Kline[]> | undefined;
-    while (cursor < range.end) {
-      const page = await (pending ?? ask(cursor, range.end));
-      pending = undefined;
-      throwIfAborted(opts.signal);
-      const inRange = page.filter((k) => k.openTime >= cursor && k.openTime < range.end);
-      const fetchedAt = now();
-      const open = inRange.find((k) => k.closeTime >= fetchedAt);
-      const final = open ? inRange.filter((k) => k.openTime < open.openTime) : inRange;
-      const last = final.at(-1);
-      const pastRange = page.some((k) => k.openTime >= range.end);
-      // The span the exchange proved it has nothing more in: up to the last candle it served.
-      let provenEnd: number;
-      let nextCursor: number;
-      if (open) {
-        // The candle still forming: stop here; the next fetch starts from it.
-        provenEnd = open.openTime;
-        nextCursor = range.end;
-      } else if (pastRange) {
-        provenEnd = range.end;
-        nextCursor = range.end;
-      } else if (last && page.length >= limitAt(cursor, range.end)) {
-        provenEnd = nextOpenTime(interval, last.openTime);
-        nextCursor = provenEnd;
-      } else {
-        // A short answer with nothing after it proves nothing past its last candle (the symbol
-        // may have stopped trading, or the server may be failing): that span stays missing, so
-        // the next fetch asks again.
-        provenEnd = last ? nextOpenTime(interval, last.openTime) : cursor;
-        nextCursor = range.end;
-      }
-      // Ask for the next page while this one is written: the network and the store overlap.
-      if (nextCursor < range.end) {
-        pending = ask(nextCursor, range.end);
-        pending.catch(() => undefined);
-      }
-      await store.upsert(symbol, interval, final, { start: cursor, end: provenEnd });
-      stats.pages++;
-      stats.rows += final.length;
-      progress();
-      cursor = nextCursor;
-    }
-  }
-  if (stats.pages > 0) await store.compactCoverage(symbol, interval);
-  return {
-    symbol,
-    interval,
-    ranges,
-    ...stats,
-    lastOpenTime: await store.lastOpenTime(symbol, interval),
-    elapsedMs: now() - started,
-  };
-}
-
-/** The most candles that can open in [start, end) (months counted as 28 days: an upper bound). */
-function candlesAtMost(interval: Interval, start: number, end: number): number {
-  const step = interval === '1M' ? 28 * 86_400_000 : intervalToMilliseconds(interval);
-  return Math.max(0, Math.ceil((end - start) / step));
-}
 
 type Failure =
   | { kind: 'fatal'; error: DataError }
@@ -328,68 +118,6 @@ function classify(
   };
 }
 
-/** Checks and converts Binance's kline arrays; invalid JSON or shape is a BAD_RESPONSE. */
-export function parseKlinesResponse(raw: unknown): Kline[] {
-  if (!Array.isArray(raw)) {
-    throw new DataError(
-      'BAD_RESPONSE',
-      `Binance answered ${typeof raw === 'string' ? 'text that is not valid JSON' : `a ${typeof raw}`} where a list of klines was expected`,
-    );
-  }
-  const klines: Kline[] = new Array(raw.length);
-  let previous = -Infinity;
-  for (let i = 0; i < raw.length; i++) {
-    const row = raw[i] as unknown[];
-    if (!Array.isArray(row) || row.length < 11) {
-      throw new DataError(
-        'BAD_RESPONSE',
-        `Binance answered a kline that is not a 12-field array at position ${i}`,
-      );
-    }
-    const kline: Kline = {
-      openTime: Number(row[0]),
-      open: Number(row[1]),
-      high: Number(row[2]),
-      low: Number(row[3]),
-      close: Number(row[4]),
-      volume: Number(row[5]),
-      closeTime: Number(row[6]),
-      quoteAssetVolume: Number(row[7]),
-      numberOfTrades: Number(row[8]),
-      takerBuyBaseAssetVolume: Number(row[9]),
-      takerBuyQuoteAssetVolume: Number(row[10]),
-      ignore: Number(row[11] ?? 0) || 0,
-    };
-    if (
-      !Number.isInteger(kline.openTime) ||
-      !Number.isInteger(kline.closeTime) ||
-      !Number.isInteger(kline.numberOfTrades) ||
-      !Number.isFinite(kline.open + kline.high + kline.low + kline.close + kline.volume) ||
-      !Number.isFinite(
-        kline.quoteAssetVolume + kline.takerBuyBaseAssetVolume + kline.takerBuyQuoteAssetVolume,
-      )
-    ) {
-      throw new DataError(
-        'BAD_RESPONSE',
-        `Binance answered a kline with a non-numeric field at position ${i}`,
-      );
-    }
-    if (kline.openTime <= previous) {
-      throw new DataError('BAD_RESPONSE', `Binance answered klines out of order at position ${i}`);
-    }
-    previous = kline.openTime;
-    klines[i] = kline;
-  }
-  return klines;
-}
-
-function startNotBeforeEnd(since: number, until: number): DataError {
-  return new DataError(
-    'INVALID_ARGUMENT',
-    `since (${new Date(since).toISOString()}) is not before until (${new Date(until).toISOString()}); give a start before the end.`,
-  );
-}
-
 /**
  * Local time corrected by the exchange's clock (GET /api/v3/time, weight 1), so a skewed local
  * clock does not store a forming candle as final. Falls back to the local clock if unanswered.
@@ -412,7 +140,7 @@ function msToNextMinute(time: number): number {
   return 60_000 - (time % 60_000);
 }
 
-function throwIfAborted(signal?: AbortSignal): void {
+export function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw new DataError('ABORTED', ABORTED_MESSAGE);
 }
 

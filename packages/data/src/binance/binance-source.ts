@@ -7,12 +7,14 @@ import type {
   DownloadArchiveResult,
   IngestStore,
   KlineRequest,
-} from './api.js';
+} from '../api.js';
+import { DataError, isDataError } from '../errors.js';
+import { assertInterval } from '../intervals.js';
+import { assertPositiveNumber, assertSymbol, assertTimestamp } from '../validate.js';
 import { DEFAULT_ARCHIVE_BASE_URL, downloadArchive } from './archive.js';
-import { DataError, isDataError } from './errors.js';
-import { DEFAULT_GIVE_UP_AFTER_MS, DEFAULT_REST_BASE_URL, fetchKlines } from './fetch.js';
-import { assertInterval } from './intervals.js';
-import { assertPositiveNumber, assertSymbol, assertTimestamp } from './validate.js';
+import { fetchKlines } from './fetch-klines.js';
+import { DEFAULT_GIVE_UP_AFTER_MS } from './give-up.js';
+import { DEFAULT_REST_BASE_URL } from './rest-pager.js';
 
 /**
  * Binance through a local store: each `load` first fills the store for the request (the archive

@@ -1,9 +1,9 @@
 import type { WebsocketClient } from 'binance';
-import type { Kline, LiveKlinesOptions } from './api.js';
-import { DataError } from './errors.js';
-import { type KlinePager, openKlinePager, resolveRestOptions } from './fetch.js';
-import { assertInterval, nextOpenTime } from './intervals.js';
-import { assertPositiveNumber, assertSymbol } from './validate.js';
+import type { Kline, LiveKlinesOptions } from '../api.js';
+import { DataError } from '../errors.js';
+import { assertInterval, nextOpenTime } from '../intervals.js';
+import { assertPositiveNumber, assertSymbol } from '../validate.js';
+import { type KlinePager, openKlinePager, resolveRestOptions } from './rest-pager.js';
 
 /** Binance's spot stream host, as the binance package has it. */
 export const DEFAULT_WS_BASE_URL = 'wss://stream.binance.com:9443';

@@ -8,12 +8,13 @@ import type {
   Interval,
   Kline,
   TimeRange,
-} from './api.js';
-import { MICROSECOND_THRESHOLD, parseKlinesCsvStream } from './csv.js';
-import { DataError, isDataError } from './errors.js';
-import { startGiveUp } from './fetch.js';
-import { assertInterval, nextOpenTime } from './intervals.js';
-import { assertInteger, assertPositiveNumber, assertSymbol, assertTimestamp } from './validate.js';
+} from '../api.js';
+import { MICROSECOND_THRESHOLD } from '../csv/layout.js';
+import { parseKlinesCsvStream } from '../csv/read-csv.js';
+import { DataError, isDataError } from '../errors.js';
+import { assertInterval, nextOpenTime } from '../intervals.js';
+import { assertInteger, assertPositiveNumber, assertSymbol, assertTimestamp } from '../validate.js';
+import { startGiveUp } from './give-up.js';
 
 /** Binance's public data archive. */
 export const DEFAULT_ARCHIVE_BASE_URL = 'https://data.binance.vision';

@@ -1,0 +1,121 @@
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { finished } from 'node:stream/promises';
+import type { CsvWriteOptions, Kline } from '../api.js';
+import { writeFileAtomically } from '../atomic-file.js';
+import { DataError } from '../errors.js';
+import { formatCsvTime, KLINE_CSV_HEADER } from './layout.js';
+
+/** One kline as a CSV line of the export layout (no newline). */
+export function klineToCsvLine(k: Kline): string {
+  return [
+    formatCsvTime(k.openTime),
+    k.openTime,
+    decimal(k.open),
+    decimal(k.high),
+    decimal(k.low),
+    decimal(k.close),
+    decimal(k.volume),
+    k.closeTime,
+    decimal(k.quoteAssetVolume),
+    k.numberOfTrades,
+    decimal(k.takerBuyBaseAssetVolume),
+    decimal(k.takerBuyQuoteAssetVolume),
+    k.ignore,
+  ].join(',');
+}
+
+/** Binance writes 8 decimals; toFixed(8) keeps that look and parses back to the same double. */
+function decimal(value: number): string {
+  return value.toFixed(8);
+}
+
+/** Klines as CSV text in the export layout, header included. */
+export function klinesToCsv(klines: Iterable<Kline>): string {
+  const lines = [KLINE_CSV_HEADER];
+  for (const kline of klines) lines.push(klineToCsvLine(kline));
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Streams klines to a CSV file in the export layout; resolves to the number of rows written. The
+ * file is written beside the target and renamed into place, so a failure leaves no half-written
+ * CSV. An existing file is replaced only when it is a kline CSV in this layout (or empty), unless
+ * `overwrite` is set: anything else is refused with `TARGET_NOT_OURS` (see `assertKlineCsvTarget`).
+ */
+export async function writeKlinesCsv(
+  path: string,
+  klines: Iterable<Kline> | AsyncIterable<Kline> | AsyncIterable<Kline[]>,
+  options: Partial<CsvWriteOptions> = {},
+): Promise<number> {
+  await assertKlineCsvTarget(path, options);
+  return writeFileAtomically(path, async (temporary) => {
+    const output = createWriteStream(temporary, { encoding: 'utf8' });
+    let rows = 0;
+    let chunk: string[] = [KLINE_CSV_HEADER];
+    const flush = async () => {
+      if (chunk.length === 0) return;
+      if (!output.write(`${chunk.join('\n')}\n`)) await once(output, 'drain');
+      chunk = [];
+    };
+    try {
+      for await (const item of klines as AsyncIterable<Kline | Kline[]>) {
+        for (const kline of Array.isArray(item) ? item : [item]) {
+          chunk.push(klineToCsvLine(kline));
+          rows++;
+        }
+        if (chunk.length >= 5000) await flush();
+      }
+      await flush();
+      output.end();
+      await finished(output);
+    } catch (error) {
+      output.destroy();
+      await finished(output).catch(() => undefined);
+      throw error;
+    }
+    return rows;
+  });
+}
+
+/**
+ * Refuses a path `writeKlinesCsv` must not replace: an existing file that is not a kline CSV in
+ * the layout it writes (first line `KLINE_CSV_HEADER`), or a folder. A missing or empty file
+ * passes, and anything passes with `overwrite`. `writeKlinesCsv` checks on its own; call this too
+ * before long work (a download) to refuse before it starts rather than after.
+ */
+export async function assertKlineCsvTarget(
+  path: string,
+  options: Partial<CsvWriteOptions> = {},
+): Promise<void> {
+  let size: number;
+  try {
+    const stats = await stat(path);
+    if (stats.isDirectory()) {
+      throw new DataError('INVALID_ARGUMENT', `${path} is a folder: name a CSV file to write the klines to.`);
+    }
+    size = stats.size;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  if (options.overwrite || size === 0) return;
+  const expected = Buffer.from(`${KLINE_CSV_HEADER}\n`, 'utf8');
+  const handle = await open(path, 'r');
+  let head: Buffer;
+  try {
+    const buffer = Buffer.alloc(expected.length);
+    const { bytesRead } = await handle.read(buffer, 0, expected.length, 0);
+    head = buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+  if (head.equals(expected)) return;
+  throw new DataError(
+    'TARGET_NOT_OURS',
+    `${path} already exists and is not a kline CSV in the layout this package writes (its first line is not ` +
+      `the open_time_utc,open_time,... header), so it was left as it is: write to another file, move this one ` +
+      'aside, or pass { overwrite: true } to replace it.',
+  );
+}

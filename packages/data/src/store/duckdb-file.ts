@@ -1,0 +1,117 @@
+import { mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { DataError } from '../errors.js';
+
+/** Environment variable that overrides the default store location. */
+export const STORE_PATH_ENV = 'CRYPTO_ANOMALY_STORE';
+
+/** `$CRYPTO_ANOMALY_STORE`, else `~/.crypto-anomaly/klines.duckdb`. */
+export function defaultStorePath(): string {
+  const fromEnv = process.env[STORE_PATH_ENV];
+  return fromEnv && fromEnv.trim() !== ''
+    ? resolve(fromEnv)
+    : join(homedir(), '.crypto-anomaly', 'klines.duckdb');
+}
+
+const COLUMNS = `
+  symbol VARCHAR NOT NULL,
+  interval VARCHAR NOT NULL,
+  open_time BIGINT NOT NULL,
+  open DOUBLE NOT NULL,
+  high DOUBLE NOT NULL,
+  low DOUBLE NOT NULL,
+  close DOUBLE NOT NULL,
+  volume DOUBLE NOT NULL,
+  close_time BIGINT NOT NULL,
+  quote_asset_volume DOUBLE NOT NULL,
+  number_of_trades BIGINT NOT NULL,
+  taker_buy_base_asset_volume DOUBLE NOT NULL,
+  taker_buy_quote_asset_volume DOUBLE NOT NULL,
+  ignore DOUBLE NOT NULL`;
+
+export type DuckDB = typeof import('@duckdb/node-api');
+let duckdbModule: Promise<DuckDB> | undefined;
+
+/** DuckDB (a native module) is loaded on first open, so importing this package stays light. */
+export function loadDuckDB(): Promise<DuckDB> {
+  duckdbModule ??= import('@duckdb/node-api');
+  return duckdbModule;
+}
+
+/**
+ * Opens (creating if needed) the database file at `location` (absolute, or ':memory:') with the
+ * store's tables; a file that cannot be opened fails with what to do (see `openFailure`).
+ */
+export async function openStoreFile(
+  location: string,
+): Promise<{ duckdb: DuckDB; instance: DuckDBInstance; connection: DuckDBConnection }> {
+  const duckdb = await loadDuckDB();
+  let instance: DuckDBInstance;
+  try {
+    if (location !== ':memory:') mkdirSync(dirname(location), { recursive: true });
+    instance = await duckdb.DuckDBInstance.create(location);
+  } catch (error) {
+    throw openFailure(location, error);
+  }
+  let connection: DuckDBConnection | undefined;
+  try {
+    connection = await instance.connect();
+    await connection.run(`CREATE TABLE IF NOT EXISTS klines (${COLUMNS},
+        PRIMARY KEY (symbol, interval, open_time))`);
+    await connection.run(`CREATE TABLE IF NOT EXISTS coverage (
+        symbol VARCHAR NOT NULL, interval VARCHAR NOT NULL, start_time BIGINT NOT NULL, end_time BIGINT NOT NULL)`);
+    await connection.run(`CREATE TEMP TABLE IF NOT EXISTS stage (${COLUMNS})`);
+  } catch (error) {
+    connection?.closeSync();
+    instance.closeSync();
+    throw openFailure(location, error);
+  }
+  return { duckdb, instance, connection };
+}
+
+/** DuckDB's words for a file that is not, or no longer, a readable database. */
+const DAMAGE_PATTERN =
+  /not a valid DuckDB database|Corrupt database|checksum .* does not match|Could not read enough bytes|database file .*corrupt/i;
+/** DuckDB's words for a file another process holds open. */
+const LOCK_PATTERN = /Could not set lock|Conflicting lock/i;
+
+/** Whether an error (or its causes) says the file is not a readable database. */
+export function isDamage(error: unknown): boolean {
+  for (let link = error, depth = 0; link !== undefined && depth < 3; depth++) {
+    const message = link instanceof Error ? link.message : String(link);
+    if (DAMAGE_PATTERN.test(message)) return true;
+    link = link instanceof Error ? link.cause : undefined;
+  }
+  return false;
+}
+
+/** A STORE_DAMAGED error for the file at `location`: nothing was deleted, and how to rebuild. */
+export function damagedStore(location: string, error: unknown): DataError {
+  if (error instanceof DataError && error.code === 'STORE_DAMAGED') return error;
+  const cause = error instanceof DataError && error.cause !== undefined ? error.cause : error;
+  return new DataError(
+    'STORE_DAMAGED',
+    `The kline store at ${location} is damaged (${firstLine(cause)}). It was left as it is, nothing deleted. ` +
+      `Rebuild it with a fresh fetch into a new file: move this one aside (or set ${STORE_PATH_ENV} to another path) and fetch the range again.`,
+    { cause },
+  );
+}
+
+/** Why a store could not be opened, with what to do: damaged, held by another process, or the path. */
+function openFailure(location: string, error: unknown): DataError {
+  if (isDamage(error)) return damagedStore(location, error);
+  const message = firstLine(error);
+  const hint = LOCK_PATTERN.test(message)
+    ? ` Another process is using it: wait for it to finish, or point ${STORE_PATH_ENV} at another file.`
+    : ` Check the path, or set ${STORE_PATH_ENV} to a writable file.`;
+  return new DataError('STORE', `Cannot open the kline store at ${location}: ${message}.${hint}`, {
+    cause: error,
+  });
+}
+
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return (message.split('\n')[0] ?? message).replace(/[.!]+$/, '');
+}
