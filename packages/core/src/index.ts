@@ -39,7 +39,14 @@ export {
 } from './api.js';
 export { type BackendInfo, type BackendPreference, selectBackend } from './backend.js';
 export { DEFAULT_PIPELINE_CONFIG, DEFAULT_SEED, resolvePipelineConfig } from './config.js';
-export { describeConfigIssues, pipelineConfigSchema } from './config-schema.js';
+export {
+  CONTAMINATION_RULE,
+  configKeyPath,
+  describeConfigIssues,
+  isContamination,
+  pipelineConfigSchema,
+  thresholdMethodSchema,
+} from './config-schema.js';
 export {
   ATTENTION_AUTOENCODER_FORMAT_VERSION,
   AttentionAutoencoder,

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Matrix, ThresholdMethod } from '../api.js';
 import { useBackend } from '../backend.js';
 import { CoreError } from '../errors.js';
-import { fromSavedOptions, modelInvalid, parseModelFile } from '../model-manifest.js';
+import { fromSavedOptions, modelInvalid, parseModelFile } from '../model-files.js';
 import { type AttentionArchitecture, AttentionNetwork } from '../tf/attention-network.js';
 import { artifactsFromTensors, fileModelHandler, MODEL_JSON, WEIGHTS_BIN } from '../tf/io.js';
 import { assertModelInput, assertPositiveInteger, toFloat32 } from '../tf/matrix.js';

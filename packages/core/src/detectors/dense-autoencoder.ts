@@ -3,7 +3,7 @@ import type * as TF from '@tensorflow/tfjs-core';
 import type { Matrix, ThresholdMethod } from '../api.js';
 import { useBackend } from '../backend.js';
 import { CoreError } from '../errors.js';
-import { fromSavedOptions, modelInvalid } from '../model-manifest.js';
+import { fromSavedOptions, modelInvalid } from '../model-files.js';
 import { DENSE_ACTIVATIONS, type DenseActivation, DenseNetwork } from '../tf/dense-network.js';
 import { artifactsFromTensors, fileModelHandler, MODEL_JSON } from '../tf/io.js';
 import { assertModelInput, assertPositiveInteger, toFloat32 } from '../tf/matrix.js';

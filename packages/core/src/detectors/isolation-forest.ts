@@ -4,13 +4,8 @@ import { z } from 'zod';
 import type { FittedThreshold, IsolationForestDetectorOptions, Matrix } from '../api.js';
 import { CoreError } from '../errors.js';
 import { column, createMatrix } from '../matrix.js';
-import {
-  fittedThresholdSchema,
-  fromSavedOptions,
-  modelInvalid,
-  parseModelFile,
-  readModelJson,
-} from '../model-manifest.js';
+import { fromSavedOptions, modelInvalid, parseModelFile, readModelJson } from '../model-files.js';
+import { fittedThresholdSchema } from '../model-manifest.js';
 import { writeJsonAtomic } from '../outputs/atomic-write.js';
 import { assertThresholdMethod, DEFAULT_THRESHOLD, quantileOf } from '../thresholds.js';
 import { assertInteger, assertMatrix, describeValue } from '../validate.js';

@@ -14,16 +14,12 @@ import { loadDetector, type PipelineDetector } from '../detectors/registry.js';
 import { CoreError } from '../errors.js';
 import { computeFeatures } from '../features.js';
 import { createMatrix } from '../matrix.js';
+import { detectorFolder, isMissingFile, MANIFEST_FILE, modelInvalid, RETRAIN_HINT } from '../model-files.js';
 import {
-  detectorFolder,
-  isMissingFile,
-  MANIFEST_FILE,
-  modelInvalid,
   modelMismatchWarnings,
   PIPELINE_FORMAT,
   PIPELINE_FORMAT_VERSION,
   type PipelineManifest,
-  RETRAIN_HINT,
   readManifest,
 } from '../model-manifest.js';
 import { writeJsonAtomic } from '../outputs/atomic-write.js';
@@ -305,7 +301,7 @@ function assertSameFeatures(actual: readonly string[], expected: readonly string
     throw new CoreError(
       'MODEL_MISMATCH',
       `${what} uses the features [${actual.join(', ')}], but this version computes [${expected.join(', ')}]. ` +
-        'Retrain the model with this version (crypto-anomaly train) so the feature sets match.',
+        'Retrain the model with this version (trainPipeline or runPipeline) so the feature sets match.',
     );
   }
 }

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { modelInvalid, parseModelFile, readModelBytes, readModelJson } from '../model-manifest.js';
+import { modelInvalid, parseModelFile, readModelBytes, readModelJson } from '../model-files.js';
 import { writeFileAtomic } from '../outputs/atomic-write.js';
 import { tf } from './tensorflow.js';
 
