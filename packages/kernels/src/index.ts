@@ -9,13 +9,8 @@ export type {
   WinsorizeOptions,
 } from './api.js';
 export { isKernelError, KernelError, type KernelErrorCode } from './errors.js';
-export {
-  ISOLATION_FOREST_FORMAT,
-  ISOLATION_FOREST_VERSION,
-  IsolationForest,
-  type IsolationForestJSON,
-  threadPoolStatus,
-} from './isolation-forest.js';
+export { threadPoolStatus } from './forest-kernels.js';
+export { IsolationForest } from './isolation-forest.js';
 export {
   ema,
   rollingMax,
@@ -26,6 +21,11 @@ export {
   rollingSum,
   rollingZScore,
 } from './rolling.js';
+export {
+  ISOLATION_FOREST_FORMAT,
+  ISOLATION_FOREST_VERSION,
+  type IsolationForestJSON,
+} from './saved-forest.js';
 export { toMatrix } from './validate.js';
 export {
   createKernelMemory,
