@@ -94,7 +94,7 @@ export interface DashboardState {
   source?: string;
   stages: StageState[];
   training: Partial<Record<TrainedDetector, TrainingState>>;
-  iforest?: { treesBuilt: number; trees: number };
+  isolationForest?: { treesBuilt: number; trees: number };
   fetch?: FetchState;
   /** The latest log lines, newest last (a few are kept). */
   logs: LogLine[];

@@ -113,8 +113,8 @@ function applyPipelineEvent(state: DashboardState, event: PipelineEvent): Dashbo
         },
       );
     }
-    case 'iforest-progress':
-      return { ...state, iforest: { treesBuilt: event.treesBuilt, trees: event.trees } };
+    case 'isolation-forest-progress':
+      return { ...state, isolationForest: { treesBuilt: event.treesBuilt, trees: event.trees } };
     case 'log':
       return withLog(state, { level: event.level, message: event.message });
   }

@@ -121,7 +121,7 @@ export function describeEvent(event: PipelineEvent): string | undefined {
       return undefined;
     case 'early-stop':
       return `${event.detector} early stop at epoch ${event.epoch} (best epoch ${event.bestEpoch})`;
-    case 'iforest-progress':
+    case 'isolation-forest-progress':
       return event.treesBuilt === event.trees ? `isolation-forest: ${event.trees} trees built` : undefined;
     case 'log':
       return `${event.level}: ${event.message}`;

@@ -59,7 +59,7 @@ Examples:
   crypto-anomaly run                          the whole pipeline on the bundled sample market
   crypto-anomaly fetch --symbol BTCUSDT --interval 1h --since 2024-01-01
   crypto-anomaly run --source store --symbol BTCUSDT --interval 1h --since 2024-01-01
-  crypto-anomaly score --detector iforest --input data.csv --out scored.csv
+  crypto-anomaly score --detector isolation-forest --input data.csv --out scored.csv
   crypto-anomaly report output/               print a finished run's summary
   crypto-anomaly <command> --help             each command's options and examples
 

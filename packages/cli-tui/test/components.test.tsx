@@ -148,11 +148,11 @@ describe('IsolationForestProgress', () => {
   it('shows trees built out of the total', () => {
     const state = replay([
       pipeline({ type: 'stage', stage: 'isolation-forest', status: 'start' }),
-      pipeline({ type: 'iforest-progress', treesBuilt: 25, trees: 100 }),
+      pipeline({ type: 'isolation-forest-progress', treesBuilt: 25, trees: 100 }),
     ]);
     const frame = plain(
       render(
-        <IsolationForestProgress progress={state.iforest} stage={state.stages[3]} width={60} />,
+        <IsolationForestProgress progress={state.isolationForest} stage={state.stages[3]} width={60} />,
       ).lastFrame(),
     );
     expect(frame).toMatch(/Isolation forest/);

@@ -125,8 +125,8 @@ describe('dashboardReducer', () => {
       { length: 30 },
       (_, i): DashboardAction => event({ type: 'log', level: 'info', message: `m${i}` }),
     );
-    const state = replay([event({ type: 'iforest-progress', treesBuilt: 40, trees: 100 }), ...logs]);
-    expect(state.iforest).toEqual({ treesBuilt: 40, trees: 100 });
+    const state = replay([event({ type: 'isolation-forest-progress', treesBuilt: 40, trees: 100 }), ...logs]);
+    expect(state.isolationForest).toEqual({ treesBuilt: 40, trees: 100 });
     expect(state.logs).toHaveLength(20);
     expect(state.logs.at(-1)?.message).toBe('m29');
   });

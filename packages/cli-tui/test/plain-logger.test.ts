@@ -49,8 +49,8 @@ describe('PlainLogger', () => {
   });
 
   it('logs the forest once, when all trees are built', () => {
-    expect(describeEvent({ type: 'iforest-progress', treesBuilt: 10, trees: 100 })).toBeUndefined();
-    expect(describeEvent({ type: 'iforest-progress', treesBuilt: 100, trees: 100 })).toBe(
+    expect(describeEvent({ type: 'isolation-forest-progress', treesBuilt: 10, trees: 100 })).toBeUndefined();
+    expect(describeEvent({ type: 'isolation-forest-progress', treesBuilt: 100, trees: 100 })).toBe(
       'isolation-forest: 100 trees built',
     );
     expect(describeEvent({ type: 'log', level: 'warn', message: 'x' })).toBe('warn: x');

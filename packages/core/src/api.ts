@@ -74,7 +74,7 @@ export type PipelineEvent =
       epoch: number;
       bestEpoch: number;
     }
-  | { type: 'iforest-progress'; treesBuilt: number; trees: number }
+  | { type: 'isolation-forest-progress'; treesBuilt: number; trees: number }
   | { type: 'log'; level: 'info' | 'warn'; message: string };
 
 export type PipelineEventListener = (event: PipelineEvent) => void;

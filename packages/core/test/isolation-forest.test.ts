@@ -48,7 +48,7 @@ describe('IsolationForestDetector', () => {
     });
     await detector.fit(train, { onEvent: (e) => events.push(e) });
     expect(detector.name).toBe('isolation-forest');
-    expect(events.at(-1)).toEqual({ type: 'iforest-progress', treesBuilt: 100, trees: 100 });
+    expect(events.at(-1)).toEqual({ type: 'isolation-forest-progress', treesBuilt: 100, trees: 100 });
     const trainFlags = await detector.predict(train);
     expect(trainFlags.reduce((a, b) => a + b, 0)).toBe(100);
     expect(detector.threshold?.description).toMatch(/95th percentile/);

@@ -90,8 +90,8 @@ describe('runPipeline', () => {
       if (e.type === 'stage' && e.status === 'done') expect(e.elapsedMs).toBeGreaterThanOrEqual(0);
     expect(events.find((e) => e.type === 'backend')).toMatchObject({ name: 'wasm' });
     expect(events.find((e) => e.type === 'source')).toMatchObject({ description: source.describe() });
-    expect(events.filter((e) => e.type === 'iforest-progress').at(-1)).toEqual({
-      type: 'iforest-progress',
+    expect(events.filter((e) => e.type === 'isolation-forest-progress').at(-1)).toEqual({
+      type: 'isolation-forest-progress',
       treesBuilt: 50,
       trees: 50,
     });

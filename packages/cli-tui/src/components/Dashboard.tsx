@@ -181,7 +181,7 @@ function Pane({
     case 'isolation-forest':
       return (
         <IsolationForestProgress
-          progress={state.iforest}
+          progress={state.isolationForest}
           stage={state.stages.find((stage) => stage.name === 'isolation-forest')}
           width={width}
         />

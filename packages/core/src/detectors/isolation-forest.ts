@@ -100,7 +100,7 @@ export class IsolationForestDetector extends BaseDetector {
     const { onEvent } = context;
     await forest.fit(train, {
       onProgress: (treesBuilt: number, trees: number) => {
-        onEvent?.({ type: 'iforest-progress', treesBuilt, trees });
+        onEvent?.({ type: 'isolation-forest-progress', treesBuilt, trees });
       },
     });
     context.signal?.throwIfAborted();
