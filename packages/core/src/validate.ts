@@ -2,16 +2,6 @@ import type { Matrix } from './api.js';
 import { CONTAMINATION_RULE, isContamination } from './config-schema.js';
 import { CoreError } from './errors.js';
 
-// The config's schema and its rules, beside the validators that use them.
-export {
-  CONTAMINATION_RULE,
-  configKeyPath,
-  describeConfigIssues,
-  isContamination,
-  pipelineConfigSchema,
-  thresholdMethodSchema,
-} from './config-schema.js';
-
 /** Small named validators: each throws a CoreError naming the argument, its value and what is accepted. */
 
 export function describeValue(value: unknown): string {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { pipelineConfigSchema } from '../src/config-schema.js';
 import { resolveFeatureOptions } from '../src/features.js';
 import {
   automaticTrainingStride,
@@ -10,7 +11,7 @@ import {
   isCoreError,
   resolvePipelineConfig,
 } from '../src/index.js';
-import { assertContamination, pipelineConfigSchema } from '../src/validate.js';
+import { assertContamination } from '../src/validate.js';
 
 function messageOf(run: () => unknown): string {
   try {
