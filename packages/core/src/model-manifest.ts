@@ -1,11 +1,4 @@
-/**
- * What a saved model folder holds, and how it is read back. A model folder is input like any
- * other: every file is checked with a schema where it is read, a damaged one is refused with a
- * `CoreError` `MODEL_INVALID` naming the file, the key and what to do, and nothing is read from
- * outside the folder.
- */
-import { readFile, realpath, stat } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { INTERVALS } from '@crypto-anomaly/data';
 import { z } from 'zod';
 import {
@@ -19,7 +12,7 @@ import {
 } from './api.js';
 import { resolvePipelineConfig } from './config.js';
 import { CoreError } from './errors.js';
-import { isMissingFile, MANIFEST_FILE, modelInvalid, parseModelFile, readModelJson } from './model-files.js';
+import { MANIFEST_FILE, parseModelFile, readModelJson } from './model-files.js';
 import type { PreprocessorJSON } from './preprocess.js';
 import type { ScoreDistribution } from './ranking.js';
 import { assertThresholdMethod } from './thresholds.js';
