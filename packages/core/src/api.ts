@@ -426,3 +426,75 @@ export interface RunSummary {
   /** Absolute paths of every file of the set, by role (summary.json itself included). */
   files: Record<string, string>;
 }
+
+/**
+ * Which threshold decides a streamed candle: the one fitted at training (`fitted`), or one that
+ * adapts to the stream by peaks over threshold (Siffer et al., KDD 2017): `spot` on the raw
+ * scores, `dspot` on the scores minus their recent moving average (follows a drifting level).
+ */
+export type ThresholdKind = 'fitted' | 'spot' | 'dspot';
+
+/** One detector's (or the consensus') verdict on one streamed candle. */
+export interface StreamDetectorScore {
+  name: DetectorName | 'consensus';
+  /** The raw score (`decisionFunction`); for the consensus, its mean percentile in [0, 1]. */
+  score: number;
+  /** The threshold in force for this candle (before the candle updated it). */
+  threshold: number;
+  thresholdKind: ThresholdKind;
+  /** `score > threshold`. */
+  flagged: boolean;
+}
+
+/** One closed candle of one symbol, scored by every detector of its model and the consensus. */
+export interface CandleScore {
+  symbol: string;
+  interval: Interval;
+  openTime: number;
+  close: number;
+  logReturn: number;
+  /** |log return| / standard deviation of the previous `contextWindow` log returns. */
+  returnVolatilityMultiple: number;
+  volume: number;
+  /** Volume / median volume of the previous `contextWindow` candles. */
+  volumeMedianMultiple: number;
+  /** Each detector of the model, in the model's order, then `consensus` last. */
+  detectors: StreamDetectorScore[];
+  /** The features that contributed most to this candle's deviation, most first. */
+  topFeatures: { feature: string; share: number }[];
+}
+
+/** A flagged detector (or the consensus) on one candle: what a trader is told. */
+export interface Alert {
+  /** `${symbol}:${interval}:${openTime}:${detector}`: stable across restarts. */
+  id: string;
+  symbol: string;
+  interval: Interval;
+  openTime: number;
+  /** ISO UTC of `openTime`. */
+  time: string;
+  close: number;
+  logReturn: number;
+  returnVolatilityMultiple: number;
+  volume: number;
+  volumeMedianMultiple: number;
+  /** The one that fired. */
+  detector: DetectorName | 'consensus';
+  /** Which threshold fired. */
+  thresholdKind: ThresholdKind;
+  /** Every detector's score and threshold on this candle. */
+  scores: StreamDetectorScore[];
+  topFeatures: { feature: string; share: number }[];
+  /** One line for people, e.g. "return -4.1% = 5.2x recent volatility; volume 3.4x median; top: log_return, range". */
+  reason: string;
+}
+
+/** Options of a `StreamScorer` (one per symbol). */
+export interface StreamScorerOptions {
+  symbol: string;
+  interval: Interval;
+  /** Threshold of every detector and the consensus. Default `dspot`. */
+  thresholds: ThresholdKind;
+  /** Candles of the return-volatility and volume-median multiples. Default 30. */
+  contextWindow: number;
+}

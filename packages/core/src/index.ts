@@ -2,7 +2,9 @@
 // internal (tests import it from its module). Importing this loads neither TensorFlow.js nor the
 // chart renderer: the autoencoders and renderChartPng load them on first use.
 export {
+  type Alert,
   type AnomalyRow,
+  type CandleScore,
   DETECTOR_NAMES,
   type DetectorAgreement,
   type DetectorName,
@@ -33,6 +35,9 @@ export {
   type SplitRanges,
   STAGE_NAMES,
   type StageName,
+  type StreamDetectorScore,
+  type StreamScorerOptions,
+  type ThresholdKind,
   type ThresholdMethod,
   type TrainedOn,
   type TrainingHistory,
