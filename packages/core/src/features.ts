@@ -95,6 +95,37 @@ function field(klines: readonly Kline[], name: (typeof REQUIRED_FIELDS)[number])
   return Float64Array.from(klines, (k) => k[name]);
 }
 
+/** Values `candleShapeInto` writes. */
+export const CANDLE_SHAPE_SIZE = 7;
+
+/**
+ * The features of one candle read alone, into `out`: range, body, upper_shadow, lower_shadow,
+ * log_volume, taker_buy_ratio, trades_per_volume (the batch and the streaming features share it).
+ */
+export function candleShapeInto(k: Kline, out: Float64Array): void {
+  const spread = k.high - k.low;
+  out[0] = spread / k.close;
+  // Share of the candle's range covered by its body; a flat candle (high = low) has none.
+  out[1] = spread > 0 ? Math.abs(k.close - k.open) / spread : 0;
+  out[2] = (k.high - Math.max(k.open, k.close)) / k.close;
+  out[3] = (Math.min(k.open, k.close) - k.low) / k.close;
+  out[4] = Math.log1p(k.volume);
+  // No volume, no aggressor: neutral 0.5 and no trades per unit.
+  out[5] = k.volume > 0 ? Math.min(1, k.takerBuyBaseAssetVolume / k.volume) : 0.5;
+  out[6] = k.volume > 0 ? k.numberOfTrades / k.volume : 0;
+}
+
+/** Log volume against the mean and deviation of the window before it. */
+export function volumeZscoreOf(logVolume: number, meanBefore: number, stdBefore: number): number {
+  // A window of identical volumes has no spread: any change is then reported as 0, not ±∞.
+  return stdBefore > 0 ? (logVolume - meanBefore) / stdBefore : 0;
+}
+
+/** Wilder's RSI from the average gain and loss. */
+export function rsiOf(averageGain: number, averageLoss: number): number {
+  return averageLoss > 0 ? 100 - 100 / (1 + averageGain / averageLoss) : averageGain > 0 ? 100 : 50;
+}
+
 /**
  * The eleven features of every candle, before dropping the warm-up. Each row uses only its own
  * candle and earlier ones (rolling windows end at the row; nothing is centred or back-filled).
@@ -104,13 +135,7 @@ export function computeFeatureColumns(
   options: FeatureOptions,
 ): Record<FeatureName, Float64Array> {
   const n = klines.length;
-  const open = field(klines, 'open');
-  const high = field(klines, 'high');
-  const low = field(klines, 'low');
   const close = field(klines, 'close');
-  const volume = field(klines, 'volume');
-  const trades = field(klines, 'numberOfTrades');
-  const takerBuy = field(klines, 'takerBuyBaseAssetVolume');
 
   const logReturn = new Float64Array(n).fill(Number.NaN);
   for (let t = 1; t < n; t++) logReturn[t] = Math.log(close[t]! / close[t - 1]!);
@@ -129,17 +154,16 @@ export function computeFeatureColumns(
   const logVolume = new Float64Array(n);
   const takerBuyRatio = new Float64Array(n);
   const tradesPerVolume = new Float64Array(n);
+  const shape = new Float64Array(CANDLE_SHAPE_SIZE);
   for (let t = 0; t < n; t++) {
-    const spread = high[t]! - low[t]!;
-    range[t] = spread / close[t]!;
-    // Share of the candle's range covered by its body; a flat candle (high = low) has none.
-    body[t] = spread > 0 ? Math.abs(close[t]! - open[t]!) / spread : 0;
-    upperShadow[t] = (high[t]! - Math.max(open[t]!, close[t]!)) / close[t]!;
-    lowerShadow[t] = (Math.min(open[t]!, close[t]!) - low[t]!) / close[t]!;
-    logVolume[t] = Math.log1p(volume[t]!);
-    // No volume, no aggressor: neutral 0.5 and no trades per unit.
-    takerBuyRatio[t] = volume[t]! > 0 ? Math.min(1, takerBuy[t]! / volume[t]!) : 0.5;
-    tradesPerVolume[t] = volume[t]! > 0 ? trades[t]! / volume[t]! : 0;
+    candleShapeInto(klines[t]!, shape);
+    range[t] = shape[0]!;
+    body[t] = shape[1]!;
+    upperShadow[t] = shape[2]!;
+    lowerShadow[t] = shape[3]!;
+    logVolume[t] = shape[4]!;
+    takerBuyRatio[t] = shape[5]!;
+    tradesPerVolume[t] = shape[6]!;
   }
 
   // Volume z-score against the w candles *before* this one, so a spike is not diluted by itself.
@@ -147,9 +171,7 @@ export function computeFeatureColumns(
   const { mean: meanBefore, std: stdBefore } = rollingMeanStd(logVolume, w, { minPeriods: w });
   const volumeZscore = new Float64Array(n).fill(Number.NaN);
   for (let t = w; t < n; t++) {
-    const spread = stdBefore[t - 1]!;
-    // A window of identical volumes has no spread: any change is then reported as 0, not ±∞.
-    volumeZscore[t] = spread > 0 ? (logVolume[t]! - meanBefore[t - 1]!) / spread : 0;
+    volumeZscore[t] = volumeZscoreOf(logVolume[t]!, meanBefore[t - 1]!, stdBefore[t - 1]!);
   }
 
   const rsi = relativeStrengthIndex(close, options.rsiPeriod);
@@ -189,9 +211,7 @@ export function relativeStrengthIndex(close: Float64Array, period: number): Floa
   const averageGain = ema(gains, { alpha: 1 / period, adjust: false });
   const averageLoss = ema(losses, { alpha: 1 / period, adjust: false });
   for (let t = period; t < n; t++) {
-    const gain = averageGain[t - 1]!;
-    const loss = averageLoss[t - 1]!;
-    out[t] = loss > 0 ? 100 - 100 / (1 + gain / loss) : gain > 0 ? 100 : 50;
+    out[t] = rsiOf(averageGain[t - 1]!, averageLoss[t - 1]!);
   }
   return out;
 }
