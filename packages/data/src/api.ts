@@ -393,8 +393,8 @@ export interface DownloadArchiveResult {
   microsecondFiles: number;
 }
 
-/** Connection news from `liveKlines`. */
-export type LiveStatus =
+/** Connection news from `liveKlines` (one symbol; `liveKlineStreams` reports `LiveStatus`). */
+export type LiveKlinesStatus =
   | { type: 'open'; url: string }
   | { type: 'reconnecting'; attempt: number; delayMs: number }
   | { type: 'reconnected'; url: string }
@@ -440,7 +440,123 @@ export interface LiveKlinesOptions {
    * requests.
    */
   backfill?: BinanceRestOptions | false;
+  onStatus?: (status: LiveKlinesStatus) => void;
+}
+
+/** A closed candle of one symbol, and where it came from. */
+export interface LiveCandle {
+  symbol: string;
+  interval: Interval;
+  kline: Kline;
+  /** The WebSocket stream, the REST back-fill of what closed while it was down, or a replay. */
+  via: 'stream' | 'backfill' | 'replay';
+}
+
+/** Options of `liveKlineStreams`; every field but `symbols` and `interval` has a default. */
+export interface LiveStreamsOptions {
+  /** Symbols in capitals, e.g. BTCUSDT; each once. */
+  symbols: string[];
+  interval: Interval;
+  /**
+   * WebSocket base URL; the client opens `${wsUrl}/stream?streams=btcusdt@kline_1m/...`.
+   * Default `wss://stream.binance.com:9443`.
+   */
+  wsUrl?: string;
+  /**
+   * REST settings for the back-fill of candles that closed while a connection was down (and
+   * after `resumeFrom`), same meaning and defaults as `fetchKlines`'. Default `{}` (on, the
+   * public REST host); false: stream only, no REST request, and a gap stays a gap.
+   */
+  rest?: BinanceRestOptions | false;
+  /**
+   * Per symbol, the open time of the last candle already handled: candles after it are
+   * back-filled first, candles up to it are never yielded. Default: none, the first candle is
+   * the first one the stream closes.
+   */
+  resumeFrom?: Record<string, number>;
+  /** Streams (symbols) per WebSocket connection; more symbols open more connections. Default 200 (Binance allows 1024). */
+  streamsPerConnection?: number;
+  /** First reconnect wait; doubles per failed attempt, with jitter (half to all of it). Default 500 ms. */
+  reconnectBaseMs?: number;
+  /** Longest reconnect wait. Default 30,000 ms. */
+  reconnectMaxMs?: number;
+  /**
+   * A connection is replaced (the new one opened before the old one closes) after this long,
+   * before Binance cuts it at 24 h. Default 85,800,000 ms (23 h 50 min).
+   */
+  connectionLifetimeMs?: number;
+  /** A connection with no message for this long (the handshake included) is dropped and reopened. Default 60,000 ms. */
+  silenceTimeoutMs?: number;
+  /** Connection attempts allowed per `connectionAttemptWindowMs` (Binance: 300 per 5 minutes per IP). Default 300. */
+  maxConnectionAttempts?: number;
+  /** The window of `maxConnectionAttempts`. Default 300,000 ms. */
+  connectionAttemptWindowMs?: number;
+  /** How often a `rate` status is reported. Default 10,000 ms. */
+  rateIntervalMs?: number;
+  /** Back-fills running at once (one REST pager each). Default 4. */
+  backfillConcurrency?: number;
   onStatus?: (status: LiveStatus) => void;
+  /** Ends the iteration and closes every connection. */
+  signal?: AbortSignal;
+}
+
+/** News from `liveKlineStreams`; plain data, never printed. Connections are numbered from 1. */
+export type LiveStatus =
+  /** A connection opens (`reason` when it replaces one that reached `connectionLifetimeMs`). */
+  | { type: 'connecting'; connection: number; streams: number; reason?: string }
+  | { type: 'connected'; connection: number }
+  /** A connection was lost (why in `reason`) and is reopened after `waitMs`; `attempt` counts from 1 until a message arrives. */
+  | { type: 'reconnecting'; connection: number; attempt: number; waitMs: number; reason: string }
+  /** `maxConnectionAttempts` were made within the window: the next attempt waits `waitMs`. */
+  | { type: 'connection-limit'; connection: number; waitMs: number }
+  /** A back-fill over REST starts: about `candles` closed since the last one handled. */
+  | { type: 'backfilling'; symbol: string; candles: number }
+  /** A back-fill ended: `candles` were yielded from it. */
+  | { type: 'backfilled'; symbol: string; candles: number }
+  /** A back-fill failed after its retries: the stream goes on, the candles in `from`..`to` are missing. */
+  | { type: 'backfill-failed'; symbol: string; message: string; from: number; to: number }
+  /**
+   * A malformed candle (skipped; the symbol goes on), or a symbol the exchange does not know
+   * (`dropped`: skipped from now on). The other symbols go on either way.
+   */
+  | { type: 'symbol-error'; symbol: string; message: string; dropped: boolean }
+  /** A message no symbol can be named for (not JSON, not a kline event); skipped. */
+  | { type: 'message-error'; connection: number; message: string }
+  /** Stream messages per second since the last `rate` status. */
+  | { type: 'rate'; messagesPerSecond: number };
+
+/** Options of `replayKlines`. */
+export interface ReplayOptions {
+  symbols: string[];
+  interval: Interval;
+  /** The candles of one symbol (e.g. from the store or a CSV file), any order; repeated open times once. */
+  load: (symbol: string) => Promise<Kline[]> | Kline[];
+  /** 'max': as fast as they are consumed; N: N times real time (the gap between two closes / N). */
+  speed: number | 'max';
+  /** Per symbol, the open time of the last candle already handled: it and earlier ones are skipped. */
+  resumeFrom?: Record<string, number>;
+  signal?: AbortSignal;
+}
+
+/** A score row kept in the store: one detector's score of one candle. */
+export interface StoredScore {
+  symbol: string;
+  interval: Interval;
+  openTime: number;
+  detector: string;
+  score: number;
+  threshold: number;
+  flagged: boolean;
+}
+
+/** An alert kept in the store; `id` is its unique key, `payload` the alert as JSON. */
+export interface StoredAlert {
+  id: string;
+  symbol: string;
+  interval: Interval;
+  openTime: number;
+  detector: string;
+  payload: string;
 }
 
 /** How `binanceSource` reaches the data archive: the settings of `downloadArchive`, same defaults. */

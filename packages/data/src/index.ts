@@ -22,16 +22,22 @@ export type {
   KlineGap,
   KlineRequest,
   KlineSource,
+  LiveCandle,
   LiveKlinesOptions,
+  LiveKlinesStatus,
   LiveStatus,
+  LiveStreamsOptions,
   MarketRegime,
   QualityIssue,
   QualityReport,
+  ReplayOptions,
   SampleKlineSource,
   SampleMarket,
   SampleMarketInput,
   SampleMarketOptions,
+  StoredAlert,
   StoredPair,
+  StoredScore,
   StoreIngestOptions,
   TimeRange,
 } from './api.js';
@@ -47,6 +53,7 @@ export { binanceSource } from './binance/binance-source.js';
 export { fetchKlines } from './binance/fetch-klines.js';
 export { parseKlinesResponse } from './binance/kline-response.js';
 export { DEFAULT_WS_BASE_URL, liveKlines, parseStreamKline } from './binance/live.js';
+export { liveKlineStreams } from './binance/live-streams.js';
 export { DEFAULT_REST_BASE_URL } from './binance/rest-pager.js';
 export { type CsvKlineSource, csvSource } from './csv/csv-source.js';
 export {

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { generateSampleMarket, type Kline, type LiveStatus, liveKlines } from '../src/index.js';
+import { generateSampleMarket, type Kline, type LiveKlinesStatus, liveKlines } from '../src/index.js';
 import { FakeBinance } from './helpers/fake-binance.js';
 
 let server: WebSocketServer;
@@ -79,7 +79,7 @@ afterAll(async () => {
 
 describe('liveKlines', () => {
   it('yields closed candles once, skips updates and other pairs, and reconnects with backoff', async () => {
-    const statuses: LiveStatus[] = [];
+    const statuses: LiveKlinesStatus[] = [];
     const controller = new AbortController();
     let subscribed = nextConnection();
     const stream = liveKlines({
@@ -150,7 +150,7 @@ describe('liveKlines', () => {
       if (request.pathname === '/api/v3/klines') klineRequests.push(request);
     };
     try {
-      const statuses: LiveStatus[] = [];
+      const statuses: LiveKlinesStatus[] = [];
       const controller = new AbortController();
       let subscribed = nextConnection();
       const live = liveKlines({
@@ -213,7 +213,7 @@ describe('liveKlines', () => {
   it('still yields the stream candles when the back-fill fails, and reports why', async () => {
     const exchange = await new FakeBinance().start(); // serves no symbol: -1121
     try {
-      const statuses: LiveStatus[] = [];
+      const statuses: LiveKlinesStatus[] = [];
       const controller = new AbortController();
       const subscribed = nextConnection();
       const live = liveKlines({
