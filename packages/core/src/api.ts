@@ -489,6 +489,26 @@ export interface Alert {
   reason: string;
 }
 
+/**
+ * Settings of a streaming peaks-over-threshold threshold (SPOT / DSPOT, Siffer et al., KDD 2017).
+ * Scores above the initial threshold t are peaks: a generalized Pareto distribution fitted on their
+ * excesses gives z, the score exceeded with probability `risk`; a score above z is an anomaly (and
+ * left out of the fit), a peak below it re-fits z.
+ */
+export interface SpotOptions {
+  /**
+   * q, the probability that a normal score exceeds the threshold. Default: the share of training
+   * scores above the detector's fitted threshold (its contamination), so both start alike.
+   */
+  risk: number;
+  /** Quantile of the calibration scores taken as the initial threshold t. Default 0.98. */
+  initialQuantile: number;
+  /** DSPOT: the scores whose moving average is subtracted (d, the last normal ones). Default 50. */
+  depth: number;
+  /** Most recent peaks the distribution is fitted on (bounds memory and refit time). Default 250. */
+  maxPeaks: number;
+}
+
 /** Options of a `StreamScorer` (one per symbol). */
 export interface StreamScorerOptions {
   symbol: string;
@@ -497,4 +517,12 @@ export interface StreamScorerOptions {
   thresholds: ThresholdKind;
   /** Candles of the return-volatility and volume-median multiples. Default 30. */
   contextWindow: number;
+  /** Settings of the adaptive thresholds (`spot`, `dspot`). */
+  spot: Partial<SpotOptions>;
+  /**
+   * Consensus scores of the stream SPOT/DSPOT calibrates the consensus on (the model keeps no
+   * distribution of its training consensus); until then the fitted consensus threshold holds.
+   * Default 200.
+   */
+  consensusCalibration: number;
 }

@@ -33,6 +33,7 @@ export {
   type SplitName,
   type SplitOptions,
   type SplitRanges,
+  type SpotOptions,
   STAGE_NAMES,
   type StageName,
   type StreamDetectorScore,
@@ -119,5 +120,7 @@ export {
   splitLabels,
 } from './preprocess.js';
 export { consensusScores, type ScoreDistribution, scoreDistribution } from './ranking.js';
+export { IncrementalFeatures } from './streaming/incremental-features.js';
+export { DEFAULT_SPOT_OPTIONS, Spot, type SpotOutcome } from './streaming/spot.js';
 export { DEFAULT_POT, DEFAULT_THRESHOLD, fitThreshold } from './thresholds.js';
 export { CORE_VERSION } from './version.js';

@@ -125,6 +125,25 @@ export function fitGeneralizedPareto(excesses: ArrayLike<number>): { shape: numb
   return { shape: best.shape, scale: best.scale };
 }
 
+/**
+ * The score exceeded with probability `risk` when `peaks` of `observations` scores exceeded
+ * `initial` and their excesses follow the generalized Pareto `fit`: P(score > z) =
+ * (N_t / n) (1 + ξ (z - t) / σ)^(-1/ξ) = risk, solved for z (Siffer et al. 2017, eq. 1).
+ */
+export function peaksOverThresholdQuantile(
+  initial: number,
+  fit: { shape: number; scale: number },
+  risk: number,
+  observations: number,
+  peaks: number,
+): number {
+  const { shape, scale } = fit;
+  const r = (risk * observations) / peaks;
+  return Math.abs(shape) < 1e-9
+    ? initial - scale * Math.log(r)
+    : initial + (scale / shape) * (r ** -shape - 1);
+}
+
 /** Fits a threshold on a detector's training scores (higher = more anomalous). */
 export function fitThreshold(
   trainingScores: ArrayLike<number>,
@@ -158,10 +177,13 @@ export function fitThreshold(
     );
   }
   const { shape, scale } = fitGeneralizedPareto(excesses);
-  // P(score > z) = (N_t / n) * (1 + ξ (z - t) / σ)^(-1/ξ) = riskQuantile, solved for z.
-  const r = (method.riskQuantile * finite.length) / excesses.length;
-  const value =
-    Math.abs(shape) < 1e-9 ? initial - scale * Math.log(r) : initial + (scale / shape) * (r ** -shape - 1);
+  const value = peaksOverThresholdQuantile(
+    initial,
+    { shape, scale },
+    method.riskQuantile,
+    finite.length,
+    excesses.length,
+  );
   return {
     value,
     method,
