@@ -83,6 +83,7 @@ export {
   formatQualityReport,
   qualityReport,
 } from './quality.js';
+export { replayKlines } from './replay.js';
 export { labelsToCsv, writeLabelsCsv } from './sample/labels-csv.js';
 export {
   ANOMALY_KINDS,
