@@ -1,0 +1,268 @@
+import type { Alert, CandleScore } from '@crypto-anomaly/core';
+import type { Interval, Kline } from '@crypto-anomaly/data';
+import type { AlertCooldown } from './sinks.js';
+import type {
+  AlertSink,
+  ScoreBurst,
+  StoredAlert,
+  StoredScore,
+  WatchCandle,
+  WatchEvent,
+  WatchScorer,
+  WatchStore,
+} from './watch-api.js';
+
+/** Warm-up candles of one symbol and where they came from. */
+export interface WarmUpHistory {
+  klines: Kline[];
+  from: 'store' | 'rest' | 'replay';
+}
+
+export interface WatchLoopOptions<S extends WatchScorer> {
+  interval: Interval;
+  /** One scorer per symbol watched (those whose model loaded). */
+  scorers: ReadonlyMap<string, S>;
+  /** Core's `scoreMany`: a burst across symbols in one call (the autoencoders batched). */
+  scoreMany: ScoreBurst<S>;
+  store: WatchStore;
+  /**
+   * Up to `count` closed candles of `symbol`, oldest first, the last one at `through` when given
+   * (the last candle scored before a restart), else the latest there are.
+   */
+  history(symbol: string, count: number, through: number | undefined): Promise<WarmUpHistory>;
+  /** The closed candles after `resumeFrom[symbol]`, per symbol in open-time order (live or replay). */
+  candles(resumeFrom: Record<string, number>): AsyncIterable<WatchCandle>;
+  cooldown: AlertCooldown;
+  /** Sinks that keep their own record of ids (alerts file, webhook): they get an alert before the store. */
+  sinks: readonly AlertSink[];
+  /** Sinks without a record (stdout): they get only the alerts the store calls new. */
+  newAlertSinks: readonly AlertSink[];
+  onEvent(event: WatchEvent): void;
+  signal: AbortSignal;
+  mode: 'live' | 'replay';
+  /** Most candles scored in one burst. Default 1,000. */
+  maxBurst?: number;
+  /** Candles read ahead of scoring before the reader waits (replay at max speed). Default 5,000. */
+  readAhead?: number;
+  now?: () => number;
+}
+
+export interface WatchLoopResult {
+  candles: number;
+  alerts: number;
+  /** Symbols that stopped, with why. */
+  stopped: Map<string, string>;
+}
+
+/** One alert as the store keeps it. */
+export function storedAlert(alert: Alert): StoredAlert {
+  return {
+    id: alert.id,
+    symbol: alert.symbol,
+    interval: alert.interval,
+    openTime: alert.openTime,
+    detector: alert.detector,
+    payload: JSON.stringify(alert),
+  };
+}
+
+/** Each detector's score of one candle, as the store keeps them. */
+export function storedScores(score: CandleScore): StoredScore[] {
+  return score.detectors.map((detector) => ({
+    symbol: score.symbol,
+    interval: score.interval,
+    openTime: score.openTime,
+    detector: detector.name,
+    score: detector.score,
+    threshold: detector.threshold,
+    flagged: detector.flagged,
+  }));
+}
+
+/**
+ * The loop of `watch`: warms each symbol's scorer up, then takes closed candles as they come
+ * (live or replayed: the same path) and, burst by burst, stores each candle once, scores it,
+ * hands its alert to the sinks, and saves its alerts and scores. A candle counts as handled once
+ * its scores are saved: a restart resumes after the last one (`lastScoredOpenTime`). A symbol
+ * whose warm-up or scoring fails stops alone; the others go on.
+ */
+export async function runWatchLoop<S extends WatchScorer>(
+  options: WatchLoopOptions<S>,
+): Promise<WatchLoopResult> {
+  const now = options.now ?? Date.now;
+  const { interval, store, signal } = options;
+  const symbols = [...options.scorers.keys()];
+  const stopped = new Map<string, string>();
+  const lastHandled = new Map<string, number>();
+  const resumeFrom: Record<string, number> = {};
+  const stop = (symbol: string, reason: string) => {
+    if (stopped.has(symbol)) return;
+    stopped.set(symbol, reason);
+    options.onEvent({ type: 'symbol-stopped', symbol, reason });
+  };
+  options.onEvent({ type: 'started', symbols, interval, mode: options.mode, at: now() });
+
+  for (const [symbol, scorer] of options.scorers) {
+    signal.throwIfAborted();
+    try {
+      const last = await store.lastScoredOpenTime(symbol, interval);
+      const history = await options.history(symbol, scorer.historyNeeded, last);
+      if (history.klines.length < scorer.historyNeeded) {
+        stop(
+          symbol,
+          `only ${history.klines.length} candles before the first to score, its model needs ${scorer.historyNeeded}`,
+        );
+        continue;
+      }
+      options.onEvent({ type: 'warming-up', symbol, candles: history.klines.length, from: history.from });
+      scorer.warmUp(history.klines);
+      const through = last ?? history.klines.at(-1)!.openTime;
+      resumeFrom[symbol] = through;
+      lastHandled.set(symbol, through);
+    } catch (error) {
+      stop(symbol, `warm-up failed: ${(error as Error)?.message ?? String(error)}`);
+    }
+  }
+  const watched = symbols.filter((symbol) => !stopped.has(symbol));
+  if (watched.length === 0) return { candles: 0, alerts: 0, stopped };
+
+  // The reader fills a queue while bursts are scored, so candles that arrive together (a
+  // back-fill, a minute's close across hundreds of symbols) are scored together.
+  const queue: WatchCandle[] = [];
+  let readerDone = false;
+  let readerError: unknown;
+  let wakeScorer: (() => void) | undefined;
+  let wakeReader: (() => void) | undefined;
+  const readAhead = options.readAhead ?? 5_000;
+  const reader = (async () => {
+    try {
+      for await (const candle of options.candles(resumeFrom)) {
+        queue.push(candle);
+        wakeScorer?.();
+        if (queue.length >= readAhead) await new Promise<void>((resolve) => (wakeReader = resolve));
+        if (signal.aborted) break;
+      }
+    } catch (error) {
+      if (!signal.aborted) readerError = error;
+    } finally {
+      readerDone = true;
+      wakeScorer?.();
+    }
+  })();
+
+  const onAbort = () => {
+    wakeScorer?.();
+    wakeReader?.();
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+  let candles = 0;
+  let alertCount = 0;
+  const maxBurst = options.maxBurst ?? 1_000;
+  while (!signal.aborted) {
+    if (queue.length === 0) {
+      if (readerDone) break;
+      await new Promise<void>((resolve) => (wakeScorer = resolve));
+      wakeScorer = undefined;
+      continue;
+    }
+    // One candle per symbol per burst: a symbol's candles are scored in order, one after another.
+    const burst: WatchCandle[] = [];
+    const picked = new Set<string>();
+    const rest: WatchCandle[] = [];
+    for (const candle of queue) {
+      if (burst.length < maxBurst && !picked.has(candle.symbol)) {
+        picked.add(candle.symbol);
+        burst.push(candle);
+      } else rest.push(candle);
+    }
+    queue.splice(0, queue.length, ...rest);
+    if (queue.length < readAhead) wakeReader?.();
+
+    const fresh = burst.filter((candle) => {
+      const last = lastHandled.get(candle.symbol);
+      return (
+        options.scorers.has(candle.symbol) &&
+        !stopped.has(candle.symbol) &&
+        (last === undefined || candle.kline.openTime > last)
+      );
+    });
+    if (fresh.length === 0) continue;
+    for (const candle of fresh) await store.upsert(candle.symbol, interval, [candle.kline]);
+    const scores = await scoreBurst(options, fresh, stop);
+    const scoredAt = now();
+
+    const allAlerts: Alert[] = [];
+    const delivered = new Set<string>();
+    for (const { candle, score } of scores) {
+      const alerts = options.scorers.get(candle.symbol)!.alertsOf(score);
+      allAlerts.push(...alerts);
+      const decision = options.cooldown.decide(alerts);
+      if (decision.delivered) {
+        delivered.add(decision.delivered.id);
+        for (const sink of options.sinks) await deliver(options, sink, decision.delivered);
+      }
+    }
+    const newIds = new Set(allAlerts.length > 0 ? await store.saveAlerts(allAlerts.map(storedAlert)) : []);
+    for (const alert of allAlerts) {
+      if (!newIds.has(alert.id)) continue;
+      const sent = delivered.has(alert.id);
+      if (sent) {
+        alertCount++;
+        for (const sink of options.newAlertSinks) await deliver(options, sink, alert);
+      }
+      options.onEvent({ type: 'alert', alert, delivered: sent, at: scoredAt });
+    }
+    await store.saveScores(scores.flatMap(({ score }) => storedScores(score)));
+    for (const { candle, score } of scores) {
+      lastHandled.set(candle.symbol, candle.kline.openTime);
+      candles++;
+      const lagMs = candle.via === 'replay' ? 0 : Math.max(0, scoredAt - (candle.kline.closeTime + 1));
+      options.onEvent({ type: 'scored', score, via: candle.via, lagMs, at: scoredAt });
+    }
+  }
+  signal.removeEventListener('abort', onAbort);
+  wakeReader?.();
+  // Stopped: the reader ends when the source sees the same signal; scoring does not wait for it.
+  if (!signal.aborted) await reader;
+  if (readerError !== undefined) throw readerError;
+  options.onEvent({ type: 'finished', candles, alerts: alertCount, at: now() });
+  return { candles, alerts: alertCount, stopped };
+}
+
+/** A sink's failure is reported, never fatal to scoring. */
+async function deliver<S extends WatchScorer>(options: WatchLoopOptions<S>, sink: AlertSink, alert: Alert) {
+  try {
+    await sink.deliver(alert);
+  } catch (error) {
+    options.onEvent({
+      type: 'sink-error',
+      sink: sink.name,
+      message: (error as Error)?.message ?? String(error),
+      at: (options.now ?? Date.now)(),
+    });
+  }
+}
+
+/**
+ * Scores a burst in one call; when that fails, each candle alone, so the symbol at fault is found
+ * and stopped while the others are scored.
+ */
+async function scoreBurst<S extends WatchScorer>(
+  options: WatchLoopOptions<S>,
+  burst: WatchCandle[],
+  stop: (symbol: string, reason: string) => void,
+): Promise<{ candle: WatchCandle; score: CandleScore }[]> {
+  const items = burst.map((candle) => ({ scorer: options.scorers.get(candle.symbol)!, kline: candle.kline }));
+  try {
+    const scores = await options.scoreMany(items);
+    return burst.map((candle, index) => ({ candle, score: scores[index]! }));
+  } catch (error) {
+    if (burst.length === 1) {
+      stop(burst[0]!.symbol, `scoring failed: ${(error as Error)?.message ?? String(error)}`);
+      return [];
+    }
+    const scored: { candle: WatchCandle; score: CandleScore }[] = [];
+    for (const candle of burst) scored.push(...(await scoreBurst(options, [candle], stop)));
+    return scored;
+  }
+}

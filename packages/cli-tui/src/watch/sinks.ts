@@ -1,0 +1,298 @@
+import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+import type { Alert } from '@crypto-anomaly/core';
+import type { AlertSink } from './watch-api.js';
+
+/** Ids of the alerts in a JSON-lines file; lines that do not parse (a torn last line) are skipped. */
+function idsInJsonLines(path: string, idOf: (entry: Record<string, unknown>) => string | undefined) {
+  const ids = new Set<string>();
+  if (!existsSync(path)) return { ids, endsWithNewline: true };
+  const text = readFileSync(path, 'utf8');
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      const id = idOf(JSON.parse(line) as Record<string, unknown>);
+      if (id !== undefined) ids.add(id);
+    } catch {
+      // A line cut short by a kill mid-write: the alert on it is written again whole.
+    }
+  }
+  return { ids, endsWithNewline: text.length === 0 || text.endsWith('\n') };
+}
+
+/**
+ * `--alerts-file FILE`: one alert per JSON line, appended and handed to the operating system at
+ * once (a write per alert, no buffer in the process), so a SIGKILL loses none already written.
+ * The ids already in the file are read at start: an alert is never written twice, across restarts.
+ */
+export class AlertsFileSink implements AlertSink {
+  readonly name = 'alerts-file';
+  private readonly ids: Set<string>;
+  private fd: number | undefined;
+  private needsNewline: boolean;
+
+  constructor(readonly path: string) {
+    const { ids, endsWithNewline } = idsInJsonLines(path, (entry) =>
+      typeof entry['id'] === 'string' ? entry['id'] : undefined,
+    );
+    this.ids = ids;
+    this.needsNewline = !endsWithNewline;
+    this.fd = openSync(path, 'a');
+  }
+
+  /** Alerts the file already holds. */
+  get size(): number {
+    return this.ids.size;
+  }
+
+  deliver(alert: Alert): void {
+    if (this.fd === undefined || this.ids.has(alert.id)) return;
+    // A torn line from a killed run is closed first, so this alert starts a line of its own.
+    const line = `${this.needsNewline ? '\n' : ''}${JSON.stringify(alert)}\n`;
+    writeSync(this.fd, line);
+    this.needsNewline = false;
+    this.ids.add(alert.id);
+  }
+
+  async close(): Promise<void> {
+    if (this.fd === undefined) return;
+    closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
+
+/** Options of the webhook sink. */
+export interface WebhookSinkOptions {
+  url: string;
+  /**
+   * The journal: JSON lines recording each alert queued and each one sent, so a restart sends
+   * what was queued and not sent yet, and never sends an id twice.
+   */
+  journalPath: string;
+  /** First wait before a retry; doubles per attempt, with jitter. Default 500 ms. */
+  retryBaseMs?: number;
+  /** Longest wait between attempts. Default 30,000 ms. */
+  retryMaxMs?: number;
+  /** Attempts per alert before it is given up (and reported). Default 10. */
+  maxAttempts?: number;
+  /** Deadline of one POST. Default 10,000 ms. */
+  timeoutMs?: number;
+  /** Told of each alert given up on, and of each failed attempt. */
+  onError?: (message: string) => void;
+}
+
+type JournalEntry =
+  | { url: string; queued: Alert }
+  | { url: string; sent: string }
+  | { url: string; dropped: string; reason: string };
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+
+/**
+ * `--webhook URL`: POSTs each alert as JSON, in order, from a queue of its own, so scoring never
+ * waits on the network. A failed POST (network error, timeout, 408, 429, 5xx) is retried with
+ * exponential backoff and jitter; another 4xx is given up at once. The journal makes it
+ * at-most-once per alert id across restarts, and resumes what a killed run had queued.
+ */
+export class WebhookSink implements AlertSink {
+  readonly name = 'webhook';
+  private readonly queue: Alert[] = [];
+  /** Ids queued or sent, ever (journal included). */
+  private readonly known = new Set<string>();
+  private readonly fd: number;
+  private readonly stop = new AbortController();
+  private worker: Promise<void> | undefined;
+  private closed = false;
+  /** POSTs answered 2xx, this run. */
+  sent = 0;
+  /** Alerts given up on, this run. */
+  dropped = 0;
+
+  constructor(private readonly options: WebhookSinkOptions) {
+    const finished = new Set<string>();
+    const queued = new Map<string, Alert>();
+    if (existsSync(options.journalPath)) {
+      for (const line of readFileSync(options.journalPath, 'utf8').split('\n')) {
+        if (line.trim() === '') continue;
+        let entry: JournalEntry;
+        try {
+          entry = JSON.parse(line) as JournalEntry;
+        } catch {
+          continue;
+        }
+        if (entry.url !== options.url) continue;
+        if ('queued' in entry) queued.set(entry.queued.id, entry.queued);
+        else if ('sent' in entry) finished.add(entry.sent);
+        else if ('dropped' in entry) finished.add(entry.dropped);
+      }
+    }
+    for (const id of finished) this.known.add(id);
+    this.fd = openSync(options.journalPath, 'a');
+    // Queued by a run that was killed before sending them: sent now, before anything new.
+    for (const [id, alert] of queued) {
+      if (finished.has(id)) continue;
+      this.known.add(id);
+      this.queue.push(alert);
+    }
+    if (this.queue.length > 0) this.kick();
+  }
+
+  /** Alerts waiting to be sent. */
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  deliver(alert: Alert): void {
+    if (this.closed || this.known.has(alert.id)) return;
+    this.known.add(alert.id);
+    this.record({ url: this.options.url, queued: alert });
+    this.queue.push(alert);
+    this.kick();
+  }
+
+  private record(entry: JournalEntry): void {
+    writeSync(this.fd, `${JSON.stringify(entry)}\n`);
+  }
+
+  private kick(): void {
+    this.worker ??= this.drain().finally(() => {
+      this.worker = undefined;
+      if (this.queue.length > 0 && !this.stop.signal.aborted) this.kick();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0 && !this.stop.signal.aborted) {
+      const alert = this.queue[0]!;
+      const outcome = await this.send(alert);
+      if (outcome === 'stopped') return;
+      this.queue.shift();
+      if (outcome === 'sent') {
+        this.sent++;
+        this.record({ url: this.options.url, sent: alert.id });
+      } else {
+        this.dropped++;
+        this.record({ url: this.options.url, dropped: alert.id, reason: outcome.reason });
+        this.options.onError?.(`webhook gave up on ${alert.id}: ${outcome.reason}`);
+      }
+    }
+  }
+
+  /** One alert, retried until it is accepted, refused for good, out of attempts, or the sink stops. */
+  private async send(alert: Alert): Promise<'sent' | 'stopped' | { reason: string }> {
+    const base = this.options.retryBaseMs ?? 500;
+    const max = this.options.retryMaxMs ?? 30_000;
+    const attempts = this.options.maxAttempts ?? 10;
+    const body = JSON.stringify(alert);
+    let reason = '';
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      if (this.stop.signal.aborted) return 'stopped';
+      const timeout = AbortSignal.timeout(this.options.timeoutMs ?? 10_000);
+      try {
+        const response = await fetch(this.options.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'idempotency-key': alert.id },
+          body,
+          signal: AbortSignal.any([timeout, this.stop.signal]),
+        });
+        await response.arrayBuffer().catch(() => undefined);
+        if (response.ok) return 'sent';
+        reason = `HTTP ${response.status}`;
+        const retryable = response.status === 408 || response.status === 429 || response.status >= 500;
+        if (!retryable) return { reason };
+      } catch (error) {
+        if (this.stop.signal.aborted) return 'stopped';
+        reason = (error as Error)?.message ?? String(error);
+      }
+      if (attempt === attempts) break;
+      const wait = Math.min(max, base * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
+      this.options.onError?.(
+        `webhook attempt ${attempt} for ${alert.id} failed (${reason}); retrying in ${Math.round(wait)} ms`,
+      );
+      await sleep(wait, this.stop.signal);
+    }
+    return { reason: `${reason} after ${attempts} attempts` };
+  }
+
+  /** Waits up to `timeoutMs` for the queue to empty, then stops; what is left is sent on the next run. */
+  async close(timeoutMs = 5_000): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const deadline = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
+    const empty = (async () => {
+      while (this.worker) await this.worker;
+    })();
+    await Promise.race([empty, deadline]);
+    this.stop.abort();
+    await this.worker;
+    closeSync(this.fd);
+  }
+}
+
+/**
+ * Alerts as JSON lines on stdout (off a terminal, or with --json). Only alerts the store called new
+ * reach it (it keeps no record of its own).
+ */
+export function stdoutSink(write: (line: string) => void): AlertSink {
+  return {
+    name: 'stdout',
+    deliver: (alert) => write(JSON.stringify(alert)),
+    close: async () => {},
+  };
+}
+
+/** What the cool-down decided for one candle's alerts. */
+export interface CooldownDecision {
+  /** The alert the sinks get, if any. */
+  delivered: Alert | undefined;
+  /** The candle's other alerts, kept in the store but not sent. */
+  held: Alert[];
+}
+
+/**
+ * The per-symbol cool-down: the sinks get at most one alert per symbol per `cooldownMs` of candle
+ * time (so a replay behaves as the live run). Of one candle's alerts, the consensus goes if it
+ * fired, else the first detector that did; its `scores` carry every detector's verdict. The rest
+ * are counted as suppressed.
+ */
+export class AlertCooldown {
+  private readonly lastDelivered = new Map<string, number>();
+  private readonly suppressedBySymbol = new Map<string, number>();
+
+  constructor(readonly cooldownMs: number) {}
+
+  decide(alerts: readonly Alert[]): CooldownDecision {
+    const first = alerts[0];
+    if (!first) return { delivered: undefined, held: [] };
+    const last = this.lastDelivered.get(first.symbol);
+    if (last !== undefined && first.openTime - last < this.cooldownMs) {
+      this.suppress(first.symbol, alerts.length);
+      return { delivered: undefined, held: [...alerts] };
+    }
+    const delivered = alerts.find((alert) => alert.detector === 'consensus') ?? first;
+    this.lastDelivered.set(first.symbol, first.openTime);
+    const held = alerts.filter((alert) => alert !== delivered);
+    this.suppress(first.symbol, held.length);
+    return { delivered, held };
+  }
+
+  private suppress(symbol: string, count: number): void {
+    if (count > 0) this.suppressedBySymbol.set(symbol, (this.suppressedBySymbol.get(symbol) ?? 0) + count);
+  }
+
+  /** Alerts held back per symbol since the start. */
+  suppressed(symbol?: string): number {
+    if (symbol !== undefined) return this.suppressedBySymbol.get(symbol) ?? 0;
+    let total = 0;
+    for (const count of this.suppressedBySymbol.values()) total += count;
+    return total;
+  }
+}
