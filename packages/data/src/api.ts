@@ -549,6 +549,14 @@ export interface StoredScore {
   flagged: boolean;
 }
 
+/** Which stored alerts `KlineStore.alertsSince` returns. */
+export interface AlertQuery {
+  symbol?: string;
+  interval?: Interval;
+  /** At most this many, the newest. Default 1000. */
+  limit?: number;
+}
+
 /** An alert kept in the store; `id` is its unique key, `payload` the alert as JSON. */
 export interface StoredAlert {
   id: string;

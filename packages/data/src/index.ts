@@ -1,4 +1,5 @@
 export type {
+  AlertQuery,
   AnomalyKind,
   AnomalyLabel,
   ArchiveFileProgress,

@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { DataError } from '../errors.js';
+import { SCORE_AND_ALERT_TABLES } from './score-and-alert-tables.js';
 
 /** Environment variable that overrides the default store location. */
 export const STORE_PATH_ENV = 'CRYPTO_ANOMALY_STORE';
@@ -62,6 +63,7 @@ export async function openStoreFile(
         PRIMARY KEY (symbol, interval, open_time))`);
     await connection.run(`CREATE TABLE IF NOT EXISTS coverage (
         symbol VARCHAR NOT NULL, interval VARCHAR NOT NULL, start_time BIGINT NOT NULL, end_time BIGINT NOT NULL)`);
+    for (const table of SCORE_AND_ALERT_TABLES) await connection.run(table);
     await connection.run(`CREATE TEMP TABLE IF NOT EXISTS stage (${COLUMNS})`);
   } catch (error) {
     connection?.closeSync();

@@ -1,12 +1,30 @@
 import { resolve } from 'node:path';
 import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
-import type { IngestStore, Interval, Kline, KlineGap, StoredPair, TimeRange } from '../api.js';
+import type {
+  AlertQuery,
+  IngestStore,
+  Interval,
+  Kline,
+  KlineGap,
+  StoredAlert,
+  StoredPair,
+  StoredScore,
+  TimeRange,
+} from '../api.js';
 import { DataError } from '../errors.js';
 import { assertInterval, intervalToMilliseconds, nextOpenTime } from '../intervals.js';
 import { assertSymbol, assertTimeRange } from '../validate.js';
 import { type DuckDB, damagedStore, defaultStorePath, isDamage, openStoreFile } from './duckdb-file.js';
 import { CHUNK_ROWS, klinesFromColumns, SELECT_KLINE, toChunk, validateKline } from './kline-rows.js';
 import { mergeRanges, subtractRanges } from './ranges.js';
+import {
+  alertsSince,
+  checkAlerts,
+  checkScores,
+  lastScoredOpenTime,
+  saveAlerts,
+  saveScores,
+} from './score-and-alert-tables.js';
 
 /**
  * Klines in an embedded DuckDB file, keyed by (symbol, interval, open_time). Every write is one
@@ -320,6 +338,29 @@ export class KlineStore implements IngestStore {
         );
       }
     });
+  }
+
+  /** Stores one score row per candle and detector (a candle scored again replaces its rows), in one transaction. */
+  async saveScores(rows: readonly StoredScore[]): Promise<number> {
+    checkScores(rows);
+    return rows.length === 0 ? 0 : this.exclusive(() => saveScores(this.connection, this.path, rows));
+  }
+
+  /** Stores the alerts whose id is not stored yet, in one transaction; resolves to the new ids. */
+  async saveAlerts(alerts: readonly StoredAlert[]): Promise<string[]> {
+    checkAlerts(alerts);
+    return alerts.length === 0 ? [] : this.exclusive(() => saveAlerts(this.connection, this.path, alerts));
+  }
+
+  /** Open time of the newest scored candle of a pair, or undefined: where a restart resumes. */
+  async lastScoredOpenTime(symbol: string, interval: Interval): Promise<number | undefined> {
+    checkRange(symbol, interval, {});
+    return this.exclusive(() => lastScoredOpenTime(this.connection, symbol, interval));
+  }
+
+  /** Stored alerts of candles opening at or after `since`, newest first (at most `limit`, 1000). */
+  async alertsSince(since: number, query: AlertQuery = {}): Promise<StoredAlert[]> {
+    return this.exclusive(() => alertsSince(this.connection, since, query));
   }
 
   /** Runs read-only SQL against the store (for reports and tools); rows as JS values. */
