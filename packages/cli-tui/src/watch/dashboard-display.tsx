@@ -1,0 +1,33 @@
+import { render } from 'ink';
+import { WatchApp } from './components/WatchApp.js';
+import type { WatchDisplay } from './plain-display.js';
+import { createWatchStore } from './watch-store.js';
+
+/** The Ink dashboard of `watch`; q (or Ctrl+C) resolves `quit`, and the command stops the loop. */
+export function createDashboardDisplay(title: string, mode: 'live' | 'replay'): WatchDisplay {
+  const store = createWatchStore(title, mode);
+  let onQuit: () => void = () => {};
+  const quit = new Promise<void>((resolve) => {
+    onQuit = resolve;
+  });
+  const instance = render(<WatchApp store={store} onQuit={() => onQuit()} />, {
+    exitOnCtrlC: false,
+    patchConsole: true,
+    maxFps: 10,
+  });
+  return {
+    event: (event) => store.dispatch({ type: 'event', event }),
+    note: (line) =>
+      store.dispatch({
+        type: 'event',
+        event: { type: 'sink-error', sink: 'watch', message: line, at: Date.now() },
+      }),
+    quit,
+    async close() {
+      // A finished replay stays on screen until q; a stopped live run leaves at once.
+      if (store.getState().finished && process.stdin.isTTY) await quit;
+      instance.unmount();
+      await instance.waitUntilExit().catch(() => {});
+    },
+  };
+}
