@@ -393,18 +393,9 @@ export interface DownloadArchiveResult {
   microsecondFiles: number;
 }
 
-/** Connection news from `liveKlines` (one symbol; `liveKlineStreams` reports `LiveStatus`). */
-export type LiveKlinesStatus =
-  | { type: 'open'; url: string }
-  | { type: 'reconnecting'; attempt: number; delayMs: number }
-  | { type: 'reconnected'; url: string }
-  /** A back-fill over REST ended: `klines` candles opening in [from, to) were yielded from it. */
-  | { type: 'backfilled'; klines: number; from: number; to: number; requests: number }
-  | { type: 'error'; message: string };
-
 /**
  * How to reach Binance's REST API: the settings of `fetchKlines` that are not the range or the
- * store, with the same meaning and defaults. `binanceSource` and `liveKlines`' back-fill take them.
+ * store, with the same meaning and defaults. `binanceSource` and the live streams' back-fill take them.
  */
 export type BinanceRestOptions = Pick<
   FetchKlinesOptions,
@@ -420,28 +411,6 @@ export type BinanceRestOptions = Pick<
   | 'pageSize'
   | 'now'
 >;
-
-/** Options of `liveKlines`. */
-export interface LiveKlinesOptions {
-  symbol: string;
-  interval: Interval;
-  /** WebSocket base URL (the client appends /stream). Default `wss://stream.binance.com:9443`. */
-  wsUrl?: string;
-  signal?: AbortSignal;
-  /** First reconnect delay; doubles per failed attempt (with jitter). Default 500 ms. */
-  reconnectBaseMs?: number;
-  /** Longest reconnect delay. Default 30,000 ms. */
-  reconnectMaxMs?: number;
-  /**
-   * Candles that close while the stream is disconnected are not replayed by Binance. With this
-   * set (`{}` for the defaults), a stream candle that does not follow the last one yielded makes
-   * the iterator ask the REST API (`baseUrl`, default `https://data-api.binance.vision`) for the
-   * candles in between and yield them first, in order. Default false: stream only, no REST
-   * requests.
-   */
-  backfill?: BinanceRestOptions | false;
-  onStatus?: (status: LiveKlinesStatus) => void;
-}
 
 /** A closed candle of one symbol, and where it came from. */
 export interface LiveCandle {
@@ -499,6 +468,16 @@ export interface LiveStreamsOptions {
   /** Ends the iteration and closes every connection. */
   signal?: AbortSignal;
 }
+
+/**
+ * Options of `liveKlines`, the one-symbol form of `liveKlineStreams`: the same options and
+ * defaults, but the back-fill over REST is off unless `backfill` is given.
+ */
+export type LiveKlinesOptions = Omit<LiveStreamsOptions, 'symbols' | 'rest'> & {
+  symbol: string;
+  /** REST settings of the back-fill (`{}` for the defaults). Default false: stream only, no REST request. */
+  backfill?: BinanceRestOptions | false;
+};
 
 /** News from `liveKlineStreams`; plain data, never printed. Connections are numbered from 1. */
 export type LiveStatus =

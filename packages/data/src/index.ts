@@ -25,7 +25,6 @@ export type {
   KlineSource,
   LiveCandle,
   LiveKlinesOptions,
-  LiveKlinesStatus,
   LiveStatus,
   LiveStreamsOptions,
   MarketRegime,
@@ -53,9 +52,9 @@ export {
 export { binanceSource } from './binance/binance-source.js';
 export { fetchKlines } from './binance/fetch-klines.js';
 export { parseKlinesResponse } from './binance/kline-response.js';
-export { DEFAULT_WS_BASE_URL, liveKlines, parseStreamKline } from './binance/live.js';
-export { liveKlineStreams } from './binance/live-streams.js';
+export { liveKlineStreams, liveKlines } from './binance/live-streams.js';
 export { DEFAULT_REST_BASE_URL } from './binance/rest-pager.js';
+export { DEFAULT_WS_BASE_URL, parseStreamKline } from './binance/stream-kline.js';
 export { type CsvKlineSource, csvSource } from './csv/csv-source.js';
 export {
   formatCsvTime,

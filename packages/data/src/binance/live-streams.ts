@@ -1,10 +1,17 @@
-import type { Interval, Kline, LiveCandle, LiveStatus, LiveStreamsOptions } from '../api.js';
+import type {
+  Interval,
+  Kline,
+  LiveCandle,
+  LiveKlinesOptions,
+  LiveStatus,
+  LiveStreamsOptions,
+} from '../api.js';
 import { DataError, isDataError } from '../errors.js';
 import { assertInterval, intervalToMilliseconds, nextOpenTime } from '../intervals.js';
 import { assertInteger, assertPositiveNumber, assertSymbol, assertTimestamp } from '../validate.js';
-import { DEFAULT_WS_BASE_URL, parseStreamKline } from './live.js';
 import { type KlinePager, openKlinePager, type RestOptions, resolveRestOptions } from './rest-pager.js';
 import { AttemptLimiter, openStreamConnection } from './stream-connection.js';
+import { DEFAULT_WS_BASE_URL, parseStreamKline, type StreamKline } from './stream-kline.js';
 
 const LIVE_STREAMS_DEFAULTS = Object.freeze({
   streamsPerConnection: 200,
@@ -237,7 +244,7 @@ export function liveKlineStreams(options: LiveStreamsOptions): AsyncIterableIter
       return;
     }
     if (!k.x) return; // the forming candle
-    const kline = parseStreamKline(k as unknown as Parameters<typeof parseStreamKline>[0]);
+    const kline = parseStreamKline(k as unknown as StreamKline);
     if (!kline) {
       onStatus({
         type: 'symbol-error',
@@ -318,6 +325,33 @@ export function liveKlineStreams(options: LiveStreamsOptions): AsyncIterableIter
     return() {
       finish();
       return Promise.resolve({ value: undefined, done: true });
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
+}
+
+/**
+ * Closed candles of one symbol: `liveKlineStreams` for one symbol, yielding the klines alone,
+ * with the back-fill over REST only when `backfill` is given.
+ */
+export function liveKlines(options: LiveKlinesOptions): AsyncIterableIterator<Kline> {
+  const { symbol, backfill, ...rest } = options;
+  const streams = liveKlineStreams({
+    ...rest,
+    symbols: [assertSymbol('symbol', symbol)],
+    rest: backfill ?? false,
+  });
+  const iterator: AsyncIterableIterator<Kline> = {
+    async next() {
+      const next = await streams.next();
+      return next.done ? next : { value: next.value.kline, done: false };
+    },
+    async return() {
+      await streams.return?.();
+      return { value: undefined, done: true };
     },
     [Symbol.asyncIterator]() {
       return iterator;

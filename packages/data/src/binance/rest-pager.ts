@@ -166,7 +166,7 @@ function withoutUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/** The REST settings `fetchKlines` and `liveKlines`' back-fill share, defaults filled in. */
+/** The REST settings `fetchKlines` and the live streams' back-fill share, defaults filled in. */
 export type RestOptions = {
   [K in keyof typeof FETCH_DEFAULTS]: (typeof FETCH_DEFAULTS)[K] extends string ? string : number;
 } & {
