@@ -122,5 +122,11 @@ export {
 export { consensusScores, type ScoreDistribution, scoreDistribution } from './ranking.js';
 export { IncrementalFeatures } from './streaming/incremental-features.js';
 export { DEFAULT_SPOT_OPTIONS, Spot, type SpotOutcome } from './streaming/spot.js';
+export {
+  alertsOf,
+  DEFAULT_STREAM_SCORER_OPTIONS,
+  StreamScorer,
+  scoreMany,
+} from './streaming/stream-scorer.js';
 export { DEFAULT_POT, DEFAULT_THRESHOLD, fitThreshold } from './thresholds.js';
 export { CORE_VERSION } from './version.js';

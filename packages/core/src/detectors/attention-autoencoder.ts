@@ -7,7 +7,7 @@ import { CoreError } from '../errors.js';
 import { fromSavedOptions, modelInvalid, parseModelFile } from '../model-files.js';
 import { type AttentionArchitecture, AttentionNetwork } from '../tf/attention-network.js';
 import { artifactsFromTensors, fileModelHandler, MODEL_JSON, WEIGHTS_BIN } from '../tf/io.js';
-import { assertModelInput, assertPositiveInteger, toFloat32 } from '../tf/matrix.js';
+import { assertModelInput, assertPositiveInteger, rowMeans, toFloat32 } from '../tf/matrix.js';
 import { createRandom } from '../tf/random.js';
 import { tf } from '../tf/tensorflow.js';
 import { DEFAULT_THRESHOLD } from '../thresholds.js';
@@ -228,6 +228,35 @@ export class AttentionAutoencoder extends AutoencoderDetector<
     return lastStepErrors(network, values, cols);
   }
 
+  /**
+   * Scores the last row of each of the given windows: `windows` holds `windows.rows / windowSize`
+   * windows of `windowSize` consecutive rows each, laid end to end (windows of different series
+   * may follow each other, they never mix). Per window, the same score and contributions that
+   * `decisionFunction` and `featureContributions` give the last row of a series whose window is
+   * full, in one forward pass: the streaming scorer batches many symbols' windows through it.
+   */
+  async scoreWindows(windows: Matrix): Promise<{ scores: Float64Array; contributions: Matrix }> {
+    const network = this.requireNetwork(windows, 'windows');
+    const w = network.architecture.windowSize;
+    if (windows.rows % w !== 0) {
+      throw new CoreError(
+        'INVALID_ARGUMENT',
+        `windows has ${windows.rows} rows, not a multiple of windowSize ${w}: pass whole windows.`,
+      );
+    }
+    const count = windows.rows / w;
+    const cols = windows.cols;
+    const values = toFloat32(windows);
+    const windowValues = w * cols;
+    const errors = windowErrors(network, count, cols, (i) =>
+      values.subarray(i * windowValues, (i + 1) * windowValues),
+    );
+    return {
+      scores: rowMeans(errors, count, cols),
+      contributions: { data: Float64Array.from(errors), rows: count, cols },
+    };
+  }
+
   /** Writes `model.json` + `weights.bin` (TensorFlow.js weights format) and `detector.json`. */
   async save(dir: string): Promise<void> {
     await this.saveWith(dir, FORMAT, async (network) => {
@@ -335,24 +364,33 @@ function lastStepErrors(network: AttentionNetwork, values: Float32Array, cols: n
   const padded = new Float32Array((rows + w - 1) * cols);
   for (let r = 0; r < w - 1; r++) padded.set(values.subarray(0, cols), r * cols);
   padded.set(values, (w - 1) * cols);
-  const errors = new Float32Array(values.length);
+  // Window of row t = padded rows t..t+w-1.
+  return windowErrors(network, rows, cols, (t) => padded.subarray(t * cols, (t + w) * cols));
+}
+
+/**
+ * Squared errors (count × cols) of the last step of `count` windows (`windowAt(i)`: w × cols
+ * values), a forward pass per `SCORING_CHUNK` windows.
+ */
+function windowErrors(
+  network: AttentionNetwork,
+  count: number,
+  cols: number,
+  windowAt: (index: number) => Float32Array,
+): Float32Array {
+  const w = network.architecture.windowSize;
+  const errors = new Float32Array(count * cols);
   const windowValues = w * cols;
-  const chunkValues = new Float32Array(SCORING_CHUNK * windowValues);
-  for (let start = 0; start < rows; start += SCORING_CHUNK) {
-    const count = Math.min(SCORING_CHUNK, rows - start);
-    // Window of row t = padded rows t..t+w-1.
-    for (let i = 0; i < count; i++) {
-      chunkValues.set(
-        padded.subarray((start + i) * cols, (start + i) * cols + windowValues),
-        i * windowValues,
-      );
-    }
+  const chunkValues = new Float32Array(Math.min(SCORING_CHUNK, count) * windowValues);
+  for (let start = 0; start < count; start += SCORING_CHUNK) {
+    const size = Math.min(SCORING_CHUNK, count - start);
+    for (let i = 0; i < size; i++) chunkValues.set(windowAt(start + i), i * windowValues);
     const chunk = tf.tidy(() => {
-      const x = tf.tensor3d(chunkValues.subarray(0, count * windowValues), [count, w, cols]);
+      const x = tf.tensor3d(chunkValues.subarray(0, size * windowValues), [size, w, cols]);
       const reconstruction = network.reconstruct(x);
       return tf.squaredDifference(
-        tf.slice(reconstruction, [0, w - 1, 0], [count, 1, cols]),
-        tf.slice(x, [0, w - 1, 0], [count, 1, cols]),
+        tf.slice(reconstruction, [0, w - 1, 0], [size, 1, cols]),
+        tf.slice(x, [0, w - 1, 0], [size, 1, cols]),
       );
     });
     errors.set(chunk.dataSync() as Float32Array, start * cols);
