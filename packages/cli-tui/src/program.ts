@@ -6,6 +6,7 @@ import { addReportCommand } from './commands/report.js';
 import { addRunCommand } from './commands/run.js';
 import { addScoreCommand } from './commands/score.js';
 import { addTrainCommand } from './commands/train.js';
+import { addWatchCommand } from './commands/watch.js';
 import { describeFailure, isCliError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import { VERSION } from './version.js';
@@ -73,6 +74,7 @@ Exit codes: 0 success, 1 runtime failure (or q), 2 usage error, 130 Ctrl+C / SIG
   addDetectCommand(program, context, sources);
   addScoreCommand(program, context);
   addReportCommand(program, context);
+  addWatchCommand(program, context);
   // Each subcommand's usage errors end with its own usage line rather than the program's.
   for (const command of program.commands) {
     command.exitOverride();

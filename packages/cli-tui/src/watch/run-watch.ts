@@ -1,0 +1,231 @@
+import { dirname, join } from 'node:path';
+import type { ThresholdKind } from '@crypto-anomaly/core';
+import * as core from '@crypto-anomaly/core';
+import type { Interval, KlineSource, KlineStore } from '@crypto-anomaly/data';
+import * as data from '@crypto-anomaly/data';
+import type { CommandContext } from '../command-context.js';
+import { CliError } from '../errors.js';
+import { wantsDashboard } from '../reporter.js';
+import { withStopSignals } from '../session.js';
+import { runWatchLoop } from './engine.js';
+import { liveHistory, replayHistory } from './history.js';
+import { modelFolder, planModels, trainCommand, trainingSince } from './models.js';
+import { createPlainDisplay, type WatchDisplay } from './plain-display.js';
+import { AlertCooldown, AlertsFileSink, stdoutSink, WebhookSink } from './sinks.js';
+import { topSymbols } from './symbols.js';
+import type { AlertSink, WatchCandle, WatchStore } from './watch-api.js';
+
+/** What `watch` was asked to do, flags checked (see `settingsOf` in commands/watch.ts). */
+export interface WatchSettings {
+  mode: 'live' | 'replay-csv' | 'replay-store';
+  symbols?: string[];
+  top?: { quote: string; count: number };
+  /** Symbol → CSV file, in replay-csv mode. */
+  replayFiles: Map<string, string>;
+  interval: Interval;
+  modelRoot: string;
+  storePath: string;
+  baseUrl?: string;
+  streamUrl?: string;
+  json: boolean;
+  tui: boolean;
+  since?: number;
+  until?: number;
+  speed: number | 'max';
+  alertsFile?: string;
+  webhook?: string;
+  webhookJournal?: string;
+  cooldownMs: number;
+  thresholds: ThresholdKind;
+  trainMissing: boolean;
+  modelForAll: boolean;
+  epochs?: number;
+  backend?: 'auto' | 'wasm' | 'node' | 'cpu';
+}
+
+/** The store as the loop uses it: data's KlineStore with its score and alert tables. */
+function watchStore(store: KlineStore): WatchStore {
+  return {
+    upsert: (symbol, interval, klines) => store.upsert(symbol, interval, klines),
+    saveScores: async (rows) => {
+      await store.saveScores(rows);
+    },
+    saveAlerts: (alerts) => store.saveAlerts(alerts),
+    lastScoredOpenTime: (symbol, interval) => store.lastScoredOpenTime(symbol, interval),
+  };
+}
+
+/** Runs `crypto-anomaly watch` until the stream is stopped (q, Ctrl+C, a signal) or the replay ends. */
+export async function runWatch(settings: WatchSettings, context: CommandContext): Promise<void> {
+  const controller = new AbortController();
+  await withStopSignals(context, controller, () => watch(settings, context, controller));
+}
+
+async function watch(settings: WatchSettings, context: CommandContext, controller: AbortController) {
+  const { interval, modelRoot } = settings;
+  const signal = controller.signal;
+  const rest = settings.baseUrl ? { baseUrl: settings.baseUrl } : {};
+  const symbols =
+    settings.symbols ??
+    (await topSymbols(
+      settings.baseUrl ?? data.DEFAULT_REST_BASE_URL,
+      settings.top!.quote,
+      settings.top!.count,
+      signal,
+    ));
+
+  // Every pair needs a model before anything opens: the refusal names the command that trains it.
+  const plan = await planModels(modelRoot, symbols, interval, settings.modelForAll);
+  if (plan.missing.length > 0 && !settings.trainMissing) {
+    const commands = plan.missing.map((symbol) => `  ${trainCommand(modelRoot, symbol, interval)}`);
+    throw new CliError(
+      'USAGE',
+      `no model for ${plan.missing.join(', ')} ${interval} under ${modelRoot} (looked for ${modelFolder(modelRoot, plan.missing[0]!, interval)}); train ${plan.missing.length === 1 ? 'it' : 'them'} with:\n${commands.join('\n')}\n(or add --train-missing to train from history before watching, or --model-for-all with one model folder as --model)`,
+      {
+        option: '--model',
+        hint: `train ${plan.missing.length === 1 ? 'it' : 'them'} as above, or add --train-missing (trains from history before watching), or --model-for-all with one model folder as --model`,
+      },
+    );
+  }
+  const store = await data.KlineStore.open(settings.storePath);
+  const sinks: AlertSink[] = [];
+  let display: WatchDisplay | undefined;
+  try {
+    if (settings.alertsFile) sinks.push(new AlertsFileSink(settings.alertsFile));
+    if (settings.webhook) {
+      const journalPath =
+        settings.webhookJournal ?? join(dirname(store.path), `${baseName(store.path)}.webhook-journal.jsonl`);
+      sinks.push(
+        new WebhookSink({
+          url: settings.webhook,
+          journalPath,
+          onError: (message) => display?.note(message),
+        }),
+      );
+    }
+    const title = `crypto-anomaly watch · ${symbols.length} pair${symbols.length === 1 ? '' : 's'} ${interval} · ${
+      settings.mode === 'live' ? (settings.streamUrl ?? data.DEFAULT_WS_BASE_URL) : 'replay'
+    } · store ${store.path}`;
+    const dashboard = !settings.json && wantsDashboard(settings.tui);
+    if (dashboard) {
+      const { createDashboardDisplay } = await import('./dashboard-display.js');
+      const shown = createDashboardDisplay(title, settings.mode === 'live' ? 'live' : 'replay');
+      void shown.quit.then(() => controller.abort(new Error('stopped with q')));
+      display = shown;
+    } else display = createPlainDisplay(title, context.out, context.err);
+    await watchWith(display, dashboard);
+  } finally {
+    for (const sink of sinks) await sink.close().catch(() => undefined);
+    await display?.close();
+    await store.close();
+  }
+
+  async function watchWith(display: WatchDisplay, dashboard: boolean) {
+    for (const warning of plan.warnings) display.note(`warning: ${warning}`);
+
+    const replayLoad =
+      settings.mode === 'replay-csv'
+        ? async (symbol: string) => data.readKlinesCsv(settings.replayFiles.get(symbol)!)
+        : async (symbol: string) =>
+            store.klines(symbol, interval, {
+              ...(settings.since !== undefined ? { start: settings.since } : {}),
+              ...(settings.until !== undefined ? { end: settings.until } : {}),
+            });
+    const replay = settings.mode === 'live' ? undefined : replayHistory(store, interval, replayLoad);
+
+    // Pairs without a model are trained first (in this process, before the stream opens).
+    const trained = new Map<string, core.TrainedPipeline>();
+    for (const symbol of plan.missing) {
+      signal.throwIfAborted();
+      const modelDir = modelFolder(modelRoot, symbol, interval);
+      display.note(`${symbol}: no model; training one into ${modelDir} (--train-missing)`);
+      const source: KlineSource =
+        settings.mode === 'live'
+          ? data.binanceSource(store, rest, { archive: false, signal })
+          : { describe: () => `the replayed candles of ${symbol}`, load: () => replay!.load(symbol) };
+      const result = await core.trainPipeline({
+        source,
+        symbol,
+        interval,
+        ...(settings.mode === 'live' ? { since: trainingSince(interval) } : {}),
+        modelDir,
+        charts: false,
+        ...(settings.epochs !== undefined ? { epochs: settings.epochs } : {}),
+        ...(settings.backend !== undefined ? { backend: settings.backend } : {}),
+        signal,
+      });
+      trained.set(symbol, result.pipeline);
+      plan.folders.set(symbol, modelDir);
+    }
+
+    // One load per model folder: pairs sharing a model (--model-for-all) share its tensors.
+    const pipelines = new Map<string, Promise<core.TrainedPipeline>>();
+    const scorers = new Map<string, core.StreamScorer>();
+    for (const [symbol, folder] of plan.folders) {
+      try {
+        let pipeline = trained.get(symbol) ? Promise.resolve(trained.get(symbol)!) : pipelines.get(folder);
+        if (!pipeline) {
+          pipeline = core.TrainedPipeline.load(folder, settings.backend ? { backend: settings.backend } : {});
+          pipelines.set(folder, pipeline);
+        }
+        scorers.set(
+          symbol,
+          new core.StreamScorer(await pipeline, { symbol, interval, thresholds: settings.thresholds }),
+        );
+      } catch (error) {
+        display.event({
+          type: 'symbol-stopped',
+          symbol,
+          reason: `its model ${folder} did not load: ${(error as Error)?.message?.split('\n')[0]}`,
+        });
+      }
+    }
+    if (scorers.size === 0) {
+      throw new CliError('RUNTIME', 'no pair has a model that loads', {
+        hint: 'train the models again (crypto-anomaly train --out DIR/SYMBOL_INTERVAL) and pass DIR to --model',
+      });
+    }
+
+    const candles = (resumeFrom: Record<string, number>): AsyncIterable<WatchCandle> =>
+      replay
+        ? data.replayKlines({
+            symbols: [...scorers.keys()],
+            interval,
+            load: replay.load,
+            speed: settings.speed,
+            resumeFrom,
+            signal,
+          })
+        : data.liveKlineStreams({
+            symbols: [...scorers.keys()],
+            interval,
+            ...(settings.streamUrl ? { wsUrl: settings.streamUrl } : {}),
+            rest,
+            resumeFrom,
+            onStatus: (status) => display.event({ type: 'connection', status, at: Date.now() }),
+            signal,
+          });
+    const sinksWithRecord = sinks;
+    const output = dashboard ? [] : [stdoutSink(context.out)];
+    await runWatchLoop({
+      interval,
+      scorers,
+      scoreMany: (items) => core.scoreMany(items),
+      store: watchStore(store),
+      history: replay ? replay.history : liveHistory(store, interval, rest, signal),
+      candles,
+      cooldown: new AlertCooldown(settings.cooldownMs),
+      sinks: sinksWithRecord,
+      newAlertSinks: output,
+      onEvent: (event) => display.event(event),
+      signal,
+      mode: replay ? 'replay' : 'live',
+    });
+    for (const pipeline of pipelines.values()) (await pipeline).dispose();
+    for (const pipeline of trained.values()) pipeline.dispose();
+  }
+}
+
+function baseName(path: string): string {
+  return path.split(/[\\/]/).pop() ?? 'store';
+}

@@ -1,0 +1,212 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateSampleMarket, type Kline, KlineStore, writeKlinesCsv } from '@crypto-anomaly/data';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * `watch --replay` through the built binary, off a terminal: a sample market written as `fetch --csv`
+ * writes it, a model trained by `crypto-anomaly train` on the candles before, the alerts on stdout
+ * as JSON lines, in the alerts file, and the scores in a real DuckDB store; then a SIGKILL in the
+ * middle of a replay and a restart.
+ */
+const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+const env = { ...process.env, CI: 'true', NO_COLOR: '1' };
+let work: string;
+let klines: Kline[];
+/** Candles of the replayed file. */
+let replayed: Kline[];
+
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env, cwd: work, timeout: 240_000 });
+
+const jsonLines = (text: string) =>
+  text
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+
+async function scoredOpenTimes(store: string): Promise<number[]> {
+  const opened = await KlineStore.open(store);
+  try {
+    const rows = await opened.query(
+      "SELECT open_time, count(*) AS n FROM scores WHERE symbol = 'BTCUSDT' GROUP BY open_time ORDER BY open_time",
+    );
+    for (const row of rows) expect(Number(row['n'])).toBe(4); // three detectors and the consensus
+    return rows.map((row) => Number(row['open_time']));
+  } finally {
+    await opened.close();
+  }
+}
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'watch-replay-'));
+  klines = generateSampleMarket({ symbol: 'BTCUSDT', interval: '1h', count: 1_500, seed: 11 }).klines;
+  replayed = klines.slice(1_000);
+  await writeKlinesCsv(join(work, 'train.csv'), klines.slice(0, 1_000));
+  await writeKlinesCsv(join(work, 'BTCUSDT-1h.csv'), replayed);
+  const trained = cli(
+    'train',
+    '--source',
+    'csv',
+    '--input',
+    'train.csv',
+    '--symbol',
+    'BTCUSDT',
+    '--interval',
+    '1h',
+    '--epochs',
+    '1',
+    '--no-charts',
+    '--out',
+    'models/BTCUSDT_1h',
+  );
+  expect(trained.status, trained.stderr).toBe(0);
+});
+
+describe('crypto-anomaly watch --replay (non-TTY)', () => {
+  it('prints each alert and a final status as JSON lines, nothing else; the file and the store agree', async () => {
+    const result = cli(
+      'watch',
+      '--replay',
+      'BTCUSDT-1h.csv',
+      '--model',
+      'models',
+      '--store',
+      'replay.duckdb',
+      '--json',
+      '--alerts-file',
+      'alerts.jsonl',
+      '--cooldown',
+      '3h',
+    );
+    expect(result.status, result.stderr).toBe(0);
+    const lines = jsonLines(result.stdout);
+    const status = lines.filter((line) => line['type'] === 'status');
+    const alerts = lines.filter((line) => line['type'] === undefined);
+    expect(status).toHaveLength(1);
+    expect(status[0]).toMatchObject({ final: true, mode: 'replay', connection: 'finished', symbols: 1 });
+    expect(alerts.length).toBeGreaterThan(0);
+    expect(status[0]!['alerts']).toBe(alerts.length);
+    for (const alert of alerts) {
+      expect(Object.keys(alert).sort()).toEqual(
+        [
+          'id',
+          'symbol',
+          'interval',
+          'openTime',
+          'time',
+          'close',
+          'logReturn',
+          'returnVolatilityMultiple',
+          'volume',
+          'volumeMedianMultiple',
+          'detector',
+          'thresholdKind',
+          'scores',
+          'topFeatures',
+          'reason',
+        ].sort(),
+      );
+      expect(alert['id']).toBe(`BTCUSDT:1h:${alert['openTime']}:${alert['detector']}`);
+      expect(alert['time']).toBe(new Date(alert['openTime'] as number).toISOString());
+      expect(alert['thresholdKind']).toBe('dspot');
+      expect((alert['scores'] as unknown[]).length).toBe(4);
+      expect(typeof alert['reason']).toBe('string');
+    }
+    // The cool-down: never two alerts of the pair less than 3 hours apart.
+    const times = alerts.map((alert) => alert['openTime'] as number);
+    for (let i = 1; i < times.length; i++)
+      expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(3 * 3_600_000);
+    expect(jsonLines(readFileSync(join(work, 'alerts.jsonl'), 'utf8'))).toEqual(alerts);
+    expect(result.stderr).toMatch(/BTCUSDT: warmed up on \d+ candles from the replay/);
+    // Every candle after the warm-up scored once, in the store.
+    const scored = await scoredOpenTimes(join(work, 'replay.duckdb'));
+    const firstScored = replayed.length - (status[0]!['candles'] as number);
+    expect(scored).toEqual(replayed.slice(firstScored).map((k) => k.openTime));
+
+    // Run again on the same store: everything was scored already, nothing is sent again.
+    const again = cli(
+      'watch',
+      '--replay',
+      'BTCUSDT-1h.csv',
+      '--model',
+      'models',
+      '--store',
+      'replay.duckdb',
+      '--json',
+      '--alerts-file',
+      'alerts.jsonl',
+      '--cooldown',
+      '3h',
+    );
+    expect(again.status, again.stderr).toBe(0);
+    expect(jsonLines(again.stdout)).toEqual([
+      expect.objectContaining({ type: 'status', candles: 0, alerts: 0 }),
+    ]);
+    expect(jsonLines(readFileSync(join(work, 'alerts.jsonl'), 'utf8'))).toEqual(alerts);
+  });
+
+  it('after a SIGKILL mid-replay, a restart scores each remaining candle once and writes no alert twice', async () => {
+    const args = [
+      'watch',
+      '--replay',
+      'BTCUSDT-1h.csv',
+      '--model',
+      'models',
+      '--store',
+      'killed.duckdb',
+      '--json',
+      '--alerts-file',
+      'killed.jsonl',
+      '--cooldown',
+      '0',
+    ];
+    const child: ChildProcess = spawn(process.execPath, [bin, ...args], { env, cwd: work });
+    let stdout = '';
+    child.stdout!.on('data', (chunk) => (stdout += chunk));
+    let ended = false;
+    const exited = new Promise((resolve) => child.on('exit', resolve)).then(() => (ended = true));
+    // Killed once a few alerts are out: in the middle of the replay.
+    while (!ended && stdout.split('\n').length < 4) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGKILL');
+    await exited;
+    expect(stdout).not.toMatch(/"final":true/);
+    const before = await scoredOpenTimes(join(work, 'killed.duckdb'));
+    expect(before.length).toBeGreaterThan(0);
+
+    const restart = cli(...args);
+    expect(restart.status, restart.stderr).toBe(0);
+    const final = jsonLines(restart.stdout).find((line) => line['type'] === 'status')!;
+    const after = await scoredOpenTimes(join(work, 'killed.duckdb'));
+    // The restart scored exactly the candles the killed run had not: none twice, none missed.
+    expect(before.length + (final['candles'] as number)).toBe(after.length);
+    expect(after).toEqual(replayed.slice(replayed.length - after.length).map((k) => k.openTime));
+    const ids = jsonLines(readFileSync(join(work, 'killed.jsonl'), 'utf8')).map((alert) => alert['id']);
+    expect(ids.length).toBeGreaterThan(0);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('refuses a pair without a model, naming the command that trains it, before opening anything', () => {
+    const result = cli(
+      'watch',
+      '--symbols',
+      'BTCUSDT,ETHUSDT',
+      '--interval',
+      '1h',
+      '--model',
+      'models',
+      '--store',
+      'none.duckdb',
+    );
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/no model for ETHUSDT 1h/);
+    expect(result.stderr).toMatch(
+      /crypto-anomaly train --source binance --symbol ETHUSDT --interval 1h --since \d{4}-\d{2}-\d{2} --out \S*models\/ETHUSDT_1h/,
+    );
+    expect(result.stdout).toBe('');
+    expect(existsSync(join(work, 'none.duckdb'))).toBe(false);
+  });
+});
