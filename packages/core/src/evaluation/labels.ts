@@ -1,0 +1,212 @@
+import { CoreError } from '../errors.js';
+import {
+  DEFAULT_LABEL_OPTIONS,
+  type LabelOptions,
+  type LabelRange,
+  type SeriesLabels,
+  type TimeRange,
+} from './api.js';
+
+/**
+ * Labels: events (instants or [start, end] spans, from a CSV or NAB's `combined_windows.json`)
+ * placed on a series' row times as inclusive row ranges, and the 0/1 row labels they imply.
+ */
+
+const NAIVE_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?$/;
+
+/**
+ * A time as milliseconds since the epoch: a number (epoch ms), an ISO 8601 string with a zone, or
+ * a zone-less `YYYY-MM-DD[ HH:MM[:SS[.fff…]]]`, read as UTC (NAB's and Binance's files carry none).
+ */
+export function parseTime(value: string | number, field = 'time'): number {
+  if (typeof value === 'number') {
+    if (Number.isFinite(value)) return value;
+  } else {
+    const text = value.trim();
+    if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);
+    const naive = NAIVE_DATE_TIME.exec(text);
+    if (naive) {
+      const [, y, mo, d, h = '0', mi = '0', s = '0', fraction = ''] = naive;
+      const ms = Number(`0.${fraction || '0'}`) * 1000;
+      return (
+        Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)) + Math.round(ms)
+      );
+    }
+    const parsed = Date.parse(text);
+    if (Number.isFinite(parsed)) return parsed;
+  }
+  throw new CoreError(
+    'INVALID_ARGUMENT',
+    `${field} ${JSON.stringify(value)} is not a time: give epoch milliseconds, an ISO 8601 time, or YYYY-MM-DD HH:MM:SS (read as UTC).`,
+  );
+}
+
+function assertAscending(times: ArrayLike<number>): void {
+  for (let i = 1; i < times.length; i++) {
+    if (!(times[i]! >= times[i - 1]!)) {
+      throw new CoreError(
+        'INVALID_ARGUMENT',
+        `row times must be finite and ascending: row ${i} (${times[i]}) comes before row ${i - 1} (${times[i - 1]}).`,
+      );
+    }
+  }
+}
+
+/** First index whose time is >= t (`strict`: > t), times ascending. */
+function firstIndexAfter(times: ArrayLike<number>, t: number, strict: boolean): number {
+  let lo = 0;
+  let hi = times.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (times[mid]! < t || (strict && times[mid]! === t)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Places events on a series: each event (an instant or a [start, end] span, widened by
+ * `tolerance` ms on each side) labels the rows whose time falls inside it. Events that cover no
+ * row are returned in `outside`, not dropped silently, so a caller can say how many were missed.
+ */
+export function labelsFromEvents(
+  times: ArrayLike<number>,
+  events: readonly (number | TimeRange)[],
+  options: Partial<LabelOptions> = {},
+): SeriesLabels {
+  const { tolerance } = { ...DEFAULT_LABEL_OPTIONS, ...options };
+  if (!(tolerance >= 0) || !Number.isFinite(tolerance)) {
+    throw new CoreError(
+      'INVALID_ARGUMENT',
+      `tolerance must be a finite number of ms >= 0, got ${tolerance}.`,
+    );
+  }
+  assertAscending(times);
+  const ranges: LabelRange[] = [];
+  const outside: TimeRange[] = [];
+  for (const event of events) {
+    const span = typeof event === 'number' ? { start: event, end: event } : event;
+    if (!(span.start <= span.end)) {
+      throw new CoreError(
+        'INVALID_ARGUMENT',
+        `an event's start must not be after its end, got start ${span.start} and end ${span.end}.`,
+      );
+    }
+    const startIndex = firstIndexAfter(times, span.start - tolerance, false);
+    const endIndex = firstIndexAfter(times, span.end + tolerance, true) - 1;
+    if (startIndex <= endIndex) {
+      ranges.push({ startIndex, endIndex });
+    } else {
+      outside.push(span);
+    }
+  }
+  return { ranges, outside };
+}
+
+/**
+ * Events from a CSV: a header naming either a `time` (or `timestamp`) column, one instant per
+ * line, or `start` and `end` columns, one span per line. Times as `parseTime` reads them.
+ */
+export function parseEventsCsv(text: string): TimeRange[] {
+  const lines = text.split(/\r?\n/).filter((line) => line.trim() !== '');
+  const header = (lines[0] ?? '').split(',').map((name) => name.trim().toLowerCase());
+  const timeColumn = header.findIndex((name) => name === 'time' || name === 'timestamp');
+  const startColumn = header.indexOf('start');
+  const endColumn = header.indexOf('end');
+  if (startColumn < 0 !== endColumn < 0 || (startColumn < 0 && timeColumn < 0)) {
+    throw new CoreError(
+      'MISSING_COLUMN',
+      `an events CSV needs a header with a "time" column or both "start" and "end" columns, got "${lines[0] ?? ''}".`,
+    );
+  }
+  return lines.slice(1).map((line, i) => {
+    const cells = line.split(',');
+    const where = `events CSV line ${i + 2}`;
+    if (startColumn >= 0) {
+      const start = parseTime(cells[startColumn] ?? '', `${where}: start`);
+      const end = parseTime(cells[endColumn] ?? '', `${where}: end`);
+      return { start, end };
+    }
+    const time = parseTime(cells[timeColumn] ?? '', `${where}: time`);
+    return { start: time, end: time };
+  });
+}
+
+/**
+ * NAB's `combined_windows.json`: `{ "<category>/<file>.csv": [[start, end], ...] }` with zone-less
+ * times (read as UTC), to a map from file name to its windows.
+ */
+export function parseNabWindows(json: unknown): Map<string, TimeRange[]> {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new CoreError(
+      'INVALID_ARGUMENT',
+      'NAB windows must be an object mapping each file name to a list of [start, end] pairs.',
+    );
+  }
+  const windows = new Map<string, TimeRange[]>();
+  for (const [name, list] of Object.entries(json)) {
+    if (!Array.isArray(list)) {
+      throw new CoreError(
+        'INVALID_ARGUMENT',
+        `NAB windows of "${name}" must be a list of [start, end] pairs.`,
+      );
+    }
+    windows.set(
+      name,
+      list.map((pair, i) => {
+        if (!Array.isArray(pair) || pair.length !== 2) {
+          throw new CoreError(
+            'INVALID_ARGUMENT',
+            `NAB window ${i} of "${name}" must be a [start, end] pair, got ${JSON.stringify(pair)}.`,
+          );
+        }
+        const start = parseTime(pair[0], `NAB window ${i} of "${name}": start`);
+        const end = parseTime(pair[1], `NAB window ${i} of "${name}": end`);
+        return { start, end };
+      }),
+    );
+  }
+  return windows;
+}
+
+/** 0/1 row labels of a series of `length` rows: 1 inside any range. */
+export function rowLabels(length: number, ranges: readonly LabelRange[]): Uint8Array {
+  const labels = new Uint8Array(length);
+  for (const { startIndex, endIndex } of ranges) {
+    labels.fill(1, Math.max(0, startIndex), Math.min(length, endIndex + 1));
+  }
+  return labels;
+}
+
+/** Maximal runs of consecutive non-zero rows, as ranges. */
+export function rangesFromFlags(flags: ArrayLike<number>): LabelRange[] {
+  const ranges: LabelRange[] = [];
+  let start = -1;
+  for (let i = 0; i <= flags.length; i++) {
+    const on = i < flags.length && Boolean(flags[i]);
+    if (on && start < 0) start = i;
+    else if (!on && start >= 0) {
+      ranges.push({ startIndex: start, endIndex: i - 1 });
+      start = -1;
+    }
+  }
+  return ranges;
+}
+
+/** Ranges sorted, with overlapping or touching ones merged. */
+export function mergeRanges(ranges: readonly LabelRange[]): LabelRange[] {
+  const sorted = [...ranges].sort((a, b) => a.startIndex - b.startIndex);
+  const merged: LabelRange[] = [];
+  for (const range of sorted) {
+    const last = merged[merged.length - 1];
+    if (last && range.startIndex <= last.endIndex + 1) {
+      merged[merged.length - 1] = {
+        startIndex: last.startIndex,
+        endIndex: Math.max(last.endIndex, range.endIndex),
+      };
+    } else {
+      merged.push({ startIndex: range.startIndex, endIndex: range.endIndex });
+    }
+  }
+  return merged;
+}
