@@ -171,7 +171,12 @@ export function liveKlineStreams(options: LiveStreamsOptions): AsyncIterableIter
     }
     const pending = held().sort((a, b) => a.openTime - b.openTime);
     state.held = undefined;
-    for (const kline of pending) emit(symbol, state, kline, 'stream');
+    // REST may lag the stream by a moment: a back-fill that found candles is followed by another
+    // if a gap is still left; one that found none (an exchange outage) or failed leaves it.
+    for (const kline of pending) {
+      if (candles > 0) receive(symbol, state, kline);
+      else emit(symbol, state, kline, 'stream');
+    }
   };
 
   /** Starts a back-fill unless one runs, there is no REST, or nothing was handled yet. */
