@@ -132,10 +132,15 @@ describe('liveKlineStreams', () => {
       .serve('ETHUSDT', '1m', eth.slice(0, 3))
       .start();
     try {
+      let timeRequests = 0;
+      exchange.onRequest = (request) => {
+        if (request.pathname === '/api/v3/time') timeRequests++;
+      };
       // Two candles per page, so three missed candles take two pages.
       const live = open({
         symbols: ['BTCUSDT', 'ETHUSDT'],
         rest: { baseUrl: exchange.url, pageSize: 2, retryBaseMs: 10 },
+        backfillConcurrency: 1,
       });
       await fake.waitForConnections(1);
       await nextStatus('connected');
@@ -187,6 +192,8 @@ describe('liveKlineStreams', () => {
       expect(statuses).toContainEqual({ type: 'backfilled', symbol: 'BTCUSDT', candles: 3 });
       expect(statuses).toContainEqual({ type: 'backfilled', symbol: 'ETHUSDT', candles: 2 });
       expect(statuses.some((s) => s.type === 'backfilling' && s.symbol === 'BTCUSDT')).toBe(true);
+      // The exchange's clock is asked once for both symbols (back-fills run one at a time here).
+      expect(timeRequests).toBe(1);
 
       // Messages came, so the backoff starts over at the next drop.
       fake.dropAll();

@@ -109,6 +109,7 @@ export function liveKlineStreams(options: LiveStreamsOptions): AsyncIterableIter
   let done = false;
   const slots = semaphore(opts.backfillConcurrency);
   const stats = { requests: 0, retries: 0, rateLimitWaits: 0 };
+  let exchangeNow: (() => number) | undefined;
   /** Names already reported as not asked for, so each is reported once. */
   const strangers = new Set<string>();
 
@@ -139,8 +140,11 @@ export function liveKlineStreams(options: LiveStreamsOptions): AsyncIterableIter
         symbol,
         candles: Math.max(0, Math.floor((endEstimate - cursor) / intervalToMilliseconds(interval))),
       });
-      state.pager ??= openKlinePager(restOptions, symbol, interval, stats);
+      // The exchange's clock is asked once (by the first pagers), not once per symbol.
+      const options = exchangeNow ? { ...restOptions, now: exchangeNow } : restOptions;
+      state.pager ??= openKlinePager(options, symbol, interval, stats);
       const { requestPage, now } = await state.pager;
+      exchangeNow ??= now;
       for (;;) {
         const end = held().length > 0 ? firstHeld() : now();
         if (done || cursor >= end) break;
