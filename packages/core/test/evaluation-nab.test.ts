@@ -137,7 +137,7 @@ describe('NAB threshold optimisation and normalisation', () => {
       expect.closeTo(0.8671068409226045, 12),
       expect.closeTo(1, 12),
     ]);
-    expect(result.normalizedScore).toBeCloseTo((100 * (1.8671068409226045 + 2)) / 4, 10);
+    expect(result.normalizedScore).toBeCloseTo((100 * (0.8671068409226045 + 1 + 2)) / 4, 10);
     const perfect = scoreNabCorpus([series({ 10: 1 }, 'a.csv'), series({ 10: 1 }, 'b.csv')], standard);
     expect(perfect.normalizedScore).toBeCloseTo(100, 10);
     // Detecting nothing is the null detector. (A constant score is not: at threshold 0 it flags
