@@ -73,6 +73,53 @@ export {
   IsolationForestDetector,
 } from './detectors/isolation-forest.js';
 export { CoreError, type CoreErrorCode, isCoreError } from './errors.js';
+export {
+  type CandleLike,
+  type CardinalityFactor,
+  DEFAULT_EXPLAINABLE_OPTIONS,
+  DEFAULT_LABEL_OPTIONS,
+  DEFAULT_NAB_OPTIONS,
+  DEFAULT_RANGE_METRIC_OPTIONS,
+  type DetectionQuality,
+  type EvaluateDetectionOptions,
+  type ExplainableOptions,
+  type ExplainableShare,
+  type FlagSpread,
+  type LabelOptions,
+  type LabelRange,
+  NAB_PROFILE_NAMES,
+  NAB_PROFILES,
+  type NabCorpusScore,
+  type NabCostMatrix,
+  type NabFileScore,
+  type NabOptions,
+  type NabProfileName,
+  type NabSeries,
+  type NabThresholdScore,
+  type PositionalBias,
+  type RangeMetricOptions,
+  type SeriesLabels,
+  type TimeRange,
+} from './evaluation/api.js';
+export { flagMetrics } from './evaluation/classification.js';
+export { evaluateDetection } from './evaluation/evaluate.js';
+export {
+  labelsFromEvents,
+  parseEventsCsv,
+  parseNabWindows,
+  parseTime,
+  rangesFromFlags,
+  rowLabels,
+} from './evaluation/labels.js';
+export {
+  nabScaledSigmoid,
+  optimizeNabThreshold,
+  runNabBenchmark,
+  scoreNabCorpus,
+  scoreNabSeries,
+} from './evaluation/nab.js';
+export { rangePrecision, rangeRecall } from './evaluation/range-based.js';
+export { explainableCandles, explainableShare, flagSpread } from './evaluation/unlabelled.js';
 export { computeFeatures, DEFAULT_FEATURE_OPTIONS, warmupRowsFor } from './features.js';
 export { averagePrecision, eventRecall, rocAuc } from './metrics.js';
 export {
