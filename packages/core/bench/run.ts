@@ -1,7 +1,7 @@
 /**
  * `pnpm bench`: every benchmark of the package, one after the other, each in its own process.
  *
- *   pnpm bench [pipeline] [quality] [autoencoder]   (default: all)
+ *   pnpm bench [pipeline] [quality] [autoencoder] [stream]   (default: all)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -11,6 +11,7 @@ const BENCHES: Record<string, string> = {
   pipeline: 'pipeline.ts',
   quality: 'quality.ts',
   autoencoder: 'autoencoder-throughput.ts',
+  stream: 'stream-burst.ts',
 };
 const chosen = process.argv.slice(2).filter((a) => a in BENCHES);
 let failed = false;
@@ -20,7 +21,7 @@ for (const name of chosen.length > 0 ? chosen : Object.keys(BENCHES)) {
   process.stdout.write(`\n## ${name} (${BENCHES[name]})\n`);
   const result = spawnSync(
     process.execPath,
-    ['--conditions=@crypto-anomaly/source', '--import', 'tsx', file],
+    ['--expose-gc', '--conditions=@crypto-anomaly/source', '--import', 'tsx', file],
     { stdio: 'inherit' },
   );
   failed ||= result.status !== 0;
