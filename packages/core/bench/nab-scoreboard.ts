@@ -101,7 +101,10 @@ async function publishedFiles(detector: string, profile: NabProfileName) {
   return rows;
 }
 
-const fmt = (v: number, digits = 2) => v.toFixed(digits);
+const fmt = (v: number, digits = 2) => {
+  const text = v.toFixed(digits);
+  return Number(text) === 0 ? text.replace('-', '') : text; // no "-0.000"
+};
 const totals: string[] = [];
 const perFile: string[] = [];
 for (const detector of detectors) {
