@@ -96,6 +96,11 @@ export function addWatchCommand(program: Command, context: CommandContext): void
         'fitted: as trained; spot / dspot: adapt to the stream (default dspot)',
       ).choices(['fitted', 'spot', 'dspot']),
     )
+    .option(
+      '--status-every <seconds>',
+      'seconds between two status lines off a terminal (default 60)',
+      parse.positiveInteger,
+    )
     .option('--train-missing', 'train the model of a pair that has none (from its history) before watching')
     .option(
       '--model-for-all',
@@ -247,6 +252,7 @@ export function settingsOf(flags: Record<string, unknown>): WatchSettings {
       (flags['cooldown'] as number | undefined) ??
       COOLDOWN_CANDLES * data.intervalToMilliseconds(interval ?? '1m'),
     thresholds: (flags['thresholds'] as ThresholdKind | undefined) ?? 'dspot',
+    statusEveryMs: ((flags['statusEvery'] as number | undefined) ?? 60) * 1000,
     trainMissing: flags['trainMissing'] === true,
     modelForAll: flags['modelForAll'] === true,
     ...(flags['epochs'] !== undefined ? { epochs: flags['epochs'] as number } : {}),

@@ -18,7 +18,8 @@ export function liveHistory(
   return async (symbol: string, count: number, through: number | undefined): Promise<WarmUpHistory> => {
     // Exclusive end: the candle still forming (open time at or after the last boundary) is not closed.
     const end = through !== undefined ? through + 1 : Math.floor(now() / step) * step;
-    const start = end - count * step;
+    // Twice the span needed: a candle the exchange never published (an outage) does not starve it.
+    const start = end - 2 * count * step;
     let klines = await store.klines(symbol, interval, { start, end });
     let from: WarmUpHistory['from'] = 'store';
     if (klines.length < count) {

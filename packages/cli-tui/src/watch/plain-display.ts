@@ -64,10 +64,11 @@ export function createPlainDisplay(
   title: string,
   out: (line: string) => void,
   err: (line: string) => void,
+  everyMs: number = STATUS_EVERY_MS,
   now: () => number = Date.now,
 ): WatchDisplay & { state(): WatchState } {
   let state = initialWatchState(title);
-  const timer = setInterval(() => out(JSON.stringify(statusLine(state, now()))), STATUS_EVERY_MS);
+  const timer = setInterval(() => out(JSON.stringify(statusLine(state, now()))), everyMs);
   timer.unref();
   err(title);
   return {

@@ -36,6 +36,8 @@ export interface WatchSettings {
   webhook?: string;
   webhookJournal?: string;
   cooldownMs: number;
+  /** Between two status lines off a terminal. */
+  statusEveryMs: number;
   thresholds: ThresholdKind;
   trainMissing: boolean;
   modelForAll: boolean;
@@ -112,7 +114,7 @@ async function watch(settings: WatchSettings, context: CommandContext, controlle
       const shown = createDashboardDisplay(title, settings.mode === 'live' ? 'live' : 'replay');
       void shown.quit.then(() => controller.abort(new Error('stopped with q')));
       display = shown;
-    } else display = createPlainDisplay(title, context.out, context.err);
+    } else display = createPlainDisplay(title, context.out, context.err, settings.statusEveryMs);
     await watchWith(display, dashboard);
   } finally {
     for (const sink of sinks) await sink.close().catch(() => undefined);
