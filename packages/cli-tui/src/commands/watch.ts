@@ -101,7 +101,10 @@ export function addWatchCommand(program: Command, context: CommandContext): void
       'seconds between two status lines off a terminal (default 60)',
       parse.positiveInteger,
     )
-    .option('--train-missing', 'train the model of a pair that has none (from its history) before watching')
+    .option(
+      '--train-missing',
+      'train the model of a pair that has none (from its history) in a worker thread while the others stream',
+    )
     .option(
       '--model-for-all',
       'score pairs without a model of their own with --model (one model folder), with a warning',

@@ -20,8 +20,14 @@ export interface WarmUpHistory {
 
 export interface WatchLoopOptions<S extends WatchScorer> {
   interval: Interval;
-  /** One scorer per symbol watched (those whose model loaded). */
+  /** One scorer per symbol watched from the start (those whose model loaded). */
   scorers: ReadonlyMap<string, S>;
+  /**
+   * Symbols whose scorer comes later (a model being trained while the others stream): each
+   * resolves to its scorer, which is then warmed up and joins with candles of its own; a rejection
+   * stops that symbol alone.
+   */
+  joining?: ReadonlyMap<string, Promise<S>>;
   /** Core's `scoreMany`: a burst across symbols in one call (the autoencoders batched). */
   scoreMany: ScoreBurst<S>;
   store: WatchStore;
@@ -30,8 +36,11 @@ export interface WatchLoopOptions<S extends WatchScorer> {
    * (the last candle scored before a restart), else the latest there are.
    */
   history(symbol: string, count: number, through: number | undefined): Promise<WarmUpHistory>;
-  /** The closed candles after `resumeFrom[symbol]`, per symbol in open-time order (live or replay). */
-  candles(resumeFrom: Record<string, number>): AsyncIterable<WatchCandle>;
+  /**
+   * The closed candles of `symbols` after `resumeFrom[symbol]`, per symbol in open-time order (live
+   * or replay). Called once for the symbols ready at the start, then once per symbol that joins.
+   */
+  candles(symbols: string[], resumeFrom: Record<string, number>): AsyncIterable<WatchCandle>;
   cooldown: AlertCooldown;
   /** Sinks that keep their own record of ids (alerts file, webhook): they get an alert before the store. */
   sinks: readonly AlertSink[];
@@ -91,10 +100,11 @@ export async function runWatchLoop<S extends WatchScorer>(
 ): Promise<WatchLoopResult> {
   const now = options.now ?? Date.now;
   const { interval, store, signal } = options;
-  const symbols = [...options.scorers.keys()];
+  const scorers = new Map(options.scorers);
+  const joining = options.joining ?? new Map<string, Promise<S>>();
+  const symbols = [...scorers.keys(), ...[...joining.keys()].filter((symbol) => !scorers.has(symbol))];
   const stopped = new Map<string, string>();
   const lastHandled = new Map<string, number>();
-  const resumeFrom: Record<string, number> = {};
   const stop = (symbol: string, reason: string) => {
     if (stopped.has(symbol)) return;
     stopped.set(symbol, reason);
@@ -102,8 +112,8 @@ export async function runWatchLoop<S extends WatchScorer>(
   };
   options.onEvent({ type: 'started', symbols, interval, mode: options.mode, at: now() });
 
-  for (const [symbol, scorer] of options.scorers) {
-    signal.throwIfAborted();
+  /** Warms a scorer up on the candles before the first to score; where its candles resume, or undefined. */
+  const warmUp = async (symbol: string, scorer: S): Promise<number | undefined> => {
     try {
       const last = await store.lastScoredOpenTime(symbol, interval);
       const history = await options.history(symbol, scorer.historyNeeded, last);
@@ -112,47 +122,88 @@ export async function runWatchLoop<S extends WatchScorer>(
           symbol,
           `only ${history.klines.length} candles before the first to score, its model needs ${scorer.historyNeeded}`,
         );
-        continue;
+        return undefined;
       }
       options.onEvent({ type: 'warming-up', symbol, candles: history.klines.length, from: history.from });
       scorer.warmUp(history.klines);
       const through = last ?? history.klines.at(-1)!.openTime;
-      resumeFrom[symbol] = through;
       lastHandled.set(symbol, through);
+      return through;
     } catch (error) {
       stop(symbol, `warm-up failed: ${(error as Error)?.message ?? String(error)}`);
+      return undefined;
     }
-  }
-  const watched = symbols.filter((symbol) => !stopped.has(symbol));
-  if (watched.length === 0) return { candles: 0, alerts: 0, stopped };
+  };
 
-  // The reader fills a queue while bursts are scored, so candles that arrive together (a
-  // back-fill, a minute's close across hundreds of symbols) are scored together.
+  const resumeFrom: Record<string, number> = {};
+  for (const [symbol, scorer] of scorers) {
+    signal.throwIfAborted();
+    const through = await warmUp(symbol, scorer);
+    if (through !== undefined) resumeFrom[symbol] = through;
+  }
+  const watched = Object.keys(resumeFrom);
+  if (watched.length === 0 && joining.size === 0) return { candles: 0, alerts: 0, stopped };
+
+  // Readers fill a queue while bursts are scored, so candles that arrive together (a back-fill, a
+  // minute's close across hundreds of symbols) are scored together. One reader for the symbols
+  // ready at the start, one more per symbol that joins later.
   const queue: WatchCandle[] = [];
-  let readerDone = false;
+  let readers = 0;
+  let pendingJoins = joining.size;
   let readerError: unknown;
   let wakeScorer: (() => void) | undefined;
-  let wakeReader: (() => void) | undefined;
+  const waitingReaders: (() => void)[] = [];
+  const wakeReaders = () => {
+    for (const wake of waitingReaders.splice(0)) wake();
+  };
   const readAhead = options.readAhead ?? 5_000;
-  const reader = (async () => {
-    try {
-      for await (const candle of options.candles(resumeFrom)) {
-        queue.push(candle);
+  const readerTasks: Promise<void>[] = [];
+  const startReader = (from: Record<string, number>) => {
+    readers++;
+    const reader = (async () => {
+      try {
+        for await (const candle of options.candles(Object.keys(from), from)) {
+          queue.push(candle);
+          wakeScorer?.();
+          while (queue.length >= readAhead && !signal.aborted)
+            await new Promise<void>((resolve) => waitingReaders.push(resolve));
+          if (signal.aborted) break;
+        }
+      } catch (error) {
+        if (!signal.aborted) readerError ??= error;
+      } finally {
+        readers--;
         wakeScorer?.();
-        if (queue.length >= readAhead) await new Promise<void>((resolve) => (wakeReader = resolve));
-        if (signal.aborted) break;
       }
-    } catch (error) {
-      if (!signal.aborted) readerError = error;
-    } finally {
-      readerDone = true;
-      wakeScorer?.();
-    }
-  })();
+    })();
+    readerTasks.push(reader);
+  };
+  if (watched.length > 0) startReader(resumeFrom);
+  for (const [symbol, promise] of joining) {
+    void (async () => {
+      try {
+        let scorer: S;
+        try {
+          scorer = await promise;
+        } catch (error) {
+          stop(symbol, (error as Error)?.message ?? String(error));
+          return;
+        }
+        if (signal.aborted) return;
+        const through = await warmUp(symbol, scorer);
+        if (through === undefined || signal.aborted) return;
+        scorers.set(symbol, scorer);
+        startReader({ [symbol]: through });
+      } finally {
+        pendingJoins--;
+        wakeScorer?.();
+      }
+    })();
+  }
 
   const onAbort = () => {
     wakeScorer?.();
-    wakeReader?.();
+    wakeReaders();
   };
   signal.addEventListener('abort', onAbort, { once: true });
   let candles = 0;
@@ -160,7 +211,7 @@ export async function runWatchLoop<S extends WatchScorer>(
   const maxBurst = options.maxBurst ?? 1_000;
   while (!signal.aborted) {
     if (queue.length === 0) {
-      if (readerDone) break;
+      if (readers === 0 && pendingJoins === 0) break;
       await new Promise<void>((resolve) => (wakeScorer = resolve));
       wakeScorer = undefined;
       continue;
@@ -176,25 +227,25 @@ export async function runWatchLoop<S extends WatchScorer>(
       } else rest.push(candle);
     }
     queue.splice(0, queue.length, ...rest);
-    if (queue.length < readAhead) wakeReader?.();
+    if (queue.length < readAhead) wakeReaders();
 
     const fresh = burst.filter((candle) => {
       const last = lastHandled.get(candle.symbol);
       return (
-        options.scorers.has(candle.symbol) &&
+        scorers.has(candle.symbol) &&
         !stopped.has(candle.symbol) &&
         (last === undefined || candle.kline.openTime > last)
       );
     });
     if (fresh.length === 0) continue;
     for (const candle of fresh) await store.upsert(candle.symbol, interval, [candle.kline]);
-    const scores = await scoreBurst(options, fresh, stop);
+    const scores = await scoreBurst(options, scorers, fresh, stop);
     const scoredAt = now();
 
     const allAlerts: Alert[] = [];
     const delivered = new Set<string>();
     for (const { candle, score } of scores) {
-      const alerts = options.scorers.get(candle.symbol)!.alertsOf(score);
+      const alerts = scorers.get(candle.symbol)!.alertsOf(score);
       allAlerts.push(...alerts);
       const decision = options.cooldown.decide(alerts);
       if (decision.delivered) {
@@ -221,9 +272,9 @@ export async function runWatchLoop<S extends WatchScorer>(
     }
   }
   signal.removeEventListener('abort', onAbort);
-  wakeReader?.();
+  wakeReaders();
   // Stopped: the reader ends when the source sees the same signal; scoring does not wait for it.
-  if (!signal.aborted) await reader;
+  if (!signal.aborted) await Promise.all(readerTasks);
   if (readerError !== undefined) throw readerError;
   options.onEvent({ type: 'finished', candles, alerts: alertCount, at: now() });
   return { candles, alerts: alertCount, stopped };
@@ -249,10 +300,11 @@ async function deliver<S extends WatchScorer>(options: WatchLoopOptions<S>, sink
  */
 async function scoreBurst<S extends WatchScorer>(
   options: WatchLoopOptions<S>,
+  scorers: ReadonlyMap<string, S>,
   burst: WatchCandle[],
   stop: (symbol: string, reason: string) => void,
 ): Promise<{ candle: WatchCandle; score: CandleScore }[]> {
-  const items = burst.map((candle) => ({ scorer: options.scorers.get(candle.symbol)!, kline: candle.kline }));
+  const items = burst.map((candle) => ({ scorer: scorers.get(candle.symbol)!, kline: candle.kline }));
   try {
     const scores = await options.scoreMany(items);
     return burst.map((candle, index) => ({ candle, score: scores[index]! }));
@@ -262,7 +314,7 @@ async function scoreBurst<S extends WatchScorer>(
       return [];
     }
     const scored: { candle: WatchCandle; score: CandleScore }[] = [];
-    for (const candle of burst) scored.push(...(await scoreBurst(options, [candle], stop)));
+    for (const candle of burst) scored.push(...(await scoreBurst(options, scorers, [candle], stop)));
     return scored;
   }
 }

@@ -1,7 +1,7 @@
 import { dirname, join } from 'node:path';
 import type { ThresholdKind } from '@crypto-anomaly/core';
 import * as core from '@crypto-anomaly/core';
-import type { Interval, KlineSource, KlineStore } from '@crypto-anomaly/data';
+import type { Interval, KlineStore } from '@crypto-anomaly/data';
 import * as data from '@crypto-anomaly/data';
 import type { CommandContext } from '../command-context.js';
 import { CliError } from '../errors.js';
@@ -13,6 +13,7 @@ import { modelFolder, planModels, trainCommand, trainingSince } from './models.j
 import { createPlainDisplay, type WatchDisplay } from './plain-display.js';
 import { AlertCooldown, AlertsFileSink, stdoutSink, WebhookSink } from './sinks.js';
 import { topSymbols } from './symbols.js';
+import { trainInWorker } from './train-in-worker.js';
 import type { AlertSink, WatchCandle, WatchStore } from './watch-api.js';
 
 /** What `watch` was asked to do, flags checked (see `settingsOf` in commands/watch.ts). */
@@ -135,29 +136,58 @@ async function watch(settings: WatchSettings, context: CommandContext, controlle
             });
     const replay = settings.mode === 'live' ? undefined : replayHistory(store, interval, replayLoad);
 
-    // Pairs without a model are trained first (in this process, before the stream opens).
-    const trained = new Map<string, core.TrainedPipeline>();
+    // Pairs without a model are trained in a worker thread, one after another, while the others
+    // stream; each joins once its model is saved (loaded here, warmed up by the loop).
+    const joined: core.TrainedPipeline[] = [];
+    const joining = new Map<string, Promise<core.StreamScorer>>();
+    let training: Promise<unknown> = Promise.resolve();
     for (const symbol of plan.missing) {
-      signal.throwIfAborted();
       const modelDir = modelFolder(modelRoot, symbol, interval);
-      display.note(`${symbol}: no model; training one into ${modelDir} (--train-missing)`);
-      const source: KlineSource =
-        settings.mode === 'live'
-          ? data.binanceSource(store, rest, { archive: false, signal })
-          : { describe: () => `the replayed candles of ${symbol}`, load: () => replay!.load(symbol) };
-      const result = await core.trainPipeline({
-        source,
-        symbol,
-        interval,
-        ...(settings.mode === 'live' ? { since: trainingSince(interval) } : {}),
-        modelDir,
-        charts: false,
-        ...(settings.epochs !== undefined ? { epochs: settings.epochs } : {}),
-        ...(settings.backend !== undefined ? { backend: settings.backend } : {}),
-        signal,
-      });
-      trained.set(symbol, result.pipeline);
-      plan.folders.set(symbol, modelDir);
+      const trainOne = async () => {
+        signal.throwIfAborted();
+        const klines = await trainingHistory(symbol);
+        display!.note(
+          `${symbol}: no model; training one on ${klines.length} candles into ${modelDir} in a worker (--train-missing), the others go on`,
+        );
+        const done = await trainInWorker(
+          {
+            symbol,
+            interval,
+            modelDir,
+            klines,
+            describe:
+              settings.mode === 'live'
+                ? `${symbol} ${interval} from the store`
+                : `the replayed candles of ${symbol}`,
+            ...(settings.epochs !== undefined ? { epochs: settings.epochs } : {}),
+            ...(settings.backend !== undefined ? { backend: settings.backend } : {}),
+          },
+          signal,
+        );
+        const pipeline = await core.TrainedPipeline.load(
+          done.modelDir,
+          settings.backend ? { backend: settings.backend } : {},
+        );
+        joined.push(pipeline);
+        display!.note(
+          `${symbol}: model trained in ${(done.ms / 1000).toFixed(1)}s and saved in ${done.modelDir}; it joins`,
+        );
+        return new core.StreamScorer(pipeline, { symbol, interval, thresholds: settings.thresholds });
+      };
+      const scorer = training.then(trainOne, trainOne);
+      training = scorer.catch(() => undefined);
+      joining.set(symbol, scorer);
+    }
+
+    /** A missing model's training candles: the replayed ones, or live about 5,000 from the store (fetched over REST first). */
+    async function trainingHistory(symbol: string) {
+      if (replay) return replay.load(symbol);
+      const since = trainingSince(interval);
+      const until =
+        Math.floor(Date.now() / data.intervalToMilliseconds(interval)) *
+        data.intervalToMilliseconds(interval);
+      await data.fetchKlines({ store, symbol, interval, since, until, signal, ...rest });
+      return store.klines(symbol, interval, { start: since, end: until });
     }
 
     // One load per model folder: pairs sharing a model (--model-for-all) share its tensors.
@@ -165,7 +195,7 @@ async function watch(settings: WatchSettings, context: CommandContext, controlle
     const scorers = new Map<string, core.StreamScorer>();
     for (const [symbol, folder] of plan.folders) {
       try {
-        let pipeline = trained.get(symbol) ? Promise.resolve(trained.get(symbol)!) : pipelines.get(folder);
+        let pipeline = pipelines.get(folder);
         if (!pipeline) {
           pipeline = core.TrainedPipeline.load(folder, settings.backend ? { backend: settings.backend } : {});
           pipelines.set(folder, pipeline);
@@ -182,16 +212,16 @@ async function watch(settings: WatchSettings, context: CommandContext, controlle
         });
       }
     }
-    if (scorers.size === 0) {
+    if (scorers.size === 0 && joining.size === 0) {
       throw new CliError('RUNTIME', 'no pair has a model that loads', {
         hint: 'train the models again (crypto-anomaly train --out DIR/SYMBOL_INTERVAL) and pass DIR to --model',
       });
     }
 
-    const candles = (resumeFrom: Record<string, number>): AsyncIterable<WatchCandle> =>
+    const candles = (symbols: string[], resumeFrom: Record<string, number>): AsyncIterable<WatchCandle> =>
       replay
         ? data.replayKlines({
-            symbols: [...scorers.keys()],
+            symbols,
             interval,
             load: replay.load,
             speed: settings.speed,
@@ -199,7 +229,7 @@ async function watch(settings: WatchSettings, context: CommandContext, controlle
             signal,
           })
         : data.liveKlineStreams({
-            symbols: [...scorers.keys()],
+            symbols,
             interval,
             ...(settings.streamUrl ? { wsUrl: settings.streamUrl } : {}),
             rest,
@@ -212,6 +242,7 @@ async function watch(settings: WatchSettings, context: CommandContext, controlle
     await runWatchLoop({
       interval,
       scorers,
+      joining,
       scoreMany: (items) => core.scoreMany(items),
       store: watchStore(store),
       history: replay ? replay.history : liveHistory(store, interval, rest, signal),
@@ -224,7 +255,7 @@ async function watch(settings: WatchSettings, context: CommandContext, controlle
       mode: replay ? 'replay' : 'live',
     });
     for (const pipeline of pipelines.values()) (await pipeline).dispose();
-    for (const pipeline of trained.values()) pipeline.dispose();
+    for (const pipeline of joined) pipeline.dispose();
   }
 }
 
