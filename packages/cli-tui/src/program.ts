@@ -2,11 +2,13 @@ import { Command, CommanderError } from 'commander';
 import type { CommandContext } from './command-context.js';
 import { addDetectCommand } from './commands/detect.js';
 import { addFetchCommand } from './commands/fetch.js';
+import { addIngestCommand } from './commands/ingest.js';
 import { addReportCommand } from './commands/report.js';
 import { addRunCommand } from './commands/run.js';
 import { addScoreCommand } from './commands/score.js';
 import { addTrainCommand } from './commands/train.js';
 import { addWatchCommand } from './commands/watch.js';
+import { addWorkerCommand } from './commands/worker.js';
 import { describeFailure, isCliError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import { VERSION } from './version.js';
@@ -75,6 +77,8 @@ Exit codes: 0 success, 1 runtime failure (or q), 2 usage error, 130 Ctrl+C / SIG
   addScoreCommand(program, context);
   addReportCommand(program, context);
   addWatchCommand(program, context);
+  addIngestCommand(program, context);
+  addWorkerCommand(program, context);
   // Each subcommand's usage errors end with its own usage line rather than the program's.
   for (const command of program.commands) {
     command.exitOverride();

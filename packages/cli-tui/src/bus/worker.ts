@@ -1,0 +1,501 @@
+import { hostname } from 'node:os';
+import type { Alert, CandleScore, ThresholdKind } from '@crypto-anomaly/core';
+import * as core from '@crypto-anomaly/core';
+import type { Interval, Kline } from '@crypto-anomaly/data';
+import { AckPolicy, type ConsumerMessages, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import type { CommandContext } from '../command-context.js';
+import { withStopSignals } from '../session.js';
+import { planModels } from '../watch/models.js';
+import {
+  alertSubject,
+  BUCKETS,
+  candleId,
+  consumerName,
+  deadLetterSubject,
+  HEADERS,
+  klineSubject,
+  type Market,
+  STREAMS,
+  scoreSubject,
+  type WorkerEvent,
+} from './bus-api.js';
+import { type Bus, connectBus, ensureStreams, publishStored, sleep } from './connection.js';
+import { readKlineMessage } from './kline-message.js';
+import { keysOf, Leases } from './leases.js';
+import { lastScored, warmUpCandles } from './stream-history.js';
+
+/** What `worker` was asked to do, flags checked (see commands/worker.ts). */
+export interface WorkerSettings {
+  bus: string;
+  modelRoot: string;
+  modelForAll: boolean;
+  /** Only markets of this interval (default: every interval with a model). */
+  interval?: Interval;
+  thresholds: ThresholdKind;
+  /** A candle that does not read is parked after this many deliveries. */
+  poisonAfter: number;
+  leaseTtlMs: number;
+  /** Most markets this worker owns (default: its fair share, no cap). */
+  maxMarkets?: number;
+  /** Names the worker in leases and headers (default host-pid). */
+  name?: string;
+  /** Most candles scored in one burst across markets. */
+  maxBurst: number;
+}
+
+/** A market this worker owns. */
+interface Owned {
+  market: Market;
+  key: string;
+  scorer: core.StreamScorer;
+  /** Candles taken into the scorer so far (warm-up and scored). */
+  taken: number;
+  queue: JsMsg[];
+  messages: ConsumerMessages | undefined;
+  pump: Promise<void> | undefined;
+  /** Set when the market is being given up: its queue is no longer scored. */
+  leaving: boolean;
+  /** Resolves the pump's wait when the queue drains. */
+  wakePump?: () => void;
+}
+
+const QUEUE_HIGH = 256;
+
+/**
+ * `crypto-anomaly worker --bus URL --model DIR`: any number of them, on any machines. Each market
+ * (symbol and interval) is owned by one worker at a time through a lease; the owner reads its
+ * candles from a durable consumer of the KLINES stream, scores them in order (a burst across its
+ * markets at once), publishes each candle's alerts and then its score, and acknowledges the candle
+ * only after both are stored. Taking a market over, it rebuilds the scorer from the stream: the
+ * candles up to the last one scored, so the scores do not depend on which worker scored.
+ */
+export async function runWorker(settings: WorkerSettings, context: CommandContext): Promise<void> {
+  const controller = new AbortController();
+  await withStopSignals(context, controller, () => work(settings, context, controller.signal), {
+    graceMs: 15_000,
+  });
+}
+
+function describe(event: WorkerEvent): string {
+  switch (event.type) {
+    case 'claimed':
+      return `${event.market.symbol} ${event.market.interval}: taken, warmed up on ${event.warmUp} candles (${event.from === 'scored' ? 'up to the last scored' : 'the first of the stream'}), reading from sequence ${event.startSequence}`;
+    case 'released':
+      return `${event.market.symbol} ${event.market.interval}: given up (${event.reason})`;
+    case 'parked':
+      return `${event.market.symbol} ${event.market.interval}: candle at sequence ${event.sequence} parked after ${event.deliveries} deliveries: ${event.reason}`;
+    case 'skipped':
+      return `${event.market.symbol} ${event.market.interval}: not taken: ${event.reason}`;
+    case 'scored':
+      return `scored ${event.candles} candles, ${event.alerts} alerts`;
+    case 'connected':
+    case 'reconnected':
+      return `bus: ${event.type} to ${event.server}`;
+    case 'disconnected':
+      return 'bus: connection lost, reconnecting';
+  }
+}
+
+async function work(settings: WorkerSettings, context: CommandContext, signal: AbortSignal) {
+  const name = settings.name ?? `${hostname()}-${process.pid}`;
+  const emit = (event: WorkerEvent) => context.err(`worker ${name}: ${describe(event)}`);
+  const bus = await connectBus(settings.bus, `crypto-anomaly worker ${name}`, {
+    leaseTtlMs: settings.leaseTtlMs,
+    onStatus: (status) =>
+      emit(
+        status === 'disconnect' ? { type: 'disconnected' } : { type: 'reconnected', server: settings.bus },
+      ),
+  });
+  emit({ type: 'connected', server: settings.bus });
+  const owned = new Map<string, Owned>();
+  const pipelines = new Map<string, Promise<core.TrainedPipeline>>();
+  let wakeScorer: (() => void) | undefined;
+  const wake = () => {
+    const resolve = wakeScorer;
+    wakeScorer = undefined;
+    resolve?.();
+  };
+  signal.addEventListener('abort', wake, { once: true });
+  let inFlight: Promise<void> = Promise.resolve();
+  let scoredCandles = 0;
+  let scoredAlerts = 0;
+
+  try {
+    await ensureStreams(bus);
+    const markets = await bus.bucket(BUCKETS.markets);
+    const leases = new Leases(await bus.bucket(BUCKETS.leases), name);
+    const workers = await bus.bucket(BUCKETS.workers);
+    const ttl = settings.leaseTtlMs;
+
+    /** The market's model, or why it has none. */
+    const modelOf = async (
+      market: Market,
+    ): Promise<{ problem: string } | { pipeline: core.TrainedPipeline }> => {
+      const plan = await planModels(
+        settings.modelRoot,
+        [market.symbol],
+        market.interval,
+        settings.modelForAll,
+      );
+      const folder = plan.folders.get(market.symbol);
+      if (!folder)
+        return { problem: `no model under ${settings.modelRoot} for ${market.symbol}_${market.interval}` };
+      let pipeline = pipelines.get(folder);
+      if (!pipeline) {
+        pipeline = core.TrainedPipeline.load(folder);
+        pipelines.set(folder, pipeline);
+        pipeline.catch(() => pipelines.delete(folder));
+      }
+      return { pipeline: await pipeline };
+    };
+    const noModel = new Set<string>();
+
+    const stopPump = async (entry: Owned) => {
+      entry.leaving = true;
+      entry.wakePump?.();
+      await entry.messages?.close().catch(() => undefined);
+      await entry.pump?.catch(() => undefined);
+      entry.queue.length = 0;
+    };
+
+    /** Takes a market over: the scorer rebuilt from the stream, a fresh consumer after it. */
+    const takeOver = async (market: Market, key: string) => {
+      const model = await modelOf(market);
+      if ('problem' in model) {
+        noModel.add(key);
+        emit({ type: 'skipped', market, reason: model.problem });
+        await leases.release(key);
+        return;
+      }
+      const scorer = new core.StreamScorer(model.pipeline, {
+        symbol: market.symbol,
+        interval: market.interval,
+        thresholds: settings.thresholds,
+      });
+      const subject = klineSubject(market.interval, market.symbol);
+      const scored = await lastScored(bus, market);
+      const marketCount = (await keysOf(markets)).length;
+      const warm = await warmUpCandles(bus, subject, market, scorer.historyNeeded, scored, marketCount);
+      if (warm.klines.length > 0) scorer.warmUp(warm.klines);
+      // A fresh consumer from the first candle not scored: whatever the previous owner had
+      // delivered and not acknowledged is read again, in order; a previous owner still running
+      // (its lease lost) finds its consumer gone and stops.
+      const durable = consumerName(market);
+      await bus.jsm.consumers.delete(STREAMS.klines, durable).catch(() => undefined);
+      await bus.jsm.consumers.add(STREAMS.klines, {
+        durable_name: durable,
+        filter_subject: subject,
+        deliver_policy: DeliverPolicy.StartSequence,
+        opt_start_seq: warm.startSequence,
+        ack_policy: AckPolicy.Explicit,
+        ack_wait: nanos(60_000),
+        max_deliver: -1,
+        max_ack_pending: 1_000,
+      });
+      const entry: Owned = {
+        market,
+        key,
+        scorer,
+        taken: warm.klines.length,
+        queue: [],
+        messages: undefined,
+        pump: undefined,
+        leaving: false,
+      };
+      owned.set(key, entry);
+      emit({
+        type: 'claimed',
+        market,
+        warmUp: warm.klines.length,
+        from: scored ? 'scored' : 'start',
+        startSequence: warm.startSequence,
+      });
+      const consumer = await bus.js.consumers.get(STREAMS.klines, durable);
+      entry.messages = await consumer.consume({ max_messages: 128 });
+      entry.pump = (async () => {
+        for await (const message of entry.messages!) {
+          if (entry.leaving) break;
+          entry.queue.push(message);
+          wake();
+          if (entry.queue.length >= QUEUE_HIGH) {
+            await new Promise<void>((resolve) => {
+              entry.wakePump = resolve;
+            });
+            entry.wakePump = undefined;
+          }
+        }
+      })();
+    };
+
+    const release = async (key: string, reason: string) => {
+      const entry = owned.get(key);
+      if (!entry) return;
+      owned.delete(key);
+      await stopPump(entry);
+      // Its last burst's scores are on the bus before the next owner reads where to resume.
+      await inFlight;
+      await leases.release(key);
+      emit({ type: 'released', market: entry.market, reason });
+    };
+
+    /** Renews every lease held; a market whose lease is lost is dropped at once. */
+    const renew = async () => {
+      await workers.put(name, String(Date.now()));
+      for (const key of leases.keys) {
+        if ((await leases.renew(key)) !== 'lost') continue;
+        const entry = owned.get(key);
+        owned.delete(key);
+        if (entry) {
+          await stopPump(entry);
+          emit({ type: 'released', market: entry.market, reason: 'lease lost (expired or taken)' });
+        }
+      }
+    };
+
+    /** Markets claimed or given up so that each worker alive has its share. */
+    const balance = async () => {
+      const marketKeys = (await keysOf(markets)).filter(
+        (key) =>
+          !noModel.has(key) && (settings.interval === undefined || key.startsWith(`${settings.interval}.`)),
+      );
+      const alive = Math.max(1, (await keysOf(workers)).length);
+      let share = Math.ceil(marketKeys.length / alive);
+      if (settings.maxMarkets !== undefined) share = Math.min(share, settings.maxMarkets);
+      // More than a fair share (a worker joined): give the last taken up.
+      for (const key of [...owned.keys()].slice(share)) await release(key, 'rebalanced to another worker');
+      if (owned.size >= share) return;
+      const held = new Set(await keysOf(await bus.bucket(BUCKETS.leases)));
+      const free = shuffle(marketKeys.filter((key) => !held.has(key) && !owned.has(key)));
+      for (const key of free) {
+        if (owned.size >= share || signal.aborted) break;
+        if (!(await leases.claim(key))) continue;
+        const [interval, symbol] = key.split('.') as [Interval, string];
+        try {
+          await takeOver({ symbol, interval }, key);
+        } catch (error) {
+          const entry = owned.get(key);
+          owned.delete(key);
+          if (entry) await stopPump(entry);
+          await leases.release(key);
+          context.err(`worker ${name}: ${symbol} ${interval}: take-over failed: ${(error as Error).message}`);
+        }
+      }
+    };
+    /** Runs `round` every `everyMs`, one at a time; a failed round (the server away) is reported. */
+    const every = (what: string, round: () => Promise<void>, everyMs: number) => {
+      let running: Promise<void> | undefined;
+      const run = () => {
+        if (running || signal.aborted) return;
+        running = round()
+          .catch((error) =>
+            context.err(`worker ${name}: ${what} failed (${(error as Error).message}); trying again`),
+          )
+          .finally(() => {
+            running = undefined;
+          });
+      };
+      const timer = setInterval(run, everyMs);
+      run();
+      return {
+        async stop() {
+          clearInterval(timer);
+          await running;
+        },
+      };
+    };
+    // Register, then wait a round so workers started together see each other before claiming.
+    await workers.put(name, String(Date.now()));
+    await sleep(ttl / 3, signal);
+    const renewals = every('lease renewal', renew, ttl / 3);
+    const balancing = every('balancing', balance, ttl / 3);
+
+    const reportEvery = setInterval(() => {
+      emit({ type: 'scored', candles: scoredCandles, alerts: scoredAlerts });
+    }, 10_000);
+    reportEvery.unref();
+
+    try {
+      while (!signal.aborted) {
+        const burst = nextBurst(owned, settings.maxBurst);
+        if (burst.length === 0) {
+          await new Promise<void>((resolve) => {
+            wakeScorer = resolve;
+          });
+          continue;
+        }
+        const handled = handleBurst(bus, burst, settings, name, emit, signal);
+        inFlight = handled.then(
+          () => undefined,
+          () => undefined,
+        );
+        const result = await handled;
+        scoredCandles += result.candles;
+        scoredAlerts += result.alerts;
+      }
+    } finally {
+      clearInterval(reportEvery);
+      await balancing.stop();
+      await renewals.stop();
+      await inFlight;
+      // Stopped: every market is given up at once, so another worker takes it without waiting for
+      // the lease to expire.
+      for (const key of [...owned.keys()]) await release(key, 'worker stopping');
+      await workers.delete(name).catch(() => undefined);
+      emit({ type: 'scored', candles: scoredCandles, alerts: scoredAlerts });
+      context.out(JSON.stringify({ type: 'worker', name, candles: scoredCandles, alerts: scoredAlerts }));
+    }
+  } finally {
+    for (const pipeline of pipelines.values()) (await pipeline.catch(() => undefined))?.dispose();
+    await bus.close();
+  }
+}
+
+function shuffle<T>(items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+  return items;
+}
+
+/** The head of each owned market's queue, up to `max` candles: one per market, so each in order. */
+function nextBurst(owned: Map<string, Owned>, max: number): { entry: Owned; message: JsMsg }[] {
+  const burst: { entry: Owned; message: JsMsg }[] = [];
+  for (const entry of owned.values()) {
+    if (burst.length >= max) break;
+    if (entry.leaving) continue;
+    const message = entry.queue.shift();
+    if (!message) continue;
+    if (entry.queue.length < QUEUE_HIGH / 2) entry.wakePump?.();
+    burst.push({ entry, message });
+  }
+  return burst;
+}
+
+/**
+ * One burst: each candle read (a malformed one nak'd, then parked after `poisonAfter` deliveries),
+ * taken into a scorer still warming up, skipped when already scored, else scored with the others
+ * in one call; its alerts then its score published (waited for), then the candle acknowledged.
+ */
+async function handleBurst(
+  bus: Bus,
+  burst: { entry: Owned; message: JsMsg }[],
+  settings: WorkerSettings,
+  worker: string,
+  emit: (event: WorkerEvent) => void,
+  signal: AbortSignal,
+): Promise<{ candles: number; alerts: number }> {
+  const items: { entry: Owned; message: JsMsg; kline: Kline }[] = [];
+  for (const { entry, message } of burst) {
+    const read = readKlineMessage(message.string(), entry.market);
+    if ('problem' in read) {
+      await poison(bus, entry.market, message, read.problem, settings.poisonAfter, emit, signal);
+      continue;
+    }
+    const last = entry.scorer.lastOpenTime;
+    if (last !== undefined && read.kline.openTime <= last) {
+      message.ack(); // scored before (a redelivery, or by the previous owner)
+      continue;
+    }
+    if (entry.taken < entry.scorer.historyNeeded) {
+      entry.scorer.warmUp([read.kline]);
+      entry.taken++;
+      message.ack();
+      continue;
+    }
+    items.push({ entry, message, kline: read.kline });
+  }
+  if (items.length === 0) return { candles: 0, alerts: 0 };
+  const scores = await scoreAll(items, bus, settings, emit, signal);
+  const alerts: { alert: Alert; item: (typeof items)[number] }[] = [];
+  const done: { score: CandleScore; item: (typeof items)[number] }[] = [];
+  for (const [index, score] of scores.entries()) {
+    if (!score) continue;
+    const item = items[index]!;
+    item.entry.taken++;
+    done.push({ score, item });
+    for (const alert of item.entry.scorer.alertsOf(score)) alerts.push({ alert, item });
+  }
+  const headersOf = (message: JsMsg) => ({
+    [HEADERS.klineSequence]: String(message.seq),
+    [HEADERS.klineStoredAt]: String(Math.round(message.info.timestampNanos / 1e6)),
+    [HEADERS.worker]: worker,
+  });
+  await Promise.all(
+    alerts.map(({ alert, item }) =>
+      publishStored(bus.js, alertSubject(alert.interval as Interval, alert.symbol), JSON.stringify(alert), {
+        msgID: alert.id,
+        headers: headersOf(item.message),
+        signal,
+      }),
+    ),
+  );
+  await Promise.all(
+    done.map(({ score, item }) =>
+      publishStored(bus.js, scoreSubject(score.interval, score.symbol), JSON.stringify(score), {
+        msgID: candleId(score.symbol, score.interval, score.openTime),
+        headers: headersOf(item.message),
+        signal,
+      }),
+    ),
+  );
+  for (const { item } of done) item.message.ack();
+  return { candles: done.length, alerts: alerts.length };
+}
+
+/** Scores the candles in one call; when that fails, each alone, so a bad one is found and nak'd. */
+async function scoreAll(
+  items: { entry: Owned; message: JsMsg; kline: Kline }[],
+  bus: Bus,
+  settings: WorkerSettings,
+  emit: (event: WorkerEvent) => void,
+  signal: AbortSignal,
+): Promise<(CandleScore | undefined)[]> {
+  try {
+    return await core.scoreMany(items.map(({ entry, kline }) => ({ scorer: entry.scorer, kline })));
+  } catch (error) {
+    if (items.length === 1) {
+      const { entry, message } = items[0]!;
+      // The scorer refused a candle that reads: it would refuse it again, so it is parked at once.
+      await poison(bus, entry.market, message, `not scored: ${(error as Error).message}`, 1, emit, signal);
+      return [undefined];
+    }
+    const scores: (CandleScore | undefined)[] = [];
+    for (const item of items) scores.push(...(await scoreAll([item], bus, settings, emit, signal)));
+    return scores;
+  }
+}
+
+/**
+ * A candle that cannot be read or scored: nak'd (delivered again a little later, so a passing
+ * failure heals) until its `poisonAfter`-th delivery, then parked on `dlq.klines.<interval>.<SYMBOL>`
+ * with why, and terminated: the market's later candles go on meanwhile and after.
+ */
+async function poison(
+  bus: Bus,
+  market: Market,
+  message: JsMsg,
+  reason: string,
+  poisonAfter: number,
+  emit: (event: WorkerEvent) => void,
+  signal: AbortSignal,
+) {
+  const deliveries = message.info.deliveryCount;
+  if (deliveries < poisonAfter) {
+    message.nak(200);
+    return;
+  }
+  await publishStored(bus.js, deadLetterSubject(market.interval, market.symbol), message.string(), {
+    msgID: `${market.symbol}:${market.interval}:seq:${message.seq}`,
+    headers: {
+      [HEADERS.reason]: reason,
+      [HEADERS.subject]: message.subject,
+      [HEADERS.sequence]: String(message.seq),
+      [HEADERS.deliveries]: String(deliveries),
+    },
+    signal,
+  });
+  message.term(reason.slice(0, 200));
+  emit({ type: 'parked', market, sequence: message.seq, deliveries, reason });
+}
