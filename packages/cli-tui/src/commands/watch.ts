@@ -3,6 +3,7 @@ import type { ThresholdKind } from '@crypto-anomaly/core';
 import type { Interval } from '@crypto-anomaly/data';
 import * as data from '@crypto-anomaly/data';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { runWatchBus } from '../bus/watch-bus.js';
 import type { CommandContext } from '../command-context.js';
 import { usageError } from '../errors.js';
 import { parse } from '../options.js';
@@ -119,6 +120,7 @@ export function addWatchCommand(program: Command, context: CommandContext): void
       ]),
     )
     .option('--no-tui', 'plain lines instead of the dashboard (automatic when not a terminal or in CI)')
+    .option('--bus <url>', "distributed mode: show the workers' alerts and scores from this NATS server")
     .addHelpText(
       'after',
       `
@@ -135,6 +137,7 @@ Off a terminal or with --json, stdout carries only JSON lines: each alert, and a
 Keys on the dashboard: ↑/↓ select, enter detail, esc back, s sort, q quit.`,
     )
     .action(async (flags: Record<string, unknown>) => {
+      if (flags['bus'] !== undefined) return runWatchBus(flags, context);
       await runWatch(settingsOf(flags), context);
     });
 }
