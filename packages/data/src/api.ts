@@ -546,6 +546,27 @@ export interface StoredAlert {
   payload: string;
 }
 
+/** One pair's candles in a batched write (`KlineStore.upsertMany`, `KlineStore.saveBurst`). */
+export interface PairKlines {
+  symbol: string;
+  interval: Interval;
+  klines: readonly Kline[];
+}
+
+/** What `KlineStore.saveBurst` writes in one transaction; each part may be left out or empty. */
+export interface StoreBurst {
+  klines?: readonly PairKlines[];
+  scores?: readonly StoredScore[];
+  alerts?: readonly StoredAlert[];
+}
+
+/** What `KlineStore.saveBurst` wrote: rows per table, and the alert ids not stored before, in the order given. */
+export interface StoreBurstResult {
+  klines: number;
+  scores: number;
+  newAlertIds: string[];
+}
+
 /** How `binanceSource` reaches the data archive: the settings of `downloadArchive`, same defaults. */
 export type BinanceArchiveOptions = Pick<
   DownloadArchiveOptions,

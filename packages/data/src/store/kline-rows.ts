@@ -60,6 +60,33 @@ export function toChunk(
   interval: string,
   rows: readonly Kline[],
 ): DuckDBDataChunk {
+  const n = rows.length;
+  return klineChunk(duckdb, new Array<string>(n).fill(symbol), new Array<string>(n).fill(interval), rows);
+}
+
+/** A kline of some pair, as a batched write holds it. */
+export interface PairKline {
+  symbol: string;
+  interval: string;
+  kline: Kline;
+}
+
+/** Rows of several pairs as one DuckDB data chunk (at most `CHUNK_ROWS`), for the appender. */
+export function toMixedChunk(duckdb: DuckDB, rows: readonly PairKline[]): DuckDBDataChunk {
+  return klineChunk(
+    duckdb,
+    rows.map((r) => r.symbol),
+    rows.map((r) => r.interval),
+    rows.map((r) => r.kline),
+  );
+}
+
+function klineChunk(
+  duckdb: DuckDB,
+  symbols: string[],
+  intervals: string[],
+  rows: readonly Kline[],
+): DuckDBDataChunk {
   const chunk = duckdb.DuckDBDataChunk.create(chunkTypes(duckdb), rows.length);
   const n = rows.length;
   const column = <T>(pick: (k: Kline) => T): T[] => {
@@ -68,8 +95,8 @@ export function toChunk(
     return out;
   };
   chunk.setColumns([
-    new Array<string>(n).fill(symbol),
-    new Array<string>(n).fill(interval),
+    symbols,
+    intervals,
     column((k) => BigInt(k.openTime)),
     column((k) => k.open),
     column((k) => k.high),

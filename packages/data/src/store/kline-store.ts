@@ -6,6 +6,9 @@ import type {
   Interval,
   Kline,
   KlineGap,
+  PairKlines,
+  StoreBurst,
+  StoreBurstResult,
   StoredAlert,
   StoredPair,
   StoredScore,
@@ -15,7 +18,8 @@ import { DataError } from '../errors.js';
 import { assertInterval, intervalToMilliseconds, nextOpenTime } from '../intervals.js';
 import { assertSymbol, assertTimeRange } from '../validate.js';
 import { type DuckDB, damagedStore, defaultStorePath, isDamage, openStoreFile } from './duckdb-file.js';
-import { CHUNK_ROWS, klinesFromColumns, SELECT_KLINE, toChunk, validateKline } from './kline-rows.js';
+import { klinesFromColumns, SELECT_KLINE, validateKline } from './kline-rows.js';
+import { inTransaction, pairKlineRows, writeOnePair, writePairKlines } from './kline-writes.js';
 import { mergeRanges, subtractRanges } from './ranges.js';
 import {
   alertsSince,
@@ -24,6 +28,8 @@ import {
   lastScoredOpenTime,
   saveAlerts,
   saveScores,
+  writeAlerts,
+  writeScores,
 } from './score-and-alert-tables.js';
 
 /**
@@ -88,60 +94,50 @@ export class KlineStore implements IngestStore {
     for (const kline of klines) byTime.set(kline.openTime, kline);
     const rows = [...byTime.values()];
     for (const kline of rows) validateKline(kline);
-    return this.exclusive(async () => {
-      const c = this.connection;
-      await c.run('BEGIN TRANSACTION');
-      try {
-        if (rows.length > 0) {
-          let first = rows[0]!.openTime;
-          let last = first;
-          for (const row of rows) {
-            if (row.openTime < first) first = row.openTime;
-            if (row.openTime > last) last = row.openTime;
-          }
-          const existing = await c.runAndReadAll(
-            'SELECT count(*) FROM klines WHERE symbol = $1 AND interval = $2 AND open_time BETWEEN $3 AND $4',
-            [symbol, interval, BigInt(first), BigInt(last)],
-          );
-          // New rows (the common case) go straight in; rows that may replace stored ones go
-          // through a staging table and INSERT OR REPLACE.
-          const fresh = Number(existing.getRows()[0]![0]) === 0;
-          const appender = await c.createAppender(fresh ? 'klines' : 'stage', 'main', fresh ? null : 'temp');
-          try {
-            for (let offset = 0; offset < rows.length; offset += CHUNK_ROWS) {
-              appender.appendDataChunk(
-                toChunk(this.duckdb, symbol, interval, rows.slice(offset, offset + CHUNK_ROWS)),
-              );
-            }
-          } finally {
-            appender.closeSync();
-          }
-          if (!fresh) {
-            await c.run('INSERT OR REPLACE INTO klines SELECT * FROM stage');
-            await c.run('DELETE FROM stage');
-          }
-        }
-        if (covered && covered.end > covered.start) {
-          await c.run('INSERT INTO coverage VALUES ($1, $2, $3, $4)', [
-            symbol,
-            interval,
-            BigInt(covered.start),
-            BigInt(covered.end),
-          ]);
-        }
-        await c.run('COMMIT');
-      } catch (error) {
-        await c.run('ROLLBACK').catch(() => undefined);
-        throw new DataError(
-          'STORE',
-          `Writing ${rows.length} klines to ${this.path} failed: ${(error as Error).message}`,
-          {
-            cause: error,
-          },
-        );
-      }
-      return rows.length;
-    });
+    return this.exclusive(() =>
+      inTransaction(this.connection, this.path, `Writing ${rows.length} klines`, async () => {
+        await writeOnePair(this.connection, this.duckdb, symbol, interval, rows, covered);
+        return rows.length;
+      }),
+    );
+  }
+
+  /**
+   * Inserts or replaces the klines of many pairs (a burst of closed candles, one per symbol) in
+   * one transaction, however many pairs: the same guarantees as `upsert` (the key is symbol,
+   * interval, open time; the last of repeated keys wins, across items too). Resolves to the
+   * number of rows written.
+   */
+  async upsertMany(items: readonly PairKlines[]): Promise<number> {
+    const rows = pairKlineRows(items);
+    if (rows.length === 0) return 0;
+    return this.exclusive(() =>
+      inTransaction(this.connection, this.path, `Writing ${rows.length} klines`, () =>
+        writePairKlines(this.connection, this.duckdb, rows),
+      ),
+    );
+  }
+
+  /**
+   * What one burst of `watch` leaves in the store, in one transaction: klines as `upsertMany`,
+   * scores as `saveScores`, alerts as `saveAlerts` (all checked before it starts; all or none
+   * written). Resolves to the rows written and the alert ids that were new.
+   */
+  async saveBurst(burst: StoreBurst): Promise<StoreBurstResult> {
+    const rows = pairKlineRows(burst.klines ?? []);
+    const scores = burst.scores ?? [];
+    const alerts = burst.alerts ?? [];
+    checkScores(scores);
+    checkAlerts(alerts);
+    if (rows.length + scores.length + alerts.length === 0) return { klines: 0, scores: 0, newAlertIds: [] };
+    const what = `Saving ${rows.length} klines, ${scores.length} scores and ${alerts.length} alerts`;
+    return this.exclusive(() =>
+      inTransaction(this.connection, this.path, what, async () => ({
+        klines: await writePairKlines(this.connection, this.duckdb, rows),
+        scores: await writeScores(this.connection, this.duckdb, scores),
+        newAlertIds: await writeAlerts(this.connection, this.duckdb, alerts),
+      })),
+    );
   }
 
   /** Stored klines for a pair with open time in [start, end), oldest first. */
@@ -304,10 +300,9 @@ export class KlineStore implements IngestStore {
    */
   async compactCoverage(symbol: string, interval: Interval): Promise<number> {
     checkRange(symbol, interval, {});
-    return this.exclusive(async () => {
-      const c = this.connection;
-      await c.run('BEGIN TRANSACTION');
-      try {
+    return this.exclusive(() =>
+      inTransaction(this.connection, this.path, 'Compacting coverage', async () => {
+        const c = this.connection;
         const reader = await c.runAndReadAll(
           'SELECT start_time, end_time FROM coverage WHERE symbol = $1 AND interval = $2',
           [symbol, interval],
@@ -325,31 +320,25 @@ export class KlineStore implements IngestStore {
             ]);
           }
         }
-        await c.run('COMMIT');
         return merged.length;
-      } catch (error) {
-        await c.run('ROLLBACK').catch(() => undefined);
-        throw new DataError(
-          'STORE',
-          `Compacting coverage in ${this.path} failed: ${(error as Error).message}`,
-          {
-            cause: error,
-          },
-        );
-      }
-    });
+      }),
+    );
   }
 
   /** Stores one score row per candle and detector (a candle scored again replaces its rows), in one transaction. */
   async saveScores(rows: readonly StoredScore[]): Promise<number> {
     checkScores(rows);
-    return rows.length === 0 ? 0 : this.exclusive(() => saveScores(this.connection, this.path, rows));
+    return rows.length === 0
+      ? 0
+      : this.exclusive(() => saveScores(this.connection, this.duckdb, this.path, rows));
   }
 
   /** Stores the alerts whose id is not stored yet, in one transaction; resolves to the new ids. */
   async saveAlerts(alerts: readonly StoredAlert[]): Promise<string[]> {
     checkAlerts(alerts);
-    return alerts.length === 0 ? [] : this.exclusive(() => saveAlerts(this.connection, this.path, alerts));
+    return alerts.length === 0
+      ? []
+      : this.exclusive(() => saveAlerts(this.connection, this.duckdb, this.path, alerts));
   }
 
   /** Open time of the newest scored candle of a pair, or undefined: where a restart resumes. */

@@ -1,8 +1,10 @@
-import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import type { AlertQuery, Interval, StoredAlert, StoredScore } from '../api.js';
 import { DataError } from '../errors.js';
 import { assertInterval } from '../intervals.js';
 import { assertInteger, assertSymbol, assertTimestamp } from '../validate.js';
+import type { DuckDB } from './duckdb-file.js';
+import { appendToTemp, inTransaction } from './kline-writes.js';
 
 /**
  * The tables `watch` keeps beside the klines. `CREATE ... IF NOT EXISTS` on every open, so a
@@ -16,10 +18,14 @@ export const SCORE_AND_ALERT_TABLES = [
   `CREATE TABLE IF NOT EXISTS alerts (
      id VARCHAR PRIMARY KEY, symbol VARCHAR NOT NULL, interval VARCHAR NOT NULL, open_time BIGINT NOT NULL,
      detector VARCHAR NOT NULL, payload VARCHAR NOT NULL, stored_at BIGINT NOT NULL)`,
+  // Rows on their way in: appended here, then moved into the table by one statement.
+  `CREATE TEMP TABLE IF NOT EXISTS score_stage (
+     symbol VARCHAR, interval VARCHAR, open_time BIGINT, detector VARCHAR, score DOUBLE, threshold DOUBLE,
+     flagged BOOLEAN)`,
+  `CREATE TEMP TABLE IF NOT EXISTS alert_stage (
+     id VARCHAR, symbol VARCHAR, interval VARCHAR, open_time BIGINT, detector VARCHAR, payload VARCHAR,
+     stored_at BIGINT)`,
 ];
-
-/** Rows per INSERT statement (each row is 7 parameters). */
-const ROWS_PER_STATEMENT = 500;
 
 function checkRecord(
   what: string,
@@ -67,87 +73,100 @@ export function checkAlerts(alerts: readonly StoredAlert[]): void {
   });
 }
 
-/** Runs `work` in one transaction; a failure rolls back and is a STORE error naming `what`. */
-async function inTransaction<T>(
+/**
+ * Writes score rows inside the caller's transaction: appended to `score_stage`, then one
+ * `INSERT OR REPLACE`, so a candle scored again replaces its rows (the last of repeated keys in
+ * one call wins).
+ */
+export async function writeScores(
   connection: DuckDBConnection,
-  path: string,
-  what: string,
-  work: () => Promise<T>,
-): Promise<T> {
-  await connection.run('BEGIN TRANSACTION');
-  try {
-    const result = await work();
-    await connection.run('COMMIT');
-    return result;
-  } catch (error) {
-    await connection.run('ROLLBACK').catch(() => undefined);
-    throw new DataError('STORE', `${what} in ${path} failed: ${(error as Error).message}`, { cause: error });
-  }
+  duckdb: DuckDB,
+  rows: readonly StoredScore[],
+): Promise<number> {
+  const byKey = new Map<string, StoredScore>();
+  for (const r of rows) byKey.set(`${r.symbol}\u0000${r.interval}\u0000${r.openTime}\u0000${r.detector}`, r);
+  const unique = [...byKey.values()];
+  if (unique.length === 0) return 0;
+  const { VARCHAR, BIGINT, DOUBLE, BOOLEAN } = duckdb;
+  await appendToTemp(
+    connection,
+    duckdb,
+    'score_stage',
+    [VARCHAR, VARCHAR, BIGINT, VARCHAR, DOUBLE, DOUBLE, BOOLEAN],
+    [
+      unique.map((r) => r.symbol),
+      unique.map((r) => r.interval),
+      unique.map((r) => BigInt(r.openTime)),
+      unique.map((r) => r.detector),
+      unique.map((r) => r.score),
+      unique.map((r) => r.threshold),
+      unique.map((r) => r.flagged),
+    ],
+  );
+  await connection.run('INSERT OR REPLACE INTO scores SELECT * FROM score_stage');
+  await connection.run('DELETE FROM score_stage');
+  return rows.length;
 }
 
-/** `rows` in multi-row INSERT statements of ROWS_PER_STATEMENT rows; what RETURNING gave. */
-async function insertRows(
+/**
+ * Writes the alerts whose id is not stored yet inside the caller's transaction (appended to
+ * `alert_stage`, then one `INSERT ... ON CONFLICT DO NOTHING RETURNING id`); the ids that were
+ * new, in the order given, each once.
+ */
+export async function writeAlerts(
   connection: DuckDBConnection,
-  head: string,
-  tail: string,
-  rows: DuckDBValue[][],
-): Promise<unknown[][]> {
-  const returned: unknown[][] = [];
-  for (let offset = 0; offset < rows.length; offset += ROWS_PER_STATEMENT) {
-    const batch = rows.slice(offset, offset + ROWS_PER_STATEMENT);
-    const width = batch[0]!.length;
-    const values = batch
-      .map((_, r) => `(${Array.from({ length: width }, (_, c) => `$${r * width + c + 1}`).join(', ')})`)
-      .join(', ');
-    const reader = await connection.runAndReadAll(`${head} VALUES ${values} ${tail}`, batch.flat());
-    returned.push(...reader.getRows());
-  }
-  return returned;
+  duckdb: DuckDB,
+  alerts: readonly StoredAlert[],
+): Promise<string[]> {
+  const unique = [...new Map(alerts.map((a) => [a.id, a] as const)).values()];
+  if (unique.length === 0) return [];
+  const storedAt = BigInt(Date.now());
+  const { VARCHAR, BIGINT } = duckdb;
+  await appendToTemp(
+    connection,
+    duckdb,
+    'alert_stage',
+    [VARCHAR, VARCHAR, VARCHAR, BIGINT, VARCHAR, VARCHAR, BIGINT],
+    [
+      unique.map((a) => a.id),
+      unique.map((a) => a.symbol),
+      unique.map((a) => a.interval),
+      unique.map((a) => BigInt(a.openTime)),
+      unique.map((a) => a.detector),
+      unique.map((a) => a.payload),
+      unique.map(() => storedAt),
+    ],
+  );
+  const reader = await connection.runAndReadAll(
+    'INSERT INTO alerts SELECT * FROM alert_stage ON CONFLICT (id) DO NOTHING RETURNING id',
+  );
+  await connection.run('DELETE FROM alert_stage');
+  const fresh = new Set(reader.getRows().map(([id]) => String(id)));
+  return unique.map((a) => a.id).filter((id) => fresh.has(id));
 }
 
 /** Inserts score rows, a candle scored again replacing its rows; one transaction. */
 export function saveScores(
   connection: DuckDBConnection,
+  duckdb: DuckDB,
   path: string,
   rows: readonly StoredScore[],
 ): Promise<number> {
-  return inTransaction(connection, path, `Saving ${rows.length} scores`, async () => {
-    await insertRows(
-      connection,
-      'INSERT OR REPLACE INTO scores',
-      '',
-      rows.map((r) => [
-        r.symbol,
-        r.interval,
-        BigInt(r.openTime),
-        r.detector,
-        r.score,
-        r.threshold,
-        r.flagged,
-      ]),
-    );
-    return rows.length;
-  });
+  return inTransaction(connection, path, `Saving ${rows.length} scores`, () =>
+    writeScores(connection, duckdb, rows),
+  );
 }
 
 /** Inserts the alerts whose id is not stored yet; the ids that were new, in the order given. */
 export function saveAlerts(
   connection: DuckDBConnection,
+  duckdb: DuckDB,
   path: string,
   alerts: readonly StoredAlert[],
 ): Promise<string[]> {
-  const unique = [...new Map(alerts.map((a) => [a.id, a] as const)).values()];
-  return inTransaction(connection, path, `Saving ${alerts.length} alerts`, async () => {
-    const storedAt = BigInt(Date.now());
-    const returned = await insertRows(
-      connection,
-      'INSERT INTO alerts',
-      'ON CONFLICT (id) DO NOTHING RETURNING id',
-      unique.map((a) => [a.id, a.symbol, a.interval, BigInt(a.openTime), a.detector, a.payload, storedAt]),
-    );
-    const fresh = new Set(returned.map(([id]) => String(id)));
-    return unique.map((a) => a.id).filter((id) => fresh.has(id));
-  });
+  return inTransaction(connection, path, `Saving ${alerts.length} alerts`, () =>
+    writeAlerts(connection, duckdb, alerts),
+  );
 }
 
 /** Open time of the newest scored candle of a pair, or undefined. */
