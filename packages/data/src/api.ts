@@ -546,6 +546,24 @@ export interface StoredAlert {
   payload: string;
 }
 
+/** Options of `topSymbolsByQuoteVolume`. */
+export interface TopSymbolsOptions {
+  /** Quote asset the pairs are quoted in, e.g. USDT, FDUSD, BTC. Default 'USDT'. */
+  quote?: string;
+  /** How many pairs, at most (an integer, 1 or more). */
+  top: number;
+  /** How to reach the REST API (`{}` for the defaults: the public host, the same retries and rate-limit waits). */
+  rest?: BinanceRestOptions;
+  /**
+   * Keep leveraged tokens (BTCUPUSDT, ETHDOWNUSDT, BNBBULLUSDT, ...: a base asset that is another
+   * listed base asset plus UP, DOWN, BULL or BEAR). Default false.
+   */
+  includeLeveraged?: boolean;
+  signal?: AbortSignal;
+  /** Hears every wait (rate limit, retry) before it starts. */
+  onWait?: (waitingMs: number, reason: FetchWaitReason, message: string) => void;
+}
+
 /** One pair's candles in a batched write (`KlineStore.upsertMany`, `KlineStore.saveBurst`). */
 export interface PairKlines {
   symbol: string;

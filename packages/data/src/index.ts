@@ -43,6 +43,7 @@ export type {
   StoredScore,
   StoreIngestOptions,
   TimeRange,
+  TopSymbolsOptions,
 } from './api.js';
 export { INTERVALS } from './api.js';
 export { writeFileAtomically } from './atomic-file.js';
@@ -58,6 +59,7 @@ export { parseKlinesResponse } from './binance/kline-response.js';
 export { liveKlineStreams, liveKlines } from './binance/live-streams.js';
 export { DEFAULT_REST_BASE_URL } from './binance/rest-pager.js';
 export { DEFAULT_WS_BASE_URL, parseStreamKline } from './binance/stream-kline.js';
+export { topSymbolsByQuoteVolume } from './binance/ticker.js';
 export { type CsvKlineSource, csvSource } from './csv/csv-source.js';
 export {
   formatCsvTime,

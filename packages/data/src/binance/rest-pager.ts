@@ -33,12 +33,24 @@ interface HttpFailure {
 }
 
 const ABORTED_MESSAGE = 'The fetch was cancelled; what was fetched is stored.';
+const abortedMessage = (kept: string) =>
+  kept === KLINES_KEPT ? ABORTED_MESSAGE : `The request was cancelled. ${kept}`;
+const KLINES_KEPT = 'What was fetched is stored; run again to resume.';
+
+/** What one request asks for: the pair its error messages name, and how a give-up ends. */
+export interface RequestSubject {
+  symbol?: string;
+  interval?: Interval;
+  /** After "gave up after N attempts ": e.g. "for BTCUSDT 1m from ...". */
+  context: string;
+  /** What is kept after a failure: e.g. "What was fetched is stored; run again to resume." */
+  kept: string;
+}
 
 /** Sorts a failed request (axios error, our DataError for a bad body) into what to do next. */
 function classify(
   error: unknown,
-  symbol: string,
-  interval: Interval,
+  { symbol, interval, kept }: RequestSubject,
   signal: AbortSignal | undefined,
   deadline: { passed: boolean; ms: number },
 ): Failure {
@@ -51,7 +63,7 @@ function classify(
     };
   }
   if (signal?.aborted || failure.code === 'ERR_CANCELED') {
-    return { kind: 'fatal', error: new DataError('ABORTED', ABORTED_MESSAGE) };
+    return { kind: 'fatal', error: new DataError('ABORTED', abortedMessage(kept)) };
   }
   if (isDataError(error)) return { kind: 'retry', code: 'BAD_RESPONSE', message: error.message };
   const response = failure.response;
@@ -74,13 +86,13 @@ function classify(
         kind: 'fatal',
         error: new DataError(
           'IP_BANNED',
-          `Binance has banned this IP address until ${when} (HTTP 418) for using too much request weight. Stopped: wait until then before fetching again; what was fetched is stored.`,
+          `Binance has banned this IP address until ${when} (HTTP 418) for using too much request weight. Stopped: wait until then before ${kept === KLINES_KEPT ? 'fetching again; what was fetched is stored.' : `asking again. ${kept}`}`,
         ),
       };
     }
     if (status === 429)
       return { kind: 'rate-limit', ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
-    if (body.code === -1121) {
+    if (body.code === -1121 && symbol !== undefined) {
       return {
         kind: 'fatal',
         error: new DataError(
@@ -89,7 +101,7 @@ function classify(
         ),
       };
     }
-    if (body.code === -1120) {
+    if (body.code === -1120 && interval !== undefined) {
       return {
         kind: 'fatal',
         error: new DataError(
@@ -210,20 +222,35 @@ export interface KlinePager {
   now(): number;
 }
 
+/** The binance package's REST client, as a request gets it. */
+export type RestClient = InstanceType<typeof import('binance').MainClient>;
+
+/** Requests with the package's REST policy; see `openRestSession`. */
+export interface RestSession {
+  /**
+   * One request (`call`), its answer checked by `parse` (throw a BAD_RESPONSE DataError to have
+   * it retried), with the deadline, retry and rate-limit policy.
+   */
+  request<T>(
+    call: (client: RestClient) => Promise<unknown>,
+    parse: (raw: unknown) => T,
+    subject: RequestSubject,
+  ): Promise<T>;
+  /** One GET with the deadline only (no retry), for the exchange's clock. */
+  get(endpoint: string): Promise<unknown>;
+}
+
 /**
- * Page requests through the binance package's REST client that respect rate limits (used
- * weight, 429 Retry-After, 418 ban) and retry 5xx, timeouts, resets and invalid JSON with
- * exponential backoff and jitter. Each request must finish, last byte included, within
- * `requestTimeoutMs`. No API key is sent: klines and the server time are public endpoints.
- * `onWait` hears every pause before it starts.
+ * Requests through the binance package's REST client that respect rate limits (used weight,
+ * 429 Retry-After, 418 ban) and retry 5xx, timeouts, resets and invalid JSON with exponential
+ * backoff and jitter. Each request must finish, last byte included, within `requestTimeoutMs`.
+ * No API key is sent: only public endpoints are asked. `onWait` hears every pause before it starts.
  */
-export async function openKlinePager(
+export async function openRestSession(
   opts: RestOptions,
-  symbol: string,
-  interval: Interval,
   stats: RequestStats,
   onWait?: (ms: number, reason: FetchWaitReason, message: string) => void,
-): Promise<KlinePager> {
+): Promise<RestSession> {
   // The binance client (and axios) load on first use, so importing this package stays light.
   const { MainClient } = await import('binance');
   let usedWeight = Number.NaN;
@@ -233,7 +260,7 @@ export async function openKlinePager(
    * per request, because its request options (where the signal goes) are fixed at construction.
    */
   const get = async <T>(
-    call: (client: InstanceType<typeof MainClient>) => Promise<T>,
+    call: (client: RestClient) => Promise<T>,
     deadline: { passed: boolean; ms: number } = { passed: false, ms: opts.requestTimeoutMs },
   ): Promise<T> => {
     const controller = new AbortController();
@@ -258,47 +285,33 @@ export async function openKlinePager(
       usedWeight = Number(client.getRateLimitStates()['x-mbx-used-weight-1m']);
     }
   };
-  // Whether the last candle is still forming is judged on the exchange's clock when it answers.
-  const clock = opts.now ?? (await exchangeClock((endpoint) => get((client) => client.get(endpoint))));
-  const now = () => Math.floor(clock());
   const wait = async (ms: number, reason: FetchWaitReason, message: string) => {
     onWait?.(ms, reason, message);
     await sleep(ms, opts.signal);
   };
+  const now = () => Math.floor((opts.now ?? Date.now)());
 
-  /** One page, with the rate-limit and retry policy. */
-  const requestPage = async (
-    startTime: number,
-    endTime?: number,
-    limit = opts.pageSize,
-  ): Promise<Kline[]> => {
+  const request = async <T>(
+    call: (client: RestClient) => Promise<unknown>,
+    parse: (raw: unknown) => T,
+    subject: RequestSubject,
+  ): Promise<T> => {
     let failures = 0;
     let rateLimited = 0;
     for (;;) {
-      throwIfAborted(opts.signal);
+      if (opts.signal?.aborted) throw new DataError('ABORTED', abortedMessage(subject.kept));
       stats.requests++;
       const deadline = { passed: false, ms: opts.requestTimeoutMs };
       try {
-        const raw: unknown = await get(
-          (client) =>
-            client.getKlines({
-              symbol,
-              interval,
-              startTime,
-              ...(endTime !== undefined ? { endTime } : {}),
-              limit,
-            }),
-          deadline,
-        );
-        const klines = parseKlinesResponse(raw);
+        const parsed = parse(await get(call, deadline));
         if (Number.isFinite(usedWeight) && usedWeight >= opts.weightSafety * opts.weightLimit) {
           const ms = msToNextMinute(now()) + 250;
           await wait(ms, 'weight-limit', `used weight ${usedWeight} of ${opts.weightLimit} per minute`);
         }
-        return klines;
+        return parsed;
       } catch (error) {
         if (isDataError(error) && error.code !== 'BAD_RESPONSE') throw error;
-        const failure = classify(error, symbol, interval, opts.signal, deadline);
+        const failure = classify(error, subject, opts.signal, deadline);
         if (failure.kind === 'fatal') throw failure.error;
         if (failure.kind === 'rate-limit') {
           rateLimited++;
@@ -306,7 +319,7 @@ export async function openKlinePager(
           if (rateLimited > opts.maxRateLimitWaits) {
             throw new DataError(
               'RATE_LIMITED',
-              `Binance kept answering 429 (too many requests) ${rateLimited} times in a row; stopped. What was fetched is stored; run again later to resume.`,
+              `Binance kept answering 429 (too many requests) ${rateLimited} times in a row; stopped. ${subject.kept === KLINES_KEPT ? 'What was fetched is stored; run again later to resume.' : subject.kept}`,
             );
           }
           const ms = Math.min(opts.maxRetryAfterMs, failure.retryAfterMs ?? msToNextMinute(now()) + 250);
@@ -321,7 +334,7 @@ export async function openKlinePager(
         if (failures > opts.maxRetries) {
           throw new DataError(
             failure.code,
-            `${failure.message}; gave up after ${failures} attempts (${opts.maxRetries} retries) for ${symbol} ${interval} from ${new Date(startTime).toISOString()}. What was fetched is stored; run again to resume.`,
+            `${failure.message}; gave up after ${failures} attempts (${opts.maxRetries} retries) ${subject.context}. ${subject.kept}`,
             { cause: error },
           );
         }
@@ -333,5 +346,41 @@ export async function openKlinePager(
     }
   };
 
+  return { request, get: (endpoint) => get((client) => client.get(endpoint)) };
+}
+
+/**
+ * Page requests of one pair's klines with the policy of `openRestSession`; the exchange's clock
+ * is asked once (GET /api/v3/time, weight 1) unless `now` is given.
+ */
+export async function openKlinePager(
+  opts: RestOptions,
+  symbol: string,
+  interval: Interval,
+  stats: RequestStats,
+  onWait?: (ms: number, reason: FetchWaitReason, message: string) => void,
+): Promise<KlinePager> {
+  // Whether the last candle is still forming is judged on the exchange's clock when it answers.
+  const clock = opts.now ?? (await exchangeClock((await openRestSession(opts, stats)).get));
+  const session = await openRestSession({ ...opts, now: clock }, stats, onWait);
+  const now = () => Math.floor(clock());
+  const requestPage = (startTime: number, endTime?: number, limit = opts.pageSize): Promise<Kline[]> =>
+    session.request(
+      (client) =>
+        client.getKlines({
+          symbol,
+          interval,
+          startTime,
+          ...(endTime !== undefined ? { endTime } : {}),
+          limit,
+        }),
+      parseKlinesResponse,
+      {
+        symbol,
+        interval,
+        context: `for ${symbol} ${interval} from ${new Date(startTime).toISOString()}`,
+        kept: KLINES_KEPT,
+      },
+    );
   return { requestPage, now };
 }

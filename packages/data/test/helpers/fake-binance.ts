@@ -15,10 +15,20 @@ export type Fault =
   /** 200, then one byte of the body every `everyMs`, never finishing. */
   | { type: 'trickle'; everyMs: number };
 
+/** A row of the 24 h ticker the fake serves: a symbol, its quote volume, and optionally its trade count. */
+export interface TickerRowInput {
+  symbol: string;
+  /** Quote-asset volume over 24 h (sent as a decimal string, as Binance does). */
+  quoteVolume: number | string;
+  /** Trades over 24 h. Default 1000; 0 for a halted pair. */
+  count?: number;
+}
+
 /**
- * A real HTTP server on 127.0.0.1 that answers GET /api/v3/klines like Binance: the same query
- * parameters, 12-field arrays with decimal strings, the used-weight header, error bodies with
- * Binance codes (-1121, -1120, -1003), and faults injected on demand.
+ * A real HTTP server on 127.0.0.1 that answers GET /api/v3/klines and GET /api/v3/ticker/24hr
+ * like Binance: the same query parameters, 12-field arrays with decimal strings, ticker rows
+ * with decimal strings, the used-weight header, error bodies with Binance codes (-1121, -1120,
+ * -1003), and faults injected on demand (for either endpoint).
  */
 export class FakeBinance {
   readonly klines = new Map<string, Kline[]>();
@@ -40,6 +50,15 @@ export class FakeBinance {
   readonly archiveFiles = new Map<string, Buffer>();
   /** Archive paths asked for, in order. */
   readonly archiveRequests: string[] = [];
+  /** Rows of GET /api/v3/ticker/24hr (see `serveTicker`); the query of each ticker request, in order. */
+  tickerRows: TickerRowInput[] = [];
+  readonly tickerRequests: URLSearchParams[] = [];
+
+  /** Sets the rows GET /api/v3/ticker/24hr answers with (all of them, whatever the query). */
+  serveTicker(rows: TickerRowInput[]): this {
+    this.tickerRows = rows;
+    return this;
+  }
 
   serve(symbol: string, interval: string, klines: Kline[]): this {
     this.klines.set(`${symbol}/${interval}`, klines);
@@ -96,7 +115,8 @@ export class FakeBinance {
       send(200, JSON.stringify({ serverTime: Date.now() + this.clockOffsetMs }));
       return;
     }
-    if (url.pathname !== '/api/v3/klines') {
+    const ticker = url.pathname === '/api/v3/ticker/24hr';
+    if (!ticker && url.pathname !== '/api/v3/klines') {
       send(404, JSON.stringify({ code: -1, msg: 'Not found' }));
       return;
     }
@@ -143,7 +163,17 @@ export class FakeBinance {
       response.end('<html><body>Internal Server Error</body></html>');
       return;
     }
+    if (ticker) this.tickerRequests.push(url.searchParams);
     const answer = () => {
+      if (ticker) {
+        // Anything but a list (a test's broken body) is sent as it is.
+        const rows = Array.isArray(this.tickerRows)
+          ? this.tickerRows.map((row) => tickerRow(row, url.searchParams.get('type')))
+          : this.tickerRows;
+        const body = JSON.stringify(rows);
+        send(200, fault?.type === 'bad-json' ? body.slice(0, Math.floor(body.length / 2)) : body);
+        return;
+      }
       const symbol = url.searchParams.get('symbol') ?? '';
       const interval = url.searchParams.get('interval') ?? '';
       if (!/^(1s|1m|3m|5m|15m|30m|1h|2h|4h|6h|8h|12h|1d|3d|1w|1M)$/.test(interval)) {
@@ -175,6 +205,38 @@ export class FakeBinance {
     if (fault?.type === 'slow') setTimeout(answer, fault.ms);
     else answer();
   }
+}
+
+/** A 24 h ticker row as Binance writes it (FULL, or the MINI subset when asked for). */
+function tickerRow(row: TickerRowInput, type: string | null): Record<string, unknown> {
+  const closeTime = Date.now();
+  const mini = {
+    symbol: row.symbol,
+    openPrice: '1.00000000',
+    highPrice: '1.10000000',
+    lowPrice: '0.90000000',
+    lastPrice: '1.05000000',
+    volume: '1000.00000000',
+    quoteVolume: typeof row.quoteVolume === 'number' ? row.quoteVolume.toFixed(8) : row.quoteVolume,
+    openTime: closeTime - 86_400_000,
+    closeTime,
+    firstId: 1,
+    lastId: row.count ?? 1000,
+    count: row.count ?? 1000,
+  };
+  if (type === 'MINI') return mini;
+  return {
+    ...mini,
+    priceChange: '0.05000000',
+    priceChangePercent: '5.000',
+    weightedAvgPrice: '1.01000000',
+    prevClosePrice: '1.00000000',
+    lastQty: '1.00000000',
+    bidPrice: '1.04000000',
+    bidQty: '1.00000000',
+    askPrice: '1.06000000',
+    askQty: '1.00000000',
+  };
 }
 
 /** A kline the way Binance's REST API writes it: numbers for times and counts, strings for decimals. */
