@@ -99,6 +99,12 @@ export {
 export { SeededRandom } from './sample/random.js';
 export { generateSampleMarket } from './sample/sample-market.js';
 export { sampleSource } from './sample/sample-source.js';
+export {
+  type SymbolMarketInput,
+  sampleMarketFor,
+  sampleMarketKlines,
+  sampleMarketOptionsFor,
+} from './sample/symbol-markets.js';
 export { exportCsv, importCsv } from './store/csv-import-export.js';
 export { defaultStorePath, STORE_PATH_ENV } from './store/duckdb-file.js';
 export { KlineStore } from './store/kline-store.js';
