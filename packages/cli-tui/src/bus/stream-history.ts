@@ -69,9 +69,12 @@ export async function readCandles(
 }
 
 /**
- * The warm-up of a market taken over: the `count` candles up to and including the last one scored
- * (so the scorer's state is what the previous owner's was), or, when nothing was scored yet, the
- * first `count` candles of the subject (as `watch --replay` warms up on a file's first candles).
+ * The warm-up of a market taken over. When candles were scored: every candle of the subject the
+ * stream still holds up to and including the last one scored, so the scorer's state is the
+ * previous owner's bit for bit (the RSI's Wilder averages remember every candle, not only the
+ * last `count`: a warm-up on `count` candles alone moves its scores by a few percent). The stream's
+ * retention (KLINES max age) bounds the read. When nothing was scored yet: the first `count`
+ * candles of the subject, as `watch --replay` warms up on a file's first candles.
  * Returns them and the KLINES sequence the market's consumer starts at.
  */
 export async function warmUpCandles(
@@ -80,8 +83,6 @@ export async function warmUpCandles(
   market: Market,
   count: number,
   scored: { openTime: number; sequence: number } | undefined,
-  /** Markets on the bus: a guess of how far back `count` candles of one subject start. */
-  markets: number,
 ): Promise<{ klines: Kline[]; startSequence: number }> {
   if (!scored) {
     let taken = 0;
@@ -91,18 +92,16 @@ export async function warmUpCandles(
     const last = klines.at(-1);
     return { klines: klines.map((c) => c.kline), startSequence: last ? last.sequence + 1 : 1 };
   }
-  const upTo = (candle: StoredCandle) =>
+  const candles = await readCandles(bus, subject, market, 1, (candle) =>
     candle.kline.openTime < scored.openTime
       ? 'take'
       : candle.kline.openTime === scored.openTime
         ? 'take-and-stop'
-        : 'stop';
-  const guess = scored.sequence - 2 * count * Math.max(1, markets);
-  let candles = guess > 1 ? await readCandles(bus, subject, market, guess, upTo) : [];
-  if (candles.length < count) candles = await readCandles(bus, subject, market, 1, upTo);
+        : 'stop',
+  );
   const last = candles.at(-1);
   return {
-    klines: candles.slice(-count).map((c) => c.kline),
+    klines: candles.map((c) => c.kline),
     startSequence: Math.max(scored.sequence, last?.sequence ?? 0) + 1,
   };
 }

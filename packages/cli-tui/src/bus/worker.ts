@@ -67,8 +67,8 @@ const QUEUE_HIGH = 256;
  * (symbol and interval) is owned by one worker at a time through a lease; the owner reads its
  * candles from a durable consumer of the KLINES stream, scores them in order (a burst across its
  * markets at once), publishes each candle's alerts and then its score, and acknowledges the candle
- * only after both are stored. Taking a market over, it rebuilds the scorer from the stream: the
- * candles up to the last one scored, so the scores do not depend on which worker scored.
+ * only after both are stored. Taking a market over, it rebuilds the scorer from the stream: every
+ * retained candle up to the last one scored, so the scores do not depend on which worker scored.
  */
 export async function runWorker(settings: WorkerSettings, context: CommandContext): Promise<void> {
   const controller = new AbortController();
@@ -175,8 +175,7 @@ async function work(settings: WorkerSettings, context: CommandContext, signal: A
       });
       const subject = klineSubject(market.interval, market.symbol);
       const scored = await lastScored(bus, market);
-      const marketCount = (await keysOf(markets)).length;
-      const warm = await warmUpCandles(bus, subject, market, scorer.historyNeeded, scored, marketCount);
+      const warm = await warmUpCandles(bus, subject, market, scorer.historyNeeded, scored);
       if (warm.klines.length > 0) scorer.warmUp(warm.klines);
       // A fresh consumer from the first candle not scored: whatever the previous owner had
       // delivered and not acknowledged is read again, in order; a previous owner still running

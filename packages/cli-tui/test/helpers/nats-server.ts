@@ -3,6 +3,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 
 /**
  * A real NATS server with JetStream for the bus tests: started on 127.0.0.1 on a free port with its
@@ -62,9 +65,10 @@ export async function startNatsServer(): Promise<NatsServer> {
     });
     child = spawned;
     await new Promise<void>((resolve, reject) => {
+      const from = output.length;
       const onData = (chunk: Buffer) => {
         output += chunk.toString();
-        if (output.includes('Server is ready')) {
+        if (output.slice(from).includes('Server is ready')) {
           spawned.stderr!.off('data', onData);
           spawned.stderr!.on('data', (more: Buffer) => {
             output += more.toString();
@@ -105,5 +109,111 @@ export async function startNatsServer(): Promise<NatsServer> {
       await stop();
       rmSync(storeDir, { recursive: true, force: true });
     },
+  };
+}
+
+// The commands as real processes, and a client of the test's own to read what they stored.
+
+/** The built binary, run as a real process (the bus scenarios need several at once). */
+export const bin = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
+export const env = { ...process.env, CI: 'true', NO_COLOR: '1' };
+
+export interface Running {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the exit code (or the signal's name) when it ends. */
+  exited: Promise<number | string>;
+}
+
+export function start(cwd: string, ...args: string[]): Running {
+  const child = spawn(process.execPath, [bin, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+  });
+  child.stderr!.on('data', (chunk: Buffer) => {
+    err += chunk.toString();
+  });
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
+  );
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+export function run(cwd: string, ...args: string[]) {
+  return spawnSync(process.execPath, [bin, ...args], { cwd, env, encoding: 'utf8', timeout: 240_000 });
+}
+
+/** Stops a process with SIGTERM and waits for it. */
+export async function stop(running: Running): Promise<number | string> {
+  if (running.child.exitCode === null && running.child.signalCode === null) running.child.kill('SIGTERM');
+  return running.exited;
+}
+
+/** Polls `check` until it holds (a deadline only so a broken run ends; no timing is asserted). */
+export async function waitFor(what: string, check: () => Promise<boolean> | boolean, deadlineMs = 150_000) {
+  const until = Date.now() + deadlineMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** A stored message as the tests read it back. */
+export interface Stored {
+  subject: string;
+  seq: number;
+  data: string;
+  headers: Record<string, string>;
+}
+
+/** A client of the test's own: counts and reads the streams the commands wrote. */
+export async function busClient(url: string) {
+  const nc: NatsConnection = await connect({
+    servers: url,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 200,
+  });
+  const jsm = await jetstreamManager(nc);
+  const js = jetstream(nc);
+  return {
+    nc,
+    js,
+    jsm,
+    async count(stream: string): Promise<number> {
+      try {
+        return (await jsm.streams.info(stream)).state.messages;
+      } catch {
+        return 0;
+      }
+    },
+    /** Every message of `stream`, in order. */
+    async read(stream: string): Promise<Stored[]> {
+      const total = await jsm.streams
+        .info(stream)
+        .then((info) => info.state.last_seq)
+        .catch(() => 0);
+      const messages: Stored[] = [];
+      if (total === 0) return messages;
+      const consumer = await js.consumers.get(stream, { opt_start_seq: 1 });
+      for (;;) {
+        const batch = await consumer.fetch({ max_messages: 1_000, expires: 2_000 });
+        let received = 0;
+        let pending = 1;
+        for await (const message of batch) {
+          received++;
+          pending = message.info.pending;
+          const headers: Record<string, string> = {};
+          for (const [key, values] of message.headers ?? []) headers[key] = values[0] ?? '';
+          messages.push({ subject: message.subject, seq: message.seq, data: message.string(), headers });
+          if (pending === 0) break;
+        }
+        if (pending === 0 || received === 0) break;
+      }
+      return messages;
+    },
+    close: () => nc.close(),
   };
 }
