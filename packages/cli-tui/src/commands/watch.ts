@@ -30,6 +30,10 @@ export function parseSpeed(value: string): number | 'max' {
   return number;
 }
 
+/** `--replay sample` without --symbols / --interval: the bundled sample market's own pair and interval. */
+export const SAMPLE_SYMBOL = 'BTCUSDT';
+export const SAMPLE_INTERVAL: Interval = '1h';
+
 /** Candles of the default cool-down: a storm gives one alert per symbol every 5 candles. */
 export const COOLDOWN_CANDLES = 5;
 
@@ -66,8 +70,8 @@ export function addWatchCommand(program: Command, context: CommandContext): void
     )
     .option('--json', 'JSON lines on stdout (alerts, a status line a minute) instead of the dashboard')
     .option(
-      '--replay <file.csv>',
-      'replay a kline CSV (as fetch --csv writes it; several with commas) instead of the live stream',
+      '--replay <file.csv|sample>',
+      'replay a kline CSV (as fetch --csv writes it; several with commas), or the bundled sample market (offline), instead of the live stream',
     )
     .option(
       '--replay-store',
@@ -129,6 +133,7 @@ Examples:
   crypto-anomaly watch --quote USDT --top 50 --interval 1m --model models --train-missing
   crypto-anomaly watch --symbols pairs.txt --model models --alerts-file alerts.jsonl --webhook https://example.com/hook
   crypto-anomaly watch --replay BTCUSDT-1h.csv --model models --json       history through the same path
+  crypto-anomaly watch --replay sample --symbols BTCUSDT --interval 1h --model models --speed max   offline
 
 Models are looked up as --model/SYMBOL_INTERVAL (crypto-anomaly train --out models/BTCUSDT_1m).
 Every closed candle is stored once, scored once and its scores and alerts saved in the store: a
@@ -149,8 +154,10 @@ function parseWsUrl(value: string): string {
 
 /** The flags, checked together: every refusal names the flag, before anything is opened. */
 export function settingsOf(flags: Record<string, unknown>): WatchSettings {
+  // `--replay sample`: the bundled sample market, offline, for the pairs of --symbols.
+  const replaySample = typeof flags['replay'] === 'string' && (flags['replay'] as string).trim() === 'sample';
   const replayFiles =
-    typeof flags['replay'] === 'string'
+    typeof flags['replay'] === 'string' && !replaySample
       ? (flags['replay'] as string)
           .split(',')
           .map((file) => file.trim())
@@ -158,7 +165,7 @@ export function settingsOf(flags: Record<string, unknown>): WatchSettings {
           .map((file) => resolve(file))
       : [];
   const replayStore = flags['replayStore'] === true;
-  if (replayFiles.length > 0 && replayStore) {
+  if ((replayFiles.length > 0 || replaySample) && replayStore) {
     throw usageError(
       '--replay-store',
       'cannot be combined with --replay',
@@ -179,15 +186,19 @@ export function settingsOf(flags: Record<string, unknown>): WatchSettings {
       'e.g. --quote USDT --top 20',
     );
   }
-  if (flags['top'] !== undefined && replayFiles.length > 0) {
-    throw usageError('--top', 'picks live pairs; a replayed file names its own', 'drop --quote/--top');
+  if (flags['top'] !== undefined && (replayFiles.length > 0 || replaySample)) {
+    throw usageError(
+      '--top',
+      'picks live pairs; a replay names its own',
+      replaySample ? 'name the pairs with --symbols' : 'drop --quote/--top',
+    );
   }
   for (const flag of ['since', 'until'] as const) {
     if (flags[flag] !== undefined && !replayStore) {
       throw usageError(`--${flag}`, 'is only read with --replay-store', 'add --replay-store or drop it');
     }
   }
-  if (flags['speed'] !== undefined && replayFiles.length === 0 && !replayStore) {
+  if (flags['speed'] !== undefined && replayFiles.length === 0 && !replayStore && !replaySample) {
     throw usageError('--speed', 'is only read with --replay or --replay-store', 'drop it for a live run');
   }
   if (flags['trainMissing'] === true && flags['modelForAll'] === true) {
@@ -223,6 +234,10 @@ export function settingsOf(flags: Record<string, unknown>): WatchSettings {
     interval ??= index === 0 ? named.interval : undefined;
   }
   if (replayFiles.length > 0) symbols = [...files.keys()];
+  if (replaySample) {
+    symbols ??= [SAMPLE_SYMBOL];
+    interval ??= SAMPLE_INTERVAL;
+  }
   if (!symbols && flags['top'] === undefined) {
     throw usageError(
       '--symbols',
@@ -230,7 +245,13 @@ export function settingsOf(flags: Record<string, unknown>): WatchSettings {
       'e.g. --symbols BTCUSDT,ETHUSDT',
     );
   }
-  const mode = replayFiles.length > 0 ? 'replay-csv' : replayStore ? 'replay-store' : 'live';
+  const mode = replaySample
+    ? 'replay-sample'
+    : replayFiles.length > 0
+      ? 'replay-csv'
+      : replayStore
+        ? 'replay-store'
+        : 'live';
   return {
     mode,
     ...(symbols ? { symbols } : {}),

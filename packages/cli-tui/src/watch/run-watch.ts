@@ -18,7 +18,7 @@ import type { AlertSink, WatchCandle, WatchStore } from './watch-api.js';
 
 /** What `watch` was asked to do, flags checked (see `settingsOf` in commands/watch.ts). */
 export interface WatchSettings {
-  mode: 'live' | 'replay-csv' | 'replay-store';
+  mode: 'live' | 'replay-csv' | 'replay-store' | 'replay-sample';
   symbols?: string[];
   top?: { quote: string; count: number };
   /** Symbol → CSV file, in replay-csv mode. */
@@ -55,6 +55,7 @@ function watchStore(store: KlineStore): WatchStore {
     },
     saveAlerts: (alerts) => store.saveAlerts(alerts),
     lastScoredOpenTime: (symbol, interval) => store.lastScoredOpenTime(symbol, interval),
+    saveBurst: (burst) => store.saveBurst(burst),
   };
 }
 
@@ -69,13 +70,7 @@ async function watch(settings: WatchSettings, context: CommandContext, controlle
   const signal = controller.signal;
   const rest = settings.baseUrl ? { baseUrl: settings.baseUrl } : {};
   const symbols =
-    settings.symbols ??
-    (await topSymbols(
-      settings.baseUrl ?? data.DEFAULT_REST_BASE_URL,
-      settings.top!.quote,
-      settings.top!.count,
-      signal,
-    ));
+    settings.symbols ?? (await topSymbols(rest, settings.top!.quote, settings.top!.count, signal));
 
   // Every pair needs a model before anything opens: the refusal names the command that trains it.
   const plan = await planModels(modelRoot, symbols, interval, settings.modelForAll);
@@ -129,11 +124,13 @@ async function watch(settings: WatchSettings, context: CommandContext, controlle
     const replayLoad =
       settings.mode === 'replay-csv'
         ? async (symbol: string) => data.readKlinesCsv(settings.replayFiles.get(symbol)!)
-        : async (symbol: string) =>
-            store.klines(symbol, interval, {
-              ...(settings.since !== undefined ? { start: settings.since } : {}),
-              ...(settings.until !== undefined ? { end: settings.until } : {}),
-            });
+        : settings.mode === 'replay-sample'
+          ? async (symbol: string) => data.sampleMarketKlines(symbol, interval)
+          : async (symbol: string) =>
+              store.klines(symbol, interval, {
+                ...(settings.since !== undefined ? { start: settings.since } : {}),
+                ...(settings.until !== undefined ? { end: settings.until } : {}),
+              });
     const replay = settings.mode === 'live' ? undefined : replayHistory(store, interval, replayLoad);
 
     // Pairs without a model are trained in a worker thread, one after another, while the others

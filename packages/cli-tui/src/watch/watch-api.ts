@@ -36,6 +36,15 @@ export interface WatchStore {
   /** Resolves to the ids that were new; an id already stored is skipped. */
   saveAlerts(alerts: StoredAlert[]): Promise<string[]>;
   lastScoredOpenTime(symbol: string, interval: Interval): Promise<number | undefined>;
+  /**
+   * Candles, scores and alerts of a group of bursts in one transaction (data's `saveBurst`);
+   * resolves to the alert ids that were new. Without it, the three are written one after another.
+   */
+  saveBurst?(burst: {
+    klines: { symbol: string; interval: Interval; klines: readonly Kline[] }[];
+    scores: StoredScore[];
+    alerts: StoredAlert[];
+  }): Promise<{ newAlertIds: string[] }>;
 }
 
 /** Everything the loop tells its display: the dashboard's reducer and the plain lines read these. */
