@@ -167,6 +167,8 @@ export interface Stored {
   seq: number;
   data: string;
   headers: Record<string, string>;
+  /** When the server stored it (ms since the epoch, its clock). */
+  storedAt: number;
 }
 
 /** A client of the test's own: counts and reads the streams the commands wrote. */
@@ -207,7 +209,13 @@ export async function busClient(url: string) {
           pending = message.info.pending;
           const headers: Record<string, string> = {};
           for (const [key, values] of message.headers ?? []) headers[key] = values[0] ?? '';
-          messages.push({ subject: message.subject, seq: message.seq, data: message.string(), headers });
+          messages.push({
+            subject: message.subject,
+            seq: message.seq,
+            data: message.string(),
+            headers,
+            storedAt: message.info.timestampNanos / 1e6,
+          });
           if (pending === 0) break;
         }
         if (pending === 0 || received === 0) break;
