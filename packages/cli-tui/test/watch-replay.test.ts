@@ -163,6 +163,10 @@ describe('crypto-anomaly watch --replay (non-TTY)', () => {
       'killed.jsonl',
       '--cooldown',
       '0',
+      // 10 ms between two hourly candles: each is scored and saved as it comes, as live, so the
+      // kill lands between candles rather than after a batch of them.
+      '--speed',
+      '360000',
     ];
     const child: ChildProcess = spawn(process.execPath, [bin, ...args], { env, cwd: work });
     let stdout = '';

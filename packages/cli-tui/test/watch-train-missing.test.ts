@@ -3,28 +3,42 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateSampleMarket, KlineStore, writeKlinesCsv } from '@crypto-anomaly/data';
+import { generateSampleMarket, type Kline, KlineStore, writeKlinesCsv } from '@crypto-anomaly/data';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 /**
  * `watch --train-missing` through the built binary, in replay: BTCUSDT has a model, ETHUSDT none.
- * ETHUSDT's model is trained in a worker thread while BTCUSDT streams; it joins once saved. The
- * order in which score rows reached the store (DuckDB keeps insertion order in `rowid`) shows
- * BTCUSDT being scored before ETHUSDT joined, rather than everything waiting for the training.
+ * ETHUSDT's model is trained in a worker thread while BTCUSDT streams; it joins once saved. Every
+ * ETHUSDT candle is older than every BTCUSDT one, so a replay that waited for the training would
+ * score (and print the alerts of) ETHUSDT first; the order of the alerts on stdout, which is the
+ * order of scoring, shows BTCUSDT being scored before ETHUSDT joined.
  */
 const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const env = { ...process.env, CI: 'true', NO_COLOR: '1' };
 let work: string;
+let btc: Kline[];
+let eth: Kline[];
 
 const cli = (...args: string[]) =>
   spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env, cwd: work, timeout: 300_000 });
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'watch-train-missing-'));
-  const btc = generateSampleMarket({ symbol: 'BTCUSDT', interval: '1h', count: 1_600, seed: 5 }).klines;
-  const eth = generateSampleMarket({ symbol: 'ETHUSDT', interval: '1h', count: 1_000, seed: 6 }).klines;
-  await writeKlinesCsv(join(work, 'train.csv'), btc.slice(0, 1_000));
-  await writeKlinesCsv(join(work, 'BTCUSDT-1h.csv'), btc.slice(1_000));
+  const start = Date.UTC(2024, 0, 1);
+  // ETHUSDT's 1,000 candles all open before the 600 of BTCUSDT that are replayed.
+  const btcAll = generateSampleMarket({
+    symbol: 'BTCUSDT',
+    interval: '1h',
+    start,
+    count: 1_600,
+    seed: 5,
+  }).klines;
+  const btcTrain = btcAll.slice(0, 1_000);
+  btc = btcAll.slice(1_000);
+  eth = generateSampleMarket({ symbol: 'ETHUSDT', interval: '1h', start, count: 1_000, seed: 6 }).klines;
+  expect(eth.at(-1)!.openTime).toBeLessThan(btc[0]!.openTime);
+  await writeKlinesCsv(join(work, 'train.csv'), btcTrain);
+  await writeKlinesCsv(join(work, 'BTCUSDT-1h.csv'), btc);
   await writeKlinesCsv(join(work, 'ETHUSDT-1h.csv'), eth);
   const trained = cli(
     'train',
@@ -59,6 +73,8 @@ describe('crypto-anomaly watch --train-missing', () => {
       '--train-missing',
       '--epochs',
       '1',
+      '--cooldown',
+      '0',
     );
     expect(result.status, result.stderr).toBe(0);
     expect(result.stderr).toMatch(
@@ -67,28 +83,30 @@ describe('crypto-anomaly watch --train-missing', () => {
     expect(result.stderr).toMatch(/ETHUSDT: model trained in [\d.]+s and saved in \S+ETHUSDT_1h; it joins/);
     expect(existsSync(join(work, 'models', 'ETHUSDT_1h'))).toBe(true);
 
+    const printed = result.stdout
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((line) => line['type'] === undefined);
+    const firstEth = printed.findIndex((alert) => alert['symbol'] === 'ETHUSDT');
+    expect(firstEth).toBeGreaterThan(0);
+    expect(printed.slice(0, firstEth).every((alert) => alert['symbol'] === 'BTCUSDT')).toBe(true);
+
+    // Both scored: every candle after its warm-up, once, with the three detectors and the consensus.
     const store = await KlineStore.open(join(work, 'train.duckdb'));
     try {
       const rows = await store.query(
-        'SELECT symbol, open_time, min(rowid) AS first_row, count(*) AS n FROM scores GROUP BY symbol, open_time ORDER BY first_row',
+        'SELECT symbol, open_time, count(*) AS n FROM scores GROUP BY symbol, open_time ORDER BY symbol, open_time',
       );
-      const bySymbol = (symbol: string) => rows.filter((row) => row['symbol'] === symbol);
-      const btc = bySymbol('BTCUSDT');
-      const eth = bySymbol('ETHUSDT');
       for (const row of rows) expect(Number(row['n'])).toBe(4);
-      // Both scored: every candle after its warm-up, once.
-      expect(btc.length).toBeGreaterThan(400);
-      expect(eth.length).toBeGreaterThan(800);
-      expect(new Set(eth.map((row) => Number(row['open_time']))).size).toBe(eth.length);
-      // BTCUSDT streamed while ETHUSDT trained: bursts of its scores reached the store before
-      // ETHUSDT's first. (Had the training come first, the two would start in the same burst and
-      // one BTCUSDT candle at most would precede it; how many more depends on the machine.)
-      const ethFirst = Number(eth[0]!['first_row']);
-      const btcBefore = btc.filter((row) => Number(row['first_row']) < ethFirst).length;
-      expect(btcBefore).toBeGreaterThan(1);
-      // Once joined, ETHUSDT scored the whole replayed file after its warm-up, in order.
-      const ethTimes = eth.map((row) => Number(row['open_time']));
-      expect(ethTimes).toEqual([...ethTimes].sort((a, b) => a - b));
+      const scored = (symbol: string) =>
+        rows.filter((row) => row['symbol'] === symbol).map((row) => Number(row['open_time']));
+      const btcScored = scored('BTCUSDT');
+      const ethScored = scored('ETHUSDT');
+      expect(btcScored).toEqual(btc.slice(btc.length - btcScored.length).map((k) => k.openTime));
+      expect(ethScored).toEqual(eth.slice(eth.length - ethScored.length).map((k) => k.openTime));
+      expect(btcScored.length).toBeGreaterThan(500);
+      expect(ethScored.length).toBeGreaterThan(900);
     } finally {
       await store.close();
     }

@@ -51,6 +51,13 @@ export interface WatchLoopOptions<S extends WatchScorer> {
   mode: 'live' | 'replay';
   /** Most candles scored in one burst. Default 1,000. */
   maxBurst?: number;
+  /**
+   * Most candles of the bursts scored back to back (while more wait) before they are written to
+   * the store together. Default 256: few transactions in a replay or a back-fill, while alerts
+   * still reach stdout and the store group by group. A killed run loses at most one group's
+   * scoring work, never a candle: the restart scores again what was not saved.
+   */
+  maxGroup?: number;
   /** Candles read ahead of scoring before the reader waits (replay at max speed). Default 5,000. */
   readAhead?: number;
   now?: () => number;
@@ -209,6 +216,7 @@ export async function runWatchLoop<S extends WatchScorer>(
   let candles = 0;
   let alertCount = 0;
   const maxBurst = options.maxBurst ?? 1_000;
+  const maxGroup = options.maxGroup ?? 256;
   while (!signal.aborted) {
     if (queue.length === 0) {
       if (readers === 0 && pendingJoins === 0) break;
@@ -217,44 +225,55 @@ export async function runWatchLoop<S extends WatchScorer>(
       continue;
     }
     // One candle per symbol per burst: a symbol's candles are scored in order, one after another.
-    const burst: WatchCandle[] = [];
-    const picked = new Set<string>();
-    const rest: WatchCandle[] = [];
-    for (const candle of queue) {
-      if (burst.length < maxBurst && !picked.has(candle.symbol)) {
-        picked.add(candle.symbol);
-        burst.push(candle);
-      } else rest.push(candle);
-    }
-    queue.splice(0, queue.length, ...rest);
-    if (queue.length < readAhead) wakeReaders();
+    // Bursts are scored back to back while candles wait (a replay, a back-fill), up to `maxGroup`
+    // candles (one burst at least), then written to the store together, in one transaction when
+    // the store can.
+    const group: Scored[] = [];
+    const groupKlines: WatchCandle[] = [];
+    const groupAlerts: Alert[] = [];
+    const delivered = new Set<string>();
+    const through = new Map<string, number>();
+    while (queue.length > 0 && groupKlines.length < maxGroup && !signal.aborted) {
+      const burst: WatchCandle[] = [];
+      const picked = new Set<string>();
+      const rest: WatchCandle[] = [];
+      for (const candle of queue) {
+        if (burst.length < maxBurst && !picked.has(candle.symbol)) {
+          picked.add(candle.symbol);
+          burst.push(candle);
+        } else rest.push(candle);
+      }
+      queue.splice(0, queue.length, ...rest);
+      if (queue.length < readAhead) wakeReaders();
 
-    const fresh = burst.filter((candle) => {
-      const last = lastHandled.get(candle.symbol);
-      return (
-        scorers.has(candle.symbol) &&
-        !stopped.has(candle.symbol) &&
-        (last === undefined || candle.kline.openTime > last)
-      );
-    });
-    if (fresh.length === 0) continue;
-    for (const candle of fresh) await store.upsert(candle.symbol, interval, [candle.kline]);
-    const scores = await scoreBurst(options, scorers, fresh, stop);
+      const fresh = burst.filter((candle) => {
+        const last = through.get(candle.symbol) ?? lastHandled.get(candle.symbol);
+        return (
+          scorers.has(candle.symbol) &&
+          !stopped.has(candle.symbol) &&
+          (last === undefined || candle.kline.openTime > last)
+        );
+      });
+      if (fresh.length === 0) continue;
+      for (const candle of fresh) through.set(candle.symbol, candle.kline.openTime);
+      groupKlines.push(...fresh);
+      const scores = await scoreBurst(options, scorers, fresh, stop);
+      for (const { candle, score } of scores) {
+        const alerts = scorers.get(candle.symbol)!.alertsOf(score);
+        groupAlerts.push(...alerts);
+        const decision = options.cooldown.decide(alerts);
+        if (decision.delivered) {
+          delivered.add(decision.delivered.id);
+          for (const sink of options.sinks) await deliver(options, sink, decision.delivered);
+        }
+      }
+      group.push(...scores);
+    }
+    if (groupKlines.length === 0) continue;
     const scoredAt = now();
 
-    const allAlerts: Alert[] = [];
-    const delivered = new Set<string>();
-    for (const { candle, score } of scores) {
-      const alerts = scorers.get(candle.symbol)!.alertsOf(score);
-      allAlerts.push(...alerts);
-      const decision = options.cooldown.decide(alerts);
-      if (decision.delivered) {
-        delivered.add(decision.delivered.id);
-        for (const sink of options.sinks) await deliver(options, sink, decision.delivered);
-      }
-    }
-    const newIds = new Set(allAlerts.length > 0 ? await store.saveAlerts(allAlerts.map(storedAlert)) : []);
-    for (const alert of allAlerts) {
+    const newIds = new Set(await saveGroup(store, interval, groupKlines, group, groupAlerts));
+    for (const alert of groupAlerts) {
       if (!newIds.has(alert.id)) continue;
       const sent = delivered.has(alert.id);
       if (sent) {
@@ -263,8 +282,7 @@ export async function runWatchLoop<S extends WatchScorer>(
       }
       options.onEvent({ type: 'alert', alert, delivered: sent, at: scoredAt });
     }
-    await store.saveScores(scores.flatMap(({ score }) => storedScores(score)));
-    for (const { candle, score } of scores) {
+    for (const { candle, score } of group) {
       lastHandled.set(candle.symbol, candle.kline.openTime);
       candles++;
       const lagMs = candle.via === 'replay' ? 0 : Math.max(0, scoredAt - (candle.kline.closeTime + 1));
@@ -278,6 +296,42 @@ export async function runWatchLoop<S extends WatchScorer>(
   if (readerError !== undefined) throw readerError;
   options.onEvent({ type: 'finished', candles, alerts: alertCount, at: now() });
   return { candles, alerts: alertCount, stopped };
+}
+
+type Scored = { candle: WatchCandle; score: CandleScore };
+
+/**
+ * Writes what a group of bursts leaves in the store: the candles, their scores and alerts, in one
+ * transaction when the store has `saveBurst` (the alerts first otherwise, the scores last: a
+ * candle counts as handled once its scores are saved). Resolves to the alert ids that were new.
+ */
+async function saveGroup(
+  store: WatchStore,
+  interval: WatchLoopOptions<WatchScorer>['interval'],
+  klines: WatchCandle[],
+  scored: Scored[],
+  alerts: Alert[],
+): Promise<string[]> {
+  const bySymbol = new Map<string, WatchCandle['kline'][]>();
+  for (const candle of klines) {
+    let list = bySymbol.get(candle.symbol);
+    if (!list) bySymbol.set(candle.symbol, (list = []));
+    list.push(candle.kline);
+  }
+  const scores = scored.flatMap(({ score }) => storedScores(score));
+  const stored = alerts.map(storedAlert);
+  if (store.saveBurst) {
+    const result = await store.saveBurst({
+      klines: [...bySymbol].map(([symbol, list]) => ({ symbol, interval, klines: list })),
+      scores,
+      alerts: stored,
+    });
+    return result.newAlertIds;
+  }
+  for (const [symbol, list] of bySymbol) await store.upsert(symbol, interval, list);
+  const newIds = stored.length > 0 ? await store.saveAlerts(stored) : [];
+  await store.saveScores(scores);
+  return newIds;
 }
 
 /** A sink's failure is reported, never fatal to scoring. */
