@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { addModelsCommand } from './bus/models-command.js';
 import type { CommandContext } from './command-context.js';
 import { addDetectCommand } from './commands/detect.js';
 import { addFetchCommand } from './commands/fetch.js';
@@ -79,6 +80,7 @@ Exit codes: 0 success, 1 runtime failure (or q), 2 usage error, 130 Ctrl+C / SIG
   addWatchCommand(program, context);
   addIngestCommand(program, context);
   addWorkerCommand(program, context);
+  addModelsCommand(program, context);
   // Each subcommand's usage errors end with its own usage line rather than the program's.
   for (const command of program.commands) {
     command.exitOverride();

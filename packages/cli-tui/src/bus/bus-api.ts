@@ -27,6 +27,8 @@ export const BUCKETS = Object.freeze({
   markets: 'ca-markets',
   leases: 'ca-leases',
   workers: 'ca-workers',
+  /** `models.<SYMBOL_INTERVAL>` → the latest model version (see models.ts); also the object store's name. */
+  models: 'ca-models',
 });
 
 /** Message headers the bus sets. */
@@ -37,6 +39,8 @@ export const HEADERS = Object.freeze({
   klineStoredAt: 'Ca-Kline-Stored-At',
   /** On a score and an alert: the worker that scored it. */
   worker: 'Ca-Worker',
+  /** On a score and an alert: the version of the pair's model that scored it (models on the bus). */
+  modelVersion: 'Ca-Model-Version',
   /** On a parked candle: why it was parked, its subject, sequence and deliveries. */
   reason: 'Ca-Reason',
   subject: 'Ca-Subject',
@@ -114,4 +118,5 @@ export type WorkerEvent =
   | { type: 'released'; market: Market; reason: string }
   | { type: 'parked'; market: Market; sequence: number; deliveries: number; reason: string }
   | { type: 'skipped'; market: Market; reason: string }
-  | { type: 'scored'; candles: number; alerts: number };
+  | { type: 'scored'; candles: number; alerts: number }
+  | { type: 'switched'; market: Market; from: number; to: number; warmUp: number };

@@ -16,6 +16,7 @@ import {
   HEADERS,
   klineSubject,
   type Market,
+  marketKey,
   STREAMS,
   scoreSubject,
   type WorkerEvent,
@@ -23,12 +24,16 @@ import {
 import { type Bus, connectBus, ensureStreams, publishStored, sleep } from './connection.js';
 import { readKlineMessage } from './kline-message.js';
 import { keysOf, Leases } from './leases.js';
+import { type ModelPointer, ModelRegistry, marketOfPair, pairName } from './models.js';
 import { lastScored, warmUpCandles } from './stream-history.js';
 
 /** What `worker` was asked to do, flags checked (see commands/worker.ts). */
 export interface WorkerSettings {
   bus: string;
-  modelRoot: string;
+  /** Models from this folder; undefined: from the bus' object store (versioned, see models.ts). */
+  modelRoot?: string;
+  /** Where versions downloaded from the object store are unpacked (one folder per version). */
+  modelCache: string;
   modelForAll: boolean;
   /** Only markets of this interval (default: every interval with a model). */
   interval?: Interval;
@@ -49,6 +54,12 @@ interface Owned {
   market: Market;
   key: string;
   scorer: core.StreamScorer;
+  /** The model version scoring it (models from the bus), 0 for a model folder. */
+  version: number;
+  /** While its scorer is rebuilt on a new version: its candles wait in the queue. */
+  paused: boolean;
+  /** A model switch under way (or asked for again while one was). */
+  switching?: Promise<void>;
   /** Candles taken into the scorer so far (warm-up and scored). */
   taken: number;
   queue: JsMsg[];
@@ -87,6 +98,8 @@ function describe(event: WorkerEvent): string {
       return `${event.market.symbol} ${event.market.interval}: candle at sequence ${event.sequence} parked after ${event.deliveries} deliveries: ${event.reason}`;
     case 'skipped':
       return `${event.market.symbol} ${event.market.interval}: not taken: ${event.reason}`;
+    case 'switched':
+      return `${event.market.symbol} ${event.market.interval}: model v${event.from} → v${event.to}, scorer rebuilt and warmed up on ${event.warmUp} candles`;
     case 'scored':
       return `scored ${event.candles} candles, ${event.alerts} alerts`;
     case 'connected':
@@ -128,26 +141,39 @@ async function work(settings: WorkerSettings, context: CommandContext, signal: A
     const workers = await bus.bucket(BUCKETS.workers);
     const ttl = settings.leaseTtlMs;
 
-    /** The market's model, or why it has none. */
-    const modelOf = async (
-      market: Market,
-    ): Promise<{ problem: string } | { pipeline: core.TrainedPipeline }> => {
-      const plan = await planModels(
-        settings.modelRoot,
-        [market.symbol],
-        market.interval,
-        settings.modelForAll,
-      );
-      const folder = plan.folders.get(market.symbol);
-      if (!folder)
-        return { problem: `no model under ${settings.modelRoot} for ${market.symbol}_${market.interval}` };
+    const loadPipeline = (folder: string) => {
       let pipeline = pipelines.get(folder);
       if (!pipeline) {
         pipeline = core.TrainedPipeline.load(folder);
         pipelines.set(folder, pipeline);
         pipeline.catch(() => pipelines.delete(folder));
       }
-      return { pipeline: await pipeline };
+      return pipeline;
+    };
+    const registry = settings.modelRoot === undefined ? await ModelRegistry.open(bus) : undefined;
+    /** Latest model version of each pair (models from the bus), as the watch tells. */
+    const latest = new Map<string, ModelPointer>();
+    const loadVersion = async (pointer: ModelPointer) => {
+      const folder = await registry!.folderOf(pointer, settings.modelCache);
+      return { pipeline: await loadPipeline(folder), folder };
+    };
+
+    /** The market's model, or why it has none. */
+    const modelOf = async (
+      market: Market,
+    ): Promise<{ problem: string } | { pipeline: core.TrainedPipeline; version: number }> => {
+      if (registry) {
+        const pair = pairName(market);
+        const pointer = latest.get(pair) ?? (await registry.latest(pair));
+        if (!pointer)
+          return { problem: `no model for ${pair} on the bus (crypto-anomaly models push or train --bus)` };
+        return { pipeline: (await loadVersion(pointer)).pipeline, version: pointer.version };
+      }
+      const modelRoot = settings.modelRoot!;
+      const plan = await planModels(modelRoot, [market.symbol], market.interval, settings.modelForAll);
+      const folder = plan.folders.get(market.symbol);
+      if (!folder) return { problem: `no model under ${modelRoot} for ${market.symbol}_${market.interval}` };
+      return { pipeline: await loadPipeline(folder), version: 0 };
     };
     const noModel = new Set<string>();
 
@@ -196,6 +222,8 @@ async function work(settings: WorkerSettings, context: CommandContext, signal: A
         market,
         key,
         scorer,
+        version: model.version,
+        paused: false,
         taken: warm.klines.length,
         queue: [],
         messages: undefined,
@@ -212,6 +240,8 @@ async function work(settings: WorkerSettings, context: CommandContext, signal: A
       });
       const consumer = await bus.js.consumers.get(STREAMS.klines, durable);
       entry.messages = await consumer.consume({ max_messages: 128 });
+      // A version pushed while it was being taken over.
+      if ((latest.get(pairName(market))?.version ?? 0) > entry.version) switchModel(entry);
       entry.pump = (async () => {
         for await (const message of entry.messages!) {
           if (entry.leaving) break;
@@ -226,6 +256,85 @@ async function work(settings: WorkerSettings, context: CommandContext, signal: A
         }
       })();
     };
+
+    /**
+     * Moves an owned pair to the latest version of its model without a restart: the version is
+     * downloaded and loaded while the pair goes on scoring; then, between two bursts, the pair is
+     * paused, its scorer rebuilt on the new model and warmed up on every retained candle up to the
+     * last one it took (what a take-over would do), and the pair goes on from its next candle.
+     * None is lost or scored twice: the candles wait in the pair's queue meanwhile.
+     */
+    const switchModel = (entry: Owned) => {
+      if (entry.switching) {
+        void entry.switching.then(() => {
+          if ((latest.get(pairName(entry.market))?.version ?? 0) > entry.version) switchModel(entry);
+        });
+        return;
+      }
+      const market = entry.market;
+      entry.switching = (async () => {
+        const pointer = latest.get(pairName(market));
+        if (!pointer || pointer.version <= entry.version) return;
+        const next = await loadVersion(pointer);
+        if (owned.get(entry.key) !== entry || entry.leaving) return;
+        entry.paused = true;
+        try {
+          // The burst under way may hold one of its candles: the rebuild starts after it.
+          await inFlight;
+          if (owned.get(entry.key) !== entry || entry.leaving) return;
+          const scorer = new core.StreamScorer(next.pipeline, {
+            symbol: market.symbol,
+            interval: market.interval,
+            thresholds: settings.thresholds,
+          });
+          const last = entry.scorer.lastOpenTime;
+          const warm =
+            last === undefined
+              ? { klines: [] }
+              : await warmUpCandles(bus, klineSubject(market.interval, market.symbol), market, 0, {
+                  openTime: last,
+                  sequence: 0,
+                });
+          if (warm.klines.length > 0) scorer.warmUp(warm.klines);
+          const from = entry.version;
+          const old = entry.scorer.pipeline;
+          entry.scorer = scorer;
+          entry.taken = warm.klines.length;
+          entry.version = pointer.version;
+          emit({ type: 'switched', market, from, to: pointer.version, warmUp: warm.klines.length });
+          if (![...owned.values()].some((other) => other.scorer.pipeline === old)) {
+            for (const [folder, pipeline] of pipelines) {
+              if ((await pipeline.catch(() => undefined)) === old) pipelines.delete(folder);
+            }
+            old.dispose();
+          }
+        } finally {
+          entry.paused = false;
+          wake();
+        }
+      })()
+        .catch((error) =>
+          context.err(
+            `worker ${name}: ${market.symbol} ${market.interval}: model v${latest.get(pairName(market))?.version} not taken (${(error as Error).message}); scoring goes on with v${entry.version}`,
+          ),
+        )
+        .finally(() => {
+          entry.switching = undefined;
+        });
+    };
+    const watching = registry
+      ? await registry.watch((pointer) => {
+          const previous = latest.get(pointer.pair);
+          if (previous && previous.version >= pointer.version) return;
+          latest.set(pointer.pair, pointer);
+          const market = marketOfPair(pointer.pair);
+          if (!market) return;
+          const key = marketKey(market);
+          noModel.delete(key);
+          const entry = owned.get(key);
+          if (entry && entry.version < pointer.version) switchModel(entry);
+        })
+      : undefined;
 
     const release = async (key: string, reason: string) => {
       const entry = owned.get(key);
@@ -334,6 +443,7 @@ async function work(settings: WorkerSettings, context: CommandContext, signal: A
       }
     } finally {
       clearInterval(reportEvery);
+      watching?.stop();
       await balancing.stop();
       await renewals.stop();
       await inFlight;
@@ -363,7 +473,7 @@ function nextBurst(owned: Map<string, Owned>, max: number): { entry: Owned; mess
   const burst: { entry: Owned; message: JsMsg }[] = [];
   for (const entry of owned.values()) {
     if (burst.length >= max) break;
-    if (entry.leaving) continue;
+    if (entry.leaving || entry.paused) continue;
     const message = entry.queue.shift();
     if (!message) continue;
     if (entry.queue.length < QUEUE_HIGH / 2) entry.wakePump?.();
@@ -416,16 +526,17 @@ async function handleBurst(
     done.push({ score, item });
     for (const alert of item.entry.scorer.alertsOf(score)) alerts.push({ alert, item });
   }
-  const headersOf = (message: JsMsg) => ({
+  const headersOf = ({ message, entry }: (typeof items)[number]) => ({
     [HEADERS.klineSequence]: String(message.seq),
     [HEADERS.klineStoredAt]: String(Math.round(message.info.timestampNanos / 1e6)),
     [HEADERS.worker]: worker,
+    ...(entry.version > 0 ? { [HEADERS.modelVersion]: String(entry.version) } : {}),
   });
   await Promise.all(
     alerts.map(({ alert, item }) =>
       publishStored(bus.js, alertSubject(alert.interval as Interval, alert.symbol), JSON.stringify(alert), {
         msgID: alert.id,
-        headers: headersOf(item.message),
+        headers: headersOf(item),
         signal,
       }),
     ),
@@ -434,7 +545,7 @@ async function handleBurst(
     done.map(({ score, item }) =>
       publishStored(bus.js, scoreSubject(score.interval, score.symbol), JSON.stringify(score), {
         msgID: candleId(score.symbol, score.interval, score.openTime),
-        headers: headersOf(item.message),
+        headers: headersOf(item),
         signal,
       }),
     ),

@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { ThresholdKind } from '@crypto-anomaly/core';
 import type { Interval } from '@crypto-anomaly/data';
 import { type Command, Option } from 'commander';
@@ -15,7 +16,14 @@ export function addWorkerCommand(program: Command, context: CommandContext): voi
     .command('worker')
     .description('score candles from the bus (NATS JetStream) and publish scores and alerts; run any number')
     .requiredOption('--bus <url>', 'the NATS server(s): nats://HOST:PORT, a cluster with commas')
-    .option('--model <dir>', 'models: a folder per pair, DIR/SYMBOL_INTERVAL as train --out writes it')
+    .option(
+      '--model <dir>',
+      'models from a folder (DIR/SYMBOL_INTERVAL as train --out writes it) instead of the bus (models push)',
+    )
+    .option(
+      '--model-cache <dir>',
+      'where model versions from the bus are unpacked (default ~/.cache/crypto-anomaly/models)',
+    )
     .option('--model-for-all', 'score pairs without a model of their own with --model (one model folder)')
     .option(
       '--interval <interval>',
@@ -53,6 +61,7 @@ export function addWorkerCommand(program: Command, context: CommandContext): voi
       'after',
       `
 Examples:
+  crypto-anomaly worker --bus nats://127.0.0.1:4222
   crypto-anomaly worker --bus nats://127.0.0.1:4222 --model models
   crypto-anomaly worker --bus nats://10.0.0.5:4222,nats://10.0.0.6:4222 --model models --interval 1m
 
@@ -60,7 +69,10 @@ Each pair is owned by one worker at a time (a lease in the ca-leases bucket); a 
 loses its pairs after --lease-ttl and the others take them over, rebuilding each pair's state
 from the KLINES stream. Scores go to scores.1m.SYMBOL, alerts to alerts.1m.SYMBOL; a candle is
 acknowledged only once both are stored. Unreadable candles go to dlq.klines.1m.SYMBOL.
-Models are read from --model for now (the object store comes later).`,
+Models come from the bus (crypto-anomaly models push, or train --bus) unless --model names a
+folder: each pair is scored by the latest version of its model, and a version pushed later is
+taken without a restart (at a candle boundary; the version is in the Ca-Model-Version header of
+each score and alert). The worker also trains the jobs train --bus sends (one at a time).`,
     )
     .action(async (flags: Record<string, unknown>) => {
       await runWorker(workerSettingsOf(flags), context);
@@ -69,14 +81,23 @@ Models are read from --model for now (the object store comes later).`,
 
 export function workerSettingsOf(flags: Record<string, unknown>): WorkerSettings {
   const bus = parseBusUrl(flags['bus'] as string);
-  if (typeof flags['model'] !== 'string') {
-    throw usageError('--model', 'is required', 'name the folder of the models, e.g. --model models');
+  if (flags['modelForAll'] === true && typeof flags['model'] !== 'string') {
+    throw usageError(
+      '--model-for-all',
+      'needs --model DIR',
+      'or push the model for each pair: models push --pairs',
+    );
   }
   const leaseTtlMs = (flags['leaseTtl'] as number | undefined) ?? 10_000;
   if (leaseTtlMs < 1_000) throw usageError('--lease-ttl', 'must be at least 1s', 'e.g. --lease-ttl 10s');
   return {
     bus,
-    modelRoot: resolve(flags['model'] as string),
+    ...(typeof flags['model'] === 'string' ? { modelRoot: resolve(flags['model'] as string) } : {}),
+    modelCache: resolve(
+      typeof flags['modelCache'] === 'string'
+        ? (flags['modelCache'] as string)
+        : join(homedir(), '.cache', 'crypto-anomaly', 'models'),
+    ),
     modelForAll: flags['modelForAll'] === true,
     ...(flags['interval'] !== undefined ? { interval: flags['interval'] as Interval } : {}),
     thresholds: (flags['thresholds'] as ThresholdKind | undefined) ?? 'fitted',

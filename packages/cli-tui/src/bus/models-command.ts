@@ -1,0 +1,81 @@
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import type { CommandContext } from '../command-context.js';
+import { CliError, usageError } from '../errors.js';
+import { parse } from '../options.js';
+import { connectBus, parseBusUrl } from './connection.js';
+import { ModelRegistry, marketOfPair, modelFoldersOf } from './models.js';
+
+/** `crypto-anomaly models push|list`: model folders into the bus' object store, versioned. */
+export function addModelsCommand(program: Command, context: CommandContext): void {
+  const models = program.command('models').description('models on the bus (NATS object store), versioned');
+  models
+    .command('push')
+    .description('store model folders on the bus as the next version of each pair; workers switch to it')
+    .requiredOption('--bus <url>', 'the NATS server(s): nats://HOST:PORT, a cluster with commas')
+    .requiredOption(
+      '--model <dir>',
+      'DIR/SYMBOL_INTERVAL folders (as train --out writes them), or one model folder',
+    )
+    .option('--pairs <list>', 'push the model folder --model as these pairs, e.g. BTCUSDT_1m,ETHUSDT_1m')
+    .option('--keep <n>', 'versions kept per pair, older ones deleted (default 10)', parse.positiveInteger)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  crypto-anomaly models push --bus nats://127.0.0.1:4222 --model models
+  crypto-anomaly models push --bus nats://127.0.0.1:4222 --model models/btc --pairs BTCUSDT_1m
+
+Each pair's folder is packed into one object (ca-models object store, BTCUSDT_1m/v3) and
+models.BTCUSDT_1m in the ca-models KV bucket points at the new version. Prints one JSON line per
+pair: pair, version, bytes.`,
+    )
+    .action(async (flags: Record<string, unknown>) => {
+      const url = parseBusUrl(flags['bus'] as string);
+      const pairs =
+        typeof flags['pairs'] === 'string'
+          ? (flags['pairs'] as string)
+              .split(',')
+              .map((pair) => pair.trim())
+              .filter((pair) => pair !== '')
+          : undefined;
+      for (const pair of pairs ?? []) {
+        if (!marketOfPair(pair))
+          throw usageError('--pairs', `${pair} is not SYMBOL_INTERVAL`, 'e.g. BTCUSDT_1m');
+      }
+      const root = resolve(flags['model'] as string);
+      let folders: Map<string, string>;
+      try {
+        folders = await modelFoldersOf(root, pairs);
+      } catch (error) {
+        throw new CliError('USAGE', `--model: ${(error as Error).message}`, {
+          option: '--model',
+          hint: 'name a model folder (train --out) or a folder of SYMBOL_INTERVAL model folders',
+        });
+      }
+      if (folders.size === 0) {
+        throw usageError(
+          '--model',
+          `no SYMBOL_INTERVAL model folder under ${root}`,
+          'train one with train --out',
+        );
+      }
+      const bus = await connectBus(url, 'crypto-anomaly models push');
+      try {
+        const registry = await ModelRegistry.open(bus);
+        for (const [pair, folder] of folders) {
+          const pointer = await registry.push(
+            pair,
+            folder,
+            `${hostname()}-${process.pid}`,
+            (flags['keep'] as number | undefined) ?? 10,
+          );
+          context.err(`${pair}: ${folder} stored as v${pointer.version} (${pointer.bytes} bytes)`);
+          context.out(JSON.stringify({ pair, version: pointer.version, bytes: pointer.bytes }));
+        }
+      } finally {
+        await bus.close();
+      }
+    });
+}
