@@ -21,7 +21,14 @@ export const STREAMS = Object.freeze({
   scores: 'SCORES',
   alerts: 'ALERTS',
   deadLetters: 'DLQ',
+  /** Training jobs (`jobs.train`), a work queue: each job is taken by one worker, gone once done. */
+  jobs: 'JOBS',
+  /** Training progress (`train.progress.<SYMBOL_INTERVAL>`), kept a day for dashboards. */
+  training: 'TRAINING',
 });
+
+export const TRAIN_JOB_SUBJECT = 'jobs.train';
+export const trainProgressSubject = (pair: string) => `train.progress.${pair}`;
 
 export const BUCKETS = Object.freeze({
   markets: 'ca-markets',

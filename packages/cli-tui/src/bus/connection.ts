@@ -11,7 +11,14 @@ import {
 import { type KV, Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection, nanos, headers as natsHeaders } from '@nats-io/transport-node';
 import { CliError } from '../errors.js';
-import { BUCKETS, type BusOptions, DEFAULT_BUS_OPTIONS, STREAMS } from './bus-api.js';
+import {
+  BUCKETS,
+  type BusOptions,
+  DAY_MS,
+  DEFAULT_BUS_OPTIONS,
+  STREAMS,
+  TRAIN_JOB_SUBJECT,
+} from './bus-api.js';
 
 /** One process's link to the bus: the connection, JetStream, and the KV buckets it uses. */
 export interface Bus {
@@ -137,6 +144,15 @@ export function streamConfigs(options: BusOptions): (Partial<StreamConfig> & { n
     { ...common, name: STREAMS.scores, subjects: ['scores.>'], max_age: nanos(options.scoresMaxAgeMs) },
     { ...common, name: STREAMS.alerts, subjects: ['alerts.>'], max_age: nanos(options.alertsMaxAgeMs) },
     { ...common, name: STREAMS.deadLetters, subjects: ['dlq.>'], max_age: nanos(options.alertsMaxAgeMs) },
+    // A job is removed once a worker acknowledges it; one left unacknowledged goes to another worker.
+    {
+      ...common,
+      name: STREAMS.jobs,
+      subjects: [TRAIN_JOB_SUBJECT],
+      retention: RetentionPolicy.Workqueue,
+      max_age: nanos(options.alertsMaxAgeMs),
+    },
+    { ...common, name: STREAMS.training, subjects: ['train.progress.>'], max_age: nanos(DAY_MS) },
   ];
 }
 

@@ -26,6 +26,7 @@ import { readKlineMessage } from './kline-message.js';
 import { keysOf, Leases } from './leases.js';
 import { type ModelPointer, ModelRegistry, marketOfPair, pairName } from './models.js';
 import { lastScored, warmUpCandles } from './stream-history.js';
+import { runTrainer } from './training.js';
 
 /** What `worker` was asked to do, flags checked (see commands/worker.ts). */
 export interface WorkerSettings {
@@ -47,6 +48,8 @@ export interface WorkerSettings {
   name?: string;
   /** Most candles scored in one burst across markets. */
   maxBurst: number;
+  /** Training jobs (train --bus) this worker runs at once; 0: none. */
+  trainSlots: number;
 }
 
 /** A market this worker owns. */
@@ -417,6 +420,20 @@ async function work(settings: WorkerSettings, context: CommandContext, signal: A
     await sleep(ttl / 3, signal);
     const renewals = every('lease renewal', renew, ttl / 3);
     const balancing = every('balancing', balance, ttl / 3);
+    const training =
+      settings.trainSlots > 0
+        ? runTrainer(
+            bus,
+            registry ?? (await ModelRegistry.open(bus)),
+            name,
+            settings.trainSlots,
+            context,
+            signal,
+          )
+        : Promise.resolve();
+    training.catch((error) =>
+      context.err(`worker ${name}: training jobs stopped: ${(error as Error).message}`),
+    );
 
     const reportEvery = setInterval(() => {
       emit({ type: 'scored', candles: scoredCandles, alerts: scoredAlerts });
@@ -444,6 +461,7 @@ async function work(settings: WorkerSettings, context: CommandContext, signal: A
     } finally {
       clearInterval(reportEvery);
       watching?.stop();
+      await training.catch(() => undefined);
       await balancing.stop();
       await renewals.stop();
       await inFlight;

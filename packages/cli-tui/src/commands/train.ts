@@ -2,6 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as core from '@crypto-anomaly/core';
 import type { Command } from 'commander';
+import { runTrainOnBus } from '../bus/train-bus.js';
 import type { CommandContext } from '../command-context.js';
 import { CliError } from '../errors.js';
 import { configOf, pick } from '../options.js';
@@ -37,7 +38,12 @@ export function addTrainCommand(
       '--out <model-dir>',
       'folder to save the trained pipeline in: new, empty or a model saved before (replaced whole)',
     )
-    .option('--outputs <dir>', 'also write the anomaly CSVs, summary.json and charts there');
+    .option('--outputs <dir>', 'also write the anomaly CSVs, summary.json and charts there')
+    .option(
+      '--bus <url>',
+      'train on the workers of the bus (NATS) instead: one job per pair, models stored there',
+    )
+    .option('--symbols <list|file>', 'with --bus: the pairs, BTCUSDT,ETHUSDT or a file naming them');
   addEngineOptions(command, { training: true })
     .addHelpText(
       'after',
@@ -45,12 +51,14 @@ export function addTrainCommand(
 Examples:
   crypto-anomaly train --out models/btc                       on the bundled sample
   crypto-anomaly train --source csv --input BTCUSDT-1h.csv --until 2024-06-01 --out models/btc
-  crypto-anomaly train --source store --since 2023-01-01 --epochs 40 --out models/btc --outputs runs/btc`,
+  crypto-anomaly train --source store --since 2023-01-01 --epochs 40 --out models/btc --outputs runs/btc
+  crypto-anomaly train --bus nats://127.0.0.1:4222 --symbols BTCUSDT,ETHUSDT --interval 1h --source binance --since 2018-01-01`,
     )
     .action(async (_flags: unknown, command: Command) => {
       const config = await configOf(command);
       const settings = sourceSettings(command, config, 'sample');
       const engine = engineSettings(command, config);
+      if (command.opts()['bus'] !== undefined) return runTrainOnBus(command, config, engine, context);
       const out = pick<string>(command, 'out', config.model);
       if (!out) {
         throw new CliError('USAGE', '--out <model-dir> is required', {

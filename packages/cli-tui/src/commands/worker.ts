@@ -56,6 +56,11 @@ export function addWorkerCommand(program: Command, context: CommandContext): voi
       'most candles scored in one call across pairs (default 1000)',
       parse.positiveInteger,
     )
+    .option(
+      '--train-jobs <n>',
+      'training jobs of train --bus run at once, each in a thread (default 1; 0: none)',
+      parse.nonNegativeInteger,
+    )
     .option('--name <name>', "the worker's name in leases and headers (default HOST-PID)")
     .addHelpText(
       'after',
@@ -106,5 +111,6 @@ export function workerSettingsOf(flags: Record<string, unknown>): WorkerSettings
     ...(flags['maxPairs'] !== undefined ? { maxMarkets: flags['maxPairs'] as number } : {}),
     ...(typeof flags['name'] === 'string' ? { name: flags['name'] as string } : {}),
     maxBurst: (flags['maxBurst'] as number | undefined) ?? 1_000,
+    trainSlots: (flags['trainJobs'] as number | undefined) ?? 1,
   };
 }

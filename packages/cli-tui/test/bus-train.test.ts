@@ -1,0 +1,108 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Kvm } from '@nats-io/kv';
+import { Objm } from '@nats-io/obj';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  busClient,
+  type NatsServer,
+  natsSkipReason,
+  type Running,
+  run,
+  start,
+  startNatsServer,
+  stop,
+  waitFor,
+} from './helpers/nats-server.js';
+
+/**
+ * train --bus: three pairs fanned out to two workers through the work queue; each job trained once,
+ * by one worker, each model stored as version 1 of its pair; the progress on train.progress.PAIR.
+ */
+describe.skipIf(natsSkipReason !== undefined)('the bus: training fanned out to the workers', () => {
+  let server: NatsServer;
+  let work: string;
+  const running: Running[] = [];
+  beforeAll(async () => {
+    server = await startNatsServer();
+    work = mkdtempSync(join(tmpdir(), 'bus-train-'));
+    writeFileSync(
+      join(work, 'forest.json'),
+      JSON.stringify({
+        sample: { count: 600 },
+        pipeline: { detectors: ['isolation-forest'], isolationForest: { nEstimators: 20 } },
+      }),
+    );
+  });
+  afterAll(async () => {
+    for (const process of running) await stop(process);
+    await server?.dispose();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('3 pairs, 2 workers: every job done once, 3 model versions stored', async () => {
+    const workers = ['t1', 't2'].map((name) => {
+      const worker = start(work, 'worker', '--bus', server.url, '--model-cache', 'cache', '--name', name);
+      running.push(worker);
+      return worker;
+    });
+    const client = await busClient(server.url);
+    // Both workers waiting for a job before any is sent, so each gets one.
+    await waitFor('both workers waiting for jobs', async () => {
+      try {
+        return (await client.jsm.consumers.info('JOBS', 'trainers')).num_waiting >= 2;
+      } catch {
+        return false;
+      }
+    });
+    const trained = run(
+      work,
+      'train',
+      '--bus',
+      server.url,
+      '--config',
+      'forest.json',
+      '--symbols',
+      'AAAUSDT,BBBUSDT,CCCUSDT',
+      '--interval',
+      '1m',
+    );
+    expect(trained.status, trained.stderr).toBe(0);
+    const outcomes = trained.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { pair: string; status: string; version: number; worker: string });
+    expect(outcomes.map(({ pair, status, version }) => ({ pair, status, version }))).toEqual(
+      ['AAAUSDT_1m', 'BBBUSDT_1m', 'CCCUSDT_1m'].map((pair) => ({ pair, status: 'done', version: 1 })),
+    );
+    // Progress per pair: one start, one done, by the worker the command named.
+    const events = (await client.read('TRAINING')).map(
+      (message) => JSON.parse(message.data) as { pair: string; type: string; worker: string },
+    );
+    for (const outcome of outcomes) {
+      const of = events.filter((event) => event.pair === outcome.pair);
+      expect(
+        of.map((event) => event.type),
+        outcome.pair,
+      ).toEqual(['started', 'done']);
+      expect(new Set(of.map((event) => event.worker))).toEqual(new Set([outcome.worker]));
+    }
+    expect(new Set(outcomes.map((outcome) => outcome.worker))).toEqual(new Set(['t1', 't2']));
+    expect(trained.stderr).toMatch(/AAAUSDT_1m: t\d: done in [\d.]+ s on 600 candles, stored as v1/);
+    // The work queue is empty; three objects stored, one version each.
+    expect(await client.count('JOBS')).toBe(0);
+    const store = await new Objm(client.js).open('ca-models');
+    expect((await store.list()).map((info) => info.name).sort()).toEqual([
+      'AAAUSDT_1m/v1',
+      'BBBUSDT_1m/v1',
+      'CCCUSDT_1m/v1',
+    ]);
+    const kv = await new Kvm(client.js).open('ca-models');
+    for (const pair of ['AAAUSDT_1m', 'BBBUSDT_1m', 'CCCUSDT_1m']) {
+      expect((await kv.get(`models.${pair}`))?.json<{ version: number }>().version).toBe(1);
+    }
+    await client.close();
+    for (const worker of workers) expect(await stop(worker), worker.stderr()).toBe(143);
+  });
+});
