@@ -7,6 +7,7 @@ import { addIngestCommand } from './commands/ingest.js';
 import { addReportCommand } from './commands/report.js';
 import { addRunCommand } from './commands/run.js';
 import { addScoreCommand } from './commands/score.js';
+import { addSinkCommand } from './commands/sink.js';
 import { addTrainCommand } from './commands/train.js';
 import { addWatchCommand } from './commands/watch.js';
 import { addWorkerCommand } from './commands/worker.js';
@@ -81,6 +82,7 @@ Exit codes: 0 success, 1 runtime failure (or q), 2 usage error, 130 Ctrl+C / SIG
   addIngestCommand(program, context);
   addWorkerCommand(program, context);
   addModelsCommand(program, context);
+  addSinkCommand(program, context);
   // Each subcommand's usage errors end with its own usage line rather than the program's.
   for (const command of program.commands) {
     command.exitOverride();
