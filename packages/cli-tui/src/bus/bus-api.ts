@@ -36,6 +36,8 @@ export const BUCKETS = Object.freeze({
   workers: 'ca-workers',
   /** `models.<SYMBOL_INTERVAL>` → the latest model version (see models.ts); also the object store's name. */
   models: 'ca-models',
+  /** `jobs.<job id>` → the version a training job stored: a job redelivered after that is not trained again. Kept a day. */
+  trainJobs: 'ca-train-jobs',
 });
 
 /** Message headers the bus sets. */

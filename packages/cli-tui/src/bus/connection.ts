@@ -126,7 +126,9 @@ async function createBucket(kvm: Kvm, name: string, options: BusOptions): Promis
         ? { history: 1, ttl: options.leaseTtlMs }
         : name === BUCKETS.models
           ? { history: 5 }
-          : { history: 1 };
+          : name === BUCKETS.trainJobs
+            ? { history: 1, ttl: DAY_MS }
+            : { history: 1 };
   // Two processes creating it at once: one of them may see the other's stream appear; again binds it.
   return kvm.create(name, settings).catch(() => kvm.create(name, settings));
 }

@@ -7,7 +7,7 @@ import type { Interval } from '@crypto-anomaly/data';
 import { AckPolicy, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import type { CommandContext } from '../command-context.js';
-import { STREAMS, TRAIN_JOB_SUBJECT, trainProgressSubject } from './bus-api.js';
+import { BUCKETS, STREAMS, TRAIN_JOB_SUBJECT, trainProgressSubject } from './bus-api.js';
 import { type Bus, publishStored, sleep } from './connection.js';
 import type { ModelRegistry } from './models.js';
 import type { TrainThreadReply, TrainThreadRequest } from './train-job-thread.js';
@@ -63,8 +63,9 @@ const doneKey = (job: string) => `jobs.${job}`;
 /**
  * The training side of a worker: takes jobs from the work queue one at a time (up to `slots` at
  * once), trains each in a thread, pushes the model as the pair's next version and acknowledges
- * the job. A job already done (its `jobs.<id>` key in the models bucket: a worker that died between
- * the push and the acknowledgement) is acknowledged without training again.
+ * the job. A job already done (its `jobs.<id>` key in the ca-train-jobs bucket, kept a day: a
+ * worker that died between the push and the acknowledgement) is acknowledged without training
+ * again.
  */
 export async function runTrainer(
   bus: Bus,
@@ -132,7 +133,7 @@ async function trainOne(
       JSON.stringify({ job: job.id, request: job.request, pair: job.pair, worker, at: Date.now(), ...event }),
       { ...(id ? { msgID: id } : {}), signal },
     ).catch(() => undefined);
-  const models = registry.kv;
+  const models = await bus.bucket(BUCKETS.trainJobs);
   const done = await models.get(doneKey(job.id)).catch(() => null);
   if (done?.operation === 'PUT') {
     message.ack();
