@@ -157,6 +157,27 @@ describe('StreamScorer', () => {
     expect((await ready.score(klines[50]!)).openTime).toBe(klines[50]!.openTime);
   });
 
+  it('adapts the consensus threshold only when asked, after its calibration scores', async () => {
+    const { klines } = generateSampleMarket({ count: 120, seed: 2 });
+    const kinds = async (options: { adaptiveConsensus?: boolean }) => {
+      const scorer = new StreamScorer(pipeline, {
+        symbol: 'BTCUSDT',
+        interval: '1h',
+        consensusCalibration: 10,
+        ...options,
+      });
+      scorer.warmUp(klines.slice(0, 60));
+      const seen: string[] = [];
+      for (let i = 60; i < 75; i++)
+        seen.push((await scorer.score(klines[i]!)).detectors.at(-1)!.thresholdKind);
+      return seen;
+    };
+    expect(new Set(await kinds({}))).toEqual(new Set(['fitted']));
+    const adaptive = await kinds({ adaptiveConsensus: true });
+    expect(adaptive.slice(0, 10)).toEqual(Array(10).fill('fitted'));
+    expect(adaptive.at(-1)).toBe('dspot');
+  });
+
   it('alerts on a shock with every field of the contract, a stable id and a one-line reason', async () => {
     const { klines } = generateSampleMarket({ count: 120, seed: 1 });
     const scorer = new StreamScorer(pipeline, { symbol: 'BTCUSDT', interval: '1h' });
@@ -179,7 +200,7 @@ describe('StreamScorer', () => {
       'consensus',
     ]);
     expect(score.detectors.slice(0, 3).map((d) => d.thresholdKind)).toEqual(['dspot', 'dspot', 'dspot']);
-    // The consensus calibrates on the stream first: the fitted threshold holds meanwhile.
+    // The consensus keeps its fitted threshold unless adaptiveConsensus is asked for.
     expect(score.detectors[3]!.thresholdKind).toBe('fitted');
     const alerts = scorer.alertsOf(score);
     expect(alerts.map((a) => a.detector)).toEqual(

@@ -31,6 +31,7 @@ export const DEFAULT_STREAM_SCORER_OPTIONS = Object.freeze({
   contextWindow: 30,
   spot: Object.freeze({}) as Partial<SpotOptions>,
   consensusCalibration: 200,
+  adaptiveConsensus: false,
 });
 
 /** A threshold that may move with the stream: the fitted one never does. */
@@ -199,7 +200,7 @@ export class StreamScorer {
         : calibratedSpot(fitted, kind, resolved.spot),
     );
     this.consensusThreshold =
-      kind === 'fitted'
+      kind === 'fitted' || !resolved.adaptiveConsensus
         ? new FixedThreshold(pipeline.consensusThreshold.value)
         : new ConsensusThreshold(
             pipeline.consensusThreshold,
