@@ -41,6 +41,9 @@ export function loadDuckDB(): Promise<DuckDB> {
   return duckdbModule;
 }
 
+/** DuckDB's memory limit for one open store (its buffer pool and working memory). */
+export const STORE_MEMORY_LIMIT = process.env['CRYPTO_ANOMALY_STORE_MEMORY'] ?? '256MB';
+
 /**
  * Opens (creating if needed) the database file at `location` (absolute, or ':memory:') with the
  * store's tables; a file that cannot be opened fails with what to do (see `openFailure`).
@@ -52,7 +55,9 @@ export async function openStoreFile(
   let instance: DuckDBInstance;
   try {
     if (location !== ':memory:') mkdirSync(dirname(location), { recursive: true });
-    instance = await duckdb.DuckDBInstance.create(location);
+    // A bounded buffer pool: DuckDB's default (80% of RAM) lets a long-running watch grow with its
+    // store; past the limit DuckDB spills to a temporary folder beside the file instead.
+    instance = await duckdb.DuckDBInstance.create(location, { memory_limit: STORE_MEMORY_LIMIT });
   } catch (error) {
     throw openFailure(location, error);
   }
