@@ -112,7 +112,8 @@ describe('crypto-anomaly watch --replay (non-TTY)', () => {
       );
       expect(alert['id']).toBe(`BTCUSDT:1h:${alert['openTime']}:${alert['detector']}`);
       expect(alert['time']).toBe(new Date(alert['openTime'] as number).toISOString());
-      expect(alert['thresholdKind']).toBe('dspot');
+      // The detectors' thresholds adapt (DSPOT by default); the consensus keeps its fitted one.
+      expect(alert['thresholdKind']).toBe(alert['detector'] === 'consensus' ? 'fitted' : 'dspot');
       expect((alert['scores'] as unknown[]).length).toBe(4);
       expect(typeof alert['reason']).toBe('string');
     }

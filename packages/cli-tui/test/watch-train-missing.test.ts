@@ -83,14 +83,11 @@ describe('crypto-anomaly watch --train-missing', () => {
     expect(result.stderr).toMatch(/ETHUSDT: model trained in [\d.]+s and saved in \S+ETHUSDT_1h; it joins/);
     expect(existsSync(join(work, 'models', 'ETHUSDT_1h'))).toBe(true);
 
-    const printed = result.stdout
-      .split('\n')
-      .filter((line) => line !== '')
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
-      .filter((line) => line['type'] === undefined);
-    const firstEth = printed.findIndex((alert) => alert['symbol'] === 'ETHUSDT');
-    expect(firstEth).toBeGreaterThan(0);
-    expect(printed.slice(0, firstEth).every((alert) => alert['symbol'] === 'BTCUSDT')).toBe(true);
+    // Every stdout line is JSON (alerts and status lines). That the pair with a model is scored while
+    // the other trains is shown by the live test (watch-live-train-missing), where candles arrive
+    // over time; in a replay at max speed, which pair's alerts reach stdout first depends on how
+    // long the training takes, and whether a one-epoch model alerts at all on these candles.
+    for (const line of result.stdout.split('\n').filter((l) => l !== '')) JSON.parse(line);
 
     // Both scored: every candle after its warm-up, once, with the three detectors and the consensus.
     const store = await KlineStore.open(join(work, 'train.duckdb'));
