@@ -427,12 +427,14 @@ describe('owned folders: never replace what the program did not write', () => {
     await writeFile(join(folder, 'in.csv'), 'my data');
     const events: PipelineEvent[] = [];
     const base = { source, symbol: 'BTCUSDT', interval: '1h' as const, config: forestOnly, charts: false };
-    for (const promise of [
-      trainPipeline({ ...base, modelDir: folder, onEvent: (e) => events.push(e) }),
-      runPipeline({ ...base, outDir: folder, onEvent: (e) => events.push(e) }),
-      runPipeline({ ...base, outDir: join(dir, 'fresh'), modelDir: folder }),
+    // Each call starts when the previous one is done: a rejection nobody awaits yet would be an
+    // unhandled one (which ends the process once TensorFlow.js' wasm backend is loaded).
+    for (const call of [
+      () => trainPipeline({ ...base, modelDir: folder, onEvent: (e) => events.push(e) }),
+      () => runPipeline({ ...base, outDir: folder, onEvent: (e) => events.push(e) }),
+      () => runPipeline({ ...base, outDir: join(dir, 'fresh'), modelDir: folder }),
     ]) {
-      const error = await errorOf(promise);
+      const error = await errorOf(call());
       expect(isCoreError(error) && error.code).toBe('TARGET_NOT_OURS');
       expect((error as Error).message).toMatch(/in\.csv/);
     }
