@@ -129,3 +129,40 @@ export type WorkerEvent =
   | { type: 'skipped'; market: Market; reason: string }
   | { type: 'scored'; candles: number; alerts: number }
   | { type: 'switched'; market: Market; from: number; to: number; warmUp: number };
+
+/** Where a job's candles come from, on the worker that takes it. */
+export type TrainJobSource =
+  | { kind: 'sample'; seed?: number; count?: number; start?: number }
+  /** The worker's own kline store (DuckDB file), filled from Binance first with `binance`. */
+  | { kind: 'binance'; store?: string; baseUrl?: string }
+  | { kind: 'store'; store?: string };
+
+/** One pair to train, as `train --bus` puts it on `jobs.train`. */
+export interface TrainJob {
+  /** `<request>.<SYMBOL_INTERVAL>`: the message id, and the key that makes a job done once. */
+  id: string;
+  request: string;
+  pair: string;
+  symbol: string;
+  interval: Interval;
+  since?: number;
+  until?: number;
+  source: TrainJobSource;
+  epochs?: number;
+  seed?: number;
+  backend?: 'auto' | 'wasm' | 'node' | 'cpu';
+  /** The config file's `pipeline` section. */
+  config?: unknown;
+}
+
+/** What the thread is handed: the job, and the folder to save the model in. */
+export interface TrainThreadRequest {
+  job: TrainJob;
+  modelDir: string;
+}
+
+/** What it posts: each epoch, then once the model is saved or training failed. */
+export type TrainThreadReply =
+  | { type: 'epoch'; detector: string; epoch: number; epochs: number; loss: number }
+  | { type: 'trained'; modelDir: string; ms: number; candles: number }
+  | { type: 'failed'; message: string };

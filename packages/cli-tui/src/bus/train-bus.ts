@@ -8,8 +8,9 @@ import { configDate } from '../options.js';
 import { withStopSignals } from '../session.js';
 import { sourceSettings } from '../sources.js';
 import { readSymbols } from '../watch/symbols.js';
+import type { TrainJob, TrainJobSource } from './bus-api.js';
 import { connectBus, ensureStreams, parseBusUrl } from './connection.js';
-import { requestTraining, type TrainJob, type TrainJobSource, type TrainProgress } from './training.js';
+import { requestTraining, type TrainProgress } from './training.js';
 
 /**
  * `train --bus URL --symbols A,B --interval 1h`: one training job per pair on the work queue

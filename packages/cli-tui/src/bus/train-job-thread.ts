@@ -1,19 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as core from '@crypto-anomaly/core';
 import * as data from '@crypto-anomaly/data';
-import type { TrainJob } from './training.js';
-
-/** What the thread is handed: the job, and the folder to save the model in. */
-export interface TrainThreadRequest {
-  job: TrainJob;
-  modelDir: string;
-}
-
-/** What it posts: each epoch, then once the model is saved or training failed. */
-export type TrainThreadReply =
-  | { type: 'epoch'; detector: string; epoch: number; epochs: number; loss: number }
-  | { type: 'trained'; modelDir: string; ms: number; candles: number }
-  | { type: 'failed'; message: string };
+import type { TrainThreadReply, TrainThreadRequest } from './bus-api.js';
 
 /**
  * A training job of `train --bus`, run by a worker in a thread of its own (core's `trainPipeline`,

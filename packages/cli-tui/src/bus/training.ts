@@ -3,39 +3,20 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { Interval } from '@crypto-anomaly/data';
 import { AckPolicy, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import type { CommandContext } from '../command-context.js';
-import { BUCKETS, STREAMS, TRAIN_JOB_SUBJECT, trainProgressSubject } from './bus-api.js';
+import {
+  BUCKETS,
+  STREAMS,
+  TRAIN_JOB_SUBJECT,
+  type TrainJob,
+  type TrainThreadReply,
+  type TrainThreadRequest,
+  trainProgressSubject,
+} from './bus-api.js';
 import { type Bus, publishStored, sleep } from './connection.js';
 import type { ModelRegistry } from './models.js';
-import type { TrainThreadReply, TrainThreadRequest } from './train-job-thread.js';
-
-/** Where a job's candles come from, on the worker that takes it. */
-export type TrainJobSource =
-  | { kind: 'sample'; seed?: number; count?: number; start?: number }
-  /** The worker's own kline store (DuckDB file), filled from Binance first with `binance`. */
-  | { kind: 'binance'; store?: string; baseUrl?: string }
-  | { kind: 'store'; store?: string };
-
-/** One pair to train, as `train --bus` puts it on `jobs.train`. */
-export interface TrainJob {
-  /** `<request>.<SYMBOL_INTERVAL>`: the message id, and the key that makes a job done once. */
-  id: string;
-  request: string;
-  pair: string;
-  symbol: string;
-  interval: Interval;
-  since?: number;
-  until?: number;
-  source: TrainJobSource;
-  epochs?: number;
-  seed?: number;
-  backend?: 'auto' | 'wasm' | 'node' | 'cpu';
-  /** The config file's `pipeline` section. */
-  config?: unknown;
-}
 
 /** What happened to a job: started, an epoch trained, done (the version stored) or failed. */
 export type TrainProgressBody =

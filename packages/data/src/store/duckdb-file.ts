@@ -3,7 +3,6 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { DataError } from '../errors.js';
-import { SCORE_AND_ALERT_TABLES } from './score-and-alert-tables.js';
 
 /** Environment variable that overrides the default store location. */
 export const STORE_PATH_ENV = 'CRYPTO_ANOMALY_STORE';
@@ -40,6 +39,27 @@ export function loadDuckDB(): Promise<DuckDB> {
   duckdbModule ??= import('@duckdb/node-api');
   return duckdbModule;
 }
+
+/**
+ * The tables `watch` keeps beside the klines. `CREATE ... IF NOT EXISTS` on every open, so a
+ * store file written before they existed gains them and keeps its klines.
+ */
+export const SCORE_AND_ALERT_TABLES = [
+  `CREATE TABLE IF NOT EXISTS scores (
+     symbol VARCHAR NOT NULL, interval VARCHAR NOT NULL, open_time BIGINT NOT NULL, detector VARCHAR NOT NULL,
+     score DOUBLE NOT NULL, threshold DOUBLE NOT NULL, flagged BOOLEAN NOT NULL,
+     PRIMARY KEY (symbol, interval, open_time, detector))`,
+  `CREATE TABLE IF NOT EXISTS alerts (
+     id VARCHAR PRIMARY KEY, symbol VARCHAR NOT NULL, interval VARCHAR NOT NULL, open_time BIGINT NOT NULL,
+     detector VARCHAR NOT NULL, payload VARCHAR NOT NULL, stored_at BIGINT NOT NULL)`,
+  // Rows on their way in: appended here, then moved into the table by one statement.
+  `CREATE TEMP TABLE IF NOT EXISTS score_stage (
+     symbol VARCHAR, interval VARCHAR, open_time BIGINT, detector VARCHAR, score DOUBLE, threshold DOUBLE,
+     flagged BOOLEAN)`,
+  `CREATE TEMP TABLE IF NOT EXISTS alert_stage (
+     id VARCHAR, symbol VARCHAR, interval VARCHAR, open_time BIGINT, detector VARCHAR, payload VARCHAR,
+     stored_at BIGINT)`,
+];
 
 /** DuckDB's memory limit for one open store (its buffer pool and working memory). */
 export const STORE_MEMORY_LIMIT = process.env['CRYPTO_ANOMALY_STORE_MEMORY'] ?? '256MB';

@@ -6,27 +6,6 @@ import { assertInteger, assertSymbol, assertTimestamp } from '../validate.js';
 import type { DuckDB } from './duckdb-file.js';
 import { appendToTemp, inTransaction } from './kline-writes.js';
 
-/**
- * The tables `watch` keeps beside the klines. `CREATE ... IF NOT EXISTS` on every open, so a
- * store file written before they existed gains them and keeps its klines.
- */
-export const SCORE_AND_ALERT_TABLES = [
-  `CREATE TABLE IF NOT EXISTS scores (
-     symbol VARCHAR NOT NULL, interval VARCHAR NOT NULL, open_time BIGINT NOT NULL, detector VARCHAR NOT NULL,
-     score DOUBLE NOT NULL, threshold DOUBLE NOT NULL, flagged BOOLEAN NOT NULL,
-     PRIMARY KEY (symbol, interval, open_time, detector))`,
-  `CREATE TABLE IF NOT EXISTS alerts (
-     id VARCHAR PRIMARY KEY, symbol VARCHAR NOT NULL, interval VARCHAR NOT NULL, open_time BIGINT NOT NULL,
-     detector VARCHAR NOT NULL, payload VARCHAR NOT NULL, stored_at BIGINT NOT NULL)`,
-  // Rows on their way in: appended here, then moved into the table by one statement.
-  `CREATE TEMP TABLE IF NOT EXISTS score_stage (
-     symbol VARCHAR, interval VARCHAR, open_time BIGINT, detector VARCHAR, score DOUBLE, threshold DOUBLE,
-     flagged BOOLEAN)`,
-  `CREATE TEMP TABLE IF NOT EXISTS alert_stage (
-     id VARCHAR, symbol VARCHAR, interval VARCHAR, open_time BIGINT, detector VARCHAR, payload VARCHAR,
-     stored_at BIGINT)`,
-];
-
 function checkRecord(
   what: string,
   i: number,
