@@ -154,15 +154,3 @@ export interface TrainJob {
   /** The config file's `pipeline` section. */
   config?: unknown;
 }
-
-/** What the thread is handed: the job, and the folder to save the model in. */
-export interface TrainThreadRequest {
-  job: TrainJob;
-  modelDir: string;
-}
-
-/** What it posts: each epoch, then once the model is saved or training failed. */
-export type TrainThreadReply =
-  | { type: 'epoch'; detector: string; epoch: number; epochs: number; loss: number }
-  | { type: 'trained'; modelDir: string; ms: number; candles: number }
-  | { type: 'failed'; message: string };

@@ -2,19 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { AckPolicy, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import type { CommandContext } from '../command-context.js';
-import {
-  BUCKETS,
-  STREAMS,
-  TRAIN_JOB_SUBJECT,
-  type TrainJob,
-  type TrainThreadReply,
-  type TrainThreadRequest,
-  trainProgressSubject,
-} from './bus-api.js';
+import { trainInThread } from '../train-thread.js';
+import { BUCKETS, STREAMS, TRAIN_JOB_SUBJECT, type TrainJob, trainProgressSubject } from './bus-api.js';
 import { type Bus, publishStored, sleep } from './connection.js';
 import type { ModelRegistry } from './models.js';
 
@@ -126,7 +118,18 @@ async function trainOne(
   const modelRoot = await mkdtemp(join(tmpdir(), 'ca-train-'));
   try {
     const trained = await trainInThread(
-      { job, modelDir: join(modelRoot, job.pair) },
+      {
+        symbol: job.symbol,
+        interval: job.interval,
+        modelDir: join(modelRoot, job.pair),
+        history: job.source,
+        ...(job.since !== undefined ? { since: job.since } : {}),
+        ...(job.until !== undefined ? { until: job.until } : {}),
+        ...(job.epochs !== undefined ? { epochs: job.epochs } : {}),
+        ...(job.seed !== undefined ? { seed: job.seed } : {}),
+        ...(job.backend !== undefined ? { backend: job.backend } : {}),
+        ...(job.config !== undefined ? { config: job.config } : {}),
+      },
       signal,
       (epoch) => void progress(epoch),
     );
@@ -160,40 +163,6 @@ async function trainOne(
     clearInterval(alive);
     await rm(modelRoot, { recursive: true, force: true });
   }
-}
-
-function trainInThread(
-  request: TrainThreadRequest,
-  signal: AbortSignal,
-  onEpoch: (event: Extract<TrainThreadReply, { type: 'epoch' }>) => void,
-): Promise<{ modelDir: string; ms: number; candles: number }> {
-  return new Promise((resolve, reject) => {
-    const thread = new Worker(new URL('./train-job-thread.js', import.meta.url), { workerData: request });
-    let settled = false;
-    const settle = (done: () => void) => {
-      if (settled) return;
-      settled = true;
-      signal.removeEventListener('abort', onAbort);
-      done();
-    };
-    const onAbort = () => {
-      thread.postMessage({ type: 'stop' });
-      setTimeout(() => void thread.terminate(), 2_000).unref();
-      settle(() => reject(new Error('stopped')));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    thread.on('message', (reply: TrainThreadReply) => {
-      if (reply.type === 'epoch') onEpoch(reply);
-      else if (reply.type === 'trained') settle(() => resolve(reply));
-      else settle(() => reject(new Error(reply.message)));
-    });
-    thread.on('error', (error) => settle(() => reject(error)));
-    thread.on('exit', (code) =>
-      settle(() =>
-        reject(new Error(`the training thread ended (exit code ${code}) before the model was saved`)),
-      ),
-    );
-  });
 }
 
 /**

@@ -7,13 +7,13 @@ import type { CommandContext } from '../command-context.js';
 import { CliError } from '../errors.js';
 import { wantsDashboard } from '../reporter.js';
 import { withStopSignals } from '../session.js';
+import { trainInThread } from '../train-thread.js';
 import { runWatchLoop } from './engine.js';
 import { liveHistory, replayHistory } from './history.js';
 import { modelFolder, planModels, trainCommand, trainingSince } from './models.js';
 import { createPlainDisplay, type WatchDisplay } from './plain-display.js';
 import { AlertCooldown, AlertsFileSink, stdoutSink, WebhookSink } from './sinks.js';
 import { topSymbols } from './symbols.js';
-import { trainInWorker } from './train-in-worker.js';
 import type { AlertSink, WatchCandle, WatchStore } from './watch-api.js';
 
 /** What `watch` was asked to do, flags checked (see `settingsOf` in commands/watch.ts). */
@@ -146,21 +146,26 @@ async function watch(settings: WatchSettings, context: CommandContext, controlle
         display!.note(
           `${symbol}: no model; training one on ${klines.length} candles into ${modelDir} in a worker (--train-missing), the others go on`,
         );
-        const done = await trainInWorker(
+        const done = await trainInThread(
           {
             symbol,
             interval,
             modelDir,
-            klines,
-            describe:
-              settings.mode === 'live'
-                ? `${symbol} ${interval} from the store`
-                : `the replayed candles of ${symbol}`,
+            history: {
+              kind: 'klines',
+              klines,
+              describe:
+                settings.mode === 'live'
+                  ? `${symbol} ${interval} from the store`
+                  : `the replayed candles of ${symbol}`,
+            },
             ...(settings.epochs !== undefined ? { epochs: settings.epochs } : {}),
             ...(settings.backend !== undefined ? { backend: settings.backend } : {}),
           },
           signal,
-        );
+        ).catch((error: unknown) => {
+          throw signal.aborted ? error : new Error(`training failed: ${(error as Error).message}`);
+        });
         const pipeline = await core.TrainedPipeline.load(
           done.modelDir,
           settings.backend ? { backend: settings.backend } : {},
