@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateSampleMarket, type Kline, KlineStore, writeKlinesCsv } from '@crypto-anomaly/data';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { trainQuickModel } from './helpers/watch-model.js';
 
 /**
  * `watch` through the built binary, off a terminal, in replay: the webhook against a real HTTP
@@ -74,26 +75,9 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'watch-e2e-'));
   btc = generateSampleMarket({ symbol: 'BTCUSDT', interval: '1h', count: 1_500, seed: 11 }).klines;
   eth = generateSampleMarket({ symbol: 'ETHUSDT', interval: '1h', count: 500, seed: 12 }).klines;
-  await writeKlinesCsv(join(work, 'train.csv'), btc.slice(0, 1_000));
   await writeKlinesCsv(join(work, 'BTCUSDT-1h.csv'), btc.slice(1_000));
   await writeKlinesCsv(join(work, 'ETHUSDT-1h.csv'), eth);
-  const trained = cli(
-    'train',
-    '--source',
-    'csv',
-    '--input',
-    'train.csv',
-    '--symbol',
-    'BTCUSDT',
-    '--interval',
-    '1h',
-    '--epochs',
-    '1',
-    '--no-charts',
-    '--out',
-    'models/BTCUSDT_1h',
-  );
-  expect(trained.status, trained.stderr).toBe(0);
+  await trainQuickModel(work, btc.slice(0, 1_000), 'BTCUSDT', '1h');
 
   const received: Hook['received'] = [];
   const server = createServer((request, response) => {

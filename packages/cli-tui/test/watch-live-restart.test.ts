@@ -1,12 +1,13 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateSampleMarket, type Kline, KlineStore, writeKlinesCsv } from '@crypto-anomaly/data';
+import { generateSampleMarket, type Kline, KlineStore } from '@crypto-anomaly/data';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeBinance } from '../../data/test/helpers/fake-binance.js';
 import { FakeBinanceStream } from '../../data/test/helpers/fake-binance-stream.js';
+import { trainQuickModel } from './helpers/watch-model.js';
 
 /**
  * A live `watch` killed with SIGKILL in the middle of a stream and started again, through the
@@ -27,29 +28,7 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'watch-live-restart-'));
   const start = Math.floor(Date.now() / MINUTE) * MINUTE - 1_200 * MINUTE;
   klines = generateSampleMarket({ symbol: 'BTCUSDT', interval: '1m', start, count: 1_300, seed: 8 }).klines;
-  await writeKlinesCsv(join(work, 'train.csv'), klines.slice(0, 1_000));
-  const trained = spawnSync(
-    process.execPath,
-    [
-      bin,
-      'train',
-      '--source',
-      'csv',
-      '--input',
-      'train.csv',
-      '--symbol',
-      'BTCUSDT',
-      '--interval',
-      '1m',
-      '--epochs',
-      '1',
-      '--no-charts',
-      '--out',
-      'models/BTCUSDT_1m',
-    ],
-    { encoding: 'utf8', env, cwd: work, timeout: 240_000 },
-  );
-  expect(trained.status, trained.stderr).toBe(0);
+  await trainQuickModel(work, klines.slice(0, 1_000), 'BTCUSDT', '1m');
   rest = await new FakeBinance().serve('BTCUSDT', '1m', klines.slice(0, 1_200)).start();
   // The stand-in's clock runs ahead, so the candles pushed "later" count as closed for a back-fill.
   rest.clockOffsetMs = 3 * 3_600_000;

@@ -1,12 +1,13 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateSampleMarket, type Kline, KlineStore, writeKlinesCsv } from '@crypto-anomaly/data';
+import { generateSampleMarket, type Kline, KlineStore } from '@crypto-anomaly/data';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeBinance } from '../../data/test/helpers/fake-binance.js';
 import { FakeBinanceStream } from '../../data/test/helpers/fake-binance-stream.js';
+import { trainQuickModel } from './helpers/watch-model.js';
 
 /**
  * A live `watch --train-missing` through the built binary against the stream and REST stand-ins
@@ -32,29 +33,7 @@ beforeAll(async () => {
   const count = HISTORY + 50;
   btc = generateSampleMarket({ symbol: 'BTCUSDT', interval: '1m', start, count, seed: 21 }).klines;
   eth = generateSampleMarket({ symbol: 'ETHUSDT', interval: '1m', start, count, seed: 22 }).klines;
-  await writeKlinesCsv(join(work, 'train.csv'), btc.slice(0, 1_000));
-  const trained = spawnSync(
-    process.execPath,
-    [
-      bin,
-      'train',
-      '--source',
-      'csv',
-      '--input',
-      'train.csv',
-      '--symbol',
-      'BTCUSDT',
-      '--interval',
-      '1m',
-      '--epochs',
-      '1',
-      '--no-charts',
-      '--out',
-      'models/BTCUSDT_1m',
-    ],
-    { encoding: 'utf8', env, cwd: work, timeout: 240_000 },
-  );
-  expect(trained.status, trained.stderr).toBe(0);
+  await trainQuickModel(work, btc.slice(0, 1_000), 'BTCUSDT', '1m');
   rest = await new FakeBinance()
     .serve('BTCUSDT', '1m', btc.slice(0, HISTORY))
     .serve('ETHUSDT', '1m', eth.slice(0, HISTORY))

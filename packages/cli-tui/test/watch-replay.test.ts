@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateSampleMarket, type Kline, KlineStore, writeKlinesCsv } from '@crypto-anomaly/data';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { trainQuickModel } from './helpers/watch-model.js';
 
 /**
  * `watch --replay` through the built binary, off a terminal: a sample market written as `fetch --csv`
@@ -45,25 +46,8 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'watch-replay-'));
   klines = generateSampleMarket({ symbol: 'BTCUSDT', interval: '1h', count: 1_500, seed: 11 }).klines;
   replayed = klines.slice(1_000);
-  await writeKlinesCsv(join(work, 'train.csv'), klines.slice(0, 1_000));
   await writeKlinesCsv(join(work, 'BTCUSDT-1h.csv'), replayed);
-  const trained = cli(
-    'train',
-    '--source',
-    'csv',
-    '--input',
-    'train.csv',
-    '--symbol',
-    'BTCUSDT',
-    '--interval',
-    '1h',
-    '--epochs',
-    '1',
-    '--no-charts',
-    '--out',
-    'models/BTCUSDT_1h',
-  );
-  expect(trained.status, trained.stderr).toBe(0);
+  await trainQuickModel(work, klines.slice(0, 1_000), 'BTCUSDT', '1h');
 });
 
 describe('crypto-anomaly watch --replay (non-TTY)', () => {

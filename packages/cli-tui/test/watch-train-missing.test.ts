@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateSampleMarket, type Kline, KlineStore, writeKlinesCsv } from '@crypto-anomaly/data';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { trainQuickModel } from './helpers/watch-model.js';
 
 /**
  * `watch --train-missing` through the built binary, in replay: BTCUSDT has a model, ETHUSDT none.
@@ -37,26 +38,9 @@ beforeAll(async () => {
   btc = btcAll.slice(1_000);
   eth = generateSampleMarket({ symbol: 'ETHUSDT', interval: '1h', start, count: 1_000, seed: 6 }).klines;
   expect(eth.at(-1)!.openTime).toBeLessThan(btc[0]!.openTime);
-  await writeKlinesCsv(join(work, 'train.csv'), btcTrain);
   await writeKlinesCsv(join(work, 'BTCUSDT-1h.csv'), btc);
   await writeKlinesCsv(join(work, 'ETHUSDT-1h.csv'), eth);
-  const trained = cli(
-    'train',
-    '--source',
-    'csv',
-    '--input',
-    'train.csv',
-    '--symbol',
-    'BTCUSDT',
-    '--interval',
-    '1h',
-    '--epochs',
-    '1',
-    '--no-charts',
-    '--out',
-    'models/BTCUSDT_1h',
-  );
-  expect(trained.status, trained.stderr).toBe(0);
+  await trainQuickModel(work, btcTrain, 'BTCUSDT', '1h');
 }, 300_000);
 
 describe('crypto-anomaly watch --train-missing', () => {
