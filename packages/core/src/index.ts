@@ -101,7 +101,7 @@ export {
   type SeriesLabels,
   type TimeRange,
 } from './evaluation/api.js';
-export { flagMetrics } from './evaluation/classification.js';
+export { averagePrecision, eventRecall, flagMetrics, rocAuc } from './evaluation/classification.js';
 export { evaluateDetection } from './evaluation/evaluate.js';
 export {
   labelsFromEvents,
@@ -121,7 +121,6 @@ export {
 export { rangePrecision, rangeRecall } from './evaluation/range-based.js';
 export { explainableCandles, explainableShare, flagSpread } from './evaluation/unlabelled.js';
 export { computeFeatures, DEFAULT_FEATURE_OPTIONS, warmupRowsFor } from './features.js';
-export { averagePrecision, eventRecall, rocAuc } from './metrics.js';
 export {
   PIPELINE_FORMAT,
   PIPELINE_FORMAT_VERSION,
