@@ -1,4 +1,4 @@
-import type { AnomalyRow, DetectorName, PipelineEvent, StageName } from '@crypto-anomaly/core';
+import type { AnomalyRow, DetectorName, FlagCounts, PipelineEvent, StageName } from '@crypto-anomaly/core';
 import { STAGE_NAMES } from '@crypto-anomaly/core';
 
 /** The detectors trained epoch by epoch (the ones with a loss chart). */
@@ -24,6 +24,8 @@ export interface StageState {
   status: StageStatus;
   /** Wall time, once the stage ended. */
   elapsedMs?: number;
+  /** When it started (`Date.now()` of the start event): the running stage's elapsed time ticks from it. */
+  startedAt?: number;
   message?: string;
 }
 
@@ -41,9 +43,18 @@ export interface TrainingState {
   /** Every finished epoch, oldest first: the loss chart's data. */
   history: EpochPoint[];
   bestValLoss: number;
+  /** The epoch with the lowest validation loss so far: the weights training keeps. */
+  bestEpoch: number;
   samplesPerSecond: number;
+  /** The engine's estimate to the planned last epoch (see `trainingEta` for one that knows early stopping). */
   etaMs: number;
+  /** Mean wall time of an epoch so far. */
+  epochMs: number;
+  /** When the last epoch ended (`Date.now()`), so the ETA counts down between epochs. */
+  epochAt?: number;
   patienceLeft: number;
+  /** Epochs without improvement that end training (the patience left after an improving epoch). */
+  patience: number;
   /** The batch in progress inside the next epoch, when the engine reports batches. */
   batch?: { epoch: number; batch: number; batches: number; loss: number };
   /** Set when early stopping ended training before the last epoch. */
@@ -77,6 +88,15 @@ export interface LogLine {
   message: string;
 }
 
+/** What one detector's (or the consensus') scoring gave, known as soon as it finished. */
+export interface ScoredState {
+  rows: number;
+  threshold: number;
+  flagged: FlagCounts;
+  /** Its most anomalous rows, most first. */
+  topAnomalies: AnomalyRow[];
+}
+
 /** What the run ended with: shown as the final table and the list of files. */
 export interface RunOutcome {
   outDir: string;
@@ -95,6 +115,8 @@ export interface DashboardState {
   stages: StageState[];
   training: Partial<Record<TrainedDetector, TrainingState>>;
   isolationForest?: { treesBuilt: number; trees: number };
+  /** Each detector's flags and top rows, filled in as each one finishes scoring. */
+  scored: Partial<Record<DetectorName | 'consensus', ScoredState>>;
   fetch?: FetchState;
   /** The latest log lines, newest last (a few are kept). */
   logs: LogLine[];
@@ -108,7 +130,8 @@ export interface DashboardState {
 }
 
 export type DashboardAction =
-  | { type: 'pipeline'; event: PipelineEvent }
+  /** `at`: when the event arrived (`Date.now()`); the elapsed times and ETAs count from it. */
+  | { type: 'pipeline'; event: PipelineEvent; at?: number }
   | { type: 'fetch-start'; expectedRows?: number }
   | { type: 'fetch-progress'; progress: FetchProgress }
   | { type: 'fetch-done' }

@@ -24,6 +24,7 @@ export function initialDashboardState(
     mode,
     stages: STAGES.map((name): StageState => ({ name, status: 'pending' })),
     training: {},
+    scored: {},
     logs: [],
     pane: 'autoencoder',
     paneChosen: false,
@@ -45,9 +46,12 @@ function emptyTraining(detector: TrainedDetector): TrainingState {
     epochs: 0,
     history: [],
     bestValLoss: Number.NaN,
+    bestEpoch: 0,
     samplesPerSecond: 0,
     etaMs: Number.NaN,
+    epochMs: Number.NaN,
     patienceLeft: Number.NaN,
+    patience: Number.NaN,
   };
 }
 
@@ -55,7 +59,7 @@ function withLog(state: DashboardState, line: LogLine): DashboardState {
   return { ...state, logs: [...state.logs, line].slice(-KEPT_LOG_LINES) };
 }
 
-function applyPipelineEvent(state: DashboardState, event: PipelineEvent): DashboardState {
+function applyPipelineEvent(state: DashboardState, event: PipelineEvent, at: number | undefined): DashboardState {
   switch (event.type) {
     case 'backend':
       return { ...state, backend: { name: event.name, description: event.description } };
@@ -69,6 +73,7 @@ function applyPipelineEvent(state: DashboardState, event: PipelineEvent): Dashbo
               name: stage.name,
               status,
               ...(event.elapsedMs !== undefined ? { elapsedMs: event.elapsedMs } : {}),
+              ...(event.status === 'start' && at !== undefined ? { startedAt: at } : {}),
               ...(event.message !== undefined ? { message: event.message } : {}),
             }
           : stage,
@@ -82,18 +87,30 @@ function applyPipelineEvent(state: DashboardState, event: PipelineEvent): Dashbo
     case 'epoch': {
       const previous = state.training[event.detector] ?? emptyTraining(event.detector);
       // An epoch number at or below the last one means training restarted (e.g. a retry).
+      const restarted = event.epoch <= previous.epoch;
       const history = previous.history.filter((point) => point.epoch < event.epoch);
       history.push({ epoch: event.epoch, loss: event.loss, valLoss: event.valLoss });
-      const { batch: _finishedBatch, ...rest } = previous;
+      const { batch: _finishedBatch, epochAt: _previousAt, ...rest } = previous;
+      const fresh = restarted || previous.history.length === 0;
+      // The engine moves the best loss only when it falls (its first epoch always sets it).
+      const newBest = fresh || !(event.bestValLoss >= previous.bestValLoss);
+      const remaining = event.epochs - event.epoch;
       const training: TrainingState = {
         ...rest,
         epoch: event.epoch,
         epochs: event.epochs,
         history,
         bestValLoss: event.bestValLoss,
+        bestEpoch: newBest ? event.epoch : previous.bestEpoch,
         samplesPerSecond: event.samplesPerSecond,
         etaMs: event.etaMs,
+        // The engine's ETA is the mean epoch time so far times the epochs left.
+        epochMs: remaining > 0 && Number.isFinite(event.etaMs) ? event.etaMs / remaining : previous.epochMs,
+        ...(at !== undefined ? { epochAt: at } : {}),
         patienceLeft: event.patienceLeft,
+        // An epoch that improves enough resets the patience left to the whole patience (the first
+        // epoch always does), so the largest patience left seen is the patience.
+        patience: fresh ? event.patienceLeft : Math.max(event.patienceLeft, previous.patience),
       };
       return { ...state, training: { ...state.training, [event.detector]: training } };
     }
@@ -115,9 +132,44 @@ function applyPipelineEvent(state: DashboardState, event: PipelineEvent): Dashbo
     }
     case 'isolation-forest-progress':
       return { ...state, isolationForest: { treesBuilt: event.treesBuilt, trees: event.trees } };
+    case 'scored': {
+      const { type: _type, detector, ...scored } = event;
+      return { ...state, scored: { ...state.scored, [detector]: scored } };
+    }
     case 'log':
       return withLog(state, { level: event.level, message: event.message });
   }
+}
+
+/** Remaining training time: the soonest it can end and the latest (the planned last epoch). */
+export interface TrainingEta {
+  soonestMs: number;
+  latestMs: number;
+  /** True when the last epoch did not improve (patience is running out): `soonestMs` is the estimate. */
+  plateau: boolean;
+}
+
+/**
+ * The ETA of a training that may stop early. Training ends after `patienceLeft` more epochs
+ * without improvement, and at the planned last epoch at the latest, so the epochs left lie in
+ * [min(patienceLeft, epochs left), epochs left]. On a plateau (the last epoch did not improve)
+ * the estimate is the soonest end, the early stop: it never exceeds what patience allows unless
+ * the validation loss improves again (and then the next epoch says so). While the loss still
+ * improves nothing tells which end is nearer, so both are given. Epochs are timed at their mean
+ * so far; `now` counts the current epoch down. Undefined once training ended or before it is timed.
+ */
+export function trainingEta(training: TrainingState, now?: number): TrainingEta | undefined {
+  const left = training.epochs - training.epoch;
+  if (training.earlyStop || left <= 0 || !(training.epochMs >= 0)) return undefined;
+  const soonestEpochs = Number.isFinite(training.patienceLeft) ? Math.min(training.patienceLeft, left) : left;
+  const sinceEpoch =
+    now !== undefined && training.epochAt !== undefined ? Math.max(0, now - training.epochAt) : 0;
+  const countdown = (epochs: number) => Math.max(0, epochs * training.epochMs - sinceEpoch);
+  return {
+    soonestMs: countdown(soonestEpochs),
+    latestMs: countdown(left),
+    plateau: training.patienceLeft < training.patience,
+  };
 }
 
 function stepPane(pane: PaneName, step: 1 | -1): PaneName {
@@ -129,7 +181,7 @@ function stepPane(pane: PaneName, step: 1 | -1): PaneName {
 export function dashboardReducer(state: DashboardState, action: DashboardAction): DashboardState {
   switch (action.type) {
     case 'pipeline':
-      return applyPipelineEvent(state, action.event);
+      return applyPipelineEvent(state, action.event, action.at);
     case 'fetch-start':
       return {
         ...state,

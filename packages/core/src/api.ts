@@ -75,6 +75,20 @@ export type PipelineEvent =
       bestEpoch: number;
     }
   | { type: 'isolation-forest-progress'; treesBuilt: number; trees: number }
+  | {
+      /**
+       * A detector (or the consensus) has scored every row: sent as soon as it finished, long
+       * before the outputs are written, so a UI can show its flags and top rows at once.
+       */
+      type: 'scored';
+      detector: DetectorName | 'consensus';
+      /** Rows scored (every row of the feature table). */
+      rows: number;
+      threshold: number;
+      flagged: FlagCounts;
+      /** Its most anomalous rows, most first: what `PipelineResult.topAnomalies` holds for it. */
+      topAnomalies: AnomalyRow[];
+    }
   | { type: 'log'; level: 'info' | 'warn'; message: string };
 
 export type PipelineEventListener = (event: PipelineEvent) => void;

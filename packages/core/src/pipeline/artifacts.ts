@@ -17,7 +17,7 @@ import { agreementOf, buildSummary, type RunRecord } from './summary.js';
 import type { TrainedPipeline } from './trained-pipeline.js';
 
 /** Rows per detector (and consensus) in `PipelineResult.topAnomalies`. */
-const TOP_ANOMALIES = 10;
+export const TOP_ANOMALIES = 10;
 
 /** File names of the outputs, by detector (the names users and the CLI look for). */
 export const ANOMALY_FILES: Readonly<Record<DetectorName | 'consensus', string>> = Object.freeze({

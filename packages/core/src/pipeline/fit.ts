@@ -4,16 +4,21 @@ import {
   type FeatureTable,
   type Matrix,
   type PipelineConfig,
+  type PipelineEvent,
+  type SplitName,
   type SplitRanges,
   type StageName,
 } from '../api.js';
 import type { BackendPreference } from '../backend.js';
 import { DEFAULT_ATTENTION_AUTOENCODER_OPTIONS } from '../detectors/attention-autoencoder.js';
 import { createDetector } from '../detectors/registry.js';
-import { chronologicalSplit, Preprocessor } from '../preprocess.js';
+import { topAnomalyRows } from '../outputs/csv.js';
+import { chronologicalSplit, Preprocessor, splitLabels } from '../preprocess.js';
 import { scoreDistribution } from '../ranking.js';
 import { fitThreshold } from '../thresholds.js';
+import { TOP_ANOMALIES } from './artifacts.js';
 import type { Run } from './run.js';
+import { countFlags } from './summary.js';
 import {
   consensusOf,
   consensusScoresOf,
@@ -89,6 +94,7 @@ export async function fitPipeline(run: Run, table: FeatureTable, options: FitOpt
   const trainRows = rowsOf(scaled, ranges.train.start, ranges.train.end);
   const validationRows = rowsOf(scaled, ranges.validation.start, ranges.validation.end);
   const config = withAutomaticSettings(options.config, trainRows.rows);
+  const splits = splitLabels(ranges, table.matrix.rows);
   const fitted: FittedDetector[] = [];
   const scores: DetectorScores[] = [];
   const missingDetectors: DetectorName[] = [];
@@ -124,6 +130,7 @@ export async function fitPipeline(run: Run, table: FeatureTable, options: FitOpt
             distribution: scoreDistribution(result.scores.subarray(ranges.train.start, ranges.train.end)),
           });
           scores.push(result);
+          run.emit(scoredEvent(table, splits, result, config.topFeatures));
           run.hasFinishedWork = true;
         });
       } catch (error) {
@@ -141,6 +148,7 @@ export async function fitPipeline(run: Run, table: FeatureTable, options: FitOpt
       );
       return { consensusThreshold, consensus: consensusOf(fitted, scores, consensusThreshold) };
     });
+    run.emit(scoredEvent(table, splits, consensus, config.topFeatures));
     const pipeline = new TrainedPipeline({
       config,
       preprocessor,
@@ -167,6 +175,35 @@ export async function fitPipeline(run: Run, table: FeatureTable, options: FitOpt
     for (const { detector } of fitted) detector.dispose();
     throw error;
   }
+}
+
+/** A detector's flags and top rows, for a UI to show as soon as it has scored. */
+function scoredEvent(
+  table: FeatureTable,
+  splits: readonly SplitName[],
+  scored: DetectorScores,
+  topFeatures: number,
+): PipelineEvent {
+  const threshold = scored.threshold.value;
+  const history = {
+    times: table.times,
+    close: table.close,
+    splits,
+    scores: scored.scores,
+    threshold,
+    flags: scored.flags,
+    contributions: scored.contributions,
+    featureNames: table.names,
+    topFeatures,
+  };
+  return {
+    type: 'scored',
+    detector: scored.name,
+    rows: scored.scores.length,
+    threshold,
+    flagged: countFlags(scored.flags, splits),
+    topAnomalies: topAnomalyRows(history, TOP_ANOMALIES),
+  };
 }
 
 /** The config the detectors are built from: settings left automatic resolved for this table. */
