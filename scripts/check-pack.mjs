@@ -2,8 +2,10 @@
 // Packs every workspace package with `pnpm pack`, installs each tarball into its own empty folder
 // outside the workspace with plain npm, and imports it with plain node: proof that a user who
 // installs one package alone gets working built code (no tsx, no workspace links, no src/).
-// Then, in the CLI's folder (which holds every package): the installed size against a limit, and
-// a TypeScript consumer compiled against the installed declarations with skipLibCheck off.
+// Each tarball is audited first (LICENSE, metadata, no src/ or source condition, no dangling source
+// maps). Then, in the CLI's folder (which holds every package): the installed size against a limit,
+// a TypeScript consumer compiled against the installed declarations with skipLibCheck off, and the
+// README's install lines: `npm install -g crypto-anomaly` and `npx crypto-anomaly`.
 import { execFileSync } from 'node:child_process';
 import {
   existsSync,
@@ -15,13 +17,15 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 // Issue "One backbone for the engine": the CLI installed from its packed tarballs takes at most
 // 200 MB (452 MB before, 286 MB of it TensorFlow.js). MB here is 10^6 bytes, as `du -sb` counts.
 const MAX_INSTALLED_BYTES = 200e6;
 /** The package whose install folder holds every package: the size and the consumer are checked there. */
-const CLI_PACKAGE = '@crypto-anomaly/cli-tui';
+const CLI_PACKAGE = 'crypto-anomaly';
+/** The export condition that points workspace tests at src/: it must not reach a tarball. */
+const SOURCE_CONDITION = '@crypto-anomaly/source';
 
 const root = resolve(import.meta.dirname, '..');
 const packagesDir = join(root, 'packages');
@@ -47,9 +51,54 @@ const tarballOf = new Map();
 for (const pkg of packages) {
   run('pnpm', ['pack', '--pack-destination', tarballs], join(packagesDir, pkg.folder));
 }
-for (const file of readdirSync(tarballs)) {
-  const pkg = packages.find((p) => file.startsWith(`${p.name.replace('@', '').replace('/', '-')}-`));
-  if (pkg) tarballOf.set(pkg.name, join(tarballs, file));
+for (const pkg of packages) {
+  // pnpm names a tarball <scope>-<name>-<version>.tgz: matched whole, since `crypto-anomaly-` alone
+  // is also the start of `crypto-anomaly-core-`.
+  const file = `${pkg.name.replace('@', '').replace('/', '-')}-${pkg.manifest.version}.tgz`;
+  if (existsSync(join(tarballs, file))) tarballOf.set(pkg.name, join(tarballs, file));
+}
+
+/**
+ * What a published tarball must hold and must not: LICENSE, `repository` and `keywords`; no src/;
+ * no export condition naming the workspace's sources (`publishConfig.exports` drops it at pack
+ * time); no source map, or `sourceMappingURL` comment, naming a file the tarball does not ship.
+ * Returns the problems found, each a sentence.
+ */
+function tarballProblems(pkg) {
+  const contents = join(work, 'contents', pkg.folder);
+  mkdirSync(contents, { recursive: true });
+  run('tar', ['-xzf', tarballOf.get(pkg.name), '-C', contents], contents);
+  const root = join(contents, 'package');
+  const files = readdirSync(root, { recursive: true }).map(String);
+  const shipped = new Set(files.map((file) => resolve(root, file)));
+  const problems = [];
+  if (!shipped.has(join(root, 'LICENSE'))) problems.push('no LICENSE file');
+  if (files.some((file) => file.startsWith('src/')))
+    problems.push('it ships src/: only built files belong in it');
+  const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  if (!manifest.repository?.url) problems.push('package.json has no repository.url');
+  if (!(manifest.keywords?.length > 0)) problems.push('package.json has no keywords');
+  if (JSON.stringify(manifest.exports ?? {}).includes(SOURCE_CONDITION)) {
+    problems.push(
+      `its exports still carry the ${SOURCE_CONDITION} condition (pointing at src/, not shipped)`,
+    );
+  }
+  for (const file of files) {
+    const path = join(root, file);
+    if (file.endsWith('.map')) {
+      const map = JSON.parse(readFileSync(path, 'utf8'));
+      const missing = (map.sources ?? []).filter(
+        (source, i) => map.sourcesContent?.[i] == null && !shipped.has(resolve(dirname(path), source)),
+      );
+      if (missing.length > 0) problems.push(`${file} maps to ${missing[0]}, which is not in the tarball`);
+    } else if (/\.(js|mjs|cjs|ts)$/.test(file)) {
+      const url = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(readFileSync(path, 'utf8'))?.[1];
+      if (url && !url.startsWith('data:') && !shipped.has(resolve(dirname(path), url))) {
+        problems.push(`${file} names the source map ${url}, which is not in the tarball`);
+      }
+    }
+  }
+  return problems;
 }
 
 /** The workspace packages `name` needs, itself included (their tarballs stand in for the registry). */
@@ -83,9 +132,9 @@ for (const pkg of packages) {
   );
   const needed = [...withInternalDependencies(pkg.name)].map((name) => tarballOf.get(name));
   try {
+    const problems = tarballProblems(pkg);
+    if (problems.length > 0) throw new Error(`its tarball: ${problems.join('; ')}`);
     run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...needed], folder);
-    const listing = run('tar', ['-tzf', tarballOf.get(pkg.name)], folder);
-    if (/package\/src\//.test(listing)) throw new Error('the tarball ships src/: only dist/ belongs in it');
     const exported = run(
       process.execPath,
       ['-e', `import('${pkg.name}').then((m) => console.log(Object.keys(m).length))`],
@@ -101,7 +150,10 @@ for (const pkg of packages) {
         ).trim()
       : '';
     const bin = pkg.manifest.bin ? Object.keys(pkg.manifest.bin)[0] : undefined;
-    if (bin) run(join(folder, 'node_modules', '.bin', bin), ['--version'], folder);
+    if (bin) {
+      const version = run(join(folder, 'node_modules', '.bin', bin), ['--version'], folder).trim();
+      if (version !== pkg.manifest.version) throw new Error(`${bin} --version printed "${version}"`);
+    }
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     console.log(
       `ok   ${pkg.name}: installs alone and imports with plain node (${exported} exports${smoke ? `, smoke test -> ${smokeResult}` : ''}, ${seconds} s)`,
@@ -235,8 +287,34 @@ if (!cliFolder || !existsSync(join(cliFolder, 'node_modules', ...CLI_PACKAGE.spl
     console.log(`       (checked as a namespace only: it failed to import with plain node: ${line})`);
   }
 }
+// The README's install lines, from the tarballs: `npm install -g crypto-anomaly` (into a prefix of
+// our own, not the machine's) gives a working command, and so does `npx crypto-anomaly`.
+let globalFigure = 'not run';
+if (cli) {
+  const started = performance.now();
+  const prefix = join(work, 'global');
+  const needed = [...withInternalDependencies(CLI_PACKAGE)].map((name) => tarballOf.get(name));
+  try {
+    run(
+      'npm',
+      ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', '--loglevel=error', ...needed],
+      work,
+    );
+    const bin = Object.keys(cli.manifest.bin)[0];
+    const global = run(join(prefix, 'bin', bin), ['--version'], work).trim();
+    if (global !== cli.manifest.version) throw new Error(`the global ${bin} --version printed "${global}"`);
+    const viaNpx = cliFolder ? run('npx', ['--no-install', CLI_PACKAGE, '--version'], cliFolder).trim() : '';
+    if (viaNpx !== cli.manifest.version) throw new Error(`npx ${CLI_PACKAGE} --version printed "${viaNpx}"`);
+    globalFigure = `${bin} --version ${global} (npm install -g) and ${viaNpx} (npx)`;
+    console.log(`ok   ${globalFigure} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  } catch (error) {
+    failures += 1;
+    globalFigure = 'failed';
+    console.log(`FAIL npm install -g / npx ${CLI_PACKAGE}: ${error.stderr || error.message}`);
+  }
+}
 console.log(
-  `figures: ${CLI_PACKAGE} installed from its tarballs: ${sizeFigure}; consumer tsc with skipLibCheck false: ${consumerFigure}`,
+  `figures: ${CLI_PACKAGE} installed from its tarballs: ${sizeFigure}; consumer tsc with skipLibCheck false: ${consumerFigure}; global install: ${globalFigure}`,
 );
 rmSync(work, { recursive: true, force: true });
 process.exitCode = failures === 0 ? 0 : 1;

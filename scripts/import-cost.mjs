@@ -12,7 +12,7 @@ const packages = [
   ['kernels', '@crypto-anomaly/kernels'],
   ['data', '@crypto-anomaly/data'],
   ['core', '@crypto-anomaly/core'],
-  ['cli-tui', '@crypto-anomaly/cli-tui'],
+  ['cli-tui', 'crypto-anomaly'],
 ];
 // Runs inside the package's folder, so the package imports itself by name (its built dist/).
 const probe = (name) => `
