@@ -2,6 +2,7 @@
 // internal (tests import it from its module). Importing this loads neither TensorFlow.js nor the
 // chart renderer: the autoencoders and renderChartPng load them on first use.
 export {
+  type AdaptiveThresholdMethod,
   type Alert,
   type AnomalyRow,
   type CandleScore,
@@ -42,6 +43,10 @@ export {
   type ThresholdMethod,
   type TrainedOn,
   type TrainingHistory,
+  type WalkForwardFold,
+  type WalkForwardOptions,
+  type WalkForwardSummary,
+  type WindowSize,
 } from './api.js';
 export { type BackendInfo, type BackendPreference, selectBackend } from './backend.js';
 export { DEFAULT_PIPELINE_CONFIG, DEFAULT_SEED, resolvePipelineConfig } from './config.js';
@@ -157,6 +162,12 @@ export {
   type TrainedPipelineParts,
 } from './pipeline/trained-pipeline.js';
 export {
+  candlesIn,
+  planWalkForward,
+  WALK_FORWARD_DEFAULTS,
+  type WalkForwardPlan,
+} from './pipeline/walk-forward.js';
+export {
   chronologicalSplit,
   DEFAULT_PREPROCESS_OPTIONS,
   DEFAULT_SPLIT,
@@ -174,5 +185,11 @@ export {
   StreamScorer,
   scoreMany,
 } from './streaming/stream-scorer.js';
-export { DEFAULT_POT, DEFAULT_THRESHOLD, fitThreshold } from './thresholds.js';
+export {
+  DEFAULT_POT,
+  DEFAULT_THRESHOLD,
+  fitThreshold,
+  isAdaptiveThreshold,
+  thresholdsPerRow,
+} from './thresholds.js';
 export { CORE_VERSION } from './version.js';

@@ -1,7 +1,10 @@
-import { quantile } from '@crypto-anomaly/kernels';
-import type { FittedThreshold, ThresholdMethod } from './api.js';
+import type { AdaptiveThresholdMethod, FittedThreshold, SpotOptions, ThresholdMethod } from './api.js';
 import { CoreError } from './errors.js';
+import { fitGeneralizedPareto, peaksOverThresholdQuantile, quantileOf } from './extreme-values.js';
+import { DEFAULT_SPOT_OPTIONS, resolveSpotOptions, Spot } from './streaming/spot.js';
 import { assertContamination } from './validate.js';
+
+export { fitGeneralizedPareto, peaksOverThresholdQuantile, quantileOf };
 
 /** Default: 1% of training rows flagged. Markets are mostly normal; 1% of hourly bars is ~7 a month. */
 export const DEFAULT_THRESHOLD: ThresholdMethod = Object.freeze({
@@ -18,15 +21,6 @@ export const DEFAULT_POT = Object.freeze({
 
 /** Fewest exceedances over the initial threshold for a meaningful GPD fit. */
 const MIN_POT_EXCEEDANCES = 10;
-
-/**
- * Quantile with numpy's default linear interpolation, ignoring NaN (NaN when no value is left):
- * the kernels' `quantile`, so core and kernels agree to the bit (and with numpy's nanquantile).
- */
-export function quantileOf(values: ArrayLike<number>, q: number): number {
-  for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i]!)) return quantile(values, q);
-  return Number.NaN;
-}
 
 function assertFraction(name: string, value: number, low: number, high: number, hint: string): void {
   if (!(Number.isFinite(value) && value > low && value < high)) {
@@ -58,90 +52,54 @@ export function assertThresholdMethod(method: ThresholdMethod): ThresholdMethod 
         'Use for example 0.005.',
       );
       break;
+    case 'spot':
+    case 'dspot':
+      spotOptionsOf(method);
+      break;
     default:
       throw new CoreError(
         'INVALID_ARGUMENT',
-        `Unknown threshold kind "${(method as { kind: string }).kind}": use contamination, fixed or pot.`,
+        `Unknown threshold kind "${(method as { kind: string }).kind}": use contamination, fixed, pot, spot or dspot.`,
       );
   }
   return method;
 }
 
-/**
- * Maximum-likelihood fit of a generalized Pareto distribution to exceedances, by Grimshaw's
- * reduction (1993): for θ = ξ/σ the likelihood is maximised in closed form over ξ, leaving a
- * one-dimensional search over θ in (-1/max(y), ∞). The exponential (ξ = 0) is a candidate too.
- */
-export function fitGeneralizedPareto(excesses: ArrayLike<number>): { shape: number; scale: number } {
-  const n = excesses.length;
-  let mean = 0;
-  let max = 0;
-  for (let i = 0; i < n; i++) {
-    mean += excesses[i]!;
-    max = Math.max(max, excesses[i]!);
-  }
-  mean /= n;
-  if (!(mean > 0)) return { shape: 0, scale: Number.MIN_VALUE };
-  // ξ = 0: exponential with σ = mean.
-  let best = { shape: 0, scale: mean, logLikelihood: -n * Math.log(mean) - n };
-  const profile = (theta: number) => {
-    let logSum = 0;
-    for (let i = 0; i < n; i++) logSum += Math.log1p(theta * excesses[i]!);
-    const shape = logSum / n;
-    const scale = shape / theta;
-    if (!(scale > 0) || !Number.isFinite(shape)) return undefined;
-    return { shape, scale, logLikelihood: -n * Math.log(scale) - n * (1 + shape) };
-  };
-  const consider = (theta: number) => {
-    const fit = profile(theta);
-    if (fit && fit.logLikelihood > best.logLikelihood) best = fit;
-    return fit?.logLikelihood ?? Number.NEGATIVE_INFINITY;
-  };
-  // Coarse log-spaced grid on both sides of 0, then golden-section refinement around the best.
-  const lowest = -1 / max;
-  const candidates: number[] = [];
-  for (let k = 1; k <= 60; k++) candidates.push(lowest * (1 - 0.999 ** (k * k)));
-  for (let k = -40; k <= 40; k++) candidates.push((10 ** (k / 8) / mean) * 1e-3);
-  let bestTheta = Number.NaN;
-  let bestValue = Number.NEGATIVE_INFINITY;
-  for (const theta of candidates) {
-    const value = consider(theta);
-    if (value > bestValue) {
-      bestValue = value;
-      bestTheta = theta;
-    }
-  }
-  if (Number.isFinite(bestTheta)) {
-    let a = bestTheta > 0 ? bestTheta / 2 : Math.max(lowest * 0.999999, bestTheta * 1.5);
-    let b = bestTheta > 0 ? bestTheta * 2 : bestTheta / 2;
-    const ratio = (Math.sqrt(5) - 1) / 2;
-    for (let iteration = 0; iteration < 80; iteration++) {
-      const c = b - ratio * (b - a);
-      const d = a + ratio * (b - a);
-      if (consider(c) > consider(d)) b = d;
-      else a = c;
-    }
-  }
-  return { shape: best.shape, scale: best.scale };
+/** Whether a threshold moves as scored rows arrive (`spot`, `dspot`) rather than staying fixed. */
+export function isAdaptiveThreshold(method: ThresholdMethod): method is AdaptiveThresholdMethod {
+  return method.kind === 'spot' || method.kind === 'dspot';
+}
+
+/** An adaptive method's settings, unset ones from `DEFAULT_SPOT_OPTIONS`, checked as SPOT checks them. */
+function spotOptionsOf(method: AdaptiveThresholdMethod): SpotOptions {
+  const { kind: _kind, ...options } = method;
+  const risk = options.risk ?? DEFAULT_SPOT_OPTIONS.risk;
+  // As the stream scorer does: the initial threshold leaves at least twice the risk above it.
+  const initialQuantile =
+    options.initialQuantile ?? Math.max(0.6, Math.min(DEFAULT_SPOT_OPTIONS.initialQuantile, 1 - 2 * risk));
+  return resolveSpotOptions({ ...options, risk, initialQuantile });
 }
 
 /**
- * The score exceeded with probability `risk` when `peaks` of `observations` scores exceeded
- * `initial` and their excesses follow the generalized Pareto `fit`: P(score > z) =
- * (N_t / n) (1 + ξ (z - t) / σ)^(-1/ξ) = risk, solved for z (Siffer et al. 2017, eq. 1).
+ * The threshold each of `scores` is judged against, in order: for a fixed method (contamination,
+ * fixed, pot) the fitted value on every row; for `spot` / `dspot`, SPOT calibrated on
+ * `calibration` (the training scores the threshold was fitted on: its first value is the fitted
+ * one) and then updated by each score after it was judged, so a row's threshold depends only on
+ * the calibration and the rows before it. Flags are `score > threshold`.
  */
-export function peaksOverThresholdQuantile(
-  initial: number,
-  fit: { shape: number; scale: number },
-  risk: number,
-  observations: number,
-  peaks: number,
-): number {
-  const { shape, scale } = fit;
-  const r = (risk * observations) / peaks;
-  return Math.abs(shape) < 1e-9
-    ? initial - scale * Math.log(r)
-    : initial + (scale / shape) * (r ** -shape - 1);
+export function thresholdsPerRow(
+  fitted: FittedThreshold,
+  calibration: ArrayLike<number>,
+  scores: ArrayLike<number>,
+): Float64Array {
+  const out = new Float64Array(scores.length);
+  if (!isAdaptiveThreshold(fitted.method)) return out.fill(fitted.value);
+  const spot = Spot.calibrate(fitted.method.kind, calibration, spotOptionsOf(fitted.method));
+  for (let i = 0; i < scores.length; i++) {
+    out[i] = spot.threshold;
+    spot.update(scores[i]!);
+  }
+  return out;
 }
 
 /** Fits a threshold on a detector's training scores (higher = more anomalous). */
@@ -164,6 +122,20 @@ export function fitThreshold(
       value,
       method,
       description: `${percentile}th percentile of training scores (contamination ${method.contamination})`,
+    };
+  }
+  if (isAdaptiveThreshold(method)) {
+    // The threshold SPOT starts from; `thresholdsPerRow` moves it along the rows scored after.
+    const options = spotOptionsOf(method);
+    const spot = Spot.calibrate(method.kind, finite, options);
+    const level =
+      method.kind === 'dspot' ? `, on scores minus the mean of the last ${options.depth} normal ones` : '';
+    return {
+      value: spot.threshold,
+      method,
+      description:
+        `${method.kind.toUpperCase()}: starts at the GPD tail fit above the ${options.initialQuantile} quantile of ` +
+        `training scores (risk ${options.risk}${level}), then adapts row by row to the scores after training`,
     };
   }
   const initial = quantileOf(finite, method.initialQuantile);

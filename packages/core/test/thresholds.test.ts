@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fitThreshold, isCoreError } from '../src/index.js';
-import { fitGeneralizedPareto, quantileOf } from '../src/thresholds.js';
+import { fitThreshold, isCoreError, resolvePipelineConfig, Spot } from '../src/index.js';
+import { fitGeneralizedPareto, quantileOf, thresholdsPerRow } from '../src/thresholds.js';
 
 /** Deterministic uniform(0,1) stream (mulberry32) for reproducible samples. */
 function uniforms(seed: number, count: number): Float64Array {
@@ -59,5 +59,75 @@ describe('thresholds', () => {
       }
     })();
     expect(isCoreError(error) && error.code).toBe('TOO_FEW_ROWS');
+  });
+
+  describe('adaptive thresholds (spot, dspot)', () => {
+    const training = uniforms(3, 2000);
+    // After training the level rises: a drift a fixed threshold would flag wholesale.
+    const later = Float64Array.from(uniforms(4, 1500), (u, i) => u + (i >= 500 ? 0.5 : 0));
+
+    it('start where SPOT calibrated on the training scores starts, and say how they move', () => {
+      for (const kind of ['spot', 'dspot'] as const) {
+        const fitted = fitThreshold(training, { kind, risk: 0.01 });
+        const spot = Spot.calibrate(kind, training, { risk: 0.01 });
+        expect(fitted.value).toBe(spot.threshold);
+        expect(fitted.method).toEqual({ kind, risk: 0.01 });
+        expect(fitted.description).toMatch(new RegExp(`^${kind.toUpperCase()}: .*adapts row by row`));
+      }
+    });
+
+    it('judge each row against the threshold as it stood before it (the streaming Spot, row by row)', () => {
+      const fitted = fitThreshold(training, { kind: 'dspot', risk: 0.01, depth: 20 });
+      const rows = thresholdsPerRow(fitted, training, later);
+      const spot = Spot.calibrate('dspot', training, { risk: 0.01, depth: 20 });
+      for (let i = 0; i < later.length; i++) {
+        expect(rows[i]).toBe(spot.threshold);
+        spot.update(later[i]!);
+      }
+      expect(rows[0]).toBe(fitted.value);
+      // No look-ahead: a change to a later row leaves the earlier rows' thresholds alone.
+      const changed = Float64Array.from(later);
+      changed[1000] = 50;
+      const again = thresholdsPerRow(fitted, training, changed);
+      expect(again.subarray(0, 1001)).toEqual(rows.subarray(0, 1001));
+    });
+
+    it('DSPOT follows a drifting level that a fixed threshold flags wholesale', () => {
+      const flaggedBy = (method: Parameters<typeof fitThreshold>[1]) => {
+        const fitted = fitThreshold(training, method);
+        const rows = thresholdsPerRow(fitted, training, later);
+        let flagged = 0;
+        for (let i = 500; i < later.length; i++) if (later[i]! > rows[i]!) flagged++;
+        return flagged;
+      };
+      const fixed = flaggedBy({ kind: 'contamination', contamination: 0.01 });
+      const dspot = flaggedBy({ kind: 'dspot', risk: 0.01 });
+      expect(fixed).toBeGreaterThan(400);
+      expect(dspot).toBeLessThan(100);
+    });
+
+    it('a fixed method has its fitted value on every row', () => {
+      const fitted = fitThreshold(training, { kind: 'contamination', contamination: 0.02 });
+      expect([...new Set(thresholdsPerRow(fitted, training, later))]).toEqual([fitted.value]);
+    });
+
+    it('are refused with a named key when out of range, in a config as in a call', () => {
+      expect(() => fitThreshold(training, { kind: 'spot', risk: 0.01, initialQuantile: 0.995 })).toThrow(
+        /spot.initialQuantile must be in \(0.5, 1 - risk/,
+      );
+      expect(() => fitThreshold(training, { kind: 'dspot', depth: 0 })).toThrow(
+        /spot.depth must be a positive integer/,
+      );
+      expect(() => resolvePipelineConfig({ threshold: { kind: 'spot', risk: 0.7 } })).toThrow(
+        /config.threshold.risk: must be a number in \(0, 0.5\)/,
+      );
+      expect(() => resolvePipelineConfig({ threshold: { kind: 'spot', depth: 5 } as never })).toThrow(
+        /unknown key config.threshold.depth/,
+      );
+      expect(resolvePipelineConfig({ threshold: { kind: 'dspot', depth: 30 } }).threshold).toEqual({
+        kind: 'dspot',
+        depth: 30,
+      });
+    });
   });
 });

@@ -44,6 +44,8 @@ export interface ScoredHistory {
   splits: readonly SplitName[];
   scores: Float64Array;
   threshold: number;
+  /** The threshold each row was judged against, when it varies (adaptive thresholds, walk-forward folds). */
+  thresholds?: ArrayLike<number>;
   flags: Uint8Array;
   contributions: Matrix;
   featureNames: readonly string[];
@@ -66,7 +68,7 @@ export function anomaliesCsv(history: ScoredHistory): string {
       formatNumber(history.close[r]!),
       history.splits[r]!,
       formatNumber(history.scores[r]!),
-      threshold,
+      history.thresholds ? formatNumber(history.thresholds[r]!) : threshold,
       String(history.flags[r]!),
     ];
     const top = topContributors(history.contributions, r, history.featureNames, k);
@@ -87,7 +89,7 @@ export function topAnomalyRows(history: ScoredHistory, count: number): AnomalyRo
     time: history.times[r]!,
     close: history.close[r]!,
     score: history.scores[r]!,
-    threshold: history.threshold,
+    threshold: history.thresholds ? history.thresholds[r]! : history.threshold,
     isAnomaly: history.flags[r] === 1,
     split: history.splits[r]!,
     topFeatures: topContributors(history.contributions, r, history.featureNames, history.topFeatures).map(

@@ -104,6 +104,7 @@ export async function writeArtifacts(run: Run, record: RunRecord): Promise<Pipel
       splits,
       scores: s.scores,
       threshold: s.threshold.value,
+      ...(record.rowThresholds?.[s.name] ? { thresholds: record.rowThresholds[s.name] } : {}),
       flags: s.flags,
       contributions: s.contributions,
       featureNames: table.names,

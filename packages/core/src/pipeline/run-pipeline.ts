@@ -19,8 +19,10 @@ import { splitLabels } from '../preprocess.js';
 import { describeValue } from '../validate.js';
 import { prepareFolders, writeArtifacts } from './artifacts.js';
 import { fitPipeline } from './fit.js';
+import { judgeInTimeOrder } from './row-thresholds.js';
 import { Run } from './run.js';
 import { TrainedPipeline } from './trained-pipeline.js';
+import { walkForward } from './walk-forward.js';
 
 /** Options of `trainPipeline`: `runPipeline`'s, with the model folder required and outputs optional. */
 export interface TrainPipelineOptions extends Omit<RunPipelineOptions, 'outDir' | 'modelDir'> {
@@ -132,16 +134,21 @@ async function loadCandles(
   });
 }
 
-/** What trainPipeline and runPipeline share: resolve the config, load the candles, fit. */
-async function loadAndFit(options: TrainPipelineOptions | RunPipelineOptions) {
-  const run = new Run(options.onEvent, options.signal, options.onAbort);
+/** What every training run starts with: resolve the config, load the candles, compute the features. */
+async function loadFeatures(run: Run, options: TrainPipelineOptions | RunPipelineOptions) {
   const config = resolvePipelineConfig(options.config, {
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
     ...(options.epochs !== undefined ? { epochs: options.epochs } : {}),
   });
   const klines = await loadCandles(run, options.source, options);
-  const source = options.source.describe();
   const table = await run.stage('features', () => computeFeatures(klines, config.features));
+  return { config, source: options.source.describe(), table };
+}
+
+/** What trainPipeline and runPipeline share: resolve the config, load the candles, fit. */
+async function loadAndFit(options: TrainPipelineOptions | RunPipelineOptions) {
+  const run = new Run(options.onEvent, options.signal, options.onAbort);
+  const { config, source, table } = await loadFeatures(run, options);
   const fit = await fitPipeline(run, table, {
     config,
     symbol: options.symbol,
@@ -149,7 +156,17 @@ async function loadAndFit(options: TrainPipelineOptions | RunPipelineOptions) {
     source,
     ...(options.backend ? { backend: options.backend } : {}),
   });
-  return { run, source, table, splits: splitLabels(fit.ranges, table.matrix.rows), ...fit };
+  // Rows after the training rows meet adaptive thresholds (spot, dspot) in time order.
+  const judged = judgeInTimeOrder(fit.scored, fit.ranges.train.end);
+  return {
+    run,
+    source,
+    table,
+    splits: splitLabels(fit.ranges, table.matrix.rows),
+    ...fit,
+    scored: judged.scored,
+    rowThresholds: judged.rowThresholds,
+  };
 }
 
 /**
@@ -159,7 +176,8 @@ async function loadAndFit(options: TrainPipelineOptions | RunPipelineOptions) {
 export async function trainPipeline(options: TrainPipelineOptions): Promise<TrainPipelineResult> {
   assertRunOptions(options, { outDir: false, modelDir: true, symbol: true });
   await prepareFolders('train', options.outDir || undefined, options.modelDir);
-  const { run, source, pipeline, table, splits, scored, missingDetectors } = await loadAndFit(options);
+  const { run, source, pipeline, table, splits, scored, rowThresholds, missingDetectors } =
+    await loadAndFit(options);
   try {
     if (options.outDir) {
       const outputs = await writeArtifacts(run, {
@@ -175,6 +193,7 @@ export async function trainPipeline(options: TrainPipelineOptions): Promise<Trai
         table,
         splits,
         scored,
+        rowThresholds,
       });
       return {
         modelDir: resolve(options.modelDir),
@@ -213,7 +232,9 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
   const modelDir =
     options.modelDir === false ? undefined : (options.modelDir ?? join(options.outDir, 'model'));
   await prepareFolders('run', options.outDir, modelDir);
-  const { run, source, pipeline, table, splits, scored, missingDetectors } = await loadAndFit(options);
+  if (options.walkForward) return runWalkForwardPipeline(options, modelDir);
+  const { run, source, pipeline, table, splits, scored, rowThresholds, missingDetectors } =
+    await loadAndFit(options);
   try {
     return await writeArtifacts(run, {
       mode: 'run',
@@ -228,9 +249,43 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
       table,
       splits,
       scored,
+      rowThresholds,
     });
   } finally {
     pipeline.dispose();
+  }
+}
+
+/** `runPipeline` with `walkForward`: the folds (walk-forward.ts) between loading and writing. */
+async function runWalkForwardPipeline(
+  options: RunPipelineOptions,
+  modelDir: string | undefined,
+): Promise<PipelineResult> {
+  // Folds are not resumable pieces of one model: an abort discards the run.
+  const run = new Run(options.onEvent, options.signal);
+  const { config, source, table } = await loadFeatures(run, options);
+  const result = await walkForward(run, table, {
+    config,
+    symbol: options.symbol,
+    interval: options.interval,
+    source,
+    ...(options.backend ? { backend: options.backend } : {}),
+    ...(typeof options.walkForward === 'object' ? { walkForward: options.walkForward } : {}),
+  });
+  try {
+    return await writeArtifacts(run, {
+      mode: 'run',
+      symbol: options.symbol,
+      interval: options.interval,
+      source,
+      outDir: options.outDir,
+      modelDir,
+      charts: options.charts ?? true,
+      missingDetectors: [],
+      ...result,
+    });
+  } finally {
+    result.pipeline.dispose();
   }
 }
 

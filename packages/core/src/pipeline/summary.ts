@@ -6,6 +6,7 @@ import type {
   FlagCounts,
   RunSummary,
   SplitName,
+  WalkForwardSummary,
 } from '../api.js';
 import { ATTENTION_AUTOENCODER_FORMAT_VERSION } from '../detectors/attention-autoencoder.js';
 import { DENSE_AUTOENCODER_FORMAT_VERSION } from '../detectors/dense-autoencoder.js';
@@ -14,6 +15,7 @@ import { PIPELINE_FORMAT_VERSION } from '../model-manifest.js';
 import { isoTime } from '../outputs/csv.js';
 import { jaccard, spearman } from '../ranking.js';
 import { CORE_VERSION, siblingVersions, tensorflowVersion } from '../version.js';
+import type { RowThresholds } from './row-thresholds.js';
 import type { Run } from './run.js';
 import type { ScoredTable, TrainedPipeline } from './trained-pipeline.js';
 
@@ -35,6 +37,10 @@ export interface RunRecord {
   /** Split label of each row of `table`. */
   splits: readonly SplitName[];
   scored: ScoredTable;
+  /** The threshold of each row, where it varies (adaptive thresholds, walk-forward folds). */
+  rowThresholds?: RowThresholds;
+  /** The folds of a walk-forward run. */
+  walkForward?: WalkForwardSummary;
 }
 
 export function countFlags(flags: ArrayLike<number>, splits: readonly SplitName[]): FlagCounts {
@@ -65,6 +71,7 @@ export function buildSummary(run: Run, record: RunRecord, files: Record<string, 
           }
         : {}),
       threshold: s.threshold,
+      ...thresholdRange(record.rowThresholds?.[s.name]),
       flagged: countFlags(s.flags, splits),
       ...(history && record.mode !== 'detect'
         ? {
@@ -115,9 +122,22 @@ export function buildSummary(run: Run, record: RunRecord, files: Record<string, 
     config: pipeline.config,
     detectors,
     agreement,
+    ...(record.walkForward ? { walkForward: record.walkForward } : {}),
     timings: run.roundedTimings(),
     files,
   };
+}
+
+/** The range of a threshold that varied row by row, and its last value. */
+function thresholdRange(thresholds: Float64Array | undefined): Pick<DetectorSummary, 'rowThresholds'> {
+  if (!thresholds || thresholds.length === 0) return {};
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (const value of thresholds) {
+    min = Math.min(min, value);
+    max = Math.max(max, value);
+  }
+  return { rowThresholds: { min, max, last: thresholds[thresholds.length - 1]! } };
 }
 
 /** Pairwise agreement of the detectors: Jaccard of flagged rows, Spearman of scores. */

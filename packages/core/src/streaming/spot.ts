@@ -1,6 +1,6 @@
 import type { SpotOptions } from '../api.js';
 import { CoreError } from '../errors.js';
-import { fitGeneralizedPareto, peaksOverThresholdQuantile, quantileOf } from '../thresholds.js';
+import { fitGeneralizedPareto, peaksOverThresholdQuantile, quantileOf } from '../extreme-values.js';
 import { assertContamination } from '../validate.js';
 
 /** Defaults of `SpotOptions` (the risk is usually derived from the model: see `StreamScorer`). */
@@ -14,7 +14,8 @@ export const DEFAULT_SPOT_OPTIONS: Readonly<SpotOptions> = Object.freeze({
 /** What one score did to the threshold. */
 export type SpotOutcome = 'anomaly' | 'peak' | 'normal';
 
-function resolveSpotOptions(options: Partial<SpotOptions>): SpotOptions {
+/** `options` over the defaults, checked (`INVALID_ARGUMENT` naming the key and what to use). */
+export function resolveSpotOptions(options: Partial<SpotOptions>): SpotOptions {
   const resolved = { ...DEFAULT_SPOT_OPTIONS, ...options };
   assertContamination('spot.risk', resolved.risk);
   if (!(resolved.initialQuantile > 0.5 && resolved.initialQuantile < 1 - resolved.risk)) {

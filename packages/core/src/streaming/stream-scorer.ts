@@ -99,6 +99,7 @@ function riskOf(threshold: FittedThreshold, distribution?: ScoreDistribution): n
   let risk = DEFAULT_SPOT_OPTIONS.risk;
   if (method.kind === 'contamination') risk = method.contamination;
   else if (method.kind === 'pot') risk = method.riskQuantile;
+  else if (method.kind === 'spot' || method.kind === 'dspot') risk = method.risk ?? risk;
   else if (distribution && distribution.quantiles.length > 0) {
     risk = 1 - percentileOf(distribution, threshold.value);
   }
