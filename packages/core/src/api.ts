@@ -104,21 +104,7 @@ export type PipelineEventListener = (event: PipelineEvent) => void;
 export type ThresholdMethod =
   | { kind: 'contamination'; contamination: number }
   | { kind: 'fixed'; value: number }
-  | { kind: 'pot'; riskQuantile: number; initialQuantile: number }
-  | AdaptiveThresholdMethod;
-
-/**
- * A threshold that adapts as scored rows arrive (streaming peaks over threshold, Siffer et al.,
- * KDD 2017): calibrated on the training scores like `pot`, then updated row by row in time order,
- * each row judged against the threshold as it stood before it. `spot` follows the tail of the raw
- * scores; `dspot` the scores minus the mean of the last `depth` normal ones (a drifting level).
- * Unset fields take `DEFAULT_SPOT_OPTIONS` (risk 0.01, initialQuantile 0.98, depth 50, maxPeaks
- * 250), except that an unset initialQuantile is lowered to 1 - 2·risk (at least 0.6) for risks
- * above 1%, so the initial threshold leaves enough peaks above it.
- */
-export type AdaptiveThresholdMethod =
-  | ({ kind: 'spot' } & Partial<Omit<SpotOptions, 'depth'>>)
-  | ({ kind: 'dspot' } & Partial<SpotOptions>);
+  | { kind: 'pot'; riskQuantile: number; initialQuantile: number };
 
 /** A threshold fitted on training scores, with the method that produced it. */
 export interface FittedThreshold {
@@ -159,14 +145,6 @@ export interface RunPipelineOptions {
   /** Aborting stops at the next batch or stage boundary; no half-written file is left. */
   signal?: AbortSignal;
   /**
-   * Walk-forward: instead of one split, re-fit the preprocessing, the detectors and the thresholds
-   * on a trailing window and score only the next `step` candles, stepping through the history, so
-   * every row in the files was judged by a model that had seen only the past (see
-   * `WalkForwardOptions`). The files hold the scored rows (all `test`), summary.json the folds,
-   * `model/` the last fold's model. An abort discards the run.
-   */
-  walkForward?: WalkForwardOptions | boolean;
-  /**
    * What an abort keeps. `discard` (default): nothing, the run throws the abort reason.
    * `keep-finished`: when at least one detector finished training, the run stops training,
    * scores with the finished detectors and writes the whole set without charts, marked
@@ -174,51 +152,6 @@ export interface RunPipelineOptions {
    * `discard`.
    */
   onAbort?: 'discard' | 'keep-finished';
-}
-
-/**
- * A walk-forward window or step: a number of candles, or a duration: a whole number and a unit,
- * `y` (365.25 days), `mo` (a twelfth of that), `w`, `d`, `h` or `m` (minutes), e.g. `2y`, `3mo`.
- */
-export type WindowSize = number | string;
-
-/** How a walk-forward run steps through the history (`RunPipelineOptions.walkForward`). */
-export interface WalkForwardOptions {
-  /**
-   * The trailing candles each fold fits on (split into training and validation rows in the
-   * config's train : validation ratio). Default: 2 years of candles, kept within [500, 10,000]
-   * candles (every fold trains the autoencoders on it).
-   */
-  trainWindow: WindowSize;
-  /**
-   * The candles each fold scores after its window. Default: an eighth of the window (3 months
-   * for 2 years), made longer when needed so that there are at most 24 folds.
-   */
-  step: WindowSize;
-}
-
-/** One fold of a walk-forward run, in summary.json. */
-export interface WalkForwardFold {
-  /** 0-based, in time order. */
-  fold: number;
-  /** The rows fitted on (training and validation), ISO times of the first and last. */
-  window: { from: string; to: string; rows: number };
-  /** The rows scored (in the files), right after the window. */
-  scored: { from: string; to: string; rows: number };
-  /** Each detector's and the consensus' threshold fitted on the window (adaptive ones: where they start). */
-  thresholds: Partial<Record<DetectorName | 'consensus', number>>;
-  /** Rows flagged in `scored`. */
-  flagged: Partial<Record<DetectorName | 'consensus', number>>;
-  elapsedMs: number;
-}
-
-/** summary.json's `walkForward`: the sizes used, in candles, and every fold. */
-export interface WalkForwardSummary {
-  trainWindow: number;
-  step: number;
-  /** Rows before the first fold's scored rows (its window): judged by no model, not in the files. */
-  unscoredRows: number;
-  folds: WalkForwardFold[];
 }
 
 /** One flagged or scored row, as the CLI's final table shows it. */
@@ -279,7 +212,7 @@ export interface FolderMarker {
   writer: { pid: number; host: string };
 }
 
-/** The eleven features, in column order. Formulas and reasons are in the README. */
+/** The eleven classic features (the seed's), in column order. Formulas and reasons are in the README. */
 export const FEATURE_NAMES = Object.freeze([
   'log_return',
   'volatility',
@@ -294,16 +227,50 @@ export const FEATURE_NAMES = Object.freeze([
   'rsi',
 ] as const);
 
-export type FeatureName = (typeof FEATURE_NAMES)[number];
+/**
+ * The relative features, in column order: every level is measured against the same quantity over
+ * the `levelWindow` candles before, so a column means the same in a thin 2017 market and a deep
+ * 2026 one. Formulas and reasons are in the README.
+ */
+export const RELATIVE_FEATURE_NAMES = Object.freeze([
+  'return_zscore',
+  'relative_volatility',
+  'relative_range',
+  'body',
+  'relative_upper_shadow',
+  'relative_lower_shadow',
+  'relative_volume',
+  'volume_zscore',
+  'taker_buy_ratio',
+  'relative_trades_per_volume',
+  'rsi',
+] as const);
 
-/** Windows of the rolling features, in candles. */
+/** The feature sets `FeatureOptions.set` chooses from, each with its columns in order. */
+export const FEATURE_SETS = Object.freeze({
+  classic: FEATURE_NAMES,
+  relative: RELATIVE_FEATURE_NAMES,
+});
+
+export type FeatureSetName = keyof typeof FEATURE_SETS;
+
+export type FeatureName = (typeof FEATURE_NAMES)[number] | (typeof RELATIVE_FEATURE_NAMES)[number];
+
+/** Which features are computed, and the windows of the rolling ones, in candles. */
 export interface FeatureOptions {
+  /**
+   * `relative` (the default): levels against their own recent past, for histories whose market
+   * grew or changed (see the README); `classic`: the seed's eleven features.
+   */
+  set: FeatureSetName;
   /** Window of the rolling standard deviation of log returns (`volatility`). Default 24. */
   volatilityWindow: number;
   /** Window of the rolling mean and deviation of log volume (`volume_zscore`). Default 24. */
   volumeWindow: number;
   /** Wilder's RSI period (`rsi`). Default 14. */
   rsiPeriod: number;
+  /** Candles before t the relative features compare candle t with (medians, deviations). Default 30. */
+  levelWindow: number;
 }
 
 /**
@@ -311,6 +278,7 @@ export interface FeatureOptions {
  * have been dropped; row `r` belongs to candle `warmupRows + r`.
  */
 export interface FeatureTable {
+  /** The columns of `matrix`: the names of the chosen feature set. */
   names: FeatureName[];
   /** rows × features. */
   matrix: Matrix;
@@ -321,6 +289,11 @@ export interface FeatureTable {
   /** Candles dropped at the start because a rolling window was not yet full. */
   warmupRows: number;
   options: FeatureOptions;
+  /**
+   * The eleven classic features (`FEATURE_NAMES`) of the same rows when `names` is another set:
+   * the processed-data CSV keeps them beside the columns the detectors use.
+   */
+  classic?: Matrix;
 }
 
 /** Chronological split fractions; the test part gets the rest. */
@@ -448,11 +421,6 @@ export interface DetectorSummary {
   /** How the consensus combines the detectors (consensus only). */
   method?: string;
   threshold: FittedThreshold;
-  /**
-   * When the threshold varied row by row (adaptive `spot` / `dspot`, walk-forward folds): its
-   * range and last value; each row's is in the anomalies CSV.
-   */
-  rowThresholds?: { min: number; max: number; last: number };
   flagged: FlagCounts;
   /** How training went (autoencoders, in `run` and `train`). */
   training?: Pick<
@@ -507,8 +475,6 @@ export interface RunSummary {
   config: PipelineConfig;
   detectors: Partial<Record<DetectorName | 'consensus', DetectorSummary>>;
   agreement: DetectorAgreement;
-  /** The folds of a walk-forward run (`mode` run). */
-  walkForward?: WalkForwardSummary;
   /** Milliseconds per stage, and `total`. */
   timings: Record<string, number>;
   /** Absolute paths of every file of the set, by role (summary.json itself included). */

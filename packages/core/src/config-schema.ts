@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { DETECTOR_NAMES, FEATURE_NAMES, type PipelineConfigInput, type ThresholdMethod } from './api.js';
+import {
+  DETECTOR_NAMES,
+  FEATURE_NAMES,
+  FEATURE_SETS,
+  type FeatureSetName,
+  type PipelineConfigInput,
+  RELATIVE_FEATURE_NAMES,
+  type ThresholdMethod,
+} from './api.js';
 
 /**
  * The one schema of the pipeline config, for `resolvePipelineConfig` and the CLI's config file
@@ -55,20 +63,7 @@ const closedFraction = z
   .min(0, { error: 'must be a number in [0, 1]' })
   .max(1, { error: 'must be a number in [0, 1]' });
 
-/**
- * SPOT / DSPOT's settings, each optional (core's `DEFAULT_SPOT_OPTIONS`); that the initial
- * quantile leaves more than the risk above it is checked by `Spot` where the config is resolved.
- */
-const spotShape = {
-  risk: numberBetween(0, 0.5, '0.01').optional(),
-  initialQuantile: numberBetween(0.5, 1, '0.98').optional(),
-  maxPeaks: integerIn(1).optional(),
-};
-
-/**
- * How a detector's threshold is set: contamination, a fixed score, peaks over threshold, or one
- * that adapts to the rows scored after training (SPOT / DSPOT).
- */
+/** How a detector's threshold is set: contamination, a fixed score, or peaks over threshold. */
 export const thresholdMethodSchema = z.discriminatedUnion(
   'kind',
   [
@@ -87,10 +82,8 @@ export const thresholdMethodSchema = z.discriminatedUnion(
           return `must be below 1 - initialQuantile (${+(1 - pot.initialQuantile).toFixed(12)}), e.g. 0.005`;
         },
       }),
-    z.strictObject({ kind: z.literal('spot'), ...spotShape }),
-    z.strictObject({ kind: z.literal('dspot'), ...spotShape, depth: integerIn(1).optional() }),
   ],
-  { error: 'must be { "kind": "contamination" | "fixed" | "pot" | "spot" | "dspot", … }' },
+  { error: 'must be { "kind": "contamination" | "fixed" | "pot", … }' },
 ) satisfies z.ZodType<ThresholdMethod>;
 
 const thresholdOption = thresholdMethodSchema.optional();
@@ -151,7 +144,13 @@ export const pipelineConfigSchema = z.strictObject(
   {
     features: z
       .strictObject(
-        { volatilityWindow: window, volumeWindow: window, rsiPeriod: window },
+        {
+          set: z.enum(Object.keys(FEATURE_SETS) as [FeatureSetName, ...FeatureSetName[]]),
+          volatilityWindow: window,
+          volumeWindow: window,
+          rsiPeriod: window,
+          levelWindow: window,
+        },
         { error: 'must be an object' },
       )
       .partial()
@@ -184,7 +183,7 @@ export const pipelineConfigSchema = z.strictObject(
             ],
             { error: 'must be false or { "lower", "upper" } with 0 <= lower < upper <= 1' },
           ),
-          logFeatures: z.array(z.enum(FEATURE_NAMES)),
+          logFeatures: z.array(z.enum([...new Set([...FEATURE_NAMES, ...RELATIVE_FEATURE_NAMES])])),
         },
         { error: 'must be an object' },
       )
@@ -198,7 +197,7 @@ export const pipelineConfigSchema = z.strictObject(
     isolationForest: isolationForestSection,
     autoencoder: autoencoderSection,
     attention: attentionSection,
-    topFeatures: integerIn(1, FEATURE_NAMES.length).optional(),
+    topFeatures: integerIn(1, Math.min(FEATURE_NAMES.length, RELATIVE_FEATURE_NAMES.length)).optional(),
   },
   { error: 'must be an object' },
 ) satisfies z.ZodType<PipelineConfigInput>;

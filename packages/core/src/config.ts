@@ -2,7 +2,12 @@ import { DETECTOR_NAMES, type DetectorName, type PipelineConfig, type PipelineCo
 import { describeConfigIssues, pipelineConfigSchema } from './config-schema.js';
 import { CoreError } from './errors.js';
 import { DEFAULT_FEATURE_OPTIONS } from './features.js';
-import { DEFAULT_PREPROCESS_OPTIONS, DEFAULT_SPLIT, resolveSplit } from './preprocess.js';
+import {
+  DEFAULT_LOG_FEATURES,
+  DEFAULT_PREPROCESS_OPTIONS,
+  DEFAULT_SPLIT,
+  resolveSplit,
+} from './preprocess.js';
 import { DEFAULT_THRESHOLD } from './thresholds.js';
 import { assertInteger } from './validate.js';
 
@@ -47,11 +52,17 @@ export function resolvePipelineConfig(
   assertInteger('seed', seed, 0, 2 ** 32 - 1);
   if (shortcuts.epochs !== undefined) assertInteger('epochs', shortcuts.epochs, 1, 100_000);
   const epochs = shortcuts.epochs === undefined ? {} : { epochs: shortcuts.epochs };
+  const features = { ...DEFAULT_FEATURE_OPTIONS, ...config.features };
   return {
-    features: { ...DEFAULT_FEATURE_OPTIONS, ...config.features },
+    features,
     // The sum rule again, now that the defaults fill what was not given.
     split: resolveSplit(config.split),
-    preprocess: { ...DEFAULT_PREPROCESS_OPTIONS, ...config.preprocess },
+    // The log-transformed features default to the configured feature set's.
+    preprocess: {
+      ...DEFAULT_PREPROCESS_OPTIONS,
+      logFeatures: [...DEFAULT_LOG_FEATURES[features.set]],
+      ...config.preprocess,
+    },
     threshold,
     detectors: [...new Set(detectors)],
     // The pipeline's seed and threshold unless a section sets its own.

@@ -1,16 +1,34 @@
 import type { Kline } from '@crypto-anomaly/data';
 import { ema, rollingMeanStd, rollingStd } from '@crypto-anomaly/kernels';
-import { FEATURE_NAMES, type FeatureName, type FeatureOptions, type FeatureTable } from './api.js';
+import {
+  FEATURE_NAMES,
+  FEATURE_SETS,
+  type FeatureName,
+  type FeatureOptions,
+  type FeatureSetName,
+  type FeatureTable,
+} from './api.js';
 import { CoreError } from './errors.js';
 import { fromColumns } from './matrix.js';
-import { assertInteger, describeValue } from './validate.js';
+import { assertInteger, assertOneOf, describeValue } from './validate.js';
 
-/** Default windows: one day of hourly candles for the rolling features, Wilder's 14 for RSI. */
+/**
+ * Default set and windows: the relative features (their levels mean the same across years of a
+ * growing market, see the README's quality section); one day of hourly candles for the rolling
+ * features, Wilder's 14 for RSI, 30 candles for the levels the relative features compare with.
+ */
 export const DEFAULT_FEATURE_OPTIONS: Readonly<FeatureOptions> = Object.freeze({
+  set: 'classic',
   volatilityWindow: 24,
   volumeWindow: 24,
   rsiPeriod: 14,
+  levelWindow: 30,
 });
+
+/** The columns of a feature set, in order. */
+export function featureNamesOf(set: FeatureSetName): readonly FeatureName[] {
+  return FEATURE_SETS[set];
+}
 
 /** The kline fields the features read. */
 const REQUIRED_FIELDS = [
@@ -26,6 +44,8 @@ const REQUIRED_FIELDS = [
 
 export function resolveFeatureOptions(options: Partial<FeatureOptions> = {}): FeatureOptions {
   const resolved = { ...DEFAULT_FEATURE_OPTIONS, ...options };
+  assertOneOf('features.set', resolved.set, Object.keys(FEATURE_SETS) as FeatureSetName[]);
+  assertInteger('features.levelWindow', resolved.levelWindow, 2, 10_000);
   assertInteger('features.volatilityWindow', resolved.volatilityWindow, 2, 10_000);
   assertInteger('features.volumeWindow', resolved.volumeWindow, 2, 10_000);
   assertInteger('features.rsiPeriod', resolved.rsiPeriod, 2, 10_000);
@@ -36,7 +56,11 @@ export function resolveFeatureOptions(options: Partial<FeatureOptions> = {}): Fe
 export function warmupRowsFor(options: FeatureOptions): number {
   // Returns start at candle 1, so w returns are available from candle w; the volume z-score
   // compares candle t with the w candles before it; RSI's averages need `rsiPeriod` changes.
-  return Math.max(options.volatilityWindow, options.volumeWindow, options.rsiPeriod);
+  const classic = Math.max(options.volatilityWindow, options.volumeWindow, options.rsiPeriod);
+  if (options.set === 'classic') return classic;
+  // The relative features need `levelWindow` values before t: returns (from candle 1) for the
+  // return z-score, volatilities (from candle volatilityWindow) for the relative volatility.
+  return Math.max(classic, options.levelWindow + 1, options.volatilityWindow + options.levelWindow);
 }
 
 /** Checks that every candle has the fields the features read, finite and in range. */
@@ -121,14 +145,94 @@ export function volumeZscoreOf(logVolume: number, meanBefore: number, stdBefore:
   return stdBefore > 0 ? (logVolume - meanBefore) / stdBefore : 0;
 }
 
+/**
+ * A value against its usual level (the median of the window before it). A level of 0 (a market
+ * flat or idle for the whole window) makes any positive value `RATIO_OVER_NOTHING` times it, and 0
+ * the usual 1: the preprocessor's log transform and clipping bound it like any large ratio.
+ */
+export function ratioTo(value: number, level: number): number {
+  return level > 0 ? value / level : value > 0 ? RATIO_OVER_NOTHING : 1;
+}
+
+/** What `ratioTo` gives a positive value against a level of 0. */
+export const RATIO_OVER_NOTHING = 100;
+
+/**
+ * Median of the last `size` values, one value at a time: a ring keeps arrival order, a sorted copy
+ * the order statistics (O(size) per value, for windows of tens of candles). The batch and the
+ * streaming features both use it, so their medians are the same numbers.
+ */
+export class RollingMedian {
+  private readonly ring: Float64Array;
+  private readonly sorted: Float64Array;
+  private next = 0;
+  private filled = 0;
+
+  constructor(readonly size: number) {
+    this.ring = new Float64Array(size);
+    this.sorted = new Float64Array(size);
+  }
+
+  get full(): boolean {
+    return this.filled === this.size;
+  }
+
+  push(x: number): void {
+    let n = this.filled;
+    if (n === this.size) {
+      // Remove the leaving value from the sorted copy (the same number, so an exact match).
+      const at = this.lowerBound(this.ring[this.next]!, n);
+      this.sorted.copyWithin(at, at + 1, n);
+      n--;
+    } else {
+      this.filled++;
+    }
+    const at = this.lowerBound(x, n);
+    this.sorted.copyWithin(at + 1, at, n);
+    this.sorted[at] = x;
+    this.ring[this.next] = x;
+    this.next = this.next + 1 === this.size ? 0 : this.next + 1;
+  }
+
+  /** Median of the values held (the mean of the two middle ones for an even count); NaN if none. */
+  median(): number {
+    const n = this.filled;
+    if (n === 0) return Number.NaN;
+    const mid = n >> 1;
+    return n % 2 === 1 ? this.sorted[mid]! : (this.sorted[mid - 1]! + this.sorted[mid]!) / 2;
+  }
+
+  private lowerBound(x: number, n: number): number {
+    let low = 0;
+    let high = n;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if (this.sorted[mid]! < x) low = mid + 1;
+      else high = mid;
+    }
+    return low;
+  }
+}
+
+/** Per t, the median of values[t - size .. t - 1] (NaN until `size` values from `start` are held). */
+function medianBefore(values: Float64Array, size: number, start = 0): Float64Array {
+  const out = new Float64Array(values.length).fill(Number.NaN);
+  const window = new RollingMedian(size);
+  for (let t = start; t < values.length; t++) {
+    if (window.full) out[t] = window.median();
+    window.push(values[t]!);
+  }
+  return out;
+}
+
 /** Wilder's RSI from the average gain and loss. */
 export function rsiOf(averageGain: number, averageLoss: number): number {
   return averageLoss > 0 ? 100 - 100 / (1 + averageGain / averageLoss) : averageGain > 0 ? 100 : 50;
 }
 
 /**
- * The eleven features of every candle, before dropping the warm-up. Each row uses only its own
- * candle and earlier ones (rolling windows end at the row; nothing is centred or back-filled).
+ * Every feature of both sets for every candle, before dropping the warm-up. Each row uses only its
+ * own candle and earlier ones (rolling windows end at the row; nothing is centred or back-filled).
  */
 export function computeFeatureColumns(
   klines: readonly Kline[],
@@ -176,6 +280,20 @@ export function computeFeatureColumns(
 
   const rsi = relativeStrengthIndex(close, options.rsiPeriod);
 
+  // The relative features: candle t against the `levelWindow` candles before it.
+  const L = options.levelWindow;
+  const returnZscore = new Float64Array(n).fill(Number.NaN);
+  const { std: returnStd } = rollingMeanStd(logReturn.subarray(1), L, { minPeriods: L });
+  for (let t = L + 1; t < n; t++) returnZscore[t] = volumeZscoreOf(logReturn[t]!, 0, returnStd[t - 2]!);
+  const relativeVolatility = ratios(volatility, medianBefore(volatility, L, options.volatilityWindow));
+  const usualRange = medianBefore(range, L);
+  const relativeRange = ratios(range, usualRange);
+  const relativeUpperShadow = ratios(upperShadow, usualRange);
+  const relativeLowerShadow = ratios(lowerShadow, usualRange);
+  const volume = field(klines, 'volume');
+  const relativeVolume = ratios(volume, medianBefore(volume, L));
+  const relativeTradesPerVolume = ratios(tradesPerVolume, medianBefore(tradesPerVolume, L));
+
   return {
     log_return: logReturn,
     volatility,
@@ -188,7 +306,19 @@ export function computeFeatureColumns(
     taker_buy_ratio: takerBuyRatio,
     trades_per_volume: tradesPerVolume,
     rsi,
+    return_zscore: returnZscore,
+    relative_volatility: relativeVolatility,
+    relative_range: relativeRange,
+    relative_upper_shadow: relativeUpperShadow,
+    relative_lower_shadow: relativeLowerShadow,
+    relative_volume: relativeVolume,
+    relative_trades_per_volume: relativeTradesPerVolume,
   };
+}
+
+/** `ratioTo` per candle; NaN where the level is not yet defined. */
+function ratios(values: Float64Array, levels: Float64Array): Float64Array {
+  return values.map((v, t) => (Number.isNaN(levels[t]!) ? Number.NaN : ratioTo(v, levels[t]!)));
 }
 
 /**
@@ -217,8 +347,9 @@ export function relativeStrengthIndex(close: Float64Array, period: number): Floa
 }
 
 /**
- * Computes the eleven features of a kline series and drops the warm-up rows (counted in
- * `warmupRows`). Throws a `CoreError` for missing fields (`MISSING_COLUMN`), NaN or Infinity
+ * Computes the features of the chosen set (`options.set`) of a kline series and drops the warm-up
+ * rows (counted in `warmupRows`); for a set other than `classic` the table also carries the
+ * eleven classic features of the same rows (`classic`). Throws a `CoreError` for missing fields (`MISSING_COLUMN`), NaN or Infinity
  * (`NON_FINITE_INPUT`) and series shorter than the warm-up plus one row (`TOO_FEW_ROWS`).
  */
 export function computeFeatures(
@@ -232,29 +363,32 @@ export function computeFeatures(
     throw new CoreError(
       'TOO_FEW_ROWS',
       `Features need more than ${warmupRows} candles (the longest rolling window), got ${klines.length}. ` +
-        'Load a longer history or shorten features.volatilityWindow / volumeWindow / rsiPeriod.',
+        'Load a longer history or shorten features.volatilityWindow / volumeWindow / rsiPeriod / levelWindow.',
     );
   }
   const columns = computeFeatureColumns(klines, resolved);
-  const names = [...FEATURE_NAMES];
-  const kept = names.map((name) => columns[name].subarray(warmupRows));
-  const matrix = fromColumns(kept);
-  for (let i = 0; i < matrix.data.length; i++) {
-    if (!Number.isFinite(matrix.data[i]!)) {
-      // Cannot happen for validated candles; a bug here must not pass silently into a model.
-      throw new CoreError(
-        'NON_FINITE_INPUT',
-        `Feature ${names[i % names.length]} is not finite at candle ${warmupRows + Math.floor(i / names.length)}.`,
-      );
+  const names = [...featureNamesOf(resolved.set)];
+  const matrixOf = (of: readonly FeatureName[]) => {
+    const matrix = fromColumns(of.map((name) => columns[name].subarray(warmupRows)));
+    for (let i = 0; i < matrix.data.length; i++) {
+      if (!Number.isFinite(matrix.data[i]!)) {
+        // Cannot happen for validated candles; a bug here must not pass silently into a model.
+        throw new CoreError(
+          'NON_FINITE_INPUT',
+          `Feature ${of[i % of.length]} is not finite at candle ${warmupRows + Math.floor(i / of.length)}.`,
+        );
+      }
     }
-  }
+    return matrix;
+  };
   const rest = klines.slice(warmupRows);
   return {
     names,
-    matrix,
+    matrix: matrixOf(names),
     times: Float64Array.from(rest, (k) => k.openTime),
     close: Float64Array.from(rest, (k) => k.close),
     warmupRows,
     options: resolved,
+    ...(resolved.set === 'classic' ? {} : { classic: matrixOf(FEATURE_NAMES) }),
   };
 }

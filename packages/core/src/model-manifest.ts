@@ -5,7 +5,9 @@ import {
   DETECTOR_NAMES,
   type DetectorName,
   FEATURE_NAMES,
+  FEATURE_SETS,
   type FeatureOptions,
+  type FeatureSetName,
   type FittedThreshold,
   type PipelineConfig,
   type TrainedOn,
@@ -80,7 +82,11 @@ export const fittedThresholdSchema = z.object({
   description: z.string(),
 });
 
+const featureSetSchema = z.enum(Object.keys(FEATURE_SETS) as [FeatureSetName, ...FeatureSetName[]]);
+
 const featureOptionsSchema = z.object({
+  set: featureSetSchema,
+  levelWindow: positiveInteger,
   volatilityWindow: positiveInteger,
   volumeWindow: positiveInteger,
   rsiPeriod: positiveInteger,
@@ -96,6 +102,8 @@ const winsorizeSchema = z.union([z.literal(false), z.object({ lower: z.number(),
 const configSchema = z
   .looseObject({
     features: z.looseObject({
+      set: featureSetSchema,
+      levelWindow: z.number(),
       volatilityWindow: z.number(),
       volumeWindow: z.number(),
       rsiPeriod: z.number(),
@@ -104,7 +112,7 @@ const configSchema = z
     preprocess: z.looseObject({
       scaler: z.enum(['standard', 'robust']),
       winsorize: winsorizeSchema,
-      logFeatures: z.array(z.enum(FEATURE_NAMES)),
+      logFeatures: z.array(z.enum([...new Set(Object.values(FEATURE_SETS).flat())])),
     }),
     threshold: z.looseObject({ kind: z.string() }),
     detectors: z.array(z.enum(DETECTOR_NAMES)),
@@ -253,6 +261,18 @@ function compatibleVersions(saved: string, current: string): boolean {
 }
 
 /**
+ * A model saved before feature sets were an option used the classic features with no level
+ * window: say so in its options, as a model saved now would.
+ */
+function upgradeClassicModel(json: PipelineManifest): void {
+  const classic = { set: 'classic' as const, levelWindow: 30 };
+  json.featureSet.options = { ...json.featureSet.options, ...classic };
+  const config = json.config as Partial<PipelineConfig> | undefined;
+  if (config?.features && typeof config.features === 'object')
+    config.features = { ...config.features, ...classic };
+}
+
+/**
  * Reads and checks `pipeline.json` of the model folder `dir`: `IO` when there is none,
  * `MODEL_MISMATCH` when another version or feature set wrote it (it is sound, but not for this
  * version), `MODEL_INVALID` naming the key when anything the loader reads is missing or malformed.
@@ -289,16 +309,18 @@ export async function readManifest(dir: string): Promise<PipelineManifest> {
     );
   }
   // A model of another feature set is sound, but not for this version: say so before the details.
-  const { names } = parseModelFile(
-    z.object({ featureSet: z.object({ names: z.array(z.string()) }) }),
+  const { names, options } = parseModelFile(
+    z.object({ featureSet: z.object({ names: z.array(z.string()), options: z.looseObject({}) }) }),
     json,
     path,
   ).featureSet;
-  if (names.length !== FEATURE_NAMES.length || names.some((name, i) => name !== FEATURE_NAMES[i])) {
+  if (options['set'] === undefined) upgradeClassicModel(json as PipelineManifest);
+  const expected: readonly string[] = FEATURE_SETS[options['set'] as FeatureSetName] ?? FEATURE_NAMES;
+  if (names.length !== expected.length || names.some((name, i) => name !== expected[i])) {
     throw new CoreError(
       'MODEL_MISMATCH',
       `${dir} was saved by @crypto-anomaly/core ${header.coreVersion}, whose model uses the features ` +
-        `[${names.join(', ')}], but this version computes [${FEATURE_NAMES.join(', ')}]. ` +
+        `[${names.join(', ')}], but this version computes [${expected.join(', ')}] for its feature set. ` +
         'Retrain the model with this version (trainPipeline or runPipeline) so the feature sets match.',
     );
   }

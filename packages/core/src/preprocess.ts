@@ -1,6 +1,7 @@
 import { winsorize, winsorizeBounds } from '@crypto-anomaly/kernels';
 import type {
   FeatureName,
+  FeatureSetName,
   Matrix,
   PreprocessOptions,
   ScalerKind,
@@ -15,17 +16,43 @@ import { assertMatrix, assertOneOf, assertOpenInterval, describeValue } from './
 
 export const DEFAULT_SPLIT: Readonly<SplitOptions> = Object.freeze({ train: 0.7, validation: 0.15 });
 
-export const DEFAULT_PREPROCESS_OPTIONS: Readonly<PreprocessOptions> = Object.freeze({
-  scaler: 'standard',
-  winsorize: Object.freeze({ lower: 0.001, upper: 0.999 }),
-  logFeatures: Object.freeze([
+/**
+ * The log-transformed features of each feature set: the non-negative, right-skewed ones (the
+ * relative levels are ratios around 1 with a long right tail).
+ */
+export const DEFAULT_LOG_FEATURES: Readonly<Record<FeatureSetName, readonly FeatureName[]>> = Object.freeze({
+  classic: Object.freeze([
     'volatility',
     'range',
     'upper_shadow',
     'lower_shadow',
     'trades_per_volume',
-  ]) as unknown as FeatureName[],
+  ] as const),
+  relative: Object.freeze([
+    'relative_volatility',
+    'relative_range',
+    'relative_upper_shadow',
+    'relative_lower_shadow',
+    'relative_volume',
+    'relative_trades_per_volume',
+  ] as const),
 });
+
+/** Defaults; `logFeatures` is the default feature set's (`resolvePipelineConfig` picks the configured set's). */
+export const DEFAULT_PREPROCESS_OPTIONS: Readonly<PreprocessOptions> = Object.freeze({
+  scaler: 'standard',
+  winsorize: Object.freeze({ lower: 0.001, upper: 0.999 }),
+  logFeatures: DEFAULT_LOG_FEATURES.classic as FeatureName[],
+});
+
+/**
+ * The default log-transformed features for a table's columns: those of every feature set that
+ * the columns include (so a classic table gets the classic ones, a relative table the relative).
+ */
+export function defaultLogFeaturesFor(names: readonly string[]): FeatureName[] {
+  const all = new Set(Object.values(DEFAULT_LOG_FEATURES).flat());
+  return names.filter((name): name is FeatureName => all.has(name as FeatureName));
+}
 
 /** Fewest training rows a split may leave (forest subsamples, autoencoder batches, thresholds). */
 export const MIN_TRAIN_ROWS = 64;
@@ -92,8 +119,11 @@ export interface PreprocessorJSON {
   scale: number[];
 }
 
-function resolvePreprocessOptions(options: Partial<PreprocessOptions>): PreprocessOptions {
-  const resolved = { ...DEFAULT_PREPROCESS_OPTIONS, ...options };
+function resolvePreprocessOptions(
+  options: Partial<PreprocessOptions>,
+  names: readonly string[],
+): PreprocessOptions {
+  const resolved = { ...DEFAULT_PREPROCESS_OPTIONS, logFeatures: defaultLogFeaturesFor(names), ...options };
   assertOneOf('preprocess.scaler', resolved.scaler, ['standard', 'robust'] as const);
   if (resolved.winsorize !== false) {
     const { lower, upper } = resolved.winsorize;
@@ -122,7 +152,7 @@ export class Preprocessor {
     names: readonly string[],
     options: Partial<PreprocessOptions> = {},
   ): Preprocessor {
-    const resolved = resolvePreprocessOptions(options);
+    const resolved = resolvePreprocessOptions(options, names);
     assertMatrix('train', train);
     if (names.length !== train.cols) {
       throw new CoreError(

@@ -36,7 +36,13 @@ describe('pipeline config', () => {
     const config = resolvePipelineConfig({}, { seed: 9, epochs: 4 });
     expect(config.detectors).toEqual(['isolation-forest', 'autoencoder', 'attention']);
     expect(config.split).toEqual({ train: 0.7, validation: 0.15 });
-    expect(config.features).toEqual({ volatilityWindow: 24, volumeWindow: 24, rsiPeriod: 14 });
+    expect(config.features).toEqual({
+      set: 'classic',
+      volatilityWindow: 24,
+      volumeWindow: 24,
+      rsiPeriod: 14,
+      levelWindow: 30,
+    });
     expect(config.isolationForest).toMatchObject({ seed: 9 });
     expect(config.autoencoder).toMatchObject({ seed: 9, epochs: 4 });
     expect(config.attention).toMatchObject({

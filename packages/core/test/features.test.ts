@@ -28,7 +28,7 @@ function codeOf(run: () => unknown): string | undefined {
 }
 
 describe('features', () => {
-  const table = computeFeatures(klines);
+  const table = computeFeatures(klines, { set: 'classic' });
 
   it('has eleven named columns and drops the warm-up rows', () => {
     expect(FEATURE_NAMES).toHaveLength(11);
@@ -102,7 +102,7 @@ describe('features', () => {
 
   it('has no look-ahead: changing future candles never changes earlier feature rows', () => {
     const base = klines.slice(0, 120);
-    const before = computeFeatures(base);
+    const before = computeFeatures(base, { set: 'classic' });
     fc.assert(
       fc.property(
         fc.integer({ min: 30, max: 118 }),
@@ -123,7 +123,7 @@ describe('features', () => {
                   takerBuyBaseAssetVolume: k.takerBuyBaseAssetVolume * volumeFactor * 0.5,
                 },
           );
-          const after = computeFeatures(changed);
+          const after = computeFeatures(changed, { set: 'classic' });
           const rowsKept = (cut - before.warmupRows + 1) * before.matrix.cols;
           expect(Array.from(after.matrix.data.subarray(0, rowsKept))).toEqual(
             Array.from(before.matrix.data.subarray(0, rowsKept)),
@@ -145,7 +145,10 @@ describe('features', () => {
     expect(codeOf(() => computeFeatures(nan))).toBe('NON_FINITE_INPUT');
     const infinite = klines.map((k, i) => (i === 9 ? { ...k, volume: Number.POSITIVE_INFINITY } : k));
     expect(codeOf(() => computeFeatures(infinite))).toBe('NON_FINITE_INPUT');
-    expect(codeOf(() => computeFeatures(klines.slice(0, 24)))).toBe('TOO_FEW_ROWS');
+    expect(codeOf(() => computeFeatures(klines.slice(0, 24), { set: 'classic' }))).toBe('TOO_FEW_ROWS');
+    expect(codeOf(() => computeFeatures(klines.slice(0, 54), { set: 'relative' }))).toBe('TOO_FEW_ROWS');
+    expect(codeOf(() => computeFeatures(klines, { set: 'levels' as never }))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => computeFeatures(klines, { levelWindow: 1 }))).toBe('INVALID_ARGUMENT');
     expect(codeOf(() => computeFeatures(klines.slice(0, 30), { volatilityWindow: 1 }))).toBe(
       'INVALID_ARGUMENT',
     );

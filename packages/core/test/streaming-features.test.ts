@@ -1,7 +1,7 @@
 import { generateSampleMarket, type Kline } from '@crypto-anomaly/data';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FEATURE_NAMES } from '../src/api.js';
+import { FEATURE_NAMES, type FeatureOptions, RELATIVE_FEATURE_NAMES } from '../src/api.js';
 import { computeFeatures } from '../src/features.js';
 import { IncrementalFeatures, RollingMoments } from '../src/streaming/incremental-features.js';
 
@@ -19,6 +19,12 @@ const EXACT = new Set([
   'taker_buy_ratio',
   'trades_per_volume',
   'rsi',
+  // The relative levels: the same medians (one RollingMedian class) over the same values.
+  'relative_range',
+  'relative_upper_shadow',
+  'relative_lower_shadow',
+  'relative_volume',
+  'relative_trades_per_volume',
 ]);
 
 function streamedRows(klines: readonly Kline[], features: IncrementalFeatures): Float64Array[] {
@@ -31,10 +37,7 @@ function streamedRows(klines: readonly Kline[], features: IncrementalFeatures): 
 }
 
 /** Largest deviation of the streamed rows from the batch table, per feature (and exact mismatches). */
-function compare(
-  klines: readonly Kline[],
-  options: { volatilityWindow: number; volumeWindow: number; rsiPeriod: number },
-) {
+function compare(klines: readonly Kline[], options: Partial<FeatureOptions>) {
   const batch = computeFeatures(klines, options);
   const rows = streamedRows(klines, new IncrementalFeatures(options));
   expect(rows.length).toBe(batch.matrix.rows);
@@ -45,7 +48,7 @@ function compare(
     for (let c = 0; c < cols; c++) {
       const expected = batch.matrix.data[r * cols + c]!;
       const actual = rows[r]![c]!;
-      const name = FEATURE_NAMES[c]!;
+      const name = batch.names[c]!;
       if (EXACT.has(name)) {
         if (!Object.is(actual, expected)) inexact.push(`${name} row ${r}: ${actual} vs ${expected}`);
       } else {
@@ -57,11 +60,15 @@ function compare(
 }
 
 describe('IncrementalFeatures', () => {
-  it('yields the rows of computeFeatures on the sample market, default windows', () => {
+  it('yields the rows of computeFeatures on the sample market, default windows, both sets', () => {
     const { klines } = generateSampleMarket({ count: 600, seed: 3 });
-    const { worst, inexact } = compare(klines, { volatilityWindow: 24, volumeWindow: 24, rsiPeriod: 14 });
-    expect(inexact).toEqual([]);
-    expect(worst).toBeLessThan(TOLERANCE);
+    for (const set of ['classic', 'relative'] as const) {
+      const streamed = new IncrementalFeatures({ set });
+      expect(streamed.names).toEqual(set === 'classic' ? [...FEATURE_NAMES] : [...RELATIVE_FEATURE_NAMES]);
+      const { worst, inexact } = compare(klines, { set });
+      expect(inexact).toEqual([]);
+      expect(worst).toBeLessThan(TOLERANCE);
+    }
   });
 
   it('matches for random windows, seeds and intervals (fast-check, fixed seed)', () => {
@@ -72,20 +79,28 @@ describe('IncrementalFeatures', () => {
         fc.integer({ min: 2, max: 40 }),
         fc.integer({ min: 2, max: 30 }),
         fc.constantFrom('1m', '1h', '1d'),
-        (seed, volatilityWindow, volumeWindow, rsiPeriod, interval) => {
+        fc.constantFrom('classic', 'relative'),
+        fc.integer({ min: 2, max: 40 }),
+        (seed, volatilityWindow, volumeWindow, rsiPeriod, interval, set, levelWindow) => {
           const { klines } = generateSampleMarket({ count: 150, seed, interval: interval as '1h' });
-          const { worst, inexact } = compare(klines, { volatilityWindow, volumeWindow, rsiPeriod });
+          const { worst, inexact } = compare(klines, {
+            set: set as 'classic',
+            volatilityWindow,
+            volumeWindow,
+            rsiPeriod,
+            levelWindow,
+          });
           expect(inexact).toEqual([]);
           expect(worst).toBeLessThan(TOLERANCE);
         },
       ),
-      { seed: 11, numRuns: 40 },
+      { seed: 11, numRuns: 60 },
     );
   });
 
   it('gives no row during the warm-up and refuses a candle out of order, unchanged', () => {
     const { klines } = generateSampleMarket({ count: 40, seed: 1 });
-    const features = new IncrementalFeatures();
+    const features = new IncrementalFeatures({ set: 'classic' });
     for (let i = 0; i < features.warmupRows; i++) expect(features.push(klines[i]!)).toBeUndefined();
     expect(features.ready).toBe(true);
     expect(() => features.push(klines[3]!)).toThrow(/must open after the last one/);

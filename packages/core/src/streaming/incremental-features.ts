@@ -1,10 +1,13 @@
 import type { Kline } from '@crypto-anomaly/data';
-import { FEATURE_NAMES, type FeatureOptions } from '../api.js';
+import type { FeatureName, FeatureOptions } from '../api.js';
 import { CoreError } from '../errors.js';
 import {
   assertKlines,
   CANDLE_SHAPE_SIZE,
   candleShapeInto,
+  featureNamesOf,
+  RollingMedian,
+  ratioTo,
   resolveFeatureOptions,
   rsiOf,
   volumeZscoreOf,
@@ -118,19 +121,28 @@ class ExponentialAverage {
 }
 
 /**
- * The eleven features (`computeFeatures`) of a symbol's candles, one closed candle at a time, in
- * O(1) per candle: fixed-size rings hold the rolling windows (`config.features`), Wilder's averages
- * are recursions. The row of candle t equals `computeFeatures` over the same history at t (within
- * ~1e-12 relative for the rolling deviations, exactly for the rest).
+ * The features (`computeFeatures`, the set of `options.set`) of a symbol's candles, one closed
+ * candle at a time, in O(1) per candle (O(levelWindow) for the relative set's medians): fixed-size
+ * rings hold the rolling windows (`config.features`), Wilder's averages are recursions. The row of
+ * candle t equals `computeFeatures` over the same history at t (within ~1e-12 relative for the
+ * rolling deviations, exactly for the rest).
  */
 export class IncrementalFeatures {
   readonly options: FeatureOptions;
+  /** The columns of each row, in order. */
+  readonly names: readonly FeatureName[];
   /** Candles before the first one with a feature row (`warmupRowsFor`). */
   readonly warmupRows: number;
   private readonly returns: RollingMoments;
   private readonly logVolumes: RollingMoments;
   private readonly averageGain: ExponentialAverage;
   private readonly averageLoss: ExponentialAverage;
+  // The relative features' windows: each holds the `levelWindow` values before the candle.
+  private readonly returnsBefore: RollingMoments;
+  private readonly volatilities: RollingMedian;
+  private readonly ranges: RollingMedian;
+  private readonly volumes: RollingMedian;
+  private readonly tradesPerVolumes: RollingMedian;
   private readonly shape = new Float64Array(CANDLE_SHAPE_SIZE);
   private seen = 0;
   private previous: Kline | undefined;
@@ -139,11 +151,18 @@ export class IncrementalFeatures {
 
   constructor(options: Partial<FeatureOptions> = {}) {
     this.options = resolveFeatureOptions(options);
+    this.names = featureNamesOf(this.options.set);
     this.warmupRows = warmupRowsFor(this.options);
     this.returns = new RollingMoments(this.options.volatilityWindow);
     this.logVolumes = new RollingMoments(this.options.volumeWindow);
     this.averageGain = new ExponentialAverage(1 / this.options.rsiPeriod);
     this.averageLoss = new ExponentialAverage(1 / this.options.rsiPeriod);
+    const level = this.options.levelWindow;
+    this.returnsBefore = new RollingMoments(level);
+    this.volatilities = new RollingMedian(level);
+    this.ranges = new RollingMedian(level);
+    this.volumes = new RollingMedian(level);
+    this.tradesPerVolumes = new RollingMedian(level);
   }
 
   /** Candles pushed so far. */
@@ -177,39 +196,77 @@ export class IncrementalFeatures {
   }
 
   /**
-   * Adds a closed candle (after the last one) and returns its feature row, in `FEATURE_NAMES`
-   * order, or undefined while the rolling windows fill (the first `warmupRows` candles).
+   * Adds a closed candle (after the last one) and returns its feature row, in `names` order, or
+   * undefined while the rolling windows fill (the first `warmupRows` candles).
    */
   push(kline: Kline): Float64Array | undefined {
     this.check(kline);
     const t = this.seen;
     const previous = this.previous;
+    const relative = this.options.set === 'relative';
     let logReturn = Number.NaN;
+    let volatility = Number.NaN;
+    let returnZscore = Number.NaN;
     if (previous) {
       logReturn = Math.log(kline.close / previous.close);
+      // The return z-score compares with the returns before this one: read, then add.
+      if (relative && this.returnsBefore.full) {
+        returnZscore = volumeZscoreOf(logReturn, 0, this.returnsBefore.std());
+      }
+      this.returnsBefore.push(logReturn);
       this.returns.push(logReturn);
+      if (this.returns.full) volatility = this.returns.std();
       const change = kline.close - previous.close;
       this.gain = this.averageGain.push(Math.max(change, 0));
       this.loss = this.averageLoss.push(Math.max(-change, 0));
     }
     candleShapeInto(kline, this.shape);
-    const logVolume = this.shape[4]!;
+    const [range, body, upperShadow, lowerShadow, logVolume, takerBuyRatio, tradesPerVolume] = this
+      .shape as unknown as number[];
     // The z-score compares with the window before this candle: read it, then add the candle.
     const volumeZscore = this.logVolumes.full
-      ? volumeZscoreOf(logVolume, this.logVolumes.mean(), this.logVolumes.std())
+      ? volumeZscoreOf(logVolume!, this.logVolumes.mean(), this.logVolumes.std())
       : Number.NaN;
-    this.logVolumes.push(logVolume);
+    this.logVolumes.push(logVolume!);
+    let relativeVolatility = Number.NaN;
+    let usualRange = Number.NaN;
+    let usualVolume = Number.NaN;
+    let usualTradesPerVolume = Number.NaN;
+    if (relative) {
+      if (this.volatilities.full) relativeVolatility = ratioTo(volatility, this.volatilities.median());
+      if (!Number.isNaN(volatility)) this.volatilities.push(volatility);
+      if (this.ranges.full) {
+        usualRange = this.ranges.median();
+        usualVolume = this.volumes.median();
+        usualTradesPerVolume = this.tradesPerVolumes.median();
+      }
+      this.ranges.push(range!);
+      this.volumes.push(kline.volume);
+      this.tradesPerVolumes.push(tradesPerVolume!);
+    }
     this.previous = kline;
     this.seen++;
     if (t < this.warmupRows) return undefined;
-    const row = new Float64Array(FEATURE_NAMES.length);
-    row[0] = logReturn;
-    row[1] = this.returns.std();
-    row.set(this.shape.subarray(0, 5), 2);
-    row[7] = volumeZscore;
-    row[8] = this.shape[5]!;
-    row[9] = this.shape[6]!;
-    row[10] = rsiOf(this.gain, this.loss);
-    return row;
+    const values: Record<FeatureName, number> = {
+      log_return: logReturn,
+      volatility,
+      range: range!,
+      body: body!,
+      upper_shadow: upperShadow!,
+      lower_shadow: lowerShadow!,
+      log_volume: logVolume!,
+      volume_zscore: volumeZscore,
+      taker_buy_ratio: takerBuyRatio!,
+      trades_per_volume: tradesPerVolume!,
+      rsi: rsiOf(this.gain, this.loss),
+      return_zscore: returnZscore,
+      relative_volatility: relativeVolatility,
+      relative_range: ratioTo(range!, usualRange),
+      relative_upper_shadow: ratioTo(upperShadow!, usualRange),
+      relative_lower_shadow: ratioTo(lowerShadow!, usualRange),
+      relative_volume: ratioTo(kline.volume, usualVolume),
+      relative_trades_per_volume: ratioTo(tradesPerVolume!, usualTradesPerVolume),
+    };
+    return Float64Array.from(this.names, (name) => values[name]);
   }
 }
