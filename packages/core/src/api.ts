@@ -104,7 +104,21 @@ export type PipelineEventListener = (event: PipelineEvent) => void;
 export type ThresholdMethod =
   | { kind: 'contamination'; contamination: number }
   | { kind: 'fixed'; value: number }
-  | { kind: 'pot'; riskQuantile: number; initialQuantile: number };
+  | { kind: 'pot'; riskQuantile: number; initialQuantile: number }
+  | AdaptiveThresholdMethod;
+
+/**
+ * A threshold that adapts as scored rows arrive (streaming peaks over threshold, Siffer et al.,
+ * KDD 2017): calibrated on the training scores like `pot`, then updated row by row in time order,
+ * each row judged against the threshold as it stood before it. `spot` follows the tail of the raw
+ * scores; `dspot` the scores minus the mean of the last `depth` normal ones (a drifting level).
+ * Unset fields take `DEFAULT_SPOT_OPTIONS` (risk 0.01, initialQuantile 0.98, depth 50, maxPeaks
+ * 250), except that an unset initialQuantile is lowered to 1 - 2·risk (at least 0.6) for risks
+ * above 1%, so the initial threshold leaves enough peaks above it.
+ */
+export type AdaptiveThresholdMethod =
+  | ({ kind: 'spot' } & Partial<Omit<SpotOptions, 'depth'>>)
+  | ({ kind: 'dspot' } & Partial<SpotOptions>);
 
 /** A threshold fitted on training scores, with the method that produced it. */
 export interface FittedThreshold {
@@ -145,6 +159,14 @@ export interface RunPipelineOptions {
   /** Aborting stops at the next batch or stage boundary; no half-written file is left. */
   signal?: AbortSignal;
   /**
+   * Walk-forward: instead of one split, re-fit the preprocessing, the detectors and the thresholds
+   * on a trailing window and score only the next `step` candles, stepping through the history, so
+   * every row in the files was judged by a model that had seen only the past (see
+   * `WalkForwardOptions`). The files hold the scored rows (all `test`), summary.json the folds,
+   * `model/` the last fold's model. An abort discards the run.
+   */
+  walkForward?: WalkForwardOptions | boolean;
+  /**
    * What an abort keeps. `discard` (default): nothing, the run throws the abort reason.
    * `keep-finished`: when at least one detector finished training, the run stops training,
    * scores with the finished detectors and writes the whole set without charts, marked
@@ -152,6 +174,51 @@ export interface RunPipelineOptions {
    * `discard`.
    */
   onAbort?: 'discard' | 'keep-finished';
+}
+
+/**
+ * A walk-forward window or step: a number of candles, or a duration: a whole number and a unit,
+ * `y` (365.25 days), `mo` (a twelfth of that), `w`, `d`, `h` or `m` (minutes), e.g. `2y`, `3mo`.
+ */
+export type WindowSize = number | string;
+
+/** How a walk-forward run steps through the history (`RunPipelineOptions.walkForward`). */
+export interface WalkForwardOptions {
+  /**
+   * The trailing candles each fold fits on (split into training and validation rows in the
+   * config's train : validation ratio). Default: 2 years of candles, kept within [500, 10,000]
+   * candles (every fold trains the autoencoders on it).
+   */
+  trainWindow: WindowSize;
+  /**
+   * The candles each fold scores after its window. Default: an eighth of the window (3 months
+   * for 2 years), made longer when needed so that there are at most 24 folds.
+   */
+  step: WindowSize;
+}
+
+/** One fold of a walk-forward run, in summary.json. */
+export interface WalkForwardFold {
+  /** 0-based, in time order. */
+  fold: number;
+  /** The rows fitted on (training and validation), ISO times of the first and last. */
+  window: { from: string; to: string; rows: number };
+  /** The rows scored (in the files), right after the window. */
+  scored: { from: string; to: string; rows: number };
+  /** Each detector's and the consensus' threshold fitted on the window (adaptive ones: where they start). */
+  thresholds: Partial<Record<DetectorName | 'consensus', number>>;
+  /** Rows flagged in `scored`. */
+  flagged: Partial<Record<DetectorName | 'consensus', number>>;
+  elapsedMs: number;
+}
+
+/** summary.json's `walkForward`: the sizes used, in candles, and every fold. */
+export interface WalkForwardSummary {
+  trainWindow: number;
+  step: number;
+  /** Rows before the first fold's scored rows (its window): judged by no model, not in the files. */
+  unscoredRows: number;
+  folds: WalkForwardFold[];
 }
 
 /** One flagged or scored row, as the CLI's final table shows it. */
@@ -421,6 +488,11 @@ export interface DetectorSummary {
   /** How the consensus combines the detectors (consensus only). */
   method?: string;
   threshold: FittedThreshold;
+  /**
+   * When the threshold varied row by row (adaptive `spot` / `dspot`, walk-forward folds): its
+   * range and last value; each row's is in the anomalies CSV.
+   */
+  rowThresholds?: { min: number; max: number; last: number };
   flagged: FlagCounts;
   /** How training went (autoencoders, in `run` and `train`). */
   training?: Pick<
@@ -475,6 +547,8 @@ export interface RunSummary {
   config: PipelineConfig;
   detectors: Partial<Record<DetectorName | 'consensus', DetectorSummary>>;
   agreement: DetectorAgreement;
+  /** The folds of a walk-forward run (`mode` run). */
+  walkForward?: WalkForwardSummary;
   /** Milliseconds per stage, and `total`. */
   timings: Record<string, number>;
   /** Absolute paths of every file of the set, by role (summary.json itself included). */

@@ -63,7 +63,20 @@ const closedFraction = z
   .min(0, { error: 'must be a number in [0, 1]' })
   .max(1, { error: 'must be a number in [0, 1]' });
 
-/** How a detector's threshold is set: contamination, a fixed score, or peaks over threshold. */
+/**
+ * SPOT / DSPOT's settings, each optional (core's `DEFAULT_SPOT_OPTIONS`); that the initial
+ * quantile leaves more than the risk above it is checked by `Spot` where the config is resolved.
+ */
+const spotShape = {
+  risk: numberBetween(0, 0.5, '0.01').optional(),
+  initialQuantile: numberBetween(0.5, 1, '0.98').optional(),
+  maxPeaks: integerIn(1).optional(),
+};
+
+/**
+ * How a detector's threshold is set: contamination, a fixed score, peaks over threshold, or one
+ * that adapts to the rows scored after training (SPOT / DSPOT).
+ */
 export const thresholdMethodSchema = z.discriminatedUnion(
   'kind',
   [
@@ -82,8 +95,10 @@ export const thresholdMethodSchema = z.discriminatedUnion(
           return `must be below 1 - initialQuantile (${+(1 - pot.initialQuantile).toFixed(12)}), e.g. 0.005`;
         },
       }),
+    z.strictObject({ kind: z.literal('spot'), ...spotShape }),
+    z.strictObject({ kind: z.literal('dspot'), ...spotShape, depth: integerIn(1).optional() }),
   ],
-  { error: 'must be { "kind": "contamination" | "fixed" | "pot", … }' },
+  { error: 'must be { "kind": "contamination" | "fixed" | "pot" | "spot" | "dspot", … }' },
 ) satisfies z.ZodType<ThresholdMethod>;
 
 const thresholdOption = thresholdMethodSchema.optional();
