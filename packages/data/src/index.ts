@@ -106,7 +106,13 @@ export {
   sampleMarketOptionsFor,
 } from './sample/symbol-markets.js';
 export { exportCsv, importCsv } from './store/csv-import-export.js';
-export { defaultStorePath, STORE_PATH_ENV } from './store/duckdb-file.js';
+export {
+  defaultStoreLocation,
+  defaultStorePath,
+  legacyStorePath,
+  STORE_PATH_ENV,
+  type StoreLocation,
+} from './store/duckdb-file.js';
 export { KlineStore } from './store/kline-store.js';
 export { mergeRanges, subtractRanges } from './store/ranges.js';
 export { storeSource } from './store/store-source.js';

@@ -1,18 +1,53 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { DataError } from '../errors.js';
 
 /** Environment variable that overrides the default store location. */
 export const STORE_PATH_ENV = 'CRYPTO_ANOMALY_STORE';
 
-/** `$CRYPTO_ANOMALY_STORE`, else `~/.crypto-anomaly/klines.duckdb`. */
+/** Where the default store is and why: the variable, the XDG data folder, or the old location. */
+export interface StoreLocation {
+  path: string;
+  /**
+   * `env`: `$CRYPTO_ANOMALY_STORE`; `xdg`: `$XDG_DATA_HOME/crypto-anomaly/` (else
+   * `~/.local/share/crypto-anomaly/`); `legacy`: `~/.crypto-anomaly/`, used while it holds a store
+   * and the XDG one does not exist (nothing is moved: the caller says so to the user).
+   */
+  source: 'env' | 'xdg' | 'legacy';
+}
+
+/** The store's file name inside its folder. */
+const STORE_FILE = 'klines.duckdb';
+
+/** The store's place before the XDG folders: still read when it is the only one. */
+export function legacyStorePath(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env['HOME'] || homedir(), '.crypto-anomaly', STORE_FILE);
+}
+
+/**
+ * `$CRYPTO_ANOMALY_STORE`, else `$XDG_DATA_HOME/crypto-anomaly/klines.duckdb` (XDG_DATA_HOME
+ * defaulting to `~/.local/share`), else, when only it exists, the old `~/.crypto-anomaly/klines.duckdb`.
+ */
+export function defaultStoreLocation(env: NodeJS.ProcessEnv = process.env): StoreLocation {
+  const fromEnv = env[STORE_PATH_ENV];
+  if (fromEnv && fromEnv.trim() !== '') return { path: resolve(fromEnv), source: 'env' };
+  const home = env['HOME'] || homedir();
+  // The XDG spec: a relative XDG_DATA_HOME is invalid and ignored.
+  const dataHome =
+    env['XDG_DATA_HOME'] && isAbsolute(env['XDG_DATA_HOME'])
+      ? env['XDG_DATA_HOME']
+      : join(home, '.local', 'share');
+  const xdg = join(dataHome, 'crypto-anomaly', STORE_FILE);
+  const legacy = legacyStorePath(env);
+  if (!existsSync(xdg) && existsSync(legacy)) return { path: legacy, source: 'legacy' };
+  return { path: xdg, source: 'xdg' };
+}
+
+/** The default store's path (see `defaultStoreLocation`). */
 export function defaultStorePath(): string {
-  const fromEnv = process.env[STORE_PATH_ENV];
-  return fromEnv && fromEnv.trim() !== ''
-    ? resolve(fromEnv)
-    : join(homedir(), '.crypto-anomaly', 'klines.duckdb');
+  return defaultStoreLocation().path;
 }
 
 const COLUMNS = `
