@@ -81,12 +81,22 @@ export { CoreError, type CoreErrorCode, isCoreError } from './errors.js';
 export {
   type CandleLike,
   type CardinalityFactor,
+  DEFAULT_EVALUATE_RUN_OPTIONS,
   DEFAULT_EXPLAINABLE_OPTIONS,
   DEFAULT_LABEL_OPTIONS,
   DEFAULT_NAB_OPTIONS,
   DEFAULT_RANGE_METRIC_OPTIONS,
   type DetectionQuality,
+  type DetectorEvaluation,
+  EVALUATION_FILES,
+  EVALUATION_FORMAT,
+  EVALUATION_FORMAT_VERSION,
   type EvaluateDetectionOptions,
+  type EvaluateRunOptions,
+  type EvaluationInput,
+  type EvaluationLabels,
+  type EvaluationReport,
+  type EvaluationSplit,
   type ExplainableOptions,
   type ExplainableShare,
   type FlagSpread,
@@ -99,10 +109,12 @@ export {
   type NabFileScore,
   type NabOptions,
   type NabProfileName,
+  type NabProfileScore,
   type NabSeries,
   type NabThresholdScore,
   type PositionalBias,
   type RangeMetricOptions,
+  type ScoredSeries,
   type SeriesLabels,
   type TimeRange,
 } from './evaluation/api.js';
@@ -124,7 +136,15 @@ export {
   scoreNabSeries,
 } from './evaluation/nab.js';
 export { rangePrecision, rangeRecall } from './evaluation/range-based.js';
-export { explainableCandles, explainableShare, flagSpread } from './evaluation/unlabelled.js';
+export { evaluateRun } from './evaluation/run-evaluation.js';
+export { type RunScores, readRunScores } from './evaluation/run-folder.js';
+export {
+  explainableCandles,
+  explainableShare,
+  explainableShareOf,
+  flagSpread,
+} from './evaluation/unlabelled.js';
+export { prepareEvaluationTarget, writeEvaluation } from './evaluation/write-evaluation.js';
 export { computeFeatures, DEFAULT_FEATURE_OPTIONS, warmupRowsFor } from './features.js';
 export {
   PIPELINE_FORMAT,
@@ -132,6 +152,12 @@ export {
   type PipelineManifest,
   readManifest,
 } from './model-manifest.js';
+export {
+  type EvaluationChartDetector,
+  type EvaluationChartInput,
+  evaluationChartSpec,
+  renderEvaluationChart,
+} from './outputs/evaluation-chart.js';
 export { prepareTarget, readFolderMarker } from './outputs/owned-folder.js';
 export { ANOMALY_FILES, assertSeparateFolders, CHART_FILES } from './pipeline/artifacts.js';
 export { automaticTrainingStride } from './pipeline/fit.js';

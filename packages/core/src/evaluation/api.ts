@@ -33,9 +33,15 @@ export interface LabelOptions {
    * rows whose time lies in [t - tolerance, t + tolerance].
    */
   tolerance: number;
+  /**
+   * Length of the time a row stands for, in ms (default 0: a row is its instant). With a candle's
+   * length, a row is [openTime, openTime + candleMs) and an event labels every candle it overlaps:
+   * an event at 13:27 labels the 13:00 hourly candle.
+   */
+  candleMs: number;
 }
 
-export const DEFAULT_LABEL_OPTIONS: Readonly<LabelOptions> = Object.freeze({ tolerance: 0 });
+export const DEFAULT_LABEL_OPTIONS: Readonly<LabelOptions> = Object.freeze({ tolerance: 0, candleMs: 0 });
 
 /**
  * Positional bias of Tatbul et al. (2018): which rows of a range weigh most in its overlap reward.
@@ -221,4 +227,135 @@ export interface NabCorpusScore extends NabThresholdScore {
   /** 100 * (score - nullScore) / (perfectScore - nullScore): null = 0, perfect = 100. */
   readonly normalizedScore: number;
   readonly files: readonly NabFileScore[];
+}
+
+/** The file names `evaluate` writes (beside a run's files by default). */
+export const EVALUATION_FILES = Object.freeze({
+  report: 'evaluation.json',
+  chart: 'chart_evaluation.png',
+});
+
+export const EVALUATION_FORMAT = 'crypto-anomaly-evaluation';
+export const EVALUATION_FORMAT_VERSION = 1;
+
+/** Which rows of a run are evaluated: all of them, or one split's (`test`: never fitted on). */
+export type EvaluationSplit = 'all' | 'train' | 'validation' | 'test';
+
+/** One detector's (or the consensus') per-row scores and flags, as a run wrote them. */
+export interface ScoredSeries {
+  /** `isolation-forest`, `autoencoder`, `attention` or `consensus`. */
+  readonly name: string;
+  /** Raw scores, higher = more anomalous (NaN where the detector could not score the row). */
+  readonly scores: ArrayLike<number>;
+  /** 1 where the row is flagged (score > threshold), else 0. */
+  readonly flags: ArrayLike<number>;
+  readonly threshold: number;
+}
+
+/** What an evaluation reads: the scored rows of one series and every detector's scores. */
+export interface EvaluationInput {
+  readonly symbol: string;
+  /** Candle length in ms: a row stands for [openTime, openTime + intervalMs). */
+  readonly intervalMs: number;
+  /** Rows in time order: open time, close and volume (the label-free measures need them). */
+  readonly candles: readonly CandleLike[];
+  /** The split of each row (`train`, `validation`, `test`); absent: all rows are `test`. */
+  readonly splits?: readonly string[];
+  /** Detectors, then the consensus. */
+  readonly detectors: readonly ScoredSeries[];
+}
+
+/** Where labels came from and how they were placed on the rows. */
+export interface EvaluationLabels {
+  /** `sample`, an events CSV or a NAB windows file (its path as given). */
+  readonly source: string;
+  /** The NAB windows file's key that was used. */
+  readonly series?: string;
+  /** Events as given (ms). */
+  readonly events: readonly TimeRange[];
+  /** Ms added on each side of every event (see `evaluateRun`). */
+  readonly toleranceMs: number;
+}
+
+/** Options of `evaluateRun`. */
+export interface EvaluateRunOptions {
+  /** Rows evaluated (default `all`). */
+  split: EvaluationSplit;
+  /** Range-based metric settings (defaults: `DEFAULT_RANGE_METRIC_OPTIONS`). */
+  range: Partial<RangeMetricOptions>;
+  /** The label-free rule (defaults: `DEFAULT_EXPLAINABLE_OPTIONS`). */
+  explainable: Partial<ExplainableOptions>;
+  /** NAB's probationary share (default NAB's 0.15). */
+  nab: Partial<NabOptions>;
+}
+
+export const DEFAULT_EVALUATE_RUN_OPTIONS: Readonly<EvaluateRunOptions> = Object.freeze({
+  split: 'all',
+  range: {},
+  explainable: {},
+  nab: {},
+});
+
+/** NAB's score of one detector under one profile. */
+export interface NabProfileScore {
+  /** Detecting exactly the run's flags. */
+  readonly atThreshold: { readonly score: number; readonly normalizedScore: number } & Pick<
+    NabThresholdScore,
+    'tp' | 'tn' | 'fp' | 'fn'
+  >;
+  /**
+   * At the threshold NAB's optimiser picks over these rows (as NAB's scoreboard does): what the
+   * scores could reach at their best threshold, an upper bound, not a deployed result.
+   */
+  readonly optimized: {
+    readonly threshold: number;
+    readonly score: number;
+    readonly normalizedScore: number;
+  };
+}
+
+/** Everything measured of one detector (or the consensus). */
+export interface DetectorEvaluation {
+  readonly name: string;
+  readonly threshold: number;
+  /** Flagged rows among the evaluated ones. */
+  readonly flags: number;
+  /** Measures against the labels; null without labels. */
+  readonly labelled: DetectionQuality | null;
+  /** NAB score per profile; null without labels. */
+  readonly nab: Readonly<Record<NabProfileName, NabProfileScore>> | null;
+  readonly explainable: ExplainableShare;
+  readonly spread: FlagSpread;
+}
+
+/**
+ * `evaluation.json`. Numbers that are undefined (a precision with no flag, an AUC without labelled
+ * rows) are NaN in memory and `null` in the file.
+ */
+export interface EvaluationReport {
+  readonly format: typeof EVALUATION_FORMAT;
+  readonly formatVersion: typeof EVALUATION_FORMAT_VERSION;
+  readonly createdAt: string;
+  readonly symbol: string;
+  readonly split: EvaluationSplit;
+  /** Evaluated rows: how many, and the open times of the first and last (ISO, UTC). */
+  readonly rows: { readonly count: number; readonly from: string | null; readonly to: string | null };
+  readonly labels: {
+    readonly source: string;
+    readonly series?: string;
+    readonly toleranceMs: number;
+    readonly events: number;
+    /** Events that cover no evaluated row (outside the rows' time span, or in another split). */
+    readonly eventsOutside: number;
+    readonly labelledRows: number;
+    /** The labelled row spans after the tolerance, merged (ISO open times of the first and last row). */
+    readonly ranges: readonly { readonly from: string; readonly to: string }[];
+  } | null;
+  /** The rule that calls a flag explainable. */
+  readonly explainableRule: ExplainableOptions;
+  readonly rangeMetric: RangeMetricOptions;
+  /** Detectors, then the consensus. */
+  readonly detectors: readonly DetectorEvaluation[];
+  /** Where the evaluated scores came from (a run folder and its run id, or a model and a source). */
+  readonly from?: Readonly<Record<string, string>>;
 }

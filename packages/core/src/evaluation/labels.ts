@@ -74,12 +74,14 @@ export function labelsFromEvents(
   events: readonly (number | TimeRange)[],
   options: Partial<LabelOptions> = {},
 ): SeriesLabels {
-  const { tolerance } = { ...DEFAULT_LABEL_OPTIONS, ...options };
-  if (!(tolerance >= 0) || !Number.isFinite(tolerance)) {
-    throw new CoreError(
-      'INVALID_ARGUMENT',
-      `tolerance must be a finite number of ms >= 0, got ${tolerance}.`,
-    );
+  const { tolerance, candleMs } = { ...DEFAULT_LABEL_OPTIONS, ...options };
+  for (const [name, value] of [
+    ['tolerance', tolerance],
+    ['candleMs', candleMs],
+  ] as const) {
+    if (!(value >= 0) || !Number.isFinite(value)) {
+      throw new CoreError('INVALID_ARGUMENT', `${name} must be a finite number of ms >= 0, got ${value}.`);
+    }
   }
   assertAscending(times);
   const ranges: LabelRange[] = [];
@@ -92,7 +94,11 @@ export function labelsFromEvents(
         `an event's start must not be after its end, got start ${span.start} and end ${span.end}.`,
       );
     }
-    const startIndex = firstIndexAfter(times, span.start - tolerance, false);
+    // With candles, the first row whose candle [t, t + candleMs) ends after the widened start.
+    const startIndex =
+      candleMs > 0
+        ? firstIndexAfter(times, span.start - tolerance - candleMs, true)
+        : firstIndexAfter(times, span.start - tolerance, false);
     const endIndex = firstIndexAfter(times, span.end + tolerance, true) - 1;
     if (startIndex <= endIndex) {
       ranges.push({ startIndex, endIndex });
@@ -103,33 +109,85 @@ export function labelsFromEvents(
   return { ranges, outside };
 }
 
+/** A CSV line's cells, with surrounding double quotes removed ("a,b" stays one cell). */
+function csvCells(line: string): string[] {
+  const cells: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (quoted) {
+      if (c === '"' && line[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else cell += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      cells.push(cell.trim());
+      cell = '';
+    } else cell += c;
+  }
+  cells.push(cell.trim());
+  return cells;
+}
+
 /**
  * Events from a CSV: a header naming either a `time` (or `timestamp`) column, one instant per
- * line, or `start` and `end` columns, one span per line. Times as `parseTime` reads them.
+ * line, or `start` and `end` columns, one span per line (other columns, e.g. a description, are
+ * ignored). Times as `parseTime` reads them. Errors name the line (counting from 1, header
+ * included) and what to change.
  */
 export function parseEventsCsv(text: string): TimeRange[] {
-  const lines = text.split(/\r?\n/).filter((line) => line.trim() !== '');
-  const header = (lines[0] ?? '').split(',').map((name) => name.trim().toLowerCase());
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  const headerLine = lines.findIndex((line) => line.trim() !== '');
+  if (headerLine < 0) {
+    throw new CoreError(
+      'MISSING_COLUMN',
+      'the events CSV is empty: give a header ("time", or "start,end") and one event per line.',
+    );
+  }
+  const header = csvCells(lines[headerLine]!).map((name) => name.toLowerCase());
   const timeColumn = header.findIndex((name) => name === 'time' || name === 'timestamp');
   const startColumn = header.indexOf('start');
   const endColumn = header.indexOf('end');
   if (startColumn < 0 !== endColumn < 0 || (startColumn < 0 && timeColumn < 0)) {
     throw new CoreError(
       'MISSING_COLUMN',
-      `an events CSV needs a header with a "time" column or both "start" and "end" columns, got "${lines[0] ?? ''}".`,
+      `events CSV line ${headerLine + 1}: the header needs a "time" column or both "start" and "end" columns, got "${lines[headerLine]}".`,
     );
   }
-  return lines.slice(1).map((line, i) => {
-    const cells = line.split(',');
-    const where = `events CSV line ${i + 2}`;
+  const events: TimeRange[] = [];
+  for (let i = headerLine + 1; i < lines.length; i++) {
+    if (lines[i]!.trim() === '') continue;
+    const cells = csvCells(lines[i]!);
+    const where = `events CSV line ${i + 1}`;
+    const cell = (column: number, name: string): string => {
+      const value = cells[column];
+      if (value === undefined || value === '') {
+        throw new CoreError(
+          'INVALID_ARGUMENT',
+          `${where}: the "${name}" cell is empty or missing (the line has ${cells.length} cells for the header's ${header.length}).`,
+        );
+      }
+      return value;
+    };
     if (startColumn >= 0) {
-      const start = parseTime(cells[startColumn] ?? '', `${where}: start`);
-      const end = parseTime(cells[endColumn] ?? '', `${where}: end`);
-      return { start, end };
+      const start = parseTime(cell(startColumn, 'start'), `${where}: start`);
+      const end = parseTime(cell(endColumn, 'end'), `${where}: end`);
+      if (start > end) {
+        throw new CoreError(
+          'INVALID_ARGUMENT',
+          `${where}: start ${cells[startColumn]} is after end ${cells[endColumn]}; swap them.`,
+        );
+      }
+      events.push({ start, end });
+    } else {
+      const time = parseTime(cell(timeColumn, 'time'), `${where}: time`);
+      events.push({ start: time, end: time });
     }
-    const time = parseTime(cells[timeColumn] ?? '', `${where}: time`);
-    return { start: time, end: time };
-  });
+  }
+  return events;
 }
 
 /**

@@ -73,22 +73,34 @@ export function explainableShare(
   options: Partial<ExplainableOptions> = {},
 ): ExplainableShare {
   assertSameLength('explainableShare', candles.length, flags.length);
-  const explainable = explainableCandles(candles, options);
+  return explainableShareOf(explainableCandles(candles, options), flags);
+}
+
+/**
+ * `explainableShare` from candles already marked by `explainableCandles`: to mark a whole history
+ * once and measure a stretch of it (its first candles then have their lookback).
+ */
+export function explainableShareOf(
+  explainable: ArrayLike<number>,
+  flags: ArrayLike<number>,
+): ExplainableShare {
+  assertSameLength('explainableShareOf', explainable.length, flags.length);
   let flagCount = 0;
   let explainableFlags = 0;
   let explainableAll = 0;
   for (let i = 0; i < explainable.length; i++) {
-    explainableAll += explainable[i]!;
+    const mark = explainable[i] ? 1 : 0;
+    explainableAll += mark;
     if (flags[i] === 1) {
       flagCount++;
-      explainableFlags += explainable[i]!;
+      explainableFlags += mark;
     }
   }
   return {
     share: flagCount === 0 ? Number.NaN : explainableFlags / flagCount,
     explainableFlags,
     flags: flagCount,
-    baseRate: candles.length === 0 ? Number.NaN : explainableAll / candles.length,
+    baseRate: explainable.length === 0 ? Number.NaN : explainableAll / explainable.length,
   };
 }
 

@@ -1,0 +1,168 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { intervalToMilliseconds, isInterval } from '@crypto-anomaly/data';
+import { FOLDER_MARKER_FILE, type RunSummary } from '../api.js';
+import { CoreError } from '../errors.js';
+import { readFolderMarker } from '../outputs/owned-folder.js';
+import { ANOMALY_FILES } from '../pipeline/artifacts.js';
+import type { CandleLike, EvaluationInput, ScoredSeries } from './api.js';
+import { parseTime } from './labels.js';
+
+/**
+ * Reads what `evaluate` needs from a run's output folder: every `anomalies_*.csv` (time, close,
+ * split, score, threshold, is_anomaly: every row of the history, per detector and the consensus)
+ * and the volume from `<SYMBOL>_processed_data.csv` (its `log_volume` is log(1 + volume), written
+ * to 8 significant digits: the volume comes back within a relative 1e-7).
+ */
+
+/** A run folder's scores, with the run it came from. */
+export interface RunScores extends EvaluationInput {
+  readonly runId: string;
+  readonly interval: string;
+  /** `describe()` of the run's source, from summary.json. */
+  readonly source: string;
+}
+
+interface CsvTable {
+  readonly path: string;
+  readonly header: readonly string[];
+  readonly rows: readonly string[][];
+}
+
+async function readCsv(path: string): Promise<CsvTable> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new CoreError('IO', `Cannot read ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  const lines = text.split(/\r?\n/);
+  while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  const header = (lines[0] ?? '').split(',');
+  return { path, header, rows: lines.slice(1).map((line) => line.split(',')) };
+}
+
+function column(table: CsvTable, name: string): number {
+  const index = table.header.indexOf(name);
+  if (index < 0) {
+    throw new CoreError(
+      'MISSING_COLUMN',
+      `${table.path} has no "${name}" column: it was not written by crypto-anomaly run or detect, or was edited.`,
+    );
+  }
+  return index;
+}
+
+function numbers(table: CsvTable, name: string, allowNaN = false): Float64Array {
+  const index = column(table, name);
+  return Float64Array.from(table.rows, (row, i) => {
+    const cell = row[index] ?? '';
+    const value = cell === '' || cell === 'NaN' ? Number.NaN : Number(cell);
+    if (Number.isNaN(value) && !allowNaN) {
+      throw new CoreError(
+        'NON_FINITE_INPUT',
+        `${table.path} line ${i + 2}: "${name}" is ${JSON.stringify(cell)}, not a number; run again to rewrite the file.`,
+      );
+    }
+    return value;
+  });
+}
+
+function times(table: CsvTable): Float64Array {
+  const index = column(table, 'time');
+  return Float64Array.from(table.rows, (row, i) =>
+    parseTime(row[index] ?? '', `${table.path} line ${i + 2}: time`),
+  );
+}
+
+/**
+ * Reads a run's (or `detect`'s) output folder. Refuses, naming the file, a folder without
+ * summary.json, a marker whose run id is not the summary's (a set mixed from two runs), and
+ * anomaly files whose rows do not line up.
+ */
+export async function readRunScores(dir: string): Promise<RunScores> {
+  const summaryPath = join(dir, 'summary.json');
+  let summary: RunSummary;
+  try {
+    summary = JSON.parse(await readFile(summaryPath, 'utf8')) as RunSummary;
+  } catch (error) {
+    throw new CoreError(
+      'IO',
+      `${dir} is not a run's output folder: no readable summary.json (${(error as Error).message}). ` +
+        'Give the --out folder of crypto-anomaly run or detect.',
+      { cause: error },
+    );
+  }
+  if (typeof summary.symbol !== 'string' || !isInterval(summary.interval)) {
+    throw new CoreError(
+      'INVALID_ARGUMENT',
+      `${summaryPath} names no symbol and interval: run again to rewrite it.`,
+    );
+  }
+  const marker = await readFolderMarker(dir);
+  if (marker && marker.runId !== summary.runId) {
+    throw new CoreError(
+      'INVALID_ARGUMENT',
+      `${dir} mixes two runs: ${FOLDER_MARKER_FILE} says run ${marker.runId}, summary.json run ${summary.runId}. Run again into it.`,
+    );
+  }
+  const detectors: ScoredSeries[] = [];
+  let reference: { path: string; times: Float64Array; close: Float64Array; splits: string[] } | undefined;
+  for (const [name, file] of Object.entries(ANOMALY_FILES)) {
+    if (name !== 'consensus' && summary.detectors?.[name as keyof typeof summary.detectors] === undefined)
+      continue;
+    const table = await readCsv(join(dir, file));
+    const rowTimes = times(table);
+    const scores = numbers(table, 'score', true);
+    const thresholds = numbers(table, 'threshold');
+    const flags = Uint8Array.from(numbers(table, 'is_anomaly'), (flag) => (flag === 1 ? 1 : 0));
+    if (reference === undefined) {
+      const split = column(table, 'split');
+      reference = {
+        path: table.path,
+        times: rowTimes,
+        close: numbers(table, 'close'),
+        splits: table.rows.map((row) => row[split] ?? ''),
+      };
+    } else if (
+      rowTimes.length !== reference.times.length ||
+      rowTimes.some((time, i) => time !== reference!.times[i])
+    ) {
+      throw new CoreError(
+        'INVALID_ARGUMENT',
+        `${table.path} and ${reference.path} do not cover the same rows: the folder mixes runs. Run again into it.`,
+      );
+    }
+    detectors.push({ name, scores, flags, threshold: thresholds[0] ?? Number.NaN });
+  }
+  if (reference === undefined || detectors.length === 0) {
+    throw new CoreError('IO', `${dir} holds no anomalies_*.csv: give the --out folder of a finished run.`);
+  }
+  const processed = await readCsv(join(dir, `${summary.symbol}_processed_data.csv`));
+  const processedTimes = times(processed);
+  if (
+    processedTimes.length !== reference.times.length ||
+    processedTimes.some((t, i) => t !== reference!.times[i])
+  ) {
+    throw new CoreError(
+      'INVALID_ARGUMENT',
+      `${processed.path} and ${reference.path} do not cover the same rows: the folder mixes runs. Run again into it.`,
+    );
+  }
+  const logVolume = numbers(processed, 'log_volume');
+  const candles: CandleLike[] = Array.from(reference.times, (openTime, i) => ({
+    openTime,
+    close: reference!.close[i]!,
+    volume: Math.expm1(logVolume[i]!),
+  }));
+  return {
+    runId: summary.runId,
+    symbol: summary.symbol,
+    interval: summary.interval,
+    intervalMs: intervalToMilliseconds(summary.interval),
+    source: summary.source,
+    candles,
+    splits: reference.splits,
+    detectors,
+  };
+}

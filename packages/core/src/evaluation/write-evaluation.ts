@@ -1,0 +1,108 @@
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { FOLDER_MARKER_FILE, type FolderMarker } from '../api.js';
+import { CoreError } from '../errors.js';
+import { writeFileAtomic, writeJsonAtomic } from '../outputs/atomic-write.js';
+import { newRunId, readFolderMarker } from '../outputs/owned-folder.js';
+import { EVALUATION_FILES, type EvaluationReport } from './api.js';
+
+/**
+ * Where `evaluate` writes `evaluation.json` and its chart: beside a run's files (by default), or in
+ * a folder of its own. It never overwrites a file it did not write: a folder that holds our marker
+ * may take the two files (the marker then lists them, so a later run into the folder still knows
+ * every file in it as ours); an absent or empty folder is created and marked; anything else, and
+ * an `evaluation.json` the marker does not list, is refused with `TARGET_NOT_OURS` before any work.
+ */
+
+const OUR_FILES: readonly string[] = [EVALUATION_FILES.report, EVALUATION_FILES.chart];
+
+type Target = { dir: string; marker: FolderMarker | undefined };
+
+function notOurs(dir: string, what: string): CoreError {
+  return new CoreError(
+    'TARGET_NOT_OURS',
+    `${dir} ${what}, so the evaluation is not written there: give --out a new or empty folder, ` +
+      "or a run's output folder (nothing was written).",
+  );
+}
+
+/** Checks that the evaluation may be written into `dir` (see the module comment); returns its state. */
+export async function prepareEvaluationTarget(dir: string): Promise<Target> {
+  const target = resolve(dir);
+  let entries: string[];
+  try {
+    if (!(await stat(target)).isDirectory()) throw notOurs(target, 'is a file, not a folder');
+    entries = await readdir(target);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { dir: target, marker: undefined };
+    if (error instanceof CoreError) throw error;
+    throw new CoreError('TARGET_NOT_WRITABLE', `Cannot read ${target}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  if (entries.length === 0) return { dir: target, marker: undefined };
+  const marker = await readFolderMarker(target);
+  if (!marker) {
+    throw notOurs(
+      target,
+      `is not empty (${entries.slice(0, 3).join(', ')}) and was not written by crypto-anomaly`,
+    );
+  }
+  if (marker.kind !== 'outputs') throw notOurs(target, 'holds a saved model');
+  const foreign = OUR_FILES.filter((file) => entries.includes(file) && !marker.files.includes(file));
+  if (foreign.length > 0) {
+    throw notOurs(target, `holds ${foreign.join(' and ')}, which crypto-anomaly did not write`);
+  }
+  return { dir: target, marker };
+}
+
+/**
+ * Writes `evaluation.json` (and the chart's PNG when given, else removes a chart of an earlier
+ * evaluation, which would no longer match) into `dir`, each file atomically, and lists them in
+ * the folder's marker. Returns the paths written.
+ */
+export async function writeEvaluation(
+  dir: string,
+  report: EvaluationReport,
+  chartPng?: Uint8Array,
+): Promise<{ report: string; chart?: string }> {
+  const { dir: target, marker } = await prepareEvaluationTarget(dir);
+  try {
+    await mkdir(target, { recursive: true });
+  } catch (error) {
+    throw new CoreError('TARGET_NOT_WRITABLE', `Cannot create ${target}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  const written: string[] = [EVALUATION_FILES.report];
+  // NaN (an undefined measure) becomes null, as JSON.stringify writes it.
+  await writeJsonAtomic(join(target, EVALUATION_FILES.report), report);
+  if (chartPng) {
+    await writeFileAtomic(join(target, EVALUATION_FILES.chart), chartPng);
+    written.push(EVALUATION_FILES.chart);
+  } else if (marker?.files.includes(EVALUATION_FILES.chart)) {
+    await rm(join(target, EVALUATION_FILES.chart), { force: true });
+  }
+  // The marker is read again just before it is rewritten, keeping every field it has.
+  const current = marker
+    ? (JSON.parse(await readFile(join(target, FOLDER_MARKER_FILE), 'utf8')) as FolderMarker)
+    : undefined;
+  const files = [...(current?.files ?? []).filter((file) => !OUR_FILES.includes(file)), ...written].sort();
+  const next: FolderMarker = current
+    ? { ...current, files }
+    : {
+        format: 'crypto-anomaly-folder',
+        kind: 'outputs',
+        runId: newRunId(),
+        createdAt: new Date().toISOString(),
+        files,
+        partial: false,
+        writer: { pid: process.pid, host: hostname() },
+      };
+  await writeJsonAtomic(join(target, FOLDER_MARKER_FILE), next);
+  return {
+    report: join(target, EVALUATION_FILES.report),
+    ...(chartPng ? { chart: join(target, EVALUATION_FILES.chart) } : {}),
+  };
+}

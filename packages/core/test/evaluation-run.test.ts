@@ -1,0 +1,294 @@
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sampleSource } from '@crypto-anomaly/data';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FOLDER_MARKER_FILE } from '../src/api.js';
+import { isCoreError } from '../src/errors.js';
+import type { EvaluationInput, EvaluationReport } from '../src/evaluation/api.js';
+import { labelsFromEvents, parseEventsCsv } from '../src/evaluation/labels.js';
+import { evaluateRun } from '../src/evaluation/run-evaluation.js';
+import { readRunScores } from '../src/evaluation/run-folder.js';
+import { explainableCandles, explainableShare, explainableShareOf } from '../src/evaluation/unlabelled.js';
+import { prepareEvaluationTarget, writeEvaluation } from '../src/evaluation/write-evaluation.js';
+import { evaluationChartSpec, renderEvaluationChart } from '../src/outputs/evaluation-chart.js';
+import { runPipeline } from '../src/pipeline/run-pipeline.js';
+
+const HOUR = 3_600_000;
+const T0 = Date.UTC(2024, 0, 1);
+
+/** The error a call throws (synchronously or not), without leaving a rejected promise unhandled. */
+async function errorOf(call: () => unknown): Promise<unknown> {
+  try {
+    await call();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected an error');
+}
+
+/**
+ * 12 hourly candles; labelled event over rows 4..5; one detector flagging rows 4 and 8 (scores
+ * rank row 4 first, row 8 second, row 5 third), and a consensus flagging nothing.
+ */
+function smallRun(): EvaluationInput {
+  const scores = [0.1, 0.2, 0.15, 0.05, 0.9, 0.7, 0.3, 0.25, 0.8, 0.12, 0.11, 0.13];
+  return {
+    symbol: 'TESTUSDT',
+    intervalMs: HOUR,
+    candles: scores.map((_, i) => ({ openTime: T0 + i * HOUR, close: 100 + i, volume: 10 })),
+    splits: scores.map((_, i) => (i < 8 ? 'train' : 'test')),
+    detectors: [
+      { name: 'isolation-forest', scores, flags: scores.map((s) => (s > 0.75 ? 1 : 0)), threshold: 0.75 },
+      { name: 'consensus', scores, flags: scores.map(() => 0), threshold: 1 },
+    ],
+  };
+}
+
+describe('labels on candles', () => {
+  it('labels every candle an event overlaps, widened by the tolerance', () => {
+    const times = Array.from({ length: 6 }, (_, i) => T0 + i * HOUR);
+    // 02:27 lies in the 02:00 candle; as an instant it would fall between rows.
+    const at = T0 + 2 * HOUR + 27 * 60_000;
+    expect(labelsFromEvents(times, [at]).ranges).toEqual([]);
+    expect(labelsFromEvents(times, [at], { candleMs: HOUR }).ranges).toEqual([
+      { startIndex: 2, endIndex: 2 },
+    ]);
+    // ±1 h: [01:27, 03:27] overlaps the 01:00, 02:00 and 03:00 candles.
+    expect(labelsFromEvents(times, [at], { candleMs: HOUR, tolerance: HOUR }).ranges).toEqual([
+      { startIndex: 1, endIndex: 3 },
+    ]);
+    // An event on an open time labels that candle only (not the one ending there).
+    expect(labelsFromEvents(times, [T0 + 3 * HOUR], { candleMs: HOUR }).ranges).toEqual([
+      { startIndex: 3, endIndex: 3 },
+    ]);
+  });
+
+  it('reads an events CSV, naming the line of a bad event', () => {
+    expect(
+      parseEventsCsv('start,end,note\n2024-01-01 02:00,2024-01-01 03:00,"crash, then rebound"\n'),
+    ).toEqual([{ start: T0 + 2 * HOUR, end: T0 + 3 * HOUR }]);
+    expect(parseEventsCsv('\ntime\n\n2024-01-01T05:00:00Z\n')).toEqual([
+      { start: T0 + 5 * HOUR, end: T0 + 5 * HOUR },
+    ]);
+    // Blank lines still count: the bad time is on line 4 of the file.
+    expect(() => parseEventsCsv('time\n2024-01-01\n\nyesterday\n')).toThrow(
+      /line 4: time "yesterday" is not a time/,
+    );
+    expect(() => parseEventsCsv('start,end\n2024-01-02,2024-01-01\n')).toThrow(
+      /line 2: start .* is after end/,
+    );
+    expect(() => parseEventsCsv('start,end\n2024-01-02\n')).toThrow(
+      /line 2: the "end" cell is empty or missing/,
+    );
+    expect(() => parseEventsCsv('when\n2024-01-02\n')).toThrow(/line 1: the header needs a "time" column/);
+    expect(() => parseEventsCsv('')).toThrow(/empty/);
+  });
+});
+
+describe('evaluateRun', () => {
+  it('measures each detector against the labels, by hand on a small case', () => {
+    const report = evaluateRun(smallRun(), {
+      source: 'events.csv',
+      events: [{ start: T0 + 4 * HOUR, end: T0 + 5 * HOUR }],
+      toleranceMs: 0,
+    });
+    expect(report.rows).toEqual({
+      count: 12,
+      from: '2024-01-01T00:00:00.000Z',
+      to: '2024-01-01T11:00:00.000Z',
+    });
+    expect(report.labels).toMatchObject({ events: 1, eventsOutside: 0, labelledRows: 2 });
+    expect(report.labels!.ranges).toEqual([
+      { from: '2024-01-01T04:00:00.000Z', to: '2024-01-01T05:00:00.000Z' },
+    ]);
+    const forest = report.detectors[0]!;
+    expect(forest.flags).toBe(2);
+    // Positives score 0.9 (rank 1 of 12) and 0.7 (rank 3): 10 + 9 of the 2 x 10 pairs are ordered.
+    expect(forest.labelled!.rocAuc).toBeCloseTo(19 / 20, 12);
+    // Ranked: 0.9 (+), 0.8 (-), 0.7 (+): AP = 1/2 * 1 + 1/2 * 2/3.
+    expect(forest.labelled!.prAuc).toBeCloseTo(0.5 + 1 / 3, 12);
+    expect(forest.labelled).toMatchObject({ precision: 0.5, recall: 0.5, f1: 0.5, eventRecall: 1 });
+    // Flagged ranges [4] (inside the event) and [8] (outside): range precision (1 + 0) / 2; the
+    // event's flat overlap reward is 1 of its 2 rows.
+    expect(forest.labelled!.rangePrecision).toBeCloseTo(0.5, 12);
+    expect(forest.labelled!.rangeRecall).toBeCloseTo(0.5, 12);
+    const consensus = report.detectors[1]!;
+    expect(consensus.labelled).toMatchObject({ precision: Number.NaN, recall: 0, f1: 0, eventRecall: 0 });
+    // NAB: the window [4, 5] is the only one; no detection is the null score (normalised 0); the
+    // forest's flag on row 4 is the window's first row (full TP) and row 8 an FP 3 rows after a
+    // window of width 2 (relative distance 3: 0.11 x sigmoid-scaled(3)).
+    expect(consensus.nab!.standard.atThreshold).toMatchObject({ score: -1, normalizedScore: 0 });
+    const fp = 0.11 * (2 / (1 + Math.exp(15)) - 1);
+    expect(forest.nab!.standard.atThreshold.score).toBeCloseTo(1 + fp, 12);
+    expect(forest.nab!.standard.atThreshold).toMatchObject({ tp: 1, fp: 1, fn: 1 });
+    expect(forest.nab!.standard.atThreshold.normalizedScore).toBeCloseTo((100 * (1 + fp + 1)) / 2, 10);
+    expect(Object.keys(forest.nab!)).toEqual(['standard', 'reward_low_FP_rate', 'reward_low_FN_rate']);
+    // Label-free: one candle year, row 0 is in the first 10% (floor(1.2) = 1 row), no flag there.
+    expect(forest.spread).toMatchObject({ flags: 2, earlyRows: 1, earlyShare: 0 });
+  });
+
+  it('evaluates one split, and only the label-free measures without labels', () => {
+    const test = evaluateRun(
+      smallRun(),
+      { source: 'x', events: [{ start: T0 + 4 * HOUR, end: T0 + 5 * HOUR }], toleranceMs: 0 },
+      {
+        split: 'test',
+      },
+    );
+    expect(test.rows.count).toBe(4);
+    // The event lies in the train rows: outside the evaluated ones.
+    expect(test.labels).toMatchObject({ eventsOutside: 1, labelledRows: 0 });
+    expect(test.detectors[0]!.flags).toBe(1);
+    const none = evaluateRun(smallRun(), null);
+    expect(none.labels).toBeNull();
+    expect(none.detectors[0]!.labelled).toBeNull();
+    expect(none.detectors[0]!.nab).toBeNull();
+    expect(none.detectors[0]!.explainable.flags).toBe(2);
+  });
+
+  it('marks explainable candles over the whole history before taking a split', () => {
+    const candles = Array.from({ length: 80 }, (_, i) => ({
+      openTime: T0 + i * HOUR,
+      close: 100 * Math.exp(0.001 * Math.sin(i)),
+      volume: i === 60 ? 50 : 10,
+    }));
+    const flags = candles.map((_, i) => (i === 60 || i === 70 ? 1 : 0));
+    const whole = explainableShare(candles, flags);
+    expect(whole).toMatchObject({ share: 0.5, explainableFlags: 1, flags: 2 });
+    expect(explainableShareOf(explainableCandles(candles), flags)).toEqual(whole);
+  });
+
+  it('refuses scores that do not match the candles, and an empty split', async () => {
+    const run = smallRun();
+    const bad = { ...run, detectors: [{ ...run.detectors[0]!, flags: [1] }] };
+    expect(() => evaluateRun(bad, null)).toThrow(/1 flags for 12 candles/);
+    const noTest = { ...run, splits: run.candles.map(() => 'train') };
+    const error = await errorOf(() => evaluateRun(noTest, null, { split: 'test' }));
+    expect(isCoreError(error) && error.code).toBe('TOO_FEW_ROWS');
+  });
+});
+
+describe('a run folder, evaluated and written back', () => {
+  let dir: string;
+  let outDir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'core-evaluation-'));
+    outDir = join(dir, 'run');
+    await runPipeline({
+      source: sampleSource({ count: 700, seed: 3 }),
+      symbol: 'BTCUSDT',
+      interval: '1h',
+      outDir,
+      modelDir: false,
+      charts: false,
+      config: { detectors: ['isolation-forest'], isolationForest: { nEstimators: 30 } },
+    });
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("reads every detector's scores and flags, and the candles, from the files", async () => {
+    const run = await readRunScores(outDir);
+    const summary = JSON.parse(await readFile(join(outDir, 'summary.json'), 'utf8'));
+    expect(run.runId).toBe(summary.runId);
+    expect(run.detectors.map((d) => d.name)).toEqual(['isolation-forest', 'consensus']);
+    expect(run.candles.length).toBe(summary.rows.scored);
+    const market = sampleSource({ count: 700, seed: 3 }).market();
+    const byTime = new Map(market.klines.map((k) => [k.openTime, k]));
+    for (const candle of run.candles) {
+      const kline = byTime.get(candle.openTime)!;
+      expect(candle.close).toBe(kline.close);
+      // log1p(volume) written to 8 significant digits.
+      expect(Math.abs(candle.volume - kline.volume)).toBeLessThanOrEqual(1e-6 * (1 + kline.volume));
+    }
+    const flagged = run.detectors[0]!.flags;
+    expect(Array.from(flagged).reduce((a, b) => a + b, 0)).toBe(
+      summary.detectors['isolation-forest'].flagged.total,
+    );
+  });
+
+  it('writes evaluation.json and the chart into the run folder and lists them in its marker', async () => {
+    const run = await readRunScores(outDir);
+    const report = evaluateRun(run, null);
+    const chart = await renderEvaluationChart({
+      title: 'test',
+      times: run.candles.map((c) => c.openTime),
+      close: run.candles.map((c) => c.close),
+      detectors: run.detectors,
+      labels: [{ from: run.candles[10]!.openTime, to: run.candles[12]!.openTime }],
+      intervalMs: HOUR,
+    });
+    expect(Array.from(chart.subarray(1, 4), (c) => String.fromCharCode(c)).join('')).toBe('PNG');
+    const files = await writeEvaluation(outDir, report, chart);
+    expect(files.chart).toBe(join(outDir, 'chart_evaluation.png'));
+    const written = JSON.parse(await readFile(files.report, 'utf8')) as EvaluationReport;
+    expect(written.detectors[0]!.flags).toBe(report.detectors[0]!.flags);
+    // NaN is written as null.
+    expect(written.detectors[0]!.labelled).toBeNull();
+    const marker = JSON.parse(await readFile(join(outDir, FOLDER_MARKER_FILE), 'utf8'));
+    expect(marker.files).toContain('evaluation.json');
+    expect(marker.files).toContain('chart_evaluation.png');
+    // Still one run's folder: a new run into it is not refused.
+    await expect(prepareEvaluationTarget(outDir)).resolves.toMatchObject({ dir: outDir });
+    // Without a chart, the earlier one goes (it would no longer match) and leaves the marker.
+    await writeEvaluation(outDir, report);
+    expect(existsSync(join(outDir, 'chart_evaluation.png'))).toBe(false);
+    const after = JSON.parse(await readFile(join(outDir, FOLDER_MARKER_FILE), 'utf8'));
+    expect(after.files).not.toContain('chart_evaluation.png');
+    expect(after.runId).toBe(marker.runId);
+  });
+
+  it('creates and marks a new folder, and refuses one it did not write', async () => {
+    const report = evaluateRun(smallRun(), null);
+    const fresh = join(dir, 'fresh', 'eval');
+    await writeEvaluation(fresh, report);
+    const marker = JSON.parse(await readFile(join(fresh, FOLDER_MARKER_FILE), 'utf8'));
+    expect(marker).toMatchObject({ kind: 'outputs', files: ['evaluation.json'] });
+
+    const foreign = join(dir, 'mine');
+    await mkdir(foreign);
+    await writeFile(join(foreign, 'notes.txt'), 'mine');
+    const error = await errorOf(() => writeEvaluation(foreign, report));
+    expect(isCoreError(error) && error.code).toBe('TARGET_NOT_OURS');
+    expect(existsSync(join(foreign, 'evaluation.json'))).toBe(false);
+
+    // An evaluation.json the marker does not list is not ours either.
+    await writeFile(join(outDir, 'evaluation.json'), 'a file of the user');
+    const marked = JSON.parse(await readFile(join(outDir, FOLDER_MARKER_FILE), 'utf8'));
+    await writeFile(
+      join(outDir, FOLDER_MARKER_FILE),
+      JSON.stringify({ ...marked, files: marked.files.filter((f: string) => f !== 'evaluation.json') }),
+    );
+    const refused = await errorOf(() => writeEvaluation(outDir, report));
+    expect((refused as Error).message).toMatch(/holds evaluation.json, which crypto-anomaly did not write/);
+    expect(await readFile(join(outDir, 'evaluation.json'), 'utf8')).toBe('a file of the user');
+  });
+});
+
+describe('evaluation chart', () => {
+  it('draws each labelled span as a band to the end of its last candle, behind every panel', () => {
+    const run = smallRun();
+    const spec = evaluationChartSpec({
+      title: 't',
+      times: run.candles.map((c) => c.openTime),
+      close: run.candles.map((c) => c.close),
+      detectors: run.detectors,
+      labels: [{ from: T0 + 4 * HOUR, to: T0 + 5 * HOUR }],
+      intervalMs: HOUR,
+    }) as unknown as { vconcat: { layer: { mark: { type: string }; data: { values: unknown[] } }[] }[] };
+    expect(spec.vconcat).toHaveLength(3);
+    for (const panel of spec.vconcat) {
+      expect(panel.layer[0]!.mark.type).toBe('rect');
+      expect(panel.layer[0]!.data.values).toEqual([{ time: T0 + 4 * HOUR, end: T0 + 6 * HOUR }]);
+    }
+    // The forest's panel: its two flags as points at their scores.
+    const points = spec.vconcat[1]!.layer.at(-1)!;
+    expect(points.data.values).toEqual([
+      { time: T0 + 4 * HOUR, value: 0.9 },
+      { time: T0 + 8 * HOUR, value: 0.8 },
+    ]);
+  });
+});
