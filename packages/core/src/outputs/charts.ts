@@ -1,5 +1,6 @@
 import type * as Vega from 'vega';
 import type * as VegaLite from 'vega-lite';
+import { quantileOf } from '../thresholds.js';
 
 /**
  * Charts rendered offline: a Vega-Lite spec is compiled to Vega, rendered to SVG by a headless
@@ -26,30 +27,41 @@ export interface ChartDetector {
 
 export type VegaLiteSpec = VegaLite.TopLevelSpec;
 
-/** Renders a Vega-Lite spec to PNG bytes at 2× for sharp text. */
-export async function renderChartPng(spec: VegaLiteSpec): Promise<Uint8Array> {
-  // Loaded on first use: importing core should not pay for the chart renderer.
-  const [vega, vegaLite, { Resvg }] = await Promise.all([
-    import('vega'),
-    import('vega-lite'),
-    import('@resvg/resvg-js'),
-  ]);
+/** Loads the chart renderer on first use: importing core should not pay for it. */
+async function renderer() {
+  const [vega, vegaLite] = await Promise.all([import('vega'), import('vega-lite')]);
+  return { vega, vegaLite };
+}
+
+/** Compiles a Vega-Lite spec to a Vega spec (what a browser's vega runtime draws), silently. */
+export async function compileChart(spec: VegaLiteSpec): Promise<Vega.Spec> {
+  const { vega, vegaLite } = await renderer();
   // Silent loggers: the core never prints (warnings would land in the user's terminal UI).
-  const compiled = vegaLite.compile(spec, { logger: silentLogger(vega.None) }).spec;
-  const view = new vega.View(vega.parse(compiled), { renderer: 'none', logLevel: vega.None });
+  return vegaLite.compile(spec, { logger: silentLogger(vega.None) }).spec;
+}
+
+/** Renders a Vega-Lite spec to SVG text (headless vega view, no browser). */
+export async function renderChartSvg(spec: VegaLiteSpec): Promise<string> {
+  const { vega } = await renderer();
+  const view = new vega.View(vega.parse(await compileChart(spec)), { renderer: 'none', logLevel: vega.None });
   try {
-    const svg = await view.toSVG();
-    const png = new Resvg(svg, {
-      fitTo: { mode: 'zoom', value: 2 },
-      background: 'white',
-      font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' },
-    })
-      .render()
-      .asPng();
-    return new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
+    return await view.toSVG();
   } finally {
     view.finalize();
   }
+}
+
+/** Renders a Vega-Lite spec to PNG bytes at 2× for sharp text. */
+export async function renderChartPng(spec: VegaLiteSpec): Promise<Uint8Array> {
+  const [svg, { Resvg }] = await Promise.all([renderChartSvg(spec), import('@resvg/resvg-js')]);
+  const png = new Resvg(svg, {
+    fitTo: { mode: 'zoom', value: 2 },
+    background: 'white',
+    font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' },
+  })
+    .render()
+    .asPng();
+  return new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
 }
 
 function silentLogger(none: number): Vega.LoggerInterface {
@@ -91,7 +103,55 @@ export function downsampleIndices(values: ArrayLike<number>, maxPoints = MAX_LIN
   return kept;
 }
 
-const TIME_AXIS = { field: 'time', type: 'temporal', scale: { type: 'utc' }, axis: { title: null } } as const;
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+type TimeInterval = 'hour' | 'day' | 'week' | 'month' | 'year';
+
+/** Tick steps of a time axis, finest first, each with its label format (always with the year). */
+const TIME_STEPS: readonly { interval: TimeInterval; step: number; ms: number; format: string }[] = [
+  ...[1, 3, 6, 12].map((step) => ({
+    interval: 'hour' as const,
+    step,
+    ms: step * HOUR,
+    format: '%d %b %Y %H:%M',
+  })),
+  ...[1, 2].map((step) => ({ interval: 'day' as const, step, ms: step * DAY, format: '%d %b %Y' })),
+  ...[1, 2].map((step) => ({ interval: 'week' as const, step, ms: step * 7 * DAY, format: '%d %b %Y' })),
+  ...[1, 2, 3, 6].map((step) => ({
+    interval: 'month' as const,
+    step,
+    ms: step * 30.44 * DAY,
+    format: '%b %Y',
+  })),
+  ...[1, 2, 5, 10, 20].map((step) => ({
+    interval: 'year' as const,
+    step,
+    ms: step * 365.25 * DAY,
+    format: '%Y',
+  })),
+];
+
+/** The span of a series of times (ms), 0 for fewer than two. */
+function spanOf(times: ArrayLike<number>): number {
+  return times.length > 1 ? times[times.length - 1]! - times[0]! : 0;
+}
+
+/**
+ * The x encoding of a time axis `width` pixels wide over `span` ms: ticks on whole hours, days,
+ * weeks, months or years, as many as their labels fit, every label with its year.
+ */
+export function timeEncoding(span: number, width = 900): Record<string, unknown> {
+  const fits = ({ ms, format }: (typeof TIME_STEPS)[number]) =>
+    span / ms <= Math.max(2, Math.floor(width / (format.length * 5 + 30)));
+  const { interval, step, format } = TIME_STEPS.find(fits) ?? TIME_STEPS[TIME_STEPS.length - 1]!;
+  return {
+    field: 'time',
+    type: 'temporal',
+    scale: { type: 'utc' },
+    axis: { title: null, format, tickCount: { interval, step }, labelOverlap: true },
+  };
+}
 
 /** Where the validation and test rows start (Unix ms), drawn as labelled vertical lines. */
 export interface SplitBoundaries {
@@ -99,7 +159,34 @@ export interface SplitBoundaries {
   test?: number;
 }
 
-function splitLayers(boundaries: SplitBoundaries | undefined): object[] {
+/** A labelled span of time (both ends inclusive, Unix ms), drawn as a band behind a chart. */
+export interface LabelBand {
+  start: number;
+  end: number;
+  /** What the band is, e.g. the kind of event; shown in the HTML report's tooltip. */
+  label?: string;
+}
+
+/** What the price and score charts draw besides the series. */
+export interface ChartOptions {
+  boundaries?: SplitBoundaries;
+  /** Known anomalies (labels), drawn as bands. */
+  labels?: readonly LabelBand[];
+  /** `describe()` of the source: a sample market is titled as a sample, not by its symbol. */
+  source?: string;
+}
+
+/** True when a source description is the bundled (synthetic) sample market's. */
+export function isSampleSource(source: string | undefined): boolean {
+  return source !== undefined && /\bsample market\b/i.test(source);
+}
+
+/** What a chart is of: the symbol, or the synthetic sample (its symbol is only a name). */
+export function chartSubject(symbol: string, source?: string): string {
+  return isSampleSource(source) ? `Synthetic sample market (not real ${symbol} prices)` : symbol;
+}
+
+function splitLayers(boundaries: SplitBoundaries | undefined, x: Record<string, unknown>): object[] {
   const values = [
     ...(boundaries?.validation !== undefined ? [{ time: boundaries.validation, label: 'validation →' }] : []),
     ...(boundaries?.test !== undefined ? [{ time: boundaries.test, label: 'test →' }] : []),
@@ -109,14 +196,103 @@ function splitLayers(boundaries: SplitBoundaries | undefined): object[] {
     {
       data: { values },
       mark: { type: 'rule', color: '#999', strokeDash: [2, 2] },
-      encoding: { x: TIME_AXIS },
+      encoding: { x },
     },
     {
       data: { values },
       mark: { type: 'text', align: 'left', baseline: 'top', dx: 3, dy: 2, fontSize: 10, color: '#777' },
-      encoding: { x: TIME_AXIS, y: { value: 0 }, text: { field: 'label' } },
+      encoding: { x, y: { value: 0 }, text: { field: 'label' } },
     },
   ];
+}
+
+/**
+ * Labelled spans as translucent orange bands behind a panel whose x encoding is `x` (from
+ * `timeEncoding`); a span narrower than `minWidth` ms (e.g. one candle) is widened to it so it
+ * shows. Put the layer first so the series draw over it.
+ */
+export function labelBandLayers(
+  bands: readonly LabelBand[] | undefined,
+  x: Record<string, unknown>,
+  minWidth = 0,
+): object[] {
+  if (!bands || bands.length === 0) return [];
+  const values = bands.map(({ start, end, label }) => {
+    const pad = Math.max(0, (minWidth - (end - start)) / 2);
+    return { start: start - pad, end: end + pad, label: label ?? 'labelled anomaly' };
+  });
+  return [
+    {
+      name: 'label_bands',
+      data: { values },
+      mark: { type: 'rect', color: '#ff7f0e', opacity: 0.22 },
+      encoding: { x: { ...x, field: 'start' }, x2: { field: 'end' }, tooltip: { field: 'label' } },
+    },
+  ];
+}
+
+/** Whole panels are this wide; bands are at least this many pixels wide. */
+const PANEL_WIDTH = 900;
+const MIN_BAND_PIXELS = 2;
+
+/** Log price axis when the close spans more than this factor (or the history a year or more). */
+const LOG_PRICE_RATIO = 3;
+const LOG_PRICE_SPAN = 365 * DAY;
+
+/** Whether a price chart of this history uses a log scale: see LOG_PRICE_RATIO and LOG_PRICE_SPAN. */
+export function usesLogPrice(times: ArrayLike<number>, close: ArrayLike<number>): boolean {
+  let low = Number.POSITIVE_INFINITY;
+  let high = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < close.length; i++) {
+    const value = close[i]!;
+    if (!Number.isFinite(value)) continue;
+    low = Math.min(low, value);
+    high = Math.max(high, value);
+  }
+  if (!(low > 0)) return false;
+  return high / low > LOG_PRICE_RATIO || spanOf(times) >= LOG_PRICE_SPAN;
+}
+
+/** The price line of a panel (downsampled) and its y encoding. */
+export function priceLine(
+  times: ArrayLike<number>,
+  close: ArrayLike<number>,
+  width = PANEL_WIDTH,
+): { layer: Record<string, unknown>; y: Record<string, unknown> } {
+  const log = usesLogPrice(times, close);
+  const values = downsampleIndices(close).map((i) => ({ time: times[i]!, close: close[i]! }));
+  const y = {
+    field: 'close',
+    type: 'quantitative',
+    scale: log ? { type: 'log', nice: false } : { zero: false },
+    title: log ? 'close (log scale)' : 'close',
+  };
+  return {
+    y,
+    layer: {
+      name: 'price_line',
+      data: { values },
+      mark: { type: 'line', color: '#555', strokeWidth: 1 },
+      encoding: { x: timeEncoding(spanOf(times), width), y },
+    },
+  };
+}
+
+/** The flagged candles of one detector as points on the price line. */
+export function flaggedPoints(
+  times: ArrayLike<number>,
+  close: ArrayLike<number>,
+  flags: ArrayLike<number>,
+): { time: number; close: number }[] {
+  const points: { time: number; close: number }[] = [];
+  for (let i = 0; i < close.length; i++) {
+    if (flags[i] === 1) points.push({ time: times[i]!, close: close[i]! });
+  }
+  return points;
+}
+
+export function detectorColor(name: string): string {
+  return DETECTOR_COLORS[name] ?? '#d62728';
 }
 
 /** Price with each detector's flagged candles marked, one panel per detector. */
@@ -125,110 +301,266 @@ export function priceAnomaliesSpec(
   times: ArrayLike<number>,
   close: ArrayLike<number>,
   detectors: readonly ChartDetector[],
-  boundaries?: SplitBoundaries,
+  options: ChartOptions = {},
 ): VegaLiteSpec {
-  const line = downsampleIndices(close).map((i) => ({ time: times[i]!, close: close[i]! }));
+  const x = timeEncoding(spanOf(times), PANEL_WIDTH);
+  const line = priceLine(times, close, PANEL_WIDTH);
+  const minBand = (spanOf(times) / PANEL_WIDTH) * MIN_BAND_PIXELS;
   return {
-    title: `${symbol}: close price and flagged candles`,
-    vconcat: detectors.map((detector) => {
-      const points: { time: number; close: number }[] = [];
-      for (let i = 0; i < close.length; i++) {
-        if (detector.flags[i] === 1) points.push({ time: times[i]!, close: close[i]! });
-      }
+    title: `${chartSubject(symbol, options.source)}: close price and flagged candles`,
+    vconcat: detectors.map((detector, index) => {
+      const points = flaggedPoints(times, close, detector.flags);
       return {
-        width: 900,
+        width: PANEL_WIDTH,
         height: 160,
         title: { text: `${detector.name} (${points.length} flagged)`, anchor: 'start', fontSize: 12 },
         layer: [
+          ...labelBandLayers(options.labels, x, minBand),
+          line.layer,
           {
-            data: { values: line },
-            mark: { type: 'line', color: '#555', strokeWidth: 1 },
-            encoding: {
-              x: TIME_AXIS,
-              y: { field: 'close', type: 'quantitative', scale: { zero: false }, title: 'close' },
-            },
-          },
-          {
+            name: `flags_${index}`,
             data: { values: points },
             mark: {
               type: 'point',
               filled: true,
               size: 28,
-              color: DETECTOR_COLORS[detector.name] ?? '#d62728',
+              opacity: 0.9,
+              color: detectorColor(detector.name),
             },
-            encoding: { x: TIME_AXIS, y: { field: 'close', type: 'quantitative' } },
+            encoding: { x, y: line.y },
           },
-          ...splitLayers(boundaries),
+          ...splitLayers(options.boundaries, x),
         ],
       };
     }),
   } as VegaLiteSpec;
+}
+
+/** Consensus scores (mean percentiles, in [0, 1]) are drawn as 1 - score on a log axis, floored here. */
+const TAIL_FLOOR = 1e-4;
+
+/**
+ * How a score panel's y axis is drawn: `tail` (for scores in [0, 1] that crowd near 1, as the
+ * consensus' mean percentiles: 1 - score on a reversed log axis labelled with the score, so 0.9,
+ * 0.99 and 0.999 are evenly apart), `log` (positive heavy-tailed scores: the 99th percentile over
+ * 10× the median) or `linear`.
+ */
+export type ScoreScale = 'linear' | 'log' | 'tail';
+
+export function scoreScaleOf(detector: ChartDetector): ScoreScale {
+  if (detector.name === 'consensus') return 'tail';
+  const finite = Array.from(detector.scores).filter(Number.isFinite);
+  if (finite.length === 0 || finite.some((v) => v <= 0)) return 'linear';
+  const median = quantileOf(finite, 0.5);
+  return quantileOf(finite, 0.99) > 10 * median ? 'log' : 'linear';
+}
+
+/**
+ * One score panel: the scores (downsampled), the threshold as a labelled dashed rule always inside
+ * the panel, the flagged rows as points on top, and the label bands behind. `index` names its
+ * marks (`scores_<i>`, `threshold_<i>`, `flags_<i>`).
+ */
+export function scorePanel(
+  times: ArrayLike<number>,
+  detector: ChartDetector,
+  index: number,
+  options: ChartOptions & { width?: number; height?: number } = {},
+): Record<string, unknown> {
+  const width = options.width ?? PANEL_WIDTH;
+  const scale = scoreScaleOf(detector);
+  const toY = scale === 'tail' ? (s: number) => Math.max(TAIL_FLOOR, 1 - s) : (s: number) => s;
+  const values = downsampleIndices(detector.scores)
+    .filter((i) => Number.isFinite(detector.scores[i]!))
+    .map((i) => ({ time: times[i]!, y: toY(detector.scores[i]!) }));
+  const flagged: { time: number; y: number; score: number }[] = [];
+  for (let i = 0; i < times.length; i++) {
+    const score = detector.scores[i]!;
+    if (detector.flags[i] === 1 && Number.isFinite(score))
+      flagged.push({ time: times[i]!, y: toY(score), score });
+  }
+  const threshold = toY(detector.threshold);
+  let low = threshold;
+  let high = threshold;
+  for (const { y } of values) {
+    low = Math.min(low, y);
+    high = Math.max(high, y);
+  }
+  for (const { y } of flagged) {
+    low = Math.min(low, y);
+    high = Math.max(high, y);
+  }
+  let y: Record<string, unknown>;
+  if (scale === 'tail') {
+    const bottom = Math.max(TAIL_FLOOR, Math.min(low, threshold) / 2);
+    const ticks = [0.5, 0.1, 0.01, 0.001, 0.0001].filter((t) => t >= bottom);
+    y = {
+      field: 'y',
+      type: 'quantitative',
+      scale: { type: 'log', domain: [bottom, 1], reverse: true, nice: false },
+      axis: { title: 'score (tail)', values: ticks, labelExpr: "format(1 - datum.value, '.4~f')" },
+    };
+  } else if (scale === 'log') {
+    y = {
+      field: 'y',
+      type: 'quantitative',
+      scale: { type: 'log', domain: [low / 1.5, high * 1.5] },
+      axis: { title: 'score (log)' },
+    };
+  } else {
+    const pad = (high - low) * 0.08 || Math.abs(high) * 0.1 || 1;
+    y = {
+      field: 'y',
+      type: 'quantitative',
+      scale: { domain: [low - pad, high + pad], nice: false, zero: false },
+      axis: { title: 'score' },
+    };
+  }
+  const x = timeEncoding(spanOf(times), width);
+  const color = detectorColor(detector.name);
+  return {
+    width,
+    height: options.height ?? 130,
+    title: {
+      text: `${detector.name}: ${flagged.length} flagged, threshold ${formatScore(detector.threshold)}`,
+      anchor: 'start',
+      fontSize: 12,
+    },
+    layer: [
+      ...labelBandLayers(options.labels, x, (spanOf(times) / width) * MIN_BAND_PIXELS),
+      {
+        name: `scores_${index}`,
+        data: { values },
+        mark: { type: 'line', strokeWidth: 0.7, color, opacity: 0.6 },
+        encoding: { x, y },
+      },
+      {
+        name: `threshold_${index}`,
+        data: { values: [{ y: threshold }] },
+        mark: { type: 'rule', color: 'black', strokeDash: [5, 3], strokeWidth: 1.2 },
+        encoding: { y: { field: 'y', type: 'quantitative' } },
+      },
+      {
+        data: { values: [{ y: threshold, text: `threshold ${formatScore(detector.threshold)}` }] },
+        mark: { type: 'text', align: 'right', baseline: 'bottom', dy: -2, fontSize: 10, color: 'black' },
+        encoding: { x: { value: width }, y: { field: 'y', type: 'quantitative' }, text: { field: 'text' } },
+      },
+      {
+        name: `flags_${index}`,
+        data: { values: flagged },
+        mark: { type: 'point', filled: true, size: 22, color, opacity: 1, stroke: 'white', strokeWidth: 0.5 },
+        encoding: { x, y: { field: 'y', type: 'quantitative' } },
+      },
+      ...splitLayers(options.boundaries, x),
+    ],
+  };
+}
+
+function formatScore(value: number): string {
+  return Number.isFinite(value) ? String(Number(value.toPrecision(4))) : String(value);
 }
 
 /** Each detector's score over time with its threshold, one panel per detector. */
 export function scoresSpec(
   times: ArrayLike<number>,
   detectors: readonly ChartDetector[],
-  boundaries?: SplitBoundaries,
+  options: ChartOptions = {},
 ): VegaLiteSpec {
   return {
-    title: 'Anomaly scores over time (dashed: threshold)',
-    vconcat: detectors.map((detector) => {
-      const values = downsampleIndices(detector.scores)
-        .filter((i) => Number.isFinite(detector.scores[i]!))
-        .map((i) => ({ time: times[i]!, score: detector.scores[i]! }));
-      return {
-        width: 900,
-        height: 130,
-        title: { text: detector.name, anchor: 'start', fontSize: 12 },
-        layer: [
-          {
-            data: { values },
-            mark: { type: 'line', strokeWidth: 1, color: DETECTOR_COLORS[detector.name] ?? '#1f77b4' },
-            encoding: {
-              x: TIME_AXIS,
-              y: { field: 'score', type: 'quantitative', scale: { zero: false }, title: 'score' },
-            },
-          },
-          {
-            data: { values: [{ threshold: detector.threshold }] },
-            mark: { type: 'rule', color: 'black', strokeDash: [4, 3] },
-            encoding: { y: { field: 'threshold', type: 'quantitative' } },
-          },
-          ...splitLayers(boundaries),
-        ],
-      };
-    }),
-  } as VegaLiteSpec;
+    title: 'Anomaly scores over time (dashed: threshold; dots: flagged)',
+    vconcat: detectors.map((detector, index) => scorePanel(times, detector, index, options)),
+  } as unknown as VegaLiteSpec;
 }
 
 /** One autoencoder's finished epochs. */
 export interface LossHistory {
   detector: string;
   epochs: { epoch: number; loss: number; valLoss: number }[];
+  /** The epoch whose weights were kept; default the one with the lowest validation loss. */
+  bestEpoch?: number;
 }
 
-/** Training and validation loss per epoch, one panel per autoencoder. */
+/** Loss axes are logarithmic only when the curves span more than this factor. */
+const LOG_LOSS_RATIO = 30;
+
+/**
+ * Training and validation loss per epoch, one panel per autoencoder: the y scale fitted to the
+ * curves (log only when they span more than LOG_LOSS_RATIO), the best epoch marked.
+ */
 export function lossSpec(histories: readonly LossHistory[]): VegaLiteSpec {
   return {
     title: 'Training and validation loss',
-    hconcat: histories.map(({ detector, epochs }) => ({
-      width: 420,
-      height: 220,
-      title: { text: detector, anchor: 'start', fontSize: 12 },
-      data: {
-        values: epochs.flatMap(({ epoch, loss, valLoss }) => [
-          { epoch, loss, kind: 'training' },
-          { epoch, loss: valLoss, kind: 'validation' },
-        ]),
-      },
-      mark: { type: 'line', point: true },
-      encoding: {
-        x: { field: 'epoch', type: 'quantitative', axis: { tickMinStep: 1 } },
-        y: { field: 'loss', type: 'quantitative', scale: { type: 'log' } },
-        color: { field: 'kind', type: 'nominal', title: null },
-      },
-    })),
+    hconcat: histories.map(({ detector, epochs, bestEpoch }) => {
+      const values = epochs.flatMap(({ epoch, loss, valLoss }) => [
+        { epoch, loss, kind: 'training' },
+        { epoch, loss: valLoss, kind: 'validation' },
+      ]);
+      const finite = values.map((v) => v.loss).filter((v) => Number.isFinite(v));
+      const low = finite.length > 0 ? Math.min(...finite) : 0;
+      const high = finite.length > 0 ? Math.max(...finite) : 1;
+      const log = low > 0 && high / low > LOG_LOSS_RATIO;
+      const pad = (high - low) * 0.08 || Math.abs(high) * 0.1 || 1;
+      const domain = log ? [low / 1.2, high * 1.2] : [low - pad, high + pad];
+      let best = bestEpoch;
+      if (best === undefined) {
+        let bestLoss = Number.POSITIVE_INFINITY;
+        for (const { epoch, valLoss } of epochs) {
+          if (valLoss < bestLoss) [best, bestLoss] = [epoch, valLoss];
+        }
+      }
+      const lastEpoch = epochs.length > 0 ? Math.max(...epochs.map((e) => e.epoch)) : 1;
+      const x = {
+        field: 'epoch',
+        type: 'quantitative',
+        title: 'epoch',
+        scale: { domain: [Math.min(1, lastEpoch), Math.max(2, lastEpoch)], nice: false },
+        axis: { tickMinStep: 1, format: 'd' },
+      };
+      return {
+        width: 420,
+        height: 220,
+        title: { text: detector, anchor: 'start', fontSize: 12 },
+        layer: [
+          {
+            name: 'loss_lines',
+            data: { values },
+            mark: { type: 'line', point: true },
+            encoding: {
+              x,
+              y: {
+                field: 'loss',
+                type: 'quantitative',
+                title: log ? 'loss (log scale)' : 'loss',
+                scale: log ? { type: 'log', domain } : { domain, nice: false, zero: false },
+              },
+              color: { field: 'kind', type: 'nominal', title: null },
+            },
+          },
+          ...(best === undefined
+            ? []
+            : [
+                {
+                  name: 'best_epoch',
+                  data: { values: [{ epoch: best, text: `best epoch ${best}` }] },
+                  mark: { type: 'rule', color: '#2ca02c', strokeDash: [4, 3] },
+                  encoding: { x },
+                },
+                {
+                  data: { values: [{ epoch: best, text: `best epoch ${best}` }] },
+                  mark: {
+                    type: 'text',
+                    align: 'left',
+                    baseline: 'top',
+                    dx: 3,
+                    dy: 3,
+                    fontSize: 10,
+                    color: '#2ca02c',
+                  },
+                  encoding: { x, y: { value: 0 }, text: { field: 'text' } },
+                },
+              ]),
+        ],
+      };
+    }),
   } as VegaLiteSpec;
 }
 

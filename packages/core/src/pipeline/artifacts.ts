@@ -151,8 +151,14 @@ export async function writeArtifacts(run: Run, record: RunRecord): Promise<Pipel
           flags: s.flags,
         }));
         const chartFiles: [keyof typeof CHART_FILES, Parameters<typeof renderChartPng>[0]][] = [
-          ['chartPrice', priceAnomaliesSpec(context.symbol, table.times, table.close, panels, boundaries)],
-          ['chartScores', scoresSpec(table.times, panels, boundaries)],
+          [
+            'chartPrice',
+            priceAnomaliesSpec(context.symbol, table.times, table.close, panels, {
+              boundaries,
+              source: context.source,
+            }),
+          ],
+          ['chartScores', scoresSpec(table.times, panels, { boundaries })],
         ];
         const losses = lossHistories(pipeline);
         if (losses.length > 0) chartFiles.push(['chartLoss', lossSpec(losses)]);
@@ -198,6 +204,7 @@ function lossHistories(pipeline: TrainedPipeline): LossHistory[] {
       out.push({
         detector: detector.name,
         epochs: history.loss.map((loss, i) => ({ epoch: i + 1, loss, valLoss: history.valLoss[i]! })),
+        bestEpoch: history.bestEpoch,
       });
     }
   }
