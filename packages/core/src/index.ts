@@ -135,6 +135,13 @@ export {
   scoreNabCorpus,
   scoreNabSeries,
 } from './evaluation/nab.js';
+export {
+  DEFAULT_NAB_TWIDDLE_OPTIONS,
+  type NabTwiddleOptions,
+  nabCurveAt,
+  nabThresholdCurve,
+  twiddleNabThreshold,
+} from './evaluation/nab-optimize.js';
 export { rangePrecision, rangeRecall } from './evaluation/range-based.js';
 export { evaluateRun } from './evaluation/run-evaluation.js';
 export { type RunScores, readRunScores } from './evaluation/run-folder.js';
@@ -158,6 +165,14 @@ export {
   evaluationChartSpec,
   renderEvaluationChart,
 } from './outputs/evaluation-chart.js';
+export {
+  assertHtmlReportTarget,
+  HTML_REPORT_SIGNATURE,
+  type HtmlReportDetector,
+  type HtmlReportInput,
+  htmlReport,
+  writeHtmlReport,
+} from './outputs/html-report.js';
 export { prepareTarget, readFolderMarker } from './outputs/owned-folder.js';
 export { ANOMALY_FILES, assertSeparateFolders, CHART_FILES } from './pipeline/artifacts.js';
 export { automaticTrainingStride } from './pipeline/fit.js';
