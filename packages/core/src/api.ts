@@ -455,6 +455,8 @@ export interface TrainingHistory {
   bestEpoch: number;
   bestValLoss: number;
   stoppedEarly: boolean;
+  /** The most epochs allowed (`epochs`); bestEpoch equal to it means training ended on the cap, not a plateau. */
+  epochCap?: number;
   epochsRun: number;
   elapsedMs: number;
   /** Training samples per second over the whole run. */
@@ -498,7 +500,12 @@ export interface DetectorSummary {
   training?: Pick<
     TrainingHistory,
     'epochsRun' | 'bestEpoch' | 'bestValLoss' | 'stoppedEarly' | 'samplesPerSecond' | 'elapsedMs'
-  >;
+  > & {
+    /** The most epochs allowed. */
+    epochCap?: number;
+    /** The best epoch was the last one allowed: more epochs would likely have helped. */
+    bestAtCap?: boolean;
+  };
 }
 
 /** Pairwise agreement of the detectors: Jaccard of flagged rows, Spearman of scores. */

@@ -129,6 +129,7 @@ const autoencoderSection = detectorSection({
   batchSize: integerIn(1),
   learningRate: positiveNumber,
   patience: integerIn(1),
+  minImprovement: z.number({ error: 'must be a number in [0, 1), e.g. 0.001' }).min(0).lt(1),
   seed: integer,
   threshold: thresholdMethodSchema,
 });
@@ -145,8 +146,10 @@ const attentionSection = detectorSection({
   batchSize: integerIn(1),
   learningRate: positiveNumber,
   patience: integerIn(1),
+  minImprovement: z.number({ error: 'must be a number in [0, 1), e.g. 0.001' }).min(0).lt(1),
   trainingStride: integerIn(1),
   maxTrainingWindows: integerIn(1),
+  maxValidationWindows: integerIn(1),
   seed: integer,
   threshold: thresholdMethodSchema,
 });

@@ -69,7 +69,8 @@ beforeAll(async () => {
     validation,
     onEvent: (event) => events.push(event),
   });
-});
+  // Generous: the default 10 s hook timeout was exceeded on a loaded 2-core machine.
+}, 120_000);
 afterAll(async () => {
   fitted.dispose();
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });

@@ -45,6 +45,11 @@ export interface AttentionAutoencoderOptions {
   /** Epochs without a lower validation loss before stopping; the best epoch's weights are kept. Default 4. */
   patience: number;
   /**
+   * Smallest relative fall of the validation loss that counts as lower (resets patience): a loss
+   * creeping down by less per epoch is a plateau. Default 0.001 (0.1%).
+   */
+  minImprovement: number;
+  /**
    * Training windows start every `trainingStride` rows (1 = every window). Overlapping windows
    * repeat each row `windowSize` times per epoch, so a stride > 1 loses little. Default 1.
    */
@@ -55,6 +60,12 @@ export interface AttentionAutoencoderOptions {
    * 10× a dense step per sample. Default 12000.
    */
   maxTrainingWindows: number;
+  /**
+   * Most validation windows per epoch's validation loss: above this, every k-th window (evenly
+   * spread over the validation rows) is used. The validation loss only decides early stopping, and
+   * scoring every window of a long validation part cost more than the epoch's training. Default 2048.
+   */
+  maxValidationWindows: number;
   /** Seeds the initial weights and the batch order: same seed and backend, same scores. Default 42. */
   seed: number;
   /** How the threshold is fitted on the training scores. Default: contamination 0.01. */
@@ -72,8 +83,10 @@ export const DEFAULT_ATTENTION_AUTOENCODER_OPTIONS: Readonly<AttentionAutoencode
   batchSize: 64,
   learningRate: 1e-3,
   patience: 4,
+  minImprovement: 1e-3,
   trainingStride: 1,
   maxTrainingWindows: 12_000,
+  maxValidationWindows: 2048,
   seed: 42,
   threshold: DEFAULT_THRESHOLD,
 });
@@ -111,6 +124,7 @@ function resolveOptions(options: Partial<AttentionAutoencoderOptions>): Attentio
   assertTrainingOptions(resolved, { epochs: 30, batchSize: 64, patience: 5 });
   assertPositiveInteger('trainingStride', resolved.trainingStride, 'Use 1 for every window.');
   assertPositiveInteger('maxTrainingWindows', resolved.maxTrainingWindows, 'Use for example 12000.');
+  assertPositiveInteger('maxValidationWindows', resolved.maxValidationWindows, 'Use for example 2048.');
   return resolved;
 }
 
@@ -204,7 +218,10 @@ export class AttentionAutoencoder extends AutoencoderDetector<
             cols,
           ]);
         },
-        validationLoss: () => (validation === undefined ? undefined : windowLoss(network, validation, cols)),
+        validationLoss: () =>
+          validation === undefined
+            ? undefined
+            : windowLoss(network, validation, cols, options.maxValidationWindows),
       },
       context,
     );
@@ -225,7 +242,17 @@ export class AttentionAutoencoder extends AutoencoderDetector<
    * ending at that row; a row's score (higher = more anomalous) is their mean.
    */
   protected squaredErrors(network: AttentionNetwork, values: Float32Array, cols: number): Float32Array {
-    return lastStepErrors(network, values, cols);
+    return lastStepErrors(network, values, cols, 0);
+  }
+
+  /** The rows from `fromRow` on, each by its window (reaching back into the earlier rows). */
+  protected squaredErrorsFrom(
+    network: AttentionNetwork,
+    values: Float32Array,
+    cols: number,
+    fromRow: number,
+  ): Float32Array {
+    return lastStepErrors(network, values, cols, fromRow);
   }
 
   /**
@@ -355,17 +382,30 @@ const architectureSchema = z
   });
 
 /**
- * Squared errors (rows × cols) of the last step of each row's window, the first windows padded
- * by repeating the first row.
+ * Squared errors ((rows - fromRow) × cols) of the last step of the window of each row from
+ * `fromRow` on, the first windows padded by repeating the first row.
  */
-function lastStepErrors(network: AttentionNetwork, values: Float32Array, cols: number): Float32Array {
+function lastStepErrors(
+  network: AttentionNetwork,
+  values: Float32Array,
+  cols: number,
+  fromRow: number,
+): Float32Array {
   const w = network.architecture.windowSize;
   const rows = values.length / cols;
+  if (fromRow >= w - 1) {
+    // Every window is full: rows t-w+1..t of values, no padded copy.
+    return windowErrors(network, rows - fromRow, cols, (i) =>
+      values.subarray((fromRow + i - w + 1) * cols, (fromRow + i + 1) * cols),
+    );
+  }
   const padded = new Float32Array((rows + w - 1) * cols);
   for (let r = 0; r < w - 1; r++) padded.set(values.subarray(0, cols), r * cols);
   padded.set(values, (w - 1) * cols);
   // Window of row t = padded rows t..t+w-1.
-  return windowErrors(network, rows, cols, (t) => padded.subarray(t * cols, (t + w) * cols));
+  return windowErrors(network, rows - fromRow, cols, (i) =>
+    padded.subarray((fromRow + i) * cols, (fromRow + i + w) * cols),
+  );
 }
 
 /**
@@ -399,20 +439,28 @@ function windowErrors(
   return errors;
 }
 
-/** Mean squared error over every full window of `values` (the training loss, on other rows). */
-function windowLoss(network: AttentionNetwork, values: Float32Array, cols: number): number {
+/**
+ * Mean squared error over the full windows of `values` (the training loss, on other rows): every
+ * window, or every k-th (k = ceil(windows / maxWindows)) when there are more than `maxWindows`.
+ */
+function windowLoss(
+  network: AttentionNetwork,
+  values: Float32Array,
+  cols: number,
+  maxWindows: number,
+): number {
   const w = network.architecture.windowSize;
-  const windows = values.length / cols - w + 1;
+  const fullWindows = values.length / cols - w + 1;
+  const stride = Math.ceil(fullWindows / maxWindows);
+  const windows = Math.ceil(fullWindows / stride);
   const windowValues = w * cols;
-  const chunkValues = new Float32Array(SCORING_CHUNK * windowValues);
+  const chunkValues = new Float32Array(Math.min(SCORING_CHUNK, windows) * windowValues);
   let sum = 0;
   for (let start = 0; start < windows; start += SCORING_CHUNK) {
     const count = Math.min(SCORING_CHUNK, windows - start);
     for (let i = 0; i < count; i++) {
-      chunkValues.set(
-        values.subarray((start + i) * cols, (start + i) * cols + windowValues),
-        i * windowValues,
-      );
+      const first = (start + i) * stride * cols;
+      chunkValues.set(values.subarray(first, first + windowValues), i * windowValues);
     }
     const loss = tf.tidy(() =>
       tf.mul(

@@ -39,6 +39,8 @@ export interface AutoencoderTrainingOptions {
   batchSize: number;
   learningRate: number;
   patience: number;
+  /** Smallest relative fall of the validation loss that resets patience (see `runTraining`). */
+  minImprovement: number;
   seed: number;
   threshold: ThresholdMethod;
 }
@@ -52,6 +54,14 @@ export function assertTrainingOptions(
   assertPositiveInteger('batchSize', options.batchSize, `Use for example ${examples.batchSize}.`);
   assertPositiveNumber('learningRate', options.learningRate, 'Use for example 0.001.');
   assertPositiveInteger('patience', options.patience, `Use for example ${examples.patience}.`);
+  if (
+    !(Number.isFinite(options.minImprovement) && options.minImprovement >= 0 && options.minImprovement < 1)
+  ) {
+    throw new CoreError(
+      'INVALID_ARGUMENT',
+      `minImprovement must be a number in [0, 1), got ${options.minImprovement}. Use for example 0.001 (0.1%).`,
+    );
+  }
   assertSeed(options.seed);
   assertThresholdMethod(options.threshold);
 }
@@ -105,6 +115,12 @@ export abstract class AutoencoderDetector<
   /** Loss curves of the last `fit` (or of the saved model). */
   history: TrainingHistory | undefined = undefined;
   protected network: Network | undefined;
+  /**
+   * The training rows of the last `fit` and their squared errors (computed for the threshold):
+   * scoring a matrix that starts with exactly these rows (the pipeline scores the whole history,
+   * training rows first) reuses them instead of a second forward pass.
+   */
+  private fitErrors: { values: Float32Array; errors: Float32Array } | undefined;
 
   constructor(options: Options) {
     super(options.threshold);
@@ -116,6 +132,17 @@ export abstract class AutoencoderDetector<
 
   /** Squared reconstruction error per row and feature of row-major float32 rows. */
   protected abstract squaredErrors(network: Network, values: Float32Array, cols: number): Float32Array;
+
+  /**
+   * Squared errors of rows `fromRow`.. of `values` ((rows - fromRow) × cols), the earlier rows
+   * serving only as context: equal to `squaredErrors(...)` from that row on.
+   */
+  protected abstract squaredErrorsFrom(
+    network: Network,
+    values: Float32Array,
+    cols: number,
+    fromRow: number,
+  ): Float32Array;
 
   /** Checks X against the fitted network (width, rows), naming `argument`. */
   protected abstract assertInput(argument: string, X: Matrix, network: Network): void;
@@ -163,6 +190,23 @@ export abstract class AutoencoderDetector<
     }
     const errors = this.squaredErrors(network, train.values, train.cols);
     this.fitThresholdOn(rowMeans(errors, train.rows, train.cols));
+    this.fitErrors = { values: train.values, errors };
+  }
+
+  /**
+   * Squared errors of every row of X: the rows it shares, from its start, with the last fit's
+   * training rows are taken from the fit, the rest computed.
+   */
+  private errorsOf(network: Network, X: Matrix): Float32Array {
+    const values = toFloat32(X);
+    const known = this.fitErrors;
+    if (!known || !startsWith(values, known.values)) return this.squaredErrors(network, values, X.cols);
+    const errors = new Float32Array(values.length);
+    errors.set(known.errors);
+    const fromRow = known.values.length / X.cols;
+    if (fromRow < X.rows)
+      errors.set(this.squaredErrorsFrom(network, values, X.cols, fromRow), known.values.length);
+    return errors;
   }
 
   protected requireNetwork(X: Matrix, argument: string): Network {
@@ -176,16 +220,25 @@ export abstract class AutoencoderDetector<
   /** Mean of each row's squared reconstruction errors (higher = more anomalous). */
   async decisionFunction(X: Matrix): Promise<Float64Array> {
     const network = this.requireNetwork(X, 'X');
-    return rowMeans(this.squaredErrors(network, toFloat32(X), X.cols), X.rows, X.cols);
+    return rowMeans(this.errorsOf(network, X), X.rows, X.cols);
   }
 
   /** Squared reconstruction error per row and feature; a row's score is the mean of its row. */
   async featureContributions(X: Matrix): Promise<Matrix> {
     const network = this.requireNetwork(X, 'X');
+    return { data: Float64Array.from(this.errorsOf(network, X)), rows: X.rows, cols: X.cols };
+  }
+
+  /**
+   * `decisionFunction` and `featureContributions` of X from one forward pass (each alone
+   * runs one): the scores are the contributions' row means.
+   */
+  async scoresWithContributions(X: Matrix): Promise<{ scores: Float64Array; contributions: Matrix }> {
+    const network = this.requireNetwork(X, 'X');
+    const errors = this.errorsOf(network, X);
     return {
-      data: Float64Array.from(this.squaredErrors(network, toFloat32(X), X.cols)),
-      rows: X.rows,
-      cols: X.cols,
+      scores: rowMeans(errors, X.rows, X.cols),
+      contributions: { data: Float64Array.from(errors), rows: X.rows, cols: X.cols },
     };
   }
 
@@ -214,6 +267,7 @@ export abstract class AutoencoderDetector<
   /** Sets what `load` read: the network, threshold and history. */
   protected restoreFrom(network: Network, state: SavedAutoencoderState<Name, Options>): this {
     this.network = network;
+    this.fitErrors = undefined;
     this.threshold = state.threshold;
     this.history = state.history;
     return this;
@@ -223,8 +277,18 @@ export abstract class AutoencoderDetector<
   override dispose(): void {
     this.network?.dispose();
     this.network = undefined;
+    this.fitErrors = undefined;
     this.threshold = undefined;
   }
+}
+
+/** True when `values` begins with every value of `prefix`, bit for bit. */
+function startsWith(values: Float32Array, prefix: Float32Array): boolean {
+  if (prefix.length > values.length) return false;
+  for (let i = 0; i < prefix.length; i++) {
+    if (!Object.is(values[i], prefix[i])) return false;
+  }
+  return true;
 }
 
 /**

@@ -30,7 +30,10 @@ export interface DenseAutoencoderOptions {
    * seeds, against 0.60-0.69 for relu and 0.79 for tanh; docs/autoencoders.md).
    */
   activation: DenseActivation;
-  /** Most passes over the training rows (early stopping may end sooner). Default 60. */
+  /**
+   * Most passes over the training rows. Default 200: a cap that early stopping, not the cap, should
+   * end (on daily candles the old 60 ended training with the validation loss still falling).
+   */
   epochs: number;
   /** Rows per Adam step. Default 256. */
   batchSize: number;
@@ -38,6 +41,11 @@ export interface DenseAutoencoderOptions {
   learningRate: number;
   /** Epochs without a lower validation loss before stopping; the best epoch's weights are kept. Default 6. */
   patience: number;
+  /**
+   * Smallest relative fall of the validation loss that counts as lower (resets patience): a loss
+   * creeping down by less per epoch is a plateau. Default 0.001 (0.1%).
+   */
+  minImprovement: number;
   /** Seeds the initial weights and the batch order: same seed and backend, same scores. Default 42. */
   seed: number;
   /** How the threshold is fitted on the training scores. Default: contamination 0.01. */
@@ -47,10 +55,11 @@ export interface DenseAutoencoderOptions {
 export const DEFAULT_DENSE_AUTOENCODER_OPTIONS: Readonly<DenseAutoencoderOptions> = Object.freeze({
   hiddenLayers: Object.freeze([32, 16, 8]),
   activation: 'sigmoid',
-  epochs: 60,
+  epochs: 200,
   batchSize: 256,
   learningRate: 1e-3,
   patience: 6,
+  minImprovement: 1e-3,
   seed: 42,
   threshold: DEFAULT_THRESHOLD,
 });
@@ -167,6 +176,16 @@ export class DenseAutoencoder extends AutoencoderDetector<
   /** Squared reconstruction error per row and feature; a row's score is the mean of its row. */
   protected squaredErrors(network: DenseNetwork, values: Float32Array, cols: number): Float32Array {
     return squaredErrors(network, values, cols);
+  }
+
+  /** Rows are scored alone: the rows from `fromRow` on. */
+  protected squaredErrorsFrom(
+    network: DenseNetwork,
+    values: Float32Array,
+    cols: number,
+    fromRow: number,
+  ): Float32Array {
+    return squaredErrors(network, values.subarray(fromRow * cols), cols);
   }
 
   /**

@@ -33,6 +33,11 @@ export interface Detector {
   predict(X: Matrix): Promise<Uint8Array>;
   /** rows × features, larger = that feature contributed more to the row's score. */
   featureContributions(X: Matrix): Promise<Matrix>;
+  /**
+   * Both of the above from one pass, where a detector's scores come from its contributions (the
+   * autoencoders: a score is the mean of the row's squared errors). Optional.
+   */
+  scoresWithContributions?(X: Matrix): Promise<{ scores: Float64Array; contributions: Matrix }>;
   /** Writes everything needed to score again into `dir` (created if missing). */
   save(dir: string): Promise<void>;
   /** The training curve (autoencoders, after fit or load); undefined for the forest. */

@@ -31,6 +31,12 @@ export interface TrainingSettings {
   batchSize: number;
   /** Epochs without improvement of the monitored loss before stopping. */
   patience: number;
+  /**
+   * Smallest relative fall of the monitored loss below its best that counts as an improvement
+   * (0.001 = 0.1%): a loss still creeping down by less is a plateau, and patience runs out on it.
+   * The lowest loss's weights are kept either way. Default 0 (any fall counts).
+   */
+  minImprovement?: number;
   /** Seeds the batch order. */
   seed: number;
   onEvent?: PipelineEventListener;
@@ -48,12 +54,15 @@ function yieldToEventLoop(): Promise<void> {
 
 /**
  * The shared training loop of the autoencoders: seeded shuffled mini-batches, one validation loss
- * per epoch, early stopping with `patience`, and the best epoch's weights restored at the end.
+ * per epoch, early stopping once the loss has not fallen by `minImprovement` (relative) for
+ * `patience` epochs, and the best epoch's weights restored at the end (a `log` warning when that
+ * is the last epoch allowed: training stopped on the cap, not on a plateau).
  * Between batches it checks `signal` (throwing its reason, an AbortError by default) and, a few
  * times per epoch, reports a `batch` event and yields to the event loop so a UI can draw.
  */
 export async function runTraining(task: TrainingTask, settings: TrainingSettings): Promise<TrainingHistory> {
   const { epochs, batchSize, patience, onEvent, signal } = settings;
+  const minImprovement = settings.minImprovement ?? 0;
   const random = createRandom(settings.seed);
   const order = new Int32Array(task.samples);
   const batches = Math.ceil(task.samples / batchSize);
@@ -65,11 +74,15 @@ export async function runTraining(task: TrainingTask, settings: TrainingSettings
     bestEpoch: 0,
     bestValLoss: Number.POSITIVE_INFINITY,
     stoppedEarly: false,
+    epochCap: epochs,
     epochsRun: 0,
     elapsedMs: 0,
     samplesPerSecond: 0,
   };
   let best: TF.Tensor[] | undefined;
+  // Patience counts from the last epoch that improved by at least minImprovement.
+  let lastImprovement = 0;
+  let improvementBase = Number.POSITIVE_INFINITY;
   let trainingMs = 0;
   const started = performance.now();
   try {
@@ -124,7 +137,11 @@ export async function runTraining(task: TrainingTask, settings: TrainingSettings
         if (best) for (const tensor of best) tensor.dispose();
         best = task.snapshot();
       }
-      const sinceBest = epoch - history.bestEpoch;
+      if (monitored < improvementBase * (1 - minImprovement) || lastImprovement === 0) {
+        improvementBase = monitored;
+        lastImprovement = epoch;
+      }
+      const sinceBest = epoch - lastImprovement;
       const elapsed = performance.now() - started;
       onEvent?.({
         type: 'epoch',
@@ -146,6 +163,15 @@ export async function runTraining(task: TrainingTask, settings: TrainingSettings
       await yieldToEventLoop();
     }
     if (best) task.restore(best);
+    if (history.bestEpoch === epochs && epochs > 1) {
+      onEvent?.({
+        type: 'log',
+        level: 'warn',
+        message:
+          `The ${task.detector} kept its last epoch (${epochs}, the cap) with the ${history.monitor} loss ` +
+          'still falling: it may be undertrained. Raise its epochs.',
+      });
+    }
   } finally {
     if (best) for (const tensor of best) tensor.dispose();
   }

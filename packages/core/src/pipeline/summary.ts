@@ -82,6 +82,9 @@ export function buildSummary(run: Run, record: RunRecord, files: Record<string, 
               stoppedEarly: history.stoppedEarly,
               samplesPerSecond: history.samplesPerSecond,
               elapsedMs: history.elapsedMs,
+              ...(history.epochCap !== undefined
+                ? { epochCap: history.epochCap, bestAtCap: history.bestEpoch === history.epochCap }
+                : {}),
             },
           }
         : {}),

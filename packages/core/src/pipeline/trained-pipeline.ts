@@ -312,18 +312,36 @@ export async function scoreWithDetector(
   scaled: Matrix,
   options: Pick<ScoreOptions, 'contributions'> = {},
 ): Promise<DetectorScores> {
+  if (!detector.threshold) throw new CoreError('NOT_FITTED', `The ${detector.name} detector is not fitted.`);
+  const withContributions = options.contributions !== false;
+  // One pass where the detector can (the autoencoders' scores are their contributions' means).
+  const both =
+    withContributions && detector.scoresWithContributions
+      ? await detector.scoresWithContributions(scaled)
+      : undefined;
+  const scores = both?.scores ?? (await detector.decisionFunction(scaled));
+  return detectorScores(
+    detector,
+    scores,
+    both?.contributions ??
+      (withContributions ? await detector.featureContributions(scaled) : createMatrix(scaled.rows, 0)),
+  );
+}
+
+/** A fitted detector's scores and contributions with its threshold and the flags against it. */
+export function detectorScores(
+  detector: PipelineDetector,
+  scores: Float64Array,
+  contributions: Matrix,
+): DetectorScores {
   const threshold = detector.threshold;
   if (!threshold) throw new CoreError('NOT_FITTED', `The ${detector.name} detector is not fitted.`);
-  const scores = await detector.decisionFunction(scaled);
   return {
     name: detector.name,
     scores,
     threshold,
     flags: Uint8Array.from(scores, (s) => (s > threshold.value ? 1 : 0)),
-    contributions:
-      options.contributions === false
-        ? createMatrix(scaled.rows, 0)
-        : await detector.featureContributions(scaled),
+    contributions,
   };
 }
 
