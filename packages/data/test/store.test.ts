@@ -1,15 +1,18 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  defaultStoreLocation,
   defaultStorePath,
   generateSampleMarket,
   isDataError,
   KlineStore,
+  legacyStorePath,
   mergeRanges,
   STORE_PATH_ENV,
   storeSource,
@@ -198,11 +201,39 @@ describe('KlineStore', () => {
       process.env[STORE_PATH_ENV] = join(directory, 'env.duckdb');
       expect(defaultStorePath()).toBe(join(directory, 'env.duckdb'));
       delete process.env[STORE_PATH_ENV];
-      expect(defaultStorePath()).toMatch(/\.crypto-anomaly\/klines\.duckdb$/);
+      expect(defaultStorePath()).toMatch(/crypto-anomaly\/klines\.duckdb$/);
     } finally {
       if (saved === undefined) delete process.env[STORE_PATH_ENV];
       else process.env[STORE_PATH_ENV] = saved;
     }
+  });
+
+  it('defaults to the XDG data folder, and to the old ~/.crypto-anomaly/ while only it holds a store', () => {
+    const home = join(directory, 'home');
+    const legacy = join(home, '.crypto-anomaly', 'klines.duckdb');
+    const xdg = join(directory, 'xdg-data', 'crypto-anomaly', 'klines.duckdb');
+    const env = { HOME: home, XDG_DATA_HOME: join(directory, 'xdg-data') };
+    expect(defaultStoreLocation(env)).toEqual({ path: xdg, source: 'xdg' });
+    // XDG_DATA_HOME unset, or relative (invalid by the spec): ~/.local/share.
+    const share = join(home, '.local', 'share', 'crypto-anomaly', 'klines.duckdb');
+    expect(defaultStoreLocation({ HOME: home })).toEqual({ path: share, source: 'xdg' });
+    expect(defaultStoreLocation({ HOME: home, XDG_DATA_HOME: 'relative' })).toEqual({
+      path: share,
+      source: 'xdg',
+    });
+    mkdirSync(dirname(legacy), { recursive: true });
+    writeFileSync(legacy, '');
+    expect(defaultStoreLocation(env)).toEqual({ path: legacy, source: 'legacy' });
+    expect(legacyStorePath(env)).toBe(legacy);
+    // Once the new one exists it wins; the old file is left where it is.
+    mkdirSync(dirname(xdg), { recursive: true });
+    writeFileSync(xdg, '');
+    expect(defaultStoreLocation(env)).toEqual({ path: xdg, source: 'xdg' });
+    expect(existsSync(legacy)).toBe(true);
+    expect(defaultStoreLocation({ ...env, [STORE_PATH_ENV]: 'x.duckdb' })).toEqual({
+      path: resolve('x.duckdb'),
+      source: 'env',
+    });
   });
 });
 
