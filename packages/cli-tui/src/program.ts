@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { addModelsCommand } from './bus/models-command.js';
 import type { CommandContext } from './command-context.js';
 import { addDetectCommand } from './commands/detect.js';
+import { addEvaluateCommand } from './commands/evaluate.js';
 import { addFetchCommand } from './commands/fetch.js';
 import { addIngestCommand } from './commands/ingest.js';
 import { addReportCommand } from './commands/report.js';
@@ -66,6 +67,7 @@ Examples:
   crypto-anomaly run --source store --symbol BTCUSDT --interval 1h --since 2024-01-01
   crypto-anomaly score --detector isolation-forest --input data.csv --out scored.csv
   crypto-anomaly report output/               print a finished run's summary
+  crypto-anomaly evaluate output/ --labels sample   score a run's anomalies against labels
   crypto-anomaly <command> --help             each command's options and examples
 
 Keys on the dashboard: q quit (stops cleanly), tab or arrows switch panes, l log scale.
@@ -78,6 +80,7 @@ Exit codes: 0 success, 1 runtime failure (or q), 2 usage error, 130 Ctrl+C / SIG
   addDetectCommand(program, context, sources);
   addScoreCommand(program, context);
   addReportCommand(program, context);
+  addEvaluateCommand(program, context);
   addWatchCommand(program, context);
   addIngestCommand(program, context);
   addWorkerCommand(program, context);

@@ -1,0 +1,338 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type {
+  EvaluationInput,
+  EvaluationLabels,
+  EvaluationReport,
+  EvaluationSplit,
+  TimeRange,
+} from '@crypto-anomaly/core';
+import * as core from '@crypto-anomaly/core';
+import * as data from '@crypto-anomaly/data';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { CommandContext } from '../command-context.js';
+import type { ConfigFile } from '../config.js';
+import { CliError, isLibraryError } from '../errors.js';
+import { fit, formatDuration, formatNumber, formatPercent } from '../format.js';
+import { configDate, configOf } from '../options.js';
+
+/** `--tolerance`: a duration (`90s`, `30m`, `2h`, `1d`, `1w`) or a whole number of candles. */
+export type Tolerance = { ms: number } | { candles: number };
+
+const DURATION_UNITS: Record<string, number> = {
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+};
+
+export function parseTolerance(value: string): Tolerance {
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return { candles: Number(text) };
+  const match = /^(\d+(?:\.\d+)?)(s|m|h|d|w)$/.exec(text);
+  if (!match) {
+    throw new InvalidArgumentError(
+      'Expected a duration such as 90s, 30m, 2h, 1d or 1w, or a whole number of candles such as 3.',
+    );
+  }
+  return { ms: Number(match[1]) * DURATION_UNITS[match[2]!]! };
+}
+
+const SPLITS: readonly EvaluationSplit[] = ['all', 'train', 'validation', 'test'];
+
+interface EvaluateFlags {
+  labels?: string;
+  series?: string;
+  tolerance?: Tolerance;
+  split?: EvaluationSplit;
+  out?: string;
+  json?: boolean;
+  charts?: boolean;
+}
+
+/** `crypto-anomaly evaluate RUN_DIR`: a run's anomalies scored against labels, and without them. */
+export function addEvaluateCommand(program: Command, context: CommandContext): void {
+  program
+    .command('evaluate')
+    .description("score a run's anomalies against labels (and measures that need none)")
+    .argument('<run-dir>', 'the output folder of a run or detect (its --out)')
+    .option(
+      '--labels <sample|file>',
+      'labels: sample (the bundled sample market), an events CSV (time, or start,end), or NAB combined_windows.json',
+    )
+    .option(
+      '--series <key>',
+      "the key of a NAB windows file to use (default: its only key, or the run's symbol)",
+    )
+    .option(
+      '--tolerance <duration|candles>',
+      'widen every event on both sides: 2h, 30m, 1d, or a number of candles (default 0)',
+      parseTolerance,
+    )
+    .addOption(
+      new Option(
+        '--split <name>',
+        'rows evaluated (default all; test: the rows no detector was fitted on)',
+      ).choices([...SPLITS]),
+    )
+    .option('--out <dir>', 'folder for evaluation.json and chart_evaluation.png (default: the run folder)')
+    .option('--json', 'print the evaluation as one JSON document on stdout (human text on stderr)')
+    .option('--no-charts', 'skip the PNG chart')
+    .option('--config <file.json>', 'settings file (its "sample" key: the sample market the run used)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  crypto-anomaly evaluate output/ --labels sample                 a run on the bundled sample
+  crypto-anomaly evaluate runs/btc --labels events.csv --tolerance 2h
+  crypto-anomaly evaluate runs/btc --labels combined_windows.json --series BTCUSDT --split test
+  crypto-anomaly evaluate runs/btc                                without labels: explainable share, spread
+  crypto-anomaly evaluate runs/btc --labels events.csv --json | jq '.detectors[].labelled.f1'
+
+An events CSV has a header with a "time" column (one instant per line) or "start" and "end"
+columns (one span per line); times are ISO 8601, "YYYY-MM-DD HH:MM:SS" (UTC) or epoch ms. An event
+labels every candle it overlaps, after the tolerance. Writes evaluation.json and
+chart_evaluation.png into the run folder (listed in its marker) or --out, never over a file
+crypto-anomaly did not write.`,
+    )
+    .action(async (runDir: string, flags: EvaluateFlags, command: Command) => {
+      const config = await configOf(command);
+      const say = flags.json ? context.err : context.out;
+      const dir = resolve(runDir);
+      const outDir = resolve(flags.out ?? runDir);
+      // Before any work: the target must take the files without overwriting one we did not write.
+      await core.prepareEvaluationTarget(outDir);
+      const run = await core.readRunScores(dir);
+      const labels = flags.labels === undefined ? null : await readLabels(flags, run, config);
+      const report: EvaluationReport = {
+        ...core.evaluateRun(run, labels, { split: flags.split ?? 'all' }),
+        from: { runDir: dir, runId: run.runId, source: run.source },
+      };
+      let chart: Uint8Array | undefined;
+      if (flags.charts !== false) chart = await renderChart(report, run);
+      const files = await core.writeEvaluation(outDir, report, chart);
+      if (flags.json) context.out(JSON.stringify({ ...report, files }));
+      for (const line of reportLines(report, context.width())) say(line);
+      say(`Wrote ${files.report}${files.chart ? ` and ${files.chart}` : ''}`);
+    });
+}
+
+/** The labels the flags ask for, placed nowhere yet: events in ms with the tolerance. */
+async function readLabels(
+  flags: EvaluateFlags,
+  run: core.RunScores,
+  config: ConfigFile,
+): Promise<EvaluationLabels> {
+  const given = flags.labels!;
+  const tolerance = flags.tolerance ?? { ms: 0 };
+  const toleranceMs = 'ms' in tolerance ? tolerance.ms : tolerance.candles * run.intervalMs;
+  if (given === 'sample') {
+    if (flags.series !== undefined) throw seriesWithoutNab();
+    return { source: 'sample', events: sampleEvents(run, config), toleranceMs };
+  }
+  let text: string;
+  try {
+    text = await readFile(given, 'utf8');
+  } catch (error) {
+    throw new CliError(
+      'RUNTIME',
+      `--labels ${given}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      {
+        hint: 'give sample, an events CSV, or a NAB combined_windows.json',
+        cause: error,
+      },
+    );
+  }
+  try {
+    if (given.toLowerCase().endsWith('.json')) {
+      const { series, events } = nabEvents(given, text, flags.series, run.symbol);
+      return { source: given, series, events, toleranceMs };
+    }
+    if (flags.series !== undefined) throw seriesWithoutNab();
+    return { source: given, events: core.parseEventsCsv(text), toleranceMs };
+  } catch (error) {
+    if (!isLibraryError(error, 'CoreError')) throw error;
+    throw new CliError('RUNTIME', `--labels ${given}: ${error.message}`, {
+      hint: 'fix the file at the place named, then run evaluate again',
+      cause: error,
+    });
+  }
+}
+
+function seriesWithoutNab(): CliError {
+  return new CliError('USAGE', '--series is only read with a NAB windows file (--labels FILE.json)', {
+    option: '--series',
+    hint: 'drop --series, or give --labels combined_windows.json',
+  });
+}
+
+/**
+ * The bundled sample market's events, for a run on it: the market is generated again with the
+ * config's `sample` settings, and refused unless its candles are the run's (same closes).
+ */
+function sampleEvents(run: core.RunScores, config: ConfigFile): TimeRange[] {
+  const start = configDate('sample.start', config.sample?.start);
+  const source = data.sampleSource({
+    symbol: run.symbol,
+    interval: run.interval as data.Interval,
+    ...(config.sample?.seed !== undefined ? { seed: config.sample.seed } : {}),
+    ...(config.sample?.count !== undefined ? { count: config.sample.count } : {}),
+    ...(start !== undefined ? { start } : {}),
+  });
+  const market = source.market({ symbol: run.symbol, interval: run.interval as data.Interval });
+  const close = new Map(market.klines.map((kline) => [kline.openTime, kline.close]));
+  const differs = run.candles.find((candle) => close.get(candle.openTime) !== candle.close);
+  if (differs !== undefined) {
+    throw new CliError(
+      'RUNTIME',
+      `--labels sample: the run's candles are not those of ${source.describe()} (at ${new Date(differs.openTime).toISOString()} the run has close ${differs.close}, the sample ${close.get(differs.openTime) ?? 'no candle'})`,
+      {
+        hint: 'sample labels fit only a run on --source sample; give evaluate the --config (its "sample" key) the run used, or a labels file',
+      },
+    );
+  }
+  return market.labels.map((label) => ({ start: label.startTime, end: label.endTime }));
+}
+
+/** The windows of one series of a NAB `combined_windows.json`. */
+function nabEvents(
+  path: string,
+  text: string,
+  series: string | undefined,
+  symbol: string,
+): { series: string; events: TimeRange[] } {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new CliError('RUNTIME', `--labels ${path}: not valid JSON (${(error as Error).message})`, {
+      hint: 'a NAB windows file maps each series to a list of [start, end] pairs',
+      cause: error,
+    });
+  }
+  const windows = core.parseNabWindows(json);
+  const keys = [...windows.keys()];
+  const listed = `${keys.slice(0, 5).join(', ')}${keys.length > 5 ? ` and ${keys.length - 5} more` : ''}`;
+  let key = series;
+  if (key === undefined) {
+    const bySymbol = keys.filter((name) => name.toUpperCase().includes(symbol.toUpperCase()));
+    key = keys.length === 1 ? keys[0] : bySymbol.length === 1 ? bySymbol[0] : undefined;
+    if (key === undefined) {
+      throw new CliError(
+        'USAGE',
+        `--labels ${path} holds ${keys.length} series (${listed}) and none is only ${symbol}'s: name the one to use with --series KEY`,
+        {
+          option: '--series',
+          hint: 'name the one to use with --series KEY',
+        },
+      );
+    }
+  } else if (!windows.has(key)) {
+    throw new CliError('USAGE', `--series ${key}: ${path} has no such key (it has ${listed || 'none'})`, {
+      option: '--series',
+      hint: "give one of the file's keys",
+    });
+  }
+  return { series: key, events: windows.get(key)! };
+}
+
+async function renderChart(report: EvaluationReport, run: EvaluationInput): Promise<Uint8Array> {
+  const rows = run.candles
+    .map((_, i) => i)
+    .filter((i) => report.split === 'all' || (run.splits?.[i] ?? 'test') === report.split);
+  return core.renderEvaluationChart({
+    title: `${report.symbol}: evaluation of ${report.split === 'all' ? 'all rows' : `the ${report.split} rows`}`,
+    times: rows.map((i) => run.candles[i]!.openTime),
+    close: rows.map((i) => run.candles[i]!.close),
+    detectors: run.detectors.map((detector) => ({
+      name: detector.name,
+      scores: rows.map((i) => detector.scores[i]!),
+      flags: rows.map((i) => detector.flags[i]!),
+      threshold: detector.threshold,
+    })),
+    labels: (report.labels?.ranges ?? []).map((range) => ({
+      from: Date.parse(range.from),
+      to: Date.parse(range.to),
+    })),
+    intervalMs: run.intervalMs,
+  });
+}
+
+const metric = (value: number | undefined) =>
+  value === undefined || Number.isNaN(value) ? '--' : formatNumber(value, 3);
+
+/** The evaluation for people: what was evaluated, then one table row per detector. */
+export function reportLines(report: EvaluationReport, width: number): string[] {
+  const lines: string[] = [];
+  lines.push(
+    `Evaluation of ${report.symbol}, ${report.split === 'all' ? 'all' : report.split} rows: ${report.rows.count} candles from ${report.rows.from} to ${report.rows.to}`,
+  );
+  const labels = report.labels;
+  if (labels) {
+    const tolerance =
+      labels.toleranceMs === 0 ? 'no tolerance' : `tolerance ±${formatDuration(labels.toleranceMs)}`;
+    lines.push(
+      `Labels: ${labels.source}${labels.series ? ` [${labels.series}]` : ''}, ${labels.events} events (${labels.eventsOutside} outside these rows), ${labels.labelledRows} labelled candles, ${tolerance}`,
+    );
+  } else {
+    lines.push(
+      'No labels (--labels sample|FILE for ROC-AUC, F1, NAB and the rest): measures that need none.',
+    );
+  }
+  type Column = [string, number, (d: EvaluationReport['detectors'][number]) => string];
+  const table = (columns: Column[]) => {
+    const row = (cells: string[]) =>
+      cells
+        .map((cell, i) =>
+          fit(cell, columns[i]![1], i === 0 || columns[i]![0] === 'flags per year' ? 'left' : 'right'),
+        )
+        .join(' ')
+        .trimEnd()
+        .slice(0, Math.max(width, 60));
+    lines.push('');
+    lines.push(row(columns.map(([title]) => title)));
+    for (const detector of report.detectors) lines.push(row(columns.map(([, , value]) => value(detector))));
+  };
+  const name: Column = ['detector', 16, (d) => d.name];
+  if (labels) {
+    table([
+      name,
+      ['flags', 5, (d) => String(d.flags)],
+      ['ROC-AUC', 7, (d) => metric(d.labelled?.rocAuc)],
+      ['PR-AUC', 6, (d) => metric(d.labelled?.prAuc)],
+      ['prec', 5, (d) => metric(d.labelled?.precision)],
+      ['recall', 6, (d) => metric(d.labelled?.recall)],
+      ['F1', 5, (d) => metric(d.labelled?.f1)],
+      ['events', 6, (d) => metric(d.labelled?.eventRecall)],
+      ['rangeP', 6, (d) => metric(d.labelled?.rangePrecision)],
+      ['rangeR', 6, (d) => metric(d.labelled?.rangeRecall)],
+      ['NAB', 5, (d) => metric(d.nab?.standard.atThreshold.normalizedScore)],
+      ['NAB best', 8, (d) => metric(d.nab?.standard.optimized.normalizedScore)],
+    ]);
+    lines.push(
+      "prec/recall/F1: per candle at the run's threshold; events: share of events with a flag; rangeP/R: Tatbul",
+      "et al. (2018); NAB: standard profile normalised (100 perfect, 0 none) for the run's flags; NAB best: at",
+      "NAB's optimised threshold (an upper bound). Every NAB profile: evaluation.json.",
+    );
+  }
+  const years = (d: EvaluationReport['detectors'][number]) =>
+    d.spread.years
+      .filter((year) => year.flags > 0)
+      .map((year) => `${year.year} ${formatPercent(year.share)}`)
+      .join(', ') || '--';
+  table([
+    name,
+    ['flags', 5, (d) => String(d.flags)],
+    ['explained', 9, (d) => (Number.isNaN(d.explainable.share) ? '--' : formatPercent(d.explainable.share))],
+    ['first 10%', 9, (d) => (Number.isNaN(d.spread.earlyShare) ? '--' : formatPercent(d.spread.earlyShare))],
+    ['flags per year', 40, years],
+  ]);
+  const base = report.detectors[0]?.explainable.baseRate;
+  const baseRate = base === undefined || Number.isNaN(base) ? '--' : formatPercent(base);
+  lines.push(
+    'explained: flags on a candle whose |log return| > 3 std, or volume > 3x the median, of the previous',
+    `30 candles (${baseRate} of all candles are); first 10%: share of the flags in the first tenth of the rows.`,
+  );
+  return lines;
+}

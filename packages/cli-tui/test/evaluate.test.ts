@@ -1,0 +1,292 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sampleSource } from '@crypto-anomaly/data';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * `crypto-anomaly evaluate` through the built binary, on a quick run of a small sample market
+ * (1,200 hourly candles, the Isolation Forest alone with 50 trees: about a second). Every measure
+ * checked here is computed again in the test from the run's CSV and the sample's labels.
+ */
+
+const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+const env = { ...process.env, CI: 'true', NO_COLOR: '1' };
+const HOUR = 3_600_000;
+const SAMPLE = { seed: 42, count: 1200 };
+
+let work: string;
+let runDir: string;
+let config: string;
+
+function cli(...args: string[]) {
+  return spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env, cwd: work, timeout: 120_000 });
+}
+
+const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
+
+/** The run's rows as the test reads them: time, close, score, flag. */
+function runRows(file = 'anomalies_isolation_forest.csv') {
+  const [header, ...lines] = readFileSync(join(runDir, file), 'utf8').trim().split('\n');
+  const columns = header!.split(',');
+  const at = (name: string) => columns.indexOf(name);
+  return lines.map((line) => {
+    const cells = line.split(',');
+    return {
+      time: Date.parse(cells[at('time')]!),
+      close: Number(cells[at('close')]),
+      score: Number(cells[at('score')]),
+      flag: Number(cells[at('is_anomaly')]),
+    };
+  });
+}
+
+/** ROC-AUC over every (labelled, unlabelled) pair: ties count one half. */
+function pairwiseAuc(scores: number[], labels: number[]): number {
+  let ordered = 0;
+  let pairs = 0;
+  for (let i = 0; i < scores.length; i++) {
+    if (labels[i] !== 1) continue;
+    for (let j = 0; j < scores.length; j++) {
+      if (labels[j] === 1) continue;
+      pairs++;
+      ordered += scores[i]! > scores[j]! ? 1 : scores[i] === scores[j] ? 0.5 : 0;
+    }
+  }
+  return ordered / pairs;
+}
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'cli-evaluate-'));
+  config = join(work, 'quick.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      sample: SAMPLE,
+      pipeline: { detectors: ['isolation-forest'], isolationForest: { nEstimators: 50 } },
+    }),
+  );
+  runDir = join(work, 'run');
+  const run = cli('run', '--config', config, '--no-tui', '--no-charts', '--out', runDir);
+  expect(run.status, run.stderr).toBe(0);
+});
+
+afterAll(() => {
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('evaluate with the sample market labels', () => {
+  it('writes evaluation.json and the chart, with measures that match an independent count', () => {
+    const result = cli('evaluate', runDir, '--labels', 'sample', '--config', config);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/isolation-forest +\d+ +0\.\d+/);
+    expect(result.stdout).toMatch(/Labels: sample, \d+ events/);
+    const report = readJson(join(runDir, 'evaluation.json'));
+    const png = readFileSync(join(runDir, 'chart_evaluation.png'));
+    expect(png.subarray(1, 4).toString()).toBe('PNG');
+    // The folder is still one run's set: its marker lists the two new files, and report accepts it.
+    const marker = readJson(join(runDir, '.crypto-anomaly.json'));
+    expect(marker.files).toEqual(expect.arrayContaining(['evaluation.json', 'chart_evaluation.png']));
+    expect(cli('report', runDir).status).toBe(0);
+
+    // Independently: a row is labelled when its open time lies in an event's [start, end].
+    const market = sampleSource(SAMPLE).market();
+    const rows = runRows();
+    const labels = rows.map(({ time }) =>
+      market.labels.some((event) => time >= event.startTime && time <= event.endTime) ? 1 : 0,
+    );
+    const flagged = rows.filter((row) => row.flag === 1).length;
+    const hits = rows.filter((row, i) => row.flag === 1 && labels[i] === 1).length;
+    const labelled = labels.reduce<number>((a, b) => a + b, 0);
+    const forest = report.detectors.find((d: { name: string }) => d.name === 'isolation-forest');
+    expect(report.labels.labelledRows).toBe(labelled);
+    expect(forest.flags).toBe(flagged);
+    expect(forest.labelled.precision).toBeCloseTo(hits / flagged, 12);
+    expect(forest.labelled.recall).toBeCloseTo(hits / labelled, 12);
+    expect(forest.labelled.f1).toBeCloseTo((2 * hits) / (flagged + labelled), 12);
+    expect(forest.labelled.rocAuc).toBeCloseTo(
+      pairwiseAuc(
+        rows.map((row) => row.score),
+        labels,
+      ),
+      9,
+    );
+    const inRun = market.labels.filter((event) => event.endTime >= rows[0]!.time);
+    const detected = inRun.filter((event) =>
+      rows.some((row) => row.flag === 1 && row.time >= event.startTime && row.time <= event.endTime),
+    ).length;
+    expect(forest.labelled.eventRecall).toBeCloseTo(detected / inRun.length, 12);
+
+    // Explainable: the rule on the run's rows (each with the previous 30 of them), from the sample's candles.
+    const klines = new Map(market.klines.map((k) => [k.openTime, k]));
+    const candles = rows.map((row) => klines.get(row.time)!);
+    let explainable = 0;
+    for (let i = 30; i < candles.length; i++) {
+      if (rows[i]!.flag !== 1) continue;
+      const returns = candles.slice(i - 30, i).map((k, j) => Math.log(k.close / candles[i - 31 + j]!.close));
+      if (i - 31 < 0) returns.shift();
+      const mean = returns.reduce((a, b) => a + b, 0) / returns.length;
+      const std = Math.sqrt(returns.reduce((a, b) => a + (b - mean) ** 2, 0) / (returns.length - 1));
+      const volumes = candles
+        .slice(i - 30, i)
+        .map((k) => k.volume)
+        .sort((a, b) => a - b);
+      const median = (volumes[14]! + volumes[15]!) / 2;
+      const move = i >= 31 && Math.abs(Math.log(candles[i]!.close / candles[i - 1]!.close)) > 3 * std;
+      if (move || candles[i]!.volume > 3 * median) explainable++;
+    }
+    expect(forest.explainable.explainableFlags).toBe(explainable);
+  });
+
+  it('refuses sample labels for a run on other candles', () => {
+    const other = join(work, 'other.json');
+    writeFileSync(other, JSON.stringify({ sample: { seed: 7, count: 1200 } }));
+    const result = cli('evaluate', runDir, '--labels', 'sample', '--config', other, '--no-charts');
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(
+      /--labels sample: the run's candles are not those of bundled sample market \(seed 7/,
+    );
+  });
+});
+
+describe('evaluate with a user events file', () => {
+  it('widens events by the tolerance, as a duration or in candles, and prints JSON with --json', () => {
+    const rows = runRows();
+    const t = rows[100]!.time + 27 * 60_000; // inside candle 100
+    const span = { start: rows[400]!.time, end: rows[402]!.time };
+    const events = join(work, 'events.csv');
+    writeFileSync(events, `time\n${new Date(t).toISOString()}\n`);
+    const out = join(work, 'eval-events');
+    const hours = cli('evaluate', runDir, '--labels', events, '--tolerance', '2h', '--out', out, '--json');
+    expect(hours.status, hours.stderr).toBe(0);
+    const report = JSON.parse(hours.stdout);
+    expect(report.files.report).toBe(join(out, 'evaluation.json'));
+    expect(hours.stderr).toMatch(/tolerance ±2h 00m/);
+    // [t - 2h, t + 2h] overlaps candles 98 to 102.
+    expect(report.labels).toMatchObject({ events: 1, labelledRows: 5, toleranceMs: 2 * HOUR });
+    expect(report.labels.ranges).toEqual([
+      { from: new Date(rows[98]!.time).toISOString(), to: new Date(rows[102]!.time).toISOString() },
+    ]);
+    expect(readJson(join(out, 'evaluation.json')).labels).toEqual(report.labels);
+
+    writeFileSync(
+      events,
+      `start,end,note\n${new Date(span.start).toISOString()},${new Date(span.end).toISOString()},"pump, then dump"\n`,
+    );
+    const candles = cli('evaluate', runDir, '--labels', events, '--tolerance', '1', '--out', out, '--json');
+    expect(candles.status, candles.stderr).toBe(0);
+    const second = JSON.parse(candles.stdout);
+    expect(second.labels).toMatchObject({ labelledRows: 5, toleranceMs: HOUR });
+    // The forest's flags inside rows 399..403, counted here.
+    const inside = rows.slice(399, 404).filter((row) => row.flag === 1).length;
+    const forest = second.detectors[0];
+    expect(forest.labelled.recall).toBeCloseTo(inside / 5, 12);
+    expect(forest.labelled.eventRecall).toBe(inside > 0 ? 1 : 0);
+  });
+});
+
+describe('evaluate with a NAB windows file', () => {
+  it("picks the run's symbol, or the --series named, and says which keys there are otherwise", () => {
+    const rows = runRows();
+    const nabTime = (time: number) => new Date(time).toISOString().replace('T', ' ').replace('Z', '000');
+    const windows = join(work, 'combined_windows.json');
+    writeFileSync(
+      windows,
+      JSON.stringify({
+        'crypto/BTCUSDT_1h.csv': [[nabTime(rows[600]!.time), nabTime(rows[609]!.time)]],
+        'crypto/ETHUSDT_1h.csv': [],
+      }),
+    );
+    const out = join(work, 'eval-nab');
+    const bySymbol = cli('evaluate', runDir, '--labels', windows, '--out', out, '--json', '--no-charts');
+    expect(bySymbol.status, bySymbol.stderr).toBe(0);
+    const report = JSON.parse(bySymbol.stdout);
+    expect(report.labels).toMatchObject({ series: 'crypto/BTCUSDT_1h.csv', events: 1, labelledRows: 10 });
+    const nab = report.detectors[0].nab;
+    expect(Object.keys(nab)).toEqual(['standard', 'reward_low_FP_rate', 'reward_low_FN_rate']);
+    // The run's flags, counted here: NAB's TP + FP are the flagged rows after its probationary 15%.
+    const probation = Math.min(Math.floor(0.15 * rows.length), 750);
+    const flaggedAfter = rows.slice(probation).filter((row) => row.flag === 1).length;
+    expect(nab.standard.atThreshold.tp + nab.standard.atThreshold.fp).toBe(flaggedAfter);
+
+    const empty = cli(
+      'evaluate',
+      runDir,
+      '--labels',
+      windows,
+      '--series',
+      'crypto/ETHUSDT_1h.csv',
+      '--out',
+      out,
+    );
+    expect(empty.status, empty.stderr).toBe(0);
+    expect(empty.stdout).toMatch(/\[crypto\/ETHUSDT_1h.csv\], 0 events/);
+
+    writeFileSync(windows, JSON.stringify({ a: [], b: [] }));
+    const ambiguous = cli('evaluate', runDir, '--labels', windows, '--out', out);
+    expect(ambiguous.status).toBe(2);
+    expect(ambiguous.stderr).toMatch(/holds 2 series \(a, b\)/);
+    expect(ambiguous.stderr).toMatch(/--series KEY/);
+  });
+});
+
+describe('bad label files and targets', () => {
+  it('names the file, the line and what to do, and writes nothing', () => {
+    const out = join(work, 'eval-bad');
+    const cases: [string, string, RegExp][] = [
+      [
+        'bad-time.csv',
+        'time\n2024-01-05T00:00:00Z\n\nlast tuesday\n',
+        /bad-time.csv: events CSV line 4: time "last tuesday" is not a time/,
+      ],
+      [
+        'reversed.csv',
+        'start,end\n2024-01-05,2024-01-06\n2024-02-05,2024-02-01\n',
+        /line 3: start 2024-02-05 is after end 2024-02-01/,
+      ],
+      [
+        'no-header.csv',
+        'when,what\n2024-01-05,crash\n',
+        /line 1: the header needs a "time" column or both "start" and "end"/,
+      ],
+      ['short.csv', 'start,end\n2024-01-05\n', /line 2: the "end" cell is empty or missing/],
+      ['broken.json', '{"BTCUSDT": [["2024-01-05", ', /broken.json: not valid JSON/],
+      [
+        'pairs.json',
+        '{"BTCUSDT": [["2024-01-05"]]}',
+        /NAB window 0 of "BTCUSDT" must be a \[start, end\] pair/,
+      ],
+    ];
+    for (const [name, text, message] of cases) {
+      writeFileSync(join(work, name), text);
+      const result = cli('evaluate', runDir, '--labels', join(work, name), '--out', out);
+      expect(result.status, name).toBe(1);
+      expect(result.stderr, name).toMatch(message);
+      expect(result.stderr, name).toMatch(/hint: /);
+      expect(existsSync(out), name).toBe(false);
+    }
+    const missing = cli('evaluate', runDir, '--labels', join(work, 'nope.csv'), '--out', out);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/nope.csv: cannot read the file \(ENOENT\)/);
+    const tolerance = cli('evaluate', runDir, '--labels', 'sample', '--tolerance', 'soon');
+    expect(tolerance.status).toBe(2);
+    expect(tolerance.stderr).toMatch(/--tolerance.*Expected a duration such as 90s/);
+  });
+
+  it("refuses an --out folder it did not write, and a folder that is not a run's", () => {
+    const mine = join(work, 'mine');
+    mkdirSync(mine);
+    writeFileSync(join(mine, 'notes.txt'), 'mine');
+    const before = statSync(join(mine, 'notes.txt')).mtimeMs;
+    const result = cli('evaluate', runDir, '--out', mine);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/not empty \(notes.txt\) and was not written by crypto-anomaly/);
+    expect(existsSync(join(mine, 'evaluation.json'))).toBe(false);
+    expect(statSync(join(mine, 'notes.txt')).mtimeMs).toBe(before);
+    const notRun = cli('evaluate', mine, '--out', join(work, 'x'));
+    expect(notRun.status).toBe(1);
+    expect(notRun.stderr).toMatch(/is not a run's output folder: no readable summary.json/);
+  });
+});
