@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import {
   DETECTOR_NAMES,
   type DetectorName,
@@ -9,7 +10,7 @@ import {
   type SplitRanges,
   type StageName,
 } from '../api.js';
-import type { BackendPreference } from '../backend.js';
+import type { BackendInfo, BackendPreference } from '../backend.js';
 import { DEFAULT_ATTENTION_AUTOENCODER_OPTIONS } from '../detectors/attention-autoencoder.js';
 import { createDetector } from '../detectors/registry.js';
 import { topAnomalyRows } from '../outputs/csv.js';
@@ -17,12 +18,14 @@ import { chronologicalSplit, Preprocessor, splitLabels } from '../preprocess.js'
 import { scoreDistribution } from '../ranking.js';
 import { fitThreshold } from '../thresholds.js';
 import { TOP_ANOMALIES } from './artifacts.js';
+import { fitInThread } from './fit-thread.js';
 import type { Run } from './run.js';
 import { countFlags } from './summary.js';
 import {
   consensusOf,
   consensusScoresOf,
   type DetectorScores,
+  detectorScores,
   type FittedDetector,
   type ScoredTable,
   scoreWithDetector,
@@ -37,6 +40,12 @@ export interface FitOptions {
   /** `describe()` of the source the candles came from (saved with the model). */
   source: string;
   backend?: BackendPreference;
+  /**
+   * Fit the attention autoencoder in a worker thread (its own TensorFlow.js backend) while the
+   * other detectors fit in this one: same results, on two cores. Default: when the machine has
+   * more than one core and another detector is configured.
+   */
+  threads?: boolean;
 }
 
 /** A fitted pipeline, with what fitting it computed on the way (the outputs are made of it). */
@@ -98,22 +107,43 @@ export async function fitPipeline(run: Run, table: FeatureTable, options: FitOpt
   const fitted: FittedDetector[] = [];
   const scores: DetectorScores[] = [];
   const missingDetectors: DetectorName[] = [];
-  try {
-    for (const name of DETECTOR_NAMES) {
-      if (!config.detectors.includes(name)) {
-        run.skip(STAGE_OF[name], `${name} is not in config.detectors`);
-        continue;
-      }
-      run.throwIfAborted();
-      if (run.keepingFinished) {
-        missingDetectors.push(name);
-        run.skip(STAGE_OF[name], 'stopped before it trained; keeping the detectors that finished');
-        continue;
-      }
-      try {
-        if (name !== 'isolation-forest') await run.ensureBackend(options.backend);
-        await run.stage(STAGE_OF[name], async () => {
-          const detector = createDetector(name, config);
+  const finished = new Map<DetectorName, { fitted: FittedDetector; scores: DetectorScores }>();
+  const inThread = threadedDetector(config, options);
+  // Stops the thread's training when a detector fitting here fails.
+  const stopThread = new AbortController();
+  const threadSignal = run.signal ? AbortSignal.any([run.signal, stopThread.signal]) : stopThread.signal;
+  const fitOne = async (name: DetectorName): Promise<void> => {
+    if (!config.detectors.includes(name)) {
+      run.skip(STAGE_OF[name], `${name} is not in config.detectors`);
+      return;
+    }
+    run.throwIfAborted();
+    if (run.keepingFinished) {
+      missingDetectors.push(name);
+      run.skip(STAGE_OF[name], 'stopped before it trained; keeping the detectors that finished');
+      return;
+    }
+    try {
+      if (name !== 'isolation-forest' && !run.backend) await run.ensureBackend(options.backend);
+      await run.stage(STAGE_OF[name], async () => {
+        let result: DetectorScores;
+        let detector: FittedDetector['detector'];
+        if (name === inThread) {
+          const thread = await fitInThread(
+            {
+              name: inThread,
+              config,
+              scaled,
+              train: ranges.train,
+              validation: ranges.validation,
+              backend: preferenceOf(run.backend!),
+            },
+            { onEvent: (event) => run.emit(event), signal: threadSignal },
+          );
+          detector = thread.detector;
+          result = detectorScores(detector, thread.scores, thread.contributions);
+        } else {
+          detector = createDetector(name, config);
           try {
             await detector.fit(trainRows, {
               validation: validationRows,
@@ -124,20 +154,50 @@ export async function fitPipeline(run: Run, table: FeatureTable, options: FitOpt
             detector.dispose();
             throw error;
           }
-          const result = await scoreWithDetector(detector, scaled);
-          fitted.push({
+          result = await scoreWithDetector(detector, scaled);
+        }
+        finished.set(name, {
+          fitted: {
             detector,
             distribution: scoreDistribution(result.scores.subarray(ranges.train.start, ranges.train.end)),
-          });
-          scores.push(result);
-          run.emit(scoredEvent(table, splits, result, config.topFeatures));
-          run.hasFinishedWork = true;
+          },
+          scores: result,
         });
-      } catch (error) {
-        // Stopped mid-training: the detectors that finished are kept when the run asks for it.
-        run.throwIfAborted();
-        if (!run.keepingFinished) throw error;
-        missingDetectors.push(name);
+        run.emit(scoredEvent(table, splits, result, config.topFeatures));
+        run.hasFinishedWork = true;
+      });
+    } catch (error) {
+      // Stopped mid-training: the detectors that finished are kept when the run asks for it.
+      run.throwIfAborted();
+      if (!run.keepingFinished) throw error;
+      missingDetectors.push(name);
+    }
+  };
+  try {
+    let threadFailure: { error: unknown } | undefined;
+    let threadDone: Promise<void> | undefined;
+    if (inThread) {
+      // Chosen before the thread starts, so the thread gets the same backend and starts at once.
+      await run.ensureBackend(options.backend);
+      // Settled here so that its rejection is never unhandled while the others fit.
+      threadDone = fitOne(inThread).catch((error: unknown) => {
+        threadFailure = { error };
+      });
+    }
+    try {
+      for (const name of DETECTOR_NAMES) if (name !== inThread) await fitOne(name);
+    } catch (error) {
+      stopThread.abort(error);
+      await threadDone;
+      throw error;
+    }
+    await threadDone;
+    if (threadFailure) throw threadFailure.error;
+    for (const name of DETECTOR_NAMES) {
+      const done = finished.get(name);
+      if (done) {
+        fitted.push(done.fitted);
+        scores.push(done.scores);
       }
     }
     const { consensusThreshold, consensus } = await run.stage('consensus', () => {
@@ -172,9 +232,21 @@ export async function fitPipeline(run: Run, table: FeatureTable, options: FitOpt
     });
     return { pipeline, ranges, scored: { scaled, detectors: scores, consensus }, missingDetectors };
   } catch (error) {
-    for (const { detector } of fitted) detector.dispose();
+    for (const { fitted } of finished.values()) fitted.detector.dispose();
     throw error;
   }
+}
+
+/** The detector fitted in a worker thread, if any: the attention autoencoder, on two cores or more. */
+function threadedDetector(config: PipelineConfig, options: FitOptions): 'attention' | undefined {
+  const others = config.detectors.filter((name) => name !== 'attention').length;
+  const threads = options.threads ?? availableParallelism() > 1;
+  return threads && others > 0 && config.detectors.includes('attention') ? 'attention' : undefined;
+}
+
+/** The preference that selects `backend` again (in a thread). */
+function preferenceOf(backend: BackendInfo): BackendPreference {
+  return backend.name === 'tensorflow' ? 'node' : backend.name;
 }
 
 /** A detector's flags and top rows, for a UI to show as soon as it has scored. */

@@ -1,0 +1,118 @@
+import { rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { DetectorName, Matrix, PipelineConfig, PipelineEvent } from '../api.js';
+import type { BackendPreference } from '../backend.js';
+import { loadDetector, type PipelineDetector } from '../detectors/registry.js';
+import { CoreError, type CoreErrorCode } from '../errors.js';
+
+/** What a training thread is handed: one detector to fit on rows of one scaled matrix. */
+export interface FitThreadRequest {
+  name: Exclude<DetectorName, 'isolation-forest'>;
+  config: PipelineConfig;
+  /** Every row (scored at the end); the training and validation rows are ranges of it. */
+  scaled: Matrix;
+  train: { start: number; end: number };
+  validation: { start: number; end: number };
+  backend: BackendPreference;
+}
+
+/** What it posts: each event, then the scores of every row and the saved model's folder, or a failure. */
+export type FitThreadReply =
+  | { type: 'event'; event: PipelineEvent }
+  | { type: 'fitted'; dir: string; scores: Float64Array; contributions: Float64Array }
+  | { type: 'failed'; name: string; message: string; code?: CoreErrorCode };
+
+/** A detector fitted in a thread, loaded back here, with its scores of every row. */
+export interface ThreadFitted {
+  detector: PipelineDetector;
+  scores: Float64Array;
+  contributions: Matrix;
+}
+
+// Run with `eval` so the same launcher works from dist/ (installed) and src/ (tests, through tsx,
+// which the thread registers first because a worker does not inherit the loader).
+const THREAD_SOURCE = `
+import('node:worker_threads').then(async ({ workerData }) => {
+  if (workerData.tsx) (await import(workerData.tsx)).register();
+  (await import(workerData.entry)).runFitThread();
+});
+`;
+
+function threadEntry(): { entry: string; tsx?: string } {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const entry = new URL(`./fit-thread-main.${fromSource ? 'ts' : 'js'}`, import.meta.url).href;
+  if (!fromSource) return { entry };
+  // tsx's ESM API (its package maps `import` to index.mjs; require.resolve gives index.cjs).
+  const api = createRequire(import.meta.url).resolve('tsx/esm/api');
+  return { entry, tsx: pathToFileURL(api).href.replace(/\.cjs$/, '.mjs') };
+}
+
+/** The thread's error again: a CoreError with its code, else an Error of the same name. */
+function threadError(reply: Extract<FitThreadReply, { type: 'failed' }>): Error {
+  if (reply.code !== undefined) return new CoreError(reply.code, reply.message);
+  const error = new Error(reply.message);
+  error.name = reply.name;
+  return error;
+}
+
+/**
+ * Fits one autoencoder in a worker thread with its own TensorFlow.js backend, so it trains on the
+ * second core while this thread fits the others. Its events are re-emitted here as they come; the
+ * thread scores every row, saves the model to a temporary folder, and the model is loaded back from
+ * it (then removed). Same seed and backend, same weights and scores as fitting here (tested). On
+ * `signal` the thread is asked to stop at its next batch, and ended 2 s later if it has not.
+ */
+export async function fitInThread(
+  request: FitThreadRequest,
+  options: { onEvent?: (event: PipelineEvent) => void; signal?: AbortSignal },
+): Promise<ThreadFitted> {
+  const { signal } = options;
+  signal?.throwIfAborted();
+  const { entry, tsx } = threadEntry();
+  const thread = new Worker(THREAD_SOURCE, {
+    eval: true,
+    workerData: { ...request, entry, ...(tsx ? { tsx } : {}) },
+    ...(tsx ? { execArgv: ['--conditions=@crypto-anomaly/source'] } : {}),
+  });
+  const fitted = await new Promise<Extract<FitThreadReply, { type: 'fitted' }>>((resolve, reject) => {
+    let settled = false;
+    const settle = (done: () => void) => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', onAbort);
+      done();
+    };
+    const onAbort = () => {
+      thread.postMessage({ type: 'stop' });
+      setTimeout(() => void thread.terminate(), 2_000).unref();
+      settle(() => reject(signal!.reason));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    thread.on('message', (reply: FitThreadReply) => {
+      if (reply.type === 'event') options.onEvent?.(reply.event);
+      else if (reply.type === 'fitted') settle(() => resolve(reply));
+      else {
+        settle(() => reject(threadError(reply)));
+      }
+    });
+    thread.on('error', (error) => settle(() => reject(error)));
+    thread.on('exit', (code) =>
+      settle(() =>
+        reject(new Error(`the ${request.name} training thread ended (exit code ${code}) before it finished`)),
+      ),
+    );
+  });
+  void thread.terminate();
+  try {
+    const detector = await loadDetector(request.name, fitted.dir, request.scaled.cols);
+    return {
+      detector,
+      scores: fitted.scores,
+      contributions: { data: fitted.contributions, rows: request.scaled.rows, cols: request.scaled.cols },
+    };
+  } finally {
+    await rm(fitted.dir, { recursive: true, force: true });
+  }
+}

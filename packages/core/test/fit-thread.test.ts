@@ -1,0 +1,97 @@
+import { sampleSource } from '@crypto-anomaly/data';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { FeatureTable, PipelineEvent } from '../src/api.js';
+import { selectBackend } from '../src/backend.js';
+import { resolvePipelineConfig } from '../src/config.js';
+import { computeFeatures } from '../src/features.js';
+import { type FitResult, fitPipeline } from '../src/pipeline/fit.js';
+import { Run } from '../src/pipeline/run.js';
+
+// A small attention model and a short history: the point is the thread, not the model.
+const config = resolvePipelineConfig(
+  {
+    detectors: ['isolation-forest', 'attention'],
+    isolationForest: { nEstimators: 20 },
+    attention: {
+      windowSize: 4,
+      modelDim: 8,
+      heads: 2,
+      feedForwardDim: 8,
+      latentDim: 4,
+      epochs: 3,
+      batchSize: 32,
+    },
+  },
+  { seed: 7 },
+);
+let table: FeatureTable;
+
+beforeAll(async () => {
+  await selectBackend('wasm');
+  const klines = await sampleSource({ count: 400, seed: 3 }).load({ symbol: 'BTCUSDT', interval: '1h' });
+  table = computeFeatures(klines);
+});
+
+async function fit(threads: boolean, events: PipelineEvent[] = [], signal?: AbortSignal): Promise<FitResult> {
+  const run = new Run((event) => events.push(event), signal);
+  return fitPipeline(run, table, {
+    config,
+    symbol: 'BTCUSDT',
+    interval: '1h',
+    source: 'sample',
+    backend: 'wasm',
+    threads,
+  });
+}
+
+describe('fitting the attention autoencoder in a worker thread', () => {
+  it('gives the same weights, threshold, history and scores as fitting in this thread', async () => {
+    const here = await fit(false);
+    const threadEvents: PipelineEvent[] = [];
+    const there = await fit(true, threadEvents);
+    try {
+      const [a, b] = [here, there].map((r) => r.scored.detectors.find((d) => d.name === 'attention')!);
+      expect(b!.scores).toEqual(a!.scores);
+      expect(b!.contributions.data).toEqual(a!.contributions.data);
+      expect(b!.threshold).toEqual(a!.threshold);
+      expect(there.scored.consensus.scores).toEqual(here.scored.consensus.scores);
+      const history = (r: FitResult) =>
+        r.pipeline.detectors.find((d) => d.detector.name === 'attention')!.detector.history!;
+      expect(history(there).valLoss).toEqual(history(here).valLoss);
+      expect(history(there).bestEpoch).toBe(history(here).bestEpoch);
+      // The loaded-back detector scores as the thread did.
+      const attention = there.pipeline.detectors.find((d) => d.detector.name === 'attention')!.detector;
+      expect(await attention.decisionFunction(there.scored.scaled)).toEqual(b!.scores);
+      // The thread's epochs reached this thread's listener, and the stage order stayed whole.
+      expect(threadEvents.filter((e) => e.type === 'epoch' && e.detector === 'attention')).toHaveLength(
+        history(there).epochsRun,
+      );
+      const done = threadEvents.flatMap((e) => (e.type === 'stage' && e.status === 'done' ? [e.stage] : []));
+      expect(done).toEqual(['preprocess', 'isolation-forest', 'attention', 'consensus']);
+      expect(there.scored.detectors.map((d) => d.name)).toEqual(['isolation-forest', 'attention']);
+    } finally {
+      here.pipeline.dispose();
+      there.pipeline.dispose();
+    }
+  }, 120_000);
+
+  it('stops the thread when the run is aborted, with the abort reason', async () => {
+    const controller = new AbortController();
+    const events: PipelineEvent[] = [];
+    const outcome = fit(true, events, controller.signal).then(
+      () => 'finished',
+      (error: unknown) => error,
+    );
+    // Abort once the thread reports its first batch.
+    const reason = new Error('stopped by the test');
+    reason.name = 'AbortError';
+    const started = setInterval(() => {
+      if (events.some((e) => e.type === 'batch' && e.detector === 'attention')) {
+        clearInterval(started);
+        controller.abort(reason);
+      }
+    }, 5);
+    expect(await outcome).toBe(reason);
+    clearInterval(started);
+  }, 120_000);
+});
