@@ -67,11 +67,20 @@ function checkWith(check: () => unknown) {
 const positiveInteger = z.number().int().min(1);
 const nonNegativeInteger = z.number().int().min(0);
 
+/** SPOT / DSPOT's settings as saved (unset ones are the defaults); `assertThresholdMethod` checks ranges. */
+const spotFields = {
+  risk: z.number().optional(),
+  initialQuantile: z.number().optional(),
+  maxPeaks: z.number().optional(),
+};
+
 const thresholdMethodSchema = z
   .discriminatedUnion('kind', [
     z.object({ kind: z.literal('contamination'), contamination: z.number() }),
     z.object({ kind: z.literal('fixed'), value: z.number() }),
     z.object({ kind: z.literal('pot'), riskQuantile: z.number(), initialQuantile: z.number() }),
+    z.object({ kind: z.literal('spot'), ...spotFields }),
+    z.object({ kind: z.literal('dspot'), ...spotFields, depth: z.number().optional() }),
   ])
   .superRefine((method, context) => checkWith(() => assertThresholdMethod(method))(method, context));
 

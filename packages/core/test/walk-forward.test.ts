@@ -9,6 +9,7 @@ import {
   type PipelineEvent,
   type PipelineResult,
   runPipeline,
+  TrainedPipeline,
 } from '../src/index.js';
 import { candlesIn, planWalkForward } from '../src/pipeline/walk-forward.js';
 
@@ -236,7 +237,6 @@ describe('runPipeline with an adaptive threshold (no walk-forward)', () => {
         outDir,
         backend: 'wasm',
         charts: false,
-        modelDir: false,
         config: {
           detectors: ['isolation-forest'],
           isolationForest: { nEstimators: 30 },
@@ -260,6 +260,13 @@ describe('runPipeline with an adaptive threshold (no walk-forward)', () => {
         );
         expect(result.summary.detectors[name]!.rowThresholds!.last).toBe(Number(rows.at(-1)!['threshold']));
       }
+      // The model keeps where the adaptive thresholds start, and loads again.
+      const model = await TrainedPipeline.load(join(outDir, 'model'));
+      expect(model.detectors[0]!.detector.threshold).toEqual(
+        result.summary.detectors['isolation-forest']!.threshold,
+      );
+      expect(model.consensusThreshold.method).toEqual({ kind: 'spot' });
+      model.dispose();
     } finally {
       await rm(outDir, { recursive: true, force: true });
     }
