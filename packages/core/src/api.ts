@@ -165,7 +165,7 @@ export interface RunPipelineOptions {
    * `WalkForwardOptions`). The files hold the scored rows (all `test`), summary.json the folds,
    * `model/` the last fold's model. An abort discards the run.
    */
-  walkForward?: WalkForwardOptions | boolean;
+  walkForward?: Partial<WalkForwardOptions> | boolean;
   /**
    * What an abort keeps. `discard` (default): nothing, the run throws the abort reason.
    * `keep-finished`: when at least one detector finished training, the run stops training,
