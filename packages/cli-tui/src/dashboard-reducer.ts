@@ -59,7 +59,11 @@ function withLog(state: DashboardState, line: LogLine): DashboardState {
   return { ...state, logs: [...state.logs, line].slice(-KEPT_LOG_LINES) };
 }
 
-function applyPipelineEvent(state: DashboardState, event: PipelineEvent, at: number | undefined): DashboardState {
+function applyPipelineEvent(
+  state: DashboardState,
+  event: PipelineEvent,
+  at: number | undefined,
+): DashboardState {
   switch (event.type) {
     case 'backend':
       return { ...state, backend: { name: event.name, description: event.description } };
@@ -170,6 +174,13 @@ export function trainingEta(training: TrainingState, now?: number): TrainingEta 
     latestMs: countdown(left),
     plateau: training.patienceLeft < training.patience,
   };
+}
+
+/** A stage's time: its wall time once ended, the time since it started while it runs (to `now`). */
+export function stageElapsedMs(stage: StageState, now: number | undefined): number | undefined {
+  if (stage.elapsedMs !== undefined) return stage.elapsedMs;
+  if (stage.status !== 'running' || stage.startedAt === undefined || now === undefined) return undefined;
+  return Math.max(0, now - stage.startedAt);
 }
 
 function stepPane(pane: PaneName, step: 1 | -1): PaneName {

@@ -42,8 +42,10 @@ export function createDashboardReporter({ title, mode, controller }: ReporterOpt
   };
   return {
     signal: controller.signal,
-    line: (message) => store.dispatch({ type: 'pipeline', event: { type: 'log', level: 'info', message } }),
-    event: (event) => store.dispatch({ type: 'pipeline', event }),
+    line: (message) =>
+      store.dispatch({ type: 'pipeline', event: { type: 'log', level: 'info', message }, at: Date.now() }),
+    // Stamped with the clock the dashboard ticks with, for elapsed times and ETAs.
+    event: (event) => store.dispatch({ type: 'pipeline', event, at: Date.now() }),
     fetchStarted: (expectedRows) =>
       store.dispatch({ type: 'fetch-start', ...(expectedRows !== undefined ? { expectedRows } : {}) }),
     fetchProgress: (progress) => store.dispatch({ type: 'fetch-progress', progress }),

@@ -1,3 +1,4 @@
+import type { PipelineEvent } from '@crypto-anomaly/core';
 import { renderToString } from 'ink';
 import { render } from 'ink-testing-library';
 import { describe, expect, it } from 'vitest';
@@ -39,6 +40,16 @@ describe('StageList', () => {
     expect(frame[3]).toMatch(/^○ preprocess/);
     expect(frame[9]).toMatch(/^✗ charts/);
     for (const line of frame) expect(line.length).toBeLessThanOrEqual(26);
+  });
+
+  it("ticks the running stage's elapsed time with the clock", () => {
+    const state = replay([
+      { type: 'pipeline', event: { type: 'stage', stage: 'autoencoder', status: 'start' }, at: 50_000 },
+    ]);
+    const at = (now: number) =>
+      lines(render(<StageList stages={state.stages} width={26} now={now} />).lastFrame()!)[5];
+    expect(at(53_200)).toMatch(/^● autoencoder\s+3\.2s$/);
+    expect(at(115_000)).toMatch(/^● autoencoder\s+1m 05s$/);
   });
 });
 
@@ -88,17 +99,95 @@ describe('LossChart', () => {
     expect(frame).toMatch(/attention: waiting for the first epoch/);
   });
 
-  it('shows epoch, ETA, samples/s, best loss, early-stopping status and a legend', () => {
+  it('shows epoch, the ETA range while improving, elapsed, samples/s, best loss, patience and a legend', () => {
     const frame = plain(
       render(
-        <LossChart detector="autoencoder" training={training(4)} width={52} height={14} logScale={false} />,
+        <LossChart
+          detector="autoencoder"
+          training={training(4)}
+          width={60}
+          height={14}
+          logScale={false}
+          elapsedMs={2100}
+        />,
       ).lastFrame(),
     );
-    expect(frame).toMatch(/epoch 4\/20 · ETA 8\.0s · 12\.3k samples\/s/);
-    expect(frame).toMatch(/best val loss 0\.3 · early stopping: patience 5/);
-    expect(frame).toMatch(/── train 0\.25 {2}── validation 0\.3 {2}\(linear\)/);
+    // 500 ms an epoch: 5 epochs of patience at the soonest, the 16 planned ones at the latest.
+    expect(frame).toMatch(/epoch 4\/20 · ETA 2\.5s–8\.0s · 2\.1s elapsed · 12\.3k samples\/s/);
+    expect(frame).toMatch(/best val loss 0\.3 · improving, patience 5/);
+    expect(frame).toMatch(/─ train 0\.25 {2}•· validation 0\.3 {2}┊ best 4 {2}\(linear\)/);
     expect(lines(frame)).toHaveLength(14);
-    for (const line of lines(frame)) expect(line.length).toBeLessThanOrEqual(52);
+    for (const line of lines(frame)) expect(line.length).toBeLessThanOrEqual(60);
+  });
+
+  it('on a plateau gives the early stop as the ETA and says how many epochs of patience are left', () => {
+    const state = replay([
+      pipeline(epochEvent(1, { epochs: 50 })),
+      pipeline(epochEvent(2, { epochs: 50 })),
+      pipeline({
+        ...(epochEvent(3, { epochs: 50, valLoss: 0.9 }) as Extract<PipelineEvent, { type: 'epoch' }>),
+        bestValLoss: 0.6,
+        patienceLeft: 3,
+      }),
+    ]);
+    const frame = plain(
+      render(
+        <LossChart
+          detector="autoencoder"
+          training={state.training.autoencoder}
+          width={70}
+          height={14}
+          logScale={false}
+        />,
+      ).lastFrame(),
+    );
+    expect(frame).toMatch(/epoch 3\/50 · ETA 1\.5s ·/);
+    expect(frame).toMatch(/best val loss 0\.6 · early stop in 3 epochs unless val loss improves/);
+    expect(frame).toMatch(/┊ best 2/);
+  });
+
+  it('spans the epochs run, labels the epoch axis and marks the best epoch, in glyphs as well as colours', () => {
+    // 6 epochs of 20 planned; the best validation loss at epoch 4.
+    const valLosses = [1, 0.7, 0.5, 0.4, 0.45, 0.5];
+    const state = replay(
+      valLosses.map((valLoss, i) =>
+        pipeline({
+          ...(epochEvent(i + 1, { valLoss, loss: valLoss * 0.8 }) as Extract<
+            PipelineEvent,
+            { type: 'epoch' }
+          >),
+          bestValLoss: Math.min(...valLosses.slice(0, i + 1)),
+        }),
+      ),
+    );
+    const frame = lines(
+      plain(
+        render(
+          <LossChart
+            detector="autoencoder"
+            training={state.training.autoencoder}
+            width={50}
+            height={14}
+            logScale={false}
+          />,
+        ).lastFrame(),
+      ),
+    );
+    const axis = frame.at(-2)!;
+    const rule = frame.at(-3)!;
+    expect(axis).toMatch(/^ {4}epoch 1 +2 +3 +4 +5 +6$/);
+    expect(rule).toMatch(/^ {9}└[─┬]+┬$/);
+    const plotRows = frame.slice(2, -3);
+    // The last epoch reaches the right edge: the x axis is the epochs run, not the 20 planned.
+    expect(plotRows.some((line) => line.length === 50 && line.at(-1) !== ' ')).toBe(true);
+    // The best epoch's column holds the marker, under its label.
+    const bestColumn = axis.indexOf('4');
+    expect(plotRows.filter((line) => line[bestColumn] === '┊').length).toBeGreaterThan(3);
+    expect(frame.at(-1)).toMatch(/─ train 0\.4 {2}•· validation 0\.5 {2}┊ best 4/);
+    // Without colour the two series still differ: a line for train, points for validation.
+    const cells = plotRows.map((line) => line.slice(10)).join('');
+    expect(cells).toMatch(/[╭╮╯╰─]/);
+    expect(cells.match(/•/g)?.length).toBeGreaterThanOrEqual(5);
   });
 
   it('says when early stopping ended training', () => {
@@ -118,27 +207,23 @@ describe('LossChart', () => {
       ).lastFrame(),
     );
     expect(frame).toMatch(/early-stopped at epoch 9 \(best epoch 4\)/);
+    expect(frame).not.toMatch(/ETA/);
     expect(frame).toMatch(/\(log scale\)/);
     expect(frame).toMatch(/epoch 1\/20 · done/);
   });
 
-  it('grows across frames as epoch events arrive', () => {
+  it('grows its epoch axis across frames as epoch events arrive', () => {
     const props = { detector: 'autoencoder' as const, width: 52, height: 14, logScale: false };
     const { lastFrame, rerender, frames } = render(<LossChart {...props} training={training(2)} />);
-    const chartCells = (frame: string | undefined) =>
-      lines(plain(frame))
-        .slice(2, -1)
-        .map((line) => line.slice(10).replace(/ /g, ''))
-        .join('').length;
+    const lastLabel = (frame: string | undefined) =>
+      Number(lines(plain(frame)).at(-2)!.trim().split(/ +/).at(-1));
     const first = plain(lastFrame());
-    const drawnAt2 = chartCells(first);
+    expect(lastLabel(first)).toBe(2);
     rerender(<LossChart {...props} training={training(6)} />);
-    const drawnAt6 = chartCells(lastFrame());
+    expect(lastLabel(lastFrame())).toBe(6);
     rerender(<LossChart {...props} training={training(12)} />);
-    const drawnAt12 = chartCells(lastFrame());
+    expect(lastLabel(lastFrame())).toBe(12);
     expect(frames.length).toBeGreaterThanOrEqual(3);
-    expect(drawnAt2).toBeLessThan(drawnAt6);
-    expect(drawnAt6).toBeLessThan(drawnAt12);
     expect(plain(lastFrame())).toMatch(/epoch 12\/20/);
     expect(plain(lastFrame())).not.toBe(first);
   });
@@ -203,14 +288,21 @@ describe('TopAnomaliesTable and FilesWritten', () => {
     for (const line of frame) expect(line.length).toBeLessThanOrEqual(80);
   });
 
-  it('lists files relative to the output folder and summarises the overflow', () => {
+  it('lists every file relative to the output folder, in columns where they fit', () => {
     const files = { a: '/o/a.csv', b: '/o/b.csv', c: '/o/charts/c.png', d: '/o/d.json' };
-    expect(
-      lines(render(<FilesWritten outDir="/o" files={files} width={30} height={10} />).lastFrame()!),
-    ).toEqual(['Files in /o', '  a.csv', '  b.csv', '  charts/c.png', '  d.json']);
-    expect(
-      lines(render(<FilesWritten outDir="/o" files={files} width={30} height={3} />).lastFrame()!),
-    ).toEqual(['Files in /o', '  a.csv', '  + 3 more']);
+    expect(lines(render(<FilesWritten outDir="/o" files={files} width={14} />).lastFrame()!)).toEqual([
+      'Files in /o',
+      '  a.csv',
+      '  b.csv',
+      '  charts/c.png',
+      '  d.json',
+    ]);
+    // In columns where they fit, like ls; none left out.
+    expect(lines(render(<FilesWritten outDir="/o" files={files} width={30} />).lastFrame()!)).toEqual([
+      'Files in /o',
+      '  a.csv  charts/c.png',
+      '  b.csv  d.json',
+    ]);
   });
 });
 
@@ -322,5 +414,95 @@ describe('Dashboard', () => {
     expect(final).toMatch(/100% 3 pages · 3,000 rows · done/);
     expect(final).toMatch(/Files in \/tmp\n {2}store\.duckdb/);
     expect(final).toMatch(/finished in 3\.0s · q exit/);
+  });
+});
+
+describe('Dashboard as detectors finish and at the end', () => {
+  const scored = (
+    detector: 'isolation-forest' | 'autoencoder' | 'attention' | 'consensus',
+    total: number,
+    test: number,
+    time: number,
+  ): DashboardAction =>
+    pipeline({
+      type: 'scored',
+      detector,
+      rows: 4321,
+      threshold: 0.6,
+      flagged: { total, train: total - test, validation: 0, test },
+      topAnomalies: [anomalyRow(time, 0.95)],
+    });
+  const base: DashboardAction[] = [
+    pipeline({ type: 'source', description: 'bundled sample market' }),
+    pipeline({ type: 'stage', stage: 'isolation-forest', status: 'done', elapsedMs: 1200 }),
+  ];
+
+  it('fills the top anomalies and the flag counts in as each detector finishes', () => {
+    const running = replay([...base, { type: 'next-pane' }, { type: 'next-pane' }, { type: 'next-pane' }]);
+    expect(running.pane).toBe('anomalies');
+    const before = plain(render(<Dashboard state={running} width={100} height={30} />).lastFrame());
+    expect(before).toMatch(/The top anomalies appear here as each detector finishes/);
+    expect(before).not.toMatch(/Flagged/);
+    const one = [scored('isolation-forest', 43, 7, Date.UTC(2024, 4, 5, 6))].reduce(
+      dashboardReducer,
+      running,
+    );
+    const frame = plain(render(<Dashboard state={one} width={100} height={30} />).lastFrame());
+    expect(frame).toMatch(/isolation-forest \(threshold 0\.6\)/);
+    expect(frame).toMatch(/2024-05-05 06:00/);
+    expect(frame).toMatch(/Flagged\s+all\s+test/);
+    expect(frame).toMatch(/iforest\s+43\s+7/);
+    expect(frame).toMatch(/of 4,321 rows/);
+    expect(frame).not.toMatch(/autoencoder \(threshold/);
+    expect(frame).toMatch(/running · q stop/);
+  });
+
+  it('fits the final screen in 60 columns: counts per detector and consensus, the whole path and every file', () => {
+    const outDir =
+      '/home/analyst/research/crypto-anomaly/2026-12-01/runs/btcusdt-1h-relative-features-seed-7/out';
+    const names = [
+      'BTCUSDT_processed_data.csv',
+      'anomalies_isolation_forest.csv',
+      'anomalies_autoencoder.csv',
+      'anomalies_attention.csv',
+      'anomalies_consensus.csv',
+      'chart_price_anomalies.png',
+      'chart_training_loss.png',
+      'summary.json',
+    ];
+    const state = replay([
+      ...base,
+      scored('isolation-forest', 43, 7, Date.UTC(2024, 4, 5, 6)),
+      scored('autoencoder', 41, 5, Date.UTC(2024, 4, 6, 6)),
+      scored('attention', 39, 4, Date.UTC(2024, 4, 7, 6)),
+      scored('consensus', 12, 3, Date.UTC(2024, 4, 8, 6)),
+      {
+        type: 'finished',
+        outcome: {
+          outDir,
+          files: Object.fromEntries(names.map((name) => [name, `${outDir}/${name}`])),
+          topAnomalies: {},
+          elapsedMs: 75_000,
+        },
+      },
+    ]);
+    const frame = lines(plain(render(<Dashboard state={state} width={60} height={23} />).lastFrame()));
+    for (const line of frame) expect(line.length).toBeLessThanOrEqual(60);
+    expect(frame.length).toBeLessThanOrEqual(23);
+    const text = frame.join('\n');
+    // Nothing of a path or a file name is cut (the tab bar may be).
+    expect(frame.slice(frame.findIndex((line) => line.startsWith('Files in ')))).not.toContain('…');
+    // The path, wrapped: its lines put back together give it whole.
+    const start = frame.findIndex((line) => line.startsWith('Files in '));
+    const firstName = frame.findIndex((line) => line.startsWith('  ') && line.includes('.csv'));
+    expect(frame.slice(start, firstName).join('')).toBe(`Files in ${outDir}`);
+    for (const name of names) expect(text).toContain(name);
+    expect(text).toMatch(/^consensus\s+12 │/m);
+    expect(text).toMatch(/^iforest\s+43 │/m);
+    expect(text).toMatch(/^autoencoder\s+41 │/m);
+    expect(text).toMatch(/^attention\s+39 │/m);
+    expect(text).toMatch(/of 4,321 rows/);
+    expect(text).toMatch(/consensus \(threshold 0\.6\)/);
+    expect(text).toMatch(/finished in 1m 15s · q exit/);
   });
 });

@@ -96,3 +96,84 @@ describe('renderLineChart', () => {
     expect(chart.lines.join('')).not.toMatch(/[─╭╮╯╰]/);
   });
 });
+
+describe('renderLineChart marks, glyphs and the x axis', () => {
+  const falling = Array.from({ length: 10 }, (_, i) => 1 / (i + 1));
+
+  it('draws a points series with • at its points and · between them, apart from a line series', () => {
+    const chart = renderLineChart(
+      [
+        { name: 'train', values: falling },
+        { name: 'validation', values: falling.map((v) => v + 0.5), style: 'points' },
+      ],
+      { width: 40, height: 8, logScale: false },
+    );
+    const cells = plot(chart.lines).join('');
+    expect(cells).toMatch(/•/);
+    expect(cells).toMatch(/·/);
+    expect(cells).toMatch(/[─╭╮╯╰]/);
+    // Every • or · belongs to the validation series, every box-drawing cell to train.
+    for (const [row, line] of chart.lines.entries()) {
+      for (const [column, glyph] of [...line].entries()) {
+        if (glyph === '•' || glyph === '·') expect(chart.owners[row]![column]).toBe(1);
+        if ('─╭╮╯╰│'.includes(glyph) && column > 9) expect(chart.owners[row]![column]).toBe(0);
+      }
+    }
+    expect(plot(chart.lines).join('').match(/•/g)?.length).toBeGreaterThanOrEqual(10);
+  });
+
+  it('marks a point with a vertical ┊ in the cells no series drew, at that point’s column', () => {
+    const chart = renderLineChart([{ name: 'loss', values: falling }], {
+      width: 40,
+      height: 6,
+      logScale: false,
+      markers: [6],
+      xAxis: { first: 1 },
+    });
+    const column = 10 + Math.round((6 * 29) / 9);
+    const markerRows = chart.lines.filter((line) => line[column] === '┊').length;
+    expect(markerRows).toBeGreaterThanOrEqual(4);
+    expect(chart.lines.every((line) => line[column] === '┊' || line[column] !== ' ')).toBe(true);
+    expect(chart.owners.some((row) => row[column] === -2)).toBe(true);
+    // The tick of point 6 (label 7) is in the same column.
+    expect(chart.axis[0]![column]).toBe('┬');
+    expect(chart.axis[1]![column]).toBe('7');
+  });
+
+  it('labels the x axis from `first` to the last point, each label starting at its tick', () => {
+    const chart = renderLineChart([{ name: 'loss', values: falling }], {
+      width: 40,
+      height: 4,
+      logScale: false,
+      xAxis: { first: 1, title: 'epoch' },
+    });
+    expect(chart.axis).toHaveLength(2);
+    for (const line of chart.axis) expect(line).toHaveLength(40);
+    expect(chart.axis[0]).toMatch(/^ {9}└[─┬]+$/);
+    expect(chart.axis[1]).toMatch(/^ {4}epoch 1 +2 +3 +4 +5 +6 +7 +8 +9 +10$/);
+    const ticks = [...chart.axis[0]!].flatMap((glyph, column) => (glyph === '┬' ? [column] : []));
+    const labels = [...chart.axis[1]!.matchAll(/\d+/g)].map((match) => match.index);
+    expect(ticks).toEqual(labels.slice(0, -1).concat(39));
+  });
+
+  it('thins the labels of many points to round steps and keeps the first and the last', () => {
+    const values = Array.from({ length: 137 }, (_, i) => 1 / (i + 1));
+    const chart = renderLineChart([{ name: 'loss', values }], {
+      width: 40,
+      height: 4,
+      logScale: false,
+      xAxis: { first: 1 },
+    });
+    const labels = chart.axis[1]!.trim().split(/ +/).map(Number);
+    expect(labels[0]).toBe(1);
+    expect(labels.at(-1)).toBe(137);
+    for (const label of labels.slice(1, -1)) expect(label % 20).toBe(0);
+    expect(labels).toEqual([...labels].sort((a, b) => a - b));
+  });
+
+  it('has no axis unless asked', () => {
+    expect(
+      renderLineChart([{ name: 'x', values: [1, 2] }], { width: 20, height: 3, logScale: false }).axis,
+    ).toEqual([]);
+  });
+});

@@ -1,8 +1,10 @@
 import { Box, Text } from 'ink';
 import { type DashboardState, PANES, type PaneName } from '../api.js';
+import { stageElapsedMs } from '../dashboard-reducer.js';
 import { formatDuration, truncate } from '../format.js';
 import { FetchProgress } from './FetchProgress.js';
-import { FilesWritten } from './FilesWritten.js';
+import { FilesWritten, filesWrittenBlock } from './FilesWritten.js';
+import { FlaggedCounts } from './FlaggedCounts.js';
 import { IsolationForestProgress } from './IsolationForestProgress.js';
 import { LossChart } from './LossChart.js';
 import { StageList } from './StageList.js';
@@ -14,6 +16,8 @@ export interface DashboardProps {
   width: number;
   /** Terminal rows to fill; keep it below the terminal's height so Ink never scrolls. */
   height: number;
+  /** The clock (`Date.now()`) the running stage's elapsed time and the ETA tick with. */
+  now?: number;
 }
 
 const PANE_LABELS: Record<PaneName, [long: string, short: string]> = {
@@ -26,12 +30,20 @@ const PANE_LABELS: Record<PaneName, [long: string, short: string]> = {
 /** Panes wider than this make room for a second pane beside the selected one. */
 const TWO_PANE_WIDTH = 110;
 
-/** Everything on one screen: stages and files on the left, the selected pane(s) on the right. */
-export function Dashboard({ state, width, height }: DashboardProps) {
+/**
+ * Everything on one screen: stages and flag counts on the left, the selected pane(s) on the right,
+ * and at the end the files written across the whole width (no path cut).
+ */
+export function Dashboard({ state, width, height, now }: DashboardProps) {
   if (state.mode === 'fetch') return <FetchScreen state={state} width={width} height={height} />;
   const fetchLines = state.fetch ? (state.fetch.waitingMs && !state.fetch.done ? 2 : 1) : 0;
-  const bodyHeight = Math.max(6, height - 2 - fetchLines - 2);
-  const leftWidth = width >= 70 ? 25 : 20;
+  const files = state.outcome
+    ? filesWrittenBlock(state.outcome.outDir, state.outcome.files, width)
+    : undefined;
+  const filesLines = files ? files.heading.length + files.names.length + 1 : 0;
+  const bodyHeight = Math.max(6, height - 2 - fetchLines - 2 - filesLines);
+  // 18 columns below 70: the anomaly table's time, close and score columns still fit at 60.
+  const leftWidth = width >= 70 ? 25 : 18;
   const rightWidth = Math.max(20, width - leftWidth - 3);
   const twoPanes = rightWidth >= TWO_PANE_WIDTH;
   const paneWidth = twoPanes ? Math.floor((rightWidth - 2) / 2) : rightWidth;
@@ -39,7 +51,14 @@ export function Dashboard({ state, width, height }: DashboardProps) {
   const shown: PaneName[] = twoPanes
     ? [state.pane, PANES[(PANES.indexOf(state.pane) + 1) % PANES.length]!]
     : [state.pane];
-  const filesHeight = bodyHeight - state.stages.length - 2;
+  const scoredAny = Object.keys(state.scored).length > 0;
+  // flexShrink 0: on a short screen the column clips its last lines instead of squeezing rows out.
+  const stageList = (
+    <Box flexShrink={0}>
+      <StageList stages={state.stages} width={leftWidth} now={now} />
+    </Box>
+  );
+  const flagged = scoredAny ? <FlaggedCounts scored={state.scored} width={leftWidth} /> : null;
 
   return (
     <Box flexDirection="column" width={width}>
@@ -68,30 +87,45 @@ export function Dashboard({ state, width, height }: DashboardProps) {
           borderBottom={false}
           borderLeft={false}
           borderDimColor
+          overflowY="hidden"
         >
-          <StageList stages={state.stages} width={leftWidth} />
-          {state.outcome && filesHeight >= 2 ? (
-            <Box marginTop={1}>
-              <FilesWritten
-                outDir={state.outcome.outDir}
-                files={state.outcome.files}
-                width={leftWidth}
-                height={filesHeight}
-              />
-            </Box>
-          ) : null}
+          {state.phase === 'running' || state.phase === 'stopping' ? (
+            <>
+              {stageList}
+              {flagged ? (
+                <Box marginTop={1} flexShrink={0}>
+                  {flagged}
+                </Box>
+              ) : null}
+            </>
+          ) : (
+            // At the end the counts come first: the stages are what may be cut on a short screen.
+            <>
+              {flagged ? (
+                <Box marginBottom={1} flexShrink={0}>
+                  {flagged}
+                </Box>
+              ) : null}
+              {stageList}
+            </>
+          )}
         </Box>
         <Box flexDirection="column" marginLeft={1} width={rightWidth}>
           <TabBar selected={shown} width={rightWidth} />
           <Box>
             {shown.map((pane, index) => (
               <Box key={pane} width={paneWidth} marginLeft={index > 0 ? 2 : 0} flexDirection="column">
-                <Pane pane={pane} state={state} width={paneWidth} height={paneHeight} />
+                <Pane pane={pane} state={state} width={paneWidth} height={paneHeight} now={now} />
               </Box>
             ))}
           </Box>
         </Box>
       </Box>
+      {state.outcome ? (
+        <Box marginTop={1}>
+          <FilesWritten outDir={state.outcome.outDir} files={state.outcome.files} width={width} />
+        </Box>
+      ) : null}
       <Footer state={state} width={width} />
     </Box>
   );
@@ -99,7 +133,10 @@ export function Dashboard({ state, width, height }: DashboardProps) {
 
 /** The download alone: progress, what happened (waits, archive files), where it went. */
 function FetchScreen({ state, width, height }: DashboardProps) {
-  const files = state.outcome ? Object.keys(state.outcome.files).length + 1 : 0;
+  const block = state.outcome
+    ? filesWrittenBlock(state.outcome.outDir, state.outcome.files, width)
+    : undefined;
+  const files = block ? block.heading.length + block.names.length : 0;
   const logRows = Math.max(1, height - 2 - 2 - 2 - (files > 0 ? files + 1 : 0));
   return (
     <Box flexDirection="column" width={width}>
@@ -123,12 +160,7 @@ function FetchScreen({ state, width, height }: DashboardProps) {
       </Box>
       {state.outcome ? (
         <Box marginTop={1}>
-          <FilesWritten
-            outDir={state.outcome.outDir}
-            files={state.outcome.files}
-            width={width}
-            height={files}
-          />
+          <FilesWritten outDir={state.outcome.outDir} files={state.outcome.files} width={width} />
         </Box>
       ) : null}
       <Footer state={{ ...state, logs: [] }} width={width} />
@@ -160,15 +192,19 @@ function Pane({
   state,
   width,
   height,
+  now,
 }: {
   pane: PaneName;
   state: DashboardState;
   width: number;
   height: number;
+  now: number | undefined;
 }) {
   switch (pane) {
     case 'autoencoder':
-    case 'attention':
+    case 'attention': {
+      const stage = state.stages.find((s) => s.name === pane);
+      const elapsedMs = stage ? stageElapsedMs(stage, now) : undefined;
       return (
         <LossChart
           detector={pane}
@@ -176,8 +212,11 @@ function Pane({
           width={width}
           height={height}
           logScale={state.logScale}
+          now={now}
+          {...(elapsedMs !== undefined ? { elapsedMs } : {})}
         />
       );
+    }
     case 'isolation-forest':
       return (
         <IsolationForestProgress
@@ -187,19 +226,20 @@ function Pane({
         />
       );
     case 'anomalies': {
-      if (!state.outcome) {
+      // Each detector's rows as soon as it scored; the run's own table once it finished.
+      const topAnomalies = {
+        ...Object.fromEntries(Object.entries(state.scored).map(([name, s]) => [name, s.topAnomalies])),
+        ...state.outcome?.topAnomalies,
+      };
+      const detectors = Object.values(topAnomalies).filter(Boolean).length;
+      if (detectors === 0) {
         return (
-          <Text dimColor>{truncate('The top anomalies appear here when the run finishes.', width)}</Text>
+          <Text dimColor>{truncate('The top anomalies appear here as each detector finishes.', width)}</Text>
         );
       }
-      const detectors = Object.values(state.outcome.topAnomalies).filter(Boolean).length || 1;
       const rowsPerDetector = Math.max(1, Math.min(10, Math.floor((height - 1 - detectors) / detectors)));
       return (
-        <TopAnomaliesTable
-          topAnomalies={state.outcome.topAnomalies}
-          width={width}
-          rowsPerDetector={rowsPerDetector}
-        />
+        <TopAnomaliesTable topAnomalies={topAnomalies} width={width} rowsPerDetector={rowsPerDetector} />
       );
     }
   }

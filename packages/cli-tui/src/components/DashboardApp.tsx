@@ -1,6 +1,7 @@
 import type { DashboardStore } from '../dashboard-store.js';
 import { useDashboardKeys } from '../hooks/use-dashboard-keys.js';
 import { useDashboardStore } from '../hooks/use-dashboard-store.js';
+import { useNow } from '../hooks/use-now.js';
 import { useTerminalSize } from '../hooks/use-terminal-size.js';
 import { Dashboard } from './Dashboard.js';
 
@@ -17,7 +18,9 @@ export function DashboardApp({ store, onQuit, size }: DashboardAppProps) {
   const state = useDashboardStore(store);
   const terminal = useTerminalSize();
   useDashboardKeys(store.dispatch, onQuit);
+  // Elapsed times and ETAs tick once a second while work runs.
+  const now = useNow(1000, state.phase === 'running' || state.phase === 'stopping');
   const { columns, rows } = size ?? terminal;
   // One row short of the terminal: a frame as tall as the screen makes Ink clear and redraw it.
-  return <Dashboard state={state} width={columns} height={rows - 1} />;
+  return <Dashboard state={state} width={columns} height={rows - 1} now={now} />;
 }

@@ -1,5 +1,6 @@
 import { Box, Text } from 'ink';
 import type { StageState, StageStatus } from '../api.js';
+import { stageElapsedMs } from '../dashboard-reducer.js';
 import { fit, formatDuration } from '../format.js';
 
 const ICONS: Record<StageStatus, { icon: string; color: string }> = {
@@ -13,10 +14,12 @@ const ICONS: Record<StageStatus, { icon: string; color: string }> = {
 export interface StageListProps {
   stages: readonly StageState[];
   width: number;
+  /** The clock (`Date.now()`): the running stage's elapsed time counts from its start to it. */
+  now?: number;
 }
 
-/** The pipeline's stages, one per line: status icon, name and wall time once ended. */
-export function StageList({ stages, width }: StageListProps) {
+/** The pipeline's stages, one per line: status icon, name, and wall time (ticking while it runs). */
+export function StageList({ stages, width, now }: StageListProps) {
   const timeWidth = 6;
   const nameWidth = Math.max(4, width - 2 - 1 - timeWidth);
   return (
@@ -24,17 +27,19 @@ export function StageList({ stages, width }: StageListProps) {
       <Text bold>{fit('Stages', width)}</Text>
       {stages.map((stage) => {
         const { icon, color } = ICONS[stage.status];
-        const time = stage.elapsedMs !== undefined ? formatDuration(stage.elapsedMs) : '';
+        const elapsed = stageElapsedMs(stage, now);
+        const time = elapsed !== undefined ? formatDuration(elapsed) : '';
+        const running = stage.status === 'running';
         return (
           <Text key={stage.name} wrap="truncate">
             <Text color={color}>{icon} </Text>
-            <Text
-              dimColor={stage.status === 'pending' || stage.status === 'skipped'}
-              bold={stage.status === 'running'}
-            >
+            <Text dimColor={stage.status === 'pending' || stage.status === 'skipped'} bold={running}>
               {fit(stage.name, nameWidth)}
             </Text>
-            <Text dimColor> {fit(time, timeWidth, 'right')}</Text>
+            <Text dimColor={!running} bold={running}>
+              {' '}
+              {fit(time, timeWidth, 'right')}
+            </Text>
           </Text>
         );
       })}
