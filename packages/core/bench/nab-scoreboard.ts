@@ -9,6 +9,12 @@
  *
  * The results folder is the `results/` folder of a numenta/NAB checkout (about 300 MB for all
  * detectors; only the named detectors' folders are read). Prints Markdown tables.
+ *
+ * A check as well: at the published threshold, each detector's normalised total and every
+ * per-file raw score must be within `--tolerance` (default 0.1) of the published ones, with the
+ * same TP/TN/FP/FN counts per file. Exits 1 when a detector fails that, or when fewer than two
+ * detectors could be checked per file (a detector whose published per-file table does not cover
+ * every file, such as random's, is checked on its total only and said so).
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -30,6 +36,7 @@ const { values, positionals } = parseArgs({
   options: {
     data: { type: 'string', default: join(repoRoot, '..', 'shared', 'data') },
     detectors: { type: 'string', default: 'numenta,windowedGaussian,random,null' },
+    tolerance: { type: 'string', default: '0.1' },
   },
 });
 const resultsDir = positionals[0];
@@ -43,6 +50,11 @@ if (resultsDir === undefined || !existsSync(resultsDir)) {
 }
 const nabDir = join(values.data, 'nab');
 const detectors = values.detectors.split(',').map((name) => name.trim());
+const tolerance = Number(values.tolerance);
+if (!(tolerance >= 0)) {
+  console.error(`--tolerance must be a number >= 0, got ${values.tolerance}.`);
+  process.exit(2);
+}
 
 const windows = parseNabWindows(
   JSON.parse(await readFile(join(nabDir, 'labels', 'combined_windows.json'), 'utf8')),
@@ -107,6 +119,8 @@ const fmt = (v: number, digits = 2) => {
 };
 const totals: string[] = [];
 const perFile: string[] = [];
+/** Per detector: whether every profile passed, and whether its per-file table could be checked. */
+const verdicts = new Map<string, { pass: boolean; perFile: boolean; problems: string[] }>();
 for (const detector of detectors) {
   const started = performance.now();
   const corpus = await loadCorpus(detector);
@@ -123,18 +137,39 @@ for (const detector of detectors) {
     );
     const publishedRows = await publishedFiles(detector, profile);
     let worst = 0;
+    let worstFile = '';
     let countsDiffer = 0;
     let compared = 0;
     for (const file of atPublished.files) {
       const row = publishedRows.get(file.name);
       if (row === undefined) continue;
       compared++;
-      worst = Math.max(worst, Math.abs(file.score - row.score));
+      const difference = Math.abs(file.score - row.score);
+      if (difference >= worst) {
+        worst = difference;
+        worstFile = file.name;
+      }
       if (file.tp !== row.tp || file.tn !== row.tn || file.fp !== row.fp || file.fn !== row.fn)
         countsDiffer++;
     }
+    const complete = compared === atPublished.files.length;
+    const totalDifference = Math.abs(atPublished.normalizedScore - published);
+    const verdict = verdicts.get(detector) ?? { pass: true, perFile: true, problems: [] };
+    verdict.perFile &&= complete;
+    if (!(totalDifference <= tolerance)) {
+      verdict.pass = false;
+      verdict.problems.push(`${profile}: total ${fmt(totalDifference, 3)} from the published`);
+    }
+    if (complete && !(worst <= tolerance && countsDiffer === 0)) {
+      verdict.pass = false;
+      verdict.problems.push(
+        `${profile}: ${worstFile} ${fmt(worst, 3)} from the published, ${countsDiffer} files' counts differ`,
+      );
+    }
+    verdicts.set(detector, verdict);
+    const check = !complete ? 'total only' : worst <= tolerance && countsDiffer === 0 ? 'pass' : 'FAIL';
     perFile.push(
-      `| ${detector} | ${profile} | ${compared} of ${atPublished.files.length} | ${worst.toExponential(1)} | ${countsDiffer} |`,
+      `| ${detector} | ${profile} | ${compared} of ${atPublished.files.length} | ${worst.toExponential(1)} | ${worstFile || '-'} | ${countsDiffer} | ${check} |`,
     );
   }
   console.error(`${detector}: ${((performance.now() - started) / 1000).toFixed(1)} s`);
@@ -150,7 +185,22 @@ console.log('|---|---|---:|---:|---:|---:|---:|---:|');
 for (const line of totals) console.log(line);
 console.log('\nPer file, scored at the published threshold against the published `*_scores.csv`:\n');
 console.log(
-  '| detector | profile | files published | largest score difference | files whose TP/TN/FP/FN counts differ |',
+  `| detector | profile | files published | largest score difference | in | files whose TP/TN/FP/FN counts differ | within ${tolerance} |`,
 );
-console.log('|---|---|---:|---:|---:|');
+console.log('|---|---|---:|---:|---|---:|---|');
 for (const line of perFile) console.log(line);
+
+const checkedPerFile = [...verdicts]
+  .filter(([, verdict]) => verdict.pass && verdict.perFile)
+  .map(([name]) => name);
+const failed = [...verdicts].filter(([, verdict]) => !verdict.pass);
+console.log(
+  `\nReproduced within ${tolerance}, per file and in total under all three profiles: ${checkedPerFile.join(', ') || 'none'}.`,
+);
+for (const [name, verdict] of verdicts) {
+  if (verdict.pass && !verdict.perFile) {
+    console.log(`${name}: its published per-file table does not cover every file; total checked only.`);
+  }
+}
+for (const [name, verdict] of failed) console.log(`${name} FAILED: ${verdict.problems.join('; ')}`);
+if (failed.length > 0 || checkedPerFile.length < 2) process.exitCode = 1;
