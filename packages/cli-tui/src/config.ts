@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
 import {
   CONTAMINATION_RULE,
   configKeyPath,
@@ -101,7 +104,65 @@ function failConfig(file: string, problem: string, key?: string): never {
   });
 }
 
-/** Reads and validates a JSON config file. */
+/** The config file's name in the working folder. */
+export const CONFIG_FILE_NAME = 'crypto-anomaly.config.json';
+
+/**
+ * Where a config file is looked for without --config: `crypto-anomaly.config.json` in the working
+ * folder, then `$XDG_CONFIG_HOME/crypto-anomaly/config.json` (`~/.config` when XDG_CONFIG_HOME is
+ * unset or relative, as the XDG spec says).
+ */
+export function configSearchPaths(
+  cwd: string = process.cwd(),
+  env: NodeJS.ProcessEnv = process.env,
+): string[] {
+  const configHome =
+    env['XDG_CONFIG_HOME'] && isAbsolute(env['XDG_CONFIG_HOME'])
+      ? env['XDG_CONFIG_HOME']
+      : join(env['HOME'] || homedir(), '.config');
+  return [join(cwd, CONFIG_FILE_NAME), join(configHome, 'crypto-anomaly', 'config.json')];
+}
+
+/** The first config file of `configSearchPaths` that exists, if any. */
+export function findConfig(cwd?: string, env?: NodeJS.ProcessEnv): string | undefined {
+  return configSearchPaths(cwd, env).find((path) => existsSync(path));
+}
+
+/**
+ * JSON with comments, as `crypto-anomaly init` writes it (and tsconfig.json allows): `// line` and
+ * `/* block *\/` comments outside strings are blanked (lengths kept, so JSON.parse's positions
+ * still point into the file).
+ */
+export function stripJsonComments(text: string): string {
+  let result = '';
+  let i = 0;
+  while (i < text.length) {
+    const character = text[i]!;
+    if (character === '"') {
+      // A string, escapes included, copied as it is.
+      let end = i + 1;
+      while (end < text.length && text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      result += text.slice(i, end + 1);
+      i = end + 1;
+    } else if (character === '/' && text[i + 1] === '/') {
+      const end = text.indexOf('\n', i);
+      const stop = end === -1 ? text.length : end;
+      result += ' '.repeat(stop - i);
+      i = stop;
+    } else if (character === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2);
+      const stop = end === -1 ? text.length : end + 2;
+      result += text.slice(i, stop).replace(/[^\n]/g, ' ');
+      i = stop;
+    } else {
+      result += character;
+      i += 1;
+    }
+  }
+  return result;
+}
+
+/** Reads and validates a config file: JSON, comments allowed (see `stripJsonComments`). */
 export async function loadConfig(path: string): Promise<ConfigFile> {
   let text: string;
   try {
@@ -112,7 +173,7 @@ export async function loadConfig(path: string): Promise<ConfigFile> {
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = JSON.parse(stripJsonComments(text));
   } catch (error) {
     return failConfig(path, `is not valid JSON (${(error as Error).message})`);
   }

@@ -1,4 +1,4 @@
-import { CONTAMINATION_RULE, isContamination } from '@crypto-anomaly/core';
+import { CONTAMINATION_RULE, DETECTOR_NAMES, type DetectorName, isContamination } from '@crypto-anomaly/core';
 import { INTERVALS, type Interval, isInterval } from '@crypto-anomaly/data';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { ConfigFile } from './config.js';
@@ -44,6 +44,21 @@ export const parse = {
     if (items.length === 0)
       throw new InvalidArgumentError('Expected comma-separated names, e.g. open,close.');
     return items;
+  },
+  /**
+   * `--detectors`: a comma-separated list of the pipeline's detectors; `iforest` is read as
+   * isolation-forest. Unknown names are refused, naming the ones there are.
+   */
+  detectors(value: string): DetectorName[] {
+    const names = parse.list(value).map((name) => (name === 'iforest' ? 'isolation-forest' : name));
+    const known: readonly string[] = DETECTOR_NAMES;
+    const unknown = names.filter((name) => !known.includes(name));
+    if (unknown.length > 0) {
+      throw new InvalidArgumentError(
+        `${unknown.join(', ')} ${unknown.length === 1 ? 'is not a detector' : 'are not detectors'}: expected some of ${DETECTOR_NAMES.join(', ')} (iforest is read as isolation-forest), e.g. iforest,autoencoder.`,
+      );
+    }
+    return [...new Set(names)] as DetectorName[];
   },
   contamination(value: string): 'auto' | number {
     if (value === 'auto') return 'auto';

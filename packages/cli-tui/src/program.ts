@@ -1,3 +1,4 @@
+import { defaultStoreLocation } from '@crypto-anomaly/data';
 import { Command, CommanderError } from 'commander';
 import { addModelsCommand } from './bus/models-command.js';
 import type { CommandContext } from './command-context.js';
@@ -5,6 +6,7 @@ import { addDetectCommand } from './commands/detect.js';
 import { addEvaluateCommand } from './commands/evaluate.js';
 import { addFetchCommand } from './commands/fetch.js';
 import { addIngestCommand } from './commands/ingest.js';
+import { addInitCommand } from './commands/init.js';
 import { addReportCommand } from './commands/report.js';
 import { addRunCommand } from './commands/run.js';
 import { addScoreCommand } from './commands/score.js';
@@ -12,8 +14,11 @@ import { addSinkCommand } from './commands/sink.js';
 import { addTrainCommand } from './commands/train.js';
 import { addWatchCommand } from './commands/watch.js';
 import { addWorkerCommand } from './commands/worker.js';
+import { addCompletionCommand } from './completion.js';
+import { findConfig } from './config.js';
 import { describeFailure, isCliError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
+import { readsStore } from './sources.js';
 import { VERSION } from './version.js';
 
 // Re-exported for the package's index and callers that took it from here; commands import the leaf.
@@ -53,6 +58,7 @@ export function createProgram(context: CommandContext = processContext): Command
     .helpOption('-h, --help', 'show this help')
     .exitOverride()
     .option('--verbose', 'print stack traces with errors')
+    .option('--no-color', 'no colours, the dashboards included (as the NO_COLOR variable does)')
     .configureOutput({
       writeOut: (text) => context.out(text.replace(/\n$/, '')),
       writeErr: (text) => context.err(text.replace(/\n$/, '')),
@@ -86,12 +92,42 @@ Exit codes: 0 success, 1 runtime failure (or q), 2 usage error, 130 Ctrl+C / SIG
   addWorkerCommand(program, context);
   addModelsCommand(program, context);
   addSinkCommand(program, context);
+  addInitCommand(program, context);
+  addCompletionCommand(program, context);
   // Each subcommand's usage errors end with its own usage line rather than the program's.
   for (const command of program.commands) {
     command.exitOverride();
     command.showHelpAfterError(`(usage: crypto-anomaly ${command.name()} ${command.usage()}; see --help)`);
   }
   return program;
+}
+
+/**
+ * Without --config, a command that reads one takes the first found of `configSearchPaths` (the
+ * working folder's crypto-anomaly.config.json, then the XDG config folder's), and says which.
+ */
+function useFoundConfig(command: Command, context: CommandContext): void {
+  if (!command.options.some((option) => option.long === '--config')) return;
+  if (command.getOptionValue('config') !== undefined) return;
+  const found = findConfig();
+  if (!found) return;
+  command.setOptionValueWithSource('config', found, 'default');
+  context.err(`note: using the config file ${found} (--config FILE to use another)`);
+}
+
+/**
+ * A command that opens the default store while only the old ~/.crypto-anomaly/ one exists reads
+ * that one, and says where new stores go; nothing is moved.
+ */
+function noteLegacyStore(command: Command, context: CommandContext): void {
+  if (!command.options.some((option) => option.long === '--store')) return;
+  if (command.getOptionValue('store') !== undefined || !readsStore(command)) return;
+  const location = defaultStoreLocation();
+  if (location.source !== 'legacy') return;
+  context.err(
+    `note: using the store at its old place, ${location.path}; new installs keep it in the XDG data folder ` +
+      '($XDG_DATA_HOME/crypto-anomaly/, else ~/.local/share/crypto-anomaly/): move the file there to follow, or keep it where it is',
+  );
 }
 
 /** Runs the command line and returns the exit code instead of exiting, so tests can call it. */
@@ -103,6 +139,8 @@ export async function main(
   let active: Command = program;
   program.hook('preAction', (_program, actionCommand) => {
     active = actionCommand;
+    useFoundConfig(actionCommand, context);
+    noteLegacyStore(actionCommand, context);
   });
   try {
     await program.parseAsync(argv as string[], { from: 'user' });

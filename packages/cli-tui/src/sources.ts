@@ -35,6 +35,7 @@ export function addSourceOptions(
       );
   }
   rememberDates(command);
+  defaultKinds.set(command, defaultKind);
   return command
     .addOption(
       new Option('--source <kind>', `where candles come from (default ${defaultKind})`).choices([...kinds]),
@@ -61,6 +62,23 @@ export function addSourceOptions(
       'the local kline store (DuckDB file; default $CRYPTO_ANOMALY_STORE or ~/.crypto-anomaly)',
     )
     .option('--base-url <url>', 'Binance REST base URL, with --source binance', parse.url);
+}
+
+/** Each command's default --source, as `addSourceOptions` was told it. */
+const defaultKinds = new WeakMap<Command, SourceKind>();
+
+/**
+ * True when the command, as given, reads the kline store: a command without --source always does
+ * (fetch, watch); one with it when the source (flag, else --input's csv, else its default) is the
+ * store or Binance. A config file's `source` is not seen here.
+ */
+export function readsStore(command: Command): boolean {
+  const defaultKind = defaultKinds.get(command);
+  if (defaultKind === undefined) return true;
+  const kind =
+    (command.getOptionValue('source') as SourceKind | undefined) ??
+    (command.getOptionValue('input') !== undefined ? 'csv' : defaultKind);
+  return kind === 'store' || kind === 'binance';
 }
 
 /** The text each date flag was given as, so a number's unit can be said back (see `rangeNotes`). */
