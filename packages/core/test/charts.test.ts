@@ -109,6 +109,7 @@ describe('charts', () => {
     for (const label of dates) expect(label).toMatch(/\b20(22|23|24)\b/);
     expect(svg).toContain('Synthetic sample market (not real BTCUSDT prices)');
     expect(chartSubject('ETHUSDT', 'Binance REST ETHUSDT')).toBe('ETHUSDT');
+    expect(chartSubject('SAMPLE', 'bundled sample market (seed 42, 1h)')).toBe('Synthetic sample market');
   });
 
   it('consensus panel: the threshold rule inside the panel, the tail spread out, a point per flag', async () => {

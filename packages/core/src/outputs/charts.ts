@@ -183,7 +183,10 @@ export function isSampleSource(source: string | undefined): boolean {
 
 /** What a chart is of: the symbol, or the synthetic sample (its symbol is only a name). */
 export function chartSubject(symbol: string, source?: string): string {
-  return isSampleSource(source) ? `Synthetic sample market (not real ${symbol} prices)` : symbol;
+  if (!isSampleSource(source)) return symbol;
+  return symbol === 'SAMPLE'
+    ? 'Synthetic sample market'
+    : `Synthetic sample market (not real ${symbol} prices)`;
 }
 
 function splitLayers(boundaries: SplitBoundaries | undefined, x: Record<string, unknown>): object[] {
