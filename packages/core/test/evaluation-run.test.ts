@@ -13,6 +13,7 @@ import { readRunScores } from '../src/evaluation/run-folder.js';
 import { explainableCandles, explainableShare, explainableShareOf } from '../src/evaluation/unlabelled.js';
 import { prepareEvaluationTarget, writeEvaluation } from '../src/evaluation/write-evaluation.js';
 import { evaluationChartSpec, renderEvaluationChart } from '../src/outputs/evaluation-chart.js';
+import { prepareTarget } from '../src/outputs/owned-folder.js';
 import { runPipeline } from '../src/pipeline/run-pipeline.js';
 
 const HOUR = 3_600_000;
@@ -141,6 +142,9 @@ describe('evaluateRun', () => {
     // The event lies in the train rows: outside the evaluated ones.
     expect(test.labels).toMatchObject({ eventsOutside: 1, labelledRows: 0 });
     expect(test.detectors[0]!.flags).toBe(1);
+    // No window on these rows: NAB's null and perfect scores coincide, so no normalised score.
+    expect(test.detectors[0]!.nab!.standard.atThreshold.normalizedScore).toBeNaN();
+    expect(test.detectors[0]!.labelled!.rocAuc).toBeNaN();
     const none = evaluateRun(smallRun(), null);
     expect(none.labels).toBeNull();
     expect(none.detectors[0]!.labelled).toBeNull();
@@ -231,7 +235,8 @@ describe('a run folder, evaluated and written back', () => {
     const marker = JSON.parse(await readFile(join(outDir, FOLDER_MARKER_FILE), 'utf8'));
     expect(marker.files).toContain('evaluation.json');
     expect(marker.files).toContain('chart_evaluation.png');
-    // Still one run's folder: a new run into it is not refused.
+    // Still one run's folder: a new run into it is not refused, nor a new evaluation.
+    await expect(prepareTarget(outDir, 'outputs')).resolves.toBe(outDir);
     await expect(prepareEvaluationTarget(outDir)).resolves.toMatchObject({ dir: outDir });
     // Without a chart, the earlier one goes (it would no longer match) and leaves the marker.
     await writeEvaluation(outDir, report);

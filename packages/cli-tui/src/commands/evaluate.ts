@@ -275,6 +275,9 @@ export function reportLines(report: EvaluationReport, width: number): string[] {
     lines.push(
       `Labels: ${labels.source}${labels.series ? ` [${labels.series}]` : ''}, ${labels.events} events (${labels.eventsOutside} outside these rows), ${labels.labelledRows} labelled candles, ${tolerance}`,
     );
+    if (labels.labelledRows === 0) {
+      lines.push('No event falls on these rows: the measures against labels are undefined (--).');
+    }
   } else {
     lines.push(
       'No labels (--labels sample|FILE for ROC-AUC, F1, NAB and the rest): measures that need none.',
@@ -326,7 +329,7 @@ export function reportLines(report: EvaluationReport, width: number): string[] {
     ['flags', 5, (d) => String(d.flags)],
     ['explained', 9, (d) => (Number.isNaN(d.explainable.share) ? '--' : formatPercent(d.explainable.share))],
     ['first 10%', 9, (d) => (Number.isNaN(d.spread.earlyShare) ? '--' : formatPercent(d.spread.earlyShare))],
-    ['flags per year', 40, years],
+    ['flags per year', Math.max(20, width - 44), years],
   ]);
   const base = report.detectors[0]?.explainable.baseRate;
   const baseRate = base === undefined || Number.isNaN(base) ? '--' : formatPercent(base);

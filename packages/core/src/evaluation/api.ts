@@ -224,7 +224,7 @@ export interface NabCorpusScore extends NabThresholdScore {
   /** Raw scores of the null detector (no detection) and of a perfect one (every window, earliest). */
   readonly nullScore: number;
   readonly perfectScore: number;
-  /** 100 * (score - nullScore) / (perfectScore - nullScore): null = 0, perfect = 100. */
+  /** 100 * (score - nullScore) / (perfectScore - nullScore): null = 0, perfect = 100 (NaN without windows). */
   readonly normalizedScore: number;
   readonly files: readonly NabFileScore[];
 }

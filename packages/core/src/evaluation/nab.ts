@@ -242,7 +242,9 @@ export function scoreNabCorpus(
     fn: sum('fn'),
     nullScore,
     perfectScore,
-    normalizedScore: (100 * (score - nullScore)) / (perfectScore - nullScore),
+    // Without a scored window, null and perfect coincide and no share of the way between exists.
+    normalizedScore:
+      perfectScore === nullScore ? Number.NaN : (100 * (score - nullScore)) / (perfectScore - nullScore),
     files,
   };
 }
