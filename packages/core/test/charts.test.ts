@@ -79,7 +79,7 @@ describe('charts', () => {
       }),
     );
     expect(marks(svg, 'flags_0')).toHaveLength(3);
-    expect(marks(svg, 'label_bands')).toHaveLength(2);
+    expect(marks(svg, 'label_bands_0')).toHaveLength(2);
     const dates = texts(marks(svg, 'role-axis-label')).filter((label) => /[A-Z][a-z]{2}/.test(label));
     expect(dates.length).toBeGreaterThan(3);
     for (const label of dates) expect(label).toMatch(/\b(2023|2024)\b/);
@@ -167,13 +167,28 @@ describe('charts', () => {
     // Fitted: ticks within the curves' range (0.6 to 2), not a 0.1-10 log axis.
     expect(Math.min(...yTicks)).toBeGreaterThanOrEqual(0.5);
     expect(Math.max(...yTicks)).toBeLessThanOrEqual(2.2);
-    expect(marks(svg, 'best_epoch')).toHaveLength(1);
+    expect(marks(svg, 'best_epoch_0')).toHaveLength(1);
     expect(svg).toContain('best epoch 7');
     // Curves over decades keep a log axis.
     const wide = epochs.map((e, i) => ({ ...e, loss: 100 / 3 ** i, valLoss: 120 / 3 ** i }));
     const logSvg = await renderChartSvg(lossSpec([{ detector: 'attention', epochs: wide, bestEpoch: 12 }]));
     expect(logSvg).toContain("Y-axis titled 'loss (log scale)' for a log scale");
     expect(logSvg).toContain('best epoch 12');
+    // Two panels side by side keep their own curves and best epoch (marks are named per panel).
+    const both = await renderChartSvg(
+      lossSpec([
+        { detector: 'autoencoder', epochs },
+        { detector: 'attention', epochs: wide, bestEpoch: 12 },
+      ]),
+    );
+    const ruleX = (element: string) => Number(/translate\(([-\d.]+),/.exec(element)![1]);
+    const [best7] = marks(both, 'best_epoch_0');
+    const [best12] = marks(both, 'best_epoch_1');
+    // 420 px wide panels over epochs 1..12: epoch 7 at 6/11 of the width, epoch 12 at the end.
+    expect(ruleX(best7!)).toBeCloseTo((420 * 6) / 11, 0);
+    expect(ruleX(best12!)).toBeCloseTo(420, 0);
+    expect(marks(both, 'loss_lines_0').length).toBeGreaterThan(0);
+    expect(marks(both, 'loss_lines_1').length).toBeGreaterThan(0);
   });
 
   it('renders every chart to a PNG offline', async () => {

@@ -218,6 +218,7 @@ export function labelBandLayers(
   bands: readonly LabelBand[] | undefined,
   x: Record<string, unknown>,
   minWidth = 0,
+  name = 'label_bands',
 ): object[] {
   if (!bands || bands.length === 0) return [];
   const values = bands.map(({ start, end, label }) => {
@@ -226,7 +227,7 @@ export function labelBandLayers(
   });
   return [
     {
-      name: 'label_bands',
+      name,
       data: { values },
       mark: { type: 'rect', color: '#ff7f0e', opacity: 0.22 },
       encoding: { x: { ...x, field: 'start' }, x2: { field: 'end' }, tooltip: { field: 'label' } },
@@ -261,6 +262,7 @@ export function priceLine(
   times: ArrayLike<number>,
   close: ArrayLike<number>,
   width = PANEL_WIDTH,
+  name = 'price_line',
 ): { layer: Record<string, unknown>; y: Record<string, unknown> } {
   const log = usesLogPrice(times, close);
   const values = downsampleIndices(close).map((i) => ({ time: times[i]!, close: close[i]! }));
@@ -273,7 +275,7 @@ export function priceLine(
   return {
     y,
     layer: {
-      name: 'price_line',
+      name,
       data: { values },
       mark: { type: 'line', color: '#555', strokeWidth: 1 },
       encoding: { x: timeEncoding(spanOf(times), width), y },
@@ -318,8 +320,9 @@ export function priceAnomaliesSpec(
         height: 160,
         title: { text: `${detector.name} (${points.length} flagged)`, anchor: 'start', fontSize: 12 },
         layer: [
-          ...labelBandLayers(options.labels, x, minBand),
-          line.layer,
+          // Mark names are unique per panel: vega merges marks that share a name.
+          ...labelBandLayers(options.labels, x, minBand, `label_bands_${index}`),
+          { ...line.layer, name: `price_line_${index}` },
           {
             name: `flags_${index}`,
             data: { values: points },
@@ -429,7 +432,12 @@ export function scorePanel(
       fontSize: 12,
     },
     layer: [
-      ...labelBandLayers(options.labels, x, (spanOf(times) / width) * MIN_BAND_PIXELS),
+      ...labelBandLayers(
+        options.labels,
+        x,
+        (spanOf(times) / width) * MIN_BAND_PIXELS,
+        `score_bands_${index}`,
+      ),
       {
         name: `scores_${index}`,
         data: { values },
@@ -492,7 +500,7 @@ const LOG_LOSS_RATIO = 30;
 export function lossSpec(histories: readonly LossHistory[]): VegaLiteSpec {
   return {
     title: 'Training and validation loss',
-    hconcat: histories.map(({ detector, epochs, bestEpoch }) => {
+    hconcat: histories.map(({ detector, epochs, bestEpoch }, index) => {
       const values = epochs.flatMap(({ epoch, loss, valLoss }) => [
         { epoch, loss, kind: 'training' },
         { epoch, loss: valLoss, kind: 'validation' },
@@ -524,7 +532,7 @@ export function lossSpec(histories: readonly LossHistory[]): VegaLiteSpec {
         title: { text: detector, anchor: 'start', fontSize: 12 },
         layer: [
           {
-            name: 'loss_lines',
+            name: `loss_lines_${index}`,
             data: { values },
             mark: { type: 'line', point: true },
             encoding: {
@@ -542,7 +550,7 @@ export function lossSpec(histories: readonly LossHistory[]): VegaLiteSpec {
             ? []
             : [
                 {
-                  name: 'best_epoch',
+                  name: `best_epoch_${index}`,
                   data: { values: [{ epoch: best, text: `best epoch ${best}` }] },
                   mark: { type: 'rule', color: '#2ca02c', strokeDash: [4, 3] },
                   encoding: { x },
