@@ -27,17 +27,43 @@ export interface EvaluationChartInput {
 }
 
 const WIDTH = 900;
-const TIME_AXIS = { field: 'time', type: 'temporal', scale: { type: 'utc' }, axis: { title: null } } as const;
 const BAND_COLOR = '#f4a261';
+/** Narrowest band drawn, as a share of the time axis: a one-candle event in years stays visible. */
+const MIN_BAND_SHARE = 0.003;
 const FLAG_COLOR = '#d62728';
 
-function bandLayer(input: EvaluationChartInput): object[] {
+/** The time axis; over years of history its ticks name the year (vega's default names months). */
+function timeAxis(times: ArrayLike<number>) {
+  const span = times.length > 1 ? times[times.length - 1]! - times[0]! : 0;
+  const years = span > 2 * 365 * 86_400_000;
+  return {
+    field: 'time',
+    type: 'temporal',
+    scale: { type: 'utc' },
+    axis: { title: null, ...(years ? { format: '%Y', tickCount: 'year' } : {}) },
+  } as const;
+}
+
+/** Each labelled span, from its first candle's open to its last candle's close, at least a few pixels wide. */
+export function labelBands(input: EvaluationChartInput): { time: number; end: number }[] {
+  const { times } = input;
+  const span = times.length > 1 ? times[times.length - 1]! + input.intervalMs - times[0]! : input.intervalMs;
+  const least = span * MIN_BAND_SHARE;
+  return input.labels.map((label) => {
+    const time = label.from;
+    const end = label.to + input.intervalMs;
+    const widen = Math.max(0, least - (end - time)) / 2;
+    return { time: time - widen, end: end + widen };
+  });
+}
+
+function bandLayer(input: EvaluationChartInput, axis: ReturnType<typeof timeAxis>): object[] {
   if (input.labels.length === 0) return [];
   return [
     {
-      data: { values: input.labels.map((label) => ({ time: label.from, end: label.to + input.intervalMs })) },
-      mark: { type: 'rect', color: BAND_COLOR, opacity: 0.3 },
-      encoding: { x: TIME_AXIS, x2: { field: 'end' } },
+      data: { values: labelBands(input) },
+      mark: { type: 'rect', color: BAND_COLOR, opacity: 0.4 },
+      encoding: { x: axis, x2: { field: 'end' } },
     },
   ];
 }
@@ -45,6 +71,7 @@ function bandLayer(input: EvaluationChartInput): object[] {
 /** The chart's Vega-Lite spec: a price panel, then one score panel per detector. */
 export function evaluationChartSpec(input: EvaluationChartInput): VegaLiteSpec {
   const { times, close } = input;
+  const axis = timeAxis(times);
   const priceLine = downsampleIndices(close).map((i) => ({ time: times[i]!, value: close[i]! }));
   const consensus =
     input.detectors.find((detector) => detector.name === 'consensus') ?? input.detectors.at(-1);
@@ -63,12 +90,12 @@ export function evaluationChartSpec(input: EvaluationChartInput): VegaLiteSpec {
     height: 120,
     title: { text: title, anchor: 'start', fontSize: 12 },
     layer: [
-      ...bandLayer(input),
+      ...bandLayer(input, axis),
       {
         data: { values: line },
         mark: { type: 'line', color: '#555', strokeWidth: 1 },
         encoding: {
-          x: TIME_AXIS,
+          x: axis,
           y: { field: 'value', type: 'quantitative', scale: { zero: false }, title: yTitle },
         },
       },
@@ -84,7 +111,7 @@ export function evaluationChartSpec(input: EvaluationChartInput): VegaLiteSpec {
       {
         data: { values: points },
         mark: { type: 'point', filled: true, size: 24, color: FLAG_COLOR },
-        encoding: { x: TIME_AXIS, y: { field: 'value', type: 'quantitative' } },
+        encoding: { x: axis, y: { field: 'value', type: 'quantitative' } },
       },
     ],
   });
