@@ -65,23 +65,31 @@ describe('the dashboard in a real terminal (tmux)', () => {
 
       const training = await waitFor(
         'the loss chart',
-        (text) => /epoch \d+\/\d+/.test(text) && /[╭╮╯╰]/.test(text) && /── train/.test(text),
+        (text) => /epoch \d+\/\d+/.test(text) && /[╭╮╯╰]/.test(text) && /─ train /.test(text),
       );
       expect(training).toMatch(/crypto-anomaly run · BTCUSDT 1h/);
       expect(training).toMatch(/bundled sample market \(default source\)/);
       expect(training).toMatch(/Stages/);
       expect(training).toMatch(/running · q stop/);
+      // The legend tells the curves apart by glyph, the x axis is the epochs run.
+      expect(training).toMatch(/─ train [\d.e-]+ {2}•· val(idation)? [\d.e-]+ {2}┊ best \d+/);
+      expect(training).toMatch(/ epoch 1( +\d+)*\s*$/m);
 
       const finished = await waitFor('the final table', (text) => /finished in /.test(text));
       expect(finished).toMatch(/consensus \(threshold [\d.]+\)/);
       expect(finished).toMatch(/\d{4}-\d{2}-\d{2} \d{2}:\d{2}/);
       expect(finished).toMatch(/Files in /);
+      // Flag counts per detector and for the consensus, and every file by name.
+      expect(finished).toMatch(/Flagged\s+all\s+test/);
+      expect(finished).toMatch(/consensus\s+\d+\s+\d+/);
+      expect(finished).toMatch(/autoencoder\s+\d+\s+\d+/);
+      expect(finished).toMatch(/summary\.json/);
       for (const line of finished.split('\n')) expect(line.length).toBeLessThanOrEqual(100);
 
       // Back to the dense autoencoder's pane and onto a log scale, then quit.
       // One key at a time: keys sent together can arrive as one input ("\tl") that matches neither.
       tmux('send-keys', '-t', session, 'Tab');
-      await waitFor('the loss chart pane', (text) => /── train/.test(text));
+      await waitFor('the loss chart pane', (text) => /─ train /.test(text));
       tmux('send-keys', '-t', session, 'l');
       const logScale = await waitFor('the log-scale chart', (text) => /\(log scale\)/.test(text));
       expect(logScale).toMatch(/epoch 6\/6|early-stopped/);
