@@ -1,16 +1,62 @@
-import type { PipelineEvent } from '@crypto-anomaly/core';
+import {
+  CONTAMINATION_RULE,
+  DEFAULT_POT,
+  isContamination,
+  type PipelineEvent,
+  type ThresholdMethod,
+  type WindowSize,
+} from '@crypto-anomaly/core';
 import type { Interval, KlineSource } from '@crypto-anomaly/data';
-import { type Command, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { RunOutcome } from '../api.js';
 import type { ConfigFile } from '../config.js';
 import { parse, pick } from '../options.js';
 import type { Reporter } from '../reporter-api.js';
 import { DEFAULT_INTERVAL, DEFAULT_SYMBOL, openSource, type SourceKind } from '../sources.js';
 
+const THRESHOLD_CHOICES =
+  `contamination:C (C ${CONTAMINATION_RULE}), pot, spot[:RISK] or dspot[:RISK] (RISK in (0, 0.5), ` +
+  'e.g. dspot:0.01)';
+
+/**
+ * `--threshold`: `contamination:C`, `pot` (core's DEFAULT_POT), `spot[:RISK]` or `dspot[:RISK]`
+ * (adaptive: SPOT / DSPOT, RISK the share of normal rows expected above the threshold).
+ */
+export function parseThreshold(value: string): ThresholdMethod {
+  const [kind, argument, ...rest] = value.trim().split(':');
+  const number =
+    argument !== undefined && /^(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(argument)
+      ? Number(argument)
+      : Number.NaN;
+  if (rest.length === 0) {
+    if (kind === 'contamination' && isContamination(number)) return { kind, contamination: number };
+    if (kind === 'pot' && argument === undefined) return { ...DEFAULT_POT };
+    if ((kind === 'spot' || kind === 'dspot') && argument === undefined) return { kind };
+    if ((kind === 'spot' || kind === 'dspot') && number > 0 && number < 0.5) return { kind, risk: number };
+  }
+  throw new InvalidArgumentError(`Expected ${THRESHOLD_CHOICES}.`);
+}
+
+/** `--train-window`, `--step`: a whole number of candles, or a duration such as 2y, 3mo, 90d, 12h. */
+export function parseWindowSize(value: string): WindowSize {
+  const text = value.trim();
+  if (/^\d+$/.test(text) && Number(text) > 0 && Number.isSafeInteger(Number(text))) return Number(text);
+  if (/^\d+(\.\d+)?(mo|y|w|d|h|m)$/.test(text) && Number.parseFloat(text) > 0) return text;
+  throw new InvalidArgumentError(
+    'Expected candles (a whole number, e.g. 500) or a duration: a number and y, mo, w, d, h or m (e.g. 2y, 3mo, 90d).',
+  );
+}
+
 /** Flags shared by run, train and detect: training, backend, display. */
 export function addEngineOptions(command: Command, options: { training: boolean }): Command {
   if (options.training) {
     command
+      .option(
+        '--threshold <method>',
+        `how each detector's threshold is set: ${THRESHOLD_CHOICES}; spot and dspot adapt row by row ` +
+          'to the scores after training (default: the config, else contamination:0.01)',
+        parseThreshold,
+      )
       .option(
         '--epochs <n>',
         'most epochs of both autoencoders (default: the config, else 60 and 30)',
@@ -39,11 +85,14 @@ export function engineSettings(command: Command, config: ConfigFile) {
   const epochs = pick<number>(command, 'epochs', config.epochs);
   const seed = pick<number>(command, 'seed', config.seed);
   const backend = pick<'auto' | 'wasm' | 'node' | 'cpu'>(command, 'backend', config.backend);
+  // --threshold overrides the config file's pipeline.threshold (a detector's own section still wins).
+  const threshold = command.getOptionValue('threshold') as ThresholdMethod | undefined;
+  const pipeline = threshold ? { ...config.pipeline, threshold } : config.pipeline;
   return {
     ...(epochs !== undefined ? { epochs } : {}),
     ...(seed !== undefined ? { seed } : {}),
     ...(backend !== undefined ? { backend } : {}),
-    ...(config.pipeline ? { config: config.pipeline } : {}),
+    ...(pipeline ? { config: pipeline } : {}),
     charts: pick<boolean>(command, 'charts', config.charts) ?? true,
     tui: pick<boolean>(command, 'tui', config.tui) ?? true,
   };
