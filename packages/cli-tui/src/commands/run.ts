@@ -86,7 +86,7 @@ is about (folds) x (one run on the window). A stop discards a walk-forward run.`
             'Using the bundled sample market (the default source; --source binance or csv for real data).',
           );
         }
-        const { tui: _tui, json: _json, ...options } = engine;
+        const { tui: _tui, ...options } = engine;
         return withEngineInput(command, config, reporter, { kind: 'sample' }, async (input) => {
           // q, Ctrl+C or a signal after a detector finished keeps a partial run (no charts).
           const result = await core.runPipeline({
