@@ -28,8 +28,8 @@ function cli(...args: string[]) {
 const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
 
 /** The run's rows as the test reads them: time, close, score, flag. */
-function runRows(file = 'anomalies_isolation_forest.csv') {
-  const [header, ...lines] = readFileSync(join(runDir, file), 'utf8').trim().split('\n');
+function runRows(file = 'anomalies_isolation_forest.csv', dir = runDir) {
+  const [header, ...lines] = readFileSync(join(dir, file), 'utf8').trim().split('\n');
   const columns = header!.split(',');
   const at = (name: string) => columns.indexOf(name);
   return lines.map((line) => {
@@ -138,6 +138,45 @@ describe('evaluate with the sample market labels', () => {
       if (move || candles[i]!.volume > 3 * median) explainable++;
     }
     expect(forest.explainable.explainableFlags).toBe(explainable);
+  });
+
+  it("evaluates a saved model's anomalies through detect's folder", () => {
+    const rows = runRows();
+    const since = new Date(rows[800]!.time).toISOString();
+    const detected = join(work, 'detected');
+    const scored = cli(
+      'detect',
+      '--model',
+      join(runDir, 'model'),
+      '--source',
+      'sample',
+      '--config',
+      config,
+      '--since',
+      since,
+      '--out',
+      detected,
+      '--no-tui',
+      '--no-charts',
+    );
+    expect(scored.status, scored.stderr).toBe(0);
+    const result = cli(
+      'evaluate',
+      detected,
+      '--labels',
+      'sample',
+      '--config',
+      config,
+      '--json',
+      '--no-charts',
+    );
+    expect(result.status, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout);
+    const detectedRows = runRows('anomalies_isolation_forest.csv', detected);
+    expect(report.rows.count).toBe(detectedRows.length);
+    expect(report.from.runDir).toBe(detected);
+    expect(detectedRows[0]!.time).toBeGreaterThanOrEqual(rows[800]!.time);
+    expect(report.detectors[0].flags).toBe(detectedRows.filter((row) => row.flag === 1).length);
   });
 
   it('refuses sample labels for a run on other candles', () => {
