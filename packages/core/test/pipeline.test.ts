@@ -99,6 +99,20 @@ describe('runPipeline', () => {
     expect(events.filter((e) => e.type === 'epoch' && e.detector === 'attention')).toHaveLength(3);
   });
 
+  it("gives each detector's flags and top rows as soon as it scored, before the outputs, as the result has them", () => {
+    const scored = events.filter((e) => e.type === 'scored');
+    expect(scored.map((e) => e.detector).sort()).toEqual(
+      ['attention', 'autoencoder', 'consensus', 'isolation-forest'].sort(),
+    );
+    const outputsStart = events.findIndex((e) => e.type === 'stage' && e.stage === 'outputs');
+    for (const event of scored) {
+      expect(events.indexOf(event)).toBeLessThan(outputsStart);
+      expect(event.topAnomalies).toEqual(result.topAnomalies[event.detector]);
+      expect(event.flagged).toEqual(result.summary.detectors[event.detector]!.flagged);
+      expect(event.rows).toBe(result.summary.rows.scored);
+    }
+  });
+
   it('writes every file, scoring every row of the history with its split', async () => {
     const written = await readdir(outDir);
     for (const name of [
