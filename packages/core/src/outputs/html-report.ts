@@ -105,10 +105,15 @@ export function interactiveSpec(input: HtmlReportInput): VegaLiteSpec {
         params: [{ name: 'zoom', select: { type: 'interval', encodings: ['x'] }, bind: 'scales' }],
       },
       ...detectors.map((detector, index) => {
-        const values: { time: number; close: number; score: number }[] = [];
+        const values: { time: number; when: string; close: number; score: number }[] = [];
         for (let i = 0; i < close.length; i++) {
           if (detector.flags[i] === 1)
-            values.push({ time: times[i]!, close: close[i]!, score: detector.scores[i]! });
+            values.push({
+              time: times[i]!,
+              when: isoMinute(times[i]!),
+              close: close[i]!,
+              score: detector.scores[i]!,
+            });
         }
         return {
           name: `price_flags_${index}`,
@@ -125,7 +130,8 @@ export function interactiveSpec(input: HtmlReportInput): VegaLiteSpec {
             x,
             y: line.y,
             tooltip: [
-              { field: 'time', type: 'temporal', title: 'time (UTC)', format: '%Y-%m-%d %H:%M' },
+              // Preformatted: a temporal tooltip would show the browser's time zone.
+              { field: 'when', type: 'nominal', title: 'time (UTC)' },
               { field: 'close', type: 'quantitative', title: 'close' },
               { field: 'score', type: 'quantitative', title: `${detector.name} score`, format: '.4~g' },
             ],
