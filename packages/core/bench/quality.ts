@@ -1,26 +1,47 @@
 /**
- * Detection quality (issue §10), measured in one run:
- * 1. On the labelled sample market (data's default: 5000 hourly candles, seed 42): ROC-AUC,
- *    PR-AUC (average precision) and event recall per detector and for the consensus, over every
- *    scored row and over the test rows only, plus recall per anomaly kind.
- * 2. On real daily BTCUSDT candles: the ten most anomalous days per detector with their returns.
+ * Detection quality (issue #13), the toolkit's defaults beside the Python original, in one run:
+ * 1. On real candles (BTCUSDT and ETHUSDT at 1d, 4h and 1h, full history): per detector, the
+ *    explainable share of its flags (a flagged candle whose |log return| exceeds 3 standard
+ *    deviations of the previous 30 candles' returns, or whose volume exceeds 3 times their median,
+ *    `explainableShare`), the share of its flags in the first 10% of the history (`flagSpread`),
+ *    and the flag count.
+ * 2. On the labelled sample market (data's default: 5000 hourly candles, seed 42): ROC-AUC,
+ *    PR-AUC (average precision) and event recall per detector and for the consensus, and recall
+ *    per anomaly kind.
+ * The Python original (`../shared/peers/seed_baseline.py`) runs on the same CSV files (the sample
+ * market written as a Binance CSV) and is measured the same way from its anomaly files; it writes
+ * flagged rows only, so its ranking measures (ROC-AUC, PR-AUC) cannot be computed.
  *
  *   pnpm exec tsx bench/quality.ts [--data ../../../shared/data] [--seed 42] [--backend auto]
+ *     [--datasets BTCUSDT_1d,ETHUSDT_4h] [--config '{"features":{"set":"classic"}}'] [--epochs 5]
+ *     [--peer run | none | DIR]  (DIR: earlier peer outputs, one folder per dataset and `sample`)
+ *     [--no-sample] [--no-real]
  *
  * Prints Markdown tables (pasted into the README).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { ANOMALY_KINDS, csvSource, sampleSource } from '@crypto-anomaly/data';
+import { parseArgs, promisify } from 'node:util';
+import {
+  ANOMALY_KINDS,
+  csvSource,
+  type Kline,
+  type KlineSource,
+  sampleSource,
+  writeKlinesCsv,
+} from '@crypto-anomaly/data';
 import {
   averagePrecision,
   type BackendPreference,
   computeFeatures,
-  type DetectorScores,
   eventRecall,
+  explainableShare,
+  flagSpread,
+  type PipelineConfigInput,
   rocAuc,
   trainPipeline,
 } from '../src/index.js';
@@ -31,147 +52,200 @@ const { values } = parseArgs({
     data: { type: 'string', default: join(repoRoot, '..', 'shared', 'data') },
     seed: { type: 'string', default: '42' },
     backend: { type: 'string', default: 'auto' },
+    datasets: {
+      type: 'string',
+      default: 'BTCUSDT_1d,ETHUSDT_1d,BTCUSDT_4h,ETHUSDT_4h,BTCUSDT_1h,ETHUSDT_1h',
+    },
+    config: { type: 'string' },
+    epochs: { type: 'string' },
+    peer: { type: 'string', default: 'run' },
+    'no-sample': { type: 'boolean', default: false },
+    'no-real': { type: 'boolean', default: false },
   },
 });
 const seed = Number(values.seed);
 const backend = values.backend as BackendPreference;
+const config: PipelineConfigInput = values.config ? JSON.parse(values.config) : {};
+const epochs = values.epochs === undefined ? {} : { epochs: Number(values.epochs) };
+const peerScript = join(repoRoot, '..', 'shared', 'peers', 'seed_baseline.py');
 const scratch = await mkdtemp(join(tmpdir(), 'core-quality-'));
+const run = promisify(execFile);
 
-const fmt = (v: number, digits = 3) => (Number.isFinite(v) ? v.toFixed(digits) : 'n/a');
+const fmt = (v: number, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : 'n/a');
+const count = (flags: ArrayLike<number>) => Array.prototype.reduce.call(flags, (a, b) => a + b, 0) as number;
 
-async function scoreAll(
-  source: Parameters<typeof trainPipeline>[0]['source'],
-  symbol: string,
-  interval: '1h' | '1d',
-  name: string,
-) {
+/** One detector's flags (one per candle, warm-up rows 0) and, when it has them, scores. */
+interface Flagged {
+  name: string;
+  flags: Uint8Array;
+  scores?: Float64Array;
+}
+
+/** Trains the toolkit's defaults on the candles and scores every candle. */
+async function toolkit(source: KlineSource, symbol: string, interval: string, name: string) {
   const { pipeline } = await trainPipeline({
     source,
     symbol,
-    interval,
+    interval: interval as '1h',
     seed,
     backend,
+    config,
+    ...epochs,
     modelDir: join(scratch, name),
   });
-  const klines = await source.load({ symbol, interval });
+  const klines = await source.load({ symbol, interval: interval as '1h' });
   const table = computeFeatures(klines, pipeline.config.features);
   const scored = await pipeline.score(table);
   pipeline.dispose();
-  return { klines, table, scored, trainedOn: pipeline.trainedOn };
+  const detectors: Flagged[] = [...scored.detectors, scored.consensus].map((s) => {
+    const flags = new Uint8Array(klines.length);
+    const scores = new Float64Array(klines.length).fill(Number.NaN);
+    flags.set(s.flags, table.warmupRows);
+    scores.set(s.scores, table.warmupRows);
+    return { name: s.name, flags, scores };
+  });
+  return { klines, detectors, testRows: pipeline.trainedOn.rows.test };
 }
 
-// 1. Labelled sample market.
-const sample = sampleSource({ seed });
-const market = sample.market();
-const { table, scored, trainedOn } = await scoreAll(sample, market.symbol, '1h', 'sample');
-const rows = table.matrix.rows;
-const offset = table.warmupRows;
-const labels = new Uint8Array(rows);
-for (const event of market.labels) {
-  for (let i = Math.max(event.startIndex, offset); i <= event.endIndex; i++) labels[i - offset] = 1;
-}
-const events = market.labels
-  .filter((e) => e.endIndex >= offset)
-  .map((e) => ({ ...e, startIndex: Math.max(0, e.startIndex - offset), endIndex: e.endIndex - offset }));
-const testStart = rows - trainedOn.rows.test;
-const testEvents = events.filter((e) => e.startIndex >= testStart);
-const all: DetectorScores[] = [...scored.detectors, scored.consensus];
+const PEER_FILES = {
+  'isolation-forest': 'anomalies_isolation_forest.csv',
+  autoencoder: 'anomalies_autoencoder.csv',
+  attention: 'anomalies_attention.csv',
+} as const;
 
-console.log(
-  `\n### Sample market (seed ${seed}, ${market.klines.length} hourly candles, ${market.labels.length} injected events, ${labels.reduce((a, b) => a + b, 0)} anomalous rows of ${rows})\n`,
-);
-console.log(
-  '| detector | ROC-AUC | PR-AUC | event recall | flagged rows | ROC-AUC (test) | PR-AUC (test) | event recall (test) |',
-);
-console.log('|---|---|---|---|---|---|---|---|');
-for (const s of all) {
-  const testScores = s.scores.subarray(testStart);
-  const testLabels = labels.subarray(testStart);
-  const testEventsShifted = testEvents.map((e) => ({
-    startIndex: e.startIndex - testStart,
-    endIndex: e.endIndex - testStart,
-  }));
-  console.log(
-    `| ${s.name} | ${fmt(rocAuc(s.scores, labels))} | ${fmt(averagePrecision(s.scores, labels))} | ` +
-      `${fmt(eventRecall(s.flags, events), 2)} | ${s.flags.reduce((a, b) => a + b, 0)} | ` +
-      `${fmt(rocAuc(testScores, testLabels))} | ${fmt(averagePrecision(testScores, testLabels))} | ` +
-      `${fmt(eventRecall(s.flags.subarray(testStart), testEventsShifted), 2)} (${testEvents.length} events) |`,
+/** The Python original's flags on a CSV file (run now, or read from an earlier run's folder). */
+async function peer(csvPath: string, name: string, klines: readonly Kline[]): Promise<Flagged[] | undefined> {
+  if (values.peer === 'none') return undefined;
+  let dir = join(values.peer, name);
+  if (values.peer === 'run') {
+    if (!existsSync(peerScript)) return undefined;
+    dir = join(scratch, `peer-${name}`);
+    await run('/usr/bin/python3', [peerScript, '--input', csvPath, '--out', dir], { maxBuffer: 1 << 24 });
+  }
+  if (!existsSync(join(dir, PEER_FILES.autoencoder))) return undefined;
+  const index = new Map(
+    klines.map((k, i) => [new Date(k.openTime).toISOString().slice(0, 16).replace('T', ' '), i]),
   );
-}
-const baseRate = labels.reduce((a, b) => a + b, 0) / rows;
-console.log(`\nPR-AUC of a random score = the anomalous share of rows = ${fmt(baseRate)}.\n`);
-console.log(`| event kind | events | ${all.map((s) => s.name).join(' | ')} |`);
-console.log(`|---|---|${all.map(() => '---').join('|')}|`);
-for (const kind of ANOMALY_KINDS) {
-  const ofKind = events.filter((e) => e.kind === kind);
-  if (ofKind.length === 0) continue;
-  console.log(
-    `| ${kind} | ${ofKind.length} | ${all.map((s) => fmt(eventRecall(s.flags, ofKind), 2)).join(' | ')} |`,
-  );
+  const out: Flagged[] = [];
+  for (const [detector, file] of Object.entries(PEER_FILES)) {
+    const flags = new Uint8Array(klines.length);
+    const lines = (await readFile(join(dir, file), 'utf8')).trim().split('\n').slice(1);
+    for (const line of lines) {
+      const i = index.get(line.slice(0, line.indexOf(',')));
+      if (i === undefined) throw new Error(`${file}: no candle at ${line.slice(0, 16)}`);
+      flags[i] = 1;
+    }
+    out.push({ name: detector, flags });
+  }
+  return out;
 }
 
-// Explanations: over each kind's anomalous rows, the feature most often named first.
-console.log('\nMost frequent top contributing feature over the anomalous rows of each kind:\n');
-console.log(`| event kind | ${all.map((s) => s.name).join(' | ')} |`);
-console.log(`|---|${all.map(() => '---').join('|')}|`);
-for (const kind of ANOMALY_KINDS) {
-  const ofKind = events.filter((e) => e.kind === kind);
-  if (ofKind.length === 0) continue;
-  const cells = all.map((s) => {
-    const counts = new Map<string, number>();
-    let rowsOfKind = 0;
-    for (const e of ofKind) {
-      for (let r = e.startIndex; r <= e.endIndex; r++) {
-        const row = Array.from(
-          s.contributions.data.subarray(r * table.matrix.cols, (r + 1) * table.matrix.cols),
-        );
-        const best = row.reduce((b, v, c) => (Number.isFinite(v) && v > (row[b] ?? -1) ? c : b), 0);
-        const name = table.names[best]!;
-        counts.set(name, (counts.get(name) ?? 0) + 1);
-        rowsOfKind++;
+function realRows(program: string, dataset: string, klines: readonly Kline[], detectors: readonly Flagged[]) {
+  const times = Float64Array.from(klines, (k) => k.openTime);
+  return detectors.map((d) => {
+    const explained = explainableShare(klines, d.flags);
+    const spread = flagSpread(times, d.flags);
+    return {
+      line: `| ${dataset} | ${program} | ${d.name} | ${fmt(explained.share)} | ${fmt(spread.earlyShare)} | ${explained.flags} |`,
+      share: explained.share,
+      early: spread.earlyShare,
+      baseRate: explained.baseRate,
+    };
+  });
+}
+
+// 1. Real candles.
+if (!values['no-real']) {
+  const header =
+    '| dataset | program | detector | explainable share of flags | flags in first 10% | flags |\n|---|---|---|---|---|---|';
+  const lines: string[] = [];
+  const worst = { toolkit: { share: 1, early: 0 }, python: { share: 1, early: 0 } };
+  for (const dataset of values.datasets.split(',')) {
+    const [symbol, interval] = dataset.split('_') as [string, string];
+    const path = join(values.data, 'binance', `${dataset}.csv`);
+    if (!existsSync(path)) {
+      console.log(`(skipped ${dataset}: ${path} is missing)`);
+      continue;
+    }
+    const source = csvSource(path, { symbol, interval: interval as '1h' });
+    const started = process.hrtime.bigint();
+    const ours = await toolkit(source, symbol, interval, dataset);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const rows = realRows('toolkit', dataset, ours.klines, ours.detectors);
+    const theirs = await peer(path, dataset, ours.klines);
+    const peerRows = theirs ? realRows('python', dataset, ours.klines, theirs) : [];
+    for (const [program, set] of [
+      ['toolkit', rows],
+      ['python', peerRows],
+    ] as const) {
+      for (const row of set) {
+        worst[program].share = Math.min(worst[program].share, row.share);
+        worst[program].early = Math.max(worst[program].early, row.early);
       }
     }
-    const [name, count] = [...counts].sort((a, b) => b[1] - a[1])[0]!;
-    return `${name} (${Math.round((100 * count) / rowsOfKind)}%)`;
-  });
-  console.log(`| ${kind} | ${cells.join(' | ')} |`);
+    lines.push(...rows.map((r) => r.line), ...peerRows.map((r) => r.line));
+    console.error(
+      `${dataset}: ${ours.klines.length} candles, explainable base rate ${fmt(rows[0]!.baseRate, 3)}, toolkit ${seconds.toFixed(0)} s`,
+    );
+    console.error(rows.map((r) => r.line).join('\n'));
+  }
+  console.log(`\n### Real candles, full history\n\n${header}\n${lines.join('\n')}`);
+  console.log(
+    `\nWorst over datasets and detectors: toolkit explainable share ${fmt(worst.toolkit.share)}, ` +
+      `first-10% share ${fmt(worst.toolkit.early)}; python ${fmt(worst.python.share)}, ${fmt(worst.python.early)}.`,
+  );
 }
 
-// 2. Real daily BTCUSDT: the ten most anomalous days per detector.
-const dailyPath = join(values.data, 'binance', 'BTCUSDT_1d.csv');
-const daily = await scoreAll(
-  csvSource(dailyPath, { symbol: 'BTCUSDT', interval: '1d' }),
-  'BTCUSDT',
-  '1d',
-  'daily',
-);
-console.log(`\n### BTCUSDT daily (${dailyPath.replace(repoRoot, '.')}, ${daily.klines.length} days)\n`);
-const returnCol = daily.table.names.indexOf('log_return');
-const volumeCol = daily.table.names.indexOf('volume_zscore');
-for (const s of [...daily.scored.detectors, daily.scored.consensus]) {
-  const order = Array.from(s.scores.keys())
-    .filter((i) => Number.isFinite(s.scores[i]!))
-    .sort((a, b) => s.scores[b]! - s.scores[a]!)
-    .slice(0, 10);
+// 2. Labelled sample market.
+if (!values['no-sample']) {
+  const sample = sampleSource({ seed });
+  const market = sample.market();
+  const ours = await toolkit(sample, market.symbol, '1h', 'sample');
+  const n = ours.klines.length;
+  const labels = new Uint8Array(n);
+  for (const event of market.labels) labels.fill(1, event.startIndex, event.endIndex + 1);
+  // Rows before the first feature row have no score: measured over the scored rows.
+  const first = ours.detectors[0]!.scores!.findIndex(Number.isFinite);
+  const events = market.labels
+    .filter((e) => e.endIndex >= first)
+    .map((e) => ({ ...e, startIndex: Math.max(0, e.startIndex - first), endIndex: e.endIndex - first }));
+  const csvPath = join(scratch, 'sample.csv');
+  await mkdir(scratch, { recursive: true });
+  await writeKlinesCsv(csvPath, market.klines);
+  const theirs = (await peer(csvPath, 'sample', ours.klines)) ?? [];
+  const scoredLabels = labels.subarray(first);
   console.log(
-    `\n**${s.name}** (threshold ${s.threshold.value.toPrecision(4)}, ${s.flags.reduce((a, b) => a + b, 0)} days flagged)\n`,
+    `\n### Sample market (seed ${seed}, ${n} hourly candles, ${market.labels.length} injected events, ` +
+      `${count(scoredLabels)} anomalous rows of ${n - first} scored)\n`,
   );
-  console.log('| day | close | return | volume z | score | top features |');
-  console.log('|---|---|---|---|---|---|');
-  for (const i of order) {
-    const cols = daily.table.matrix.cols;
-    const r = daily.table.matrix.data[i * cols + returnCol]!;
-    const contributions = Array.from(s.contributions.data.subarray(i * cols, (i + 1) * cols));
-    const top = contributions
-      .map((v, c) => ({ v, c }))
-      .filter(({ v }) => Number.isFinite(v) && v > 0)
-      .sort((a, b) => b.v - a.v)
-      .slice(0, 3)
-      .map(({ c }) => daily.table.names[c]);
+  console.log('| program | detector | ROC-AUC | PR-AUC | event recall | flagged rows | precision of flags |');
+  console.log('|---|---|---|---|---|---|---|');
+  const all = [
+    ...ours.detectors.map((d) => ({ program: 'toolkit', ...d })),
+    ...theirs.map((d) => ({ program: 'python', ...d })),
+  ];
+  for (const d of all) {
+    const flags = d.flags.subarray(first);
+    const scores = d.scores?.subarray(first);
+    const flagged = count(flags);
+    let hits = 0;
+    for (let i = 0; i < flags.length; i++) hits += flags[i]! & scoredLabels[i]!;
     console.log(
-      `| ${new Date(daily.table.times[i]!).toISOString().slice(0, 10)} | ${daily.table.close[i]!.toFixed(0)} | ` +
-        `${(100 * Math.expm1(r)).toFixed(1)}% | ${daily.table.matrix.data[i * cols + volumeCol]!.toFixed(1)} | ` +
-        `${s.scores[i]!.toPrecision(3)} | ${top.join(', ')} |`,
+      `| ${d.program} | ${d.name} | ${scores ? fmt(rocAuc(scores, scoredLabels), 3) : 'n/a'} | ` +
+        `${scores ? fmt(averagePrecision(scores, scoredLabels), 3) : 'n/a'} | ${fmt(eventRecall(flags, events))} | ` +
+        `${flagged} | ${fmt(flagged === 0 ? Number.NaN : hits / flagged)} |`,
+    );
+  }
+  console.log(
+    `\nPR-AUC of a random score = the anomalous share of rows = ${fmt(count(scoredLabels) / scoredLabels.length, 3)}.\n`,
+  );
+  console.log(`| event kind | events | ${all.map((d) => `${d.program} ${d.name}`).join(' | ')} |`);
+  console.log(`|---|---|${all.map(() => '---').join('|')}|`);
+  for (const kind of ANOMALY_KINDS) {
+    const ofKind = events.filter((e) => e.kind === kind);
+    if (ofKind.length === 0) continue;
+    console.log(
+      `| ${kind} | ${ofKind.length} | ${all.map((d) => fmt(eventRecall(d.flags.subarray(first), ofKind))).join(' | ')} |`,
     );
   }
 }

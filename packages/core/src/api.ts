@@ -300,6 +300,7 @@ export const FEATURE_NAMES = Object.freeze([
  * 2026 one. Formulas and reasons are in the README.
  */
 export const RELATIVE_FEATURE_NAMES = Object.freeze([
+  'log_return',
   'return_zscore',
   'relative_volatility',
   'relative_range',
@@ -308,7 +309,6 @@ export const RELATIVE_FEATURE_NAMES = Object.freeze([
   'relative_lower_shadow',
   'relative_volume',
   'volume_zscore',
-  'taker_buy_ratio',
   'relative_trades_per_volume',
   'rsi',
 ] as const);
@@ -336,7 +336,7 @@ export interface FeatureOptions {
   volumeWindow: number;
   /** Wilder's RSI period (`rsi`). Default 14. */
   rsiPeriod: number;
-  /** Candles before t the relative features compare candle t with (medians, deviations). Default 30. */
+  /** Candles before t the relative features compare candle t with (medians, deviations). Default 50. */
   levelWindow: number;
 }
 

@@ -15,14 +15,14 @@ import { assertInteger, assertOneOf, describeValue } from './validate.js';
 /**
  * Default set and windows: the relative features (their levels mean the same across years of a
  * growing market, see the README's quality section); one day of hourly candles for the rolling
- * features, Wilder's 14 for RSI, 30 candles for the levels the relative features compare with.
+ * features, Wilder's 14 for RSI, 50 candles for the levels the relative features compare with.
  */
 export const DEFAULT_FEATURE_OPTIONS: Readonly<FeatureOptions> = Object.freeze({
-  set: 'classic',
+  set: 'relative',
   volatilityWindow: 24,
   volumeWindow: 24,
   rsiPeriod: 14,
-  levelWindow: 30,
+  levelWindow: 50,
 });
 
 /** The columns of a feature set, in order. */

@@ -42,7 +42,7 @@ export const DEFAULT_LOG_FEATURES: Readonly<Record<FeatureSetName, readonly Feat
 export const DEFAULT_PREPROCESS_OPTIONS: Readonly<PreprocessOptions> = Object.freeze({
   scaler: 'standard',
   winsorize: Object.freeze({ lower: 0.001, upper: 0.999 }),
-  logFeatures: DEFAULT_LOG_FEATURES.classic as FeatureName[],
+  logFeatures: DEFAULT_LOG_FEATURES.relative as FeatureName[],
 });
 
 /**

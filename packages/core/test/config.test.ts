@@ -37,11 +37,11 @@ describe('pipeline config', () => {
     expect(config.detectors).toEqual(['isolation-forest', 'autoencoder', 'attention']);
     expect(config.split).toEqual({ train: 0.7, validation: 0.15 });
     expect(config.features).toEqual({
-      set: 'classic',
+      set: 'relative',
       volatilityWindow: 24,
       volumeWindow: 24,
       rsiPeriod: 14,
-      levelWindow: 30,
+      levelWindow: 50,
     });
     expect(config.isolationForest).toMatchObject({ seed: 9 });
     expect(config.autoencoder).toMatchObject({ seed: 9, epochs: 4 });

@@ -9,7 +9,7 @@ import {
   splitLabels,
 } from '../src/index.js';
 
-const table = computeFeatures(generateSampleMarket({ count: 1200, seed: 11 }).klines);
+const table = computeFeatures(generateSampleMarket({ count: 1200, seed: 11 }).klines, { set: 'classic' });
 
 function rows(X: Matrix, start: number, end: number): Matrix {
   return { data: X.data.slice(start * X.cols, end * X.cols), rows: end - start, cols: X.cols };

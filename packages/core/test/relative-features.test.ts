@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FEATURE_NAMES, type FeatureTable, RELATIVE_FEATURE_NAMES } from '../src/api.js';
 import { computeFeatures, RATIO_OVER_NOTHING, RollingMedian, ratioTo } from '../src/features.js';
+import { processedDataCsv } from '../src/outputs/csv.js';
 
 /** Small windows so a dozen hand-made candles have feature rows. */
 const SMALL = {
@@ -84,6 +85,21 @@ describe('relative features', () => {
     expect(Array.from(table.classic!.data)).toEqual(Array.from(classic.matrix.data.subarray(offset)));
   });
 
+  it("writes the seed's eleven columns beside the relative ones in the processed-data CSV", () => {
+    const splits = Array.from({ length: table.matrix.rows }, () => 'train' as const);
+    const csv = processedDataCsv(table.times, table.close, splits, table.names, table.matrix, table.matrix, {
+      names: FEATURE_NAMES,
+      matrix: table.classic!,
+    });
+    const [header, first] = csv.split('\n').map((line) => line.split(','));
+    for (const name of FEATURE_NAMES) expect(header).toContain(name);
+    for (const name of RELATIVE_FEATURE_NAMES) expect(header).toContain(`scaled_${name}`);
+    // log_return is in both sets: one column.
+    expect(header!.filter((name) => name === 'log_return')).toHaveLength(1);
+    expect(Number(first![header!.indexOf('log_volume')])).toBeCloseTo(Math.log1p(HAND[5]!.volume), 5);
+    expect(Number(first![header!.indexOf('relative_volume')])).toBeCloseTo(9 / 11, 5); // median of 8, 20, 11
+  });
+
   it('matches values worked out by hand on nine candles', () => {
     // Candle 7: a +6.6% close on 60 units, against candles 4..6.
     const k = HAND[7]!;
@@ -107,13 +123,13 @@ describe('relative features', () => {
       12,
     );
     expect(valueAt(table, 7, 'body')).toBeCloseTo(7 / 11, 12);
-    expect(valueAt(table, 7, 'taker_buy_ratio')).toBeCloseTo(0.4, 12);
+    expect(valueAt(table, 7, 'log_return')).toBeCloseTo(Math.log(110 / 103), 12);
     expect(k.close).toBe(110);
   });
 
   it('does not move when every volume is ten times larger or every price seven times higher', () => {
     const { klines } = generateSampleMarket({ count: 300, seed: 4 });
-    const base = computeFeatures(klines);
+    const base = computeFeatures(klines, { set: 'classic' });
     const relative = computeFeatures(klines, { set: 'relative' });
     const louder = klines.map((k) => ({
       ...k,
@@ -129,6 +145,7 @@ describe('relative features', () => {
     }));
     // volume_zscore, kept from the classic set, is of ln(1 + volume): level-free only where volume >> 1.
     const levelFree = RELATIVE_FEATURE_NAMES.filter((name) => name !== 'volume_zscore');
+    expect(levelFree).toHaveLength(10);
     const cols = relative.matrix.cols;
     for (const changed of [louder, dearer]) {
       const after = computeFeatures(changed, { set: 'relative' });

@@ -61,11 +61,12 @@ async function streamed(
 describe('StreamScorer', () => {
   it('needs the features warm-up plus the attention window, or the context window plus one', () => {
     const scorer = new StreamScorer(pipeline, { symbol: 'BTCUSDT', interval: '1h' });
-    // Default windows 24 / 24 / 14, attention window 8 (7 earlier rows), context window 30.
-    expect(scorer.historyNeeded).toBe(Math.max(24 + 7, 31));
-    expect(new StreamScorer(pipeline, { symbol: 'X', interval: '1h', contextWindow: 50 }).historyNeeded).toBe(
-      51,
-    );
+    // Default features: the relative set's warm-up of 74 (50-candle levels of a 24-return
+    // volatility), attention window 8 (7 earlier rows), context window 30.
+    expect(scorer.historyNeeded).toBe(Math.max(74 + 7, 31));
+    expect(
+      new StreamScorer(pipeline, { symbol: 'X', interval: '1h', contextWindow: 100 }).historyNeeded,
+    ).toBe(101);
   });
 
   it('scores each candle as pipeline.scoreKlines scores it over the same history, every detector and the consensus', async () => {
@@ -94,22 +95,22 @@ describe('StreamScorer', () => {
 
   it('scoreMany over several symbols (one candle twice) equals scoring each alone', async () => {
     const markets = [3, 4, 6].map(
-      (seed) => generateSampleMarket({ count: 120, seed, symbol: `S${seed}` }).klines,
+      (seed) => generateSampleMarket({ count: 160, seed, symbol: `S${seed}` }).klines,
     );
     const make = () =>
       markets.map((klines, i) => {
         const scorer = new StreamScorer(pipeline, { symbol: `S${i}`, interval: '1h' });
-        scorer.warmUp(klines.slice(0, 60));
+        scorer.warmUp(klines.slice(0, 100));
         return scorer;
       });
     const alone = make();
     const expected: CandleScore[][] = alone.map(() => []);
-    for (let t = 60; t < 70; t++) {
+    for (let t = 100; t < 110; t++) {
       for (let s = 0; s < alone.length; s++) expected[s]!.push(await alone[s]!.score(markets[s]![t]!));
     }
     const together = make();
     const got: CandleScore[][] = together.map(() => []);
-    for (let t = 60; t < 70; t += 2) {
+    for (let t = 100; t < 110; t += 2) {
       // A burst with two candles of the first symbol (a back-fill) and one of each other, per step.
       const items = [
         { scorer: together[0]!, kline: markets[0]![t]! },
@@ -141,24 +142,24 @@ describe('StreamScorer', () => {
   });
 
   it('refuses a candle out of order or before the warm-up, leaving every scorer unchanged', async () => {
-    const { klines } = generateSampleMarket({ count: 80, seed: 8 });
+    const { klines } = generateSampleMarket({ count: 120, seed: 8 });
     const ready = new StreamScorer(pipeline, { symbol: 'A', interval: '1h' });
-    ready.warmUp(klines.slice(0, 50));
+    ready.warmUp(klines.slice(0, 100));
     const cold = new StreamScorer(pipeline, { symbol: 'B', interval: '1h' });
     cold.warmUp(klines.slice(0, 5));
     await expect(
       scoreMany([
-        { scorer: ready, kline: klines[50]! },
+        { scorer: ready, kline: klines[100]! },
         { scorer: cold, kline: klines[5]! },
       ]),
     ).rejects.toThrow(/B: the scorer has taken 5 candles/);
-    expect(ready.lastOpenTime).toBe(klines[49]!.openTime);
-    await expect(ready.score(klines[49]!)).rejects.toThrow(/must open after the last one/);
-    expect((await ready.score(klines[50]!)).openTime).toBe(klines[50]!.openTime);
+    expect(ready.lastOpenTime).toBe(klines[99]!.openTime);
+    await expect(ready.score(klines[99]!)).rejects.toThrow(/must open after the last one/);
+    expect((await ready.score(klines[100]!)).openTime).toBe(klines[100]!.openTime);
   });
 
   it('adapts the consensus threshold only when asked, after its calibration scores', async () => {
-    const { klines } = generateSampleMarket({ count: 120, seed: 2 });
+    const { klines } = generateSampleMarket({ count: 160, seed: 2 });
     const kinds = async (options: { adaptiveConsensus?: boolean }) => {
       const scorer = new StreamScorer(pipeline, {
         symbol: 'BTCUSDT',
@@ -166,9 +167,9 @@ describe('StreamScorer', () => {
         consensusCalibration: 10,
         ...options,
       });
-      scorer.warmUp(klines.slice(0, 60));
+      scorer.warmUp(klines.slice(0, 100));
       const seen: string[] = [];
-      for (let i = 60; i < 75; i++)
+      for (let i = 100; i < 115; i++)
         seen.push((await scorer.score(klines[i]!)).detectors.at(-1)!.thresholdKind);
       return seen;
     };

@@ -100,7 +100,9 @@ export function topAnomalyRows(history: ScoredHistory, count: number): AnomalyRo
 
 /**
  * `<SYMBOL>_processed_data.csv`: each kept candle's time, split, close, its raw features and the
- * scaled features the detectors saw.
+ * scaled features the detectors saw. With `classic` (the eleven classic features of the same rows,
+ * when the detectors used another set), those come first, so the seed's columns are always there;
+ * a column of both sets is written once.
  */
 export function processedDataCsv(
   times: Float64Array,
@@ -109,12 +111,16 @@ export function processedDataCsv(
   names: readonly string[],
   raw: Matrix,
   scaled: Matrix,
+  classic?: { names: readonly string[]; matrix: Matrix },
 ): string {
-  const header = ['time', 'split', 'close', ...names, ...names.map((n) => `scaled_${n}`)];
+  const extra = classic ? classic.names.filter((name) => !names.includes(name)) : [];
+  const extraCols = extra.map((name) => classic!.names.indexOf(name));
+  const header = ['time', 'split', 'close', ...extra, ...names, ...names.map((n) => `scaled_${n}`)];
   const lines = [header.join(',')];
   const cols = names.length;
   for (let r = 0; r < times.length; r++) {
     const cells = [isoTime(times[r]!), splits[r]!, formatNumber(close[r]!)];
+    for (const c of extraCols) cells.push(formatCompact(classic!.matrix.data[r * classic!.matrix.cols + c]!));
     for (let c = 0; c < cols; c++) cells.push(formatCompact(raw.data[r * cols + c]!));
     for (let c = 0; c < cols; c++) cells.push(formatCompact(scaled.data[r * cols + c]!));
     lines.push(cells.join(','));

@@ -1,5 +1,11 @@
 import { join, resolve } from 'node:path';
-import type { AnomalyRow, DetectorName, PipelineResult, SplitName } from '../api.js';
+import {
+  type AnomalyRow,
+  type DetectorName,
+  FEATURE_NAMES,
+  type PipelineResult,
+  type SplitName,
+} from '../api.js';
 import { CoreError } from '../errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../outputs/atomic-write.js';
 import {
@@ -119,7 +125,15 @@ export async function writeArtifacts(run: Run, record: RunRecord): Promise<Pipel
       files['processedData'] = set.finalPath(processedName);
       await writeFileAtomic(
         set.stagingPath(processedName),
-        processedDataCsv(table.times, table.close, splits, table.names, table.matrix, scored.scaled),
+        processedDataCsv(
+          table.times,
+          table.close,
+          splits,
+          table.names,
+          table.matrix,
+          scored.scaled,
+          table.classic ? { names: FEATURE_NAMES, matrix: table.classic } : undefined,
+        ),
       );
       for (let i = 0; i < all.length; i++) {
         run.throwIfAborted();

@@ -166,6 +166,7 @@ function sliceTable(table: FeatureTable, start: number, end: number): FeatureTab
   return {
     ...table,
     matrix: rowsOf(table.matrix, start, end),
+    ...(table.classic ? { classic: rowsOf(table.classic, start, end) } : {}),
     times: table.times.subarray(start, end),
     close: table.close.subarray(start, end),
     warmupRows: table.warmupRows + start,

@@ -1,17 +1,17 @@
 import type { Interval, Kline } from '@crypto-anomaly/data';
-import {
-  type Alert,
-  type CandleScore,
-  FEATURE_NAMES,
-  type FittedThreshold,
-  type Matrix,
-  type SpotOptions,
-  type StreamDetectorScore,
-  type StreamScorerOptions,
-  type ThresholdKind,
+import type {
+  Alert,
+  CandleScore,
+  FittedThreshold,
+  Matrix,
+  SpotOptions,
+  StreamDetectorScore,
+  StreamScorerOptions,
+  ThresholdKind,
 } from '../api.js';
 import { AttentionAutoencoder } from '../detectors/attention-autoencoder.js';
 import { CoreError } from '../errors.js';
+import { featureNamesOf } from '../features.js';
 import { createMatrix } from '../matrix.js';
 import { topContributors } from '../outputs/csv.js';
 import {
@@ -168,10 +168,11 @@ export class StreamScorer {
     options: Pick<StreamScorerOptions, 'symbol' | 'interval'> & Partial<StreamScorerOptions>,
   ) {
     const names = pipeline.featureNames;
-    if (names.length !== FEATURE_NAMES.length || names.some((name, i) => name !== FEATURE_NAMES[i])) {
+    const expected = featureNamesOf(pipeline.config.features.set);
+    if (names.length !== expected.length || names.some((name, i) => name !== expected[i])) {
       throw new CoreError(
         'MODEL_MISMATCH',
-        `A stream scorer needs a model trained on candle features (${FEATURE_NAMES.join(', ')}), ` +
+        `A stream scorer needs a model trained on candle features (${expected.join(', ')}), ` +
           `this one has [${names.join(', ')}]. Train it with trainPipeline on candles.`,
       );
     }
