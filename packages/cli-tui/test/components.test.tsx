@@ -212,6 +212,30 @@ describe('LossChart', () => {
     expect(frame).toMatch(/epoch 1\/20 · done/);
   });
 
+  it('keeps the whole ETA range at 37 columns, leaving out the batch and the rate first', () => {
+    const state = replay([
+      pipeline(epochEvent(1, { epochs: 200 })),
+      pipeline({ type: 'batch', detector: 'autoencoder', epoch: 2, batch: 6, batches: 14, loss: 0.5 }),
+    ]);
+    const props = { detector: 'autoencoder' as const, height: 14, logScale: false, elapsedMs: 12_000 };
+    const narrow = lines(
+      plain(render(<LossChart {...props} training={state.training.autoencoder} width={37} />).lastFrame()),
+    );
+    expect(narrow[0]).toBe('epoch 1/200 · ETA 2.5s–1m 40s');
+    const wide = lines(
+      plain(render(<LossChart {...props} training={state.training.autoencoder} width={90} />).lastFrame()),
+    );
+    expect(wide[0]).toBe('epoch 1/200 · ETA 2.5s–1m 40s · batch 6/14 · 12s elapsed · 12.3k samples/s');
+    const stopped = replay([
+      pipeline(epochEvent(1, { epochs: 200 })),
+      pipeline({ type: 'early-stop', detector: 'autoencoder', epoch: 48, bestEpoch: 38 }),
+    ]);
+    const frame = plain(
+      render(<LossChart {...props} training={stopped.training.autoencoder} width={37} />).lastFrame(),
+    );
+    expect(lines(frame)[1]).toBe('early-stopped at 48, best 38');
+  });
+
   it('grows its epoch axis across frames as epoch events arrive', () => {
     const props = { detector: 'autoencoder' as const, width: 52, height: 14, logScale: false };
     const { lastFrame, rerender, frames } = render(<LossChart {...props} training={training(2)} />);

@@ -58,11 +58,12 @@ function statusLines(
   elapsedMs: number | undefined,
   now: number | undefined,
 ): [string, string] {
-  const progress = training.batch ? ` (batch ${training.batch.batch}/${training.batch.batches})` : '';
+  // Epoch and ETA first; the batch, elapsed time and rate where the width leaves room.
   const first = fitParts(
     width,
-    [`epoch ${training.epoch}/${training.epochs}${progress}`, etaText(training, now)],
+    [`epoch ${training.epoch}/${training.epochs}`, etaText(training, now)],
     [
+      ...(training.batch ? [`batch ${training.batch.batch}/${training.batch.batches}`] : []),
       ...(elapsedMs !== undefined ? [`${formatDuration(elapsedMs)} elapsed`] : []),
       formatRate(training.samplesPerSecond, 'samples'),
     ],
@@ -75,6 +76,7 @@ function statusLines(
     second = firstFitting(width, [
       `${best} · early-stopped at epoch ${training.earlyStop.epoch} (best epoch ${training.earlyStop.bestEpoch})`,
       `early-stopped at epoch ${training.earlyStop.epoch} (best epoch ${training.earlyStop.bestEpoch})`,
+      `early-stopped at ${training.earlyStop.epoch}, best ${training.earlyStop.bestEpoch}`,
     ]);
   } else if (!Number.isFinite(left)) {
     second = firstFitting(width, [`${best} · early stopping: off`]);
