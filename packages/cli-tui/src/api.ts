@@ -103,6 +103,8 @@ export interface RunOutcome {
   files: Record<string, string>;
   topAnomalies: Partial<Record<DetectorName | 'consensus', AnomalyRow[]>>;
   elapsedMs: number;
+  /** The command's own facts for its --json document (rows fetched, the model folder). */
+  details?: Record<string, unknown>;
 }
 
 /** Everything the dashboard shows, derived only from actions (see `dashboardReducer`). */

@@ -152,7 +152,7 @@ const LIBRARY_ADVICE: {
       'point --input at a file with candles, or write one: crypto-anomaly fetch --symbol BTCUSDT --interval 1h --since 2024-01-01 --csv FILE',
     ),
     STORE: runtime(
-      'check the --store file (default $CRYPTO_ANOMALY_STORE or ~/.crypto-anomaly), its permissions and the free disk space',
+      'check the --store file (default $CRYPTO_ANOMALY_STORE, else $XDG_DATA_HOME/crypto-anomaly/klines.duckdb), its permissions and the free disk space',
     ),
     STORE_DAMAGED: runtime(
       'the store file is damaged and was left as it is: move it aside (or pass --store <new file>) and run crypto-anomaly fetch again to rebuild it',

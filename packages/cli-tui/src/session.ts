@@ -10,7 +10,27 @@ export interface SessionOptions {
   mode?: 'pipeline' | 'fetch';
   /** False with --no-tui (or `"tui": false` in the config). */
   tui: boolean;
+  /**
+   * --json: stdout carries one JSON document, the outcome (`outcomeJson`), written at the end of
+   * a successful command; the plain lines and the final table go to stderr; no dashboard.
+   */
+  json?: boolean;
   context: CommandContext;
+}
+
+/**
+ * The one JSON document a command prints with --json: what the final table shows, for scripts.
+ * `command` names the command; `details` are its own facts (rows fetched, the model folder).
+ */
+export function outcomeJson(command: string, outcome: RunOutcome, details: Record<string, unknown> = {}) {
+  return {
+    command,
+    outDir: outcome.outDir,
+    files: outcome.files,
+    elapsedMs: outcome.elapsedMs,
+    ...details,
+    topAnomalies: outcome.topAnomalies,
+  };
 }
 
 /**
@@ -96,12 +116,13 @@ export async function runSession(
   work: (reporter: Reporter) => Promise<RunOutcome | undefined>,
 ): Promise<void> {
   const controller = new AbortController();
+  const json = options.json === true;
   const reporter = await createReporter({
     title: options.title,
     ...(options.mode ? { mode: options.mode } : {}),
     controller,
-    tui: options.tui,
-    write: options.context.out,
+    tui: options.tui && !json,
+    write: json ? options.context.err : options.context.out,
   });
   try {
     await withStopSignals(options.context, controller, async () => {
@@ -109,6 +130,10 @@ export async function runSession(
         const outcome = await work(reporter);
         if (controller.signal.aborted) throw stopped();
         if (outcome) await reporter.finished(outcome);
+        if (outcome && json) {
+          const command = options.title.split(' · ')[0]!.replace(/^crypto-anomaly /, '');
+          options.context.out(JSON.stringify(outcomeJson(command, outcome, outcome.details)));
+        }
       } catch (error) {
         if (controller.signal.aborted && !(error instanceof CliError && error.code === 'STOPPED')) {
           throw stopped(undefined, error);

@@ -11,6 +11,12 @@ import type { Reporter } from './reporter-api.js';
 export type SourceKind = 'sample' | 'binance' | 'csv' | 'store';
 
 export const DEFAULT_SYMBOL = 'BTCUSDT';
+/**
+ * The symbol of the bundled sample market unless --symbol names one: its outputs are named and
+ * titled as the synthetic sample they are (SAMPLE_processed_data.csv), not as a real pair. The
+ * candles are the same whatever the symbol.
+ */
+export const SAMPLE_SYMBOL = 'SAMPLE';
 export const DEFAULT_INTERVAL: Interval = '1h';
 
 /**
@@ -43,7 +49,7 @@ export function addSourceOptions(
     .option('--input <file.csv>', 'Binance-layout kline CSV (with --source csv; implies it)')
     .option(
       '--symbol <symbol>',
-      `trading pair (default ${DEFAULT_SYMBOL}, or the CSV file name's)`,
+      `trading pair (default ${DEFAULT_SYMBOL}, or the CSV file name's; the bundled sample is named ${SAMPLE_SYMBOL})`,
       parse.symbol,
     )
     .option('--interval <interval>', `candle interval (default ${DEFAULT_INTERVAL})`, parse.interval)
@@ -59,7 +65,7 @@ export function addSourceOptions(
     )
     .option(
       '--store <file>',
-      'the local kline store (DuckDB file; default $CRYPTO_ANOMALY_STORE or ~/.crypto-anomaly)',
+      'the local kline store (DuckDB file; default $CRYPTO_ANOMALY_STORE, else $XDG_DATA_HOME/crypto-anomaly/klines.duckdb)',
     )
     .option('--base-url <url>', 'Binance REST base URL, with --source binance', parse.url);
 }
@@ -184,8 +190,9 @@ export async function openSource(
   config: ConfigFile,
   reporter: Reporter,
   defaultKind: SourceKind,
-  defaults: { symbol: string; interval: Interval } = { symbol: DEFAULT_SYMBOL, interval: DEFAULT_INTERVAL },
+  given?: { symbol: string; interval: Interval },
 ): Promise<OpenedSource> {
+  const defaults = given ?? { symbol: DEFAULT_SYMBOL, interval: DEFAULT_INTERVAL };
   const settings = sourceSettings(command, config, defaultKind);
   for (const note of rangeNotes(command, config)) reporter.line(note);
   const acceptance = { allowGaps: settings.allowGaps };
@@ -195,7 +202,7 @@ export async function openSource(
   };
   switch (settings.kind) {
     case 'sample': {
-      const symbol = settings.symbol ?? defaults.symbol;
+      const symbol = settings.symbol ?? given?.symbol ?? SAMPLE_SYMBOL;
       const interval = settings.interval ?? defaults.interval;
       const sampleStart = configDate('sample.start', config.sample?.start);
       const source = data.sampleSource({

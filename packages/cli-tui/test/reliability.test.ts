@@ -747,7 +747,7 @@ describe('reliability: a closed stdout never kills the work', () => {
     expect(stderr).not.toMatch(/EPIPE/);
     expect(stderr).toBe('');
     expect(status).toBe(0);
-    for (const name of ['summary.json', 'anomalies_consensus.csv', 'BTCUSDT_processed_data.csv']) {
+    for (const name of ['summary.json', 'anomalies_consensus.csv', 'SAMPLE_processed_data.csv']) {
       expect(existsSync(join(dir, 'out', name)), name).toBe(true);
     }
     expect(statSync(join(dir, 'out', 'model', 'pipeline.json')).size).toBeGreaterThan(0);

@@ -67,7 +67,7 @@ describe('the dashboard in a real terminal (tmux)', () => {
         'the loss chart',
         (text) => /epoch \d+\/\d+/.test(text) && /[╭╮╯╰]/.test(text) && /─ train /.test(text),
       );
-      expect(training).toMatch(/crypto-anomaly run · BTCUSDT 1h/);
+      expect(training).toMatch(/crypto-anomaly run · SAMPLE 1h/);
       expect(training).toMatch(/bundled sample market \(default source\)/);
       expect(training).toMatch(/Stages/);
       expect(training).toMatch(/running · q stop/);

@@ -26,7 +26,12 @@ function readmeCommand(prefix: string): string[] {
 describe('the root README quick start of watch', () => {
   it('trains on the bundled sample and replays it offline, from a fresh folder', async () => {
     const work = mkdtempSync(join(tmpdir(), 'watch-quick-start-'));
-    const { CRYPTO_ANOMALY_STORE: _store, ...rest } = process.env;
+    const {
+      CRYPTO_ANOMALY_STORE: _store,
+      XDG_DATA_HOME: _data,
+      XDG_CONFIG_HOME: _config,
+      ...rest
+    } = process.env;
     const env = { ...rest, HOME: work, CI: 'true', NO_COLOR: '1' };
     const run = (args: string[]) =>
       spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env, cwd: work, timeout: 600_000 });
@@ -55,8 +60,8 @@ describe('the root README quick start of watch', () => {
     for (const alert of alerts) expect(alert['symbol']).toBe('BTCUSDT');
     expect(watch.stderr).toMatch(/BTCUSDT: warmed up on \d+ candles from the replay/);
 
-    // The default store (in the fresh home) holds the sample's candles and each one's scores once.
-    const storeFile = join(work, '.crypto-anomaly', 'klines.duckdb');
+    // The default store (in the fresh home's XDG data folder) holds the sample's candles and each one's scores once.
+    const storeFile = join(work, '.local', 'share', 'crypto-anomaly', 'klines.duckdb');
     expect(existsSync(storeFile)).toBe(true);
     const store = await KlineStore.open(storeFile);
     try {

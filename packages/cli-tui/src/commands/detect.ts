@@ -33,6 +33,7 @@ export function addDetectCommand(
     )
     .option('--config <file.json>', 'settings file (its source keys); flags override it')
     .option('--no-tui', 'plain lines instead of the dashboard (automatic when not a terminal or in CI)')
+    .option('--json', 'one JSON document of the outcome on stdout; the progress lines go to stderr')
     .option('--no-charts', 'skip the PNG charts')
     .addHelpText(
       'after',
@@ -77,7 +78,8 @@ The symbol and interval default to the model's. Without --input the candles come
         );
       }
       const title = `crypto-anomaly detect · ${symbol} ${interval} with ${modelDir} → ${outDir}`;
-      await runSession({ title, tui, context }, async (reporter) => {
+      const json = command.getOptionValue('json') === true;
+      await runSession({ title, tui, json, context }, async (reporter) => {
         const source = { kind: 'store' as const, defaults: { symbol, interval } };
         return withEngineInput(command, config, reporter, source, async (input) => {
           // The model's symbol and interval win over a CSV file name's.
@@ -90,7 +92,12 @@ The symbol and interval default to the model's. Without --input the candles come
             ...(backend ? { backend } : {}),
             charts,
           });
-          return { outDir: result.outDir, files: result.files, topAnomalies: result.topAnomalies };
+          return {
+            outDir: result.outDir,
+            files: result.files,
+            topAnomalies: result.topAnomalies,
+            details: { modelDir, symbol, interval },
+          };
         });
       });
     });

@@ -29,7 +29,7 @@ export function addFetchCommand(program: Command, context: CommandContext): void
     .option('--base-url <url>', 'Binance REST base URL (default https://data-api.binance.vision)', parse.url)
     .option(
       '--store <file>',
-      'the local kline store (DuckDB; default $CRYPTO_ANOMALY_STORE or ~/.crypto-anomaly)',
+      'the local kline store (DuckDB; default $CRYPTO_ANOMALY_STORE, else $XDG_DATA_HOME/crypto-anomaly/klines.duckdb)',
     )
     .option('--csv <file>', 'also export the range to a Binance-layout CSV')
     .option('--archive', 'bulk-load the monthly/daily archive files (data.binance.vision) first')
@@ -49,6 +49,7 @@ export function addFetchCommand(program: Command, context: CommandContext): void
       'settings file (symbol, interval, since, until, store, baseUrl, archive, requestTimeout, giveUpAfter)',
     )
     .option('--no-tui', 'plain lines instead of the progress screen (automatic when not a terminal or in CI)')
+    .option('--json', 'one JSON document of the outcome on stdout; the progress lines go to stderr')
     .addHelpText(
       'after',
       `
@@ -104,7 +105,8 @@ used are public).`,
       const csvTarget = csv ? resolve(csv) : undefined;
       // Refused before the download rather than after it: the file is named, and left as it is.
       if (csvTarget) await csvTargetOrRefuse(() => data.assertKlineCsvTarget(csvTarget), csvTarget);
-      await runSession({ title, tui, context, mode: 'fetch' }, async (reporter) => {
+      const json = command.getOptionValue('json') === true;
+      await runSession({ title, tui, json, context, mode: 'fetch' }, async (reporter) => {
         const store = await data.KlineStore.open(pick<string>(command, 'store', config.store));
         try {
           reporter.event({
@@ -131,10 +133,12 @@ used are public).`,
             `store: ${store.path} holds ${formatCount(held)} ${symbol} ${interval} candles in the range`,
           );
           const files: Record<string, string> = { store: store.path };
+          let csvRows: number | undefined;
           if (csvTarget) {
             const klines = await store.klines(symbol!, interval!, range);
             const rows = await csvTargetOrRefuse(() => data.writeKlinesCsv(csvTarget, klines), csvTarget);
             reporter.line(`csv: wrote ${formatCount(rows)} rows to ${csvTarget}`);
+            csvRows = rows;
             files['csv'] = csvTarget;
           }
           return {
@@ -142,6 +146,13 @@ used are public).`,
             files,
             topAnomalies: {},
             elapsedMs: result.elapsedMs,
+            details: {
+              symbol,
+              interval,
+              store: store.path,
+              candlesInRange: held,
+              ...(csvRows !== undefined ? { csvRows } : {}),
+            },
           };
         } finally {
           await store.close();

@@ -1,6 +1,10 @@
 import {
   CONTAMINATION_RULE,
+  DEFAULT_ATTENTION_AUTOENCODER_OPTIONS,
+  DEFAULT_DENSE_AUTOENCODER_OPTIONS,
   DEFAULT_POT,
+  DETECTOR_NAMES,
+  type DetectorName,
   isContamination,
   type PipelineEvent,
   type ThresholdMethod,
@@ -12,7 +16,7 @@ import type { RunOutcome } from '../api.js';
 import type { ConfigFile } from '../config.js';
 import { parse, pick } from '../options.js';
 import type { Reporter } from '../reporter-api.js';
-import { DEFAULT_INTERVAL, DEFAULT_SYMBOL, openSource, type SourceKind } from '../sources.js';
+import { DEFAULT_INTERVAL, DEFAULT_SYMBOL, openSource, SAMPLE_SYMBOL, type SourceKind } from '../sources.js';
 
 const THRESHOLD_CHOICES =
   `contamination:C (C ${CONTAMINATION_RULE}), pot, spot[:RISK] or dspot[:RISK] (RISK in (0, 0.5), ` +
@@ -59,8 +63,13 @@ export function addEngineOptions(command: Command, options: { training: boolean 
       )
       .option(
         '--epochs <n>',
-        'most epochs of both autoencoders (default: the config, else 60 and 30)',
+        `most epochs of both autoencoders (default: the config, else ${DEFAULT_DENSE_AUTOENCODER_OPTIONS.epochs} and ${DEFAULT_ATTENTION_AUTOENCODER_OPTIONS.epochs})`,
         parse.positiveInteger,
+      )
+      .option(
+        '--detectors <list>',
+        `the detectors to train, e.g. iforest,autoencoder to skip the slow attention one (default: the config, else ${DETECTOR_NAMES.join(',')})`,
+        parse.detectors,
       )
       .option(
         '--seed <n>',
@@ -77,6 +86,7 @@ export function addEngineOptions(command: Command, options: { training: boolean 
     )
     .option('--config <file.json>', 'settings file (see the README); flags override it')
     .option('--no-tui', 'plain lines instead of the dashboard (automatic when not a terminal or in CI)')
+    .option('--json', 'one JSON document of the outcome on stdout; the progress lines go to stderr')
     .option('--no-charts', 'skip the PNG charts');
 }
 
@@ -88,13 +98,17 @@ export function engineSettings(command: Command, config: ConfigFile) {
   // --threshold overrides the config file's pipeline.threshold (a detector's own section still wins).
   const threshold = command.getOptionValue('threshold') as ThresholdMethod | undefined;
   const pipeline = threshold ? { ...config.pipeline, threshold } : config.pipeline;
+  // --detectors overrides the config file's pipeline.detectors.
+  const detectors = command.getOptionValue('detectors') as DetectorName[] | undefined;
+  const engineConfig = detectors ? { ...pipeline, detectors } : pipeline;
   return {
     ...(epochs !== undefined ? { epochs } : {}),
     ...(seed !== undefined ? { seed } : {}),
     ...(backend !== undefined ? { backend } : {}),
-    ...(pipeline ? { config: pipeline } : {}),
+    ...(engineConfig ? { config: engineConfig } : {}),
     charts: pick<boolean>(command, 'charts', config.charts) ?? true,
     tui: pick<boolean>(command, 'tui', config.tui) ?? true,
+    json: command.getOptionValue('json') === true,
   };
 }
 
@@ -144,7 +158,7 @@ export function trainingTitle(
   settings: { kind: SourceKind; symbol?: string | undefined; interval?: Interval | undefined },
   target: string,
 ): string {
-  const symbol = settings.symbol ?? DEFAULT_SYMBOL;
+  const symbol = settings.symbol ?? (settings.kind === 'sample' ? SAMPLE_SYMBOL : DEFAULT_SYMBOL);
   const interval = settings.interval ?? DEFAULT_INTERVAL;
   const sample = settings.kind === 'sample' ? ' · bundled sample market (default source)' : '';
   return `crypto-anomaly ${name} · ${symbol} ${interval}${sample} → ${target}`;

@@ -80,13 +80,13 @@ is about (folds) x (one run on the window). A stop discards a walk-forward run.`
       // Before any work: --out must be absent, empty or a run's outputs, and writable.
       await checkTargets(core, [{ option: '--out', dir: outDir, kind: 'outputs' }]);
       const title = trainingTitle('run', settings, outDir);
-      await runSession({ title, tui: engine.tui, context }, async (reporter) => {
+      await runSession({ title, tui: engine.tui, json: engine.json, context }, async (reporter) => {
         if (settings.kind === 'sample') {
           reporter.line(
             'Using the bundled sample market (the default source; --source binance or csv for real data).',
           );
         }
-        const { tui: _tui, ...options } = engine;
+        const { tui: _tui, json: _json, ...options } = engine;
         return withEngineInput(command, config, reporter, { kind: 'sample' }, async (input) => {
           // q, Ctrl+C or a signal after a detector finished keeps a partial run (no charts).
           const result = await core.runPipeline({

@@ -33,6 +33,7 @@ interface ScoreFlags {
   contamination?: 'auto' | number;
   fitRows?: number;
   config?: string;
+  json?: boolean;
 }
 
 /** `crypto-anomaly score`: any numeric CSV through a detector, rows plus score and is_anomaly out. */
@@ -78,6 +79,7 @@ export function addScoreCommand(program: Command, context: CommandContext): void
     )
     .option('--fit-rows <n>', 'rows (a uniform sample) to fit on (default 50000)', parse.positiveInteger)
     .option('--config <file.json>', 'settings file (its "score" and "pipeline" keys); flags override it')
+    .option('--json', 'one JSON document of the outcome on stdout; the progress lines go to stderr')
     .addHelpText(
       'after',
       `
@@ -132,7 +134,8 @@ temporary file renamed at the end: an interrupted run leaves no half-written fil
       const epochs = pick<number>(command, 'epochs', config.epochs);
       const backend = pick<'auto' | 'wasm' | 'node' | 'cpu'>(command, 'backend', config.backend) ?? 'auto';
 
-      const logger = new PlainLogger(context.out);
+      // With --json, stdout carries only the outcome's JSON document; people's lines go to stderr.
+      const logger = new PlainLogger(flags.json ? context.err : context.out);
       const controller = new AbortController();
       const started = Date.now();
       await withStopSignals(context, controller, async () => {
@@ -162,6 +165,11 @@ temporary file renamed at the end: an interrupted run leaves no half-written fil
             `(threshold ${result.threshold.value}, ${result.threshold.description}) in ${((Date.now() - started) / 1000).toFixed(1)}s`,
         );
         logger.line(`wrote ${result.out}`);
+        if (flags.json) {
+          context.out(
+            JSON.stringify({ command: 'score', detector, ...result, elapsedMs: Date.now() - started }),
+          );
+        }
       });
     });
 }

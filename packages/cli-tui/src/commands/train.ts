@@ -78,13 +78,13 @@ Examples:
           : [{ option: '--out', dir: modelDir, kind: 'model' as const }]),
       ]);
       const title = trainingTitle('train', settings, modelDir);
-      await runSession({ title, tui: engine.tui, context }, async (reporter) => {
+      await runSession({ title, tui: engine.tui, json: engine.json, context }, async (reporter) => {
         if (settings.kind === 'sample') {
           reporter.line(
             'Training on the bundled sample market (the default source; --source csv or store for real data).',
           );
         }
-        const { tui: _tui, ...options } = engine;
+        const { tui: _tui, json: _json, ...options } = engine;
         return withEngineInput(command, config, reporter, { kind: 'sample' }, async (input) => {
           // q, Ctrl+C or a signal after a detector finished keeps a partial model (and outputs).
           const result = await core.trainPipeline({
@@ -107,6 +107,7 @@ Examples:
             outDir: result.outputs?.outDir ?? result.modelDir,
             files: result.outputs?.files ?? (await filesUnder(result.modelDir)),
             topAnomalies: result.outputs?.topAnomalies ?? {},
+            details: { modelDir: result.modelDir },
           };
         });
       });

@@ -60,7 +60,7 @@ export function addWatchCommand(program: Command, context: CommandContext): void
     .option('--model <dir>', 'models: a folder per pair, DIR/SYMBOL_INTERVAL as train --out writes it')
     .option(
       '--store <file>',
-      'the DuckDB store of candles, scores and alerts (default $CRYPTO_ANOMALY_STORE or ~/.crypto-anomaly)',
+      'the DuckDB store of candles, scores and alerts (default $CRYPTO_ANOMALY_STORE, else $XDG_DATA_HOME/crypto-anomaly/klines.duckdb)',
     )
     .option('--base-url <url>', 'Binance REST base URL: warm-up, back-fill, --top', parse.url)
     .option(
