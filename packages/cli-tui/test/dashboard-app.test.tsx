@@ -66,6 +66,30 @@ describe('DashboardApp', () => {
     unmount();
   });
 
+  it("ticks the running stage's elapsed time between events, then shows its wall time once done", async () => {
+    const store = createDashboardStore('crypto-anomaly run');
+    const { lastFrame, unmount } = render(
+      <DashboardApp store={store} onQuit={() => {}} size={{ columns: 80, rows: 24 }} />,
+    );
+    store.dispatch({
+      type: 'pipeline',
+      event: { type: 'stage', stage: 'features', status: 'start' },
+      at: Date.now() - 65_000,
+    });
+    await tick();
+    const shown = () => plain(lastFrame()).match(/● features\s+(\d+m \d+s|\S+)/)?.[1];
+    const first = shown();
+    expect(first).toMatch(/^1m 0\ds$/);
+    // No event arrives, yet the time moves on (the clock ticks once a second).
+    const deadline = Date.now() + 10_000;
+    while (shown() === first && Date.now() < deadline) await tick();
+    expect(shown()).not.toBe(first);
+    store.dispatch(pipeline({ type: 'stage', stage: 'features', status: 'done', elapsedMs: 70_000 }));
+    await tick();
+    expect(plain(lastFrame())).toMatch(/✓ features\s+1m 10s/);
+    unmount();
+  });
+
   it('ends on the top anomalies table', async () => {
     const store = createDashboardStore('crypto-anomaly run');
     const { lastFrame, unmount } = render(
