@@ -11,8 +11,10 @@ export {
   type DetectorName,
   type DetectorSummary,
   FEATURE_NAMES,
+  FEATURE_SETS,
   type FeatureName,
   type FeatureOptions,
+  type FeatureSetName,
   type FeatureTable,
   type FittedThreshold,
   type FlagCounts,
@@ -28,6 +30,7 @@ export {
   type PipelineEventListener,
   type PipelineResult,
   type PreprocessOptions,
+  RELATIVE_FEATURE_NAMES,
   type RunPipelineOptions,
   type RunSummary,
   type ScalerKind,
@@ -152,7 +155,7 @@ export {
   flagSpread,
 } from './evaluation/unlabelled.js';
 export { prepareEvaluationTarget, writeEvaluation } from './evaluation/write-evaluation.js';
-export { computeFeatures, DEFAULT_FEATURE_OPTIONS, warmupRowsFor } from './features.js';
+export { computeFeatures, DEFAULT_FEATURE_OPTIONS, featureNamesOf, warmupRowsFor } from './features.js';
 export {
   PIPELINE_FORMAT,
   PIPELINE_FORMAT_VERSION,
@@ -204,6 +207,7 @@ export {
 } from './pipeline/trained-pipeline.js';
 export {
   candlesIn,
+  durationMs,
   planWalkForward,
   WALK_FORWARD_DEFAULTS,
   type WalkForwardPlan,
