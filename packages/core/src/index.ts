@@ -207,7 +207,6 @@ export {
 } from './pipeline/trained-pipeline.js';
 export {
   candlesIn,
-  durationMs,
   planWalkForward,
   WALK_FORWARD_DEFAULTS,
   type WalkForwardPlan,
