@@ -528,5 +528,6 @@ describe('Dashboard as detectors finish and at the end', () => {
     expect(text).toMatch(/of 4,321 rows/);
     expect(text).toMatch(/consensus \(threshold 0\.6\)/);
     expect(text).toMatch(/finished in 1m 15s · q exit/);
+    expect(frame[2]).toMatch(/│ autoencoder attention iforest anomalies$/);
   });
 });

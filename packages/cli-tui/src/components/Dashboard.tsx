@@ -170,13 +170,19 @@ function FetchScreen({ state, width, height }: DashboardProps) {
 
 function TabBar({ selected, width }: { selected: readonly PaneName[]; width: number }) {
   const long = PANES.map((pane) => PANE_LABELS[pane][0]).join('   ').length <= width;
+  // The short labels one space apart still fit 39 columns (the pane at 60): the selected one is inverse.
+  const gap = long
+    ? '   '
+    : PANES.map((pane) => PANE_LABELS[pane][1]).join('  ').length <= width
+      ? '  '
+      : ' ';
   return (
     <Text wrap="truncate">
       {PANES.map((pane, index) => {
         const label = PANE_LABELS[pane][long ? 0 : 1];
         return (
           <Text key={pane}>
-            {index > 0 ? (long ? '   ' : '  ') : ''}
+            {index > 0 ? gap : ''}
             <Text inverse={selected.includes(pane)} bold={selected[0] === pane}>
               {label}
             </Text>
