@@ -230,19 +230,20 @@ describe('evaluate with a NAB windows file', () => {
   it("picks the run's symbol, or the --series named, and says which keys there are otherwise", () => {
     const rows = runRows();
     const nabTime = (time: number) => new Date(time).toISOString().replace('T', ' ').replace('Z', '000');
+    const symbol: string = readJson(join(runDir, 'summary.json')).symbol;
     const windows = join(work, 'combined_windows.json');
     writeFileSync(
       windows,
       JSON.stringify({
-        'crypto/BTCUSDT_1h.csv': [[nabTime(rows[600]!.time), nabTime(rows[609]!.time)]],
-        'crypto/ETHUSDT_1h.csv': [],
+        [`crypto/${symbol}_1h.csv`]: [[nabTime(rows[600]!.time), nabTime(rows[609]!.time)]],
+        'crypto/OTHERUSDT_1h.csv': [],
       }),
     );
     const out = join(work, 'eval-nab');
     const bySymbol = cli('evaluate', runDir, '--labels', windows, '--out', out, '--json', '--no-charts');
     expect(bySymbol.status, bySymbol.stderr).toBe(0);
     const report = JSON.parse(bySymbol.stdout);
-    expect(report.labels).toMatchObject({ series: 'crypto/BTCUSDT_1h.csv', events: 1, labelledRows: 10 });
+    expect(report.labels).toMatchObject({ series: `crypto/${symbol}_1h.csv`, events: 1, labelledRows: 10 });
     const nab = report.detectors[0].nab;
     expect(Object.keys(nab)).toEqual(['standard', 'reward_low_FP_rate', 'reward_low_FN_rate']);
     // The run's flags, counted here: NAB's TP + FP are the flagged rows after its probationary 15%.
@@ -256,12 +257,12 @@ describe('evaluate with a NAB windows file', () => {
       '--labels',
       windows,
       '--series',
-      'crypto/ETHUSDT_1h.csv',
+      'crypto/OTHERUSDT_1h.csv',
       '--out',
       out,
     );
     expect(empty.status, empty.stderr).toBe(0);
-    expect(empty.stdout).toMatch(/\[crypto\/ETHUSDT_1h.csv\], 0 events/);
+    expect(empty.stdout).toMatch(/\[crypto\/OTHERUSDT_1h.csv\], 0 events/);
 
     writeFileSync(windows, JSON.stringify({ a: [], b: [] }));
     const ambiguous = cli('evaluate', runDir, '--labels', windows, '--out', out);
