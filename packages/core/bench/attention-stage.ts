@@ -6,7 +6,7 @@
  *
  *   pnpm exec tsx bench/attention-stage.ts [--data ../../../shared/data] [--epochs 2]
  *
- * CPU time of this process (process.cpuUsage), so a loaded machine changes the figures less than
+ * CPU time of this process (process.cpuUsage, every thread), so a loaded machine changes the figures less than
  * wall time; the wasm backend runs on one thread.
  */
 import { existsSync } from 'node:fs';
@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { csvSource } from '@crypto-anomaly/data';
+import { attentionScoring } from '../src/detectors/attention-autoencoder.js';
 import {
   AttentionAutoencoder,
   automaticTrainingStride,
@@ -90,11 +91,19 @@ for (const [label, maxValidationWindows] of [
       `| scores + contributions of every row, after fit (one pass, training rows reused) | ${((cpuMs() - t) / 1000).toFixed(1)} |`,
     );
     const shifted = rowsOf(scaled, 1, scaled.rows);
-    t = cpuMs();
-    await detector.decisionFunction(shifted);
-    console.log(
-      `| one scoring pass over every row (nothing reused) | ${((cpuMs() - t) / 1000).toFixed(1)} |`,
-    );
+    for (const threadFrom of [Number.POSITIVE_INFINITY, attentionScoring.threadFrom]) {
+      const saved = attentionScoring.threadFrom;
+      attentionScoring.threadFrom = threadFrom;
+      t = cpuMs();
+      const wall = performance.now();
+      await detector.decisionFunction(shifted);
+      attentionScoring.threadFrom = saved;
+      const threads = Number.isFinite(threadFrom) ? 'split with a second thread' : 'one thread';
+      console.log(
+        `| one scoring pass over every row (nothing reused), ${threads}: CPU (all threads) / wall | ` +
+          `${((cpuMs() - t) / 1000).toFixed(1)} / ${((performance.now() - wall) / 1000).toFixed(1)} |`,
+      );
+    }
   }
   detector.dispose();
 }

@@ -62,6 +62,11 @@ export async function useBackend(preference?: BackendPreference): Promise<Backen
   return selectBackend(preference ?? 'auto');
 }
 
+/** The preference that selects `backend` again (in a worker thread, say). */
+export function preferenceOf(backend: BackendInfo): BackendPreference {
+  return backend.name === 'tensorflow' ? 'node' : backend.name;
+}
+
 /** The backend in use, if one was chosen. */
 export function currentBackend(): BackendInfo | undefined {
   return current;

@@ -1,8 +1,10 @@
+import { availableParallelism } from 'node:os';
 import { sampleSource } from '@crypto-anomaly/data';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { FeatureTable, PipelineEvent } from '../src/api.js';
 import { selectBackend } from '../src/backend.js';
 import { resolvePipelineConfig } from '../src/config.js';
+import { AttentionAutoencoder, attentionScoring } from '../src/detectors/attention-autoencoder.js';
 import { computeFeatures } from '../src/features.js';
 import { type FitResult, fitPipeline } from '../src/pipeline/fit.js';
 import { Run } from '../src/pipeline/run.js';
@@ -93,5 +95,39 @@ describe('fitting the attention autoencoder in a worker thread', () => {
     }, 5);
     expect(await outcome).toBe(reason);
     clearInterval(started);
+  }, 120_000);
+});
+
+describe('scoring a long history on two threads', () => {
+  it('gives the same errors as scoring it on one', async () => {
+    const rows = 1500;
+    const data = new Float64Array(rows * 4);
+    for (let r = 0; r < rows; r++) {
+      data.set([Math.sin(r / 3), Math.cos(r / 5), Math.sin(r / 7), Math.cos(r / 11)], r * 4);
+    }
+    const X = { data, rows, cols: 4 };
+    const detector = await new AttentionAutoencoder({
+      windowSize: 6,
+      modelDim: 8,
+      heads: 2,
+      feedForwardDim: 8,
+      latentDim: 4,
+      epochs: 1,
+      seed: 2,
+    }).fit({ data: data.subarray(0, 400 * 4), rows: 400, cols: 4 });
+    const saved = { ...attentionScoring };
+    try {
+      attentionScoring.threadFrom = Number.POSITIVE_INFINITY;
+      const one = await detector.featureContributions(X);
+      attentionScoring.threadFrom = 64;
+      const before = attentionScoring.threadsRun;
+      const two = await detector.featureContributions(X);
+      // Machines of one core score on one thread only.
+      if (availableParallelism() > 1) expect(attentionScoring.threadsRun).toBe(before + 1);
+      expect(two.data).toEqual(one.data);
+    } finally {
+      Object.assign(attentionScoring, saved);
+      detector.dispose();
+    }
   }, 120_000);
 });

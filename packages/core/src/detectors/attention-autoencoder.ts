@@ -1,8 +1,9 @@
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import type { Matrix, ThresholdMethod } from '../api.js';
-import { useBackend } from '../backend.js';
+import { type BackendPreference, currentBackend, preferenceOf, useBackend } from '../backend.js';
 import { CoreError } from '../errors.js';
 import { fromSavedOptions, modelInvalid, parseModelFile } from '../model-files.js';
 import { type AttentionArchitecture, AttentionNetwork } from '../tf/attention-network.js';
@@ -11,6 +12,7 @@ import { assertModelInput, assertPositiveInteger, rowMeans, toFloat32 } from '..
 import { createRandom } from '../tf/random.js';
 import { tf } from '../tf/tensorflow.js';
 import { DEFAULT_THRESHOLD } from '../thresholds.js';
+import { startWorker } from '../worker-thread.js';
 import {
   AutoencoderDetector,
   assertTrainingOptions,
@@ -238,21 +240,17 @@ export class AttentionAutoencoder extends AutoencoderDetector<
   }
 
   /**
-   * Per row of consecutive rows: the squared reconstruction errors of the last step of the window
-   * ending at that row; a row's score (higher = more anomalous) is their mean.
+   * Per row from `fromRow` on: the squared reconstruction errors of the last step of the window
+   * ending at that row (reaching back into the earlier rows); a row's score (higher = more
+   * anomalous) is their mean. Long runs of rows are split with a second thread.
    */
-  protected squaredErrors(network: AttentionNetwork, values: Float32Array, cols: number): Float32Array {
-    return lastStepErrors(network, values, cols, 0);
-  }
-
-  /** The rows from `fromRow` on, each by its window (reaching back into the earlier rows). */
-  protected squaredErrorsFrom(
+  protected async squaredErrorsFrom(
     network: AttentionNetwork,
     values: Float32Array,
     cols: number,
     fromRow: number,
-  ): Float32Array {
-    return lastStepErrors(network, values, cols, fromRow);
+  ): Promise<Float32Array> {
+    return lastStepErrorsInThreads(network, values, cols, fromRow);
   }
 
   /**
@@ -382,10 +380,84 @@ const architectureSchema = z
   });
 
 /**
+ * When scoring splits its windows with a second thread: from `threadFrom` windows, on a machine of
+ * two cores or more (below, starting a thread and TensorFlow.js in it, about a second, costs more
+ * than half the windows). Tests lower it.
+ */
+export const attentionScoring = { threadFrom: 16_384, threadsRun: 0 };
+
+/**
+ * `lastStepErrors`, with the second half of the windows scored in a worker thread (its own
+ * TensorFlow.js backend, the same weights) while this thread scores the first. The halves meet
+ * on a chunk boundary, so every window is scored in the same chunk as in one thread and the
+ * errors are the same (tested). If the thread fails, this thread scores its half too.
+ */
+async function lastStepErrorsInThreads(
+  network: AttentionNetwork,
+  values: Float32Array,
+  cols: number,
+  fromRow: number,
+): Promise<Float32Array> {
+  const w = network.architecture.windowSize;
+  const count = values.length / cols - fromRow;
+  const splitRow = fromRow + Math.ceil(count / 2 / SCORING_CHUNK) * SCORING_CHUNK;
+  const backend = currentBackend();
+  if (count < attentionScoring.threadFrom || availableParallelism() < 2 || !backend || splitRow - w + 1 < 0) {
+    return lastStepErrors(network, values, cols, fromRow);
+  }
+  // The thread's rows start w - 1 rows before its first window's last row: full windows only.
+  const contextStart = splitRow - (w - 1);
+  const second = scoreInThread({
+    architecture: network.architecture,
+    parameters: Float32Array.from(network.parameters.dataSync() as Float32Array),
+    values: values.slice(contextStart * cols),
+    cols,
+    fromRow: w - 1,
+    backend: preferenceOf(backend),
+  }).then(
+    (errors) => ({ errors }),
+    (error: unknown) => ({ error }),
+  );
+  const errors = new Float32Array(count * cols);
+  errors.set(lastStepErrors(network, values.subarray(0, splitRow * cols), cols, fromRow));
+  const outcome = await second;
+  if ('errors' in outcome) attentionScoring.threadsRun++;
+  errors.set(
+    'errors' in outcome ? outcome.errors : lastStepErrors(network, values, cols, splitRow),
+    (splitRow - fromRow) * cols,
+  );
+  return errors;
+}
+
+/** What the scoring thread (attention-scoring-thread.ts) is handed. */
+export interface ScoringThreadRequest {
+  architecture: AttentionArchitecture;
+  /** The network's flat parameters. */
+  parameters: Float32Array;
+  values: Float32Array;
+  cols: number;
+  fromRow: number;
+  backend: BackendPreference;
+}
+
+function scoreInThread(request: ScoringThreadRequest): Promise<Float32Array> {
+  return new Promise((resolve, reject) => {
+    const thread = startWorker('./attention-scoring-thread', import.meta.url, request);
+    thread.once('message', (reply: { errors?: Float32Array; message?: string }) => {
+      void thread.terminate();
+      if (reply.errors) resolve(reply.errors);
+      else reject(new Error(reply.message));
+    });
+    thread.once('error', reject);
+    thread.once('exit', (code) => reject(new Error(`the scoring thread ended (exit code ${code})`)));
+  });
+}
+
+/**
  * Squared errors ((rows - fromRow) × cols) of the last step of the window of each row from
  * `fromRow` on, the first windows padded by repeating the first row.
  */
-function lastStepErrors(
+export function lastStepErrors(
   network: AttentionNetwork,
   values: Float32Array,
   cols: number,

@@ -130,19 +130,17 @@ export abstract class AutoencoderDetector<
   /** Input width of the fitted model; undefined before `fit`. */
   abstract get featureCount(): number | undefined;
 
-  /** Squared reconstruction error per row and feature of row-major float32 rows. */
-  protected abstract squaredErrors(network: Network, values: Float32Array, cols: number): Float32Array;
-
   /**
-   * Squared errors of rows `fromRow`.. of `values` ((rows - fromRow) × cols), the earlier rows
-   * serving only as context: equal to `squaredErrors(...)` from that row on.
+   * Squared reconstruction errors of rows `fromRow`.. of row-major float32 `values`
+   * ((rows - fromRow) × cols), the earlier rows serving only as context: the same errors those
+   * rows get when every row is scored (fromRow 0).
    */
   protected abstract squaredErrorsFrom(
     network: Network,
     values: Float32Array,
     cols: number,
     fromRow: number,
-  ): Float32Array;
+  ): Promise<Float32Array>;
 
   /** Checks X against the fitted network (width, rows), naming `argument`. */
   protected abstract assertInput(argument: string, X: Matrix, network: Network): void;
@@ -188,7 +186,7 @@ export abstract class AutoencoderDetector<
     } finally {
       optimizer.dispose();
     }
-    const errors = this.squaredErrors(network, train.values, train.cols);
+    const errors = await this.squaredErrorsFrom(network, train.values, train.cols, 0);
     this.fitThresholdOn(rowMeans(errors, train.rows, train.cols));
     this.fitErrors = { values: train.values, errors };
   }
@@ -197,15 +195,18 @@ export abstract class AutoencoderDetector<
    * Squared errors of every row of X: the rows it shares, from its start, with the last fit's
    * training rows are taken from the fit, the rest computed.
    */
-  private errorsOf(network: Network, X: Matrix): Float32Array {
+  private async errorsOf(network: Network, X: Matrix): Promise<Float32Array> {
     const values = toFloat32(X);
     const known = this.fitErrors;
-    if (!known || !startsWith(values, known.values)) return this.squaredErrors(network, values, X.cols);
+    if (!known || !startsWith(values, known.values)) {
+      return this.squaredErrorsFrom(network, values, X.cols, 0);
+    }
     const errors = new Float32Array(values.length);
     errors.set(known.errors);
     const fromRow = known.values.length / X.cols;
-    if (fromRow < X.rows)
-      errors.set(this.squaredErrorsFrom(network, values, X.cols, fromRow), known.values.length);
+    if (fromRow < X.rows) {
+      errors.set(await this.squaredErrorsFrom(network, values, X.cols, fromRow), known.values.length);
+    }
     return errors;
   }
 
@@ -220,13 +221,13 @@ export abstract class AutoencoderDetector<
   /** Mean of each row's squared reconstruction errors (higher = more anomalous). */
   async decisionFunction(X: Matrix): Promise<Float64Array> {
     const network = this.requireNetwork(X, 'X');
-    return rowMeans(this.errorsOf(network, X), X.rows, X.cols);
+    return rowMeans(await this.errorsOf(network, X), X.rows, X.cols);
   }
 
   /** Squared reconstruction error per row and feature; a row's score is the mean of its row. */
   async featureContributions(X: Matrix): Promise<Matrix> {
     const network = this.requireNetwork(X, 'X');
-    return { data: Float64Array.from(this.errorsOf(network, X)), rows: X.rows, cols: X.cols };
+    return { data: Float64Array.from(await this.errorsOf(network, X)), rows: X.rows, cols: X.cols };
   }
 
   /**
@@ -235,7 +236,7 @@ export abstract class AutoencoderDetector<
    */
   async scoresWithContributions(X: Matrix): Promise<{ scores: Float64Array; contributions: Matrix }> {
     const network = this.requireNetwork(X, 'X');
-    const errors = this.errorsOf(network, X);
+    const errors = await this.errorsOf(network, X);
     return {
       scores: rowMeans(errors, X.rows, X.cols),
       contributions: { data: Float64Array.from(errors), rows: X.rows, cols: X.cols },

@@ -173,18 +173,13 @@ export class DenseAutoencoder extends AutoencoderDetector<
     assertModelInput(argument, X, { detector: 'dense autoencoder', cols: network.layerSizes[0]! });
   }
 
-  /** Squared reconstruction error per row and feature; a row's score is the mean of its row. */
-  protected squaredErrors(network: DenseNetwork, values: Float32Array, cols: number): Float32Array {
-    return squaredErrors(network, values, cols);
-  }
-
-  /** Rows are scored alone: the rows from `fromRow` on. */
-  protected squaredErrorsFrom(
+  /** Rows are scored alone: the squared errors of the rows from `fromRow` on. */
+  protected async squaredErrorsFrom(
     network: DenseNetwork,
     values: Float32Array,
     cols: number,
     fromRow: number,
-  ): Float32Array {
+  ): Promise<Float32Array> {
     return squaredErrors(network, values.subarray(fromRow * cols), cols);
   }
 

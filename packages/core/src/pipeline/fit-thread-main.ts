@@ -17,7 +17,7 @@ function rowsOf(X: Matrix, start: number, end: number): Matrix {
  * rows it was handed with its own TensorFlow.js backend, posts its events as they come, then the
  * scores and contributions of every row, then the folder it saved the model in.
  */
-export async function runFitThread(): Promise<void> {
+export async function run(): Promise<void> {
   const port = parentPort!;
   const request = workerData as FitThreadRequest;
   const post = (reply: FitThreadReply, transfer: ArrayBuffer[] = []) => port.postMessage(reply, transfer);

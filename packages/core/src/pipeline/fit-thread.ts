@@ -1,11 +1,9 @@
 import { rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import type { DetectorName, Matrix, PipelineConfig, PipelineEvent } from '../api.js';
 import type { BackendPreference } from '../backend.js';
 import { loadDetector, type PipelineDetector } from '../detectors/registry.js';
 import { CoreError, type CoreErrorCode } from '../errors.js';
+import { startWorker } from '../worker-thread.js';
 
 /** What a training thread is handed: one detector to fit on rows of one scaled matrix. */
 export interface FitThreadRequest {
@@ -31,24 +29,6 @@ export interface ThreadFitted {
   contributions: Matrix;
 }
 
-// Run with `eval` so the same launcher works from dist/ (installed) and src/ (tests, through tsx,
-// which the thread registers first because a worker does not inherit the loader).
-const THREAD_SOURCE = `
-import('node:worker_threads').then(async ({ workerData }) => {
-  if (workerData.tsx) (await import(workerData.tsx)).register();
-  (await import(workerData.entry)).runFitThread();
-});
-`;
-
-function threadEntry(): { entry: string; tsx?: string } {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const entry = new URL(`./fit-thread-main.${fromSource ? 'ts' : 'js'}`, import.meta.url).href;
-  if (!fromSource) return { entry };
-  // tsx's ESM API (its package maps `import` to index.mjs; require.resolve gives index.cjs).
-  const api = createRequire(import.meta.url).resolve('tsx/esm/api');
-  return { entry, tsx: pathToFileURL(api).href.replace(/\.cjs$/, '.mjs') };
-}
-
 /** The thread's error again: a CoreError with its code, else an Error of the same name. */
 function threadError(reply: Extract<FitThreadReply, { type: 'failed' }>): Error {
   if (reply.code !== undefined) return new CoreError(reply.code, reply.message);
@@ -70,12 +50,7 @@ export async function fitInThread(
 ): Promise<ThreadFitted> {
   const { signal } = options;
   signal?.throwIfAborted();
-  const { entry, tsx } = threadEntry();
-  const thread = new Worker(THREAD_SOURCE, {
-    eval: true,
-    workerData: { ...request, entry, ...(tsx ? { tsx } : {}) },
-    ...(tsx ? { execArgv: ['--conditions=@crypto-anomaly/source'] } : {}),
-  });
+  const thread = startWorker('./fit-thread-main', import.meta.url, request);
   const fitted = await new Promise<Extract<FitThreadReply, { type: 'fitted' }>>((resolve, reject) => {
     let settled = false;
     const settle = (done: () => void) => {

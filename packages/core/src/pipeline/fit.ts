@@ -10,7 +10,7 @@ import {
   type SplitRanges,
   type StageName,
 } from '../api.js';
-import type { BackendInfo, BackendPreference } from '../backend.js';
+import { type BackendPreference, preferenceOf } from '../backend.js';
 import { DEFAULT_ATTENTION_AUTOENCODER_OPTIONS } from '../detectors/attention-autoencoder.js';
 import { createDetector } from '../detectors/registry.js';
 import { topAnomalyRows } from '../outputs/csv.js';
@@ -242,11 +242,6 @@ function threadedDetector(config: PipelineConfig, options: FitOptions): 'attenti
   const others = config.detectors.filter((name) => name !== 'attention').length;
   const threads = options.threads ?? availableParallelism() > 1;
   return threads && others > 0 && config.detectors.includes('attention') ? 'attention' : undefined;
-}
-
-/** The preference that selects `backend` again (in a thread). */
-function preferenceOf(backend: BackendInfo): BackendPreference {
-  return backend.name === 'tensorflow' ? 'node' : backend.name;
 }
 
 /** A detector's flags and top rows, for a UI to show as soon as it has scored. */

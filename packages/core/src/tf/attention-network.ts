@@ -137,6 +137,21 @@ export class AttentionNetwork {
     return weights;
   }
 
+  /** The weights by name from one flat vector in `weightNames` order (what `parameters` holds). */
+  static weightsFromParameters(
+    architecture: AttentionArchitecture,
+    flat: Float32Array,
+  ): Map<string, Float32Array> {
+    const weights = new Map<string, Float32Array>();
+    let offset = 0;
+    for (const [name, shape] of weightShapes(architecture)) {
+      const size = shape.reduce((p, s) => p * s, 1);
+      weights.set(name, flat.subarray(offset, offset + size));
+      offset += size;
+    }
+    return weights;
+  }
+
   /** Weight names in saving order. */
   static weightNames(architecture: AttentionArchitecture): string[] {
     return weightShapes(architecture).map(([name]) => name);
