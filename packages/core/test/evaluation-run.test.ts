@@ -214,6 +214,34 @@ describe('a run folder, evaluated and written back', () => {
     );
   });
 
+  it('refuses a folder whose files do not belong to one run, naming the file', async () => {
+    const mixed = join(dir, 'mixed');
+    await mkdir(mixed);
+    for (const file of [
+      'summary.json',
+      'anomalies_isolation_forest.csv',
+      'anomalies_consensus.csv',
+      'BTCUSDT_processed_data.csv',
+    ]) {
+      await writeFile(join(mixed, file), await readFile(join(outDir, file)));
+    }
+    const consensus = (await readFile(join(outDir, 'anomalies_consensus.csv'), 'utf8')).trim().split('\n');
+    await writeFile(join(mixed, 'anomalies_consensus.csv'), `${consensus.slice(0, -1).join('\n')}\n`);
+    const error = await errorOf(() => readRunScores(mixed));
+    expect((error as Error).message).toMatch(
+      /anomalies_consensus.csv and .*anomalies_isolation_forest.csv do not cover the same rows/,
+    );
+    const lines = consensus.slice();
+    lines[3] = lines[3]!.replace(/,\d+(\.\d+)?,(0|1),/, ',oops,$2,');
+    await writeFile(join(mixed, 'anomalies_consensus.csv'), `${lines.join('\n')}\n`);
+    const notNumber = await errorOf(() => readRunScores(mixed));
+    expect((notNumber as Error).message).toMatch(
+      /anomalies_consensus.csv line 4: "threshold" is "oops", not a number/,
+    );
+    const noRun = await errorOf(() => readRunScores(join(dir, 'nowhere')));
+    expect(isCoreError(noRun) && noRun.code).toBe('IO');
+  });
+
   it('writes evaluation.json and the chart into the run folder and lists them in its marker', async () => {
     const run = await readRunScores(outDir);
     const report = evaluateRun(run, null);
