@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { inflateSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { openPage, waitFor } from './helpers/chromium.js';
 
 /**
  * `report DIR --html` opened in a real browser: Debian's chromium, headless, loads the file
@@ -179,6 +180,68 @@ describe('report --html in a real browser (headless chromium)', () => {
       expect(consensusGreen).toBeGreaterThan(50);
     },
     300_000,
+  );
+
+  it.skipIf(!chromium)(
+    skipReason ?? 'zooms with the wheel (score panels follow), hides a detector, sorts the table',
+    async () => {
+      const file = join(work, 'interactive.html');
+      expect(cli('report', out, '--html', '--out', file).status).toBe(0);
+      const page = await openPage(pathToFileURL(file).href);
+      try {
+        await waitFor(page, "document.body.getAttribute('data-charts-drawn') === 'true'");
+        const paths = () =>
+          page.evaluate<string[]>(
+            "['price_line_marks', 'scores_0_marks', 'scores_3_marks'].map((name) => document.querySelector('.' + name + ' path').getAttribute('d'))",
+          );
+        const before = await paths();
+        const box = await page.evaluate<{ x: number; y: number }>(
+          "(() => { const r = document.querySelector('.price_line_marks').getBoundingClientRect(); return { x: r.x + r.width / 2, y: r.y + r.height / 2 }; })()",
+        );
+        await page.send('Input.dispatchMouseEvent', { type: 'mouseMoved', x: box.x, y: box.y });
+        await page.send('Input.dispatchMouseEvent', {
+          type: 'mouseWheel',
+          x: box.x,
+          y: box.y,
+          deltaX: 0,
+          deltaY: -600,
+        });
+        await waitFor(
+          page,
+          `document.querySelector('.price_line_marks path').getAttribute('d') !== ${JSON.stringify(before[0])}`,
+        );
+        const after = await paths();
+        // Zoomed in: the price line and every score panel are redrawn over a shorter span.
+        for (const [i, d] of after.entries()) expect(d, `panel ${i}`).not.toBe(before[i]);
+
+        const flags = (name: string) => `document.querySelectorAll('.${name}_marks path').length`;
+        const consensusFlags = await page.evaluate<number>(flags('price_flags_3'));
+        expect(await page.evaluate<number>(flags('price_flags_0'))).toBeGreaterThan(0);
+        await page.evaluate("document.querySelector('#toggles input[type=checkbox]').click()");
+        await waitFor(page, `${flags('price_flags_0')} === 0`);
+        expect(await page.evaluate<number>(flags('price_flags_3'))).toBe(consensusFlags);
+
+        // Sorting: the first click on a header sorts descending, the second ascending.
+        const column = (index: number) =>
+          page.evaluate<number[]>(
+            `[...document.querySelectorAll('#anomalies tbody tr')].map((row) => Number(row.cells[${index}].getAttribute('data-value')))`,
+          );
+        await page.evaluate("document.querySelectorAll('#anomalies th')[0].click()");
+        const times = await column(0);
+        expect(times).toEqual([...times].sort((a, b) => b - a));
+        await page.evaluate("document.querySelectorAll('#anomalies th')[0].click()");
+        const ascending = await column(0);
+        expect(ascending).toEqual([...times].reverse());
+        expect(
+          await page.evaluate<string>(
+            "document.querySelectorAll('#anomalies th')[0].getAttribute('aria-sort')",
+          ),
+        ).toBe('ascending');
+      } finally {
+        await page.close();
+      }
+    },
+    120_000,
   );
 
   it.skipIf(!chromium)(skipReason ?? 'never replaces a file it did not write; replaces its own', () => {
