@@ -207,6 +207,7 @@ export {
 } from './pipeline/trained-pipeline.js';
 export {
   candlesIn,
+  durationMs,
   planWalkForward,
   WALK_FORWARD_DEFAULTS,
   type WalkForwardPlan,

@@ -51,6 +51,16 @@ export const WALK_FORWARD_DEFAULTS = Object.freeze({
 const MIN_WINDOW = 100;
 
 /**
+ * Milliseconds of a duration: a positive number and `y` (365.25 days), `mo` (a twelfth of that),
+ * `w`, `d`, `h` or `m` (minutes), e.g. `2y`, `3mo`, `1d`; undefined when it is not one.
+ */
+export function durationMs(text: unknown): number | undefined {
+  const match = typeof text === 'string' ? /^(\d+(?:\.\d+)?)(mo|y|w|d|h|m)$/.exec(text.trim()) : null;
+  const ms = match ? Number(match[1]) * UNIT_MS[match[2]!]! : 0;
+  return ms > 0 ? ms : undefined;
+}
+
+/**
  * Candles in a window size for `interval`: a number is candles already (a positive integer), a
  * duration (`2y`, `3mo`, `6w`, `90d`, `12h`, `30m`) is rounded down to whole candles.
  */
@@ -64,15 +74,15 @@ export function candlesIn(name: string, size: WindowSize, interval: Interval): n
     }
     return size;
   }
-  const match = typeof size === 'string' ? /^(\d+(?:\.\d+)?)(mo|y|w|d|h|m)$/.exec(size.trim()) : null;
-  if (!match) {
+  const ms = durationMs(size);
+  if (ms === undefined) {
     throw new CoreError(
       'INVALID_ARGUMENT',
       `walkForward.${name} must be a number of candles or a duration: a number and y, mo, w, d, h or m ` +
         `(e.g. "2y", "3mo", "90d"), got ${describeValue(size)}.`,
     );
   }
-  const candles = Math.floor((Number(match[1]) * UNIT_MS[match[2]!]!) / intervalToMilliseconds(interval));
+  const candles = Math.floor(ms / intervalToMilliseconds(interval));
   if (candles < 1) {
     throw new CoreError(
       'INVALID_ARGUMENT',
