@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { ThresholdKind } from '@crypto-anomaly/core';
+import { durationMs, type ThresholdKind } from '@crypto-anomaly/core';
 import type { Interval } from '@crypto-anomaly/data';
 import * as data from '@crypto-anomaly/data';
 import { type Command, InvalidArgumentError, Option } from 'commander';
@@ -114,7 +114,17 @@ export function addWatchCommand(program: Command, context: CommandContext): void
       '--model-for-all',
       'score pairs without a model of their own with --model (one model folder), with a warning',
     )
-    .option('--epochs <n>', 'with --train-missing: most epochs of the autoencoders', parse.positiveInteger)
+    .option(
+      '--refit-every <duration>',
+      "re-fit each pair's model on its trailing window (2 years, 500-10,000 candles) every duration of " +
+        'candles (e.g. 1d, 12h, 1w) in a worker thread; scoring goes on with the old model until the new one is in',
+      parseRefitEvery,
+    )
+    .option(
+      '--epochs <n>',
+      'with --train-missing or --refit-every: most epochs of the autoencoders',
+      parse.positiveInteger,
+    )
     .addOption(
       new Option('--backend <name>', 'TensorFlow.js backend (default auto)').choices([
         'auto',
@@ -201,6 +211,13 @@ export function settingsOf(flags: Record<string, unknown>): WatchSettings {
   if (flags['speed'] !== undefined && replayFiles.length === 0 && !replayStore && !replaySample) {
     throw usageError('--speed', 'is only read with --replay or --replay-store', 'drop it for a live run');
   }
+  if (flags['refitEvery'] !== undefined && flags['modelForAll'] === true) {
+    throw usageError(
+      '--refit-every',
+      'cannot be combined with --model-for-all (a re-fit writes each pair its own model folder)',
+      'train each pair its own model, or drop --refit-every',
+    );
+  }
   if (flags['trainMissing'] === true && flags['modelForAll'] === true) {
     throw usageError(
       '--train-missing',
@@ -281,10 +298,20 @@ export function settingsOf(flags: Record<string, unknown>): WatchSettings {
     thresholds: (flags['thresholds'] as ThresholdKind | undefined) ?? 'dspot',
     statusEveryMs: ((flags['statusEvery'] as number | undefined) ?? 60) * 1000,
     trainMissing: flags['trainMissing'] === true,
+    ...(flags['refitEvery'] !== undefined ? { refitEveryMs: flags['refitEvery'] as number } : {}),
     modelForAll: flags['modelForAll'] === true,
     ...(flags['epochs'] !== undefined ? { epochs: flags['epochs'] as number } : {}),
     ...(flags['backend'] !== undefined
       ? { backend: flags['backend'] as 'auto' | 'wasm' | 'node' | 'cpu' }
       : {}),
   };
+}
+
+/** `--refit-every`: a duration of candles (core's `durationMs`: 1d, 12h, 1w, 3mo). */
+function parseRefitEvery(value: string): number {
+  const ms = durationMs(value);
+  if (ms === undefined) {
+    throw new InvalidArgumentError('Expected a duration: a number and y, mo, w, d, h or m, e.g. 1d or 12h.');
+  }
+  return ms;
 }

@@ -58,6 +58,19 @@ export interface WatchLoopOptions<S extends WatchScorer> {
    * scoring work, never a candle: the restart scores again what was not saved.
    */
   maxGroup?: number;
+  /**
+   * Keeps each symbol's model current (`watch --refit-every`): once `everyMs` of candle time has
+   * been scored since its last fit, `train` fits a new model on the candles through the last one
+   * scored (in a worker thread) while the old model goes on scoring; the new scorer is warmed up
+   * on the candles through the last scored one and swapped in between two bursts. A replay waits
+   * for its re-fits where they start (at full speed it would otherwise end before the first one).
+   */
+  refit?: {
+    everyMs: number;
+    train(symbol: string, through: number): Promise<S>;
+    /** The scorer a re-fit replaced (to free its model). */
+    retire?(scorer: S): void;
+  };
   /** Candles read ahead of scoring before the reader waits (replay at max speed). Default 5,000. */
   readAhead?: number;
   now?: () => number;
@@ -119,6 +132,7 @@ export async function runWatchLoop<S extends WatchScorer>(
   };
   options.onEvent({ type: 'started', symbols, interval, mode: options.mode, at: now() });
 
+  const fittedThrough = new Map<string, number>();
   /** Warms a scorer up on the candles before the first to score; where its candles resume, or undefined. */
   const warmUp = async (symbol: string, scorer: S): Promise<number | undefined> => {
     try {
@@ -135,6 +149,7 @@ export async function runWatchLoop<S extends WatchScorer>(
       scorer.warmUp(history.klines);
       const through = last ?? history.klines.at(-1)!.openTime;
       lastHandled.set(symbol, through);
+      fittedThrough.set(symbol, through);
       return through;
     } catch (error) {
       stop(symbol, `warm-up failed: ${(error as Error)?.message ?? String(error)}`);
@@ -208,6 +223,55 @@ export async function runWatchLoop<S extends WatchScorer>(
     })();
   }
 
+  // Re-fits (`refit`): the re-fits in flight, and the new scorers waiting to be swapped in between
+  // bursts (`fittedThrough`, the candle time of each symbol's last fit, is set at its warm-up).
+  const refitting = new Set<string>();
+  const refitted = new Map<string, { scorer: S; through: number }>();
+  const refitDue = (symbol: string, through: number) =>
+    options.refit !== undefined && through - (fittedThrough.get(symbol) ?? through) >= options.refit.everyMs;
+  const startRefit = (symbol: string, through: number): Promise<void> | undefined => {
+    const refit = options.refit;
+    if (!refit || refitting.has(symbol) || stopped.has(symbol)) return undefined;
+    if (!refitDue(symbol, through)) return undefined;
+    fittedThrough.set(symbol, through);
+    refitting.add(symbol);
+    options.onEvent({ type: 'model-refit', symbol, status: 'started', through, at: now() });
+    return refit.train(symbol, through).then(
+      (scorer) => {
+        refitted.set(symbol, { scorer, through });
+        wakeScorer?.();
+      },
+      (error: unknown) => {
+        refitting.delete(symbol);
+        if (signal.aborted) return;
+        const message = (error as Error)?.message ?? String(error);
+        options.onEvent({ type: 'model-refit', symbol, status: 'failed', through, message, at: now() });
+      },
+    );
+  };
+  /** Warms the re-fitted scorers up on the candles through the last scored one and swaps them in. */
+  const swapRefitted = async () => {
+    for (const [symbol, { scorer, through }] of [...refitted]) {
+      refitted.delete(symbol);
+      refitting.delete(symbol);
+      const last = lastHandled.get(symbol);
+      try {
+        const history = await options.history(symbol, scorer.historyNeeded, last);
+        if (history.klines.length < scorer.historyNeeded) throw new Error('too few candles to warm it up');
+        scorer.warmUp(history.klines);
+      } catch (error) {
+        options.refit?.retire?.(scorer);
+        const message = (error as Error)?.message ?? String(error);
+        options.onEvent({ type: 'model-refit', symbol, status: 'failed', through, message, at: now() });
+        continue;
+      }
+      const old = scorers.get(symbol);
+      scorers.set(symbol, scorer);
+      if (old) options.refit?.retire?.(old);
+      options.onEvent({ type: 'model-refit', symbol, status: 'swapped', through, at: now() });
+    }
+  };
+
   const onAbort = () => {
     wakeScorer?.();
     wakeReaders();
@@ -218,6 +282,7 @@ export async function runWatchLoop<S extends WatchScorer>(
   const maxBurst = options.maxBurst ?? 1_000;
   const maxGroup = options.maxGroup ?? 256;
   while (!signal.aborted) {
+    if (refitted.size > 0) await swapRefitted();
     if (queue.length === 0) {
       if (readers === 0 && pendingJoins === 0) break;
       await new Promise<void>((resolve) => (wakeScorer = resolve));
@@ -233,7 +298,9 @@ export async function runWatchLoop<S extends WatchScorer>(
     const groupAlerts: Alert[] = [];
     const delivered = new Set<string>();
     const through = new Map<string, number>();
-    while (queue.length > 0 && groupKlines.length < maxGroup && !signal.aborted) {
+    // A group ends where a re-fit is due, so the re-fit starts at that candle (its candles are saved first).
+    let refitNow = false;
+    while (queue.length > 0 && groupKlines.length < maxGroup && !signal.aborted && !refitNow) {
       const burst: WatchCandle[] = [];
       const picked = new Set<string>();
       const rest: WatchCandle[] = [];
@@ -255,7 +322,10 @@ export async function runWatchLoop<S extends WatchScorer>(
         );
       });
       if (fresh.length === 0) continue;
-      for (const candle of fresh) through.set(candle.symbol, candle.kline.openTime);
+      for (const candle of fresh) {
+        through.set(candle.symbol, candle.kline.openTime);
+        refitNow ||= !refitting.has(candle.symbol) && refitDue(candle.symbol, candle.kline.openTime);
+      }
       groupKlines.push(...fresh);
       const scores = await scoreBurst(options, scorers, fresh, stop);
       for (const { candle, score } of scores) {
@@ -287,6 +357,18 @@ export async function runWatchLoop<S extends WatchScorer>(
       candles++;
       const lagMs = candle.via === 'replay' ? 0 : Math.max(0, scoredAt - (candle.kline.closeTime + 1));
       options.onEvent({ type: 'scored', score, via: candle.via, lagMs, at: scoredAt });
+    }
+    if (options.refit) {
+      const started: Promise<void>[] = [];
+      for (const [symbol, through] of lastHandled) {
+        const refit = startRefit(symbol, through);
+        if (refit) started.push(refit);
+      }
+      // A replay waits for its re-fits here; live scoring goes on while they train.
+      if (options.mode === 'replay' && started.length > 0) {
+        await Promise.all(started);
+        await swapRefitted();
+      }
     }
   }
   signal.removeEventListener('abort', onAbort);

@@ -1,5 +1,11 @@
 import type { WatchEvent } from './watch-api.js';
-import { initialWatchState, statusLine, type WatchState, watchReducer } from './watch-reducer.js';
+import {
+  describeRefit,
+  initialWatchState,
+  statusLine,
+  type WatchState,
+  watchReducer,
+} from './watch-reducer.js';
 
 /** How `watch` shows what happens: the dashboard on a terminal, else plain lines. */
 export interface WatchDisplay {
@@ -28,6 +34,8 @@ export function describeWatchEvent(event: WatchEvent): string | undefined {
       return `${event.symbol} stopped: ${event.reason}`;
     case 'sink-error':
       return `${event.sink}: ${event.message}`;
+    case 'model-refit':
+      return describeRefit(event);
     case 'finished':
       return `finished: ${event.candles} candles scored, ${event.alerts} alerts`;
     case 'connection': {

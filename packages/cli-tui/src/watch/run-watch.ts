@@ -41,6 +41,8 @@ export interface WatchSettings {
   statusEveryMs: number;
   thresholds: ThresholdKind;
   trainMissing: boolean;
+  /** `--refit-every`: candle time between two re-fits of each pair's model (in a worker thread). */
+  refitEveryMs?: number;
   modelForAll: boolean;
   epochs?: number;
   backend?: 'auto' | 'wasm' | 'node' | 'cpu';
@@ -239,6 +241,50 @@ async function watch(settings: WatchSettings, context: CommandContext, controlle
             onStatus: (status) => display.event({ type: 'connection', status, at: Date.now() }),
             signal,
           });
+    // --refit-every: a pair's model is re-fitted on its trailing window (the walk-forward default:
+    // two years, 500-10,000 candles) in the worker thread, one pair at a time, and saved over its
+    // folder, so a restart starts from the newest model.
+    const refitWindow = Math.min(
+      Math.max(
+        core.candlesIn('trainWindow', core.WALK_FORWARD_DEFAULTS.trainWindow, interval),
+        core.WALK_FORWARD_DEFAULTS.minTrainWindow,
+      ),
+      core.WALK_FORWARD_DEFAULTS.maxTrainWindow,
+    );
+    const refitted: core.TrainedPipeline[] = [];
+    let refitQueue: Promise<unknown> = Promise.resolve();
+    const refitOne = async (symbol: string, through: number) => {
+      signal.throwIfAborted();
+      const step = data.intervalToMilliseconds(interval);
+      const klines = replay
+        ? (await replay.load(symbol)).filter((k) => k.openTime <= through).slice(-refitWindow)
+        : await store.klines(symbol, interval, {
+            start: through - (refitWindow - 1) * step,
+            end: through + step,
+          });
+      const done = await trainInThread(
+        {
+          symbol,
+          interval,
+          modelDir: modelFolder(modelRoot, symbol, interval),
+          history: {
+            kind: 'klines',
+            klines,
+            describe: `the last ${klines.length} candles of ${symbol} (re-fit)`,
+          },
+          ...(settings.epochs !== undefined ? { epochs: settings.epochs } : {}),
+          ...(settings.backend !== undefined ? { backend: settings.backend } : {}),
+        },
+        signal,
+      );
+      const pipeline = await core.TrainedPipeline.load(
+        done.modelDir,
+        settings.backend ? { backend: settings.backend } : {},
+      );
+      refitted.push(pipeline);
+      return new core.StreamScorer(pipeline, { symbol, interval, thresholds: settings.thresholds });
+    };
+    const retired = new Set<core.TrainedPipeline>();
     const sinksWithRecord = sinks;
     const output = dashboard ? [] : [stdoutSink(context.out)];
     await runWatchLoop({
@@ -255,9 +301,27 @@ async function watch(settings: WatchSettings, context: CommandContext, controlle
       onEvent: (event) => display.event(event),
       signal,
       mode: replay ? 'replay' : 'live',
+      ...(settings.refitEveryMs !== undefined
+        ? {
+            refit: {
+              everyMs: settings.refitEveryMs,
+              train: (symbol: string, through: number) => {
+                const next = refitQueue.then(() => refitOne(symbol, through));
+                refitQueue = next.catch(() => undefined);
+                return next;
+              },
+              // Each pair has its own model folder (--refit-every refuses --model-for-all).
+              retire: (scorer: core.StreamScorer) => {
+                retired.add(scorer.pipeline);
+                scorer.pipeline.dispose();
+              },
+            },
+          }
+        : {}),
     });
-    for (const pipeline of pipelines.values()) (await pipeline).dispose();
-    for (const pipeline of joined) pipeline.dispose();
+    for (const pipeline of [...(await Promise.all(pipelines.values())), ...joined, ...refitted]) {
+      if (!retired.has(pipeline)) pipeline.dispose();
+    }
   }
 }
 

@@ -69,6 +69,16 @@ export type WatchEvent =
       at: number;
     }
   | { type: 'sink-error'; sink: string; message: string; at: number }
+  | {
+      type: 'model-refit';
+      symbol: string;
+      /** `started`: training on the candles through `through`; `swapped`: the new model scores from the next candle. */
+      status: 'started' | 'swapped' | 'failed';
+      /** Open time of the last candle the new model was trained on. */
+      through: number;
+      message?: string;
+      at: number;
+    }
   | { type: 'finished'; candles: number; alerts: number; at: number };
 
 /** Somewhere alerts go: the alerts file, the webhook, stdout. */

@@ -227,6 +227,8 @@ function onEvent(state: WatchState, event: WatchEvent): WatchState {
     }
     case 'sink-error':
       return { ...state, notes: withNote(state.notes, `${event.sink}: ${event.message}`) };
+    case 'model-refit':
+      return { ...state, notes: withNote(state.notes, describeRefit(event)) };
     case 'finished':
       return { ...state, finished: true, connection: { state: 'finished' } };
   }
@@ -317,4 +319,14 @@ export function statusLine(state: WatchState, at: number, final = false): Record
     ...(state.messagesPerSecond !== undefined ? { messagesPerSecond: state.messagesPerSecond } : {}),
     ...(lags.length > 0 ? { lagMs: state.lag.last, maxLagMs: Math.max(...lags) } : {}),
   };
+}
+
+/** One line on a model re-fit (`watch --refit-every`), for the dashboard's notes and the plain log. */
+export function describeRefit(event: Extract<WatchEvent, { type: 'model-refit' }>): string {
+  const through = new Date(event.through).toISOString().slice(0, 16).replace('T', ' ');
+  if (event.status === 'started')
+    return `${event.symbol}: re-fitting its model on the candles through ${through}`;
+  if (event.status === 'swapped')
+    return `${event.symbol}: model re-fitted through ${through}; it scores from the next candle`;
+  return `${event.symbol}: re-fit failed (${event.message ?? 'unknown error'}); the previous model goes on`;
 }
