@@ -98,6 +98,12 @@ function tarballProblems(pkg) {
       }
     }
   }
+  // A file whose source was deleted stays in dist/ until dist/ is removed (tsc never deletes).
+  if (problems.some((problem) => problem.includes('names the source map'))) {
+    problems.push(
+      'a dist/ file naming a map is likely left by an earlier build: remove dist/ and build again',
+    );
+  }
   return problems;
 }
 
