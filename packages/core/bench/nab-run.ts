@@ -1,0 +1,161 @@
+/**
+ * The Numenta Anomaly Benchmark (NAB v1.1), online: `UnivariateDetector` scores every row of
+ * each of NAB's 58 series from that row and the rows before it only, learning on each file's
+ * probationary rows first; then NAB's own rules score the result: one threshold per profile for
+ * all files, found by NAB's optimiser over the corpus (v1.1's sweep; v1.0's hill climb also
+ * shown, as some published rows come from it), normalised to null = 0, perfect = 100. One
+ * configuration for all files; labels are read only by the scorer.
+ *
+ *   pnpm exec tsx bench/nab-run.ts [--data ../../../shared/data] [--options '{"refitEvery":500}']
+ *     [--scores out.csv]
+ *
+ * Prints the three profiles' scores, the rank on the published scoreboard (`final_results.json`),
+ * a per-file summary and the run time (wall and CPU). `--scores` writes every row's score.
+ */
+import { existsSync } from 'node:fs';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import {
+  NAB_PROFILE_NAMES,
+  NAB_PROFILES,
+  type NabProfileName,
+  type NabSeries,
+} from '../src/evaluation/api.js';
+import { parseNabWindows, parseTime } from '../src/evaluation/labels.js';
+import { nabProbationaryLength, scoreNabCorpus } from '../src/evaluation/nab.js';
+import { twiddleNabThreshold } from '../src/evaluation/nab-optimize.js';
+import {
+  DEFAULT_UNIVARIATE_DETECTOR_OPTIONS,
+  UnivariateDetector,
+  type UnivariateDetectorOptions,
+} from '../src/streaming/univariate-detector.js';
+
+const repoRoot = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
+const { values } = parseArgs({
+  options: {
+    data: { type: 'string', default: join(repoRoot, '..', 'shared', 'data') },
+    options: { type: 'string', default: '{}' },
+    scores: { type: 'string' },
+  },
+});
+const nabDir = join(values.data, 'nab');
+if (!existsSync(join(nabDir, 'labels', 'combined_windows.json'))) {
+  console.error(
+    `NAB not found in ${nabDir}: pass --data <folder holding nab/> with nab/data/<category>/<file>.csv, ` +
+      'nab/labels/combined_windows.json and nab/results/final_results.json (from a numenta/NAB checkout).',
+  );
+  process.exit(2);
+}
+const overrides = JSON.parse(values.options) as Partial<UnivariateDetectorOptions>;
+
+const windows = parseNabWindows(
+  JSON.parse(await readFile(join(nabDir, 'labels', 'combined_windows.json'), 'utf8')),
+);
+const published = JSON.parse(await readFile(join(nabDir, 'results', 'final_results.json'), 'utf8')) as Record<
+  string,
+  Record<NabProfileName, number>
+>;
+
+async function readSeries(path: string): Promise<{ timestamps: Float64Array; values: Float64Array }> {
+  const lines = (await readFile(path, 'utf8')).split(/\r?\n/).filter((line) => line !== '');
+  const header = lines[0]!.split(',');
+  const timeColumn = header.indexOf('timestamp');
+  const valueColumn = header.indexOf('value');
+  if (timeColumn < 0 || valueColumn < 0) throw new Error(`${path} needs timestamp and value columns`);
+  const timestamps = new Float64Array(lines.length - 1);
+  const series = new Float64Array(lines.length - 1);
+  for (let i = 1; i < lines.length; i++) {
+    const cells = lines[i]!.split(',');
+    timestamps[i - 1] = parseTime(cells[timeColumn]!);
+    series[i - 1] = Number(cells[valueColumn]);
+  }
+  return { timestamps, values: series };
+}
+
+const corpus: NabSeries[] = [];
+const categories = (await readdir(join(nabDir, 'data'), { withFileTypes: true }))
+  .filter((entry) => entry.isDirectory())
+  .map((entry) => entry.name)
+  .sort();
+const startedWall = performance.now();
+const startedCpu = process.cpuUsage();
+const scoreLines: string[] = ['file,timestamp,score'];
+for (const category of categories) {
+  const files = (await readdir(join(nabDir, 'data', category))).filter((f) => f.endsWith('.csv')).sort();
+  for (const file of files) {
+    const name = `${category}/${file}`;
+    const fileWindows = windows.get(name);
+    if (fileWindows === undefined) throw new Error(`combined_windows.json has no entry for ${name}`);
+    const { timestamps, values: series } = await readSeries(join(nabDir, 'data', category, file));
+    // NAB's detectors learn on the probationary rows (NAB's base detector is told their number).
+    const warmup = Math.max(2, nabProbationaryLength(series.length));
+    const scores = await UnivariateDetector.scoreSeries(series, { ...overrides, warmup });
+    corpus.push({ name, timestamps, scores, windows: fileWindows });
+    if (values.scores !== undefined) {
+      for (let i = 0; i < scores.length; i++) scoreLines.push(`${name},${timestamps[i]},${scores[i]}`);
+    }
+  }
+}
+const cpu = process.cpuUsage(startedCpu);
+const wallSeconds = (performance.now() - startedWall) / 1000;
+const rows = corpus.reduce((sum, series) => sum + series.scores.length, 0);
+if (values.scores !== undefined) await writeFile(values.scores, `${scoreLines.join('\n')}\n`);
+
+const results = Object.fromEntries(
+  NAB_PROFILE_NAMES.map((profile) => [profile, scoreNabCorpus(corpus, NAB_PROFILES[profile])]),
+) as Record<NabProfileName, ReturnType<typeof scoreNabCorpus>>;
+const twiddled = Object.fromEntries(
+  NAB_PROFILE_NAMES.map((profile) => {
+    const { threshold } = twiddleNabThreshold(corpus, NAB_PROFILES[profile]);
+    return [profile, scoreNabCorpus(corpus, NAB_PROFILES[profile], { threshold })];
+  }),
+) as Record<NabProfileName, ReturnType<typeof scoreNabCorpus>>;
+
+const rankOf = (profile: NabProfileName, score: number) => {
+  const above = Object.entries(published)
+    .filter(([, scores]) => scores[profile] > score)
+    .map(([detector]) => detector);
+  return { rank: above.length + 1, of: Object.keys(published).length + 1, above };
+};
+
+const options = { ...DEFAULT_UNIVARIATE_DETECTOR_OPTIONS, ...overrides };
+console.log(`UnivariateDetector on NAB v1.1, online, options ${JSON.stringify(options)}`);
+console.log(
+  `${corpus.length} files, ${rows} rows in ${wallSeconds.toFixed(1)} s wall, ` +
+    `${((cpu.user + cpu.system) / 1e6).toFixed(1)} s CPU (${((rows / (cpu.user + cpu.system)) * 1e6).toFixed(0)} rows per CPU second)\n`,
+);
+console.log(
+  '| profile | score (v1.1 sweep) | threshold | TP | FP | FN | rank on the published board | score (v1.0 hill climb) |',
+);
+console.log('|---|---:|---:|---:|---:|---:|---|---:|');
+for (const profile of NAB_PROFILE_NAMES) {
+  const result = results[profile];
+  const { rank, of, above } = rankOf(profile, result.normalizedScore);
+  console.log(
+    `| ${profile} | ${result.normalizedScore.toFixed(2)} | ${result.threshold.toPrecision(6)} | ${result.tp} | ` +
+      `${result.fp} | ${result.fn} | ${rank} of ${of} (below ${above.join(', ') || 'none'}) | ` +
+      `${twiddled[profile].normalizedScore.toFixed(2)} |`,
+  );
+}
+
+console.log('\nPer file, standard profile at its corpus threshold (windows detected of those scored):\n');
+console.log('| file | rows | windows | detected | FP rows | score |');
+console.log('|---|---:|---:|---:|---:|---:|');
+const standard = results.standard;
+for (const [index, file] of standard.files.entries()) {
+  const series = corpus[index]!;
+  const probation = nabProbationaryLength(series.scores.length);
+  const windowHits = series.windows.map((window) => {
+    let hit = false;
+    for (let i = probation; i < series.scores.length; i++) {
+      const t = series.timestamps[i]!;
+      if (t >= window.start && t <= window.end && series.scores[i]! >= standard.threshold) hit = true;
+    }
+    return hit;
+  });
+  console.log(
+    `| ${file.name} | ${file.rows} | ${series.windows.length} | ${windowHits.filter(Boolean).length} | ${file.fp} | ${file.score.toFixed(2)} |`,
+  );
+}
