@@ -231,6 +231,13 @@ export {
   scoreMany,
 } from './streaming/stream-scorer.js';
 export {
+  DEFAULT_UNIVARIATE_DETECTOR_OPTIONS,
+  UnivariateDetector,
+  type UnivariateDetectorOptions,
+  upperTail,
+} from './streaming/univariate-detector.js';
+export { UnivariateFeatures } from './streaming/univariate-features.js';
+export {
   DEFAULT_POT,
   DEFAULT_THRESHOLD,
   fitThreshold,
