@@ -1,7 +1,7 @@
 /**
  * `pnpm bench`: every benchmark of the package, one after the other, each in its own process.
  *
- *   pnpm bench [pipeline] [quality] [autoencoder] [stream]   (default: all)
+ *   pnpm bench [pipeline] [quality] [autoencoder] [stream] [nab]   (default: all)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -12,6 +12,7 @@ const BENCHES: Record<string, string> = {
   quality: 'quality.ts',
   autoencoder: 'autoencoder-throughput.ts',
   stream: 'stream-burst.ts',
+  nab: 'nab-run.ts',
 };
 const chosen = process.argv.slice(2).filter((a) => a in BENCHES);
 let failed = false;
