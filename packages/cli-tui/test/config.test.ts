@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { INTERVALS } from '@crypto-anomaly/data';
 import { describe, expect, it } from 'vitest';
-import { configFileSchema, loadConfig, parseConfig } from '../src/config.js';
+import {
+  configFileSchema,
+  configSearchPaths,
+  loadConfig,
+  parseConfig,
+  stripJsonComments,
+} from '../src/config.js';
 import { isCliError } from '../src/errors.js';
 import { configDate, parse, parseDate, readDate } from '../src/options.js';
 
@@ -123,6 +129,49 @@ describe('config file', () => {
   it('ships an example config that validates', async () => {
     const example = new URL('../examples/config.json', import.meta.url);
     await expect(loadConfig(example.pathname)).resolves.toMatchObject({ pipeline: expect.any(Object) });
+  });
+});
+
+describe('config files with comments', () => {
+  it('blanks // and /* */ comments outside strings, keeps strings whole and positions unchanged', () => {
+    const text = [
+      '// a comment',
+      '{ "baseUrl": "https://example.com/a//b", /* block',
+      ' still */ "symbol": "BTC/*USDT*/", // tail',
+      '  "input": "x.csv" }',
+    ].join('\n');
+    const stripped = stripJsonComments(text);
+    expect(stripped.length).toBe(text.length);
+    expect(stripped.split('\n').length).toBe(text.split('\n').length);
+    expect(JSON.parse(stripped)).toEqual({
+      baseUrl: 'https://example.com/a//b',
+      symbol: 'BTC/*USDT*/',
+      input: 'x.csv',
+    });
+    // An escaped quote does not end a string.
+    expect(JSON.parse(stripJsonComments('{"a": "say \\"//\\" here"} // c'))).toEqual({ a: 'say "//" here' });
+  });
+
+  it('loads a commented file and still names a JSON error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'config-comments-'));
+    const good = join(dir, 'good.json');
+    writeFileSync(good, '// seed\n{ "seed": 7 /* the seed */ }\n');
+    expect(await loadConfig(good)).toEqual({ seed: 7 });
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, '// oops\n{ "seed": 7, }\n');
+    await expect(loadConfig(bad)).rejects.toThrow(/is not valid JSON/);
+  });
+
+  it('is looked for in the working folder, then the XDG config folder (~/.config when unset or relative)', () => {
+    expect(configSearchPaths('/work', { HOME: '/home/u', XDG_CONFIG_HOME: '/xdg' })).toEqual([
+      '/work/crypto-anomaly.config.json',
+      '/xdg/crypto-anomaly/config.json',
+    ]);
+    for (const xdg of [undefined, 'relative']) {
+      expect(
+        configSearchPaths('/work', { HOME: '/home/u', ...(xdg ? { XDG_CONFIG_HOME: xdg } : {}) })[1],
+      ).toBe('/home/u/.config/crypto-anomaly/config.json');
+    }
   });
 });
 
