@@ -122,7 +122,7 @@ async function peer(csvPath: string, name: string, klines: readonly Kline[]): Pr
     dir = join(scratch, `peer-${name}`);
     await run('/usr/bin/python3', [peerScript, '--input', csvPath, '--out', dir], { maxBuffer: 1 << 24 });
   }
-  if (!existsSync(join(dir, PEER_FILES.autoencoder))) return undefined;
+  if (!Object.values(PEER_FILES).every((file) => existsSync(join(dir, file)))) return undefined;
   const index = new Map(
     klines.map((k, i) => [new Date(k.openTime).toISOString().slice(0, 16).replace('T', ' '), i]),
   );

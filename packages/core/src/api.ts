@@ -300,7 +300,6 @@ export const FEATURE_NAMES = Object.freeze([
  * 2026 one. Formulas and reasons are in the README.
  */
 export const RELATIVE_FEATURE_NAMES = Object.freeze([
-  'log_return',
   'return_zscore',
   'relative_volatility',
   'relative_range',
@@ -309,8 +308,6 @@ export const RELATIVE_FEATURE_NAMES = Object.freeze([
   'relative_lower_shadow',
   'relative_volume',
   'volume_zscore',
-  'relative_trades_per_volume',
-  'rsi',
 ] as const);
 
 /** The feature sets `FeatureOptions.set` chooses from, each with its columns in order. */

@@ -292,7 +292,6 @@ export function computeFeatureColumns(
   const relativeLowerShadow = ratios(lowerShadow, usualRange);
   const volume = field(klines, 'volume');
   const relativeVolume = ratios(volume, medianBefore(volume, L));
-  const relativeTradesPerVolume = ratios(tradesPerVolume, medianBefore(tradesPerVolume, L));
 
   return {
     log_return: logReturn,
@@ -312,7 +311,6 @@ export function computeFeatureColumns(
     relative_upper_shadow: relativeUpperShadow,
     relative_lower_shadow: relativeLowerShadow,
     relative_volume: relativeVolume,
-    relative_trades_per_volume: relativeTradesPerVolume,
   };
 }
 

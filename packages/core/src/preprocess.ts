@@ -34,7 +34,6 @@ export const DEFAULT_LOG_FEATURES: Readonly<Record<FeatureSetName, readonly Feat
     'relative_upper_shadow',
     'relative_lower_shadow',
     'relative_volume',
-    'relative_trades_per_volume',
   ] as const),
 });
 

@@ -94,8 +94,8 @@ describe('relative features', () => {
     const [header, first] = csv.split('\n').map((line) => line.split(','));
     for (const name of FEATURE_NAMES) expect(header).toContain(name);
     for (const name of RELATIVE_FEATURE_NAMES) expect(header).toContain(`scaled_${name}`);
-    // log_return is in both sets: one column.
-    expect(header!.filter((name) => name === 'log_return')).toHaveLength(1);
+    // body is in both sets: one column.
+    expect(header!.filter((name) => name === 'body')).toHaveLength(1);
     expect(Number(first![header!.indexOf('log_volume')])).toBeCloseTo(Math.log1p(HAND[5]!.volume), 5);
     expect(Number(first![header!.indexOf('relative_volume')])).toBeCloseTo(9 / 11, 5); // median of 8, 20, 11
   });
@@ -109,11 +109,6 @@ describe('relative features', () => {
     expect(valueAt(table, 7, 'relative_range')).toBeCloseTo(11 / 110 / usualRange, 12);
     expect(valueAt(table, 7, 'relative_upper_shadow')).toBeCloseTo(2 / 110 / usualRange, 12);
     expect(valueAt(table, 7, 'relative_lower_shadow')).toBeCloseTo(2 / 110 / usualRange, 12);
-    const tradesPerVolume = [100 / 11, 80 / 9, 140 / 14];
-    expect(valueAt(table, 7, 'relative_trades_per_volume')).toBeCloseTo(
-      300 / 60 / median(tradesPerVolume),
-      12,
-    );
     const returns = HAND.map((c, i) => (i === 0 ? Number.NaN : Math.log(c.close / HAND[i - 1]!.close)));
     expect(valueAt(table, 7, 'return_zscore')).toBeCloseTo(returns[7]! / std(returns.slice(4, 7)), 12);
     // Volatility over 2 returns; relative to the median of the 3 volatilities before.
@@ -123,7 +118,10 @@ describe('relative features', () => {
       12,
     );
     expect(valueAt(table, 7, 'body')).toBeCloseTo(7 / 11, 12);
-    expect(valueAt(table, 7, 'log_return')).toBeCloseTo(Math.log(110 / 103), 12);
+    expect(valueAt(table, 7, 'volume_zscore')).toBeCloseTo(
+      (Math.log1p(60) - (Math.log1p(9) + Math.log1p(14)) / 2) / std([Math.log1p(9), Math.log1p(14)]),
+      12,
+    );
     expect(k.close).toBe(110);
   });
 
@@ -145,7 +143,7 @@ describe('relative features', () => {
     }));
     // volume_zscore, kept from the classic set, is of ln(1 + volume): level-free only where volume >> 1.
     const levelFree = RELATIVE_FEATURE_NAMES.filter((name) => name !== 'volume_zscore');
-    expect(levelFree).toHaveLength(10);
+    expect(levelFree).toHaveLength(7);
     const cols = relative.matrix.cols;
     for (const changed of [louder, dearer]) {
       const after = computeFeatures(changed, { set: 'relative' });

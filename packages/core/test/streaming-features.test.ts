@@ -24,7 +24,6 @@ const EXACT = new Set([
   'relative_upper_shadow',
   'relative_lower_shadow',
   'relative_volume',
-  'relative_trades_per_volume',
 ]);
 
 function streamedRows(klines: readonly Kline[], features: IncrementalFeatures): Float64Array[] {

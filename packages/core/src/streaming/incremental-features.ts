@@ -142,7 +142,6 @@ export class IncrementalFeatures {
   private readonly volatilities: RollingMedian;
   private readonly ranges: RollingMedian;
   private readonly volumes: RollingMedian;
-  private readonly tradesPerVolumes: RollingMedian;
   private readonly shape = new Float64Array(CANDLE_SHAPE_SIZE);
   private seen = 0;
   private previous: Kline | undefined;
@@ -162,7 +161,6 @@ export class IncrementalFeatures {
     this.volatilities = new RollingMedian(level);
     this.ranges = new RollingMedian(level);
     this.volumes = new RollingMedian(level);
-    this.tradesPerVolumes = new RollingMedian(level);
   }
 
   /** Candles pushed so far. */
@@ -231,18 +229,15 @@ export class IncrementalFeatures {
     let relativeVolatility = Number.NaN;
     let usualRange = Number.NaN;
     let usualVolume = Number.NaN;
-    let usualTradesPerVolume = Number.NaN;
     if (relative) {
       if (this.volatilities.full) relativeVolatility = ratioTo(volatility, this.volatilities.median());
       if (!Number.isNaN(volatility)) this.volatilities.push(volatility);
       if (this.ranges.full) {
         usualRange = this.ranges.median();
         usualVolume = this.volumes.median();
-        usualTradesPerVolume = this.tradesPerVolumes.median();
       }
       this.ranges.push(range!);
       this.volumes.push(kline.volume);
-      this.tradesPerVolumes.push(tradesPerVolume!);
     }
     this.previous = kline;
     this.seen++;
@@ -265,7 +260,6 @@ export class IncrementalFeatures {
       relative_upper_shadow: ratioTo(upperShadow!, usualRange),
       relative_lower_shadow: ratioTo(lowerShadow!, usualRange),
       relative_volume: ratioTo(kline.volume, usualVolume),
-      relative_trades_per_volume: ratioTo(tradesPerVolume!, usualTradesPerVolume),
     };
     return Float64Array.from(this.names, (name) => values[name]);
   }
