@@ -90,7 +90,7 @@ describe('pipeline config', () => {
       'config.features.rsiPeriod: must be an integer in [2, 10000], got "14".',
     );
     expect(messageOf(() => resolvePipelineConfig({ threshold: { kind: 'quantile' } as never }))).toMatch(
-      /^config\.threshold\.kind: must be \{ "kind": "contamination" \| "fixed" \| "pot", … \}, got "quantile"\.$/,
+      /^config\.threshold\.kind: must be \{ "kind": "contamination" \| "fixed" \| "pot" \| "spot" \| "dspot", … \}, got "quantile"\.$/,
     );
     expect(
       messageOf(() =>
