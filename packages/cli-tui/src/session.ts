@@ -131,7 +131,8 @@ export async function runSession(
         if (controller.signal.aborted) throw stopped();
         if (outcome) await reporter.finished(outcome);
         if (outcome && json) {
-          const command = options.title.split(' · ')[0]!.replace(/^crypto-anomaly /, '');
+          // Every session title starts "crypto-anomaly <command> · ": the command's name is its second word.
+          const command = options.title.split(' ')[1] ?? '';
           options.context.out(JSON.stringify(outcomeJson(command, outcome, outcome.details)));
         }
       } catch (error) {

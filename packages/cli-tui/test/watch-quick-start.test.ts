@@ -74,5 +74,7 @@ describe('the root README quick start of watch', () => {
     } finally {
       await store.close();
     }
-  });
+    // A default training and a replay of 5,000 candles: the commands' own 10-minute limit, not
+    // the suite's 2 minutes (exceeded at a load average of 10 on the 2-core box).
+  }, 600_000);
 });
