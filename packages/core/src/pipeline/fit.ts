@@ -43,7 +43,7 @@ export interface FitOptions {
   /**
    * Fit the attention autoencoder in a worker thread (its own TensorFlow.js backend) while the
    * other detectors fit in this one: same results, on two cores. Default: when the machine has
-   * more than one core and another detector is configured.
+   * more than one core, another detector is configured and there are 2000 training rows or more.
    */
   threads?: boolean;
 }
@@ -108,7 +108,7 @@ export async function fitPipeline(run: Run, table: FeatureTable, options: FitOpt
   const scores: DetectorScores[] = [];
   const missingDetectors: DetectorName[] = [];
   const finished = new Map<DetectorName, { fitted: FittedDetector; scores: DetectorScores }>();
-  const inThread = threadedDetector(config, options);
+  const inThread = threadedDetector(config, options, trainRows.rows);
   // Stops the thread's training when a detector fitting here fails.
   const stopThread = new AbortController();
   const threadSignal = run.signal ? AbortSignal.any([run.signal, stopThread.signal]) : stopThread.signal;
@@ -193,6 +193,8 @@ export async function fitPipeline(run: Run, table: FeatureTable, options: FitOpt
     }
     await threadDone;
     if (threadFailure) throw threadFailure.error;
+    // In the detectors' order, whichever finished first.
+    missingDetectors.sort((a, b) => DETECTOR_NAMES.indexOf(a) - DETECTOR_NAMES.indexOf(b));
     for (const name of DETECTOR_NAMES) {
       const done = finished.get(name);
       if (done) {
@@ -237,10 +239,20 @@ export async function fitPipeline(run: Run, table: FeatureTable, options: FitOpt
   }
 }
 
+/**
+ * Training rows from which the attention autoencoder gets its own thread by default: below, its
+ * fit is short and starting a thread with TensorFlow.js in it (about 1.5 s CPU) does not pay.
+ */
+const THREAD_FROM_TRAINING_ROWS = 2000;
+
 /** The detector fitted in a worker thread, if any: the attention autoencoder, on two cores or more. */
-function threadedDetector(config: PipelineConfig, options: FitOptions): 'attention' | undefined {
+function threadedDetector(
+  config: PipelineConfig,
+  options: FitOptions,
+  trainRows: number,
+): 'attention' | undefined {
   const others = config.detectors.filter((name) => name !== 'attention').length;
-  const threads = options.threads ?? availableParallelism() > 1;
+  const threads = options.threads ?? (availableParallelism() > 1 && trainRows >= THREAD_FROM_TRAINING_ROWS);
   return threads && others > 0 && config.detectors.includes('attention') ? 'attention' : undefined;
 }
 
