@@ -172,6 +172,9 @@ describe('--json: one JSON document on stdout, people on stderr', () => {
       'train',
       '--config',
       'small.json',
+      // The sample's candles under the pair's name: the watch test below replays them as BTCUSDT.
+      '--symbol',
+      'BTCUSDT',
       '--detectors',
       'isolation-forest',
       '--no-charts',
