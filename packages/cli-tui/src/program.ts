@@ -74,7 +74,12 @@ Examples:
   crypto-anomaly score --detector isolation-forest --input data.csv --out scored.csv
   crypto-anomaly report output/               print a finished run's summary
   crypto-anomaly evaluate output/ --labels sample   score a run's anomalies against labels
+  crypto-anomaly init                         a commented starting config, read from then on
+  source <(crypto-anomaly completion bash)    shell completion (bash, zsh or fish)
   crypto-anomaly <command> --help             each command's options and examples
+
+Scripts: --json on run, train, detect, score, fetch (one document on stdout; people's lines on
+stderr) and watch (JSON lines). NO_COLOR=1 or --no-color: no colour, the dashboards included.
 
 Keys on the dashboard: q quit (stops cleanly), tab or arrows switch panes, l log scale.
 Exit codes: 0 success, 1 runtime failure (or q), 2 usage error, 130 Ctrl+C / SIGINT, 143 SIGTERM.`,
