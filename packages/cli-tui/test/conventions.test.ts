@@ -474,14 +474,29 @@ describe('shell completion', () => {
       expect(fish).toContain(`-a ${command} `);
     }
     expect(fish).toContain("__fish_seen_subcommand_from run' -l detectors");
-    for (const [shell, check] of [
-      ['zsh', ['-n']],
-      ['fish', ['--no-execute']],
+    // Each shell, where installed, parses its script without running it.
+    for (const [shell, text, check] of [
+      ['zsh', zsh, '-n'],
+      ['fish', fish, '--no-execute'],
     ] as const) {
       if (spawnSync(shell, ['--version']).status !== 0) continue;
-      const text = shell === 'zsh' ? zsh : fish;
-      const parsed = spawnSync(shell, [...check], { input: text, encoding: 'utf8' });
+      const file = join(work, `completion.${shell}`);
+      writeFileSync(file, text);
+      const parsed = spawnSync(shell, [check, file], { encoding: 'utf8' });
       expect(parsed.status, `${shell} parses its script: ${parsed.stderr}`).toBe(0);
+    }
+    if (spawnSync('fish', ['--version']).status === 0) {
+      // fish completes from the script as a user's shell would (complete -C).
+      const completes = (line: string) =>
+        spawnSync('fish', ['-c', `source ${join(work, 'completion.fish')}; complete -C '${line}'`], {
+          encoding: 'utf8',
+        })
+          .stdout.split('\n')
+          .filter(Boolean)
+          .map((entry) => entry.split('\t')[0]);
+      expect(completes('crypto-anomaly ru')).toEqual(['run']);
+      expect(completes('crypto-anomaly run --det')).toEqual(['--detectors']);
+      expect(completes('crypto-anomaly run --backend ').sort()).toEqual(['auto', 'cpu', 'node', 'wasm']);
     }
     const unknown = cliIn(work, ['completion', 'tcsh']);
     expect(unknown.status).toBe(2);
