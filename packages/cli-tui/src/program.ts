@@ -1,4 +1,3 @@
-import { defaultStoreLocation } from '@crypto-anomaly/data';
 import { Command, CommanderError } from 'commander';
 import { addModelsCommand } from './bus/models-command.js';
 import type { CommandContext } from './command-context.js';
@@ -18,7 +17,7 @@ import { addCompletionCommand } from './completion.js';
 import { findConfig } from './config.js';
 import { describeFailure, isCliError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
-import { readsStore } from './sources.js';
+import { owedLegacyStoreNote } from './sources.js';
 import { VERSION } from './version.js';
 
 // Re-exported for the package's index and callers that took it from here; commands import the leaf.
@@ -120,21 +119,6 @@ function useFoundConfig(command: Command, context: CommandContext): void {
   context.err(`note: using the config file ${found} (--config FILE to use another)`);
 }
 
-/**
- * A command that opens the default store while only the old ~/.crypto-anomaly/ one exists reads
- * that one, and says where new stores go; nothing is moved.
- */
-function noteLegacyStore(command: Command, context: CommandContext): void {
-  if (!command.options.some((option) => option.long === '--store')) return;
-  if (command.getOptionValue('store') !== undefined || !readsStore(command)) return;
-  const location = defaultStoreLocation();
-  if (location.source !== 'legacy') return;
-  context.err(
-    `note: using the store at its old place, ${location.path}; new installs keep it in the XDG data folder ` +
-      '($XDG_DATA_HOME/crypto-anomaly/, else ~/.local/share/crypto-anomaly/): move the file there to follow, or keep it where it is',
-  );
-}
-
 /** Runs the command line and returns the exit code instead of exiting, so tests can call it. */
 export async function main(
   argv: readonly string[],
@@ -145,7 +129,7 @@ export async function main(
   program.hook('preAction', (_program, actionCommand) => {
     active = actionCommand;
     useFoundConfig(actionCommand, context);
-    noteLegacyStore(actionCommand, context);
+    owedLegacyStoreNote(actionCommand);
   });
   try {
     await program.parseAsync(argv as string[], { from: 'user' });

@@ -4,6 +4,7 @@ import { CliError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import { createReporter } from './reporter.js';
 import type { Reporter } from './reporter-api.js';
+import { sayLegacyStoreNote } from './sources.js';
 
 export interface SessionOptions {
   title: string;
@@ -117,6 +118,7 @@ export async function runSession(
 ): Promise<void> {
   const controller = new AbortController();
   const json = options.json === true;
+  sayLegacyStoreNote(options.context.err);
   const reporter = await createReporter({
     title: options.title,
     ...(options.mode ? { mode: options.mode } : {}),

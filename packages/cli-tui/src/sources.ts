@@ -87,6 +87,31 @@ export function readsStore(command: Command): boolean {
   return kind === 'store' || kind === 'binance';
 }
 
+/** The note a command owes when it reads the store at its old place (see `owedLegacyStoreNote`). */
+let legacyStoreNote: string | undefined;
+
+/**
+ * Before a command runs: when it reads the default store (no --store) and only the old
+ * ~/.crypto-anomaly/ one exists, that one is read, and a note saying so is owed. It is said by
+ * `sayLegacyStoreNote` once the command's checks have passed, so a usage error comes first.
+ */
+export function owedLegacyStoreNote(command: Command): void {
+  legacyStoreNote = undefined;
+  if (!command.options.some((option) => option.long === '--store')) return;
+  if (command.getOptionValue('store') !== undefined || !readsStore(command)) return;
+  const location = data.defaultStoreLocation();
+  if (location.source !== 'legacy') return;
+  legacyStoreNote =
+    `note: using the store at its old place, ${location.path}; new installs keep it in the XDG data folder ` +
+    '($XDG_DATA_HOME/crypto-anomaly/, else ~/.local/share/crypto-anomaly/): move the file there to follow, or keep it where it is';
+}
+
+/** Says the owed note, once, to `err` (stderr). */
+export function sayLegacyStoreNote(err: (line: string) => void): void {
+  if (legacyStoreNote !== undefined) err(legacyStoreNote);
+  legacyStoreNote = undefined;
+}
+
 /** The text each date flag was given as, so a number's unit can be said back (see `rangeNotes`). */
 const givenDates = new WeakMap<Command, Map<string, string>>();
 

@@ -7,6 +7,7 @@ import { runWatchBus } from '../bus/watch-bus.js';
 import type { CommandContext } from '../command-context.js';
 import { usageError } from '../errors.js';
 import { parse } from '../options.js';
+import { sayLegacyStoreNote } from '../sources.js';
 import { runWatch, type WatchSettings } from '../watch/run-watch.js';
 import { readSymbols } from '../watch/symbols.js';
 
@@ -153,7 +154,9 @@ Keys on the dashboard: ↑/↓ select, enter detail, esc back, s sort, q quit.`,
     )
     .action(async (flags: Record<string, unknown>) => {
       if (flags['bus'] !== undefined) return runWatchBus(flags, context);
-      await runWatch(settingsOf(flags), context);
+      const settings = settingsOf(flags);
+      sayLegacyStoreNote(context.err);
+      await runWatch(settings, context);
     });
 }
 
