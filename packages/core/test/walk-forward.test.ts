@@ -161,8 +161,13 @@ describe('runPipeline with walkForward', () => {
     expect(summary.walkForward).toMatchObject({ trainWindow: 250, step: 100, unscoredRows: 250 });
     expect(scoredRows).toBe(620 - warmup - 250);
     expect(summary.rows).toMatchObject({ candles: 620, train: 0, validation: 0, test: scoredRows });
-    expect(folds.map((f) => f.scored.rows)).toEqual([100, 100, 100, scoredRows - 300]);
-    expect(folds.map((f) => f.window.rows)).toEqual([250, 250, 250, 250]);
+    // Steps of 100 rows after the first window, the last one what is left (the warm-up depends on the feature set).
+    const steps = Array.from({ length: Math.ceil(scoredRows / 100) }, (_, i) =>
+      Math.min(100, scoredRows - 100 * i),
+    );
+    expect(steps.length).toBeGreaterThanOrEqual(3);
+    expect(folds.map((f) => f.scored.rows)).toEqual(steps);
+    expect(folds.map((f) => f.window.rows)).toEqual(steps.map(() => 250));
     for (const [i, fold] of folds.entries()) {
       // Fold boundaries: each window ends right before its scored rows; folds follow each other.
       expect(Date.parse(fold.scored.from) - Date.parse(fold.window.to)).toBe(3_600_000);
@@ -193,14 +198,19 @@ describe('runPipeline with walkForward', () => {
   });
 
   it('says where each fold fits and scores, and runs every detector’s stage once per fold', () => {
+    const n = result.summary.walkForward!.folds.length;
     const lines = events.filter((e) => e.type === 'log').map((e) => e.message);
-    expect(lines[0]).toMatch(/^walk-forward: 4 folds, each fitted on the 250 candles before it/);
-    expect(lines.filter((l) => /^walk-forward fold \d\/4: fitting on/.test(l))).toHaveLength(4);
-    expect(lines.filter((l) => /^walk-forward fold \d\/4 done in/.test(l))).toHaveLength(4);
+    expect(lines[0]).toMatch(
+      new RegExp(`^walk-forward: ${n} folds, each fitted on the 250 candles before it`),
+    );
+    expect(lines.filter((l) => new RegExp(`^walk-forward fold \\d/${n}: fitting on`).test(l))).toHaveLength(
+      n,
+    );
+    expect(lines.filter((l) => new RegExp(`^walk-forward fold \\d/${n} done in`).test(l))).toHaveLength(n);
     const trained = events.filter(
       (e) => e.type === 'stage' && e.stage === 'attention' && e.status === 'done',
     );
-    expect(trained).toHaveLength(4);
+    expect(trained).toHaveLength(n);
     expect(result.summary.timings['attention']).toBeGreaterThan(0);
   });
 
