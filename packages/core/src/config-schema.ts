@@ -215,7 +215,8 @@ export const pipelineConfigSchema = z.strictObject(
     isolationForest: isolationForestSection,
     autoencoder: autoencoderSection,
     attention: attentionSection,
-    topFeatures: integerIn(1, Math.min(FEATURE_NAMES.length, RELATIVE_FEATURE_NAMES.length)).optional(),
+    // Up to the widest feature set: a narrower one names all its features.
+    topFeatures: integerIn(1, Math.max(FEATURE_NAMES.length, RELATIVE_FEATURE_NAMES.length)).optional(),
   },
   { error: 'must be an object' },
 ) satisfies z.ZodType<PipelineConfigInput>;
