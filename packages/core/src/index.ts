@@ -147,7 +147,12 @@ export {
 } from './evaluation/nab-optimize.js';
 export { rangePrecision, rangeRecall } from './evaluation/range-based.js';
 export { evaluateRun } from './evaluation/run-evaluation.js';
-export { type RunScores, readRunScores } from './evaluation/run-folder.js';
+export {
+  type AnomaliesFile,
+  type RunScores,
+  readAnomaliesFile,
+  readRunScores,
+} from './evaluation/run-folder.js';
 export {
   explainableCandles,
   explainableShare,

@@ -9,7 +9,7 @@ import { isCoreError } from '../src/errors.js';
 import type { EvaluationInput, EvaluationReport } from '../src/evaluation/api.js';
 import { labelsFromEvents, parseEventsCsv } from '../src/evaluation/labels.js';
 import { evaluateRun } from '../src/evaluation/run-evaluation.js';
-import { readRunScores } from '../src/evaluation/run-folder.js';
+import { readAnomaliesFile, readRunScores } from '../src/evaluation/run-folder.js';
 import { explainableCandles, explainableShare, explainableShareOf } from '../src/evaluation/unlabelled.js';
 import { prepareEvaluationTarget, writeEvaluation } from '../src/evaluation/write-evaluation.js';
 import { evaluationChartSpec, renderEvaluationChart } from '../src/outputs/evaluation-chart.js';
@@ -212,6 +212,24 @@ describe('a run folder, evaluated and written back', () => {
     expect(Array.from(flagged).reduce((a, b) => a + b, 0)).toBe(
       summary.detectors['isolation-forest'].flagged.total,
     );
+  });
+
+  it("reads an anomalies file's reasons, the top features with their shares, row by row", async () => {
+    const path = join(outDir, 'anomalies_isolation_forest.csv');
+    const file = await readAnomaliesFile(path);
+    const [header, ...rows] = (await readFile(path, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => l.split(','));
+    expect(file.times.length).toBe(rows.length);
+    const first = header!.indexOf('top_feature_1');
+    const flaggedRow = rows.findIndex((row) => row[header!.indexOf('is_anomaly')] === '1');
+    expect(flaggedRow).toBeGreaterThanOrEqual(0);
+    const row = rows[flaggedRow]!;
+    const expected = `${row[first]} ${Math.round(Number(row[first + 1]) * 100)}%`;
+    expect(file.reasons[flaggedRow]!.startsWith(expected)).toBe(true);
+    expect(file.flags[flaggedRow]).toBe(1);
+    expect(file.scores[flaggedRow]).toBe(Number(row[header!.indexOf('score')]));
   });
 
   it('refuses a folder whose files do not belong to one run, naming the file', async () => {

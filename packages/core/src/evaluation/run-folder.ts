@@ -9,7 +9,7 @@ import type { CandleLike, EvaluationInput, ScoredSeries } from './api.js';
 import { parseTime } from './labels.js';
 
 /**
- * Reads what `evaluate` needs from a run's output folder: every `anomalies_*.csv` (time, close,
+ * Reads what `evaluate` and the HTML report need from a run's output folder: every `anomalies_*.csv` (time, close,
  * split, score, threshold, is_anomaly: every row of the history, per detector and the consensus)
  * and the volume from `<SYMBOL>_processed_data.csv` (its `log_volume` is log(1 + volume), written
  * to 8 significant digits: the volume comes back within a relative 1e-7).
@@ -75,6 +75,50 @@ function times(table: CsvTable): Float64Array {
   );
 }
 
+/** One `anomalies_<detector>.csv` read back: a value per row of the history. */
+export interface AnomaliesFile {
+  readonly path: string;
+  readonly times: Float64Array;
+  readonly close: Float64Array;
+  readonly splits: readonly string[];
+  /** NaN where a row has no score. */
+  readonly scores: Float64Array;
+  /** The threshold each row was judged against (one value, or a row's own under SPOT/DSPOT). */
+  readonly thresholds: Float64Array;
+  readonly flags: Uint8Array;
+  /** The row's top features and their shares, e.g. "relative_volume 62%, body 20%" ('' if none). */
+  readonly reasons: readonly string[];
+}
+
+/**
+ * Reads one anomalies file as `run`, `train --out` and `detect` write it (anomaliesCsv): the one
+ * reader for `evaluate` and the HTML report. Refuses, naming file and line, a missing column and a
+ * cell that is not a number or a time.
+ */
+export async function readAnomaliesFile(path: string): Promise<AnomaliesFile> {
+  const table = await readCsv(path);
+  const split = column(table, 'split');
+  const features: [number, number][] = [];
+  for (let k = 1; table.header.includes(`top_feature_${k}`); k++) {
+    features.push([table.header.indexOf(`top_feature_${k}`), table.header.indexOf(`top_share_${k}`)]);
+  }
+  return {
+    path,
+    times: times(table),
+    close: numbers(table, 'close'),
+    splits: table.rows.map((row) => row[split] ?? ''),
+    scores: numbers(table, 'score', true),
+    thresholds: numbers(table, 'threshold'),
+    flags: Uint8Array.from(numbers(table, 'is_anomaly'), (flag) => (flag === 1 ? 1 : 0)),
+    reasons: table.rows.map((row) =>
+      features
+        .filter(([name]) => (row[name] ?? '') !== '')
+        .map(([name, share]) => `${row[name]} ${Math.round(Number(row[share]) * 100)}%`)
+        .join(', '),
+    ),
+  };
+}
+
 /**
  * Reads a run's (or `detect`'s) output folder. Refuses, naming the file, a folder without
  * summary.json, a marker whose run id is not the summary's (a set mixed from two runs), and
@@ -107,33 +151,27 @@ export async function readRunScores(dir: string): Promise<RunScores> {
     );
   }
   const detectors: ScoredSeries[] = [];
-  let reference: { path: string; times: Float64Array; close: Float64Array; splits: string[] } | undefined;
+  let reference: AnomaliesFile | undefined;
   for (const [name, file] of Object.entries(ANOMALY_FILES)) {
     if (name !== 'consensus' && summary.detectors?.[name as keyof typeof summary.detectors] === undefined)
       continue;
-    const table = await readCsv(join(dir, file));
-    const rowTimes = times(table);
-    const scores = numbers(table, 'score', true);
-    const thresholds = numbers(table, 'threshold');
-    const flags = Uint8Array.from(numbers(table, 'is_anomaly'), (flag) => (flag === 1 ? 1 : 0));
-    if (reference === undefined) {
-      const split = column(table, 'split');
-      reference = {
-        path: table.path,
-        times: rowTimes,
-        close: numbers(table, 'close'),
-        splits: table.rows.map((row) => row[split] ?? ''),
-      };
-    } else if (
-      rowTimes.length !== reference.times.length ||
-      rowTimes.some((time, i) => time !== reference!.times[i])
+    const anomalies = await readAnomaliesFile(join(dir, file));
+    if (reference === undefined) reference = anomalies;
+    else if (
+      anomalies.times.length !== reference.times.length ||
+      anomalies.times.some((time, i) => time !== reference!.times[i])
     ) {
       throw new CoreError(
         'INVALID_ARGUMENT',
-        `${table.path} and ${reference.path} do not cover the same rows: the folder mixes runs. Run again into it.`,
+        `${anomalies.path} and ${reference.path} do not cover the same rows: the folder mixes runs. Run again into it.`,
       );
     }
-    detectors.push({ name, scores, flags, threshold: thresholds[0] ?? Number.NaN });
+    detectors.push({
+      name,
+      scores: anomalies.scores,
+      flags: anomalies.flags,
+      threshold: anomalies.thresholds[0] ?? Number.NaN,
+    });
   }
   if (reference === undefined || detectors.length === 0) {
     throw new CoreError('IO', `${dir} holds no anomalies_*.csv: give the --out folder of a finished run.`);
