@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_FEATURE_OPTIONS, warmupRowsFor } from '@crypto-anomaly/core';
 import { generateSampleMarket, writeKlinesCsv } from '@crypto-anomaly/data';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -49,6 +50,9 @@ describe.skipIf(natsSkipReason !== undefined)('the bus: a poison candle', () => 
   });
 
   it('is parked on the dead-letter subject after 3 deliveries; the candles after it are scored', async () => {
+    // The worker's first score: after the default features' warm-up (or after the explainability
+    // context of 30 candles and one, if that is longer).
+    const warmUp = Math.max(warmupRowsFor(DEFAULT_FEATURE_OPTIONS), 31);
     const klines = generateSampleMarket({ symbol: 'AAAUSDT', interval: '1m', count: 200, seed: 5 }).klines;
     const file = join(work, 'AAAUSDT-1m.csv');
     await writeKlinesCsv(file, klines.slice(0, 100));
@@ -82,7 +86,7 @@ describe.skipIf(natsSkipReason !== undefined)('the bus: a poison candle', () => 
     try {
       await waitFor(
         'the candles scored and the poison parked',
-        async () => (await client.count('DLQ')) === 1 && (await client.count('SCORES')) >= 200 - 31,
+        async () => (await client.count('DLQ')) === 1 && (await client.count('SCORES')) >= 200 - warmUp,
       );
     } finally {
       expect(await stop(worker), worker.stderr()).toBe(143);
@@ -94,12 +98,11 @@ describe.skipIf(natsSkipReason !== undefined)('the bus: a poison candle', () => 
     expect(parked[0]!.headers['Ca-Subject']).toBe('klines.1m.AAAUSDT');
     expect(parked[0]!.headers['Ca-Reason']).toMatch(/not JSON/);
     expect(worker.stderr()).toMatch(/AAAUSDT 1m: candle at sequence 101 parked after 3 deliveries: not JSON/);
-    // Every candle after the warm-up (31: the context window of 30 and one) scored once, in order,
-    // those after the poison included.
+    // Every candle after the warm-up scored once, in order, those after the poison included.
     const scores = (await client.read('SCORES')).map(
       (message) => (JSON.parse(message.data) as { openTime: number }).openTime,
     );
-    expect(scores).toEqual(klines.slice(31).map((kline) => kline.openTime));
+    expect(scores).toEqual(klines.slice(warmUp).map((kline) => kline.openTime));
     await client.close();
   });
 });
