@@ -240,11 +240,31 @@ describe('persistence', () => {
 
     const outDir = await mkdtemp(join(tmpdir(), 'core-detect-'));
     dirs.push(outDir);
-    const detected = await detectWithPipeline({ modelDir, source, outDir, charts: false, backend: 'wasm' });
+    const detectEvents: PipelineEvent[] = [];
+    const detected = await detectWithPipeline({
+      modelDir,
+      source,
+      outDir,
+      charts: false,
+      backend: 'wasm',
+      onEvent: (event) => detectEvents.push(event),
+    });
     const rows = parseCsv(await readFile(detected.files['autoencoder']!, 'utf8'));
     expect(rows.map((r) => Number(r['score']))).toEqual(Array.from(a.detectors[1]!.scores));
     expect(rows.filter((r) => r['split'] === 'train')).toHaveLength(998);
     expect(detected.summary['mode']).toBe('detect');
+    // detect tells a UI each detector's flags before the outputs, as a run does.
+    const scoredEvents = detectEvents.filter(
+      (e): e is Extract<PipelineEvent, { type: 'scored' }> => e.type === 'scored',
+    );
+    expect(scoredEvents.map((e) => e.detector)).toEqual([...a.detectors.map((d) => d.name), 'consensus']);
+    const autoencoderEvent = scoredEvents[1]!;
+    expect(autoencoderEvent.flagged.total).toBe(rows.filter((r) => r['is_anomaly'] === '1').length);
+    const outputsAt = detectEvents.findIndex(
+      (e) => e.type === 'stage' && e.stage === 'outputs' && e.status === 'start',
+    );
+    expect(outputsAt).toBeGreaterThan(0);
+    expect(detectEvents.indexOf(scoredEvents.at(-1)!)).toBeLessThan(outputsAt);
   });
 
   it('has no look-ahead end to end: later candles never change an earlier row’s scores', async () => {

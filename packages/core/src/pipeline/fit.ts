@@ -256,8 +256,8 @@ function threadedDetector(
   return threads && others > 0 && config.detectors.includes('attention') ? 'attention' : undefined;
 }
 
-/** A detector's flags and top rows, for a UI to show as soon as it has scored. */
-function scoredEvent(
+/** A detector's flags and top rows, for a UI to show as soon as it has scored (fit and detect). */
+export function scoredEvent(
   table: FeatureTable,
   splits: readonly SplitName[],
   scored: DetectorScores,

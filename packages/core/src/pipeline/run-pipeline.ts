@@ -18,7 +18,7 @@ import { readManifest } from '../model-manifest.js';
 import { splitLabels } from '../preprocess.js';
 import { describeValue } from '../validate.js';
 import { prepareFolders, writeArtifacts } from './artifacts.js';
-import { fitPipeline } from './fit.js';
+import { fitPipeline, scoredEvent } from './fit.js';
 import { judgeInTimeOrder } from './row-thresholds.js';
 import { Run } from './run.js';
 import { TrainedPipeline } from './trained-pipeline.js';
@@ -327,6 +327,11 @@ export async function detectWithPipeline(options: DetectOptions): Promise<Pipeli
           (DETECTOR_NAMES as readonly string[]).includes(stage) ? 'scoring with the saved model' : undefined,
         ),
     });
+    const splits = labelsByTime(table.times, pipeline.trainedOn);
+    // As a run does, each detector's flags and top rows before the outputs are written.
+    for (const detector of [...scored.detectors, scored.consensus]) {
+      run.emit(scoredEvent(table, splits, detector, pipeline.config.topFeatures));
+    }
     return await writeArtifacts(run, {
       mode: 'detect',
       symbol,
@@ -338,7 +343,7 @@ export async function detectWithPipeline(options: DetectOptions): Promise<Pipeli
       missingDetectors: [],
       pipeline,
       table,
-      splits: labelsByTime(table.times, pipeline.trainedOn),
+      splits,
       scored,
     });
   } finally {
