@@ -2,9 +2,12 @@ import {
   CONTAMINATION_RULE,
   DEFAULT_ATTENTION_AUTOENCODER_OPTIONS,
   DEFAULT_DENSE_AUTOENCODER_OPTIONS,
+  DEFAULT_FEATURE_OPTIONS,
   DEFAULT_POT,
   DETECTOR_NAMES,
   type DetectorName,
+  FEATURE_SETS,
+  type FeatureSetName,
   isContamination,
   type PipelineEvent,
   type ThresholdMethod,
@@ -71,6 +74,13 @@ export function addEngineOptions(command: Command, options: { training: boolean 
         `the detectors to train, e.g. iforest,autoencoder to skip the slow attention one (default: the config, else ${DETECTOR_NAMES.join(',')})`,
         parse.detectors,
       )
+      .addOption(
+        new Option(
+          '--features <set>',
+          'the features the detectors see: relative (levels against the candles before them) or ' +
+            `classic (the original eleven) (default: the config, else ${DEFAULT_FEATURE_OPTIONS.set})`,
+        ).choices(Object.keys(FEATURE_SETS)),
+      )
       .option(
         '--seed <n>',
         'seed of splits, trees and weights: same seed, same results (default 42)',
@@ -100,7 +110,12 @@ export function engineSettings(command: Command, config: ConfigFile) {
   const pipeline = threshold ? { ...config.pipeline, threshold } : config.pipeline;
   // --detectors overrides the config file's pipeline.detectors.
   const detectors = command.getOptionValue('detectors') as DetectorName[] | undefined;
-  const engineConfig = detectors ? { ...pipeline, detectors } : pipeline;
+  const withDetectors = detectors ? { ...pipeline, detectors } : pipeline;
+  // --features overrides the config file's pipeline.features.set (its windows are kept).
+  const featureSet = command.getOptionValue('features') as FeatureSetName | undefined;
+  const engineConfig = featureSet
+    ? { ...withDetectors, features: { ...withDetectors?.features, set: featureSet } }
+    : withDetectors;
   return {
     ...(epochs !== undefined ? { epochs } : {}),
     ...(seed !== undefined ? { seed } : {}),
