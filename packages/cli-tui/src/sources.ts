@@ -106,6 +106,11 @@ export function owedLegacyStoreNote(command: Command): void {
     '($XDG_DATA_HOME/crypto-anomaly/, else ~/.local/share/crypto-anomaly/): move the file there to follow, or keep it where it is';
 }
 
+/** Drops the owed note: the command found it reads no store after all (detect on a sample model). */
+export function waiveLegacyStoreNote(): void {
+  legacyStoreNote = undefined;
+}
+
 /** Says the owed note, once, to `err` (stderr). */
 export function sayLegacyStoreNote(err: (line: string) => void): void {
   if (legacyStoreNote !== undefined) err(legacyStoreNote);

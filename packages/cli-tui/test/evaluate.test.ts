@@ -144,12 +144,11 @@ describe('evaluate with the sample market labels', () => {
     const rows = runRows();
     const since = new Date(rows[800]!.time).toISOString();
     const detected = join(work, 'detected');
+    // No --source: a model trained on the bundled sample (named SAMPLE) reads the sample again.
     const scored = cli(
       'detect',
       '--model',
       join(runDir, 'model'),
-      '--source',
-      'sample',
       '--config',
       config,
       '--since',
@@ -160,6 +159,7 @@ describe('evaluate with the sample market labels', () => {
       '--no-charts',
     );
     expect(scored.status, scored.stderr).toBe(0);
+    expect(`${scored.stdout}${scored.stderr}`).toMatch(/source: bundled sample market/);
     const result = cli(
       'evaluate',
       detected,

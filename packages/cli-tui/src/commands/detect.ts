@@ -7,7 +7,13 @@ import { CliError } from '../errors.js';
 import { configOf, pick } from '../options.js';
 import { assertOutputsApartFromModel, checkTargets } from '../output-folders.js';
 import { runSession } from '../session.js';
-import { addSourceOptions, type SourceKind, sourceSettings } from '../sources.js';
+import {
+  addSourceOptions,
+  SAMPLE_SYMBOL,
+  type SourceKind,
+  sourceSettings,
+  waiveLegacyStoreNote,
+} from '../sources.js';
 import { withEngineInput } from './pipeline-options.js';
 
 /** `crypto-anomaly detect --model MODEL_DIR`: score new candles with a saved pipeline. */
@@ -43,11 +49,11 @@ Examples:
   crypto-anomaly detect --model models/btc --input BTCUSDT-1h-2024-07.csv --out runs/july
   crypto-anomaly detect --model output/model --source sample --since 2024-06-01    the sample again
 
-The symbol and interval default to the model's. Without --input the candles come from the store.`,
+The symbol and interval default to the model's. Without --source or --input the candles come from
+the store, or from the bundled sample for a model trained on it (named SAMPLE).`,
     )
     .action(async (_flags: unknown, command: Command) => {
       const config = await configOf(command);
-      const settings = sourceSettings(command, config, 'store');
       const model = pick<string>(command, 'model', config.model);
       if (!model) {
         throw new CliError('USAGE', '--model <model-dir> is required', {
@@ -62,8 +68,13 @@ The symbol and interval default to the model's. Without --input the candles come
       const charts = pick<boolean>(command, 'charts', config.charts) ?? true;
       assertOutputsApartFromModel(core, outDir, modelDir);
       await checkTargets(core, [{ option: '--out', dir: outDir, kind: 'outputs' }]);
-      // The model says what it was trained on: its symbol and interval are the defaults here.
+      // The model says what it was trained on: its symbol and interval are the defaults here, and
+      // a model of the bundled sample reads the sample unless a source is named (the store has
+      // no SAMPLE candles, and Binance none to fetch).
       const manifest = await core.readManifest(modelDir);
+      const defaultKind: SourceKind = manifest.trainedOn.symbol === SAMPLE_SYMBOL ? 'sample' : 'store';
+      const settings = sourceSettings(command, config, defaultKind);
+      if (settings.kind !== 'store' && settings.kind !== 'binance') waiveLegacyStoreNote();
       const symbol = settings.symbol ?? manifest.trainedOn.symbol;
       const interval: Interval = settings.interval ?? manifest.trainedOn.interval;
       for (const warning of core.TrainedPipeline.mismatchWarnings(manifest, { symbol, interval })) {
@@ -80,7 +91,7 @@ The symbol and interval default to the model's. Without --input the candles come
       const title = `crypto-anomaly detect · ${symbol} ${interval} with ${modelDir} → ${outDir}`;
       const json = command.getOptionValue('json') === true;
       await runSession({ title, tui, json, context }, async (reporter) => {
-        const source = { kind: 'store' as const, defaults: { symbol, interval } };
+        const source = { kind: settings.kind, defaults: { symbol, interval } };
         return withEngineInput(command, config, reporter, source, async (input) => {
           // The model's symbol and interval win over a CSV file name's.
           const result = await core.detectWithPipeline({
