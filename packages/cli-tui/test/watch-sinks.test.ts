@@ -49,8 +49,9 @@ class Receiver {
   }
 }
 
+/** Waits for `condition`, up to a minute: on a loaded CI machine 5 s of polling was not enough. */
 const until = async (condition: () => boolean) => {
-  for (let i = 0; i < 500 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  for (let i = 0; i < 6000 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
   expect(condition()).toBe(true);
 };
 
