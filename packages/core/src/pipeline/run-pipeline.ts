@@ -235,24 +235,39 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
   if (options.walkForward) return runWalkForwardPipeline(options, modelDir);
   const { run, source, pipeline, table, splits, scored, rowThresholds, missingDetectors } =
     await loadAndFit(options);
+  return writeRun(run, options, modelDir, {
+    source,
+    missingDetectors,
+    pipeline,
+    table,
+    splits,
+    scored,
+    rowThresholds,
+  });
+}
+
+/** A run's files from what it fitted (one fit or the folds), then the pipeline is let go. */
+async function writeRun(
+  run: Run,
+  options: RunPipelineOptions,
+  modelDir: string | undefined,
+  fitted: Omit<
+    Parameters<typeof writeArtifacts>[1],
+    'mode' | 'symbol' | 'interval' | 'outDir' | 'modelDir' | 'charts'
+  >,
+): Promise<PipelineResult> {
   try {
     return await writeArtifacts(run, {
       mode: 'run',
       symbol: options.symbol,
       interval: options.interval,
-      source,
       outDir: options.outDir,
       modelDir,
       charts: options.charts ?? true,
-      missingDetectors,
-      pipeline,
-      table,
-      splits,
-      scored,
-      rowThresholds,
+      ...fitted,
     });
   } finally {
-    pipeline.dispose();
+    fitted.pipeline.dispose();
   }
 }
 
@@ -272,21 +287,7 @@ async function runWalkForwardPipeline(
     ...(options.backend ? { backend: options.backend } : {}),
     ...(typeof options.walkForward === 'object' ? { walkForward: options.walkForward } : {}),
   });
-  try {
-    return await writeArtifacts(run, {
-      mode: 'run',
-      symbol: options.symbol,
-      interval: options.interval,
-      source,
-      outDir: options.outDir,
-      modelDir,
-      charts: options.charts ?? true,
-      missingDetectors: [],
-      ...result,
-    });
-  } finally {
-    result.pipeline.dispose();
-  }
+  return writeRun(run, options, modelDir, { source, missingDetectors: [], ...result });
 }
 
 /**
