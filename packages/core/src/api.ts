@@ -454,6 +454,12 @@ export interface TrainingHistory {
   stoppedEarly: boolean;
   /** The most epochs allowed (`epochs`); bestEpoch equal to it means training ended on the cap, not a plateau. */
   epochCap?: number;
+  /**
+   * The monitored loss still fell by at least `minImprovement` (relative) in the last epoch run. With
+   * the best epoch at the cap, training was cut short; without it (a learning rate annealed to the
+   * cap, say), the loss had settled.
+   */
+  stillFalling?: boolean;
   epochsRun: number;
   elapsedMs: number;
   /** Training samples per second over the whole run. */
@@ -500,8 +506,13 @@ export interface DetectorSummary {
   > & {
     /** The most epochs allowed. */
     epochCap?: number;
-    /** The best epoch was the last one allowed: more epochs would likely have helped. */
+    /** The best epoch was the last one allowed. */
     bestAtCap?: boolean;
+    /**
+     * The loss still fell by at least `minImprovement` in the last epoch: with `bestAtCap`, more
+     * epochs would likely have helped (a warning says so).
+     */
+    stillFalling?: boolean;
   };
 }
 

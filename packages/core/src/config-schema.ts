@@ -147,6 +147,8 @@ const attentionSection = detectorSection({
   learningRate: positiveNumber,
   patience: integerIn(1),
   minImprovement: z.number({ error: 'must be a number in [0, 1), e.g. 0.001' }).min(0).lt(1),
+  learningRateSchedule: z.enum(['constant', 'cosine']),
+  trimmedShare: z.number({ error: 'must be a number in [0, 0.5), e.g. 0.1' }).min(0).lt(0.5),
   trainingStride: integerIn(1),
   maxTrainingWindows: integerIn(1),
   maxValidationWindows: integerIn(1),

@@ -67,6 +67,7 @@ export {
   type AttentionAutoencoderOptions,
   DEFAULT_ATTENTION_AUTOENCODER_OPTIONS,
 } from './detectors/attention-autoencoder.js';
+export { type LearningRateSchedule, learningRateAt } from './detectors/autoencoder.js';
 export {
   DEFAULT_DENSE_AUTOENCODER_OPTIONS,
   DENSE_AUTOENCODER_FORMAT_VERSION,

@@ -29,8 +29,28 @@ const savedStateSchema = z.object({
 export interface FlatNetwork<Input extends TF.Tensor> {
   readonly parameters: TF.Variable<TF.Rank.R1>;
   readonly parameterCount: number;
-  lossAndGradient(x: Input): { loss: TF.Scalar; gradient: TF.Tensor1D };
+  /** `trimmedShare`: the share of the batch's samples with the largest error left out of the loss. */
+  lossAndGradient(x: Input, trimmedShare?: number): { loss: TF.Scalar; gradient: TF.Tensor1D };
   dispose(): void;
+}
+
+/**
+ * How the learning rate moves over the epochs: `constant`, or `cosine`, which falls from
+ * `learningRate` at the first epoch along half a cosine to 1% of it at the last allowed one, so
+ * training settles by the epoch cap instead of still stepping at full size when it ends.
+ */
+export type LearningRateSchedule = 'constant' | 'cosine';
+
+/** The learning rate of `epoch` (1-based) of `epochs` under `schedule`. */
+export function learningRateAt(
+  epoch: number,
+  epochs: number,
+  learningRate: number,
+  schedule: LearningRateSchedule,
+): number {
+  if (schedule === 'constant' || epochs <= 1) return learningRate;
+  const progress = (epoch - 1) / (epochs - 1);
+  return learningRate * (0.01 + 0.99 * 0.5 * (1 + Math.cos(Math.PI * progress)));
 }
 
 /** The training settings both autoencoders share (each options type documents its own defaults). */
@@ -41,6 +61,8 @@ export interface AutoencoderTrainingOptions {
   patience: number;
   /** Smallest relative fall of the validation loss that resets patience (see `runTraining`). */
   minImprovement: number;
+  /** How the learning rate moves over the epochs (see `LearningRateSchedule`). Default `constant`. */
+  learningRateSchedule?: LearningRateSchedule;
   seed: number;
   threshold: ThresholdMethod;
 }
@@ -54,6 +76,13 @@ export function assertTrainingOptions(
   assertPositiveInteger('batchSize', options.batchSize, `Use for example ${examples.batchSize}.`);
   assertPositiveNumber('learningRate', options.learningRate, 'Use for example 0.001.');
   assertPositiveInteger('patience', options.patience, `Use for example ${examples.patience}.`);
+  const schedule = options.learningRateSchedule;
+  if (schedule !== undefined && schedule !== 'constant' && schedule !== 'cosine') {
+    throw new CoreError(
+      'INVALID_ARGUMENT',
+      `learningRateSchedule must be "constant" or "cosine", got ${JSON.stringify(schedule)}.`,
+    );
+  }
   if (
     !(Number.isFinite(options.minImprovement) && options.minImprovement >= 0 && options.minImprovement < 1)
   ) {
@@ -93,6 +122,8 @@ const STATE_FILE = 'detector.json';
 export interface AutoencoderTraining<Input extends TF.Tensor> {
   samples: number;
   beginEpoch?: () => void;
+  /** Share of each batch's samples with the largest error left out of the loss (default none). */
+  trimmedShare?: number;
   /** The tensor of the samples at `indices` (freed by the caller's tidy). */
   batch: (indices: Int32Array) => Input;
   validationLoss: () => number | undefined;
@@ -159,16 +190,24 @@ export abstract class AutoencoderDetector<
     context: FitContext,
   ): Promise<void> {
     const { options } = this;
-    const optimizer = new FlatAdam(network.parameterCount, { learningRate: options.learningRate });
+    const adamSettings = { learningRate: options.learningRate };
+    const optimizer = new FlatAdam(network.parameterCount, adamSettings);
+    const schedule = options.learningRateSchedule ?? 'constant';
     try {
       const history = await runTraining(
         {
           detector: this.name,
           samples: training.samples,
-          ...(training.beginEpoch ? { beginEpoch: training.beginEpoch } : {}),
+          beginEpoch: (epoch) => {
+            adamSettings.learningRate = learningRateAt(epoch, options.epochs, options.learningRate, schedule);
+            training.beginEpoch?.();
+          },
           trainStep: (indices) =>
             tf.tidy(() => {
-              const { loss, gradient } = network.lossAndGradient(training.batch(indices));
+              const { loss, gradient } = network.lossAndGradient(
+                training.batch(indices),
+                training.trimmedShare,
+              );
               optimizer.update(network.parameters, gradient);
               return loss;
             }),

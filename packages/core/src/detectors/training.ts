@@ -163,13 +163,16 @@ export async function runTraining(task: TrainingTask, settings: TrainingSettings
       await yieldToEventLoop();
     }
     if (best) task.restore(best);
-    if (history.bestEpoch === epochs && epochs > 1) {
+    const [before, last] = history.valLoss.slice(-2);
+    history.stillFalling =
+      before !== undefined && last !== undefined && last < before * (1 - minImprovement) && last < before;
+    if (history.bestEpoch === epochs && epochs > 1 && history.stillFalling) {
       onEvent?.({
         type: 'log',
         level: 'warn',
         message:
           `The ${task.detector} kept its last epoch (${epochs}, the cap) with the ${history.monitor} loss ` +
-          'still falling: it may be undertrained. Raise its epochs.',
+          `still falling by more than ${minImprovement * 100}% an epoch: it may be undertrained. Raise its epochs.`,
       });
     }
   } finally {

@@ -85,6 +85,7 @@ export function buildSummary(run: Run, record: RunRecord, files: Record<string, 
               ...(history.epochCap !== undefined
                 ? { epochCap: history.epochCap, bestAtCap: history.bestEpoch === history.epochCap }
                 : {}),
+              ...(history.stillFalling !== undefined ? { stillFalling: history.stillFalling } : {}),
             },
           }
         : {}),

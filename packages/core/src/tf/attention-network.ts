@@ -247,11 +247,31 @@ export class AttentionNetwork {
   }
 
   /**
-   * Mean squared reconstruction error of windows x and its gradient with respect to the flat
-   * parameters (autodiff); call inside tidy.
+   * The mean squared reconstruction error over the windows of x, leaving out the `share` of them
+   * (rounded down) with the largest error: a trimmed mean. Anomalies among the training windows then
+   * add nothing to the gradient, so the model does not learn to reconstruct them and they keep a
+   * high error. Ties keep the earlier window. Call inside tidy (or a gradient function).
    */
-  lossAndGradient(x: TF.Tensor3D): { loss: TF.Scalar; gradient: TF.Tensor1D } {
-    const { value, grads } = tf.variableGrads(() => this.loss(x), [this.parameters]);
+  trimmedLoss(x: TF.Tensor3D, share: number): TF.Scalar {
+    const errors = tf.mean(tf.squaredDifference(this.reconstruct(x), x), [1, 2]) as TF.Tensor1D;
+    // One read per step: the wasm backend is synchronous, so this copies the batch's errors.
+    const values = errors.dataSync();
+    const keep = values.length - Math.floor(values.length * share);
+    const order = Int32Array.from(values.keys()).sort((a, b) => values[a]! - values[b]! || a - b);
+    const weights = new Float32Array(values.length);
+    for (let i = 0; i < keep; i++) weights[order[i]!] = 1 / keep;
+    return tf.sum(tf.mul(errors, tf.tensor1d(weights))) as TF.Scalar;
+  }
+
+  /**
+   * Mean squared reconstruction error of windows x (trimmed by `trimmedShare`, see `trimmedLoss`)
+   * and its gradient with respect to the flat parameters (autodiff); call inside tidy.
+   */
+  lossAndGradient(x: TF.Tensor3D, trimmedShare = 0): { loss: TF.Scalar; gradient: TF.Tensor1D } {
+    const { value, grads } = tf.variableGrads(
+      () => (trimmedShare > 0 ? this.trimmedLoss(x, trimmedShare) : this.loss(x)),
+      [this.parameters],
+    );
     return { loss: value, gradient: grads[this.parameters.name] as TF.Tensor1D };
   }
 
