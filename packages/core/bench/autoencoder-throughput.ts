@@ -2,8 +2,11 @@
  * Dense-autoencoder training throughput: TensorFlow.js (several ways of writing the train step)
  * against PyTorch on one thread, same architecture, data, Adam and batch size, in one run.
  *
- *   pnpm exec tsx bench/autoencoder-throughput.ts [--rows 50000] [--batch 256] [--epochs 5] [--backend wasm]
+ *   pnpm exec tsx bench/autoencoder-throughput.ts [--rows 50000] [--cols 8] [--epochs 5] [--backend wasm]
+ *     [--hidden 1] [--batch 1024] [--lr 0.01] [--activation sigmoid]
  *
+ * Hidden layers, batch size, learning rate and activation default to DenseAutoencoder's defaults
+ * (read at run time); the older shape is `--cols 11 --hidden 32,16,8 --batch 256 --lr 0.001`.
  * Prints a table of median epoch times and each variant's ratio to PyTorch.
  */
 import { spawnSync } from 'node:child_process';
@@ -30,8 +33,11 @@ import { createRandom, shuffleInPlace } from '../src/tf/random.js';
 const { values } = parseArgs({
   options: {
     rows: { type: 'string', default: '50000' },
-    cols: { type: 'string', default: '11' },
-    batch: { type: 'string', default: '256' },
+    // The relative feature set (the default) has 8 columns.
+    cols: { type: 'string', default: '8' },
+    batch: { type: 'string', default: String(DEFAULT_DENSE_AUTOENCODER_OPTIONS.batchSize) },
+    hidden: { type: 'string', default: DEFAULT_DENSE_AUTOENCODER_OPTIONS.hiddenLayers.join(',') },
+    lr: { type: 'string', default: String(DEFAULT_DENSE_AUTOENCODER_OPTIONS.learningRate) },
     epochs: { type: 'string', default: '5' },
     backend: { type: 'string', default: 'wasm' },
     only: { type: 'string' },
@@ -42,7 +48,12 @@ const rows = Number(values.rows);
 const cols = Number(values.cols);
 const batchSize = Number(values.batch);
 const epochs = Number(values.epochs);
-const hidden = [32, 16, 8];
+const hidden = values.hidden.split(',').map(Number);
+if (!hidden.every((width) => Number.isInteger(width) && width > 0)) {
+  throw new Error('--hidden: comma-separated positive layer widths, e.g. 1 or 32,16,8');
+}
+const learningRate = Number(values.lr);
+if (!(learningRate > 0)) throw new Error('--lr: a positive learning rate, e.g. 0.01');
 const activation = values.activation as DenseActivation;
 if (!['relu', 'tanh', 'sigmoid'].includes(activation)) throw new Error('--activation: relu, tanh or sigmoid');
 const sizes = [cols, ...hidden, ...[...hidden].reverse().slice(1), cols];
@@ -148,7 +159,7 @@ const variants: Variant[] = [
           }),
         );
       }
-      model.compile({ optimizer: tf.train.adam(1e-3), loss: 'meanSquaredError' });
+      model.compile({ optimizer: tf.train.adam(learningRate), loss: 'meanSquaredError' });
       const x = tf.tensor2d(data, [rows, cols]);
       const ms = await timeEpochs(async () => {
         await model.fit(x, x, { epochs: 1, batchSize, shuffle: true, verbose: 0 });
@@ -171,7 +182,7 @@ const variants: Variant[] = [
       name,
       run: async () => {
         const variables = layerVariables();
-        const optimizer = tf.train.adam(1e-3);
+        const optimizer = tf.train.adam(learningRate);
         const random = createRandom(3);
         const ms = await timeEpochs(() => {
           shuffleInPlace(order, random);
@@ -211,7 +222,7 @@ const variants: Variant[] = [
           DenseNetwork.initialParameters(sizes, createRandom(42)),
           fused,
         );
-        const optimizer = new FlatAdam(network.parameterCount, { learningRate: 1e-3 });
+        const optimizer = new FlatAdam(network.parameterCount, { learningRate });
         const random = createRandom(3);
         const ms = await timeEpochs(() => {
           shuffleInPlace(order, random);
@@ -249,7 +260,14 @@ const variants: Variant[] = [
       const cpu: number[] = [];
       let last = performance.now();
       let lastCpu = cpuNow();
-      const options = { batchSize, activation, epochs: epochs + 1, patience: epochs + 1 };
+      const options = {
+        hiddenLayers: hidden,
+        batchSize,
+        learningRate,
+        activation,
+        epochs: epochs + 1,
+        patience: epochs + 1,
+      };
       const detector = await new DenseAutoencoder(options).fit(matrix, {
         validation,
         onEvent: (event) => {
@@ -284,6 +302,7 @@ try {
       String(epochs),
       hidden.join(','),
       activation,
+      String(learningRate),
     ],
     { encoding: 'utf8' },
   );
@@ -294,7 +313,7 @@ try {
     torch: string;
   };
   console.log(
-    `Dense autoencoder ${sizes.join('→')} (${activation}), ${rows} rows, batch ${batchSize}, Adam, median of ${epochs} epochs ` +
+    `Dense autoencoder ${sizes.join('→')} (${activation}), ${rows} rows, batch ${batchSize}, Adam (lr ${learningRate}), median of ${epochs} epochs ` +
       `after a warm-up; TF.js ${tf.version_core} on ${backend.name}, PyTorch ${torch.torch} on 1 thread. ` +
       "CPU = the process's CPU time during the epoch (other processes on the machine inflate wall time).\n",
   );

@@ -1,7 +1,7 @@
 """PyTorch peer of bench/autoencoder-throughput.ts: the same dense autoencoder, data, Adam and
 batch size on one thread. Prints one JSON line: median epoch wall and CPU time over the measured epochs.
 
-usage: python3 autoencoder_throughput.py DATA.f32 ROWS COLS BATCH EPOCHS HIDDEN(e.g. 32,16,8) ACTIVATION(relu|tanh|sigmoid)
+usage: python3 autoencoder_throughput.py DATA.f32 ROWS COLS BATCH EPOCHS HIDDEN(e.g. 32,16,8) ACTIVATION(relu|tanh|sigmoid) [LR, default 0.001]
 """
 import json
 import statistics
@@ -12,9 +12,11 @@ import numpy as np
 import torch
 
 path, rows, cols, batch, epochs, hidden, activation = sys.argv[1:8]
+learning_rate = float(sys.argv[8]) if len(sys.argv) > 8 else 1e-3
 rows, cols, batch, epochs = int(rows), int(cols), int(batch), int(epochs)
 hidden = [int(width) for width in hidden.split(",")]
 torch.set_num_threads(1)
+torch.set_num_interop_threads(1)
 torch.manual_seed(42)
 x = torch.from_numpy(np.fromfile(path, dtype=np.float32).reshape(rows, cols))
 
@@ -25,7 +27,7 @@ for i in range(1, len(sizes)):
     if i < len(sizes) - 1:
         layers.append({"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid}[activation]())
 model = torch.nn.Sequential(*layers)
-optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
 
 
 def epoch() -> tuple[float, float, float]:

@@ -1,0 +1,218 @@
+/**
+ * Attention-autoencoder training time per epoch: TensorFlow.js (`AttentionAutoencoder.fit`, its
+ * defaults, wasm backend) against the same network in PyTorch on one thread
+ * (bench/attention_throughput.py), on the same windows, in one run, one epoch of each in turn.
+ *
+ *   pnpm exec tsx bench/attention-throughput.ts [--rows 50000] [--cols 8] [--epochs 6]
+ *     [--model-dim 8 --heads 2 --feed-forward 16] [--torch-attention explicit|module]
+ *
+ * Both train the windows `fit` trains on for `rows` rows (the stride raised until at most
+ * `maxTrainingWindows` windows, a new offset each epoch), shuffled, in batches of the default
+ * size, with the default trimmed loss, Adam learning rate and cosine schedule; no validation.
+ * After a warm-up epoch of each, prints the median epoch wall and CPU time of each and the ratio.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import {
+  AttentionAutoencoder,
+  type AttentionAutoencoderOptions,
+  type BackendPreference,
+  DEFAULT_ATTENTION_AUTOENCODER_OPTIONS,
+  selectBackend,
+} from '../src/index.js';
+import { AttentionNetwork } from '../src/tf/attention-network.js';
+import { createRandom } from '../src/tf/random.js';
+
+const defaults = DEFAULT_ATTENTION_AUTOENCODER_OPTIONS;
+const { values } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '50000' },
+    // The relative feature set (the default) has 8 columns.
+    cols: { type: 'string', default: '8' },
+    epochs: { type: 'string', default: '6' },
+    'model-dim': { type: 'string', default: String(defaults.modelDim) },
+    heads: { type: 'string', default: String(defaults.heads) },
+    'feed-forward': { type: 'string', default: String(defaults.feedForwardDim) },
+    'torch-attention': { type: 'string', default: 'explicit' },
+    backend: { type: 'string', default: 'wasm' },
+  },
+});
+const rows = Number(values.rows);
+const cols = Number(values.cols);
+const epochs = Number(values.epochs);
+const torchAttention = values['torch-attention'];
+if (torchAttention !== 'explicit' && torchAttention !== 'module') {
+  throw new Error('--torch-attention: explicit (matMul + softmax, as the TF.js network) or module');
+}
+// One warm-up epoch, then `epochs` measured ones; patience never stops it early.
+const options: Partial<AttentionAutoencoderOptions> = {
+  modelDim: Number(values['model-dim']),
+  heads: Number(values.heads),
+  feedForwardDim: Number(values['feed-forward']),
+  epochs: epochs + 1,
+  patience: epochs + 1,
+};
+const detector = new AttentionAutoencoder(options);
+const resolved = detector.options;
+const w = resolved.windowSize;
+// The training windows of AttentionAutoencoder.fit for `rows` rows.
+const fullWindows = rows - w + 1;
+const stride = Math.max(resolved.trainingStride, Math.ceil(fullWindows / resolved.maxTrainingWindows));
+const windowCount = stride === 1 ? fullWindows : Math.floor(fullWindows / stride);
+const architecture = {
+  featureCount: cols,
+  windowSize: w,
+  modelDim: resolved.modelDim,
+  heads: resolved.heads,
+  feedForwardDim: resolved.feedForwardDim,
+  latentDim: resolved.latentDim,
+  blocks: resolved.blocks,
+};
+let tfParameterCount = 0;
+for (const weight of AttentionNetwork.initialWeights(architecture, createRandom(1)).values()) {
+  tfParameterCount += weight.length;
+}
+
+// The series of bench/autoencoder-attention-epoch.ts: a slowly wandering level seen through sines.
+const random = createRandom(1);
+const data = new Float64Array(rows * cols);
+let level = 0;
+for (let r = 0; r < rows; r++) {
+  level = 0.95 * level + (random() - 0.5);
+  for (let f = 0; f < cols; f++) data[r * cols + f] = Math.sin(level * (f + 1)) + (random() - 0.5) * 0.1;
+}
+
+function cpuNow(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
+}
+
+function median(list: number[]): number {
+  const sorted = [...list].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+const backend = await selectBackend(values.backend as BackendPreference);
+const directory = mkdtempSync(join(tmpdir(), 'attention-bench-'));
+try {
+  const dataFile = join(directory, 'data.f32');
+  writeFileSync(dataFile, new Uint8Array(Float32Array.from(data).buffer));
+  const configFile = join(directory, 'config.json');
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      data: dataFile,
+      rows,
+      cols,
+      windowSize: w,
+      stride,
+      windowCount,
+      batchSize: resolved.batchSize,
+      learningRate: resolved.learningRate,
+      schedule: resolved.learningRateSchedule,
+      epochs: resolved.epochs,
+      trimmedShare: resolved.trimmedShare,
+      modelDim: resolved.modelDim,
+      heads: resolved.heads,
+      feedForwardDim: resolved.feedForwardDim,
+      latentDim: resolved.latentDim,
+      blocks: resolved.blocks,
+      seed: resolved.seed,
+      attention: torchAttention,
+    }),
+  );
+  // Two named pipes let the (synchronous) epoch callback run one PyTorch epoch and wait for it.
+  const commandsPath = join(directory, 'commands');
+  const resultsPath = join(directory, 'results');
+  for (const path of [commandsPath, resultsPath]) {
+    const made = spawnSync('mkfifo', [path], { encoding: 'utf8' });
+    if (made.status !== 0) throw new Error(`mkfifo ${path} failed: ${made.stderr}`);
+  }
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'attention_throughput.py');
+  const python = spawn('/usr/bin/python3', [script, configFile, commandsPath, resultsPath], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  // Opening blocks until Python opens the other end (it opens commands first, then results).
+  const commands = openSync(commandsPath, 'w');
+  const results = openSync(resultsPath, 'r');
+  let pending = '';
+  const readLine = (): string => {
+    const buffer = Buffer.alloc(4096);
+    while (!pending.includes('\n')) {
+      const read = readSync(results, buffer, 0, buffer.length, null);
+      if (read === 0) throw new Error('the PyTorch bench ended early (see its error above)');
+      pending += buffer.toString('utf8', 0, read);
+    }
+    const line = pending.slice(0, pending.indexOf('\n'));
+    pending = pending.slice(pending.indexOf('\n') + 1);
+    return line;
+  };
+  const header = JSON.parse(readLine()) as { parameterCount: number; torch: string; threads: number };
+  if (header.parameterCount !== tfParameterCount) {
+    throw new Error(
+      `parameter counts differ: TF.js ${tfParameterCount}, PyTorch ${header.parameterCount}: not the same network`,
+    );
+  }
+
+  const tfTimes: { wall: number[]; cpu: number[] } = { wall: [], cpu: [] };
+  const torchTimes: { wall: number[]; cpu: number[] } = { wall: [], cpu: [] };
+  const losses: string[] = [];
+  let resumed = performance.now();
+  let resumedCpu = cpuNow();
+  const fitStarted = performance.now();
+  await detector.fit(
+    { data, rows, cols },
+    {
+      onEvent: (event) => {
+        if (event.type !== 'epoch') return;
+        tfTimes.wall.push(performance.now() - resumed);
+        tfTimes.cpu.push(cpuNow() - resumedCpu);
+        writeSync(commands, `epoch ${event.epoch}\n`);
+        const torchEpoch = JSON.parse(readLine()) as { wallMs: number; cpuMs: number; loss: number };
+        torchTimes.wall.push(torchEpoch.wallMs);
+        torchTimes.cpu.push(torchEpoch.cpuMs);
+        losses.push(`${event.loss.toFixed(4)}/${torchEpoch.loss.toFixed(4)}`);
+        resumed = performance.now();
+        resumedCpu = cpuNow();
+      },
+    },
+  );
+  const fitMs = performance.now() - fitStarted;
+  writeSync(commands, 'quit\n');
+  closeSync(commands);
+  closeSync(results);
+  await new Promise((resolve) => python.once('exit', resolve));
+  detector.dispose();
+
+  const row = (name: string, times: { wall: number[]; cpu: number[] }) => {
+    const wall = median(times.wall.slice(1));
+    const cpu = median(times.cpu.slice(1));
+    const torchWall = median(torchTimes.wall.slice(1));
+    const torchCpu = median(torchTimes.cpu.slice(1));
+    return `| ${name} | ${wall.toFixed(0)} | ${(wall / torchWall).toFixed(2)} | ${cpu.toFixed(0)} | ${(cpu / torchCpu).toFixed(2)} |`;
+  };
+  console.log(
+    `Attention autoencoder: window ${w}, ${cols} features, width ${resolved.modelDim}, ${resolved.heads} heads, ` +
+      `feed-forward ${resolved.feedForwardDim}, latent ${resolved.latentDim}, ${resolved.blocks} block each side; ` +
+      `${tfParameterCount} parameters in both. ${rows} rows → ${windowCount} training windows per epoch ` +
+      `(stride ${stride}), batch ${resolved.batchSize}, trimmed share ${resolved.trimmedShare}, Adam lr ` +
+      `${resolved.learningRate} (${resolved.learningRateSchedule}). Median of ${epochs} epochs after a warm-up, ` +
+      `alternating one epoch each. TF.js on ${backend.name} (AttentionAutoencoder.fit, no validation); ` +
+      `PyTorch ${header.torch} on ${header.threads} thread (attention: ${torchAttention}). CPU = the process's ` +
+      `CPU time during the epoch. Whole TF.js fit, scoring the training rows included: ${(fitMs / 1000).toFixed(1)} s.\n`,
+  );
+  console.log('| epoch | wall (ms) | × PyTorch | CPU (ms) | × PyTorch |');
+  console.log('|---|---:|---:|---:|---:|');
+  console.log(row('PyTorch (torch.set_num_threads(1))', torchTimes));
+  console.log(row('TF.js AttentionAutoencoder.fit', tfTimes));
+  console.log(`\ntraining loss per epoch (TF.js/PyTorch): ${losses.join(' ')}`);
+  console.log(
+    `epoch CPU ms, TF.js: ${tfTimes.cpu.map((t) => t.toFixed(0)).join(' ')}; PyTorch: ${torchTimes.cpu.map((t) => t.toFixed(0)).join(' ')}`,
+  );
+} finally {
+  rmSync(directory, { recursive: true, force: true });
+}
