@@ -9,6 +9,8 @@
  * Both train the windows `fit` trains on for `rows` rows (the stride raised until at most
  * `maxTrainingWindows` windows, a new offset each epoch), shuffled, in batches of the default
  * size, with the default trimmed loss, Adam learning rate and cosine schedule; no validation.
+ * PyTorch starts from fit's initial weights; the bench stops unless both networks have the same
+ * parameter count and reconstruct 64 windows alike with those weights (to 1e-4).
  * After a warm-up epoch of each, prints the median epoch wall and CPU time of each and the ratio.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -26,6 +28,7 @@ import {
 } from '../src/index.js';
 import { AttentionNetwork } from '../src/tf/attention-network.js';
 import { createRandom } from '../src/tf/random.js';
+import { tf } from '../src/tf/tensorflow.js';
 
 const defaults = DEFAULT_ATTENTION_AUTOENCODER_OPTIONS;
 const { values } = parseArgs({
@@ -72,9 +75,13 @@ const architecture = {
   latentDim: resolved.latentDim,
   blocks: resolved.blocks,
 };
+// fit's initial weights (seeded by the same option), given to PyTorch too.
+const initialWeights = AttentionNetwork.initialWeights(architecture, createRandom(resolved.seed));
+const flatWeights = new Float32Array([...initialWeights.values()].reduce((n, w) => n + w.length, 0));
 let tfParameterCount = 0;
-for (const weight of AttentionNetwork.initialWeights(architecture, createRandom(1)).values()) {
-  tfParameterCount += weight.length;
+for (const name of AttentionNetwork.weightNames(architecture)) {
+  flatWeights.set(initialWeights.get(name)!, tfParameterCount);
+  tfParameterCount += initialWeights.get(name)!.length;
 }
 
 // The series of bench/autoencoder-attention-epoch.ts: a slowly wandering level seen through sines.
@@ -101,6 +108,24 @@ const directory = mkdtempSync(join(tmpdir(), 'attention-bench-'));
 try {
   const dataFile = join(directory, 'data.f32');
   writeFileSync(dataFile, new Uint8Array(Float32Array.from(data).buffer));
+  const weightsFile = join(directory, 'weights.f32');
+  writeFileSync(weightsFile, new Uint8Array(flatWeights.buffer));
+  // The same function? TF.js's reconstruction of 64 windows with the initial weights, for PyTorch
+  // to compare with its own.
+  const checkCount = 64;
+  const checkWindows = new Float32Array(checkCount * w * cols);
+  for (let i = 0; i < checkCount; i++) {
+    checkWindows.set(Float32Array.from(data.subarray(i * cols, (i + w) * cols)), i * w * cols);
+  }
+  const network = new AttentionNetwork(architecture, initialWeights);
+  const reconstruction = tf.tidy(() =>
+    network.reconstruct(tf.tensor3d(checkWindows, [checkCount, w, cols])).dataSync(),
+  ) as Float32Array;
+  network.dispose();
+  const checkWindowsFile = join(directory, 'check-windows.f32');
+  const checkReconstructionFile = join(directory, 'check-reconstruction.f32');
+  writeFileSync(checkWindowsFile, new Uint8Array(checkWindows.buffer));
+  writeFileSync(checkReconstructionFile, new Uint8Array(Float32Array.from(reconstruction).buffer));
   const configFile = join(directory, 'config.json');
   writeFileSync(
     configFile,
@@ -123,6 +148,9 @@ try {
       blocks: resolved.blocks,
       seed: resolved.seed,
       attention: torchAttention,
+      weights: weightsFile,
+      checkWindows: checkWindowsFile,
+      checkReconstruction: checkReconstructionFile,
     }),
   );
   // Two named pipes let the (synchronous) epoch callback run one PyTorch epoch and wait for it.
@@ -151,10 +179,21 @@ try {
     pending = pending.slice(pending.indexOf('\n') + 1);
     return line;
   };
-  const header = JSON.parse(readLine()) as { parameterCount: number; torch: string; threads: number };
+  const header = JSON.parse(readLine()) as {
+    parameterCount: number;
+    torch: string;
+    threads: number;
+    largestDifference: number;
+  };
   if (header.parameterCount !== tfParameterCount) {
     throw new Error(
       `parameter counts differ: TF.js ${tfParameterCount}, PyTorch ${header.parameterCount}: not the same network`,
+    );
+  }
+  // float32 in a different order of operations: differences of ~1e-6 are expected.
+  if (!(header.largestDifference < 1e-4)) {
+    throw new Error(
+      `PyTorch's reconstruction with TF.js's weights differs by up to ${header.largestDifference}: not the same network`,
     );
   }
 
@@ -198,7 +237,8 @@ try {
   console.log(
     `Attention autoencoder: window ${w}, ${cols} features, width ${resolved.modelDim}, ${resolved.heads} heads, ` +
       `feed-forward ${resolved.feedForwardDim}, latent ${resolved.latentDim}, ${resolved.blocks} block each side; ` +
-      `${tfParameterCount} parameters in both. ${rows} rows → ${windowCount} training windows per epoch ` +
+      `${tfParameterCount} parameters in both, the same initial weights (reconstructions of 64 windows ` +
+      `differ by at most ${header.largestDifference.toExponential(1)}). ${rows} rows → ${windowCount} training windows per epoch ` +
       `(stride ${stride}), batch ${resolved.batchSize}, trimmed share ${resolved.trimmedShare}, Adam lr ` +
       `${resolved.learningRate} (${resolved.learningRateSchedule}). Median of ${epochs} epochs after a warm-up, ` +
       `alternating one epoch each. TF.js on ${backend.name} (AttentionAutoencoder.fit, no validation); ` +

@@ -7,11 +7,14 @@ CONFIG holds data (a float32 file of rows × cols), rows, cols, windowSize, stri
 batchSize, learningRate, epochs (the cosine schedule's cap), trimmedShare, modelDim, heads,
 feedForwardDim, latentDim, blocks, seed and attention ("explicit": matMul + softmax as the TF.js
 network writes it; "module": torch.nn.MultiheadAttention, the same weights' count in PyTorch's
-own fused module).
+own fused module). Optionally weights (TF.js's initial weights, one float32 vector in
+AttentionNetwork's order), and checkWindows + checkReconstruction (windows and TF.js's
+reconstruction of them with those weights, float32): the largest difference from PyTorch's
+reconstruction is reported.
 
 The TypeScript bench drives it one epoch at a time so the two frameworks alternate: it writes
 "epoch N" to COMMANDS_FIFO and reads one JSON line from RESULTS_FIFO ({wallMs, cpuMs, loss});
-"quit" ends it. The first line written is {parameterCount, torch, threads}.
+"quit" ends it. The first line written is {parameterCount, torch, threads, largestDifference}.
 """
 import json
 import math
@@ -114,7 +117,72 @@ def trimmed_loss(reconstruction: torch.Tensor, x: torch.Tensor, share: float) ->
     return torch.topk(errors, keep, largest=False, sorted=False).values.mean()
 
 
+def load_weights(model: AttentionAutoencoder, flat: torch.Tensor) -> None:
+    """Copies TF.js's initial weights (one float32 vector in AttentionNetwork's weight order;
+    kernels [in, out], PyTorch's weights [out, in]) into the model."""
+    offset = 0
+
+    def take(*shape: int) -> torch.Tensor:
+        nonlocal offset
+        size = math.prod(shape)
+        piece = flat[offset : offset + size].view(*shape)
+        offset += size
+        return piece
+
+    def dense(layer: nn.Linear) -> tuple[torch.Tensor, torch.Tensor]:
+        kernel = take(layer.in_features, layer.out_features).t()
+        return kernel, take(layer.out_features)
+
+    def block(b: Block) -> None:
+        if config["attention"] == "module":
+            parts = []
+            for _ in range(3):
+                parts.append((take(d, d).t(), take(d)))
+            b.attention.in_proj_weight.copy_(torch.cat([kernel for kernel, _ in parts]))
+            b.attention.in_proj_bias.copy_(torch.cat([bias for _, bias in parts]))
+            b.attention.out_proj.weight.copy_(take(d, d).t())
+            b.attention.out_proj.bias.copy_(take(d))
+        else:
+            for layer in (b.query, b.key, b.value, b.attention_output):
+                kernel, bias = dense(layer)
+                layer.weight.copy_(kernel)
+                layer.bias.copy_(bias)
+        for norm, layers in ((b.norm1, (b.feed_forward1, b.feed_forward2)), (b.norm2, ())):
+            norm.weight.copy_(take(d))
+            norm.bias.copy_(take(d))
+            for layer in layers:
+                kernel, bias = dense(layer)
+                layer.weight.copy_(kernel)
+                layer.bias.copy_(bias)
+
+    def copy_dense(layer: nn.Linear) -> None:
+        kernel, bias = dense(layer)
+        layer.weight.copy_(kernel)
+        layer.bias.copy_(bias)
+
+    with torch.no_grad():
+        copy_dense(model.input)
+        for b in model.encoder:
+            block(b)
+        copy_dense(model.bottleneck)
+        copy_dense(model.expand)
+        for b in model.decoder:
+            block(b)
+        copy_dense(model.output)
+    if offset != flat.numel():
+        raise ValueError(f"TF.js weights: {flat.numel()} numbers, the network takes {offset}")
+
+
 model = AttentionAutoencoder()
+check = None
+if "weights" in config:
+    load_weights(model, torch.from_numpy(np.fromfile(config["weights"], dtype=np.float32)))
+    if "checkWindows" in config:
+        # TF.js's reconstruction of the same windows with the same weights: the same function?
+        check_windows = torch.from_numpy(np.fromfile(config["checkWindows"], dtype=np.float32)).view(-1, w, cols)
+        expected = torch.from_numpy(np.fromfile(config["checkReconstruction"], dtype=np.float32)).view(-1, w, cols)
+        with torch.no_grad():
+            check = float((model(check_windows) - expected).abs().max())
 optimizer = torch.optim.Adam(model.parameters(), lr=config["learningRate"])
 values = torch.from_numpy(np.fromfile(config["data"], dtype=np.float32).reshape(rows, cols))
 # Every full window as a view [fullWindows, w, cols]; a batch gathers (copies) its windows.
@@ -161,6 +229,7 @@ with open(commands_path) as commands, open(results_path, "w") as results:
         "parameterCount": parameter_count,
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
+        "largestDifference": check,
     }) + "\n")
     results.flush()
     for line in commands:
