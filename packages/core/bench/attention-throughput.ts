@@ -183,6 +183,7 @@ try {
     parameterCount: number;
     torch: string;
     threads: number;
+    processThreads: number;
     largestDifference: number;
   };
   if (header.parameterCount !== tfParameterCount) {
@@ -242,7 +243,7 @@ try {
       `(stride ${stride}), batch ${resolved.batchSize}, trimmed share ${resolved.trimmedShare}, Adam lr ` +
       `${resolved.learningRate} (${resolved.learningRateSchedule}). Median of ${epochs} epochs after a warm-up, ` +
       `alternating one epoch each. TF.js on ${backend.name} (AttentionAutoencoder.fit, no validation); ` +
-      `PyTorch ${header.torch} on ${header.threads} thread (attention: ${torchAttention}). CPU = the process's ` +
+      `PyTorch ${header.torch} on ${header.threads} thread (${header.processThreads} in its process; attention: ${torchAttention}). CPU = the process's ` +
       `CPU time during the epoch. Whole TF.js fit, scoring the training rows included: ${(fitMs / 1000).toFixed(1)} s.\n`,
   );
   console.log('| epoch | wall (ms) | × PyTorch | CPU (ms) | × PyTorch |');

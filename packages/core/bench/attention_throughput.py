@@ -14,16 +14,22 @@ reconstruction is reported.
 
 The TypeScript bench drives it one epoch at a time so the two frameworks alternate: it writes
 "epoch N" to COMMANDS_FIFO and reads one JSON line from RESULTS_FIFO ({wallMs, cpuMs, loss});
-"quit" ends it. The first line written is {parameterCount, torch, threads, largestDifference}.
+"quit" ends it. The first line written is {parameterCount, torch, threads, processThreads, largestDifference}.
 """
 import json
 import math
+import os
 import sys
 import time
 
-import numpy as np
-import torch
-from torch import nn
+# One thread means one: Debian's torch does its matMuls in OpenBLAS, whose own thread pool (one
+# thread per core, started when numpy or torch loads) torch.set_num_threads does not limit.
+os.environ["OPENBLAS_NUM_THREADS"] = "1"
+os.environ["OMP_NUM_THREADS"] = "1"
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
 
 config_path, commands_path, results_path = sys.argv[1:4]
 with open(config_path) as file:
@@ -229,6 +235,7 @@ with open(commands_path) as commands, open(results_path, "w") as results:
         "parameterCount": parameter_count,
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
+        "processThreads": len(os.listdir("/proc/self/task")),
         "largestDifference": check,
     }) + "\n")
     results.flush()

@@ -311,10 +311,11 @@ try {
     epochMs: number;
     epochCpuMs: number;
     torch: string;
+    processThreads: number;
   };
   console.log(
     `Dense autoencoder ${sizes.join('→')} (${activation}), ${rows} rows, batch ${batchSize}, Adam (lr ${learningRate}), median of ${epochs} epochs ` +
-      `after a warm-up; TF.js ${tf.version_core} on ${backend.name}, PyTorch ${torch.torch} on 1 thread. ` +
+      `after a warm-up; TF.js ${tf.version_core} on ${backend.name}, PyTorch ${torch.torch} on 1 thread (${torch.processThreads} in its process). ` +
       "CPU = the process's CPU time during the epoch (other processes on the machine inflate wall time).\n",
   );
   console.log('| train step | epoch wall (ms) | × PyTorch | epoch CPU (ms) | × PyTorch |');

@@ -4,12 +4,18 @@ batch size on one thread. Prints one JSON line: median epoch wall and CPU time o
 usage: python3 autoencoder_throughput.py DATA.f32 ROWS COLS BATCH EPOCHS HIDDEN(e.g. 32,16,8) ACTIVATION(relu|tanh|sigmoid) [LR, default 0.001]
 """
 import json
+import os
 import statistics
 import sys
 import time
 
-import numpy as np
-import torch
+# One thread means one: Debian's torch does its matMuls in OpenBLAS, whose own thread pool (one
+# thread per core, started when numpy or torch loads) torch.set_num_threads does not limit.
+os.environ["OPENBLAS_NUM_THREADS"] = "1"
+os.environ["OMP_NUM_THREADS"] = "1"
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 path, rows, cols, batch, epochs, hidden, activation = sys.argv[1:8]
 learning_rate = float(sys.argv[8]) if len(sys.argv) > 8 else 1e-3
@@ -55,4 +61,5 @@ print(json.dumps({
     "lastLoss": losses[-1],
     "torch": torch.__version__,
     "threads": torch.get_num_threads(),
+    "processThreads": len(os.listdir("/proc/self/task")),
 }))
