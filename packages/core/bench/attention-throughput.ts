@@ -13,8 +13,7 @@
  * parameter count and reconstruct 64 windows alike with those weights (to 1e-4).
  * After a warm-up epoch of each, prints the median epoch wall and CPU time of each and the ratio.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +28,7 @@ import {
 import { AttentionNetwork } from '../src/tf/attention-network.js';
 import { createRandom } from '../src/tf/random.js';
 import { tf } from '../src/tf/tensorflow.js';
+import { TorchPeer } from './torch-peer.js';
 
 const defaults = DEFAULT_ATTENTION_AUTOENCODER_OPTIONS;
 const { values } = parseArgs({
@@ -153,39 +153,15 @@ try {
       checkReconstruction: checkReconstructionFile,
     }),
   );
-  // Two named pipes let the (synchronous) epoch callback run one PyTorch epoch and wait for it.
-  const commandsPath = join(directory, 'commands');
-  const resultsPath = join(directory, 'results');
-  for (const path of [commandsPath, resultsPath]) {
-    const made = spawnSync('mkfifo', [path], { encoding: 'utf8' });
-    if (made.status !== 0) throw new Error(`mkfifo ${path} failed: ${made.stderr}`);
-  }
   const script = join(dirname(fileURLToPath(import.meta.url)), 'attention_throughput.py');
-  const python = spawn('/usr/bin/python3', [script, configFile, commandsPath, resultsPath], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  // Opening blocks until Python opens the other end (it opens commands first, then results).
-  const commands = openSync(commandsPath, 'w');
-  const results = openSync(resultsPath, 'r');
-  let pending = '';
-  const readLine = (): string => {
-    const buffer = Buffer.alloc(4096);
-    while (!pending.includes('\n')) {
-      const read = readSync(results, buffer, 0, buffer.length, null);
-      if (read === 0) throw new Error('the PyTorch bench ended early (see its error above)');
-      pending += buffer.toString('utf8', 0, read);
-    }
-    const line = pending.slice(0, pending.indexOf('\n'));
-    pending = pending.slice(pending.indexOf('\n') + 1);
-    return line;
-  };
-  const header = JSON.parse(readLine()) as {
+  const peer = new TorchPeer<{
     parameterCount: number;
     torch: string;
     threads: number;
     processThreads: number;
     largestDifference: number;
-  };
+  }>(script, [configFile], directory);
+  const header = peer.header;
   if (header.parameterCount !== tfParameterCount) {
     throw new Error(
       `parameter counts differ: TF.js ${tfParameterCount}, PyTorch ${header.parameterCount}: not the same network`,
@@ -211,8 +187,7 @@ try {
         if (event.type !== 'epoch') return;
         tfTimes.wall.push(performance.now() - resumed);
         tfTimes.cpu.push(cpuNow() - resumedCpu);
-        writeSync(commands, `epoch ${event.epoch}\n`);
-        const torchEpoch = JSON.parse(readLine()) as { wallMs: number; cpuMs: number; loss: number };
+        const torchEpoch = peer.epoch(event.epoch);
         torchTimes.wall.push(torchEpoch.wallMs);
         torchTimes.cpu.push(torchEpoch.cpuMs);
         losses.push(`${event.loss.toFixed(4)}/${torchEpoch.loss.toFixed(4)}`);
@@ -222,10 +197,7 @@ try {
     },
   );
   const fitMs = performance.now() - fitStarted;
-  writeSync(commands, 'quit\n');
-  closeSync(commands);
-  closeSync(results);
-  await new Promise((resolve) => python.once('exit', resolve));
+  await peer.close();
   detector.dispose();
 
   const row = (name: string, times: { wall: number[]; cpu: number[] }) => {

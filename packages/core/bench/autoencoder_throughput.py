@@ -2,6 +2,7 @@
 batch size on one thread. Prints one JSON line: median epoch wall and CPU time over the measured epochs.
 
 usage: python3 autoencoder_throughput.py DATA.f32 ROWS COLS BATCH EPOCHS HIDDEN(e.g. 32,16,8) ACTIVATION(relu|tanh|sigmoid) [LR, default 0.001]
+       [COMMANDS_FIFO RESULTS_FIFO: serve one epoch per request instead, see bench/torch-peer.ts]
 """
 import json
 import os
@@ -51,6 +52,23 @@ def epoch() -> tuple[float, float, float]:
     mean_loss = total.item() / rows
     return (time.perf_counter() - started) * 1000, (time.process_time() - cpu_started) * 1000, mean_loss
 
+
+if len(sys.argv) > 10:
+    # Served one epoch at a time (bench/torch-peer.ts), to alternate with TF.js's epochs.
+    with open(sys.argv[9]) as commands, open(sys.argv[10], "w") as results:
+        results.write(json.dumps({
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+            "processThreads": len(os.listdir("/proc/self/task")),
+        }) + "\n")
+        results.flush()
+        for line in commands:
+            if not line.split() or line.split()[0] == "quit":
+                break
+            wall_ms, cpu_ms, mean_loss = epoch()
+            results.write(json.dumps({"wallMs": wall_ms, "cpuMs": cpu_ms, "loss": mean_loss}) + "\n")
+            results.flush()
+    sys.exit(0)
 
 epoch()  # warm-up
 times, cpu_times, losses = zip(*(epoch() for _ in range(epochs)))
