@@ -210,7 +210,7 @@ try {
   console.log(
     `Attention autoencoder: window ${w}, ${cols} features, width ${resolved.modelDim}, ${resolved.heads} heads, ` +
       `feed-forward ${resolved.feedForwardDim}, latent ${resolved.latentDim}, ${resolved.blocks} block each side; ` +
-      `${tfParameterCount} parameters in both, the same initial weights (reconstructions of 64 windows ` +
+      `parameters: TF.js ${tfParameterCount}, PyTorch ${header.parameterCount}; the same initial weights (reconstructions of 64 windows ` +
       `differ by at most ${header.largestDifference.toExponential(1)}). ${rows} rows → ${windowCount} training windows per epoch ` +
       `(stride ${stride}), batch ${resolved.batchSize}, trimmed share ${resolved.trimmedShare}, Adam lr ` +
       `${resolved.learningRate} (${resolved.learningRateSchedule}). Median of ${epochs} epochs after a warm-up, ` +
