@@ -1,5 +1,9 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { anomaliesCsv, topAnomalyRows, topContributors } from '../src/outputs/csv.js';
+import { writeFileAtomic } from '../src/outputs/atomic-write.js';
+import { anomaliesCsv, anomaliesCsvChunks, topAnomalyRows, topContributors } from '../src/outputs/csv.js';
 
 const names = ['a', 'b', 'c'];
 const history = {
@@ -37,6 +41,36 @@ describe('outputs', () => {
       '2024-01-01T01:00:00.000Z,101.5,validation,,0.5,0,,,,',
       '2024-01-01T02:00:00.000Z,99,test,0.9,0.5,1,a,0.5,b,0.25',
     ]);
+  });
+
+  it('writes a long history piece by piece: the same file, never the whole text at once', async () => {
+    const rows = 10_000;
+    const long = {
+      ...history,
+      times: Float64Array.from({ length: rows }, (_, i) => Date.UTC(2024, 0, 1) + i * 60_000),
+      close: Float64Array.from({ length: rows }, (_, i) => 100 + (i % 7)),
+      splits: Array.from({ length: rows }, () => 'train' as const),
+      scores: Float64Array.from({ length: rows }, (_, i) => (i % 13) / 13),
+      flags: Uint8Array.from({ length: rows }, (_, i) => (i % 13 === 12 ? 1 : 0)),
+      contributions: { data: Float64Array.from({ length: rows * 3 }, (_, i) => i % 5), rows, cols: 3 },
+    };
+    const pieces = Array.from(anomaliesCsvChunks(long));
+    // 10,001 lines (the header and each row) in pieces of at most 4,096 lines, each whole lines.
+    expect(pieces.length).toBe(3);
+    for (const piece of pieces) {
+      expect(piece.endsWith('\n')).toBe(true);
+      expect(piece.split('\n').length - 1).toBeLessThanOrEqual(4096);
+    }
+    const dir = await mkdtemp(join(tmpdir(), 'core-csv-'));
+    try {
+      const path = join(dir, 'anomalies.csv');
+      await writeFileAtomic(path, anomaliesCsvChunks(long));
+      const written = await readFile(path, 'utf8');
+      expect(written).toBe(anomaliesCsv(long));
+      expect(written.split('\n')).toHaveLength(rows + 2);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('lists the most anomalous scored rows first', () => {

@@ -7,8 +7,12 @@ import { CoreError } from '../errors.js';
  * Writes a file atomically, through the data package's one atomic write (a temporary file beside
  * the target, flushed and renamed over it): a crash or abort mid-write leaves the old file (or
  * none), never half a file. Creates the folder; failures are `IO` errors naming the file.
+ * `contents` may come in pieces (an iterable of strings, written as they are produced).
  */
-export async function writeFileAtomic(path: string, contents: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  contents: string | Uint8Array | Iterable<string>,
+): Promise<void> {
   try {
     await mkdir(dirname(path), { recursive: true });
     await writeFileAtomically(path, (temporary) => writeFile(temporary, contents));

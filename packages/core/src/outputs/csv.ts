@@ -57,10 +57,21 @@ export interface ScoredHistory {
  * the 0/1 flag and its top contributing features and their shares of the row's contribution.
  */
 export function anomaliesCsv(history: ScoredHistory): string {
+  return Array.from(anomaliesCsvChunks(history)).join('');
+}
+
+/** Rows per piece of the CSV generators: a long history is written piece by piece, never whole. */
+const CSV_CHUNK_ROWS = 4096;
+
+/**
+ * `anomaliesCsv` in pieces of `CSV_CHUNK_ROWS` lines (joined, the same text), so writing a year of
+ * minute candles holds one piece at a time instead of the whole file as one string.
+ */
+export function* anomaliesCsvChunks(history: ScoredHistory): Generator<string> {
   const k = history.topFeatures;
   const header = ['time', 'close', 'split', 'score', 'threshold', 'is_anomaly'];
   for (let i = 1; i <= k; i++) header.push(`top_feature_${i}`, `top_share_${i}`);
-  const lines = [header.join(',')];
+  let lines = [header.join(',')];
   const threshold = formatNumber(history.threshold);
   for (let r = 0; r < history.times.length; r++) {
     const cells = [
@@ -76,8 +87,12 @@ export function anomaliesCsv(history: ScoredHistory): string {
       cells.push(top[i]?.feature ?? '', top[i] ? formatCompact(top[i]!.share) : '');
     }
     lines.push(cells.join(','));
+    if (lines.length === CSV_CHUNK_ROWS) {
+      yield `${lines.join('\n')}\n`;
+      lines = [];
+    }
   }
-  return `${lines.join('\n')}\n`;
+  if (lines.length > 0) yield `${lines.join('\n')}\n`;
 }
 
 /** The most anomalous rows, most anomalous first (rows without a score are left out). */
@@ -113,10 +128,23 @@ export function processedDataCsv(
   scaled: Matrix,
   classic?: { names: readonly string[]; matrix: Matrix },
 ): string {
+  return Array.from(processedDataCsvChunks(times, close, splits, names, raw, scaled, classic)).join('');
+}
+
+/** `processedDataCsv` in pieces of `CSV_CHUNK_ROWS` lines (see `anomaliesCsvChunks`). */
+export function* processedDataCsvChunks(
+  times: Float64Array,
+  close: Float64Array,
+  splits: readonly SplitName[],
+  names: readonly string[],
+  raw: Matrix,
+  scaled: Matrix,
+  classic?: { names: readonly string[]; matrix: Matrix },
+): Generator<string> {
   const extra = classic ? classic.names.filter((name) => !names.includes(name)) : [];
   const extraCols = extra.map((name) => classic!.names.indexOf(name));
   const header = ['time', 'split', 'close', ...extra, ...names, ...names.map((n) => `scaled_${n}`)];
-  const lines = [header.join(',')];
+  let lines = [header.join(',')];
   const cols = names.length;
   for (let r = 0; r < times.length; r++) {
     const cells = [isoTime(times[r]!), splits[r]!, formatNumber(close[r]!)];
@@ -124,6 +152,10 @@ export function processedDataCsv(
     for (let c = 0; c < cols; c++) cells.push(formatCompact(raw.data[r * cols + c]!));
     for (let c = 0; c < cols; c++) cells.push(formatCompact(scaled.data[r * cols + c]!));
     lines.push(cells.join(','));
+    if (lines.length === CSV_CHUNK_ROWS) {
+      yield `${lines.join('\n')}\n`;
+      lines = [];
+    }
   }
-  return `${lines.join('\n')}\n`;
+  if (lines.length > 0) yield `${lines.join('\n')}\n`;
 }
