@@ -8,12 +8,13 @@ import {
 } from '../api.js';
 import { CoreError } from '../errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../outputs/atomic-write.js';
+import { ChartPool } from '../outputs/chart-pool.js';
 import {
   agreementSpec,
   type LossHistory,
   lossSpec,
   priceAnomaliesSpec,
-  renderChartPng,
+  type renderChartPng,
   scoresSpec,
 } from '../outputs/charts.js';
 import {
@@ -103,7 +104,11 @@ export async function prepareFolders(
  * summary.json) into a temporary sibling of `outDir`, then swaps it in with one rename: a reader
  * sees the previous set or this one, never a mix. A model elsewhere is saved (and swapped) first.
  */
-export async function writeArtifacts(run: Run, record: RunRecord): Promise<PipelineResult> {
+export async function writeArtifacts(
+  run: Run,
+  record: RunRecord,
+  chartPool: ChartPool = ChartPool.none(),
+): Promise<PipelineResult> {
   const { pipeline, table, splits, scored } = record;
   const context = record;
   const files: Record<string, string> = {};
@@ -188,13 +193,23 @@ export async function writeArtifacts(run: Run, record: RunRecord): Promise<Pipel
             agreementSpec(agreement.detectors, agreement.jaccard, agreement.spearman),
           ]);
         }
-        for (const [role, spec] of chartFiles) {
-          // Stopped while drawing: the charts drawn so far stay, the rest is skipped.
-          run.throwIfAborted();
-          if (run.keepingFinished) break;
-          await writeFileAtomic(set.stagingPath(CHART_FILES[role]), await renderChartPng(spec));
-          files[role] = set.finalPath(CHART_FILES[role]);
-        }
+        // Stopped while drawing: the charts drawn so far stay, the rest is skipped.
+        await chartPool.renderAll(
+          chartFiles.map(([, spec]) => spec),
+          async (i, png) => {
+            const role = chartFiles[i]![0];
+            await writeFileAtomic(set.stagingPath(CHART_FILES[role]), png);
+            files[role] = set.finalPath(CHART_FILES[role]);
+          },
+          () => !run.keepingFinished && !run.signal?.aborted,
+        );
+        run.throwIfAborted();
+        // In the charts' order, whichever was drawn first.
+        const drawn = Object.fromEntries(
+          chartFiles.filter(([role]) => files[role] !== undefined).map(([role]) => [role, files[role]!]),
+        );
+        for (const [role] of chartFiles) delete files[role];
+        Object.assign(files, drawn);
       });
     } else {
       run.skip('charts', context.charts ? 'stopped early: skipped to finish promptly' : 'charts disabled');

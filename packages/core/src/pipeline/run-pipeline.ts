@@ -15,6 +15,7 @@ import { resolvePipelineConfig } from '../config.js';
 import { CoreError } from '../errors.js';
 import { computeFeatures } from '../features.js';
 import { readManifest } from '../model-manifest.js';
+import { ChartPool } from '../outputs/chart-pool.js';
 import { splitLabels } from '../preprocess.js';
 import { describeValue } from '../validate.js';
 import { prepareFolders, writeArtifacts } from './artifacts.js';
@@ -232,18 +233,24 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
   const modelDir =
     options.modelDir === false ? undefined : (options.modelDir ?? join(options.outDir, 'model'));
   await prepareFolders('run', options.outDir, modelDir);
-  if (options.walkForward) return runWalkForwardPipeline(options, modelDir);
-  const { run, source, pipeline, table, splits, scored, rowThresholds, missingDetectors } =
-    await loadAndFit(options);
-  return writeRun(run, options, modelDir, {
-    source,
-    missingDetectors,
-    pipeline,
-    table,
-    splits,
-    scored,
-    rowThresholds,
-  });
+  // Started first, its thread is ready to draw by the time the scores are in.
+  const charts = (options.charts ?? true) ? ChartPool.start() : ChartPool.none();
+  try {
+    if (options.walkForward) return await runWalkForwardPipeline(options, modelDir, charts);
+    const { run, source, pipeline, table, splits, scored, rowThresholds, missingDetectors } =
+      await loadAndFit(options);
+    return await writeRun(run, options, modelDir, charts, {
+      source,
+      missingDetectors,
+      pipeline,
+      table,
+      splits,
+      scored,
+      rowThresholds,
+    });
+  } finally {
+    await charts.close();
+  }
 }
 
 /** A run's files from what it fitted (one fit or the folds), then the pipeline is let go. */
@@ -251,21 +258,26 @@ async function writeRun(
   run: Run,
   options: RunPipelineOptions,
   modelDir: string | undefined,
+  charts: ChartPool,
   fitted: Omit<
     Parameters<typeof writeArtifacts>[1],
     'mode' | 'symbol' | 'interval' | 'outDir' | 'modelDir' | 'charts'
   >,
 ): Promise<PipelineResult> {
   try {
-    return await writeArtifacts(run, {
-      mode: 'run',
-      symbol: options.symbol,
-      interval: options.interval,
-      outDir: options.outDir,
-      modelDir,
-      charts: options.charts ?? true,
-      ...fitted,
-    });
+    return await writeArtifacts(
+      run,
+      {
+        mode: 'run',
+        symbol: options.symbol,
+        interval: options.interval,
+        outDir: options.outDir,
+        modelDir,
+        charts: options.charts ?? true,
+        ...fitted,
+      },
+      charts,
+    );
   } finally {
     fitted.pipeline.dispose();
   }
@@ -275,6 +287,7 @@ async function writeRun(
 async function runWalkForwardPipeline(
   options: RunPipelineOptions,
   modelDir: string | undefined,
+  charts: ChartPool,
 ): Promise<PipelineResult> {
   // Folds are not resumable pieces of one model: an abort discards the run.
   const run = new Run(options.onEvent, options.signal);
@@ -287,7 +300,7 @@ async function runWalkForwardPipeline(
     ...(options.backend ? { backend: options.backend } : {}),
     ...(typeof options.walkForward === 'object' ? { walkForward: options.walkForward } : {}),
   });
-  return writeRun(run, options, modelDir, { source, missingDetectors: [], ...result });
+  return writeRun(run, options, modelDir, charts, { source, missingDetectors: [], ...result });
 }
 
 /**
