@@ -88,6 +88,15 @@ describe('IsolationForestDetector', () => {
     expect(await errorCode(IsolationForestDetector.load(dir, { featureCount: 11 }))).toBe('MODEL_MISMATCH');
   });
 
+  it('gives scores and contributions in one call equal to asking for each', async () => {
+    const fitted = await new IsolationForestDetector({ nEstimators: 30, seed: 5 }).fit(train);
+    const both = await fitted.scoresWithContributions(train);
+    expect(both.scores).toEqual(await fitted.decisionFunction(train));
+    expect(both.contributions.data).toEqual((await fitted.featureContributions(train)).data);
+    // Some row owes part of its score to some feature.
+    expect(Math.max(...both.contributions.data)).toBeGreaterThan(0);
+  });
+
   it('refuses bad input with typed errors', async () => {
     expect(await errorCode(new IsolationForestDetector().decisionFunction(test))).toBe('NOT_FITTED');
     const fitted = await new IsolationForestDetector({ nEstimators: 10 }).fit(train);

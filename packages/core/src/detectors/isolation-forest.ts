@@ -131,8 +131,17 @@ export class IsolationForestDetector extends BaseDetector {
 
   /** Per row and feature: max(0, score(x) - score(x with that feature at its training median)). */
   async featureContributions(X: Matrix): Promise<Matrix> {
+    return (await this.scoresWithContributions(X)).contributions;
+  }
+
+  /** Scores and contributions from one scoring pass of X (the contributions need its scores anyway). */
+  async scoresWithContributions(X: Matrix): Promise<{ scores: Float64Array; contributions: Matrix }> {
     this.requireForest(X);
     const base = await this.scores(X);
+    return { scores: base, contributions: await this.contributionsAgainst(X, base) };
+  }
+
+  private async contributionsAgainst(X: Matrix, base: Float64Array): Promise<Matrix> {
     const out = createMatrix(X.rows, X.cols);
     const probe = { data: new Float64Array(X.data), rows: X.rows, cols: X.cols };
     for (let c = 0; c < X.cols; c++) {
