@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../worker-thread.js';
 import type { ChartReply } from './chart-thread.js';
-import { renderChartPng, type VegaLiteSpec } from './charts.js';
+import { renderChartPng, type VegaLiteSpec, warmUpChartRenderer } from './charts.js';
 
 /**
  * Draws charts on this thread and one worker thread at once. A run's charts took 1.4 s on daily
@@ -33,6 +33,8 @@ export class ChartPool {
 
   static start(): ChartPool {
     const pool = new ChartPool();
+    // This thread draws charts too: warmed now, while the detectors train, not when the scores are in.
+    void warmUpChartRenderer();
     try {
       const thread = startWorker('./chart-thread', import.meta.url, {});
       thread.unref();

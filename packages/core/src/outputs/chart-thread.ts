@@ -1,17 +1,5 @@
 import { parentPort } from 'node:worker_threads';
-import { agreementSpec, renderChartPng, type VegaLiteSpec } from './charts.js';
-
-const WARM_UP = agreementSpec(
-  ['a', 'b'],
-  [
-    [1, 0],
-    [0, 1],
-  ],
-  [
-    [1, 0],
-    [0, 1],
-  ],
-);
+import { renderChartPng, type VegaLiteSpec, warmUpChartRenderer } from './charts.js';
 
 /** A chart to draw, and the drawn PNG (or why not) sent back under the same id. */
 export interface ChartRequest {
@@ -27,7 +15,7 @@ export type ChartReply = { id: number; png: Uint8Array } | { id: number; message
 export async function run(): Promise<void> {
   const port = parentPort!;
   // Warm: the first chart of a fresh thread costs ~0.5 s more than the next ones.
-  let ready: Promise<unknown> = renderChartPng(WARM_UP).catch(() => undefined);
+  let ready: Promise<unknown> = warmUpChartRenderer();
   port.on('message', (request: ChartRequest) => {
     ready = ready.then(async () => {
       try {

@@ -64,6 +64,18 @@ export async function renderChartPng(spec: VegaLiteSpec): Promise<Uint8Array> {
   return new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
 }
 
+/**
+ * Draws a tiny chart and throws it away: the first chart a thread draws costs about half a second
+ * more than the next ones (loading and compiling the renderer). Never rejects.
+ */
+export async function warmUpChartRenderer(): Promise<void> {
+  const identity = [
+    [1, 0],
+    [0, 1],
+  ];
+  await renderChartPng(agreementSpec(['a', 'b'], identity, identity)).catch(() => undefined);
+}
+
 function silentLogger(none: number): Vega.LoggerInterface {
   const logger = {
     level(): number {
