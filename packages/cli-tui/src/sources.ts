@@ -258,7 +258,11 @@ export async function openSource(
       const source = data.csvSource(settings.input!, { symbol, interval });
       return {
         kind: 'csv',
-        source: checkedSource(fileRangeWhenEmpty(source), acceptance, (time) => source.lineOf(time)),
+        source: checkedSource(fileRangeWhenEmpty(source), acceptance, {
+          lineOf: (time) => source.lineOf(time),
+          // The run keeps what it loaded; the file's copy and its lines only served the checks.
+          afterCheck: () => source.release(),
+        }),
         symbol,
         interval,
         ...range,
@@ -305,7 +309,7 @@ export async function openSource(
 function checkedSource(
   source: KlineSource,
   acceptance: CandleAcceptance,
-  lineOf?: (openTime: number) => number | undefined,
+  file: { lineOf: (openTime: number) => number | undefined; afterCheck: () => void } | undefined = undefined,
 ): KlineSource {
   return {
     describe: () => source.describe(),
@@ -315,9 +319,10 @@ function checkedSource(
         data.assertCandleQuality(klines, request.symbol, request.interval, {
           ...acceptance,
           source: source.describe(),
-          ...(lineOf ? { lineOf } : {}),
+          ...(file ? { lineOf: file.lineOf } : {}),
         });
       }
+      file?.afterCheck();
       return klines;
     },
   };

@@ -161,6 +161,21 @@ describe('csvSource', () => {
     expect(source.lineOf(1)).toBeUndefined();
   });
 
+  it('forgets what it read when released, and reads the file again on the next load', async () => {
+    const path = join(directory, 'ETHUSDT_1d-release.csv');
+    await writeFile(path, `${[REAL_LINES[0], REAL_LINES[1]].join('\n')}\n`);
+    const source = csvSource(path);
+    expect(await source.load({ symbol: 'ETHUSDT', interval: '1d' })).toHaveLength(1);
+    expect(source.lineOf(1502928000000)).toBe(2);
+    await writeFile(path, `${[REAL_LINES[0], REAL_LINES[1], REAL_LINES[3]].join('\n')}\n`);
+    // Still the candles read first: loads are served from memory.
+    expect(await source.load({ symbol: 'ETHUSDT', interval: '1d' })).toHaveLength(1);
+    source.release();
+    expect(source.lineOf(1502928000000)).toBeUndefined();
+    expect(await source.load({ symbol: 'ETHUSDT', interval: '1d' })).toHaveLength(2);
+    expect(source.lineOf(1503100800000)).toBe(3);
+  });
+
   it('says a file is empty, or holds only a header, instead of finding no candles in a range', async () => {
     const empty = join(directory, 'BTCUSDT_1h-empty.csv');
     await writeFile(empty, '');

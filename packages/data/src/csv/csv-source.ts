@@ -10,6 +10,11 @@ import { readKlinesCsvBatches } from './read-csv.js';
 export interface CsvKlineSource extends KlineSource {
   /** The 1-based line of the candle opening at `openTime` (ms), once loaded; undefined if none. */
   lineOf(openTime: number): number | undefined;
+  /**
+   * Forgets the candles read and their lines (a later load reads the file again): a year of minute
+   * candles held that way is about 100 MB a long run does not need once it has its features.
+   */
+  release(): void;
 }
 
 /** The first field two candles disagree on, e.g. `close 42000.5 vs 42100`, or undefined when equal. */
@@ -103,6 +108,10 @@ export function csvSource(
   return {
     describe: () => `CSV file ${path}${symbol ? ` (${symbol}${interval ? ` ${interval}` : ''})` : ''}`.trim(),
     lineOf: (openTime) => lines.get(openTime),
+    release() {
+      cached = undefined;
+      lines.clear();
+    },
     async load(request) {
       assertInterval(request.interval);
       if (symbol !== undefined && request.symbol !== symbol) {
