@@ -11,7 +11,8 @@ import golden from './fixtures/golden-outputs.json' with { type: 'json' };
 
 // Default runs must write, byte for byte, the CSV files recorded in fixtures/golden-outputs.json:
 // a change meant to be a refactoring or a speed-up cannot alter a result unnoticed. The classic
-// feature set at quick settings still writes what the engine wrote at 95dd843, before the redesign.
+// feature set at quick settings still writes the processed data and the forest's file the engine
+// wrote at 95dd843, before the redesign (the autoencoders' defaults have changed since).
 const shared = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../shared/data/binance');
 const daily = join(shared, 'BTCUSDT_1d.csv');
 const folders: string[] = [];
