@@ -119,19 +119,6 @@ export function topAnomalyRows(history: ScoredHistory, count: number): AnomalyRo
  * when the detectors used another set), those come first, so the seed's columns are always there;
  * a column of both sets is written once.
  */
-export function processedDataCsv(
-  times: Float64Array,
-  close: Float64Array,
-  splits: readonly SplitName[],
-  names: readonly string[],
-  raw: Matrix,
-  scaled: Matrix,
-  classic?: { names: readonly string[]; matrix: Matrix },
-): string {
-  return Array.from(processedDataCsvChunks(times, close, splits, names, raw, scaled, classic)).join('');
-}
-
-/** `processedDataCsv` in pieces of `CSV_CHUNK_ROWS` lines (see `anomaliesCsvChunks`). */
 export function* processedDataCsvChunks(
   times: Float64Array,
   close: Float64Array,
