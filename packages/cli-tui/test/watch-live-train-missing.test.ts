@@ -61,8 +61,10 @@ describe('crypto-anomaly watch --train-missing, live', () => {
         '--model',
         'models',
         '--train-missing',
+        // Long enough that BTCUSDT's candles are scored while it trains (one epoch trained in
+        // 1.3 s, before they were); early stopping ends it well before the cap.
         '--epochs',
-        '1',
+        '60',
         '--store',
         'live.duckdb',
         '--base-url',
