@@ -29,6 +29,7 @@ import { AttentionNetwork } from '../src/tf/attention-network.js';
 import { createRandom } from '../src/tf/random.js';
 import { tf } from '../src/tf/tensorflow.js';
 import { TorchPeer } from './torch-peer.js';
+import { wanderingSeries } from './wandering-series.js';
 
 const defaults = DEFAULT_ATTENTION_AUTOENCODER_OPTIONS;
 const { values } = parseArgs({
@@ -84,14 +85,7 @@ for (const name of AttentionNetwork.weightNames(architecture)) {
   tfParameterCount += initialWeights.get(name)!.length;
 }
 
-// The series of bench/autoencoder-attention-epoch.ts: a slowly wandering level seen through sines.
-const random = createRandom(1);
-const data = new Float64Array(rows * cols);
-let level = 0;
-for (let r = 0; r < rows; r++) {
-  level = 0.95 * level + (random() - 0.5);
-  for (let f = 0; f < cols; f++) data[r * cols + f] = Math.sin(level * (f + 1)) + (random() - 0.5) * 0.1;
-}
+const data = wanderingSeries(rows, cols);
 
 function cpuNow(): number {
   const usage = process.cpuUsage();

@@ -11,7 +11,7 @@ import {
   DEFAULT_ATTENTION_AUTOENCODER_OPTIONS,
   selectBackend,
 } from '../src/index.js';
-import { createRandom } from '../src/tf/random.js';
+import { wanderingSeries } from './wandering-series.js';
 
 const { values } = parseArgs({
   options: {
@@ -27,13 +27,7 @@ const { values } = parseArgs({
 const rows = Number(values.rows);
 const cols = Number(values.cols);
 const backend = await selectBackend(values.backend as BackendPreference);
-const random = createRandom(1);
-const data = new Float64Array(rows * cols);
-let level = 0;
-for (let r = 0; r < rows; r++) {
-  level = 0.95 * level + (random() - 0.5);
-  for (let f = 0; f < cols; f++) data[r * cols + f] = Math.sin(level * (f + 1)) + (random() - 0.5) * 0.1;
-}
+const data = wanderingSeries(rows, cols);
 const train = { data, rows, cols };
 const validationRows = Math.floor(rows / 5);
 const validation = { data: data.subarray(0, validationRows * cols), rows: validationRows, cols };
