@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FEATURE_NAMES, type FeatureTable, RELATIVE_FEATURE_NAMES } from '../src/api.js';
 import { computeFeatures, RATIO_OVER_NOTHING, RollingMedian, ratioTo } from '../src/features.js';
-import { processedDataCsvChunks } from '../src/outputs/csv.js';
+import { processedDataCsv } from '../src/outputs/csv.js';
 
 /** Small windows so a dozen hand-made candles have feature rows. */
 const SMALL = {
@@ -88,7 +88,7 @@ describe('relative features', () => {
   it("writes the seed's eleven columns beside the relative ones in the processed-data CSV", () => {
     const splits = Array.from({ length: table.matrix.rows }, () => 'train' as const);
     const csv = [
-      ...processedDataCsvChunks(table.times, table.close, splits, table.names, table.matrix, table.matrix, {
+      ...processedDataCsv(table.times, table.close, splits, table.names, table.matrix, table.matrix, {
         names: FEATURE_NAMES,
         matrix: table.classic!,
       }),

@@ -54,26 +54,15 @@ export interface ScoredHistory {
 
 /**
  * `anomalies_<detector>.csv`: every scored row (whichever split), with its score, the threshold,
- * the 0/1 flag and its top contributing features and their shares of the row's contribution.
+ * the 0/1 flag and its top contributing features and their shares of the row's contribution. In
+ * pieces (see `csvPieces`).
  */
-export function anomaliesCsv(history: ScoredHistory): string {
-  return Array.from(anomaliesCsvChunks(history)).join('');
-}
-
-/** Rows per piece of the CSV generators: a long history is written piece by piece, never whole. */
-const CSV_CHUNK_ROWS = 4096;
-
-/**
- * `anomaliesCsv` in pieces of `CSV_CHUNK_ROWS` lines (joined, the same text), so writing a year of
- * minute candles holds one piece at a time instead of the whole file as one string.
- */
-export function* anomaliesCsvChunks(history: ScoredHistory): Generator<string> {
+export function anomaliesCsv(history: ScoredHistory): Generator<string> {
   const k = history.topFeatures;
   const header = ['time', 'close', 'split', 'score', 'threshold', 'is_anomaly'];
   for (let i = 1; i <= k; i++) header.push(`top_feature_${i}`, `top_share_${i}`);
-  let lines = [header.join(',')];
   const threshold = formatNumber(history.threshold);
-  for (let r = 0; r < history.times.length; r++) {
+  return csvPieces(header, history.times.length, (r) => {
     const cells = [
       isoTime(history.times[r]!),
       formatNumber(history.close[r]!),
@@ -86,8 +75,22 @@ export function* anomaliesCsvChunks(history: ScoredHistory): Generator<string> {
     for (let i = 0; i < k; i++) {
       cells.push(top[i]?.feature ?? '', top[i] ? formatCompact(top[i]!.share) : '');
     }
-    lines.push(cells.join(','));
-    if (lines.length === CSV_CHUNK_ROWS) {
+    return cells.join(',');
+  });
+}
+
+/** Lines per piece of a CSV text: a long history is written piece by piece, never whole. */
+const CSV_PIECE_LINES = 4096;
+
+/**
+ * A CSV text in pieces of `CSV_PIECE_LINES` whole lines (joined, the file), so writing a year of
+ * minute candles holds one piece at a time instead of the whole file as one string.
+ */
+function* csvPieces(header: string[], rows: number, line: (row: number) => string): Generator<string> {
+  let lines = [header.join(',')];
+  for (let r = 0; r < rows; r++) {
+    lines.push(line(r));
+    if (lines.length === CSV_PIECE_LINES) {
       yield `${lines.join('\n')}\n`;
       lines = [];
     }
@@ -117,9 +120,9 @@ export function topAnomalyRows(history: ScoredHistory, count: number): AnomalyRo
  * `<SYMBOL>_processed_data.csv`: each kept candle's time, split, close, its raw features and the
  * scaled features the detectors saw. With `classic` (the eleven classic features of the same rows,
  * when the detectors used another set), those come first, so the seed's columns are always there;
- * a column of both sets is written once.
+ * a column of both sets is written once. In pieces (see `csvPieces`).
  */
-export function* processedDataCsvChunks(
+export function processedDataCsv(
   times: Float64Array,
   close: Float64Array,
   splits: readonly SplitName[],
@@ -131,18 +134,12 @@ export function* processedDataCsvChunks(
   const extra = classic ? classic.names.filter((name) => !names.includes(name)) : [];
   const extraCols = extra.map((name) => classic!.names.indexOf(name));
   const header = ['time', 'split', 'close', ...extra, ...names, ...names.map((n) => `scaled_${n}`)];
-  let lines = [header.join(',')];
   const cols = names.length;
-  for (let r = 0; r < times.length; r++) {
+  return csvPieces(header, times.length, (r) => {
     const cells = [isoTime(times[r]!), splits[r]!, formatNumber(close[r]!)];
     for (const c of extraCols) cells.push(formatCompact(classic!.matrix.data[r * classic!.matrix.cols + c]!));
     for (let c = 0; c < cols; c++) cells.push(formatCompact(raw.data[r * cols + c]!));
     for (let c = 0; c < cols; c++) cells.push(formatCompact(scaled.data[r * cols + c]!));
-    lines.push(cells.join(','));
-    if (lines.length === CSV_CHUNK_ROWS) {
-      yield `${lines.join('\n')}\n`;
-      lines = [];
-    }
-  }
-  if (lines.length > 0) yield `${lines.join('\n')}\n`;
+    return cells.join(',');
+  });
 }

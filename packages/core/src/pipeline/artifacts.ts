@@ -17,12 +17,7 @@ import {
   type renderChartPng,
   scoresSpec,
 } from '../outputs/charts.js';
-import {
-  anomaliesCsvChunks,
-  processedDataCsvChunks,
-  type ScoredHistory,
-  topAnomalyRows,
-} from '../outputs/csv.js';
+import { anomaliesCsv, processedDataCsv, type ScoredHistory, topAnomalyRows } from '../outputs/csv.js';
 import { FolderSet, isInside, prepareTarget } from '../outputs/owned-folder.js';
 import type { Run } from './run.js';
 import { agreementOf, buildSummary, type RunRecord } from './summary.js';
@@ -135,7 +130,7 @@ export async function writeArtifacts(
       files['processedData'] = set.finalPath(processedName);
       await writeFileAtomic(
         set.stagingPath(processedName),
-        processedDataCsvChunks(
+        processedDataCsv(
           table.times,
           table.close,
           splits,
@@ -149,7 +144,7 @@ export async function writeArtifacts(
         run.throwIfAborted();
         const name = all[i]!.name;
         files[name] = set.finalPath(ANOMALY_FILES[name]);
-        await writeFileAtomic(set.stagingPath(ANOMALY_FILES[name]), anomaliesCsvChunks(histories[i]!));
+        await writeFileAtomic(set.stagingPath(ANOMALY_FILES[name]), anomaliesCsv(histories[i]!));
       }
       if (context.modelDir) {
         const nested = nestedModel(outDir, context.modelDir);
