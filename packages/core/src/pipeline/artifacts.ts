@@ -14,8 +14,8 @@ import {
   type LossHistory,
   lossSpec,
   priceAnomaliesSpec,
-  type renderChartPng,
   scoresSpec,
+  type VegaLiteSpec,
 } from '../outputs/charts.js';
 import { anomaliesCsv, processedDataCsv, type ScoredHistory, topAnomalyRows } from '../outputs/csv.js';
 import { FolderSet, isInside, prepareTarget } from '../outputs/owned-folder.js';
@@ -169,7 +169,7 @@ export async function writeArtifacts(
           threshold: s.threshold.value,
           flags: s.flags,
         }));
-        const chartFiles: [keyof typeof CHART_FILES, Parameters<typeof renderChartPng>[0]][] = [
+        const chartFiles: [keyof typeof CHART_FILES, VegaLiteSpec][] = [
           [
             'chartPrice',
             priceAnomaliesSpec(context.symbol, table.times, table.close, panels, {
@@ -189,22 +189,20 @@ export async function writeArtifacts(
           ]);
         }
         // Stopped while drawing: the charts drawn so far stay, the rest is skipped.
+        const drawn = new Set<number>();
         await chartPool.renderAll(
           chartFiles.map(([, spec]) => spec),
           async (i, png) => {
-            const role = chartFiles[i]![0];
-            await writeFileAtomic(set.stagingPath(CHART_FILES[role]), png);
-            files[role] = set.finalPath(CHART_FILES[role]);
+            await writeFileAtomic(set.stagingPath(CHART_FILES[chartFiles[i]![0]]), png);
+            drawn.add(i);
           },
           () => !run.keepingFinished && !run.signal?.aborted,
         );
         run.throwIfAborted();
-        // In the charts' order, whichever was drawn first.
-        const drawn = Object.fromEntries(
-          chartFiles.filter(([role]) => files[role] !== undefined).map(([role]) => [role, files[role]!]),
-        );
-        for (const [role] of chartFiles) delete files[role];
-        Object.assign(files, drawn);
+        // Listed in the charts' order, whichever was drawn first.
+        chartFiles.forEach(([role], i) => {
+          if (drawn.has(i)) files[role] = set.finalPath(CHART_FILES[role]);
+        });
       });
     } else {
       run.skip('charts', context.charts ? 'stopped early: skipped to finish promptly' : 'charts disabled');
