@@ -309,7 +309,7 @@ export async function openSource(
 function checkedSource(
   source: KlineSource,
   acceptance: CandleAcceptance,
-  file: { lineOf: (openTime: number) => number | undefined; afterCheck: () => void } | undefined = undefined,
+  file?: { lineOf: (openTime: number) => number | undefined; afterCheck: () => void },
 ): KlineSource {
   return {
     describe: () => source.describe(),
