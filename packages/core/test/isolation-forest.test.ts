@@ -92,9 +92,17 @@ describe('IsolationForestDetector', () => {
     const fitted = await new IsolationForestDetector({ nEstimators: 30, seed: 5 }).fit(train);
     const both = await fitted.scoresWithContributions(train);
     expect(both.scores).toEqual(await fitted.decisionFunction(train));
-    expect(both.contributions.data).toEqual((await fitted.featureContributions(train)).data);
-    // Some row owes part of its score to some feature.
-    expect(Math.max(...both.contributions.data)).toBeGreaterThan(0);
+    // Each contribution is the score's fall when its feature is replaced: against these scores,
+    // so never above them, and for the planted rows led by their far-out feature 2.
+    for (let r = 0; r < train.rows; r++) {
+      for (let c = 0; c < train.cols; c++) {
+        expect(both.contributions.data[r * train.cols + c]).toBeLessThanOrEqual(both.scores[r]!);
+      }
+    }
+    for (const row of [3, 17, 41]) {
+      const own = both.contributions.data.subarray(row * train.cols, (row + 1) * train.cols);
+      expect(own.indexOf(Math.max(...own))).toBe(2);
+    }
   });
 
   it('refuses bad input with typed errors', async () => {
