@@ -164,8 +164,7 @@ export async function runTraining(task: TrainingTask, settings: TrainingSettings
     }
     if (best) task.restore(best);
     const [before, last] = history.valLoss.slice(-2);
-    history.stillFalling =
-      before !== undefined && last !== undefined && last < before * (1 - minImprovement);
+    history.stillFalling = before !== undefined && last !== undefined && last < before * (1 - minImprovement);
     if (history.bestEpoch === epochs && epochs > 1 && history.stillFalling) {
       onEvent?.({
         type: 'log',
