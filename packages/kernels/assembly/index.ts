@@ -1,5 +1,7 @@
 // Entry point of the WebAssembly module: re-exports every kernel. One kernel per file.
 
+export { attentionLossGradient, attentionScratchFloats } from './attention-network';
+export { denseLossGradient, denseScratchFloats } from './dense-network';
 export {
   buildScratchBytes,
   buildTrees,

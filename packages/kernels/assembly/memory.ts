@@ -5,7 +5,7 @@
 // instance on the thread that owns it calls allocate.
 
 /** Bumped whenever an export's signature or memory layout changes; the loader checks it. */
-export const ABI_VERSION: i32 = 4;
+export const ABI_VERSION: i32 = 5;
 
 let top: usize = (__heap_base + 15) & ~15;
 

@@ -80,6 +80,42 @@ export interface KernelExports {
     out: number,
   ): number;
   clipColumns(x: number, rows: number, cols: number, lower: number, upper: number, out: number): void;
+  /** Floats of scratch `attentionLossGradient` needs for `batch` windows (`architecture`: 7 int32). */
+  attentionScratchFloats(architecture: number, batch: number): number;
+  /**
+   * Trimmed mean squared reconstruction error of `batch` float32 windows at `x` through a
+   * self-attention autoencoder (architecture: int32 features, window, width, heads, feed-forward,
+   * latent, blocks); writes its gradient to `gradient`, each window's error to `errors`, and
+   * returns the loss (assembly/attention-network.ts).
+   */
+  attentionLossGradient(
+    architecture: number,
+    params: number,
+    positions: number,
+    x: number,
+    batch: number,
+    trimmed: number,
+    scratch: number,
+    gradient: number,
+    errors: number,
+  ): number;
+  /** Floats of scratch `denseLossGradient` needs for `rows` rows (`sizes`: layers + 1 int32 widths). */
+  denseScratchFloats(sizes: number, layers: number, rows: number): number;
+  /**
+   * Mean squared reconstruction error of `rows` float32 rows at `x` through a dense network
+   * (widths at `sizes`, flat float32 parameters at `params`, hidden `activation` 0 relu, 1 tanh,
+   * 2 elu, 3 sigmoid, linear output); writes its gradient to `gradient` and returns the mean.
+   */
+  denseLossGradient(
+    sizes: number,
+    layers: number,
+    activation: number,
+    params: number,
+    x: number,
+    rows: number,
+    scratch: number,
+    gradient: number,
+  ): number;
   buildScratchBytes(n: number, d: number, psi: number, depth: number): number;
   buildTrees(
     x: number,

@@ -8,6 +8,12 @@ export type {
   WinsorizeBounds,
   WinsorizeOptions,
 } from './api.js';
+export {
+  type AttentionKernelArchitecture,
+  AttentionLossGradient,
+  attentionParameterCount,
+} from './attention-network.js';
+export { type DenseKernelActivation, DenseLossGradient, denseParameterCount } from './dense-network.js';
 export { isKernelError, KernelError, type KernelErrorCode } from './errors.js';
 export { threadPoolStatus } from './forest-kernels.js';
 export { IsolationForest } from './isolation-forest.js';

@@ -4,7 +4,7 @@ import { KernelError } from './errors.js';
 import { type WasmMemory, type WasmModule, WebAssemblyApi } from './webassembly.js';
 
 /** The ABI this TypeScript side was written against (see assembly/memory.ts). */
-export const EXPECTED_ABI_VERSION = 4;
+export const EXPECTED_ABI_VERSION = 5;
 
 /** Memory limits the module was compiled with (asconfig.json): 64 KiB pages. */
 export const INITIAL_PAGES = 16;

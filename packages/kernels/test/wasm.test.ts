@@ -4,7 +4,7 @@ import { instantiateKernels, readFloat64, writeFloat64 } from '../src/index.js';
 describe('kernels.wasm', () => {
   it('loads and reports the ABI the TypeScript side expects', () => {
     const kernels = instantiateKernels();
-    expect(kernels.abiVersion()).toBe(4);
+    expect(kernels.abiVersion()).toBe(5);
   });
 
   it('round-trips a batch larger than the initial memory, and reuses memory after a reset', () => {
