@@ -4,7 +4,7 @@
  * (bench/attention_throughput.py), on the same windows, in one run, one epoch of each in turn.
  *
  *   pnpm exec tsx bench/attention-throughput.ts [--rows 50000] [--cols 8] [--epochs 6]
- *     [--model-dim 8 --heads 2 --feed-forward 16] [--torch-attention explicit|module]
+ *     [--model-dim 8 --heads 2 --feed-forward 16] [--torch-attention explicit|module] [--step fused|ops]
  *
  * Both train the windows `fit` trains on for `rows` rows (the stride raised until at most
  * `maxTrainingWindows` windows, a new offset each epoch), shuffled, in batches of the default
@@ -12,6 +12,8 @@
  * PyTorch starts from fit's initial weights; the bench stops unless both networks have the same
  * parameter count and reconstruct 64 windows alike with those weights (to 1e-4).
  * After a warm-up epoch of each, prints the median epoch wall and CPU time of each and the ratio.
+ * `--step ops` trains TF.js through its ops and autodiff instead of the fused WebAssembly
+ * loss-and-gradient kernel (the default on the wasm backend), to measure what the kernel gains.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +28,7 @@ import {
   selectBackend,
 } from '../src/index.js';
 import { AttentionNetwork } from '../src/tf/attention-network.js';
+import { useFusedKernels } from '../src/tf/fused-kernels.js';
 import { createRandom } from '../src/tf/random.js';
 import { tf } from '../src/tf/tensorflow.js';
 import { TorchPeer } from './torch-peer.js';
@@ -43,12 +46,15 @@ const { values } = parseArgs({
     'feed-forward': { type: 'string', default: String(defaults.feedForwardDim) },
     'torch-attention': { type: 'string', default: 'explicit' },
     backend: { type: 'string', default: 'wasm' },
+    step: { type: 'string', default: 'fused' },
   },
 });
 const rows = Number(values.rows);
 const cols = Number(values.cols);
 const epochs = Number(values.epochs);
 const torchAttention = values['torch-attention'];
+if (values.step !== 'fused' && values.step !== 'ops') throw new Error('--step: fused or ops');
+useFusedKernels(values.step === 'fused');
 if (torchAttention !== 'explicit' && torchAttention !== 'module') {
   throw new Error('--torch-attention: explicit (matMul + softmax, as the TF.js network) or module');
 }
@@ -215,7 +221,12 @@ try {
   console.log('| epoch | wall (ms) | × PyTorch | CPU (ms) | × PyTorch |');
   console.log('|---|---:|---:|---:|---:|');
   console.log(row('PyTorch (torch.set_num_threads(1))', torchTimes));
-  console.log(row('TF.js AttentionAutoencoder.fit', tfTimes));
+  console.log(
+    row(
+      `TF.js AttentionAutoencoder.fit (${values.step === 'fused' ? 'fused kernel' : 'ops and autodiff'})`,
+      tfTimes,
+    ),
+  );
   console.log(`\ntraining loss per epoch (TF.js/PyTorch): ${losses.join(' ')}`);
   console.log(
     `epoch CPU ms, TF.js: ${tfTimes.cpu.map((t) => t.toFixed(0)).join(' ')}; PyTorch: ${torchTimes.cpu.map((t) => t.toFixed(0)).join(' ')}`,

@@ -229,10 +229,15 @@ const variants: Variant[] = [
     }),
   ),
   ...[
-    { name: 'hand-written backward pass + flat Adam', fused: false },
-    { name: '+ fused matMul + bias + activation forward (DenseNetwork; not for tanh)', fused: true },
+    { name: 'hand-written backward pass + flat Adam', fused: false, kernel: false },
+    { name: '+ fused matMul + bias + activation forward (not for tanh)', fused: true, kernel: false },
+    {
+      name: 'one loss-and-gradient kernel in WebAssembly + flat Adam (DenseNetwork)',
+      fused: true,
+      kernel: true,
+    },
   ].map(
-    ({ name, fused }): Variant => ({
+    ({ name, fused, kernel }): Variant => ({
       name,
       run: async () => {
         const network = new DenseNetwork(
@@ -249,7 +254,10 @@ const variants: Variant[] = [
           for (let start = 0; start < rows; start += batchSize) {
             losses.push(
               tf.tidy(() => {
-                const { loss, gradient } = network.lossAndGradient(batchAt(start));
+                const x = batchAt(start);
+                const { loss, gradient } = kernel
+                  ? network.lossAndGradient(x)
+                  : network.lossAndGradientOps(x);
                 optimizer.update(network.parameters, gradient);
                 return loss;
               }),

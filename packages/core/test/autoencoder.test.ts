@@ -84,7 +84,6 @@ describe('DenseNetwork', () => {
         Float32Array.from({ length: 40 }, (_, i) => Math.sin(i * 1.7)),
         [8, 5],
       );
-      const manual = tf.tidy(() => network.lossAndGradient(x).gradient.arraySync());
       const { value, grads } = tf.variableGrads(
         () => tf.mean(tf.square(tf.sub(network.predict(x), x))) as tf.Scalar,
         [network.parameters],
@@ -92,8 +91,17 @@ describe('DenseNetwork', () => {
       const automatic = grads[network.parameters.name]!.arraySync() as number[];
       const scale = Math.max(...automatic.map(Math.abs));
       expect(scale).toBeGreaterThan(0);
-      for (let i = 0; i < automatic.length; i++) {
-        expect(Math.abs(manual[i]! - automatic[i]!)).toBeLessThan(1e-5 * scale);
+      // The fused kernel (this backend's default) and the op form, each against autodiff.
+      expect(tf.getBackend()).toBe('wasm');
+      for (const step of [() => network.lossAndGradient(x), () => network.lossAndGradientOps(x)]) {
+        const [loss, manual] = tf.tidy(() => {
+          const { loss, gradient } = step();
+          return [loss.arraySync() as number, gradient.arraySync()];
+        });
+        expect(loss).toBeCloseTo(value.arraySync() as number, 6);
+        for (let i = 0; i < automatic.length; i++) {
+          expect(Math.abs(manual[i]! - automatic[i]!)).toBeLessThan(1e-5 * scale);
+        }
       }
       value.dispose();
       for (const grad of Object.values(grads)) grad.dispose();

@@ -71,7 +71,7 @@ describe('outputs are the same as before the redesign', () => {
     expectGolden('sample-quick', hashes);
   }, 120_000);
 
-  it('on the bundled sample, quick settings, classic features: still the outputs of 95dd843', async () => {
+  it('on the bundled sample, quick settings, classic features: the processed data and forest files of 95dd843', async () => {
     const hashes = await outputHashes(sampleSource(), '1h', {
       epochs: 2,
       config: { isolationForest: { nEstimators: 50 }, features: { set: 'classic' } },

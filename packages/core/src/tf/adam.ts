@@ -1,4 +1,5 @@
 import type * as TF from '@tensorflow/tfjs-core';
+import { fusedAdamStep, hasFusedKernels } from './fused-kernels.js';
 import { tf } from './tensorflow.js';
 
 export interface AdamSettings {
@@ -38,6 +39,26 @@ export class FlatAdam {
   update(parameters: TF.Variable, gradient: TF.Tensor): void {
     this.iterations += 1;
     const { beta1, beta2 } = this;
+    if (hasFusedKernels()) {
+      // One kernel instead of a dozen: the same arithmetic (fused-kernels.ts).
+      const [p, m, v] = fusedAdamStep(
+        parameters as TF.Variable<TF.Rank.R1>,
+        gradient as TF.Tensor1D,
+        this.firstMoment as TF.Variable<TF.Rank.R1>,
+        this.secondMoment as TF.Variable<TF.Rank.R1>,
+        {
+          beta1,
+          beta2,
+          epsilon: this.epsilon,
+          stepSize: this.settings.learningRate / (1 - beta1 ** this.iterations),
+          correction: 1 / Math.sqrt(1 - beta2 ** this.iterations),
+        },
+      );
+      this.firstMoment.assign(m);
+      this.secondMoment.assign(v);
+      parameters.assign(p);
+      return;
+    }
     const m = tf.add(tf.mul(this.firstMoment, beta1), tf.mul(gradient, 1 - beta1));
     const v = tf.add(tf.mul(this.secondMoment, beta2), tf.mul(tf.square(gradient), 1 - beta2));
     this.firstMoment.assign(m);

@@ -1,4 +1,5 @@
 import type * as TF from '@tensorflow/tfjs-core';
+import { attentionLossGradient, hasFusedKernels } from './fused-kernels.js';
 import { attentionScores, matMulFastGrad } from './matmul.js';
 import { glorotUniform } from './random.js';
 import { tf } from './tensorflow.js';
@@ -265,9 +266,19 @@ export class AttentionNetwork {
 
   /**
    * Mean squared reconstruction error of windows x (trimmed by `trimmedShare`, see `trimmedLoss`)
-   * and its gradient with respect to the flat parameters (autodiff); call inside tidy.
+   * and its gradient with respect to the flat parameters; call inside tidy. On the wasm and cpu
+   * backends one fused kernel computes both (fused-kernels.ts: the same network, written out with
+   * its backward pass); elsewhere TensorFlow.js autodiff of these ops (`lossAndGradientOps`).
    */
   lossAndGradient(x: TF.Tensor3D, trimmedShare = 0): { loss: TF.Scalar; gradient: TF.Tensor1D } {
+    if (hasFusedKernels()) {
+      return attentionLossGradient(x, this.parameters, this.positions, this.architecture, trimmedShare);
+    }
+    return this.lossAndGradientOps(x, trimmedShare);
+  }
+
+  /** `lossAndGradient` by TensorFlow.js autodiff of the ops above; call inside tidy. */
+  lossAndGradientOps(x: TF.Tensor3D, trimmedShare = 0): { loss: TF.Scalar; gradient: TF.Tensor1D } {
     const { value, grads } = tf.variableGrads(
       () => (trimmedShare > 0 ? this.trimmedLoss(x, trimmedShare) : this.loss(x)),
       [this.parameters],

@@ -1,4 +1,5 @@
 import type * as TF from '@tensorflow/tfjs-core';
+import { denseLossGradient, hasFusedKernels } from './fused-kernels.js';
 import { glorotUniform } from './random.js';
 import { tf } from './tensorflow.js';
 
@@ -139,9 +140,18 @@ export class DenseNetwork {
 
   /**
    * Mean squared reconstruction error of `x` and its gradient with respect to the flat
-   * parameters, by explicit backpropagation; call inside tidy.
+   * parameters; call inside tidy. On the wasm and cpu backends one fused kernel computes both
+   * (fused-kernels.ts); elsewhere the TensorFlow.js ops of `lossAndGradientOps`.
    */
   lossAndGradient(x: TF.Tensor2D): { loss: TF.Scalar; gradient: TF.Tensor1D } {
+    if (hasFusedKernels()) {
+      return denseLossGradient(x, this.parameters, this.layerSizes, this.activation);
+    }
+    return this.lossAndGradientOps(x);
+  }
+
+  /** `lossAndGradient` in TensorFlow.js ops, by explicit backpropagation; call inside tidy. */
+  lossAndGradientOps(x: TF.Tensor2D): { loss: TF.Scalar; gradient: TF.Tensor1D } {
     const pieces = this.unpack();
     const outputs = this.layerOutputs(x, pieces);
     const output = outputs[outputs.length - 1]!;
