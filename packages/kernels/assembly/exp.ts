@@ -3,7 +3,7 @@
 // 2 ulp over [-87, 88]. AssemblyScript's Mathf.exp is exact to the last bit but took 30 ns a call,
 // half of an attention training step's time in its softmax.
 
-const LOG2E: f32 = 1.44269504088896341;
+const LOG2E: f32 = <f32>Math.LOG2E;
 const LN2_HIGH: f32 = 0.693359375;
 const LN2_LOW: f32 = -2.1219444e-4;
 const P0: f32 = 1.98756915e-4;

@@ -25,7 +25,8 @@ function medianMs(call: () => void, calls = 50): number {
   return times.sort((a, b) => a - b)[calls >> 1]!;
 }
 
-const values = (length: number, seed: number) => Float32Array.from({ length }, (_, i) => Math.sin(i * 0.37 + seed));
+const values = (length: number, seed: number) =>
+  Float32Array.from({ length }, (_, i) => Math.sin(i * 0.37 + seed));
 
 const architecture = {
   featureCount: 8,
@@ -41,7 +42,9 @@ const attentionParams = values(attentionParameterCount(architecture), 1).map((v)
 const positions = values(16 * 8, 2);
 const windows = values(64 * 16 * 8, 3);
 const attentionGradient = new Float32Array(attentionParams.length);
-const attentionMs = medianMs(() => attention.compute(attentionParams, positions, windows, 0.1, attentionGradient));
+const attentionMs = medianMs(() =>
+  attention.compute(attentionParams, positions, windows, 0.1, attentionGradient),
+);
 
 const sizes = [8, 1, 8];
 const dense = new DenseLossGradient(sizes, 'sigmoid');
@@ -53,5 +56,7 @@ const denseMs = medianMs(() => dense.compute(denseParams, rows, denseGradient), 
 console.log(`load average ${loadavg()[0]!.toFixed(2)}`);
 console.log('| kernel (core default shape) | batch | CPU per call (ms) |');
 console.log('|---|---:|---:|');
-console.log(`| AttentionLossGradient (window 16 × 8, width 8, 2 heads, ff 16, latent 8) | 64 windows | ${attentionMs.toFixed(3)} |`);
+console.log(
+  `| AttentionLossGradient (window 16 × 8, width 8, 2 heads, ff 16, latent 8) | 64 windows | ${attentionMs.toFixed(3)} |`,
+);
 console.log(`| DenseLossGradient (8 → 1 → 8, sigmoid) | 1024 rows | ${denseMs.toFixed(3)} |`);
