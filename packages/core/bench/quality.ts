@@ -7,7 +7,8 @@
  *    and the flag count.
  * 2. On the labelled sample market (data's default: 5000 hourly candles, seed 42): ROC-AUC,
  *    PR-AUC (average precision) and event recall per detector and for the consensus, and recall
- *    per anomaly kind.
+ *    per anomaly kind, each kind's rows' scores as percentiles among all scored rows, and how far the
+ *    volatility breaks stand out of the market's own variation.
  * The Python original (`../shared/peers/seed_baseline.py`) runs on the same CSV files (the sample
  * market written as a Binance CSV) and is measured the same way from its anomaly files; it writes
  * flagged rows only, so its ranking measures (ROC-AUC, PR-AUC) cannot be computed.
@@ -248,5 +249,65 @@ if (!values['no-sample']) {
       `| ${kind} | ${ofKind.length} | ${all.map((d) => fmt(eventRecall(d.flags.subarray(first), ofKind))).join(' | ')} |`,
     );
   }
+  // Where the ranking is lost: each kind's rows, their scores as percentiles among all scored rows.
+  const ranked = ours.detectors.map((d) => {
+    const scores = d.scores!.subarray(first);
+    const sorted = Float64Array.from(scores).sort();
+    return { name: d.name, scores, sorted };
+  });
+  const percentile = (sorted: Float64Array, value: number) => {
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (sorted[mid]! < value) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo / sorted.length;
+  };
+  console.log(
+    `\n| event kind | anomalous rows | ${ranked.map((d) => `toolkit ${d.name}: median (lower quartile) percentile`).join(' | ')} |`,
+  );
+  console.log(`|---|---|${ranked.map(() => '---').join('|')}|`);
+  for (const kind of ANOMALY_KINDS) {
+    const rows: number[] = [];
+    for (const e of events.filter((e) => e.kind === kind))
+      for (let i = e.startIndex; i <= e.endIndex; i++) rows.push(i);
+    if (rows.length === 0) continue;
+    const cells = ranked.map((d) => {
+      const p = rows.map((i) => percentile(d.sorted, d.scores[i]!)).sort((a, b) => a - b);
+      return `${fmt(p[p.length >> 1]!)} (${fmt(p[p.length >> 2]!)})`;
+    });
+    console.log(`| ${kind} | ${rows.length} | ${cells.join(' | ')} |`);
+  }
+  // How far the volatility breaks stand out of the market's own variation: the standard deviation of
+  // log returns inside each break against the same number of candles before it, beside the same
+  // ratio for ordinary stretches (48 candles against the 72 before, no event in either).
+  const closes = ours.klines.map((k) => k.close);
+  const logReturns = closes.map((c, i) => (i === 0 ? 0 : Math.log(c / closes[i - 1]!)));
+  const std = (from: number, to: number) => {
+    const part = logReturns.slice(from, to);
+    const mean = part.reduce((a, b) => a + b, 0) / part.length;
+    return Math.sqrt(part.reduce((a, b) => a + (b - mean) ** 2, 0) / part.length);
+  };
+  const breaks = market.labels
+    .filter((e) => e.kind === 'volatility-break')
+    .map((e) => {
+      const length = e.endIndex - e.startIndex + 1;
+      return `${length} candles ${fmt(std(e.startIndex, e.endIndex + 1) / std(e.startIndex - length, e.startIndex))}x`;
+    });
+  const anomalous = new Uint8Array(n);
+  for (const e of market.labels) anomalous.fill(1, e.startIndex, e.endIndex + 1);
+  const ordinary: number[] = [];
+  for (let t = 100; t + 48 < n; t += 12) {
+    if (anomalous.subarray(t - 72, t + 48).some((x) => x === 1)) continue;
+    ordinary.push(std(t, t + 48) / std(t - 72, t));
+  }
+  ordinary.sort((a, b) => a - b);
+  console.log(
+    `\nVolatility breaks, return std inside against before: ${breaks.join(', ')}; ordinary 48-candle stretches ` +
+      `(${ordinary.length}) against the 72 before: median ${fmt(ordinary[ordinary.length >> 1]!)}x, ` +
+      `90th percentile ${fmt(ordinary[Math.floor(ordinary.length * 0.9)]!)}x, 97th ${fmt(ordinary[Math.floor(ordinary.length * 0.97)]!)}x.`,
+  );
 }
 await rm(scratch, { recursive: true, force: true });
