@@ -52,6 +52,27 @@ let FF: i32 = 0;
 let Z: i32 = 0;
 let BLOCKS: i32 = 0;
 
+// Where each part lies (floats) in one block's record and in one block's weights (or their
+// gradient): q is at 0 in the record, the query kernel at 0 in the weights, its bias after it.
+let R_K: i32 = 0;
+let R_V: i32 = 0;
+let R_ATTENTION: i32 = 0;
+let R_MERGED: i32 = 0;
+let R_XHAT1: i32 = 0;
+let R_INV1: i32 = 0;
+let R_H1: i32 = 0;
+let R_U: i32 = 0;
+let R_XHAT2: i32 = 0;
+let R_INV2: i32 = 0;
+let R_H2: i32 = 0;
+let P_KEY: i32 = 0;
+let P_VALUE: i32 = 0;
+let P_OUTPUT: i32 = 0;
+let P_NORM1: i32 = 0;
+let P_FF1: i32 = 0;
+let P_FF2: i32 = 0;
+let P_NORM2: i32 = 0;
+
 function readArchitecture(architecture: usize): void {
   F = load<i32>(architecture);
   W = load<i32>(architecture + 4);
@@ -60,16 +81,35 @@ function readArchitecture(architecture: usize): void {
   FF = load<i32>(architecture + 16);
   Z = load<i32>(architecture + 20);
   BLOCKS = load<i32>(architecture + 24);
+  const wd = W * D;
+  R_K = wd;
+  R_V = R_K + wd;
+  R_ATTENTION = R_V + wd;
+  R_MERGED = R_ATTENTION + HEADS * W * W;
+  R_XHAT1 = R_MERGED + wd;
+  R_INV1 = R_XHAT1 + wd;
+  R_H1 = R_INV1 + W;
+  R_U = R_H1 + wd;
+  R_XHAT2 = R_U + W * FF;
+  R_INV2 = R_XHAT2 + wd;
+  R_H2 = R_INV2 + W;
+  P_KEY = D * D + D;
+  P_VALUE = P_KEY + D * D + D;
+  P_OUTPUT = P_VALUE + D * D + D;
+  P_NORM1 = P_OUTPUT + D * D + D;
+  P_FF1 = P_NORM1 + 2 * D;
+  P_FF2 = P_FF1 + D * FF + FF;
+  P_NORM2 = P_FF2 + FF * D + D;
 }
 
 /** Floats of one block's weights. */
 function blockWeights(): i32 {
-  return 4 * (D * D + D) + 2 * D + (D * FF + FF) + (FF * D + D) + 2 * D;
+  return P_NORM2 + 2 * D;
 }
 
 /** Floats one window keeps per block for the backward pass. */
 function blockRecord(): i32 {
-  return 8 * W * D + HEADS * W * W + W * FF + 2 * W;
+  return R_H2 + W * D;
 }
 
 /** Floats one window keeps for the backward pass. */
@@ -291,25 +331,25 @@ function layerNormBackward(
 function blockForward(input: usize, weights: usize, record: usize): usize {
   const wd = W * D;
   const q = record;
-  const k = skip(q, wd);
-  const v = skip(k, wd);
-  const attention = skip(v, wd);
-  const merged = skip(attention, HEADS * W * W);
-  const xhat1 = skip(merged, wd);
-  const inv1 = skip(xhat1, wd);
-  const h1 = skip(inv1, W);
-  const u = skip(h1, wd);
-  const xhat2 = skip(u, W * FF);
-  const inv2 = skip(xhat2, wd);
-  const h2 = skip(inv2, W);
+  const k = skip(record, R_K);
+  const v = skip(record, R_V);
+  const attention = skip(record, R_ATTENTION);
+  const merged = skip(record, R_MERGED);
+  const xhat1 = skip(record, R_XHAT1);
+  const inv1 = skip(record, R_INV1);
+  const h1 = skip(record, R_H1);
+  const u = skip(record, R_U);
+  const xhat2 = skip(record, R_XHAT2);
+  const inv2 = skip(record, R_INV2);
+  const h2 = skip(record, R_H2);
   const wq = weights;
-  const wk = skip(wq, D * D + D);
-  const wv = skip(wk, D * D + D);
-  const wo = skip(wv, D * D + D);
-  const gain1 = skip(wo, D * D + D);
-  const w1 = skip(gain1, 2 * D);
-  const w2 = skip(w1, D * FF + FF);
-  const gain2 = skip(w2, FF * D + D);
+  const wk = skip(weights, P_KEY);
+  const wv = skip(weights, P_VALUE);
+  const wo = skip(weights, P_OUTPUT);
+  const gain1 = skip(weights, P_NORM1);
+  const w1 = skip(weights, P_FF1);
+  const w2 = skip(weights, P_FF2);
+  const gain2 = skip(weights, P_NORM2);
   linear(input, W, D, D, wq, skip(wq, D * D), q);
   linear(input, W, D, D, wk, skip(wk, D * D), k);
   linear(input, W, D, D, wv, skip(wv, D * D), v);
@@ -364,32 +404,32 @@ function blockBackward(
 ): void {
   const wd = W * D;
   const q = record;
-  const k = skip(q, wd);
-  const v = skip(k, wd);
-  const attention = skip(v, wd);
-  const merged = skip(attention, HEADS * W * W);
-  const xhat1 = skip(merged, wd);
-  const inv1 = skip(xhat1, wd);
-  const h1 = skip(inv1, W);
-  const u = skip(h1, wd);
-  const xhat2 = skip(u, W * FF);
-  const inv2 = skip(xhat2, wd);
+  const k = skip(record, R_K);
+  const v = skip(record, R_V);
+  const attention = skip(record, R_ATTENTION);
+  const merged = skip(record, R_MERGED);
+  const xhat1 = skip(record, R_XHAT1);
+  const inv1 = skip(record, R_INV1);
+  const h1 = skip(record, R_H1);
+  const u = skip(record, R_U);
+  const xhat2 = skip(record, R_XHAT2);
+  const inv2 = skip(record, R_INV2);
   const wq = weights;
-  const wk = skip(wq, D * D + D);
-  const wv = skip(wk, D * D + D);
-  const wo = skip(wv, D * D + D);
-  const gain1 = skip(wo, D * D + D);
-  const w1 = skip(gain1, 2 * D);
-  const w2 = skip(w1, D * FF + FF);
-  const gain2 = skip(w2, FF * D + D);
+  const wk = skip(weights, P_KEY);
+  const wv = skip(weights, P_VALUE);
+  const wo = skip(weights, P_OUTPUT);
+  const gain1 = skip(weights, P_NORM1);
+  const w1 = skip(weights, P_FF1);
+  const w2 = skip(weights, P_FF2);
+  const gain2 = skip(weights, P_NORM2);
   const dwq = dweights;
-  const dwk = skip(dwq, D * D + D);
-  const dwv = skip(dwk, D * D + D);
-  const dwo = skip(dwv, D * D + D);
-  const dgain1 = skip(dwo, D * D + D);
-  const dw1 = skip(dgain1, 2 * D);
-  const dw2 = skip(dw1, D * FF + FF);
-  const dgain2 = skip(dw2, FF * D + D);
+  const dwk = skip(dweights, P_KEY);
+  const dwv = skip(dweights, P_VALUE);
+  const dwo = skip(dweights, P_OUTPUT);
+  const dgain1 = skip(dweights, P_NORM1);
+  const dw1 = skip(dweights, P_FF1);
+  const dw2 = skip(dweights, P_FF2);
+  const dgain2 = skip(dweights, P_NORM2);
   const g = temp; // W × D
   const du = skip(g, wd); // W × FF
   const dmerged = skip(du, W * FF);

@@ -34,6 +34,27 @@ function output(backend: CpuMemoryBackend, shape: number[], values: Float32Array
   return backend.makeOutput(shape, 'float32', undefined, values);
 }
 
+/** The map's value for `key`, made and kept on first use. */
+function cached<T>(map: Map<string, T>, key: string, make: () => T): T {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = make();
+    map.set(key, value);
+  }
+  return value;
+}
+
+/** A loss-and-gradient kernel's outputs [loss, gradient]: `compute` fills the gradient, returns the loss. */
+function lossAndGradientOutputs(
+  cpu: CpuMemoryBackend,
+  parameterCount: number,
+  compute: (gradient: Float32Array) => number,
+): TF.TensorInfo[] {
+  const gradient = new Float32Array(parameterCount);
+  const loss = compute(gradient);
+  return [output(cpu, [], Float32Array.of(loss)), output(cpu, [parameterCount], gradient)];
+}
+
 /** One WebAssembly instance per network shape (per thread: this map is module state). */
 const denseKernels = new Map<string, DenseLossGradient>();
 const attentionKernels = new Map<string, AttentionLossGradient>();
@@ -53,20 +74,19 @@ function register(): void {
           layerSizes: number[];
           activation: DenseKernelActivation;
         };
-        const key = `${layerSizes.join(',')}/${activation}`;
-        let kernel = denseKernels.get(key);
-        if (!kernel) {
-          kernel = new DenseLossGradient(layerSizes, activation);
-          denseKernels.set(key, kernel);
-        }
-        const cpu = backend as unknown as CpuMemoryBackend;
-        const gradient = new Float32Array(kernel.parameterCount);
-        const loss = kernel.compute(
-          cpu.readSync(parameters.dataId) as Float32Array,
-          cpu.readSync(x.dataId) as Float32Array,
-          gradient,
+        const kernel = cached(
+          denseKernels,
+          `${layerSizes.join(',')}/${activation}`,
+          () => new DenseLossGradient(layerSizes, activation),
         );
-        return [output(cpu, [], Float32Array.of(loss)), output(cpu, [gradient.length], gradient)];
+        const cpu = backend as unknown as CpuMemoryBackend;
+        return lossAndGradientOutputs(cpu, kernel.parameterCount, (gradient) =>
+          kernel.compute(
+            cpu.readSync(parameters.dataId) as Float32Array,
+            cpu.readSync(x.dataId) as Float32Array,
+            gradient,
+          ),
+        );
       },
     });
     tf.registerKernel({
@@ -94,22 +114,21 @@ function register(): void {
           architecture: AttentionKernelArchitecture;
           trimmedShare: number;
         };
-        const key = JSON.stringify(architecture);
-        let kernel = attentionKernels.get(key);
-        if (!kernel) {
-          kernel = new AttentionLossGradient(architecture);
-          attentionKernels.set(key, kernel);
-        }
-        const cpu = backend as unknown as CpuMemoryBackend;
-        const gradient = new Float32Array(kernel.parameterCount);
-        const loss = kernel.compute(
-          cpu.readSync(parameters.dataId) as Float32Array,
-          cpu.readSync(positions.dataId) as Float32Array,
-          cpu.readSync(x.dataId) as Float32Array,
-          trimmedShare,
-          gradient,
+        const kernel = cached(
+          attentionKernels,
+          JSON.stringify(architecture),
+          () => new AttentionLossGradient(architecture),
         );
-        return [output(cpu, [], Float32Array.of(loss)), output(cpu, [gradient.length], gradient)];
+        const cpu = backend as unknown as CpuMemoryBackend;
+        return lossAndGradientOutputs(cpu, kernel.parameterCount, (gradient) =>
+          kernel.compute(
+            cpu.readSync(parameters.dataId) as Float32Array,
+            cpu.readSync(positions.dataId) as Float32Array,
+            cpu.readSync(x.dataId) as Float32Array,
+            trimmedShare,
+            gradient,
+          ),
+        );
       },
     });
   }
