@@ -7,19 +7,12 @@
 // bias (out). Hidden layers use `activation`; the output layer is linear.
 
 import { exp1 } from './exp';
+import { at, put } from './network-ops';
 
 export const ACTIVATION_RELU: i32 = 0;
 export const ACTIVATION_TANH: i32 = 1;
 export const ACTIVATION_ELU: i32 = 2;
 export const ACTIVATION_SIGMOID: i32 = 3;
-
-function f32At(pointer: usize, index: i32): f32 {
-  return load<f32>(pointer + ((<usize>index) << 2));
-}
-
-function f32Put(pointer: usize, index: i32, value: f32): void {
-  store<f32>(pointer + ((<usize>index) << 2), value);
-}
 
 function widthAt(sizes: usize, layer: i32): i32 {
   return load<i32>(sizes + ((<usize>layer) << 2));
@@ -81,13 +74,13 @@ export function denseLossGradient(
     for (let r: i32 = 0; r < rows; r++) {
       const row = input + ((<usize>(r * fanIn)) << 2);
       const out = output + ((<usize>(r * fanOut)) << 2);
-      for (let j: i32 = 0; j < fanOut; j++) f32Put(out, j, f32At(bias, j));
+      for (let j: i32 = 0; j < fanOut; j++) put(out, j, at(bias, j));
       for (let i: i32 = 0; i < fanIn; i++) {
-        const value = f32At(row, i);
+        const value = at(row, i);
         const weights = kernel + ((<usize>(i * fanOut)) << 2);
-        for (let j: i32 = 0; j < fanOut; j++) f32Put(out, j, f32At(out, j) + value * f32At(weights, j));
+        for (let j: i32 = 0; j < fanOut; j++) put(out, j, at(out, j) + value * at(weights, j));
       }
-      if (hidden) for (let j: i32 = 0; j < fanOut; j++) f32Put(out, j, activate(f32At(out, j), activation));
+      if (hidden) for (let j: i32 = 0; j < fanOut; j++) put(out, j, activate(at(out, j), activation));
     }
     offset += <usize>(fanIn * fanOut + fanOut);
     input = output;
@@ -103,9 +96,9 @@ export function denseLossGradient(
   const scale = <f32>(2.0 / <f64>count);
   let loss: f64 = 0;
   for (let k: i32 = 0; k < count; k++) {
-    const difference = f32At(input, k) - f32At(x, k);
+    const difference = at(input, k) - at(x, k);
     loss += <f64>difference * <f64>difference;
-    f32Put(delta, k, difference * scale);
+    put(delta, k, difference * scale);
   }
   // Backward, last layer first.
   let layerOutput = input;
@@ -119,26 +112,26 @@ export function denseLossGradient(
     const layerInput = l === 0 ? x : layerOutput - ((<usize>(rows * fanIn)) << 2);
     if (l < layers - 1) {
       for (let k: i32 = 0; k < rows * fanOut; k++) {
-        f32Put(delta, k, f32At(delta, k) * derivative(f32At(layerOutput, k), activation));
+        put(delta, k, at(delta, k) * derivative(at(layerOutput, k), activation));
       }
     }
-    for (let k: i32 = 0; k < fanIn * fanOut + fanOut; k++) f32Put(kernelGradient, k, 0);
+    for (let k: i32 = 0; k < fanIn * fanOut + fanOut; k++) put(kernelGradient, k, 0);
     for (let r: i32 = 0; r < rows; r++) {
       const d = delta + ((<usize>(r * fanOut)) << 2);
       const h = layerInput + ((<usize>(r * fanIn)) << 2);
-      for (let j: i32 = 0; j < fanOut; j++) f32Put(biasGradient, j, f32At(biasGradient, j) + f32At(d, j));
+      for (let j: i32 = 0; j < fanOut; j++) put(biasGradient, j, at(biasGradient, j) + at(d, j));
       for (let i: i32 = 0; i < fanIn; i++) {
-        const value = f32At(h, i);
+        const value = at(h, i);
         const g = kernelGradient + ((<usize>(i * fanOut)) << 2);
-        for (let j: i32 = 0; j < fanOut; j++) f32Put(g, j, f32At(g, j) + value * f32At(d, j));
+        for (let j: i32 = 0; j < fanOut; j++) put(g, j, at(g, j) + value * at(d, j));
       }
       if (l > 0) {
         const back = next + ((<usize>(r * fanIn)) << 2);
         for (let i: i32 = 0; i < fanIn; i++) {
           const weights = kernel + ((<usize>(i * fanOut)) << 2);
           let sum: f32 = 0;
-          for (let j: i32 = 0; j < fanOut; j++) sum += f32At(d, j) * f32At(weights, j);
-          f32Put(back, i, sum);
+          for (let j: i32 = 0; j < fanOut; j++) sum += at(d, j) * at(weights, j);
+          put(back, i, sum);
         }
       }
     }
