@@ -56,6 +56,33 @@ export function attentionScratchFloats(architecture: usize, batch: i32): i32 {
 }
 
 /**
+ * Back through the `BLOCKS` blocks whose records start at `records` (the first block's input at
+ * `input`, each later one's the output kept at the end of the record before), from the output
+ * gradient in `dy`, with `dx` as the other buffer; returns the buffer holding the input's gradient.
+ */
+function blocksBackward(
+  input: usize,
+  records: usize,
+  weights: usize,
+  dweights: usize,
+  dy: usize,
+  dx: usize,
+  temp: usize,
+): usize {
+  const block = blockRecord();
+  const size = blockWeights();
+  for (let n: i32 = BLOCKS - 1; n >= 0; n--) {
+    const recordAt = skip(records, n * block);
+    const blockInput = n === 0 ? input : recordAt - ((<usize>(W * D)) << 2);
+    blockBackward(blockInput, skip(weights, n * size), skip(dweights, n * size), recordAt, dy, dx, temp);
+    const swap = dy;
+    dy = dx;
+    dx = swap;
+  }
+  return dy;
+}
+
+/**
  * Loss and gradient of a batch of `batch` windows at `x` (batch × W × F float32) for the network
  * of `architecture` (int32: F, W, d, heads, ff, z, blocks) with parameters at `params` and
  * positions at `positions` (W × d): writes the gradient to `gradient` and each window's mean
@@ -175,31 +202,24 @@ export function attentionLossGradient(
       gA,
       false,
     );
-    let dy = gA;
-    let dx = gB;
-    for (let n: i32 = BLOCKS - 1; n >= 0; n--) {
-      const recordAt = skip(r, wd + (BLOCKS + n) * block);
-      const input = n === 0 ? expanded : recordAt - ((<usize>wd) << 2);
-      blockBackward(
-        input,
-        skip(decoder, n * blockSize),
-        skip(dDecoder, n * blockSize),
-        recordAt,
-        dy,
-        dx,
-        blockTemp,
-      );
-      const swap = dy;
-      dy = dx;
-      dx = swap;
-    }
+    const dExpanded = blocksBackward(
+      expanded,
+      skip(r, wd + BLOCKS * block),
+      decoder,
+      dDecoder,
+      gA,
+      gB,
+      blockTemp,
+    );
     // Expand: expanded = latent We + be + P; latent = tanh(flattened Wb + bb).
-    linearBackward(latent, dy, 1, Z, wd, expand, dExpand, skip(dExpand, Z * wd), dLatent, false);
+    linearBackward(latent, dExpanded, 1, Z, wd, expand, dExpand, skip(dExpand, Z * wd), dLatent, false);
     for (let i: i32 = 0; i < Z; i++) {
       const l = at(latent, i);
       put(dLatent, i, at(dLatent, i) * (1 - l * l));
     }
     const lastEncoder = BLOCKS > 0 ? skip(r, wd + BLOCKS * block - wd) : r;
+    // The flattened encoder output's gradient goes into the expanded one's buffer, now free.
+    const dEncoded = dExpanded;
     linearBackward(
       lastEncoder,
       dLatent,
@@ -209,26 +229,19 @@ export function attentionLossGradient(
       bottleneck,
       dBottleneck,
       skip(dBottleneck, wd * Z),
-      dy,
+      dEncoded,
       false,
     );
-    for (let n: i32 = BLOCKS - 1; n >= 0; n--) {
-      const recordAt = skip(r, wd + n * block);
-      const input = n === 0 ? r : recordAt - ((<usize>wd) << 2);
-      blockBackward(
-        input,
-        skip(encoder, n * blockSize),
-        skip(dEncoder, n * blockSize),
-        recordAt,
-        dy,
-        dx,
-        blockTemp,
-      );
-      const swap = dy;
-      dy = dx;
-      dx = swap;
-    }
-    linearBackward(window, dy, W, F, D, inputKernel, dInputKernel, skip(dInputKernel, F * D), 0, false);
+    const dInput = blocksBackward(
+      r,
+      skip(r, wd),
+      encoder,
+      dEncoder,
+      dEncoded,
+      dEncoded === gA ? gB : gA,
+      blockTemp,
+    );
+    linearBackward(window, dInput, W, F, D, inputKernel, dInputKernel, skip(dInputKernel, F * D), 0, false);
   }
   return loss;
 }
