@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../src/backend.js';
+import { AttentionAutoencoder } from '../src/detectors/attention-autoencoder.js';
+import { DenseAutoencoder } from '../src/detectors/dense-autoencoder.js';
 import { FlatAdam } from '../src/tf/adam.js';
 import { type AttentionArchitecture, AttentionNetwork } from '../src/tf/attention-network.js';
 import { ADAM_STEP, ATTENTION_LOSS_GRADIENT, useFusedKernels } from '../src/tf/fused-kernels.js';
@@ -142,4 +144,68 @@ describe('the fused Adam kernel', () => {
     parameters.dispose();
     adam.dispose();
   });
+});
+
+describe('training through the fused kernels', () => {
+  // The same fit through the kernels and through TensorFlow.js ops: float32 sums in another order
+  // part the two trajectories only in the last digits, so the models score alike.
+  const rows = 240;
+  const cols = 4;
+  const random = createRandom(11);
+  const data = Float64Array.from(
+    { length: rows * cols },
+    (_, i) => Math.sin(i * 0.21) + (random() - 0.5) * 0.1,
+  );
+  for (const r of [60, 150, 201]) for (let c = 0; c < cols; c++) data[r * cols + c] = data[r * cols + c]! + 3;
+  const table = { data, rows, cols };
+
+  async function scoresWith(fused: boolean, make: () => DenseAutoencoder | AttentionAutoencoder) {
+    useFusedKernels(fused);
+    try {
+      const detector = await make().fit(table);
+      const scores = await detector.decisionFunction(table);
+      detector.dispose();
+      return scores;
+    } finally {
+      useFusedKernels(true);
+    }
+  }
+
+  for (const [name, make] of [
+    ['dense', () => new DenseAutoencoder({ hiddenLayers: [2], epochs: 12, batchSize: 32, seed: 3 })],
+    [
+      'attention',
+      () =>
+        new AttentionAutoencoder({
+          windowSize: 6,
+          modelDim: 8,
+          heads: 2,
+          feedForwardDim: 8,
+          latentDim: 4,
+          epochs: 6,
+          batchSize: 32,
+          seed: 3,
+        }),
+    ],
+  ] as const) {
+    it(`gives the ${name} autoencoder the model its TensorFlow.js ops give`, async () => {
+      const fused = await scoresWith(true, make);
+      const ops = await scoresWith(false, make);
+      let scale = 0;
+      let worst = 0;
+      for (let i = 0; i < fused.length; i++) {
+        scale = Math.max(scale, Math.abs(ops[i]!));
+        worst = Math.max(worst, Math.abs(fused[i]! - ops[i]!));
+      }
+      expect(scale).toBeGreaterThan(0);
+      expect(worst).toBeLessThan(1e-3 * scale);
+      // And the planted rows rank on top in both.
+      const top = (scores: Float64Array) =>
+        Array.from(scores.keys())
+          .sort((a, b) => scores[b]! - scores[a]!)
+          .slice(0, 3)
+          .sort((a, b) => a - b);
+      expect(top(fused)).toEqual(top(ops));
+    });
+  }
 });
