@@ -177,24 +177,18 @@ async function loadAndFit(options: TrainPipelineOptions | RunPipelineOptions) {
 export async function trainPipeline(options: TrainPipelineOptions): Promise<TrainPipelineResult> {
   assertRunOptions(options, { outDir: false, modelDir: true, symbol: true });
   await prepareFolders('train', options.outDir || undefined, options.modelDir);
-  const { run, source, pipeline, table, splits, scored, rowThresholds, missingDetectors } =
-    await loadAndFit(options);
+  const { run, ...fitted } = await loadAndFit(options);
+  const { pipeline, missingDetectors } = fitted;
   try {
     if (options.outDir) {
       const outputs = await writeArtifacts(run, {
+        ...fitted,
         mode: 'train',
         symbol: options.symbol,
         interval: options.interval,
-        source,
         outDir: options.outDir,
         modelDir: options.modelDir,
         charts: options.charts ?? true,
-        missingDetectors,
-        pipeline,
-        table,
-        splits,
-        scored,
-        rowThresholds,
       });
       return {
         modelDir: resolve(options.modelDir),
@@ -237,17 +231,8 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
   const charts = (options.charts ?? true) ? ChartPool.start() : ChartPool.none();
   try {
     if (options.walkForward) return await runWalkForwardPipeline(options, modelDir, charts);
-    const { run, source, pipeline, table, splits, scored, rowThresholds, missingDetectors } =
-      await loadAndFit(options);
-    return await writeRun(run, options, modelDir, charts, {
-      source,
-      missingDetectors,
-      pipeline,
-      table,
-      splits,
-      scored,
-      rowThresholds,
-    });
+    const { run, ...fitted } = await loadAndFit(options);
+    return await writeRun(run, options, modelDir, charts, fitted);
   } finally {
     await charts.close();
   }
