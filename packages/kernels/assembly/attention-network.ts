@@ -49,10 +49,23 @@ function transposedFloats(): i32 {
   return max(max(W * D * Z, D * FF), max(max(F * D, D * D), W * D));
 }
 
-/** Floats of scratch `attentionLossGradient` needs for `batch` windows. */
+/** Floats of scratch `attentionLossGradient` needs for `batch` windows (the last `batch`: their weights). */
 export function attentionScratchFloats(architecture: usize, batch: i32): i32 {
   readArchitecture(architecture);
-  return batch * windowRecord() + temporaries() + transposedFloats() + 2 * batch;
+  return batch * windowRecord() + temporaries() + transposedFloats() + batch;
+}
+
+/**
+ * Forward through the `BLOCKS` blocks from `input`, each keeping its record one after the other
+ * from `records`; returns where the last block's output lies.
+ */
+function blocksForward(input: usize, records: usize, weights: usize): usize {
+  const block = blockRecord();
+  const size = blockWeights();
+  let h = input;
+  for (let n: i32 = 0; n < BLOCKS; n++)
+    h = blockForward(h, skip(weights, n * size), skip(records, n * block));
+  return h;
 }
 
 /**
@@ -102,54 +115,51 @@ export function attentionLossGradient(
 ): f64 {
   readArchitecture(architecture);
   const wd = W * D;
+  const wf = W * F;
   const record = windowRecord();
-  const block = blockRecord();
-  const blockSize = blockWeights();
+  const blocks = BLOCKS * blockRecord();
+  // Where each part lies (floats) in the parameters (and the gradient), in core's weight order.
+  const inputBias = F * D;
+  const encoder = inputBias + D;
+  const bottleneck = encoder + BLOCKS * blockWeights();
+  const expand = bottleneck + wd * Z + Z;
+  const decoder = expand + Z * wd + wd;
+  const output = decoder + BLOCKS * blockWeights();
+  const parameterCount = output + D * F + F;
+  // Where each part lies in a window's record: the input projection h0, the encoder blocks, the
+  // decoder blocks, the latent code, the expanded code, the reconstruction. A blocks' input is
+  // h0 or the expanded code; each later block's input ends the record before it.
+  const encoderRecords = wd;
+  const decoderRecords = encoderRecords + blocks;
+  const latentAt = decoderRecords + blocks;
+  const expandedAt = latentAt + Z;
+  const outAt = expandedAt + wd;
   const temp = skip(scratch, batch * record);
   const transposed = skip(temp, temporaries());
   useTransposeScratch(transposed);
   const weightsOf = skip(transposed, transposedFloats());
-  // Parameter offsets, in core's weight order.
-  const inputKernel = params;
-  const encoder = skip(inputKernel, F * D + D);
-  const bottleneck = skip(encoder, BLOCKS * blockSize);
-  const expand = skip(bottleneck, wd * Z + Z);
-  const decoder = skip(expand, Z * wd + wd);
-  const outputKernel = skip(decoder, BLOCKS * blockSize);
-  const parameterCount = <i32>((skip(outputKernel, D * F + F) - params) >> 2);
   // Forward, window by window; each keeps its record.
   for (let b: i32 = 0; b < batch; b++) {
-    const window = skip(x, b * W * F);
+    const window = skip(x, b * wf);
     const r = skip(scratch, b * record);
-    const h0 = r;
-    linear(window, W, F, D, inputKernel, skip(inputKernel, F * D), h0);
-    for (let i: i32 = 0; i < wd; i++) add(h0, i, at(positions, i));
-    let h = h0;
-    let blockAt = skip(h0, wd);
-    for (let n: i32 = 0; n < BLOCKS; n++) {
-      h = blockForward(h, skip(encoder, n * blockSize), blockAt);
-      blockAt = skip(blockAt, block);
-    }
-    const latent = skip(r, wd + 2 * BLOCKS * block);
-    linear(h, 1, wd, Z, bottleneck, skip(bottleneck, wd * Z), latent);
+    linear(window, W, F, D, params, skip(params, inputBias), r);
+    for (let i: i32 = 0; i < wd; i++) add(r, i, at(positions, i));
+    const encoded = blocksForward(r, skip(r, encoderRecords), skip(params, encoder));
+    const latent = skip(r, latentAt);
+    linear(encoded, 1, wd, Z, skip(params, bottleneck), skip(params, bottleneck + wd * Z), latent);
     for (let i: i32 = 0; i < Z; i++) put(latent, i, Mathf.tanh(at(latent, i)));
-    const expanded = skip(latent, Z);
-    linear(latent, 1, Z, wd, expand, skip(expand, Z * wd), expanded);
+    const expanded = skip(r, expandedAt);
+    linear(latent, 1, Z, wd, skip(params, expand), skip(params, expand + Z * wd), expanded);
     for (let i: i32 = 0; i < wd; i++) add(expanded, i, at(positions, i));
-    h = expanded;
-    blockAt = skip(r, wd + BLOCKS * block);
-    for (let n: i32 = 0; n < BLOCKS; n++) {
-      h = blockForward(h, skip(decoder, n * blockSize), blockAt);
-      blockAt = skip(blockAt, block);
-    }
-    const out = skip(expanded, wd);
-    linear(h, W, D, F, outputKernel, skip(outputKernel, D * F), out);
+    const decoded = blocksForward(expanded, skip(r, decoderRecords), skip(params, decoder));
+    const out = skip(r, outAt);
+    linear(decoded, W, D, F, skip(params, output), skip(params, output + D * F), out);
     let sum: f64 = 0;
-    for (let i: i32 = 0; i < W * F; i++) {
+    for (let i: i32 = 0; i < wf; i++) {
       const difference = <f64>(at(out, i) - at(window, i));
       sum += difference * difference;
     }
-    put(errors, b, <f32>(sum / <f64>(W * F)));
+    put(errors, b, <f32>(sum / <f64>wf));
   }
   // The trimmed mean's weights: 1/keep for the `keep` windows of smallest error.
   const keep = batch - <i32>Math.floor(<f64>batch * trimmed);
@@ -165,15 +175,9 @@ export function attentionLossGradient(
     put(weightsOf, b, weight);
     loss += <f64>weight * <f64>e;
   }
-  // Backward, window by window, for the windows that count.
+  // Backward, window by window, for the windows that count. The temporaries: blockBackward's
+  // (5·W·d + W·ff + W·W floats), then two W × d gradients that take turns, the latent's, the output's.
   zero(gradient, parameterCount);
-  const dInputKernel = gradient;
-  const dEncoder = skip(dInputKernel, F * D + D);
-  const dBottleneck = skip(dEncoder, BLOCKS * blockSize);
-  const dExpand = skip(dBottleneck, wd * Z + Z);
-  const dDecoder = skip(dExpand, Z * wd + wd);
-  const dOutputKernel = skip(dDecoder, BLOCKS * blockSize);
-  const blockTemp = temp;
   const gA = skip(temp, 5 * wd + W * FF + W * W);
   const gB = skip(gA, wd);
   const dLatent = skip(gB, wd);
@@ -181,67 +185,79 @@ export function attentionLossGradient(
   for (let b: i32 = 0; b < batch; b++) {
     const weight = at(weightsOf, b);
     if (weight === 0) continue;
-    const window = skip(x, b * W * F);
+    const window = skip(x, b * wf);
     const r = skip(scratch, b * record);
-    const latent = skip(r, wd + 2 * BLOCKS * block);
-    const expanded = skip(latent, Z);
-    const out = skip(expanded, wd);
-    const factor: f32 = (weight * 2) / <f32>(W * F);
-    for (let i: i32 = 0; i < W * F; i++) put(dOut, i, (at(out, i) - at(window, i)) * factor);
-    // The decoder's last output is the input of the output layer.
-    const lastDecoder = BLOCKS > 0 ? skip(r, wd + 2 * BLOCKS * block - wd) : expanded;
+    const latent = skip(r, latentAt);
+    const expanded = skip(r, expandedAt);
+    const out = skip(r, outAt);
+    const factor: f32 = (weight * 2) / <f32>wf;
+    for (let i: i32 = 0; i < wf; i++) put(dOut, i, (at(out, i) - at(window, i)) * factor);
+    // The last decoder block's output (the end of its record) is the output layer's input.
+    const decoded = skip(r, latentAt - wd);
     linearBackward(
-      lastDecoder,
+      decoded,
       dOut,
       W,
       D,
       F,
-      outputKernel,
-      dOutputKernel,
-      skip(dOutputKernel, D * F),
+      skip(params, output),
+      skip(gradient, output),
+      skip(gradient, output + D * F),
       gA,
       false,
     );
     const dExpanded = blocksBackward(
       expanded,
-      skip(r, wd + BLOCKS * block),
-      decoder,
-      dDecoder,
+      skip(r, decoderRecords),
+      skip(params, decoder),
+      skip(gradient, decoder),
       gA,
       gB,
-      blockTemp,
+      temp,
     );
     // Expand: expanded = latent We + be + P; latent = tanh(flattened Wb + bb).
-    linearBackward(latent, dExpanded, 1, Z, wd, expand, dExpand, skip(dExpand, Z * wd), dLatent, false);
+    linearBackward(
+      latent,
+      dExpanded,
+      1,
+      Z,
+      wd,
+      skip(params, expand),
+      skip(gradient, expand),
+      skip(gradient, expand + Z * wd),
+      dLatent,
+      false,
+    );
     for (let i: i32 = 0; i < Z; i++) {
       const l = at(latent, i);
       put(dLatent, i, at(dLatent, i) * (1 - l * l));
     }
-    const lastEncoder = BLOCKS > 0 ? skip(r, wd + BLOCKS * block - wd) : r;
-    // The flattened encoder output's gradient goes into the expanded one's buffer, now free.
+    // The last encoder block's output is the bottleneck's input; its gradient goes into the
+    // expanded code's buffer, now free.
+    const encoded = skip(r, decoderRecords - wd);
     const dEncoded = dExpanded;
     linearBackward(
-      lastEncoder,
+      encoded,
       dLatent,
       1,
       wd,
       Z,
-      bottleneck,
-      dBottleneck,
-      skip(dBottleneck, wd * Z),
+      skip(params, bottleneck),
+      skip(gradient, bottleneck),
+      skip(gradient, bottleneck + wd * Z),
       dEncoded,
       false,
     );
     const dInput = blocksBackward(
       r,
-      skip(r, wd),
-      encoder,
-      dEncoder,
+      skip(r, encoderRecords),
+      skip(params, encoder),
+      skip(gradient, encoder),
       dEncoded,
       dEncoded === gA ? gB : gA,
-      blockTemp,
+      temp,
     );
-    linearBackward(window, dInput, W, F, D, inputKernel, dInputKernel, skip(dInputKernel, F * D), 0, false);
+    linearBackward(window, dInput, W, F, D, params, gradient, skip(gradient, inputBias), 0, false);
   }
   return loss;
 }
