@@ -1,19 +1,12 @@
+import type { AttentionKernelArchitecture } from '@crypto-anomaly/kernels';
 import type * as TF from '@tensorflow/tfjs-core';
 import { attentionLossGradient, hasFusedKernels } from './fused-kernels.js';
 import { attentionScores, matMulFastGrad } from './matmul.js';
 import { glorotUniform } from './random.js';
 import { tf } from './tensorflow.js';
 
-/** The shape of an attention autoencoder; saved with its weights. */
-export interface AttentionArchitecture {
-  featureCount: number;
-  windowSize: number;
-  modelDim: number;
-  heads: number;
-  feedForwardDim: number;
-  latentDim: number;
-  blocks: number;
-}
+/** The shape of an attention autoencoder; saved with its weights (the kernels' own type: the fused kernel trains it). */
+export type AttentionArchitecture = AttentionKernelArchitecture;
 
 const LAYER_NORM_EPSILON = 1e-5;
 /** Variable names are global in TensorFlow.js: each network gets its own prefix. */
