@@ -146,6 +146,29 @@ describe('the fused Adam kernel', () => {
   });
 });
 
+describe('the fused kernels on the cpu backend', () => {
+  it('leave their inputs as they were (the cpu backend hands a kernel the arrays of its tensors)', async () => {
+    await selectBackend('cpu');
+    try {
+      const initial = Array.from({ length: 50 }, (_, i) => Math.fround(Math.sin(i)));
+      const parameters = tf.variable(tf.tensor1d(initial));
+      // A snapshot as training takes one: on cpu a clone shares the variable's data.
+      const snapshot = tf.clone(parameters);
+      const adam = new FlatAdam(50, { learningRate: 0.01 });
+      tf.tidy(() =>
+        adam.update(parameters, tf.tensor1d(Float32Array.from({ length: 50 }, (_, i) => Math.cos(i)))),
+      );
+      expect(Array.from(snapshot.dataSync())).toEqual(initial);
+      expect(Array.from(parameters.dataSync())).not.toEqual(initial);
+      snapshot.dispose();
+      parameters.dispose();
+      adam.dispose();
+    } finally {
+      await selectBackend('wasm');
+    }
+  });
+});
+
 describe('training through the fused kernels', () => {
   // The same fit through the kernels and through TensorFlow.js ops: float32 sums in another order
   // part the two trajectories only in the last digits, so the models score alike.

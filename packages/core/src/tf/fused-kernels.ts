@@ -94,8 +94,10 @@ function register(): void {
       backendName,
       kernelFunc: ({ inputs, backend, attrs }) => {
         const cpu = backend as unknown as CpuMemoryBackend;
+        // Copies: the cpu backend's readSync hands over the tensor's own array (a snapshot cloned
+        // from the parameters shares it), and Adam writes in place.
         const read = (name: 'parameters' | 'gradient' | 'm' | 'v') =>
-          cpu.readSync((inputs[name] as TF.TensorInfo).dataId) as Float32Array;
+          (cpu.readSync((inputs[name] as TF.TensorInfo).dataId) as Float32Array).slice();
         const [parameters, gradient, m, v] = [read('parameters'), read('gradient'), read('m'), read('v')];
         adamStep(parameters, gradient, m, v, attrs as unknown as AdamStepSettings);
         const shape = [parameters.length];
