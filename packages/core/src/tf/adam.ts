@@ -1,5 +1,5 @@
 import type * as TF from '@tensorflow/tfjs-core';
-import { fusedAdamStep, hasFusedKernels } from './fused-kernels.js';
+import { type AdamStepSettings, fusedAdamStep, hasFusedKernels } from './fused-kernels.js';
 import { tf } from './tensorflow.js';
 
 export interface AdamSettings {
@@ -38,35 +38,39 @@ export class FlatAdam {
   /** parameters -= step; call inside `tf.tidy`. */
   update(parameters: TF.Variable, gradient: TF.Tensor): void {
     this.iterations += 1;
-    const { beta1, beta2 } = this;
-    if (hasFusedKernels()) {
-      // One kernel instead of a dozen: the same arithmetic (fused-kernels.ts).
-      const [p, m, v] = fusedAdamStep(
-        parameters as TF.Variable<TF.Rank.R1>,
-        gradient as TF.Tensor1D,
-        this.firstMoment as TF.Variable<TF.Rank.R1>,
-        this.secondMoment as TF.Variable<TF.Rank.R1>,
-        {
-          beta1,
-          beta2,
-          epsilon: this.epsilon,
-          stepSize: this.settings.learningRate / (1 - beta1 ** this.iterations),
-          correction: 1 / Math.sqrt(1 - beta2 ** this.iterations),
-        },
-      );
-      this.firstMoment.assign(m);
-      this.secondMoment.assign(v);
-      parameters.assign(p);
-      return;
-    }
-    const m = tf.add(tf.mul(this.firstMoment, beta1), tf.mul(gradient, 1 - beta1));
-    const v = tf.add(tf.mul(this.secondMoment, beta2), tf.mul(tf.square(gradient), 1 - beta2));
+    const { beta1, beta2, epsilon } = this;
+    const settings = {
+      beta1,
+      beta2,
+      epsilon,
+      stepSize: this.settings.learningRate / (1 - beta1 ** this.iterations),
+      correction: 1 / Math.sqrt(1 - beta2 ** this.iterations),
+    };
+    const [p, m, v] = hasFusedKernels()
+      ? // One kernel instead of a dozen: the same arithmetic (fused-kernels.ts).
+        fusedAdamStep(
+          parameters as TF.Variable<TF.Rank.R1>,
+          gradient as TF.Tensor1D,
+          this.firstMoment as TF.Variable<TF.Rank.R1>,
+          this.secondMoment as TF.Variable<TF.Rank.R1>,
+          settings,
+        )
+      : this.stepInOps(parameters, gradient, settings);
     this.firstMoment.assign(m);
     this.secondMoment.assign(v);
-    const stepSize = this.settings.learningRate / (1 - beta1 ** this.iterations);
-    const correction = 1 / Math.sqrt(1 - beta2 ** this.iterations);
-    const denominator = tf.add(tf.mul(tf.sqrt(v), correction), this.epsilon);
-    parameters.assign(tf.sub(parameters, tf.mul(tf.div(m, denominator), stepSize)));
+    parameters.assign(p);
+  }
+
+  /** The new parameters and moments in TensorFlow.js ops. */
+  private stepInOps(
+    parameters: TF.Tensor,
+    gradient: TF.Tensor,
+    { beta1, beta2, epsilon, stepSize, correction }: AdamStepSettings,
+  ): [TF.Tensor, TF.Tensor, TF.Tensor] {
+    const m = tf.add(tf.mul(this.firstMoment, beta1), tf.mul(gradient, 1 - beta1));
+    const v = tf.add(tf.mul(this.secondMoment, beta2), tf.mul(tf.square(gradient), 1 - beta2));
+    const denominator = tf.add(tf.mul(tf.sqrt(v), correction), epsilon);
+    return [tf.sub(parameters, tf.mul(tf.div(m, denominator), stepSize)), m, v];
   }
 
   dispose(): void {
