@@ -43,6 +43,12 @@ export class DenseLossGradient {
         `layerSizes must be at least two positive integer widths, got ${JSON.stringify(layerSizes)}.`,
       );
     }
+    if (layerSizes.at(-1) !== layerSizes[0]) {
+      throw new KernelError(
+        'INVALID_ARGUMENT',
+        `layerSizes ${JSON.stringify(layerSizes)}: an autoencoder's output is as wide as its input (the loss compares them).`,
+      );
+    }
     const code = ACTIVATION_CODES[activation];
     if (code === undefined) {
       throw new KernelError(
@@ -75,10 +81,10 @@ export class DenseLossGradient {
         `parameters and gradient must hold ${this.parameterCount} values, got ${parameters.length} and ${gradient.length}.`,
       );
     }
-    if (!Number.isInteger(rows) || rows < 1 || this.layerSizes.at(-1) !== cols) {
+    if (!Number.isInteger(rows) || rows < 1) {
       throw new KernelError(
         'INVALID_ARGUMENT',
-        `x must be whole rows of ${cols} values for a network whose output is as wide as its input, got ${x.length} values.`,
+        `x must be whole rows of ${cols} values, got ${x.length} values.`,
       );
     }
     const k = this.kernels;

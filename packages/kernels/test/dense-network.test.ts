@@ -74,8 +74,6 @@ describe('DenseLossGradient', () => {
     expect(() => kernel.compute(params, x.subarray(1), new Float32Array(params.length))).toThrow(
       /whole rows of 5 values/,
     );
-    expect(() => new DenseLossGradient([5, 2, 4], 'relu').compute(params, x, params)).toThrow(
-      /as wide as its input|must hold/,
-    );
+    expect(() => new DenseLossGradient([5, 2, 4], 'relu')).toThrow(/output is as wide as its input/);
   });
 });
