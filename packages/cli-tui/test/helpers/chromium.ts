@@ -86,9 +86,14 @@ export async function openPage(url: string, width = 1200, height = 1800): Promis
       return result.value;
     },
     async close() {
-      child.kill();
-      await new Promise((resolve) => child.once('exit', resolve));
-      rmSync(profile, { recursive: true, force: true });
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      // Browser.close lets chromium finish writing its profile; killing it left helper processes
+      // still writing there while the folder was removed (ENOTEMPTY, seen once in CI).
+      const closing = send('Browser.close').catch(() => undefined);
+      const timer = setTimeout(() => child.kill(), 5000);
+      await Promise.race([exited, closing.then(() => exited)]);
+      clearTimeout(timer);
+      rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     },
   };
 }
