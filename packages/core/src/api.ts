@@ -335,6 +335,12 @@ export interface FeatureOptions {
   rsiPeriod: number;
   /** Candles before t the relative features compare candle t with (medians, deviations). Default 50. */
   levelWindow: number;
+  /**
+   * Window of the standard deviation of log returns that `relative_volatility` compares with its
+   * usual level (relative set). Default 8: one large move then stays in it for 8 candles, not a
+   * day of hourly candles, and a volatility break shows within a few candles (README, section 6).
+   */
+  relativeVolatilityWindow: number;
 }
 
 /**

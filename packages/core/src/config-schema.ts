@@ -170,6 +170,7 @@ export const pipelineConfigSchema = z.strictObject(
           volumeWindow: window,
           rsiPeriod: window,
           levelWindow: window,
+          relativeVolatilityWindow: window,
         },
         { error: 'must be an object' },
       )

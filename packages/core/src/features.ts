@@ -23,6 +23,7 @@ export const DEFAULT_FEATURE_OPTIONS: Readonly<FeatureOptions> = Object.freeze({
   volumeWindow: 24,
   rsiPeriod: 14,
   levelWindow: 50,
+  relativeVolatilityWindow: 8,
 });
 
 /** The columns of a feature set, in order. */
@@ -49,6 +50,7 @@ export function resolveFeatureOptions(options: Partial<FeatureOptions> = {}): Fe
   assertInteger('features.volatilityWindow', resolved.volatilityWindow, 2, 10_000);
   assertInteger('features.volumeWindow', resolved.volumeWindow, 2, 10_000);
   assertInteger('features.rsiPeriod', resolved.rsiPeriod, 2, 10_000);
+  assertInteger('features.relativeVolatilityWindow', resolved.relativeVolatilityWindow, 2, 10_000);
   return resolved;
 }
 
@@ -59,8 +61,8 @@ export function warmupRowsFor(options: FeatureOptions): number {
   const classic = Math.max(options.volatilityWindow, options.volumeWindow, options.rsiPeriod);
   if (options.set === 'classic') return classic;
   // The relative features need `levelWindow` values before t: returns (from candle 1) for the
-  // return z-score, volatilities (from candle volatilityWindow) for the relative volatility.
-  return Math.max(classic, options.levelWindow + 1, options.volatilityWindow + options.levelWindow);
+  // return z-score, volatilities (from candle relativeVolatilityWindow) for the relative volatility.
+  return Math.max(classic, options.levelWindow + 1, options.relativeVolatilityWindow + options.levelWindow);
 }
 
 /** Checks that every candle has the fields the features read, finite and in range. */
@@ -244,12 +246,7 @@ export function computeFeatureColumns(
   const logReturn = new Float64Array(n).fill(Number.NaN);
   for (let t = 1; t < n; t++) logReturn[t] = Math.log(close[t]! / close[t - 1]!);
 
-  // Realised volatility: standard deviation of the last w log returns, this candle's included.
-  const volatility = new Float64Array(n).fill(Number.NaN);
-  volatility.set(
-    rollingStd(logReturn.subarray(1), options.volatilityWindow, { minPeriods: options.volatilityWindow }),
-    1,
-  );
+  const volatility = realisedVolatility(logReturn, options.volatilityWindow);
 
   const range = new Float64Array(n);
   const body = new Float64Array(n);
@@ -285,7 +282,9 @@ export function computeFeatureColumns(
   const returnZscore = new Float64Array(n).fill(Number.NaN);
   const { std: returnStd } = rollingMeanStd(logReturn.subarray(1), L, { minPeriods: L });
   for (let t = L + 1; t < n; t++) returnZscore[t] = volumeZscoreOf(logReturn[t]!, 0, returnStd[t - 2]!);
-  const relativeVolatility = ratios(volatility, medianBefore(volatility, L, options.volatilityWindow));
+  const v = options.relativeVolatilityWindow;
+  const recentVolatility = v === options.volatilityWindow ? volatility : realisedVolatility(logReturn, v);
+  const relativeVolatility = ratios(recentVolatility, medianBefore(recentVolatility, L, v));
   const usualRange = medianBefore(range, L);
   const relativeRange = ratios(range, usualRange);
   const relativeUpperShadow = ratios(upperShadow, usualRange);
@@ -312,6 +311,13 @@ export function computeFeatureColumns(
     relative_lower_shadow: relativeLowerShadow,
     relative_volume: relativeVolume,
   };
+}
+
+/** Realised volatility: the standard deviation of the last w log returns, candle t's included. */
+function realisedVolatility(logReturn: Float64Array, w: number): Float64Array {
+  const out = new Float64Array(logReturn.length).fill(Number.NaN);
+  out.set(rollingStd(logReturn.subarray(1), w, { minPeriods: w }), 1);
+  return out;
 }
 
 /** `ratioTo` per candle; NaN where the level is not yet defined. */

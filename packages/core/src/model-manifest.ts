@@ -99,6 +99,7 @@ const featureOptionsSchema = z.object({
   volatilityWindow: positiveInteger,
   volumeWindow: positiveInteger,
   rsiPeriod: positiveInteger,
+  relativeVolatilityWindow: positiveInteger,
 });
 
 const winsorizeSchema = z.union([z.literal(false), z.object({ lower: z.number(), upper: z.number() })]);
@@ -116,6 +117,7 @@ const configSchema = z
       volatilityWindow: z.number(),
       volumeWindow: z.number(),
       rsiPeriod: z.number(),
+      relativeVolatilityWindow: z.number(),
     }),
     split: z.looseObject({ train: z.number(), validation: z.number() }),
     preprocess: z.looseObject({
@@ -282,6 +284,23 @@ function upgradeClassicModel(json: PipelineManifest): void {
 }
 
 /**
+ * A model saved before `relativeVolatilityWindow` was an option measured its relative volatility
+ * over `volatilityWindow` returns: say so in its options, so it scores as it was trained.
+ */
+function upgradeVolatilityWindow(json: PipelineManifest): void {
+  const upgrade = (features: unknown) =>
+    features && typeof features === 'object' && !('relativeVolatilityWindow' in features)
+      ? {
+          ...features,
+          relativeVolatilityWindow: (features as { volatilityWindow?: unknown }).volatilityWindow,
+        }
+      : features;
+  json.featureSet.options = upgrade(json.featureSet.options) as FeatureOptions;
+  const config = json.config as Partial<PipelineConfig> | undefined;
+  if (config?.features) config.features = upgrade(config.features) as FeatureOptions;
+}
+
+/**
  * Reads and checks `pipeline.json` of the model folder `dir`: `IO` when there is none,
  * `MODEL_MISMATCH` when another version or feature set wrote it (it is sound, but not for this
  * version), `MODEL_INVALID` naming the key when anything the loader reads is missing or malformed.
@@ -324,6 +343,7 @@ export async function readManifest(dir: string): Promise<PipelineManifest> {
     path,
   ).featureSet;
   if (options['set'] === undefined) upgradeClassicModel(json as PipelineManifest);
+  if (options['relativeVolatilityWindow'] === undefined) upgradeVolatilityWindow(json as PipelineManifest);
   const expected: readonly string[] = FEATURE_SETS[options['set'] as FeatureSetName] ?? FEATURE_NAMES;
   if (names.length !== expected.length || names.some((name, i) => name !== expected[i])) {
     throw new CoreError(

@@ -42,6 +42,7 @@ describe('pipeline config', () => {
       volumeWindow: 24,
       rsiPeriod: 14,
       levelWindow: 50,
+      relativeVolatilityWindow: 8,
     });
     expect(config.isolationForest).toMatchObject({ seed: 9 });
     expect(config.autoencoder).toMatchObject({ seed: 9, epochs: 4 });

@@ -111,6 +111,23 @@ describe('TrainedPipeline.load validates pipeline.json', () => {
     }
   });
 
+  it('loads a model saved before relativeVolatilityWindow with the window it was trained with', async () => {
+    const dir = await withManifest((manifest) => {
+      delete manifest['featureSet'].options.relativeVolatilityWindow;
+      delete manifest['config'].features.relativeVolatilityWindow;
+    });
+    const pipeline = await TrainedPipeline.load(dir);
+    try {
+      // Such a model measured its relative volatility over volatilityWindow (24) returns.
+      expect(pipeline.config.features.relativeVolatilityWindow).toBe(24);
+    } finally {
+      pipeline.dispose();
+    }
+    const current = await TrainedPipeline.load(await copyOfModel());
+    expect(current.config.features.relativeVolatilityWindow).toBe(8);
+    current.dispose();
+  });
+
   it.each(['config', 'consensus', 'detectors', 'preprocessor', 'trainedOn', 'featureSet'])(
     'refuses a manifest without %s, naming the key',
     async (key) => {

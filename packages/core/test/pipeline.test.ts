@@ -132,10 +132,10 @@ describe('runPipeline', () => {
     }
     expect(written.filter((name) => name.endsWith('.tmp'))).toEqual([]);
     const rows = parseCsv(await readFile(join(outDir, 'anomalies_isolation_forest.csv'), 'utf8'));
-    expect(rows).toHaveLength(1500 - 74); // the relative features' warm-up
-    expect(rows[0]!['time']).toBe(new Date(source.market().klines[74]!.openTime).toISOString());
+    expect(rows).toHaveLength(1500 - 58); // the relative features' warm-up
+    expect(rows[0]!['time']).toBe(new Date(source.market().klines[58]!.openTime).toISOString());
     expect(new Set(rows.map((r) => r['split']))).toEqual(new Set(['train', 'validation', 'test']));
-    expect(rows.filter((r) => r['split'] === 'train')).toHaveLength(Math.floor(1426 * 0.7));
+    expect(rows.filter((r) => r['split'] === 'train')).toHaveLength(Math.floor(1442 * 0.7));
     const flagged = rows.filter((r) => r['is_anomaly'] === '1');
     expect(flagged.length).toBeGreaterThan(0);
     for (const row of flagged) {
@@ -143,7 +143,7 @@ describe('runPipeline', () => {
       expect(row['top_feature_1']).toMatch(/^[a-z_]+$/);
     }
     const processed = parseCsv(await readFile(join(outDir, 'BTCUSDT_processed_data.csv'), 'utf8'));
-    expect(processed).toHaveLength(1426);
+    expect(processed).toHaveLength(1442);
     // The seed's eleven classic columns, and the scaled relative features the detectors saw.
     expect(Object.keys(processed[0]!)).toContain('rsi');
     expect(Object.keys(processed[0]!)).toContain('scaled_relative_volume');
@@ -152,7 +152,7 @@ describe('runPipeline', () => {
   it('summarises counts, thresholds with their method, timings, backend, versions and agreement', async () => {
     const summary = JSON.parse(await readFile(join(outDir, 'summary.json'), 'utf8'));
     expect(summary).toEqual(result.summary);
-    expect(summary.rows).toMatchObject({ candles: 1500, warmupDropped: 74, scored: 1426, train: 998 });
+    expect(summary.rows).toMatchObject({ candles: 1500, warmupDropped: 58, scored: 1442, train: 1009 });
     expect(summary.detectors['isolation-forest'].threshold.method).toEqual({
       kind: 'contamination',
       contamination: 0.01,
@@ -251,7 +251,7 @@ describe('persistence', () => {
     });
     const rows = parseCsv(await readFile(detected.files['autoencoder']!, 'utf8'));
     expect(rows.map((r) => Number(r['score']))).toEqual(Array.from(a.detectors[1]!.scores));
-    expect(rows.filter((r) => r['split'] === 'train')).toHaveLength(998);
+    expect(rows.filter((r) => r['split'] === 'train')).toHaveLength(1009);
     expect(detected.summary['mode']).toBe('detect');
     // detect tells a UI each detector's flags before the outputs, as a run does.
     const scoredEvents = detectEvents.filter(
@@ -311,8 +311,8 @@ describe('persistence', () => {
       charts: false,
     });
     const rows = parseCsv(await readFile(detected.files['consensus']!, 'utf8'));
-    expect(rows).toHaveLength(1000 - 74);
-    expect(rows[0]!['time']).toBe(new Date(klines[574]!.openTime).toISOString());
+    expect(rows).toHaveLength(1000 - 58);
+    expect(rows[0]!['time']).toBe(new Date(klines[558]!.openTime).toISOString());
     const after = rows.filter((r) => Date.parse(r['time']!) >= until);
     expect(after).toHaveLength(500);
     expect(new Set(after.map((r) => r['split']))).toEqual(new Set(['test']));

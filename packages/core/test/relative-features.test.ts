@@ -12,6 +12,7 @@ const SMALL = {
   volumeWindow: 2,
   rsiPeriod: 2,
   levelWindow: 3,
+  relativeVolatilityWindow: 2,
 } as const;
 
 /** A candle from its prices, volume and trade count (taker buys: 40% of the volume). */
@@ -125,6 +126,24 @@ describe('relative features', () => {
       12,
     );
     expect(k.close).toBe(110);
+  });
+
+  it('measures the relative volatility over its own window, the classic volatility over volatilityWindow', () => {
+    // Three returns for relative_volatility, four for the classic volatility column.
+    const wider = computeFeatures(HAND, { ...SMALL, volatilityWindow: 4, relativeVolatilityWindow: 3 });
+    // Warm-up: levelWindow volatilities of 3 returns, the first at candle 3.
+    expect(wider.warmupRows).toBe(3 + 3);
+    const returns = HAND.map((c, i) => (i === 0 ? Number.NaN : Math.log(c.close / HAND[i - 1]!.close)));
+    const over = (w: number, t: number) => std(returns.slice(t - w + 1, t + 1));
+    expect(valueAt(wider, 7, 'relative_volatility')).toBeCloseTo(
+      over(3, 7) / median([over(3, 4), over(3, 5), over(3, 6)]),
+      12,
+    );
+    const row = 7 - wider.warmupRows;
+    expect(wider.classic!.data[row * FEATURE_NAMES.length + FEATURE_NAMES.indexOf('volatility')]).toBeCloseTo(
+      over(4, 7),
+      12,
+    );
   });
 
   it('does not move when every volume is ten times larger or every price seven times higher', () => {

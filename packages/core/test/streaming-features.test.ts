@@ -80,7 +80,17 @@ describe('IncrementalFeatures', () => {
         fc.constantFrom('1m', '1h', '1d'),
         fc.constantFrom('classic', 'relative'),
         fc.integer({ min: 2, max: 40 }),
-        (seed, volatilityWindow, volumeWindow, rsiPeriod, interval, set, levelWindow) => {
+        fc.integer({ min: 2, max: 40 }),
+        (
+          seed,
+          volatilityWindow,
+          volumeWindow,
+          rsiPeriod,
+          interval,
+          set,
+          levelWindow,
+          relativeVolatilityWindow,
+        ) => {
           const { klines } = generateSampleMarket({ count: 150, seed, interval: interval as '1h' });
           const { worst, inexact } = compare(klines, {
             set: set as 'classic',
@@ -88,6 +98,7 @@ describe('IncrementalFeatures', () => {
             volumeWindow,
             rsiPeriod,
             levelWindow,
+            relativeVolatilityWindow,
           });
           expect(inexact).toEqual([]);
           expect(worst).toBeLessThan(TOLERANCE);

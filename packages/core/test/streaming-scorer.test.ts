@@ -61,9 +61,9 @@ async function streamed(
 describe('StreamScorer', () => {
   it('needs the features warm-up plus the attention window, or the context window plus one', () => {
     const scorer = new StreamScorer(pipeline, { symbol: 'BTCUSDT', interval: '1h' });
-    // Default features: the relative set's warm-up of 74 (50-candle levels of a 24-return
+    // Default features: the relative set's warm-up of 58 (50-candle levels of an 8-return
     // volatility), attention window 8 (7 earlier rows), context window 30.
-    expect(scorer.historyNeeded).toBe(Math.max(74 + 7, 31));
+    expect(scorer.historyNeeded).toBe(Math.max(58 + 7, 31));
     expect(
       new StreamScorer(pipeline, { symbol: 'X', interval: '1h', contextWindow: 100 }).historyNeeded,
     ).toBe(101);

@@ -139,6 +139,8 @@ export class IncrementalFeatures {
   private readonly averageLoss: ExponentialAverage;
   // The relative features' windows: each holds the `levelWindow` values before the candle.
   private readonly returnsBefore: RollingMoments;
+  /** The last `relativeVolatilityWindow` returns, and their deviations' `levelWindow` before. */
+  private readonly recentReturns: RollingMoments;
   private readonly volatilities: RollingMedian;
   private readonly ranges: RollingMedian;
   private readonly volumes: RollingMedian;
@@ -158,6 +160,7 @@ export class IncrementalFeatures {
     this.averageLoss = new ExponentialAverage(1 / this.options.rsiPeriod);
     const level = this.options.levelWindow;
     this.returnsBefore = new RollingMoments(level);
+    this.recentReturns = new RollingMoments(this.options.relativeVolatilityWindow);
     this.volatilities = new RollingMedian(level);
     this.ranges = new RollingMedian(level);
     this.volumes = new RollingMedian(level);
@@ -204,6 +207,7 @@ export class IncrementalFeatures {
     const relative = this.options.set === 'relative';
     let logReturn = Number.NaN;
     let volatility = Number.NaN;
+    let recentVolatility = Number.NaN;
     let returnZscore = Number.NaN;
     if (previous) {
       logReturn = Math.log(kline.close / previous.close);
@@ -214,6 +218,10 @@ export class IncrementalFeatures {
       this.returnsBefore.push(logReturn);
       this.returns.push(logReturn);
       if (this.returns.full) volatility = this.returns.std();
+      if (relative) {
+        this.recentReturns.push(logReturn);
+        if (this.recentReturns.full) recentVolatility = this.recentReturns.std();
+      }
       const change = kline.close - previous.close;
       this.gain = this.averageGain.push(Math.max(change, 0));
       this.loss = this.averageLoss.push(Math.max(-change, 0));
@@ -230,8 +238,8 @@ export class IncrementalFeatures {
     let usualRange = Number.NaN;
     let usualVolume = Number.NaN;
     if (relative) {
-      if (this.volatilities.full) relativeVolatility = ratioTo(volatility, this.volatilities.median());
-      if (!Number.isNaN(volatility)) this.volatilities.push(volatility);
+      if (this.volatilities.full) relativeVolatility = ratioTo(recentVolatility, this.volatilities.median());
+      if (!Number.isNaN(recentVolatility)) this.volatilities.push(recentVolatility);
       if (this.ranges.full) {
         usualRange = this.ranges.median();
         usualVolume = this.volumes.median();
