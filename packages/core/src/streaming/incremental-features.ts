@@ -139,7 +139,7 @@ export class IncrementalFeatures {
   private readonly averageLoss: ExponentialAverage;
   // The relative features' windows: each holds the `levelWindow` values before the candle.
   private readonly returnsBefore: RollingMoments;
-  /** The last `relativeVolatilityWindow` returns, and their deviations' `levelWindow` before. */
+  /** The last `relativeVolatilityWindow` returns: relative_volatility's deviation (`volatilities` holds the levelWindow before). */
   private readonly recentReturns: RollingMoments;
   private readonly volatilities: RollingMedian;
   private readonly ranges: RollingMedian;
