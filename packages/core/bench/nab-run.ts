@@ -7,13 +7,17 @@
  * configuration for all files; labels are read only by the scorer.
  *
  *   pnpm exec tsx bench/nab-run.ts [--data ../../../shared/data] [--options '{"refitEvery":500}']
- *     [--scores out.csv]
+ *     [--scores out.csv] [--peer]
+ *
+ * `--peer` scores the Python original (`../shared/peers/seed_baseline.py`) instead, at its own
+ * flags (bench/nab-peer.ts says how a series becomes its input).
  *
  * Prints the three profiles' scores, the rank on the published scoreboard (`final_results.json`),
  * a per-file summary and the run time (wall and CPU). `--scores` writes every row's score.
  */
 import { existsSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -31,6 +35,7 @@ import {
   UnivariateDetector,
   type UnivariateDetectorOptions,
 } from '../src/streaming/univariate-detector.js';
+import { PEER_DETECTORS, type PeerDetector, type PeerSeries, peerFlags } from './nab-peer.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 const { values } = parseArgs({
@@ -38,6 +43,7 @@ const { values } = parseArgs({
     data: { type: 'string' },
     options: { type: 'string', default: '{}' },
     scores: { type: 'string' },
+    peer: { type: 'boolean', default: false },
   },
 });
 const nabDir = join(values.data ?? join(repoRoot, '..', 'shared', 'data'), 'nab');
@@ -80,6 +86,10 @@ const categories = (await readdir(join(nabDir, 'data'), { withFileTypes: true })
   .filter((entry) => entry.isDirectory())
   .map((entry) => entry.name)
   .sort();
+if (values.peer) {
+  await scorePeer();
+  process.exit(0);
+}
 const startedWall = performance.now();
 const startedCpu = process.cpuUsage();
 const scoreLines: string[] = ['file,timestamp,score'];
@@ -113,13 +123,6 @@ const twiddled = Object.fromEntries(
     return [profile, scoreNabCorpus(corpus, NAB_PROFILES[profile], { threshold })];
   }),
 ) as Record<NabProfileName, ReturnType<typeof scoreNabCorpus>>;
-
-const rankOf = (profile: NabProfileName, score: number) => {
-  const above = Object.entries(published)
-    .filter(([, scores]) => scores[profile] > score)
-    .map(([detector]) => detector);
-  return { rank: above.length + 1, of: Object.keys(published).length + 1, above };
-};
 
 const options = { ...DEFAULT_UNIVARIATE_DETECTOR_OPTIONS, ...overrides };
 console.log(`UnivariateDetector on NAB v1.1, online, options ${JSON.stringify(options)}`);
@@ -158,5 +161,61 @@ for (const [index, file] of standard.files.entries()) {
   });
   console.log(
     `| ${file.name} | ${file.rows} | ${series.windows.length} | ${windowHits.filter(Boolean).length} | ${file.fp} | ${file.score.toFixed(2)} |`,
+  );
+}
+
+/** The rank a score would take on the published board, and the detectors above it. */
+function rankOf(profile: NabProfileName, score: number) {
+  const above = Object.entries(published)
+    .filter(([, scores]) => scores[profile] > score)
+    .map(([detector]) => detector);
+  return { rank: above.length + 1, of: Object.keys(published).length + 1, above };
+}
+
+/**
+ * `--peer`: the Python original on every series (bench/nab-peer.ts), each of its detectors' flags
+ * scored by NAB's rules at those flags (a threshold of 0.5 on the 0/1 scores), beside the rank
+ * the score would take on the published board.
+ */
+async function scorePeer(): Promise<void> {
+  const script = join(repoRoot, '..', 'shared', 'peers', 'seed_baseline.py');
+  if (!existsSync(script)) throw new Error(`--peer needs ${script}`);
+  const all: (PeerSeries & { windows: NabSeries['windows'] })[] = [];
+  for (const category of categories) {
+    const files = (await readdir(join(nabDir, 'data', category))).filter((f) => f.endsWith('.csv')).sort();
+    for (const file of files) {
+      const name = `${category}/${file}`;
+      const series = await readSeries(join(nabDir, 'data', category, file));
+      all.push({ name, ...series, windows: windows.get(name) ?? [] });
+    }
+  }
+  const scratch = await mkdtemp(join(tmpdir(), 'nab-peer-'));
+  const started = performance.now();
+  const { flags, failed } = await peerFlags(all, scratch, script);
+  await rm(scratch, { recursive: true, force: true });
+  console.log(
+    `The Python original (${script}) on NAB v1.1: ${all.length} files in ` +
+      `${((performance.now() - started) / 1000).toFixed(0)} s wall, two at a time; it fits and thresholds ` +
+      'on each whole file (look-ahead NAB does not allow), scored at its own flags.\n',
+  );
+  console.log('| detector | standard | low FP | low FN | rank on standard (published + it) | TP | FP | FN |');
+  console.log('|---|---:|---:|---:|---|---:|---:|---:|');
+  for (const detector of Object.keys(PEER_DETECTORS) as PeerDetector[]) {
+    const corpus = all.map((series, i) => ({ ...series, scores: flags[i]![detector] }));
+    const scored = Object.fromEntries(
+      NAB_PROFILE_NAMES.map((profile) => [
+        profile,
+        scoreNabCorpus(corpus, NAB_PROFILES[profile], { threshold: 0.5 }),
+      ]),
+    ) as Record<NabProfileName, ReturnType<typeof scoreNabCorpus>>;
+    const standard = scored.standard;
+    const { rank, of } = rankOf('standard', standard.normalizedScore);
+    console.log(
+      `| ${detector} | ${standard.normalizedScore.toFixed(2)} | ${scored.reward_low_FP_rate.normalizedScore.toFixed(2)} | ` +
+        `${scored.reward_low_FN_rate.normalizedScore.toFixed(2)} | ${rank} of ${of} | ${standard.tp} | ${standard.fp} | ${standard.fn} |`,
+    );
+  }
+  console.log(
+    `\nFiles on which the program failed (no flags counted): ${failed.length === 0 ? 'none' : failed.map((f) => `${f.name} (${f.reason})`).join('; ')}`,
   );
 }
