@@ -35,7 +35,8 @@ import {
   UnivariateDetector,
   type UnivariateDetectorOptions,
 } from '../src/streaming/univariate-detector.js';
-import { PEER_DETECTORS, type PeerDetector, type PeerSeries, peerFlags } from './nab-peer.js';
+import { type PeerSeries, peerFlags } from './nab-peer.js';
+import { PEER_FILES, type PeerDetector, PYTHON_ORIGINAL } from './python-original.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 const { values } = parseArgs({
@@ -81,32 +82,40 @@ async function readSeries(path: string): Promise<{ timestamps: Float64Array; val
   return { timestamps, values: series };
 }
 
-const corpus: NabSeries[] = [];
-const categories = (await readdir(join(nabDir, 'data'), { withFileTypes: true }))
-  .filter((entry) => entry.isDirectory())
-  .map((entry) => entry.name)
-  .sort();
+/** Every series of the corpus, in NAB's category and file order, with its label windows. */
+async function readNabFiles(): Promise<(PeerSeries & { windows: NabSeries['windows'] })[]> {
+  const all: (PeerSeries & { windows: NabSeries['windows'] })[] = [];
+  const categories = (await readdir(join(nabDir, 'data'), { withFileTypes: true }))
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort();
+  for (const category of categories) {
+    const files = (await readdir(join(nabDir, 'data', category))).filter((f) => f.endsWith('.csv')).sort();
+    for (const file of files) {
+      const name = `${category}/${file}`;
+      const fileWindows = windows.get(name);
+      if (fileWindows === undefined) throw new Error(`combined_windows.json has no entry for ${name}`);
+      all.push({ name, ...(await readSeries(join(nabDir, 'data', category, file))), windows: fileWindows });
+    }
+  }
+  return all;
+}
+
 if (values.peer) {
   await scorePeer();
   process.exit(0);
 }
+const corpus: NabSeries[] = [];
 const startedWall = performance.now();
 const startedCpu = process.cpuUsage();
 const scoreLines: string[] = ['file,timestamp,score'];
-for (const category of categories) {
-  const files = (await readdir(join(nabDir, 'data', category))).filter((f) => f.endsWith('.csv')).sort();
-  for (const file of files) {
-    const name = `${category}/${file}`;
-    const fileWindows = windows.get(name);
-    if (fileWindows === undefined) throw new Error(`combined_windows.json has no entry for ${name}`);
-    const { timestamps, values: series } = await readSeries(join(nabDir, 'data', category, file));
-    // NAB's detectors learn on the probationary rows (NAB's base detector is told their number).
-    const warmup = Math.max(2, nabProbationaryLength(series.length));
-    const scores = await UnivariateDetector.scoreSeries(series, { ...overrides, warmup });
-    corpus.push({ name, timestamps, scores, windows: fileWindows });
-    if (values.scores !== undefined) {
-      for (let i = 0; i < scores.length; i++) scoreLines.push(`${name},${timestamps[i]},${scores[i]}`);
-    }
+for (const { name, timestamps, values: series, windows: fileWindows } of await readNabFiles()) {
+  // NAB's detectors learn on the probationary rows (NAB's base detector is told their number).
+  const warmup = Math.max(2, nabProbationaryLength(series.length));
+  const scores = await UnivariateDetector.scoreSeries(series, { ...overrides, warmup });
+  corpus.push({ name, timestamps, scores, windows: fileWindows });
+  if (values.scores !== undefined) {
+    for (let i = 0; i < scores.length; i++) scoreLines.push(`${name},${timestamps[i]},${scores[i]}`);
   }
 }
 const cpu = process.cpuUsage(startedCpu);
@@ -178,29 +187,20 @@ function rankOf(profile: NabProfileName, score: number) {
  * the score would take on the published board.
  */
 async function scorePeer(): Promise<void> {
-  const script = join(repoRoot, '..', 'shared', 'peers', 'seed_baseline.py');
-  if (!existsSync(script)) throw new Error(`--peer needs ${script}`);
-  const all: (PeerSeries & { windows: NabSeries['windows'] })[] = [];
-  for (const category of categories) {
-    const files = (await readdir(join(nabDir, 'data', category))).filter((f) => f.endsWith('.csv')).sort();
-    for (const file of files) {
-      const name = `${category}/${file}`;
-      const series = await readSeries(join(nabDir, 'data', category, file));
-      all.push({ name, ...series, windows: windows.get(name) ?? [] });
-    }
-  }
+  if (!existsSync(PYTHON_ORIGINAL)) throw new Error(`--peer needs ${PYTHON_ORIGINAL}`);
+  const all = await readNabFiles();
   const scratch = await mkdtemp(join(tmpdir(), 'nab-peer-'));
   const started = performance.now();
-  const { flags, failed } = await peerFlags(all, scratch, script);
+  const { flags, failed } = await peerFlags(all, scratch);
   await rm(scratch, { recursive: true, force: true });
   console.log(
-    `The Python original (${script}) on NAB v1.1: ${all.length} files in ` +
+    `The Python original (${PYTHON_ORIGINAL}) on NAB v1.1: ${all.length} files in ` +
       `${((performance.now() - started) / 1000).toFixed(0)} s wall, two at a time; it fits and thresholds ` +
       'on each whole file (look-ahead NAB does not allow), scored at its own flags.\n',
   );
   console.log('| detector | standard | low FP | low FN | rank on standard (published + it) | TP | FP | FN |');
   console.log('|---|---:|---:|---:|---|---:|---:|---:|');
-  for (const detector of Object.keys(PEER_DETECTORS) as PeerDetector[]) {
+  for (const detector of Object.keys(PEER_FILES) as PeerDetector[]) {
     const corpus = all.map((series, i) => ({ ...series, scores: flags[i]![detector] }));
     const scored = Object.fromEntries(
       NAB_PROFILE_NAMES.map((profile) => [

@@ -20,13 +20,12 @@
  *
  * Prints Markdown tables (pasted into the README).
  */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import {
   ANOMALY_KINDS,
   csvSource,
@@ -46,6 +45,7 @@ import {
   rocAuc,
   trainPipeline,
 } from '../src/index.js';
+import { PYTHON_ORIGINAL, readPythonFlags, runPythonOriginal } from './python-original.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 const { values } = parseArgs({
@@ -68,9 +68,7 @@ const seed = Number(values.seed);
 const backend = values.backend as BackendPreference;
 const config: PipelineConfigInput = values.config ? JSON.parse(values.config) : {};
 const epochs = values.epochs === undefined ? {} : { epochs: Number(values.epochs) };
-const peerScript = join(repoRoot, '..', 'shared', 'peers', 'seed_baseline.py');
 const scratch = await mkdtemp(join(tmpdir(), 'core-quality-'));
-const run = promisify(execFile);
 
 const fmt = (v: number, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : 'n/a');
 const count = (flags: ArrayLike<number>) => Array.prototype.reduce.call(flags, (a, b) => a + b, 0) as number;
@@ -108,37 +106,20 @@ async function toolkit(source: KlineSource, symbol: string, interval: string, na
   return { klines, detectors, testRows: pipeline.trainedOn.rows.test };
 }
 
-const PEER_FILES = {
-  'isolation-forest': 'anomalies_isolation_forest.csv',
-  autoencoder: 'anomalies_autoencoder.csv',
-  attention: 'anomalies_attention.csv',
-} as const;
-
 /** The Python original's flags on a CSV file (run now, or read from an earlier run's folder). */
 async function peer(csvPath: string, name: string, klines: readonly Kline[]): Promise<Flagged[] | undefined> {
   if (values.peer === 'none') return undefined;
   let dir = join(values.peer, name);
   if (values.peer === 'run') {
-    if (!existsSync(peerScript)) return undefined;
+    if (!existsSync(PYTHON_ORIGINAL)) return undefined;
     dir = join(scratch, `peer-${name}`);
-    await run('/usr/bin/python3', [peerScript, '--input', csvPath, '--out', dir], { maxBuffer: 1 << 24 });
+    await runPythonOriginal(csvPath, dir);
   }
-  if (!Object.values(PEER_FILES).every((file) => existsSync(join(dir, file)))) return undefined;
-  const index = new Map(
-    klines.map((k, i) => [new Date(k.openTime).toISOString().slice(0, 16).replace('T', ' '), i]),
+  const flags = await readPythonFlags(
+    dir,
+    klines.map((k) => k.openTime),
   );
-  const out: Flagged[] = [];
-  for (const [detector, file] of Object.entries(PEER_FILES)) {
-    const flags = new Uint8Array(klines.length);
-    const lines = (await readFile(join(dir, file), 'utf8')).trim().split('\n').slice(1);
-    for (const line of lines) {
-      const i = index.get(line.slice(0, line.indexOf(',')));
-      if (i === undefined) throw new Error(`${file}: no candle at ${line.slice(0, 16)}`);
-      flags[i] = 1;
-    }
-    out.push({ name: detector, flags });
-  }
-  return out;
+  return flags && Object.entries(flags).map(([detector, f]) => ({ name: detector, flags: f }));
 }
 
 function realRows(program: string, dataset: string, klines: readonly Kline[], detectors: readonly Flagged[]) {
