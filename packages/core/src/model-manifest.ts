@@ -272,32 +272,35 @@ function compatibleVersions(saved: string, current: string): boolean {
 }
 
 /**
- * A model saved before feature sets were an option used the classic features with no level
- * window: say so in its options, as a model saved now would.
+ * Rewrites the feature options a manifest holds twice (`featureSet.options` and
+ * `config.features`) with `upgrade`, for a model saved before an option existed.
  */
-function upgradeClassicModel(json: PipelineManifest): void {
-  const classic = { set: 'classic' as const, levelWindow: 30 };
-  json.featureSet.options = { ...json.featureSet.options, ...classic };
+function upgradeFeatureOptions(
+  json: PipelineManifest,
+  upgrade: (features: FeatureOptions) => FeatureOptions,
+): void {
+  json.featureSet.options = upgrade(json.featureSet.options);
   const config = json.config as Partial<PipelineConfig> | undefined;
-  if (config?.features && typeof config.features === 'object')
-    config.features = { ...config.features, ...classic };
+  if (config?.features && typeof config.features === 'object') config.features = upgrade(config.features);
 }
 
 /**
- * A model saved before `relativeVolatilityWindow` was an option measured its relative volatility
- * over `volatilityWindow` returns: say so in its options, so it scores as it was trained.
+ * A model saved before feature sets were an option used the classic features with no level
+ * window; one saved before `relativeVolatilityWindow` measured its relative volatility over
+ * `volatilityWindow` returns. Say so in their options, as a model saved now would, so each scores
+ * as it was trained.
  */
-function upgradeVolatilityWindow(json: PipelineManifest): void {
-  const upgrade = (features: unknown) =>
-    features && typeof features === 'object' && !('relativeVolatilityWindow' in features)
-      ? {
-          ...features,
-          relativeVolatilityWindow: (features as { volatilityWindow?: unknown }).volatilityWindow,
-        }
-      : features;
-  json.featureSet.options = upgrade(json.featureSet.options) as FeatureOptions;
-  const config = json.config as Partial<PipelineConfig> | undefined;
-  if (config?.features) config.features = upgrade(config.features) as FeatureOptions;
+function upgradeOldModel(json: PipelineManifest, options: Record<string, unknown>): void {
+  if (options['set'] === undefined) {
+    upgradeFeatureOptions(json, (features) => ({ ...features, set: 'classic', levelWindow: 30 }));
+  }
+  if (options['relativeVolatilityWindow'] === undefined) {
+    upgradeFeatureOptions(json, (features) =>
+      features.relativeVolatilityWindow === undefined
+        ? { ...features, relativeVolatilityWindow: features.volatilityWindow }
+        : features,
+    );
+  }
 }
 
 /**
@@ -342,8 +345,7 @@ export async function readManifest(dir: string): Promise<PipelineManifest> {
     json,
     path,
   ).featureSet;
-  if (options['set'] === undefined) upgradeClassicModel(json as PipelineManifest);
-  if (options['relativeVolatilityWindow'] === undefined) upgradeVolatilityWindow(json as PipelineManifest);
+  upgradeOldModel(json as PipelineManifest, options);
   const expected: readonly string[] = FEATURE_SETS[options['set'] as FeatureSetName] ?? FEATURE_NAMES;
   if (names.length !== expected.length || names.some((name, i) => name !== expected[i])) {
     throw new CoreError(
