@@ -1,5 +1,6 @@
 import type { KernelExports } from './api.js';
 import { KernelError } from './errors.js';
+import { assertParameterVectors } from './validate.js';
 import { instantiateKernels } from './wasm.js';
 
 /** The shape of a self-attention autoencoder (core's AttentionArchitecture). */
@@ -95,12 +96,7 @@ export class AttentionLossGradient {
   ): number {
     const { windowSize, featureCount, modelDim } = this.architecture;
     const batch = x.length / (windowSize * featureCount);
-    if (parameters.length !== this.parameterCount || gradient.length !== this.parameterCount) {
-      throw new KernelError(
-        'INVALID_ARGUMENT',
-        `parameters and gradient must hold ${this.parameterCount} values, got ${parameters.length} and ${gradient.length}.`,
-      );
-    }
+    assertParameterVectors(this.parameterCount, parameters, gradient);
     if (!Number.isInteger(batch) || batch < 1) {
       throw new KernelError(
         'INVALID_ARGUMENT',

@@ -1,5 +1,6 @@
 import type { KernelExports } from './api.js';
 import { KernelError } from './errors.js';
+import { assertParameterVectors } from './validate.js';
 import { instantiateKernels } from './wasm.js';
 
 /** Activations of a dense network's hidden layers (its output layer is linear). */
@@ -75,12 +76,7 @@ export class DenseLossGradient {
   compute(parameters: Float32Array, x: Float32Array, gradient: Float32Array): number {
     const cols = this.layerSizes[0]!;
     const rows = x.length / cols;
-    if (parameters.length !== this.parameterCount || gradient.length !== this.parameterCount) {
-      throw new KernelError(
-        'INVALID_ARGUMENT',
-        `parameters and gradient must hold ${this.parameterCount} values, got ${parameters.length} and ${gradient.length}.`,
-      );
-    }
+    assertParameterVectors(this.parameterCount, parameters, gradient);
     if (!Number.isInteger(rows) || rows < 1) {
       throw new KernelError(
         'INVALID_ARGUMENT',

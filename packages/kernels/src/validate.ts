@@ -9,6 +9,20 @@ export function describe(value: unknown): string {
   return Object.prototype.toString.call(value);
 }
 
+/** A network kernel's flat parameter vector and its gradient, both `count` long. */
+export function assertParameterVectors(
+  count: number,
+  parameters: Float32Array,
+  gradient: Float32Array,
+): void {
+  if (parameters.length !== count || gradient.length !== count) {
+    throw new KernelError(
+      'INVALID_ARGUMENT',
+      `parameters and gradient must hold ${count} values, got ${parameters.length} and ${gradient.length}.`,
+    );
+  }
+}
+
 export function assertInteger(
   name: string,
   value: unknown,

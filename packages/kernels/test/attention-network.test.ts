@@ -6,10 +6,7 @@ import {
   KernelError,
 } from '../src/index.js';
 import { attentionLoss as referenceLoss } from '../src/reference/attention-network.js';
-
-function seeded(length: number, seed: number, scale = 1): Float32Array {
-  return Float32Array.from({ length }, (_, i) => Math.sin(i * 1.3 + seed) * scale);
-}
+import { centralDifferences, seeded } from './helpers/numeric.js';
 
 const small: AttentionKernelArchitecture = {
   featureCount: 3,
@@ -37,18 +34,10 @@ describe('AttentionLossGradient', () => {
       const loss = kernel.compute(params, positions, x, trimmed, gradient);
       const exact = Float64Array.from(params);
       expect(loss).toBeCloseTo(referenceLoss(architecture, exact, positions, x, trimmed), 5);
-      const numeric = Array.from(exact, (_, p) => {
-        const step = 1e-5;
-        const plus = Float64Array.from(exact);
-        const minus = Float64Array.from(exact);
-        plus[p]! += step;
-        minus[p]! -= step;
-        return (
-          (referenceLoss(architecture, plus, positions, x, trimmed) -
-            referenceLoss(architecture, minus, positions, x, trimmed)) /
-          (2 * step)
-        );
-      });
+      const numeric = centralDifferences(
+        (at) => referenceLoss(architecture, at, positions, x, trimmed),
+        exact,
+      );
       const scale = Math.max(...numeric.map(Math.abs));
       expect(scale).toBeGreaterThan(1e-3);
       for (let p = 0; p < count; p++) expect(Math.abs(gradient[p]! - numeric[p]!)).toBeLessThan(1e-3 * scale);

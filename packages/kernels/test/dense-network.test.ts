@@ -6,10 +6,9 @@ import {
   KernelError,
 } from '../src/index.js';
 import { ACTIVATIONS, denseLoss as referenceLoss } from '../src/reference/dense-network.js';
+import { centralDifferences, seeded as seededAt } from './helpers/numeric.js';
 
-function seeded(length: number, seed: number, scale = 1): Float32Array {
-  return Float32Array.from({ length }, (_, i) => Math.sin(i * 1.7 + seed) * scale);
-}
+const seeded = (length: number, seed: number, scale = 1) => seededAt(length, seed, scale, 1.7);
 
 describe('DenseLossGradient', () => {
   const sizes = [5, 7, 3, 7, 5];
@@ -23,17 +22,7 @@ describe('DenseLossGradient', () => {
       const loss = kernel.compute(params, x, gradient);
       const exact = Float64Array.from(params);
       expect(loss).toBeCloseTo(referenceLoss(sizes, activation, exact, x), 5);
-      const numeric = Array.from(exact, (_, p) => {
-        const step = 1e-5;
-        const plus = Float64Array.from(exact);
-        const minus = Float64Array.from(exact);
-        plus[p]! += step;
-        minus[p]! -= step;
-        return (
-          (referenceLoss(sizes, activation, plus, x) - referenceLoss(sizes, activation, minus, x)) /
-          (2 * step)
-        );
-      });
+      const numeric = centralDifferences((at) => referenceLoss(sizes, activation, at, x), exact);
       const scale = Math.max(...numeric.map(Math.abs));
       expect(scale).toBeGreaterThan(1e-3);
       for (let p = 0; p < params.length; p++) {
