@@ -119,6 +119,25 @@ describe('evaluate with the sample market labels', () => {
     ).length;
     expect(forest.labelled.eventRecall).toBeCloseTo(detected / inRun.length, 12);
 
+    // The table prints those figures with fixed decimals (3 for the measures in [0, 1], 1 for NAB),
+    // so a column lines up: precision 1 reads 1.000, not 1.
+    const printed = result.stdout
+      .split('\n')
+      .find((line) => line.startsWith('isolation-forest') && line.includes('.'))!
+      .trim()
+      .split(/ +/);
+    const { labelled: m } = forest;
+    const nab = forest.nab.standard;
+    expect(printed).toEqual([
+      'isolation-forest',
+      String(flagged),
+      ...[m.rocAuc, m.prAuc, m.precision, m.recall, m.f1, m.eventRecall, m.rangePrecision, m.rangeRecall].map(
+        (v: number) => v.toFixed(3),
+      ),
+      nab.atThreshold.normalizedScore.toFixed(1),
+      nab.optimized.normalizedScore.toFixed(1),
+    ]);
+
     // Explainable: the rule on the run's rows (each with the previous 30 of them), from the sample's candles.
     const klines = new Map(market.klines.map((k) => [k.openTime, k]));
     const candles = rows.map((row) => klines.get(row.time)!);

@@ -13,7 +13,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { CommandContext } from '../command-context.js';
 import type { ConfigFile } from '../config.js';
 import { CliError, isLibraryError } from '../errors.js';
-import { fit, formatDuration, formatNumber, formatPercent } from '../format.js';
+import { fit, formatDuration, formatPercent } from '../format.js';
 import { configDate, configOf } from '../options.js';
 
 /** `--tolerance`: a duration (`90s`, `30m`, `2h`, `1d`, `1w`) or a whole number of candles. */
@@ -259,8 +259,13 @@ async function renderChart(report: EvaluationReport, run: EvaluationInput): Prom
   });
 }
 
-const metric = (value: number | undefined) =>
-  value === undefined || Number.isNaN(value) ? '--' : formatNumber(value, 3);
+/** A measure with fixed decimals, so a column's figures line up and compare at a glance ('--': undefined). */
+const fixed = (decimals: number) => (value: number | undefined) =>
+  value === undefined || !Number.isFinite(value) ? '--' : value.toFixed(decimals);
+/** Measures in [0, 1]: ROC-AUC, PR-AUC, precision, recall, F1, event and range recall. */
+const metric = fixed(3);
+/** NAB scores: normalised, 100 perfect, 0 the null detector. */
+const nabScore = fixed(1);
 
 /** The evaluation for people: what was evaluated, then one table row per detector. */
 export function reportLines(report: EvaluationReport, width: number): string[] {
@@ -310,8 +315,8 @@ export function reportLines(report: EvaluationReport, width: number): string[] {
       ['events', 6, (d) => metric(d.labelled?.eventRecall)],
       ['rangeP', 6, (d) => metric(d.labelled?.rangePrecision)],
       ['rangeR', 6, (d) => metric(d.labelled?.rangeRecall)],
-      ['NAB', 5, (d) => metric(d.nab?.standard.atThreshold.normalizedScore)],
-      ['NAB best', 8, (d) => metric(d.nab?.standard.optimized.normalizedScore)],
+      ['NAB', 6, (d) => nabScore(d.nab?.standard.atThreshold.normalizedScore)],
+      ['NAB best', 8, (d) => nabScore(d.nab?.standard.optimized.normalizedScore)],
     ]);
     lines.push(
       "prec/recall/F1: per candle at the run's threshold; events: share of events with a flag; rangeP/R: Tatbul",
