@@ -114,7 +114,7 @@ const LIBRARY_ADVICE: {
     MODEL_MISMATCH: RETRAIN,
     MODEL_INVALID: DAMAGED_MODEL,
     IO: runtime(
-      'check the path named above (--model, --out, --input) and its permissions, and the free disk space',
+      'check the path named above (--model, --out, --input, a run folder) and its permissions; when writing, the free disk space',
     ),
     TARGET_NOT_OURS: usage(
       'choose a new or empty folder for --out (or one an earlier run wrote); nothing was written or deleted',
