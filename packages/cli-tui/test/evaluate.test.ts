@@ -159,6 +159,71 @@ describe('evaluate with the sample market labels', () => {
     expect(forest.explainable.explainableFlags).toBe(explainable);
   });
 
+  it('counts the events caught per kind with their delays, and lists every event with --events', () => {
+    const result = cli(
+      'evaluate',
+      runDir,
+      '--labels',
+      'sample',
+      '--config',
+      config,
+      '--events',
+      '--no-charts',
+    );
+    expect(result.status, result.stderr).toBe(0);
+    const report = readJson(join(runDir, 'evaluation.json'));
+    const market = sampleSource(SAMPLE).market();
+    const rows = runRows();
+    // Independently: an event's first flag is the first flagged row in [start, end]; its delay the
+    // rows between the event's first row and that flag (no tolerance: both are in the event).
+    const expected = market.labels
+      .filter((event) => event.endTime >= rows[0]!.time)
+      .map((event) => {
+        const inside = rows.flatMap((row, i) =>
+          row.time >= event.startTime && row.time <= event.endTime ? [i] : [],
+        );
+        const first = inside.find((i) => rows[i]!.flag === 1);
+        return { kind: event.kind, delay: first === undefined ? null : first - inside[0]! };
+      });
+    expect(report.events).toHaveLength(expected.length);
+    report.events.forEach(
+      (event: { label: string; detections: Record<string, { delay: number | null }> }, k: number) => {
+        expect(event.label).toBe(expected[k]!.kind);
+        expect(event.detections['isolation-forest']!.delay).toBe(expected[k]!.delay);
+      },
+    );
+    // The table: one row per kind and one for all, each cell "caught (median delay)".
+    const cellOf = (delays: (number | null)[]) => {
+      const caught = delays.filter((d): d is number => d !== null).sort((a, b) => a - b);
+      if (caught.length === 0) return '0';
+      const m = caught.length >> 1;
+      const median = caught.length % 2 ? caught[m]! : (caught[m - 1]! + caught[m]!) / 2;
+      return `${caught.length} (${median < 0 ? '' : '+'}${median})`;
+    };
+    const kinds = [...new Set(expected.map((e) => e.kind))];
+    const lines = result.stdout.split('\n');
+    for (const [label, group] of [
+      ...kinds.map((kind) => [kind, expected.filter((e) => e.kind === kind)] as const),
+      ['all', expected] as const,
+    ]) {
+      const line = lines.find((l) => l.startsWith(`${label} `));
+      expect(line, label).toBeDefined();
+      // The forest's cell comes first, then the consensus'.
+      const forestCell = cellOf(group.map((e) => e.delay)).replace(/[()+]/g, '\\$&');
+      expect(line).toMatch(new RegExp(`^${label} +${group.length} +${forestCell} `));
+    }
+    // --events: one line per event, caught ones naming the forest and its delay.
+    const listed = lines.filter((l) => /^ {2}\d{4}-\d{2}-\d{2} /.test(l));
+    expect(listed).toHaveLength(expected.length);
+    listed.forEach((line, k) => {
+      const { kind, delay } = expected[k]!;
+      expect(line).toContain(`${kind}: `);
+      if (delay === null)
+        expect(line).toMatch(/missed \(highest: isolation-forest, above \d+\.\d% of the unlabelled rows\)/);
+      else expect(line).toContain(`isolation-forest +${delay}`);
+    });
+  });
+
   it("evaluates a saved model's anomalies through detect's folder", () => {
     const rows = runRows();
     const since = new Date(rows[800]!.time).toISOString();

@@ -70,6 +70,14 @@ describe('labels on candles', () => {
     expect(
       parseEventsCsv('start,end,note\n2024-01-01 02:00,2024-01-01 03:00,"crash, then rebound"\n'),
     ).toEqual([{ start: T0 + 2 * HOUR, end: T0 + 3 * HOUR }]);
+    // A label (or kind) column names each event; an empty cell leaves that event unlabelled.
+    expect(parseEventsCsv('time,kind\n2024-01-01 02:00,flash-crash\n2024-01-01 04:00,\n')).toEqual([
+      { start: T0 + 2 * HOUR, end: T0 + 2 * HOUR, label: 'flash-crash' },
+      { start: T0 + 4 * HOUR, end: T0 + 4 * HOUR },
+    ]);
+    expect(parseEventsCsv('label,start,end\nhalt,2024-01-01 02:00,2024-01-01 03:00\n')).toEqual([
+      { start: T0 + 2 * HOUR, end: T0 + 3 * HOUR, label: 'halt' },
+    ]);
     expect(parseEventsCsv('\ntime\n\n2024-01-01T05:00:00Z\n')).toEqual([
       { start: T0 + 5 * HOUR, end: T0 + 5 * HOUR },
     ]);
@@ -128,6 +136,88 @@ describe('evaluateRun', () => {
     expect(Object.keys(forest.nab!)).toEqual(['standard', 'reward_low_FP_rate', 'reward_low_FN_rate']);
     // Label-free: one candle year, row 0 is in the first 10% (floor(1.2) = 1 row), no flag there.
     expect(forest.spread).toMatchObject({ flags: 2, earlyRows: 1, earlyShare: 0 });
+  });
+
+  it('reports every event: its rows, and per detector its first flag, delay and peak, by hand', () => {
+    const events = [
+      { start: T0 + 4 * HOUR, end: T0 + 5 * HOUR, label: 'crash' },
+      { start: T0 + 10 * HOUR, end: T0 + 10 * HOUR, label: 'spike' },
+      { start: T0 + 50 * HOUR, end: T0 + 51 * HOUR },
+    ];
+    const report = evaluateRun(smallRun(), { source: 'events.csv', events, toleranceMs: 0 });
+    expect(report.labels).toMatchObject({ events: 3, eventsOutside: 1, labelledRows: 3 });
+    const [crash, spike, outside] = report.events!;
+    expect(crash).toMatchObject({
+      start: '2024-01-01T04:00:00.000Z',
+      end: '2024-01-01T05:00:00.000Z',
+      label: 'crash',
+      rows: { from: '2024-01-01T04:00:00.000Z', to: '2024-01-01T05:00:00.000Z' },
+    });
+    // The unlabelled rows (all but 4, 5 and 10) score 0.1 0.2 0.15 0.05 0.3 0.25 0.8 0.12 0.13: the
+    // crash's peak 0.9 is above all 9, the spike's 0.11 above 0.1 and 0.05.
+    expect(crash!.detections['isolation-forest']).toEqual({
+      firstFlag: '2024-01-01T04:00:00.000Z',
+      delay: 0,
+      peakPercentile: 1,
+    });
+    expect(spike!.detections['isolation-forest']).toEqual({
+      firstFlag: null,
+      delay: null,
+      peakPercentile: 2 / 9,
+    });
+    expect(crash!.detections['consensus']).toMatchObject({ firstFlag: null, delay: null });
+    // An event on no row has no rows and no detections, and no label key when it had none.
+    expect(outside).toEqual({
+      start: '2024-01-03T02:00:00.000Z',
+      end: '2024-01-03T03:00:00.000Z',
+      rows: null,
+      detections: {},
+    });
+    expect(report.detectors[0]!.delay).toEqual({ detected: 1, median: 0, max: 0 });
+    // Per label, over the events on the rows (the unlabelled outside one is in neither).
+    expect(report.eventLabels).toEqual([
+      {
+        label: 'crash',
+        events: 1,
+        detections: {
+          'isolation-forest': { detected: 1, median: 0, max: 0 },
+          consensus: { detected: 0, median: Number.NaN, max: Number.NaN },
+        },
+      },
+      {
+        label: 'spike',
+        events: 1,
+        detections: {
+          'isolation-forest': { detected: 0, median: Number.NaN, max: Number.NaN },
+          consensus: { detected: 0, median: Number.NaN, max: Number.NaN },
+        },
+      },
+    ]);
+    expect(report.detectors[1]!.delay).toEqual({ detected: 0, median: Number.NaN, max: Number.NaN });
+
+    // With 1 h of tolerance the event at 09:00 labels rows 8-10; the forest's flag on row 8 comes
+    // one candle before the event's own start: delay -1. The crash's flag stays at delay 0
+    // although its labelled rows now start at row 3.
+    const early = evaluateRun(smallRun(), {
+      source: 'x',
+      events: [events[0]!, { start: T0 + 9 * HOUR, end: T0 + 9 * HOUR }],
+      toleranceMs: HOUR,
+    });
+    expect(early.events![0]!.rows).toEqual({
+      from: '2024-01-01T03:00:00.000Z',
+      to: '2024-01-01T06:00:00.000Z',
+    });
+    expect(early.events![0]!.detections['isolation-forest']!.delay).toBe(0);
+    expect(early.events![1]!.detections['isolation-forest']).toMatchObject({
+      firstFlag: '2024-01-01T08:00:00.000Z',
+      delay: -1,
+    });
+    expect(early.detectors[0]!.delay).toEqual({ detected: 2, median: -0.5, max: 0 });
+    // Without labels there are no events and no delays.
+    const none = evaluateRun(smallRun(), null);
+    expect(none.events).toBeNull();
+    expect(none.eventLabels).toBeNull();
+    expect(none.detectors[0]!.delay).toBeNull();
   });
 
   it('evaluates one split, and only the label-free measures without labels', () => {

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type {
+  DetectionDelay,
   EvaluationInput,
   EvaluationLabels,
   EvaluationReport,
@@ -49,6 +50,7 @@ interface EvaluateFlags {
   out?: string;
   json?: boolean;
   charts?: boolean;
+  events?: boolean;
 }
 
 /** `crypto-anomaly evaluate RUN_DIR`: a run's anomalies scored against labels, and without them. */
@@ -79,6 +81,10 @@ export function addEvaluateCommand(program: Command, context: CommandContext): v
     .option('--out <dir>', 'folder for evaluation.json and chart_evaluation.png (default: the run folder)')
     .option('--json', 'print the evaluation as one JSON document on stdout (human text on stderr)')
     .option('--no-charts', 'skip the PNG chart')
+    .option(
+      '--events',
+      'also list every event: which detectors flagged it and how many candles after its start',
+    )
     .option('--config <file.json>', 'settings file (its "sample" key: the sample market the run used)')
     .addHelpText(
       'after',
@@ -89,9 +95,11 @@ Examples:
   crypto-anomaly evaluate runs/btc --labels combined_windows.json --series BTCUSDT --split test
   crypto-anomaly evaluate runs/btc                                without labels: explainable share, spread
   crypto-anomaly evaluate runs/btc --labels events.csv --json | jq '.detectors[].labelled.f1'
+  crypto-anomaly evaluate output/ --labels sample --events         every event, caught or missed
 
 An events CSV has a header with a "time" column (one instant per line) or "start" and "end"
-columns (one span per line); times are ISO 8601, "YYYY-MM-DD HH:MM:SS" (UTC) or epoch ms. An event
+columns (one span per line), and may have a "label" (or "kind") column: the events caught are
+then counted per label. Times are ISO 8601, "YYYY-MM-DD HH:MM:SS" (UTC) or epoch ms. An event
 labels every candle it overlaps, after the tolerance. Writes evaluation.json and
 chart_evaluation.png into the run folder (listed in its marker) or --out, never over a file
 crypto-anomaly did not write.`,
@@ -113,7 +121,7 @@ crypto-anomaly did not write.`,
       if (flags.charts !== false) chart = await renderChart(report, run);
       const files = await core.writeEvaluation(outDir, report, chart);
       if (flags.json) context.out(JSON.stringify({ ...report, files }));
-      for (const line of reportLines(report, context.width())) say(line);
+      for (const line of reportLines(report, context.width(), { events: flags.events === true })) say(line);
       say(`Wrote ${files.report}${files.chart ? ` and ${files.chart}` : ''}`);
     });
 }
@@ -192,7 +200,7 @@ function sampleEvents(run: core.RunScores, config: ConfigFile): TimeRange[] {
       },
     );
   }
-  return market.labels.map((label) => ({ start: label.startTime, end: label.endTime }));
+  return market.labels.map((label) => ({ start: label.startTime, end: label.endTime, label: label.kind }));
 }
 
 /** The windows of one series of a NAB `combined_windows.json`. */
@@ -267,8 +275,86 @@ const metric = fixed(3);
 /** NAB scores: normalised, 100 perfect, 0 the null detector. */
 const nabScore = fixed(1);
 
+/** A delay in candles with its sign: +0, +3, -1. */
+const signed = (candles: number) => `${candles < 0 ? '' : '+'}${candles}`;
+
+/**
+ * The events caught per label (and over all), each detector's cell `caught (median delay)`: how
+ * many events it flagged and the median number of candles from an event's start to its first flag.
+ */
+function eventTableLines(report: EvaluationReport): string[] {
+  const onRows = report.labels ? report.labels.events - report.labels.eventsOutside : 0;
+  if (onRows === 0) return [];
+  const groups: [string, number, (name: string) => DetectionDelay | undefined][] = [
+    ...(report.eventLabels ?? []).map(
+      (group): [string, number, (name: string) => DetectionDelay | undefined] => [
+        group.label,
+        group.events,
+        (name) => group.detections[name],
+      ],
+    ),
+    ['all', onRows, (name) => report.detectors.find((d) => d.name === name)?.delay ?? undefined],
+  ];
+  const cell = (delay: DetectionDelay | undefined) =>
+    !delay || delay.detected === 0 ? '0' : `${delay.detected} (${signed(delay.median)})`;
+  const names = report.detectors.map((d) => d.name);
+  const labelWidth = Math.max(16, ...groups.map(([label]) => label.length));
+  const widths = [labelWidth, 6, ...names.map((name) => Math.max(name.length, 9))];
+  const row = (cells: string[]) =>
+    cells
+      .map((text, i) => fit(text, widths[i]!, i === 0 ? 'left' : 'right'))
+      .join(' ')
+      .trimEnd();
+  return [
+    '',
+    row(['events caught', 'events', ...names]),
+    ...groups.map(([label, events, delayOf]) =>
+      row([label, String(events), ...names.map((name) => cell(delayOf(name)))]),
+    ),
+    "caught: events with a flag, and in brackets the median candles from an event's start to its first",
+    'flag (+0: the candle it starts in; negative: a flag in the tolerance before it). Every event: --events.',
+  ];
+}
+
+/** One line per event: when, its label, and each detector's delay (or its best percentile if missed). */
+function eventListLines(report: EvaluationReport): string[] {
+  const lines = [
+    '',
+    'Every event (start, label, detectors that flagged it and how many candles after its start):',
+  ];
+  for (const event of report.events ?? []) {
+    const when = `${event.start.slice(0, 16).replace('T', ' ')}${event.end === event.start ? '' : ` to ${event.end.slice(0, 16).replace('T', ' ')}`}`;
+    const label = event.label ?? '';
+    let what: string;
+    if (event.rows === null) {
+      what = 'on no evaluated row';
+    } else {
+      const detections = Object.entries(event.detections);
+      const caught = detections
+        .filter(([, d]) => d.delay !== null)
+        .map(([name, d]) => `${name} ${signed(d.delay!)}`);
+      if (caught.length > 0) {
+        what = caught.join(', ');
+      } else {
+        const [name, best] = detections.reduce((a, b) =>
+          Number.isNaN(a[1].peakPercentile) || b[1].peakPercentile > a[1].peakPercentile ? b : a,
+        );
+        what = Number.isNaN(best.peakPercentile)
+          ? 'missed'
+          : `missed (highest: ${name}, above ${(100 * best.peakPercentile).toFixed(1)}% of the unlabelled rows)`;
+      }
+    }
+    lines.push(`  ${when}  ${label ? `${label}: ` : ''}${what}`);
+  }
+  return lines;
+}
+
 /** The evaluation for people: what was evaluated, then one table row per detector. */
-export function reportLines(report: EvaluationReport, width: number): string[] {
+export function reportLines(
+  report: EvaluationReport,
+  width: number,
+  options: { events?: boolean } = {},
+): string[] {
   const lines: string[] = [];
   lines.push(
     `Evaluation of ${report.symbol}, ${report.split === 'all' ? 'all' : report.split} rows: ${report.rows.count} candles from ${report.rows.from} to ${report.rows.to}`,
@@ -323,6 +409,8 @@ export function reportLines(report: EvaluationReport, width: number): string[] {
       "et al. (2018); NAB: standard profile normalised (100 perfect, 0 none) for the run's flags; NAB best: at",
       "NAB's optimised threshold (an upper bound). Every NAB profile: evaluation.json.",
     );
+    lines.push(...eventTableLines(report));
+    if (options.events) lines.push(...eventListLines(report));
   }
   const years = (d: EvaluationReport['detectors'][number]) =>
     d.spread.years

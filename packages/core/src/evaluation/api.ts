@@ -10,6 +10,8 @@
 export interface TimeRange {
   readonly start: number;
   readonly end: number;
+  /** What the event is (an events CSV's `label` or `kind` column, the sample market's kind). */
+  readonly label?: string;
 }
 
 /** A labelled span of rows, both ends inclusive (the shape `eventRecall` takes). */
@@ -22,6 +24,8 @@ export interface LabelRange {
 export interface SeriesLabels {
   /** One range per event that covers at least one row, in the order the events were given. */
   readonly ranges: readonly LabelRange[];
+  /** For each range, the index of its event among the events given. */
+  readonly rangeEvents: readonly number[];
   /** Events that cover no row of the series (before, after or between its candles). */
   readonly outside: readonly TimeRange[];
 }
@@ -314,6 +318,48 @@ export interface NabProfileScore {
   };
 }
 
+/** When a detector first flagged one event. */
+export interface EventDetection {
+  /** Open time (ISO, UTC) of the first flagged row of the event's labelled rows; null: no flag. */
+  readonly firstFlag: string | null;
+  /**
+   * Candles from the event's own start (the candle it begins in, before the tolerance) to that
+   * flag: 0 is the first candle; negative, a flag inside the tolerance before it. Null: no flag.
+   */
+  readonly delay: number | null;
+  /** The event's highest score as a share of the unlabelled rows scored below it, in [0, 1]. */
+  readonly peakPercentile: number;
+}
+
+/** One labelled event and what each detector made of it. */
+export interface EventEvaluation {
+  /** The event as given (ISO, UTC). */
+  readonly start: string;
+  readonly end: string;
+  readonly label?: string;
+  /** Its labelled rows after the tolerance (ISO open times); null when it covers none. */
+  readonly rows: { readonly from: string; readonly to: string } | null;
+  /** Per detector (and the consensus), by name; empty when the event covers no row. */
+  readonly detections: Readonly<Record<string, EventDetection>>;
+}
+
+/** How soon a detector flags the events it catches, in candles (see `EventDetection.delay`). */
+export interface DetectionDelay {
+  /** Events with a flag. */
+  readonly detected: number;
+  /** Median and largest delay over them (NaN when none is detected). */
+  readonly median: number;
+  readonly max: number;
+}
+
+/** The events of one label (on the evaluated rows) and how soon each detector flagged them. */
+export interface LabelDetections {
+  readonly label: string;
+  readonly events: number;
+  /** Per detector (and the consensus), by name. */
+  readonly detections: Readonly<Record<string, DetectionDelay>>;
+}
+
 /** Everything measured of one detector (or the consensus). */
 export interface DetectorEvaluation {
   readonly name: string;
@@ -324,6 +370,8 @@ export interface DetectorEvaluation {
   readonly labelled: DetectionQuality | null;
   /** NAB score per profile; null without labels. */
   readonly nab: Readonly<Record<NabProfileName, NabProfileScore>> | null;
+  /** How soon its flags came after the events' starts; null without labels. */
+  readonly delay: DetectionDelay | null;
   readonly explainable: ExplainableShare;
   readonly spread: FlagSpread;
 }
@@ -356,6 +404,10 @@ export interface EvaluationReport {
   readonly rangeMetric: RangeMetricOptions;
   /** Detectors, then the consensus. */
   readonly detectors: readonly DetectorEvaluation[];
+  /** Every labelled event, in the order given, with each detector's first flag; null without labels. */
+  readonly events: readonly EventEvaluation[] | null;
+  /** Per label of the events that have one, in order of first appearance; null without labels. */
+  readonly eventLabels: readonly LabelDetections[] | null;
   /** Where the evaluated scores came from (a run folder and its run id, or a model and a source). */
   readonly from?: Readonly<Record<string, string>>;
 }

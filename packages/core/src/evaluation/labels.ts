@@ -85,8 +85,9 @@ export function labelsFromEvents(
   }
   assertAscending(times);
   const ranges: LabelRange[] = [];
+  const rangeEvents: number[] = [];
   const outside: TimeRange[] = [];
-  for (const event of events) {
+  for (const [index, event] of events.entries()) {
     const span = typeof event === 'number' ? { start: event, end: event } : event;
     if (!(span.start <= span.end)) {
       throw new CoreError(
@@ -102,11 +103,12 @@ export function labelsFromEvents(
     const endIndex = firstIndexAfter(times, span.end + tolerance, true) - 1;
     if (startIndex <= endIndex) {
       ranges.push({ startIndex, endIndex });
+      rangeEvents.push(index);
     } else {
       outside.push(span);
     }
   }
-  return { ranges, outside };
+  return { ranges, rangeEvents, outside };
 }
 
 /** A CSV line's cells, with surrounding double quotes removed ("a,b" stays one cell). */
@@ -134,8 +136,9 @@ function csvCells(line: string): string[] {
 
 /**
  * Events from a CSV: a header naming either a `time` (or `timestamp`) column, one instant per
- * line, or `start` and `end` columns, one span per line (other columns, e.g. a description, are
- * ignored). Times as `parseTime` reads them. Errors name the line (counting from 1, header
+ * line, or `start` and `end` columns, one span per line; an optional `label` (or `kind`) column
+ * names what each event is, and `evaluate` counts the events caught per label (other columns, e.g.
+ * a description, are ignored). Times as `parseTime` reads them. Errors name the line (counting from 1, header
  * included) and what to change.
  */
 export function parseEventsCsv(text: string): TimeRange[] {
@@ -151,12 +154,18 @@ export function parseEventsCsv(text: string): TimeRange[] {
   const timeColumn = header.findIndex((name) => name === 'time' || name === 'timestamp');
   const startColumn = header.indexOf('start');
   const endColumn = header.indexOf('end');
+  const labelColumn = header.includes('label') ? header.indexOf('label') : header.indexOf('kind');
   if (startColumn < 0 !== endColumn < 0 || (startColumn < 0 && timeColumn < 0)) {
     throw new CoreError(
       'MISSING_COLUMN',
       `events CSV line ${headerLine + 1}: the header needs a "time" column or both "start" and "end" columns, got "${lines[headerLine]}".`,
     );
   }
+  // An empty label cell is an event without a label, not an error: labels are optional.
+  const labelOf = (cells: string[]) => {
+    const label = labelColumn >= 0 ? cells[labelColumn] : undefined;
+    return label ? { label } : {};
+  };
   const events: TimeRange[] = [];
   for (let i = headerLine + 1; i < lines.length; i++) {
     if (lines[i]!.trim() === '') continue;
@@ -181,10 +190,10 @@ export function parseEventsCsv(text: string): TimeRange[] {
           `${where}: start ${cells[startColumn]} is after end ${cells[endColumn]}; swap them.`,
         );
       }
-      events.push({ start, end });
+      events.push({ start, end, ...labelOf(cells) });
     } else {
       const time = parseTime(cell(timeColumn, 'time'), `${where}: time`);
-      events.push({ start: time, end: time });
+      events.push({ start: time, end: time, ...labelOf(cells) });
     }
   }
   return events;

@@ -3,6 +3,7 @@ import {
   DEFAULT_EVALUATE_RUN_OPTIONS,
   DEFAULT_EXPLAINABLE_OPTIONS,
   DEFAULT_RANGE_METRIC_OPTIONS,
+  type DetectionDelay,
   type DetectorEvaluation,
   EVALUATION_FORMAT,
   EVALUATION_FORMAT_VERSION,
@@ -11,6 +12,9 @@ import {
   type EvaluationLabels,
   type EvaluationReport,
   type EvaluationSplit,
+  type EventDetection,
+  type EventEvaluation,
+  type LabelDetections,
   type LabelRange,
   NAB_PROFILE_NAMES,
   NAB_PROFILES,
@@ -19,7 +23,7 @@ import {
   type NabSeries,
 } from './api.js';
 import { evaluateDetection } from './evaluate.js';
-import { labelsFromEvents, mergeRanges } from './labels.js';
+import { labelsFromEvents, mergeRanges, rowLabels } from './labels.js';
 import { scoreNabCorpus } from './nab.js';
 import { explainableCandles, explainableShareOf, flagSpread } from './unlabelled.js';
 
@@ -89,6 +93,98 @@ function nabScores(
   return result;
 }
 
+/** Per event (as given): its labelled rows after the tolerance, and the row it begins in without it. */
+interface PlacedEvent {
+  range: LabelRange | null;
+  /** The first row of the event itself (no tolerance); the range's first row if it has none. */
+  startRow: number;
+}
+
+function placeEvents(
+  times: ArrayLike<number>,
+  labels: EvaluationLabels,
+  intervalMs: number,
+): { events: PlacedEvent[]; ranges: readonly LabelRange[]; outside: number } {
+  const widened = labelsFromEvents(times, labels.events, {
+    tolerance: labels.toleranceMs,
+    candleMs: intervalMs,
+  });
+  const own = labelsFromEvents(times, labels.events, { tolerance: 0, candleMs: intervalMs });
+  const events: PlacedEvent[] = labels.events.map(() => ({ range: null, startRow: -1 }));
+  widened.ranges.forEach((range, k) => {
+    const event = events[widened.rangeEvents[k]!]!;
+    event.range = range;
+    event.startRow = range.startIndex;
+  });
+  own.ranges.forEach((range, k) => {
+    events[own.rangeEvents[k]!]!.startRow = range.startIndex;
+  });
+  return { events, ranges: widened.ranges, outside: widened.outside.length };
+}
+
+/** The share of `sorted` (ascending) below `value`, ties counting one half; NaN for a NaN value. */
+function percentileIn(sorted: Float64Array, value: number): number {
+  if (Number.isNaN(value) || sorted.length === 0) return Number.NaN;
+  const bound = (strict: boolean) => {
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sorted[mid]! < value || (strict && sorted[mid]! === value)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  const below = bound(false);
+  return (below + (bound(true) - below) / 2) / sorted.length;
+}
+
+/** One detector's first flag in each event, and the event's peak score among the unlabelled rows. */
+function detectionsOf(
+  times: ArrayLike<number>,
+  scores: ArrayLike<number>,
+  flags: ArrayLike<number>,
+  events: readonly PlacedEvent[],
+  labelled: Uint8Array,
+): (EventDetection | null)[] {
+  const unlabelled = Float64Array.from(
+    Array.from(scores).filter((score, i) => labelled[i] === 0 && !Number.isNaN(score)),
+  ).sort();
+  return events.map(({ range, startRow }) => {
+    if (range === null) return null;
+    let first = -1;
+    let peak = Number.NaN;
+    for (let i = range.startIndex; i <= range.endIndex; i++) {
+      if (first < 0 && flags[i] === 1) first = i;
+      const score = scores[i]!;
+      if (!Number.isNaN(score) && !(score <= peak)) peak = score;
+    }
+    return {
+      firstFlag: first < 0 ? null : isoTime(times[first]!),
+      delay: first < 0 ? null : first - startRow,
+      peakPercentile: percentileIn(unlabelled, peak),
+    };
+  });
+}
+
+function delayOf(detections: readonly (EventDetection | null)[]): DetectionDelay {
+  const delays = detections
+    .map((detection) => detection?.delay ?? null)
+    .filter((delay): delay is number => delay !== null)
+    .sort((a, b) => a - b);
+  const middle = delays.length >>> 1;
+  return {
+    detected: delays.length,
+    median:
+      delays.length === 0
+        ? Number.NaN
+        : delays.length % 2 === 1
+          ? delays[middle]!
+          : (delays[middle - 1]! + delays[middle]!) / 2,
+    max: delays.length === 0 ? Number.NaN : delays[delays.length - 1]!,
+  };
+}
+
 /**
  * Every measure of every detector in `input`, against `labels` (null: the label-free measures
  * only). The report is what `evaluation.json` holds.
@@ -126,28 +222,71 @@ export function evaluateRun(
   // Marked over the whole history, so the first rows of a split have their 30 previous candles.
   const explainable = pick(explainableCandles(input.candles, resolved.explainable), rows);
 
-  let placed: { ranges: readonly LabelRange[]; merged: LabelRange[]; outside: number } | undefined;
+  let placed:
+    | {
+        events: PlacedEvent[];
+        ranges: readonly LabelRange[];
+        merged: LabelRange[];
+        outside: number;
+        labelled: Uint8Array;
+      }
+    | undefined;
   if (labels !== null) {
-    const { ranges, outside } = labelsFromEvents(times, labels.events, {
-      tolerance: labels.toleranceMs,
-      candleMs: input.intervalMs,
-    });
-    placed = { ranges, merged: mergeRanges(ranges), outside: outside.length };
+    const { events, ranges, outside } = placeEvents(times, labels, input.intervalMs);
+    const merged = mergeRanges(ranges);
+    placed = { events, ranges, merged, outside, labelled: rowLabels(times.length, merged) };
   }
 
+  const detections: (EventDetection | null)[][] = [];
   const detectors: DetectorEvaluation[] = input.detectors.map((detector) => {
     const scores = pick(detector.scores, rows);
     const flags = pick(detector.flags, rows);
+    const found = placed ? detectionsOf(times, scores, flags, placed.events, placed.labelled) : [];
+    detections.push(found);
     return {
       name: detector.name,
       threshold: detector.threshold,
       flags: flags.reduce((sum, flag) => sum + (flag === 1 ? 1 : 0), 0),
       labelled: placed ? evaluateDetection(scores, flags, placed.ranges, { range: resolved.range }) : null,
       nab: placed ? nabScores(input.symbol, times, scores, flags, placed.merged, resolved) : null,
+      delay: placed ? delayOf(found) : null,
       explainable: explainableShareOf(explainable, flags),
       spread: flagSpread(times, flags),
     };
   });
+  const events: EventEvaluation[] | null =
+    labels && placed
+      ? labels.events.map((event, k) => {
+          const { range } = placed.events[k]!;
+          const byDetector: Record<string, EventDetection> = {};
+          input.detectors.forEach((detector, d) => {
+            const detection = detections[d]![k];
+            if (detection) byDetector[detector.name] = detection;
+          });
+          return {
+            start: isoTime(event.start),
+            end: isoTime(event.end),
+            ...(event.label !== undefined ? { label: event.label } : {}),
+            rows: range && { from: isoTime(times[range.startIndex]!), to: isoTime(times[range.endIndex]!) },
+            detections: byDetector,
+          };
+        })
+      : null;
+  const eventLabels: LabelDetections[] | null =
+    labels && placed
+      ? [...new Set(labels.events.flatMap((event) => (event.label === undefined ? [] : [event.label])))].map(
+          (label) => {
+            const ofLabel = labels.events.flatMap((event, k) =>
+              event.label === label && placed.events[k]!.range !== null ? [k] : [],
+            );
+            const byDetector: Record<string, DetectionDelay> = {};
+            input.detectors.forEach((detector, d) => {
+              byDetector[detector.name] = delayOf(ofLabel.map((k) => detections[d]![k]!));
+            });
+            return { label, events: ofLabel.length, detections: byDetector };
+          },
+        )
+      : null;
 
   const labelledRows = placed
     ? placed.merged.reduce((sum, range) => sum + range.endIndex - range.startIndex + 1, 0)
@@ -181,5 +320,7 @@ export function evaluateRun(
     explainableRule: { ...DEFAULT_EXPLAINABLE_OPTIONS, ...resolved.explainable },
     rangeMetric: { ...DEFAULT_RANGE_METRIC_OPTIONS, ...resolved.range },
     detectors,
+    events,
+    eventLabels,
   };
 }
