@@ -52,8 +52,8 @@ function assertAscending(times: ArrayLike<number>): void {
   }
 }
 
-/** First index whose time is >= t (`strict`: > t), times ascending. */
-function firstIndexAfter(times: ArrayLike<number>, t: number, strict: boolean): number {
+/** First index whose value is >= t (`strict`: > t), values ascending (times, sorted scores). */
+export function firstIndexAfter(times: ArrayLike<number>, t: number, strict: boolean): number {
   let lo = 0;
   let hi = times.length;
   while (lo < hi) {

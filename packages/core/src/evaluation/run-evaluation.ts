@@ -23,7 +23,7 @@ import {
   type NabSeries,
 } from './api.js';
 import { evaluateDetection } from './evaluate.js';
-import { labelsFromEvents, mergeRanges, rowLabels } from './labels.js';
+import { firstIndexAfter, labelsFromEvents, mergeRanges, rowLabels } from './labels.js';
 import { scoreNabCorpus } from './nab.js';
 import { explainableCandles, explainableShareOf, flagSpread } from './unlabelled.js';
 
@@ -125,18 +125,8 @@ function placeEvents(
 /** The share of `sorted` (ascending) below `value`, ties counting one half; NaN for a NaN value. */
 function percentileIn(sorted: Float64Array, value: number): number {
   if (Number.isNaN(value) || sorted.length === 0) return Number.NaN;
-  const bound = (strict: boolean) => {
-    let lo = 0;
-    let hi = sorted.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (sorted[mid]! < value || (strict && sorted[mid]! === value)) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
-  const below = bound(false);
-  return (below + (bound(true) - below) / 2) / sorted.length;
+  const below = firstIndexAfter(sorted, value, false);
+  return (below + (firstIndexAfter(sorted, value, true) - below) / 2) / sorted.length;
 }
 
 /** One detector's first flag in each event, and the event's peak score among the unlabelled rows. */
