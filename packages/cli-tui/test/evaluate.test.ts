@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sampleSource } from '@crypto-anomaly/data';
+import { KlineStore, sampleSource } from '@crypto-anomaly/data';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
@@ -271,6 +271,94 @@ describe('evaluate with the sample market labels', () => {
     expect(result.stderr).toMatch(
       /--labels sample: the run's candles are not those of bundled sample market \(seed 7/,
     );
+  });
+});
+
+describe('evaluate --from-store: what watch stored', () => {
+  it("measures the stored scores and flags as it measures a run's, and names a wrong store or pair", async () => {
+    // A real DuckDB store holding the sample's candles and, per scored candle, the run's forest
+    // and consensus scores and flags (as watch stores them: one row per candle and detector).
+    const symbol = readJson(join(runDir, 'summary.json')).symbol as string;
+    const storePath = join(work, 'watched.duckdb');
+    const store = await KlineStore.open(storePath);
+    await store.upsert(symbol, '1h', sampleSource(SAMPLE).market({ symbol, interval: '1h' }).klines);
+    const stored = [
+      ['isolation-forest', 'anomalies_isolation_forest.csv'],
+      ['consensus', 'anomalies_consensus.csv'],
+    ].flatMap(([detector, file]) =>
+      runRows(file).map((row) => ({
+        symbol,
+        interval: '1h' as const,
+        openTime: row.time,
+        detector: detector!,
+        score: row.score,
+        threshold: 0.5,
+        flagged: row.flag === 1,
+      })),
+    );
+    await store.saveScores(stored);
+    await store.close();
+
+    const out = join(work, 'from-store');
+    const result = cli(
+      'evaluate',
+      '--from-store',
+      '--store',
+      storePath,
+      '--symbol',
+      symbol,
+      '--interval',
+      '1h',
+      '--labels',
+      'sample',
+      '--config',
+      config,
+      '--out',
+      out,
+      '--no-charts',
+    );
+    expect(result.status, result.stderr).toBe(0);
+    const fromStore = readJson(join(out, 'evaluation.json'));
+    const fromRun = cli('evaluate', runDir, '--labels', 'sample', '--config', config, '--no-charts');
+    expect(fromRun.status, fromRun.stderr).toBe(0);
+    const fromFolder = readJson(join(runDir, 'evaluation.json'));
+    expect(fromStore.rows).toEqual(fromFolder.rows);
+    expect(fromStore.from).toMatchObject({ symbol, interval: '1h' });
+    for (const [k, detector] of fromFolder.detectors.entries()) {
+      const same = fromStore.detectors[k];
+      expect(same.name).toBe(detector.name);
+      expect(same.flags).toBe(detector.flags);
+      expect(same.labelled).toEqual(detector.labelled);
+      expect(same.nab.standard.atThreshold).toEqual(detector.nab.standard.atThreshold);
+      expect(same.delay).toEqual(detector.delay);
+      // Each stored candle had its own threshold: the report gives none.
+      expect(same.threshold).toBeNull();
+    }
+
+    const wrong = (...args: string[]) =>
+      cli('evaluate', '--no-charts', '--out', join(work, 'never'), ...args);
+    const missing = wrong(
+      '--from-store',
+      '--store',
+      join(work, 'nothing.duckdb'),
+      '--symbol',
+      symbol,
+      '--interval',
+      '1h',
+    );
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/no store at .*nothing\.duckdb/);
+    expect(existsSync(join(work, 'nothing.duckdb'))).toBe(false);
+    const noPair = wrong('--from-store', '--store', storePath, '--symbol', 'ETHUSDT', '--interval', '1h');
+    expect(noPair.status).toBe(1);
+    expect(noPair.stderr).toMatch(/holds no scores of ETHUSDT 1h/);
+    expect(wrong('--from-store', '--store', storePath, '--interval', '1h').stderr).toMatch(
+      /--from-store needs --symbol/,
+    );
+    expect(wrong(runDir, '--from-store', '--symbol', symbol, '--interval', '1h').stderr).toMatch(/not both/);
+    expect(wrong(runDir, '--symbol', symbol).stderr).toMatch(/--symbol is only read with --from-store/);
+    expect(wrong().stderr).toMatch(/give the run folder to evaluate/);
+    expect(existsSync(join(work, 'never'))).toBe(false);
   });
 });
 

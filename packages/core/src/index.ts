@@ -158,6 +158,7 @@ export {
   readAnomaliesFile,
   readRunScores,
 } from './evaluation/run-folder.js';
+export { evaluationInputFromScores, type StoredScoreRow } from './evaluation/stored-scores.js';
 export {
   explainableCandles,
   explainableShare,

@@ -10,6 +10,7 @@ import type { EvaluationInput, EvaluationReport } from '../src/evaluation/api.js
 import { labelsFromEvents, parseEventsCsv } from '../src/evaluation/labels.js';
 import { evaluateRun } from '../src/evaluation/run-evaluation.js';
 import { readAnomaliesFile, readRunScores } from '../src/evaluation/run-folder.js';
+import { evaluationInputFromScores } from '../src/evaluation/stored-scores.js';
 import { explainableCandles, explainableShare, explainableShareOf } from '../src/evaluation/unlabelled.js';
 import { prepareEvaluationTarget, writeEvaluation } from '../src/evaluation/write-evaluation.js';
 import { evaluationChartSpec, renderEvaluationChart } from '../src/outputs/evaluation-chart.js';
@@ -218,6 +219,51 @@ describe('evaluateRun', () => {
     expect(none.events).toBeNull();
     expect(none.eventLabels).toBeNull();
     expect(none.detectors[0]!.delay).toBeNull();
+  });
+
+  it('evaluates the scores a stream stored, each candle judged by its own threshold', () => {
+    const candles = Array.from({ length: 6 }, (_, i) => ({
+      openTime: T0 + i * HOUR,
+      close: 100 + i,
+      volume: 10,
+    }));
+    const row = (i: number, detector: string, score: number, threshold: number) => ({
+      openTime: T0 + i * HOUR,
+      detector,
+      score,
+      threshold,
+      flagged: score > threshold,
+    });
+    // Candles 1-4 scored; the forest skipped candle 3; thresholds move (as DSPOT's do).
+    const rows = [4, 3, 2, 1].flatMap((i) => [
+      row(i, 'consensus', 0.5 + i / 10, 0.75),
+      ...(i === 3 ? [] : [row(i, 'isolation-forest', i / 2, 1.2 - i / 10)]),
+      row(i, 'autoencoder', i, 2.5),
+    ]);
+    const input = evaluationInputFromScores('TESTUSDT', HOUR, candles, rows);
+    expect(input.candles.map((c) => c.openTime)).toEqual([1, 2, 3, 4].map((i) => T0 + i * HOUR));
+    expect(input.detectors.map((d) => d.name)).toEqual(['isolation-forest', 'autoencoder', 'consensus']);
+    const [forest, dense, consensus] = input.detectors;
+    expect(Array.from(forest!.scores)).toEqual([0.5, 1, Number.NaN, 2]);
+    // 0.5 > 1.1? no; 1 > 1.0? no; 2 > 0.8: yes. Each row's own threshold decided its flag.
+    expect(Array.from(forest!.flags)).toEqual([0, 0, 0, 1]);
+    expect(Array.from(dense!.flags)).toEqual([0, 0, 1, 1]);
+    expect(Array.from(consensus!.scores)).toEqual([0.6, 0.7, 0.8, 0.9].map((v) => expect.closeTo(v, 12)));
+    expect(forest!.threshold).toBeNaN();
+    const report = evaluateRun(input, {
+      source: 'x',
+      events: [{ start: T0 + 4 * HOUR, end: T0 + 4 * HOUR }],
+      toleranceMs: 0,
+    });
+    expect(report.detectors[0]!.labelled).toMatchObject({ precision: 1, recall: 1, eventRecall: 1 });
+    expect(report.detectors[0]!.threshold).toBeNaN();
+    // A score without its candle, and no score at all, are refused by name.
+    expect(() => evaluationInputFromScores('TESTUSDT', HOUR, candles.slice(0, 3), rows)).toThrow(
+      /stored .* score at 2024-01-01T0[34]:00:00.000Z but no candle there/,
+    );
+    expect(() => evaluationInputFromScores('TESTUSDT', HOUR, candles, [])).toThrow(
+      /no stored scores of TESTUSDT/,
+    );
   });
 
   it('evaluates one split, and only the label-free measures without labels', () => {

@@ -66,6 +66,21 @@ describe('score and alert tables', () => {
     expect(await store.lastScoredOpenTime('BTCUSDT', '1m')).toBe(t0 + minute);
     expect(await store.lastScoredOpenTime('ETHUSDT', '1m')).toBe(t0);
     expect(await store.lastScoredOpenTime('ETHUSDT', '1h')).toBeUndefined();
+    // Read back: the pair's rows oldest first, detectors by name, the re-scored candle's new rows.
+    const read = await store.scores('BTCUSDT', '1m');
+    expect(read.map((r) => [r.openTime - t0, r.detector, r.score, r.flagged])).toEqual([
+      [0, 'autoencoder', 1.5, false],
+      [0, 'consensus', 2.5, true],
+      [0, 'isolation-forest', 0.5, false],
+      [minute, 'autoencoder', 2.5, true],
+      [minute, 'consensus', 3.5, true],
+      [minute, 'isolation-forest', 1.5, false],
+    ]);
+    expect(read[0]).toEqual({ ...scores(t0)[1]!, score: 1.5 });
+    expect(await store.scores('BTCUSDT', '1m', { start: t0 + minute })).toHaveLength(3);
+    expect(await store.scores('BTCUSDT', '1m', { end: t0 + minute })).toHaveLength(3);
+    expect(await store.scores('ETHUSDT', '1m')).toHaveLength(3);
+    expect(await store.scores('ETHUSDT', '1h')).toEqual([]);
     expect(await store.saveAlerts(first)).toEqual([]);
     expect(await store.saveAlerts([alert(t0 + 3 * minute, 'consensus', 'ETHUSDT')])).toHaveLength(1);
 

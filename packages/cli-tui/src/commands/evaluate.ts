@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type {
@@ -15,7 +16,7 @@ import type { CommandContext } from '../command-context.js';
 import type { ConfigFile } from '../config.js';
 import { CliError, isLibraryError } from '../errors.js';
 import { fit, formatDuration, formatPercent } from '../format.js';
-import { configDate, configOf } from '../options.js';
+import { configDate, configOf, parse } from '../options.js';
 
 /** `--tolerance`: a duration (`90s`, `30m`, `2h`, `1d`, `1w`) or a whole number of candles. */
 export type Tolerance = { ms: number } | { candles: number };
@@ -51,6 +52,12 @@ interface EvaluateFlags {
   json?: boolean;
   charts?: boolean;
   events?: boolean;
+  fromStore?: boolean;
+  store?: string;
+  symbol?: string;
+  interval?: data.Interval;
+  since?: number;
+  until?: number;
 }
 
 /** `crypto-anomaly evaluate RUN_DIR`: a run's anomalies scored against labels, and without them. */
@@ -58,7 +65,7 @@ export function addEvaluateCommand(program: Command, context: CommandContext): v
   program
     .command('evaluate')
     .description("score a run's anomalies against labels (and measures that need none)")
-    .argument('<run-dir>', 'the output folder of a run or detect (its --out)')
+    .argument('[run-dir]', 'the output folder of a run or detect (its --out); or --from-store')
     .option(
       '--labels <sample|file>',
       'labels: sample (the bundled sample market), an events CSV (time, or start,end), or NAB combined_windows.json',
@@ -86,6 +93,18 @@ export function addEvaluateCommand(program: Command, context: CommandContext): v
       'also list every event: which detectors flagged it and how many candles after its start',
     )
     .option('--config <file.json>', 'settings file (its "sample" key: the sample market the run used)')
+    .option(
+      '--from-store',
+      "evaluate what watch (or a bus worker) scored: the store's scores and flags of --symbol at --interval",
+    )
+    .option(
+      '--store <file>',
+      'with --from-store: the DuckDB store watch wrote (default $CRYPTO_ANOMALY_STORE, else $XDG_DATA_HOME/crypto-anomaly/klines.duckdb)',
+    )
+    .option('--symbol <symbol>', 'with --from-store: the pair, e.g. BTCUSDT', parse.symbol)
+    .option('--interval <interval>', 'with --from-store: the candle interval, e.g. 1h', parse.interval)
+    .option('--since <date>', 'with --from-store: first scored candle evaluated, UTC', parse.date)
+    .option('--until <date>', 'with --from-store: candles before this time, UTC', parse.date)
     .addHelpText(
       'after',
       `
@@ -96,26 +115,34 @@ Examples:
   crypto-anomaly evaluate runs/btc                                without labels: explainable share, spread
   crypto-anomaly evaluate runs/btc --labels events.csv --json | jq '.detectors[].labelled.f1'
   crypto-anomaly evaluate output/ --labels sample --events         every event, caught or missed
+  crypto-anomaly evaluate --from-store --symbol BTCUSDT --interval 1h --labels sample
+                                 what watch --replay sample --store ... flagged, candle by candle
 
 An events CSV has a header with a "time" column (one instant per line) or "start" and "end"
 columns (one span per line), and may have a "label" (or "kind") column: the events caught are
 then counted per label. Times are ISO 8601, "YYYY-MM-DD HH:MM:SS" (UTC) or epoch ms. An event
 labels every candle it overlaps, after the tolerance. Writes evaluation.json and
 chart_evaluation.png into the run folder (listed in its marker) or --out, never over a file
-crypto-anomaly did not write.`,
+crypto-anomaly did not write. With --from-store, each candle was judged by the threshold it had
+when it closed (DSPOT moves it), so the stored flags are evaluated as they were; the files go to
+--out (default ./evaluation_SYMBOL_INTERVAL).`,
     )
-    .action(async (runDir: string, flags: EvaluateFlags, command: Command) => {
+    .action(async (runDir: string | undefined, flags: EvaluateFlags, command: Command) => {
       const config = await configOf(command);
       const say = flags.json ? context.err : context.out;
-      const dir = resolve(runDir);
-      const outDir = resolve(flags.out ?? runDir);
+      const stored = storedSelection(runDir, flags);
+      const outDir = resolve(
+        flags.out ?? (stored ? `evaluation_${stored.symbol}_${stored.interval}` : runDir!),
+      );
       // Before any work: the target must take the files without overwriting one we did not write.
       await core.prepareEvaluationTarget(outDir);
-      const run = await core.readRunScores(dir);
+      const { run, from } = stored
+        ? await readStoredScores(stored, flags)
+        : await readRunFolder(resolve(runDir!));
       const labels = flags.labels === undefined ? null : await readLabels(flags, run, config);
       const report: EvaluationReport = {
         ...core.evaluateRun(run, labels, { split: flags.split ?? 'all' }),
-        from: { runDir: dir, runId: run.runId, source: run.source },
+        from,
       };
       let chart: Uint8Array | undefined;
       if (flags.charts !== false) chart = await renderChart(report, run);
@@ -124,6 +151,98 @@ crypto-anomaly did not write.`,
       for (const line of reportLines(report, context.width(), { events: flags.events === true })) say(line);
       say(`Wrote ${files.report}${files.chart ? ` and ${files.chart}` : ''}`);
     });
+}
+
+/** What --from-store evaluates (undefined: a run folder), after checking the flags agree. */
+function storedSelection(
+  runDir: string | undefined,
+  flags: EvaluateFlags,
+): { symbol: string; interval: data.Interval } | undefined {
+  const storeOnly = (['store', 'symbol', 'interval', 'since', 'until'] as const).filter(
+    (name) => flags[name] !== undefined,
+  );
+  if (!flags.fromStore) {
+    if (runDir === undefined) {
+      throw new CliError(
+        'USAGE',
+        'give the run folder to evaluate (the --out of run or detect), or --from-store',
+        {
+          hint: 'e.g. crypto-anomaly evaluate output --labels sample, or evaluate --from-store --symbol BTCUSDT --interval 1h',
+        },
+      );
+    }
+    if (storeOnly.length > 0) {
+      throw new CliError('USAGE', `--${storeOnly[0]} is only read with --from-store`, {
+        option: `--${storeOnly[0]}`,
+        hint: 'add --from-store to evaluate what watch stored, or drop it to evaluate the run folder',
+      });
+    }
+    return undefined;
+  }
+  if (runDir !== undefined) {
+    throw new CliError('USAGE', `give a run folder (${runDir}) or --from-store, not both`, {
+      hint: 'drop the folder to evaluate the store, or --from-store to evaluate the folder',
+    });
+  }
+  for (const [flag, value, example] of [
+    ['--symbol', flags.symbol, 'BTCUSDT'],
+    ['--interval', flags.interval, '1h'],
+  ] as const) {
+    if (value === undefined) {
+      throw new CliError('USAGE', `--from-store needs ${flag}`, {
+        option: flag,
+        hint: `e.g. ${flag} ${example}`,
+      });
+    }
+  }
+  return { symbol: flags.symbol!, interval: flags.interval! };
+}
+
+async function readRunFolder(dir: string): Promise<{ run: core.RunScores; from: Record<string, string> }> {
+  const run = await core.readRunScores(dir);
+  return { run, from: { runDir: dir, runId: run.runId, source: run.source } };
+}
+
+/** The scores, thresholds and flags `watch` stored for one pair, with their candles, as a run to evaluate. */
+async function readStoredScores(
+  { symbol, interval }: { symbol: string; interval: data.Interval },
+  flags: EvaluateFlags,
+): Promise<{ run: core.RunScores; from: Record<string, string> }> {
+  const path = flags.store === undefined ? data.defaultStorePath() : resolve(flags.store);
+  // Opening a store creates a missing one: evaluate only reads, so a wrong path stops here.
+  if (!existsSync(path)) {
+    throw new CliError('USAGE', `no store at ${path}`, {
+      option: '--store',
+      hint: 'give --store the file watch wrote (watch --store FILE), or set CRYPTO_ANOMALY_STORE',
+    });
+  }
+  const store = await data.KlineStore.open(path);
+  try {
+    const range = {
+      ...(flags.since !== undefined ? { start: flags.since } : {}),
+      ...(flags.until !== undefined ? { end: flags.until } : {}),
+    };
+    const rows = await store.scores(symbol, interval, range);
+    if (rows.length === 0) {
+      const within =
+        flags.since !== undefined || flags.until !== undefined ? ' between --since and --until' : '';
+      throw new CliError('RUNTIME', `${store.path} holds no scores of ${symbol} ${interval}${within}`, {
+        hint: 'watch --store FILE stores every scored candle (watch --replay FILE.csv|sample scores history offline); check --symbol, --interval and --store',
+      });
+    }
+    const klines = await store.klines(symbol, interval, {
+      start: rows[0]!.openTime,
+      end: rows[rows.length - 1]!.openTime + 1,
+    });
+    const input = core.evaluationInputFromScores(symbol, data.intervalToMilliseconds(interval), klines, rows);
+    const source = `scores stored by watch in ${store.path}`;
+    return {
+      run: { ...input, runId: '', interval, source },
+      from: { store: store.path, symbol, interval, source },
+    };
+  } finally {
+    await store.close();
+  }
 }
 
 /** The labels the flags ask for, placed nowhere yet: events in ms with the tolerance. */

@@ -11,6 +11,7 @@ export interface EvaluationChartDetector {
   readonly name: string;
   readonly scores: ArrayLike<number>;
   readonly flags: ArrayLike<number>;
+  /** Drawn dashed; NaN draws none (scores judged by a threshold of their own, as a stream's). */
   readonly threshold: number;
 }
 
@@ -133,7 +134,7 @@ export function evaluationChartSpec(input: EvaluationChartInput): VegaLiteSpec {
         }
       }
       return panel(
-        `${detector.name} score (dashed: threshold; ${points.length} flagged)`,
+        `${detector.name} score (${Number.isFinite(detector.threshold) ? 'dashed: threshold; ' : ''}${points.length} flagged)`,
         'score',
         line,
         points,

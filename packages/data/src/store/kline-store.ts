@@ -28,6 +28,7 @@ import {
   lastScoredOpenTime,
   saveAlerts,
   saveScores,
+  scoresOf,
   writeAlerts,
   writeScores,
 } from './score-and-alert-tables.js';
@@ -345,6 +346,15 @@ export class KlineStore implements IngestStore {
   async lastScoredOpenTime(symbol: string, interval: Interval): Promise<number | undefined> {
     checkRange(symbol, interval, {});
     return this.exclusive(() => lastScoredOpenTime(this.connection, symbol, interval));
+  }
+
+  /**
+   * Stored score rows of a pair (every detector's score, threshold and flag of each candle `watch`
+   * or a worker scored) with open time in [start, end), oldest first.
+   */
+  async scores(symbol: string, interval: Interval, range: Partial<TimeRange> = {}): Promise<StoredScore[]> {
+    const { start, end } = checkRange(symbol, interval, range);
+    return this.exclusive(() => scoresOf(this.connection, symbol, interval, start, end));
   }
 
   /** Stored alerts of candles opening at or after `since`, newest first (at most `limit`, 1000). */

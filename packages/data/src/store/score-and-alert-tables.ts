@@ -162,6 +162,30 @@ export async function lastScoredOpenTime(
   return last === null || last === undefined ? undefined : Number(last);
 }
 
+/** Score rows of a pair with open time in [start, end), oldest first, detectors by name within a candle. */
+export async function scoresOf(
+  connection: DuckDBConnection,
+  symbol: string,
+  interval: Interval,
+  start: number,
+  end: number,
+): Promise<StoredScore[]> {
+  const reader = await connection.runAndReadAll(
+    `SELECT open_time, detector, score, threshold, flagged FROM scores
+     WHERE symbol = $1 AND interval = $2 AND open_time >= $3 AND open_time < $4 ORDER BY open_time, detector`,
+    [symbol, interval, BigInt(start), BigInt(end)],
+  );
+  return reader.getRows().map(([openTime, detector, score, threshold, flagged]) => ({
+    symbol,
+    interval,
+    openTime: Number(openTime),
+    detector: String(detector),
+    score: Number(score),
+    threshold: Number(threshold),
+    flagged: flagged === true,
+  }));
+}
+
 /** Alerts of candles opening at or after `since`, newest first. */
 export async function alertsSince(
   connection: DuckDBConnection,
