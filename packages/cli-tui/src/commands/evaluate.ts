@@ -95,7 +95,7 @@ export function addEvaluateCommand(program: Command, context: CommandContext): v
     .option('--config <file.json>', 'settings file (its "sample" key: the sample market the run used)')
     .option(
       '--from-store',
-      "evaluate what watch (or a bus worker) scored: the store's scores and flags of --symbol at --interval",
+      "evaluate what watch scored and stored: the store's scores and flags of --symbol at --interval",
     )
     .option(
       '--store <file>',

@@ -1,7 +1,7 @@
 import { CoreError } from '../errors.js';
 import type { CandleLike, EvaluationInput, ScoredSeries } from './api.js';
 
-/** One detector's score of one candle, as `watch` and the bus workers store it (data's `StoredScore`). */
+/** One detector's score of one candle, as `watch` stores it (data's `StoredScore`). */
 export interface StoredScoreRow {
   readonly openTime: number;
   readonly detector: string;

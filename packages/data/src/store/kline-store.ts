@@ -350,7 +350,7 @@ export class KlineStore implements IngestStore {
 
   /**
    * Stored score rows of a pair (every detector's score, threshold and flag of each candle `watch`
-   * or a worker scored) with open time in [start, end), oldest first.
+   * scored) with open time in [start, end), oldest first.
    */
   async scores(symbol: string, interval: Interval, range: Partial<TimeRange> = {}): Promise<StoredScore[]> {
     const { start, end } = checkRange(symbol, interval, range);
