@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import {
   ANOMALY_FILES,
   type AnomaliesFile,
+  EVALUATION_FILES,
+  EVALUATION_FORMAT,
+  type EvaluationReport,
   type HtmlReportDetector,
   type HtmlReportInput,
   parseEventsCsv,
@@ -15,7 +18,7 @@ import { CliError } from './errors.js';
  * What `report DIR --html` draws, read back from a run's folder: each detector's
  * `anomalies_<detector>.csv` (time, close, split, score, threshold, flag and top features, read by
  * core's readAnomaliesFile, the reader `evaluate` uses too) and summary.json (thresholds, source,
- * the run's facts).
+ * the run's facts); and `evaluate`'s evaluation.json when it is this run's.
  */
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -91,8 +94,42 @@ export async function readRunForReport(
   if (source) input.source = source;
   const interval = text('interval');
   if (interval) input.interval = interval;
+  const evaluation = await readEvaluation(folder, text('runId'));
+  if (evaluation) input.evaluation = evaluation;
   if (labelsFile) input.labels = await readLabels(labelsFile);
+  else if (evaluation?.events) {
+    // The evaluation's labelled events, each over the candles it labelled, named by its label.
+    input.labels = evaluation.events.flatMap((event) =>
+      event.rows
+        ? [
+            {
+              start: Date.parse(event.rows.from),
+              end: Date.parse(event.rows.to),
+              ...(event.label !== undefined ? { label: event.label } : {}),
+            },
+          ]
+        : [],
+    );
+  }
   return input;
+}
+
+/**
+ * The folder's evaluation.json, when `evaluate` wrote it for this run (its `from.runId` is the
+ * summary's): one left by an earlier run in the folder, or unreadable, is not shown.
+ */
+async function readEvaluation(
+  folder: string,
+  runId: string | undefined,
+): Promise<EvaluationReport | undefined> {
+  const path = join(folder, EVALUATION_FILES.report);
+  if (runId === undefined || !existsSync(path)) return undefined;
+  try {
+    const report = JSON.parse(await readFile(path, 'utf8')) as EvaluationReport;
+    return report.format === EVALUATION_FORMAT && report.from?.['runId'] === runId ? report : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function readLabels(file: string) {

@@ -263,6 +263,39 @@ describe('evaluate with the sample market labels', () => {
     expect(report.detectors[0].flags).toBe(detectedRows.filter((row) => row.flag === 1).length);
   });
 
+  it("puts the run's evaluation into report --html, and not one an earlier run left", () => {
+    expect(cli('evaluate', runDir, '--labels', 'sample', '--config', config, '--no-charts').status).toBe(0);
+    const evaluation = readJson(join(runDir, 'evaluation.json'));
+    const page = join(work, 'with-evaluation.html');
+    const written = cli('report', runDir, '--html', '--out', page);
+    expect(written.status, written.stderr).toBe(0);
+    const html = readFileSync(page, 'utf8');
+    const section = html.slice(html.indexOf('<h2>Evaluation</h2>'), html.indexOf('<h2>Price, flags'));
+    expect(section).toContain(`Against ${evaluation.labels.events} events from sample`);
+    const forest = evaluation.detectors[0];
+    expect(section).toMatch(
+      new RegExp(
+        `isolation-forest</td><td>${forest.flags}</td><td>${forest.labelled.rocAuc.toFixed(3)}</td>`,
+      ),
+    );
+    // The sample's events become the chart's bands, each named by its kind.
+    expect(html).toContain('orange bands: labelled anomalies');
+    const spec = html.slice(
+      html.indexOf('id="chart-spec"'),
+      html.indexOf('</script>', html.indexOf('id="chart-spec"')),
+    );
+    expect(spec).toContain('"label":"volatility-break"');
+    // An evaluation of another run (its run id differs) is not this run's: no section.
+    writeFileSync(
+      join(runDir, 'evaluation.json'),
+      JSON.stringify({ ...evaluation, from: { ...evaluation.from, runId: 'another-run' } }),
+    );
+    const stale = join(work, 'stale-evaluation.html');
+    expect(cli('report', runDir, '--html', '--out', stale).status).toBe(0);
+    expect(readFileSync(stale, 'utf8')).not.toContain('<h2>Evaluation</h2>');
+    expect(cli('evaluate', runDir, '--labels', 'sample', '--config', config, '--no-charts').status).toBe(0);
+  });
+
   it('refuses sample labels for a run on other candles', () => {
     const other = join(work, 'other.json');
     writeFileSync(other, JSON.stringify({ sample: { seed: 7, count: 1200 } }));

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { evaluateRun } from '../src/evaluation/run-evaluation.js';
 import {
   HTML_REPORT_SIGNATURE,
   type HtmlReportInput,
@@ -49,6 +50,61 @@ describe('html report', () => {
     expect(/<script[^>]+src=|<link\b|<iframe\b|@import/.test(html)).toBe(false);
     // One table row per flagged candle (3 of 120).
     expect(html.match(/<tr><td data-value/g)).toHaveLength(3);
+  });
+
+  it("shows the run's evaluation: the measures per detector and the events caught, escaped", async () => {
+    const base = input('TEST');
+    const forest = base.detectors[0]!;
+    // Flags at rows 7, 47 and 87; events at rows 7-9 (caught at +0), 50 (missed) and 85-88 (+2).
+    const at = (row: number) => Number(base.times[row]);
+    const evaluation = evaluateRun(
+      {
+        symbol: 'TEST',
+        intervalMs: HOUR,
+        candles: Array.from(base.times, (openTime, i) => ({
+          openTime,
+          close: Number(base.close[i]),
+          volume: 1,
+        })),
+        detectors: [forest],
+      },
+      {
+        source: 'events.csv',
+        events: [
+          { start: at(7), end: at(9), label: '<b>crash</b>' },
+          { start: at(50), end: at(50), label: '<b>crash</b>' },
+          { start: at(85), end: at(88), label: 'spike' },
+        ],
+        toleranceMs: 0,
+      },
+    );
+    const html = await htmlReport({ ...base, evaluation });
+    const section = html.slice(html.indexOf('<h2>Evaluation</h2>'), html.indexOf('<h2>Price, flags'));
+    expect(section).toContain('Against 3 events from events.csv (8 labelled candles), all rows.');
+    const cells = (label: string) =>
+      [...section.matchAll(/<tr>(.*?)<\/tr>/g)]
+        .map((row) => [...row[1]!.matchAll(/<td[^>]*>(.*?)<\/td>/g)].map((cell) => cell[1]))
+        .find((row) => row[0] === label);
+    const measured = evaluation.detectors[0]!.labelled!;
+    expect(cells('isolation-forest')).toEqual([
+      'isolation-forest',
+      '3',
+      measured.rocAuc.toFixed(3),
+      measured.prAuc.toFixed(3),
+      measured.precision.toFixed(3),
+      measured.recall.toFixed(3),
+      measured.f1.toFixed(3),
+      '0.667',
+      evaluation.detectors[0]!.nab!.standard.atThreshold.normalizedScore.toFixed(1),
+      expect.stringMatching(/^\d+%$/),
+      expect.stringMatching(/^\d+%$/),
+    ]);
+    // A label is text, never markup; the crash group caught 1 of 2 at +0, the spike 1 at +2.
+    expect(section).not.toContain('<b>crash</b>');
+    expect(cells('&lt;b&gt;crash&lt;/b&gt;')).toEqual(['&lt;b&gt;crash&lt;/b&gt;', '2', '1 (+0)']);
+    expect(cells('spike')).toEqual(['spike', '1', '1 (+2)']);
+    expect(cells('all')).toEqual(['all', '3', '2 (+1)']);
+    expect(await htmlReport(base)).not.toContain('<h2>Evaluation</h2>');
   });
 
   it('replaces a report it wrote, never another file', async () => {

@@ -2,6 +2,7 @@ import { open, readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { CoreError } from '../errors.js';
+import type { DetectionDelay, EvaluationReport } from '../evaluation/api.js';
 import { writeFileAtomic } from './atomic-write.js';
 import {
   type ChartDetector,
@@ -47,6 +48,8 @@ export interface HtmlReportInput {
   summary?: unknown;
   /** Where the report's data came from, e.g. the run folder; shown under the title. */
   origin?: string;
+  /** The run's evaluation (`evaluate`'s evaluation.json): its measures and events, as tables. */
+  evaluation?: EvaluationReport;
 }
 
 /** The first bytes of every report: how a later `--html` knows a file is one it may replace. */
@@ -303,6 +306,105 @@ function factsHtml(input: HtmlReportInput, flaggedTotal: number): string {
   );
 }
 
+/** A measure in [0, 1] with three decimals, a NAB score with one; '-' when undefined (null in the file). */
+function fixed(value: number | null | undefined, decimals: number): string {
+  return typeof value === 'number' && Number.isFinite(value) ? value.toFixed(decimals) : '-';
+}
+
+/** A tolerance in the largest unit that divides it: 1d, 6h, 30m, 90s. */
+function duration(ms: number): string {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+  ] as const) {
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms / 1000}s`;
+}
+
+/** `caught (median delay)`, as `evaluate` prints it. */
+function caughtCell(delay: DetectionDelay | null | undefined): string {
+  if (!delay || delay.detected === 0) return '0';
+  const median = delay.median;
+  return `${delay.detected} (${median < 0 ? '' : '+'}${median})`;
+}
+
+function plainTable(
+  head: readonly string[],
+  rows: readonly (readonly string[])[],
+  firstColored = false,
+): string {
+  const header = head.map((name) => `<th>${escapeHtml(name)}</th>`).join('');
+  const body = rows
+    .map(
+      (cells) =>
+        `<tr>${cells
+          .map((cell, i) =>
+            i === 0 && firstColored
+              ? `<td style="color:${detectorColor(cell)}">${escapeHtml(cell)}</td>`
+              : `<td>${escapeHtml(cell)}</td>`,
+          )
+          .join('')}</tr>`,
+    )
+    .join('');
+  return `<table class="facts"><thead><tr>${header}</tr></thead><tbody>${body}</tbody></table>`;
+}
+
+/** The evaluation's measures per detector, and the events caught per label, as `evaluate` prints them. */
+function evaluationHtml(evaluation: EvaluationReport): string {
+  const labels = evaluation.labels;
+  const about = labels
+    ? `Against ${labels.events} events from ${labels.source}${labels.series ? ` [${labels.series}]` : ''} (${labels.labelledRows} labelled candles${labels.toleranceMs > 0 ? `, tolerance ±${duration(labels.toleranceMs)}` : ''}), ${evaluation.split === 'all' ? 'all rows' : `the ${evaluation.split} rows`}.`
+    : `Without labels, ${evaluation.split === 'all' ? 'all rows' : `the ${evaluation.split} rows`}: the measures that need none.`;
+  const percent = (value: number | null | undefined) =>
+    typeof value === 'number' && Number.isFinite(value) ? `${Math.round(value * 100)}%` : '-';
+  const measures = plainTable(
+    [
+      'detector',
+      'flags',
+      ...(labels ? ['ROC-AUC', 'PR-AUC', 'precision', 'recall', 'F1', 'event recall', 'NAB (flags)'] : []),
+      'explained',
+      'first 10%',
+    ],
+    evaluation.detectors.map((d) => [
+      d.name,
+      String(d.flags),
+      ...(labels
+        ? [
+            fixed(d.labelled?.rocAuc, 3),
+            fixed(d.labelled?.prAuc, 3),
+            fixed(d.labelled?.precision, 3),
+            fixed(d.labelled?.recall, 3),
+            fixed(d.labelled?.f1, 3),
+            fixed(d.labelled?.eventRecall, 3),
+            fixed(d.nab?.standard.atThreshold.normalizedScore, 1),
+          ]
+        : []),
+      percent(d.explainable.share),
+      percent(d.spread.earlyShare),
+    ]),
+    true,
+  );
+  const onRows = labels ? labels.events - labels.eventsOutside : 0;
+  const caught =
+    onRows > 0
+      ? `<p class="hint">Events caught, and in brackets the median candles from an event's start to its first flag.</p>` +
+        plainTable(
+          ['label', 'events', ...evaluation.detectors.map((d) => d.name)],
+          [
+            ...(evaluation.eventLabels ?? []).map((group) => [
+              group.label,
+              String(group.events),
+              ...evaluation.detectors.map((d) => caughtCell(group.detections[d.name])),
+            ]),
+            ['all', String(onRows), ...evaluation.detectors.map((d) => caughtCell(d.delay))],
+          ],
+        )
+      : '';
+  return `<p class="sub">${escapeHtml(about)}</p>${measures}${caught}`;
+}
+
 /** The vega runtime (its minified browser build, a dependency of core already) as script text. */
 async function vegaRuntime(): Promise<string> {
   const entry = createRequire(import.meta.url).resolve('vega');
@@ -409,6 +511,7 @@ export async function htmlReport(input: HtmlReportInput): Promise<string> {
 ${input.origin ? `<p class="sub">${escapeHtml(input.origin)}</p>` : ''}
 <h2>Run summary</h2>
 ${factsHtml(input, total)}
+${input.evaluation ? `<h2>Evaluation</h2>\n${evaluationHtml(input.evaluation)}` : ''}
 <h2>Price, flags and scores</h2>
 <p class="hint">Drag the price chart to pan, scroll to zoom, double-click to reset; the score panels follow. The boxes show or hide each detector's flags. Dashed lines: thresholds${input.labels?.length ? '; orange bands: labelled anomalies' : ''}.</p>
 <p id="status">Drawing the charts…</p>
