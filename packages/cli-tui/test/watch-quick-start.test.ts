@@ -42,7 +42,7 @@ describe('the root README quick start of watch', () => {
 
     const watchArgs = readmeCommand('crypto-anomaly watch --replay sample');
     expect(watchArgs).toEqual(
-      expect.arrayContaining(['--symbols', 'BTCUSDT', '--interval', '1h', '--model', 'models']),
+      expect.arrayContaining(['--symbols', 'BTCUSDT', '--interval', '1h', '--model', 'models', '--store']),
     );
     const watch = run(watchArgs);
     expect(watch.status, watch.stderr).toBe(0);
@@ -60,8 +60,10 @@ describe('the root README quick start of watch', () => {
     for (const alert of alerts) expect(alert['symbol']).toBe('BTCUSDT');
     expect(watch.stderr).toMatch(/BTCUSDT: warmed up on \d+ candles from the replay/);
 
-    // The default store (in the fresh home's XDG data folder) holds the sample's candles and each one's scores once.
-    const storeFile = join(work, '.local', 'share', 'crypto-anomaly', 'klines.duckdb');
+    // The replay's own store holds the sample's candles and each one's scores once; the default
+    // store (in the fresh home's XDG data folder) was never touched.
+    expect(existsSync(join(work, '.local', 'share', 'crypto-anomaly', 'klines.duckdb'))).toBe(false);
+    const storeFile = join(work, watchArgs[watchArgs.indexOf('--store') + 1]!);
     expect(existsSync(storeFile)).toBe(true);
     const store = await KlineStore.open(storeFile);
     try {
@@ -74,6 +76,19 @@ describe('the root README quick start of watch', () => {
     } finally {
       await store.close();
     }
+    // The README's next line judges those flags against the sample's 28 labelled events.
+    const evaluate = run(readmeCommand('crypto-anomaly evaluate --from-store'));
+    expect(evaluate.status, evaluate.stderr).toBe(0);
+    const report = JSON.parse(readFileSync(join(work, 'evaluation_BTCUSDT_1h', 'evaluation.json'), 'utf8'));
+    expect(report.labels).toMatchObject({ source: 'sample', events: 28, eventsOutside: 0 });
+    expect(report.rows.count).toBe(status.at(-1)!['candles']);
+    expect(report.detectors.map((d: { name: string }) => d.name)).toEqual([
+      'isolation-forest',
+      'autoencoder',
+      'attention',
+      'consensus',
+    ]);
+    expect(evaluate.stdout).toMatch(/^all +28 /m);
     // A default training and a replay of 5,000 candles: the commands' own 10-minute limit, not
     // the suite's 2 minutes (exceeded at a load average of 10 on the 2-core box).
   }, 600_000);

@@ -178,6 +178,86 @@ describe('crypto-anomaly watch --replay (non-TTY)', () => {
     expect(new Set(ids).size).toBe(ids.length);
   });
 
+  it('never writes a replay over other candles a store holds, and keeps nothing without --store', async () => {
+    // A store of "fetched" BTCUSDT 1h candles at the replayed times: another market (seed 12).
+    const fetched = generateSampleMarket({
+      symbol: 'BTCUSDT',
+      interval: '1h',
+      count: 1_500,
+      seed: 12,
+    }).klines;
+    const realStore = join(work, 'real.duckdb');
+    let store = await KlineStore.open(realStore);
+    await store.upsert('BTCUSDT', '1h', fetched);
+    await store.close();
+    const refused = cli(
+      'watch',
+      '--replay',
+      'BTCUSDT-1h.csv',
+      '--model',
+      'models',
+      '--store',
+      realStore,
+      '--json',
+    );
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(
+      /the replay would write over 500 BTCUSDT 1h candles that .*real\.duckdb holds with different ones \(at .* the store has close .*, the replay .*\); nothing was written/,
+    );
+    expect(refused.stderr).toMatch(/--store replay\.duckdb/);
+    expect(refused.stdout).toBe('');
+    store = await KlineStore.open(realStore);
+    try {
+      expect(await store.klines('BTCUSDT', '1h')).toEqual(fetched);
+      expect(await store.scores('BTCUSDT', '1h')).toEqual([]);
+    } finally {
+      await store.close();
+    }
+
+    // The same candles as the store holds replay into it (nothing is replaced by other prices).
+    const sameStore = join(work, 'same.duckdb');
+    store = await KlineStore.open(sameStore);
+    await store.upsert('BTCUSDT', '1h', replayed.slice(0, 200));
+    await store.close();
+    const same = cli(
+      'watch',
+      '--replay',
+      'BTCUSDT-1h.csv',
+      '--model',
+      'models',
+      '--store',
+      sameStore,
+      '--json',
+    );
+    expect(same.status, same.stderr).toBe(0);
+
+    // Without --store a replay keeps nothing: the default store is not even created.
+    const defaultStore = join(work, 'default-store', 'klines.duckdb');
+    const kept = spawnSync(
+      process.execPath,
+      [bin, 'watch', '--replay', 'BTCUSDT-1h.csv', '--model', 'models', '--json'],
+      { encoding: 'utf8', env: { ...env, CRYPTO_ANOMALY_STORE: defaultStore }, cwd: work, timeout: 240_000 },
+    );
+    expect(kept.status, kept.stderr).toBe(0);
+    expect(kept.stderr).toMatch(/store in memory \(kept with --store FILE\)/);
+    expect(jsonLines(kept.stdout).at(-1)).toMatchObject({ final: true, connection: 'finished' });
+    expect(existsSync(defaultStore)).toBe(false);
+    // A webhook's journal lives beside the store: a replay that keeps none must be given one.
+    const noJournal = cli(
+      'watch',
+      '--replay',
+      'BTCUSDT-1h.csv',
+      '--model',
+      'models',
+      '--webhook',
+      'https://127.0.0.1:9/hook',
+    );
+    expect(noJournal.status).toBe(2);
+    expect(noJournal.stderr).toMatch(
+      /--webhook-journal: is needed for --webhook with a replay that keeps no store/,
+    );
+  });
+
   it('refuses a pair without a model, naming the command that trains it, before opening anything', () => {
     const result = cli(
       'watch',

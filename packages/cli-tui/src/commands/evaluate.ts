@@ -15,6 +15,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { CommandContext } from '../command-context.js';
 import type { ConfigFile } from '../config.js';
 import { CliError, isLibraryError } from '../errors.js';
+import { ExitCode } from '../exit-codes.js';
 import { fit, formatDuration, formatPercent } from '../format.js';
 import { configDate, configOf, parse } from '../options.js';
 
@@ -211,9 +212,10 @@ async function readStoredScores(
   const path = flags.store === undefined ? data.defaultStorePath() : resolve(flags.store);
   // Opening a store creates a missing one: evaluate only reads, so a wrong path stops here.
   if (!existsSync(path)) {
-    throw new CliError('USAGE', `no store at ${path}`, {
+    throw new CliError('RUNTIME', `no store at ${path}: nothing to evaluate there (and none is created)`, {
       option: '--store',
       hint: 'give --store the file watch wrote (watch --store FILE), or set CRYPTO_ANOMALY_STORE',
+      exitCode: ExitCode.usageError,
     });
   }
   const store = await data.KlineStore.open(path);

@@ -7,8 +7,8 @@ import { runWatchBus } from '../bus/watch-bus.js';
 import type { CommandContext } from '../command-context.js';
 import { usageError } from '../errors.js';
 import { parse } from '../options.js';
-import { sayLegacyStoreNote } from '../sources.js';
-import { runWatch, type WatchSettings } from '../watch/run-watch.js';
+import { sayLegacyStoreNote, waiveLegacyStoreNote } from '../sources.js';
+import { IN_MEMORY_STORE, runWatch, type WatchSettings } from '../watch/run-watch.js';
 import { readSymbols } from '../watch/symbols.js';
 
 /** `--cooldown`: 0, or a whole number and a unit (s, m, h, d), e.g. 15m. */
@@ -89,7 +89,7 @@ export function addWatchCommand(program: Command, context: CommandContext): void
     )
     .option(
       '--webhook-journal <file>',
-      "the webhook's record of alerts queued and sent (default: beside the store)",
+      "the webhook's record of alerts queued and sent (default: beside the store; needed with a replay that keeps no store)",
     )
     .option(
       '--cooldown <duration>',
@@ -149,12 +149,15 @@ Examples:
 Models are looked up as --model/SYMBOL_INTERVAL (crypto-anomaly train --out models/BTCUSDT_1m).
 Every closed candle is stored once, scored once and its scores and alerts saved in the store: a
 restart (even after kill -9) resumes after the last candle scored, and no alert is sent twice.
+A replay (--replay FILE.csv|sample) keeps nothing unless --store names a file, and never writes
+over candles a store holds with different ones.
 Off a terminal or with --json, stdout carries only JSON lines: each alert, and a status line a minute.
 Keys on the dashboard: ↑/↓ select, enter detail, esc back, s sort, q quit.`,
     )
     .action(async (flags: Record<string, unknown>) => {
       if (flags['bus'] !== undefined) return runWatchBus(flags, context);
       const settings = settingsOf(flags);
+      if (settings.storePath === IN_MEMORY_STORE) waiveLegacyStoreNote();
       sayLegacyStoreNote(context.err);
       await runWatch(settings, context);
     });
@@ -272,6 +275,25 @@ export function settingsOf(flags: Record<string, unknown>): WatchSettings {
       : replayStore
         ? 'replay-store'
         : 'live';
+  // A replay of a file or the sample keeps nothing unless a store is named: its candles must not
+  // land in the default store over the ones fetched from Binance (the same symbol and times).
+  const storePath =
+    typeof flags['store'] === 'string'
+      ? resolve(flags['store'] as string)
+      : mode === 'replay-sample' || mode === 'replay-csv'
+        ? IN_MEMORY_STORE
+        : data.defaultStorePath();
+  if (
+    storePath === IN_MEMORY_STORE &&
+    flags['webhook'] !== undefined &&
+    flags['webhookJournal'] === undefined
+  ) {
+    throw usageError(
+      '--webhook-journal',
+      "is needed for --webhook with a replay that keeps no store (the journal's default place is beside the store)",
+      'add --webhook-journal FILE, or --store FILE to keep the replay',
+    );
+  }
   return {
     mode,
     ...(symbols ? { symbols } : {}),
@@ -281,8 +303,7 @@ export function settingsOf(flags: Record<string, unknown>): WatchSettings {
     replayFiles: files,
     interval: interval ?? '1m',
     modelRoot: resolve(flags['model'] as string),
-    storePath:
-      typeof flags['store'] === 'string' ? resolve(flags['store'] as string) : data.defaultStorePath(),
+    storePath,
     ...(flags['baseUrl'] !== undefined ? { baseUrl: flags['baseUrl'] as string } : {}),
     ...(flags['streamUrl'] !== undefined ? { streamUrl: flags['streamUrl'] as string } : {}),
     json: flags['json'] === true,

@@ -12,6 +12,7 @@ import { runWatchLoop } from './engine.js';
 import { liveHistory, replayHistory } from './history.js';
 import { modelFolder, planModels, trainCommand, trainingSince } from './models.js';
 import { createPlainDisplay, type WatchDisplay } from './plain-display.js';
+import { assertReplayKeepsStore } from './replay-guard.js';
 import { AlertCooldown, AlertsFileSink, stdoutSink, WebhookSink } from './sinks.js';
 import { topSymbols } from './symbols.js';
 import type { AlertSink, WatchCandle, WatchStore } from './watch-api.js';
@@ -47,6 +48,9 @@ export interface WatchSettings {
   epochs?: number;
   backend?: 'auto' | 'wasm' | 'node' | 'cpu';
 }
+
+/** `storePath` of a replay that keeps nothing: DuckDB's in-memory database. */
+export const IN_MEMORY_STORE = ':memory:';
 
 /** The store as the loop uses it: data's KlineStore with its score and alert tables. */
 function watchStore(store: KlineStore): WatchStore {
@@ -88,6 +92,28 @@ async function watch(settings: WatchSettings, context: CommandContext, controlle
     );
   }
   const store = await data.KlineStore.open(settings.storePath);
+  const replayLoad =
+    settings.mode === 'replay-csv'
+      ? async (symbol: string) => data.readKlinesCsv(settings.replayFiles.get(symbol)!)
+      : settings.mode === 'replay-sample'
+        ? async (symbol: string) => data.sampleMarketKlines(symbol, interval)
+        : async (symbol: string) =>
+            store.klines(symbol, interval, {
+              ...(settings.since !== undefined ? { start: settings.since } : {}),
+              ...(settings.until !== undefined ? { end: settings.until } : {}),
+            });
+  const replay = settings.mode === 'live' ? undefined : replayHistory(store, interval, replayLoad);
+  if (
+    (settings.mode === 'replay-csv' || settings.mode === 'replay-sample') &&
+    store.path !== IN_MEMORY_STORE
+  ) {
+    // Before the display opens and anything is written; the store is closed on a refusal.
+    await assertReplayKeepsStore(store, interval, symbols, replay!.load).catch(async (error: unknown) => {
+      await store.close();
+      throw error;
+    });
+  }
+
   const sinks: AlertSink[] = [];
   let display: WatchDisplay | undefined;
   try {
@@ -105,7 +131,7 @@ async function watch(settings: WatchSettings, context: CommandContext, controlle
     }
     const title = `crypto-anomaly watch · ${symbols.length} pair${symbols.length === 1 ? '' : 's'} ${interval} · ${
       settings.mode === 'live' ? (settings.streamUrl ?? data.DEFAULT_WS_BASE_URL) : 'replay'
-    } · store ${store.path}`;
+    } · ${store.path === IN_MEMORY_STORE ? 'store in memory (kept with --store FILE)' : `store ${store.path}`}`;
     const dashboard = !settings.json && wantsDashboard(settings.tui);
     if (dashboard) {
       const { createDashboardDisplay } = await import('./dashboard-display.js');
@@ -122,18 +148,6 @@ async function watch(settings: WatchSettings, context: CommandContext, controlle
 
   async function watchWith(display: WatchDisplay, dashboard: boolean) {
     for (const warning of plan.warnings) display.note(`warning: ${warning}`);
-
-    const replayLoad =
-      settings.mode === 'replay-csv'
-        ? async (symbol: string) => data.readKlinesCsv(settings.replayFiles.get(symbol)!)
-        : settings.mode === 'replay-sample'
-          ? async (symbol: string) => data.sampleMarketKlines(symbol, interval)
-          : async (symbol: string) =>
-              store.klines(symbol, interval, {
-                ...(settings.since !== undefined ? { start: settings.since } : {}),
-                ...(settings.until !== undefined ? { end: settings.until } : {}),
-              });
-    const replay = settings.mode === 'live' ? undefined : replayHistory(store, interval, replayLoad);
 
     // Pairs without a model are trained in a worker thread, one after another, while the others
     // stream; each joins once its model is saved (loaded here, warmed up by the loop).
