@@ -143,6 +143,27 @@ describe('crypto-anomaly score errors', () => {
     expect(readdirSync(dir).filter((name) => name.includes('partial'))).toEqual([]);
   });
 
+  it('never writes over a file it did not write; a scored CSV of its own is replaced', async () => {
+    const input = file(
+      'over.csv',
+      `x,y\n${Array.from({ length: 40 }, (_, i) => `${i},${i % 7}`).join('\n')}\n`,
+    );
+    const notes = file('over-notes.txt', 'my precious notes\n');
+    const refused = captureContext();
+    const args = ['score', '--detector', 'iforest', '--input', input, '--trees', '20', '--out'];
+    expect(await main([...args, notes], refused.context)).toBe(ExitCode.usageError);
+    expect(refused.err[0]).toMatch(
+      /^error: --out .*over-notes\.txt already exists and is not a scored CSV crypto-anomaly wrote \(its first line: "my precious notes"\); it was left as it is$/,
+    );
+    expect(refused.err[1]).toBe('hint: name another file with --out, or move the existing one aside');
+    expect(readFileSync(notes, 'utf8')).toBe('my precious notes\n');
+    // Its own output, written again: replaced.
+    const out = join(dir, 'over-scored.csv');
+    expect(await main([...args, out], captureContext().context)).toBe(ExitCode.success);
+    expect(await main([...args, out], captureContext().context)).toBe(ExitCode.success);
+    expect(readFileSync(out, 'utf8').startsWith('x,y,score,is_anomaly\n')).toBe(true);
+  });
+
   it('exits 2 for a missing required flag or an unknown column', async () => {
     const io = captureContext();
     expect(await main(['score', '--detector', 'iforest', '--input', 'x.csv'], io.context)).toBe(

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createPlainDisplay } from '../src/watch/plain-display.js';
 import type { WatchEvent } from '../src/watch/watch-api.js';
 import {
   FEED_SIZE,
@@ -147,5 +148,28 @@ describe('watchReducer', () => {
       candles: 1,
       connection: 'finished',
     });
+  });
+});
+
+describe('the plain display', () => {
+  it('says a replay is one from its first status line, even when it stops before the stream starts', async () => {
+    const out: string[] = [];
+    const display = createPlainDisplay(
+      'title',
+      (line) => out.push(line),
+      () => {},
+      60_000,
+      () => 0,
+      'replay',
+    );
+    await display.close();
+    expect(JSON.parse(out[0]!)).toMatchObject({ type: 'status', final: true, mode: 'replay' });
+    const live: string[] = [];
+    await createPlainDisplay(
+      'title',
+      (line) => live.push(line),
+      () => {},
+    ).close();
+    expect(JSON.parse(live[0]!)).toMatchObject({ mode: 'live' });
   });
 });

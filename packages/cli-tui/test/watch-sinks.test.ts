@@ -94,6 +94,27 @@ describe('AlertsFileSink', () => {
     expect(lines).toHaveLength(4);
     expect(JSON.parse(lines[2]!).id).toBe(`BTCUSDT:1m:${T0 + MINUTE}:consensus`);
     expect(lines[3]).toBe('');
+    // A restart after that: the torn line, now in the middle, is still known as ours.
+    const again = new AlertsFileSink(path);
+    expect(again.size).toBe(2);
+    await again.close();
+  });
+
+  it('refuses a file it did not write, before appending anything, and a webhook journal alike', () => {
+    const notes = join(work, 'notes.txt');
+    writeFileSync(notes, 'my precious notes\n');
+    expect(() => new AlertsFileSink(notes)).toThrow(
+      /notes\.txt is not a file --alerts-file wrote \(line 1: "my precious notes"\); nothing was appended to it/,
+    );
+    // JSON lines of another program's (no alert id) are not ours either.
+    const other = join(work, 'other.jsonl');
+    writeFileSync(other, `${JSON.stringify(alertOf('BTCUSDT', T0))}\n{"event":"deploy"}\n`);
+    expect(() => new AlertsFileSink(other)).toThrow(/line 2: "\{\\"event\\":\\"deploy\\"\}"/);
+    expect(() => new WebhookSink({ url: 'http://127.0.0.1:9/hook', journalPath: notes })).toThrow(
+      /is not a file --webhook-journal wrote \(line 1/,
+    );
+    expect(readFileSync(notes, 'utf8')).toBe('my precious notes\n');
+    expect(readFileSync(other, 'utf8').split('\n')).toHaveLength(3);
   });
 });
 

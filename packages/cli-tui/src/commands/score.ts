@@ -16,6 +16,7 @@ import type { CommandContext } from '../command-context.js';
 import { type ConfigFile, SCORE_DETECTORS, type ScoreDetector } from '../config.js';
 import { chooseColumns, readChunks } from '../csv-chunks.js';
 import { CliError } from '../errors.js';
+import { ExitCode } from '../exit-codes.js';
 import { configOf, parse, pick } from '../options.js';
 import { PlainLogger } from '../plain-logger.js';
 import { withStopSignals } from '../session.js';
@@ -117,6 +118,7 @@ temporary file renamed at the end: an interrupted run leaves no half-written fil
           hint: 'write the scored rows to another file, e.g. --out scored.csv',
         });
       }
+      await assertScoredCsvTarget(resolve(out!));
       const columns = pick(command, 'columns', fromConfig.columns);
       const exclude = pick(command, 'exclude', fromConfig.exclude);
       if (columns && flags.exclude && command.getOptionValueSource('exclude') === 'cli') {
@@ -172,6 +174,50 @@ temporary file renamed at the end: an interrupted run leaves no half-written fil
         }
       });
     });
+}
+
+/**
+ * `--out` may be a new or empty file, or one `score` wrote before (its header ends with
+ * `score,is_anomaly`), which is replaced: any other file is refused before any work, left as it is.
+ */
+async function assertScoredCsvTarget(path: string): Promise<void> {
+  let size: number;
+  try {
+    const stats = await stat(path);
+    if (stats.isDirectory()) {
+      throw new CliError('USAGE', `--out ${path} is a folder: name the CSV file to write`, {
+        option: '--out',
+        hint: 'e.g. --out scored.csv',
+      });
+    }
+    size = stats.size;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  if (size === 0) return;
+  const handle = await open(path, 'r');
+  let head: string;
+  try {
+    const buffer = Buffer.alloc(Math.min(size, 1 << 16));
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    head = buffer.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+  const header = head.split(/\r?\n/, 1)[0]!;
+  if (!/(^|,)score,is_anomaly$/.test(header)) {
+    // Exit 2 as a refused target is, with the hint printed (a usage error prints the usage line).
+    throw new CliError(
+      'RUNTIME',
+      `--out ${path} already exists and is not a scored CSV crypto-anomaly wrote (its first line: ${JSON.stringify(header.slice(0, 60))}); it was left as it is`,
+      {
+        option: '--out',
+        hint: 'name another file with --out, or move the existing one aside',
+        exitCode: ExitCode.usageError,
+      },
+    );
+  }
 }
 
 /** `--detector`: one of SCORE_DETECTORS, or `iforest`, the earlier name of isolation-forest. */

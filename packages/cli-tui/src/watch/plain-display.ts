@@ -74,8 +74,9 @@ export function createPlainDisplay(
   err: (line: string) => void,
   everyMs: number = STATUS_EVERY_MS,
   now: () => number = Date.now,
+  mode: 'live' | 'replay' = 'live',
 ): WatchDisplay & { state(): WatchState } {
-  let state = initialWatchState(title);
+  let state = initialWatchState(title, mode);
   const timer = setInterval(() => out(JSON.stringify(statusLine(state, now()))), everyMs);
   timer.unref();
   err(title);

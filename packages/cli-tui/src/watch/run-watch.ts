@@ -138,7 +138,16 @@ async function watch(settings: WatchSettings, context: CommandContext, controlle
       const shown = createDashboardDisplay(title, settings.mode === 'live' ? 'live' : 'replay');
       void shown.quit.then(() => controller.abort(new Error('stopped with q')));
       display = shown;
-    } else display = createPlainDisplay(title, context.out, context.err, settings.statusEveryMs);
+    } else {
+      display = createPlainDisplay(
+        title,
+        context.out,
+        context.err,
+        settings.statusEveryMs,
+        Date.now,
+        settings.mode === 'live' ? 'live' : 'replay',
+      );
+    }
     await watchWith(display, dashboard);
   } finally {
     for (const sink of sinks) await sink.close().catch(() => undefined);

@@ -1,22 +1,54 @@
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
 import type { Alert } from '@crypto-anomaly/core';
+import { CliError } from '../errors.js';
+import { ExitCode } from '../exit-codes.js';
 import type { AlertSink } from './watch-api.js';
 
-/** Ids of the alerts in a JSON-lines file; lines that do not parse (a torn last line) are skipped. */
-function idsInJsonLines(path: string, idOf: (entry: Record<string, unknown>) => string | undefined) {
-  const ids = new Set<string>();
-  if (!existsSync(path)) return { ids, endsWithNewline: true };
+/**
+ * The records of a JSON-lines file watch appends to (the alerts file, the webhook journal). A line
+ * that does not parse is tolerated only when it starts with `{`: a record cut short by a kill
+ * mid-write. Any other line, or a record of another shape, means the file is not one crypto-anomaly
+ * wrote: it is refused before anything is appended to it.
+ */
+function readOwnJsonLines(
+  path: string,
+  flag: string,
+  isOurs: (entry: Record<string, unknown>) => boolean,
+): { entries: Record<string, unknown>[]; endsWithNewline: boolean } {
+  if (!existsSync(path)) return { entries: [], endsWithNewline: true };
   const text = readFileSync(path, 'utf8');
-  for (const line of text.split('\n')) {
+  const entries: Record<string, unknown>[] = [];
+  const lines = text.split('\n');
+  for (const [index, line] of lines.entries()) {
     if (line.trim() === '') continue;
+    let entry: unknown;
     try {
-      const id = idOf(JSON.parse(line) as Record<string, unknown>);
-      if (id !== undefined) ids.add(id);
+      entry = JSON.parse(line);
     } catch {
-      // A line cut short by a kill mid-write: the alert on it is written again whole.
+      if (line.startsWith('{')) continue; // cut short by a kill: its alert is written again whole
+      entry = undefined;
     }
+    if (
+      typeof entry === 'object' &&
+      entry !== null &&
+      !Array.isArray(entry) &&
+      isOurs(entry as Record<string, unknown>)
+    ) {
+      entries.push(entry as Record<string, unknown>);
+      continue;
+    }
+    const shown = line.length > 60 ? `${line.slice(0, 60)}…` : line;
+    throw new CliError(
+      'RUNTIME',
+      `${path} is not a file ${flag} wrote (line ${index + 1}: ${JSON.stringify(shown)}); nothing was appended to it`,
+      {
+        option: flag,
+        hint: `give ${flag} a new file, or one crypto-anomaly wrote`,
+        exitCode: ExitCode.usageError,
+      },
+    );
   }
-  return { ids, endsWithNewline: text.length === 0 || text.endsWith('\n') };
+  return { entries, endsWithNewline: text.length === 0 || text.endsWith('\n') };
 }
 
 /**
@@ -31,10 +63,12 @@ export class AlertsFileSink implements AlertSink {
   private needsNewline: boolean;
 
   constructor(readonly path: string) {
-    const { ids, endsWithNewline } = idsInJsonLines(path, (entry) =>
-      typeof entry['id'] === 'string' ? entry['id'] : undefined,
+    const { entries, endsWithNewline } = readOwnJsonLines(
+      path,
+      '--alerts-file',
+      (entry) => typeof entry['id'] === 'string',
     );
-    this.ids = ids;
+    this.ids = new Set(entries.map((entry) => entry['id'] as string));
     this.needsNewline = !endsWithNewline;
     this.fd = openSync(path, 'a');
   }
@@ -119,20 +153,17 @@ export class WebhookSink implements AlertSink {
   constructor(private readonly options: WebhookSinkOptions) {
     const finished = new Set<string>();
     const queued = new Map<string, Alert>();
-    if (existsSync(options.journalPath)) {
-      for (const line of readFileSync(options.journalPath, 'utf8').split('\n')) {
-        if (line.trim() === '') continue;
-        let entry: JournalEntry;
-        try {
-          entry = JSON.parse(line) as JournalEntry;
-        } catch {
-          continue;
-        }
-        if (entry.url !== options.url) continue;
-        if ('queued' in entry) queued.set(entry.queued.id, entry.queued);
-        else if ('sent' in entry) finished.add(entry.sent);
-        else if ('dropped' in entry) finished.add(entry.dropped);
-      }
+    const { entries } = readOwnJsonLines(
+      options.journalPath,
+      '--webhook-journal',
+      (entry) =>
+        typeof entry['url'] === 'string' && ('queued' in entry || 'sent' in entry || 'dropped' in entry),
+    );
+    for (const entry of entries as unknown as JournalEntry[]) {
+      if (entry.url !== options.url) continue;
+      if ('queued' in entry) queued.set(entry.queued.id, entry.queued);
+      else if ('sent' in entry) finished.add(entry.sent);
+      else if ('dropped' in entry) finished.add(entry.dropped);
     }
     for (const id of finished) this.known.add(id);
     this.fd = openSync(options.journalPath, 'a');
