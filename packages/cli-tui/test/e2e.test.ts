@@ -129,7 +129,7 @@ describe('crypto-anomaly run (non-TTY)', () => {
 });
 
 describe('crypto-anomaly train and detect (non-TTY)', () => {
-  it('trains on the older candles, then scores the newer ones with the saved model', () => {
+  it('trains on the older candles, then scores the newer ones with the saved model', async () => {
     const model = join(work, 'model');
     const train = cli(
       'train',
@@ -165,6 +165,31 @@ describe('crypto-anomaly train and detect (non-TTY)', () => {
     expect(detect.status).toBe(0);
     expect(detect.stdout).toMatch(/scoring with the saved model/);
     expect(existsSync(join(detected, 'anomalies_consensus.csv'))).toBe(true);
+
+    // Another pair's file: its name gives the pair and interval, the model is used with a warning.
+    const ethFile = join(work, 'ETHUSDT-1h.csv');
+    await writeKlinesCsv(
+      ethFile,
+      sampleSource({ count: 600 }).market({ symbol: 'ETHUSDT', interval: '1h' }).klines,
+    );
+    const eth = cli(
+      'detect',
+      '--model',
+      model,
+      '--input',
+      ethFile,
+      '--out',
+      join(work, 'detected-eth'),
+      '--no-charts',
+    );
+    expect(eth.status, eth.stderr).toBe(0);
+    expect(eth.stderr).toMatch(/warning: the model was trained on SAMPLE, not ETHUSDT/);
+    expect(eth.stderr).toContain(
+      `hint: train one on the file with crypto-anomaly train --input ${ethFile} --out DIR`,
+    );
+    expect(JSON.parse(readFileSync(join(work, 'detected-eth', 'summary.json'), 'utf8')).symbol).toBe(
+      'ETHUSDT',
+    );
   });
 });
 

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import * as core from '@crypto-anomaly/core';
 import type { Interval } from '@crypto-anomaly/data';
+import * as data from '@crypto-anomaly/data';
 import { type Command, Option } from 'commander';
 import type { CommandContext } from '../command-context.js';
 import { CliError } from '../errors.js';
@@ -49,8 +50,9 @@ Examples:
   crypto-anomaly detect --model models/btc --input BTCUSDT-1h-2024-07.csv --out runs/july
   crypto-anomaly detect --model output/model --source sample --since 2024-06-01    the sample again
 
-The symbol and interval default to the model's. Without --source or --input the candles come from
-the store, or from the bundled sample for a model trained on it (named SAMPLE).`,
+The symbol and interval default to an --input file name's (ETHUSDT-1h-....csv), else to the
+model's; a model of another pair or interval is used with a warning. Without --source or --input
+the candles come from the store, or from the bundled sample for a model trained on it (named SAMPLE).`,
     )
     .action(async (_flags: unknown, command: Command) => {
       const config = await configOf(command);
@@ -75,8 +77,12 @@ the store, or from the bundled sample for a model trained on it (named SAMPLE).`
       const defaultKind: SourceKind = manifest.trainedOn.symbol === SAMPLE_SYMBOL ? 'sample' : 'store';
       const settings = sourceSettings(command, config, defaultKind);
       if (settings.kind !== 'store' && settings.kind !== 'binance') waiveLegacyStoreNote();
-      const symbol = settings.symbol ?? manifest.trainedOn.symbol;
-      const interval: Interval = settings.interval ?? manifest.trainedOn.interval;
+      // A CSV file names its own pair and interval (BTCUSDT-1h-2024-07.csv), as it does for run:
+      // they come before the model's, which the warnings below then compare with.
+      const fromFile =
+        settings.kind === 'csv' && settings.input ? data.parseKlineFileName(settings.input) : {};
+      const symbol = settings.symbol ?? fromFile.symbol ?? manifest.trainedOn.symbol;
+      const interval: Interval = settings.interval ?? fromFile.interval ?? manifest.trainedOn.interval;
       for (const warning of core.TrainedPipeline.mismatchWarnings(manifest, { symbol, interval })) {
         context.err(`warning: ${warning}`);
       }
@@ -85,7 +91,9 @@ the store, or from the bundled sample for a model trained on it (named SAMPLE).`
         manifest.trainedOn.interval !== interval
       ) {
         context.err(
-          `hint: train one with crypto-anomaly train --symbol ${symbol} --interval ${interval} --out DIR`,
+          settings.kind === 'csv' && settings.input
+            ? `hint: train one on the file with crypto-anomaly train --input ${settings.input} --out DIR`
+            : `hint: train one with crypto-anomaly train --symbol ${symbol} --interval ${interval} --out DIR`,
         );
       }
       const title = `crypto-anomaly detect · ${symbol} ${interval} with ${modelDir} → ${outDir}`;
@@ -93,7 +101,6 @@ the store, or from the bundled sample for a model trained on it (named SAMPLE).`
       await runSession({ title, tui, json, context }, async (reporter) => {
         const source = { kind: settings.kind, defaults: { symbol, interval } };
         return withEngineInput(command, config, reporter, source, async (input) => {
-          // The model's symbol and interval win over a CSV file name's.
           const result = await core.detectWithPipeline({
             ...input,
             modelDir,
