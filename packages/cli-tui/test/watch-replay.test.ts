@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -232,16 +232,25 @@ describe('crypto-anomaly watch --replay (non-TTY)', () => {
     expect(same.status, same.stderr).toBe(0);
 
     // Without --store a replay keeps nothing: the default store is not even created.
+    // Its own temporary folder (TMPDIR), so that what the replay leaves there can be seen alone.
+    const privateTmp = mkdtempSync(join(work, 'tmp-'));
     const defaultStore = join(work, 'default-store', 'klines.duckdb');
     const kept = spawnSync(
       process.execPath,
       [bin, 'watch', '--replay', 'BTCUSDT-1h.csv', '--model', 'models', '--json'],
-      { encoding: 'utf8', env: { ...env, CRYPTO_ANOMALY_STORE: defaultStore }, cwd: work, timeout: 240_000 },
+      {
+        encoding: 'utf8',
+        env: { ...env, CRYPTO_ANOMALY_STORE: defaultStore, TMPDIR: privateTmp },
+        cwd: work,
+        timeout: 240_000,
+      },
     );
     expect(kept.status, kept.stderr).toBe(0);
-    expect(kept.stderr).toMatch(/store in memory \(kept with --store FILE\)/);
+    expect(kept.stderr).toMatch(/a throwaway store, removed at the end \(kept with --store FILE\)/);
     expect(jsonLines(kept.stdout).at(-1)).toMatchObject({ final: true, connection: 'finished' });
     expect(existsSync(defaultStore)).toBe(false);
+    // The throwaway store lived in a temporary folder of its own, gone with the replay.
+    expect(readdirSync(privateTmp)).toEqual([]);
     // A webhook's journal lives beside the store: a replay that keeps none must be given one.
     const noJournal = cli(
       'watch',

@@ -8,7 +8,7 @@ import type { CommandContext } from '../command-context.js';
 import { usageError } from '../errors.js';
 import { parse } from '../options.js';
 import { sayLegacyStoreNote, waiveLegacyStoreNote } from '../sources.js';
-import { IN_MEMORY_STORE, runWatch, type WatchSettings } from '../watch/run-watch.js';
+import { runWatch, THROWAWAY_STORE, type WatchSettings } from '../watch/run-watch.js';
 import { readSymbols } from '../watch/symbols.js';
 
 /** `--cooldown`: 0, or a whole number and a unit (s, m, h, d), e.g. 15m. */
@@ -157,7 +157,7 @@ Keys on the dashboard: ↑/↓ select, enter detail, esc back, s sort, q quit.`,
     .action(async (flags: Record<string, unknown>) => {
       if (flags['bus'] !== undefined) return runWatchBus(flags, context);
       const settings = settingsOf(flags);
-      if (settings.storePath === IN_MEMORY_STORE) waiveLegacyStoreNote();
+      if (settings.storePath === THROWAWAY_STORE) waiveLegacyStoreNote();
       sayLegacyStoreNote(context.err);
       await runWatch(settings, context);
     });
@@ -281,10 +281,10 @@ export function settingsOf(flags: Record<string, unknown>): WatchSettings {
     typeof flags['store'] === 'string'
       ? resolve(flags['store'] as string)
       : mode === 'replay-sample' || mode === 'replay-csv'
-        ? IN_MEMORY_STORE
+        ? THROWAWAY_STORE
         : data.defaultStorePath();
   if (
-    storePath === IN_MEMORY_STORE &&
+    storePath === THROWAWAY_STORE &&
     flags['webhook'] !== undefined &&
     flags['webhookJournal'] === undefined
   ) {

@@ -1,3 +1,5 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { ThresholdKind } from '@crypto-anomaly/core';
 import * as core from '@crypto-anomaly/core';
@@ -49,8 +51,13 @@ export interface WatchSettings {
   backend?: 'auto' | 'wasm' | 'node' | 'cpu';
 }
 
-/** `storePath` of a replay that keeps nothing: DuckDB's in-memory database. */
-export const IN_MEMORY_STORE = ':memory:';
+/**
+ * `storePath` of a replay that keeps nothing: a store file in a temporary folder of its own,
+ * removed when the replay ends. A file, not DuckDB's in-memory database, so a long replay spills
+ * to disk like any store instead of stopping at the store's memory limit (measured: an in-memory
+ * store ran out of its 256 MB at 500,000 1m candles and their scores).
+ */
+export const THROWAWAY_STORE = ':throwaway:';
 
 /** The store as the loop uses it: data's KlineStore with its score and alert tables. */
 function watchStore(store: KlineStore): WatchStore {
@@ -91,7 +98,16 @@ async function watch(settings: WatchSettings, context: CommandContext, controlle
       },
     );
   }
-  const store = await data.KlineStore.open(settings.storePath);
+  const throwaway =
+    settings.storePath === THROWAWAY_STORE
+      ? await mkdtemp(join(tmpdir(), 'crypto-anomaly-replay-'))
+      : undefined;
+  const store = await data.KlineStore.open(throwaway ? join(throwaway, 'replay.duckdb') : settings.storePath);
+  // The throwaway folder is ours alone: removed with the store, whatever ends the replay.
+  const closeStore = async () => {
+    await store.close();
+    if (throwaway) await rm(throwaway, { recursive: true, force: true });
+  };
   const replayLoad =
     settings.mode === 'replay-csv'
       ? async (symbol: string) => data.readKlinesCsv(settings.replayFiles.get(symbol)!)
@@ -103,13 +119,10 @@ async function watch(settings: WatchSettings, context: CommandContext, controlle
               ...(settings.until !== undefined ? { end: settings.until } : {}),
             });
   const replay = settings.mode === 'live' ? undefined : replayHistory(store, interval, replayLoad);
-  if (
-    (settings.mode === 'replay-csv' || settings.mode === 'replay-sample') &&
-    store.path !== IN_MEMORY_STORE
-  ) {
+  if ((settings.mode === 'replay-csv' || settings.mode === 'replay-sample') && !throwaway) {
     // Before the display opens and anything is written; the store is closed on a refusal.
     await assertReplayKeepsStore(store, interval, symbols, replay!.load).catch(async (error: unknown) => {
-      await store.close();
+      await closeStore();
       throw error;
     });
   }
@@ -131,7 +144,7 @@ async function watch(settings: WatchSettings, context: CommandContext, controlle
     }
     const title = `crypto-anomaly watch · ${symbols.length} pair${symbols.length === 1 ? '' : 's'} ${interval} · ${
       settings.mode === 'live' ? (settings.streamUrl ?? data.DEFAULT_WS_BASE_URL) : 'replay'
-    } · ${store.path === IN_MEMORY_STORE ? 'store in memory (kept with --store FILE)' : `store ${store.path}`}`;
+    } · ${throwaway ? 'a throwaway store, removed at the end (kept with --store FILE)' : `store ${store.path}`}`;
     const dashboard = !settings.json && wantsDashboard(settings.tui);
     if (dashboard) {
       const { createDashboardDisplay } = await import('./dashboard-display.js');
@@ -152,7 +165,7 @@ async function watch(settings: WatchSettings, context: CommandContext, controlle
   } finally {
     for (const sink of sinks) await sink.close().catch(() => undefined);
     await display?.close();
-    await store.close();
+    await closeStore();
   }
 
   async function watchWith(display: WatchDisplay, dashboard: boolean) {
