@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { CandleAcceptance, Interval, KlineSource } from '@crypto-anomaly/data';
 import * as data from '@crypto-anomaly/data';
 import { type Command, Option } from 'commander';
@@ -273,7 +275,22 @@ export async function openSource(
     case 'binance': {
       const symbol = settings.symbol ?? defaults.symbol;
       const interval = settings.interval ?? defaults.interval;
-      const store = await data.KlineStore.open(settings.store);
+      // Reading a store that is not there would create an empty one (a mistyped --store leaves a
+      // new file behind): only Binance, which fills it, may start one.
+      const storePath = settings.store === undefined ? data.defaultStorePath() : resolve(settings.store);
+      if (settings.kind === 'store' && !existsSync(storePath)) {
+        const from = new Date(settings.since ?? Date.now() - 30 * 86_400_000).toISOString().slice(0, 10);
+        throw new CliError(
+          'RUNTIME',
+          `no kline store at ${storePath}: nothing to load, and none was created`,
+          {
+            hint:
+              `fetch the candles first: crypto-anomaly fetch --symbol ${symbol} --interval ${interval} --since ${from}` +
+              `${settings.store === undefined ? '' : ` --store ${settings.store}`} (or check --store)`,
+          },
+        );
+      }
+      const store = await data.KlineStore.open(storePath);
       reporter.line(`Kline store: ${store.path}`);
       // Binance: each load fills the store first (archive, then REST), rendered as fetch lines.
       const source =

@@ -424,9 +424,14 @@ describe('the default store', () => {
     mkdirSync(fresh);
     const xdgData = join(work, 'xdg-data');
     const first = storeRun({ HOME: fresh, XDG_DATA_HOME: xdgData });
-    // An empty store: the run stops asking for a fetch, after opening the store where it belongs.
+    // No store yet: the run stops asking for a fetch, naming the store where it belongs, and
+    // creates none (a mistyped --store must not leave an empty store behind).
     expect(first.status).toBe(1);
-    expect(first.stdout + first.stderr).toContain(join(xdgData, 'crypto-anomaly', 'klines.duckdb'));
+    expect(first.stderr).toContain(`no kline store at ${join(xdgData, 'crypto-anomaly', 'klines.duckdb')}`);
+    expect(first.stderr).toMatch(
+      /hint: fetch the candles first: crypto-anomaly fetch --symbol BTCUSDT --interval 1h --since 2024-01-01/,
+    );
+    expect(existsSync(join(xdgData, 'crypto-anomaly', 'klines.duckdb'))).toBe(false);
     expect(first.stderr).not.toMatch(/old place/);
 
     const oldHome = join(work, 'old-home');

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -166,6 +166,25 @@ describe('crypto-anomaly watch through the binary (replay, non-TTY)', () => {
     const final = jsonLines(result.stdout).find((line) => line['type'] === 'status');
     expect(final).toMatchObject({ final: true, candles: expected.length });
     expect(expected.at(-1)).toBe(until - HOUR);
+    // A store that is not there is named, not created.
+    const missing = cli(
+      'watch',
+      '--replay-store',
+      '--symbols',
+      'BTCUSDT',
+      '--interval',
+      '1h',
+      '--model',
+      'models',
+      '--store',
+      'typo.duckdb',
+      '--json',
+    );
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(
+      /no kline store at .*typo\.duckdb: nothing to replay, and none was created/,
+    );
+    expect(existsSync(join(work, 'typo.duckdb'))).toBe(false);
   });
 
   it('--model-for-all scores a pair without a model of its own with the one given, and warns', async () => {

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -95,6 +96,15 @@ async function watch(settings: WatchSettings, context: CommandContext, controlle
       {
         option: '--model',
         hint: `train ${plan.missing.length === 1 ? 'it' : 'them'} as above, or add --train-missing (trains from history before watching), or --model-for-all with one model folder as --model`,
+      },
+    );
+  }
+  if (settings.mode === 'replay-store' && !existsSync(settings.storePath)) {
+    throw new CliError(
+      'RUNTIME',
+      `no kline store at ${settings.storePath}: nothing to replay, and none was created`,
+      {
+        hint: 'give --store the store that holds the candles (crypto-anomaly fetch fills one), or replay a file with --replay FILE.csv',
       },
     );
   }
