@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
+import { open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 
 /**
@@ -30,5 +30,34 @@ export async function writeFileAtomically<T>(
   } catch (error) {
     await rm(temporary, { force: true });
     throw error;
+  }
+}
+
+/**
+ * What a write to `path` would replace: nothing (no file, or an empty one), a folder, or a file
+ * whose first `bytes` bytes are given, for the writer to tell whether it wrote that file itself
+ * (a header, a signature) before replacing it.
+ */
+export async function existingTarget(
+  path: string,
+  bytes: number,
+): Promise<{ kind: 'none' } | { kind: 'folder' } | { kind: 'file'; head: Buffer }> {
+  let size: number;
+  try {
+    const stats = await stat(path);
+    if (stats.isDirectory()) return { kind: 'folder' };
+    size = stats.size;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'none' };
+    throw error;
+  }
+  if (size === 0) return { kind: 'none' };
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(Math.min(size, bytes));
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    return { kind: 'file', head: buffer.subarray(0, bytesRead) };
+  } finally {
+    await handle.close();
   }
 }

@@ -46,7 +46,7 @@ export type {
   TopSymbolsOptions,
 } from './api.js';
 export { INTERVALS } from './api.js';
-export { writeFileAtomically } from './atomic-file.js';
+export { existingTarget, writeFileAtomically } from './atomic-file.js';
 export {
   type ArchiveFile,
   DEFAULT_ARCHIVE_BASE_URL,

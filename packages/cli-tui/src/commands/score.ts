@@ -10,7 +10,7 @@ import {
   TableSample,
   TableScorer,
 } from '@crypto-anomaly/core';
-import { writeFileAtomically } from '@crypto-anomaly/data';
+import { existingTarget, writeFileAtomically } from '@crypto-anomaly/data';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { CommandContext } from '../command-context.js';
 import { type ConfigFile, SCORE_DETECTORS, type ScoreDetector } from '../config.js';
@@ -181,31 +181,15 @@ temporary file renamed at the end: an interrupted run leaves no half-written fil
  * `score,is_anomaly`), which is replaced: any other file is refused before any work, left as it is.
  */
 async function assertScoredCsvTarget(path: string): Promise<void> {
-  let size: number;
-  try {
-    const stats = await stat(path);
-    if (stats.isDirectory()) {
-      throw new CliError('USAGE', `--out ${path} is a folder: name the CSV file to write`, {
-        option: '--out',
-        hint: 'e.g. --out scored.csv',
-      });
-    }
-    size = stats.size;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw error;
+  const target = await existingTarget(path, 1 << 16);
+  if (target.kind === 'folder') {
+    throw new CliError('USAGE', `--out ${path} is a folder: name the CSV file to write`, {
+      option: '--out',
+      hint: 'e.g. --out scored.csv',
+    });
   }
-  if (size === 0) return;
-  const handle = await open(path, 'r');
-  let head: string;
-  try {
-    const buffer = Buffer.alloc(Math.min(size, 1 << 16));
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    head = buffer.subarray(0, bytesRead).toString('utf8');
-  } finally {
-    await handle.close();
-  }
-  const header = head.split(/\r?\n/, 1)[0]!;
+  if (target.kind === 'none') return;
+  const header = target.head.toString('utf8').split(/\r?\n/, 1)[0]!;
   if (!/(^|,)score,is_anomaly$/.test(header)) {
     // Exit 2 as a refused target is, with the hint printed (a usage error prints the usage line).
     throw new CliError(

@@ -1,6 +1,7 @@
-import { open, readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { existingTarget } from '@crypto-anomaly/data';
 import { CoreError } from '../errors.js';
 import type { DetectionDelay, EvaluationReport } from '../evaluation/api.js';
 import { writeFileAtomic } from './atomic-write.js';
@@ -543,27 +544,11 @@ export async function writeHtmlReport(path: string, input: HtmlReportInput): Pro
 
 /** Throws unless `path` is absent, empty, or a report `writeHtmlReport` wrote. */
 export async function assertHtmlReportTarget(path: string): Promise<void> {
-  let size: number;
-  try {
-    const stats = await stat(path);
-    if (stats.isDirectory()) {
-      throw new CoreError('INVALID_ARGUMENT', `${path} is a folder: name the HTML file to write.`);
-    }
-    size = stats.size;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw error;
+  const target = await existingTarget(path, Buffer.byteLength(HTML_REPORT_SIGNATURE));
+  if (target.kind === 'folder') {
+    throw new CoreError('INVALID_ARGUMENT', `${path} is a folder: name the HTML file to write.`);
   }
-  if (size === 0) return;
-  const handle = await open(path, 'r');
-  const buffer = Buffer.alloc(Buffer.byteLength(HTML_REPORT_SIGNATURE));
-  try {
-    await handle.read(buffer, 0, buffer.length, 0);
-  } finally {
-    await handle.close();
-  }
-  const head = buffer.toString('utf8');
-  if (head === HTML_REPORT_SIGNATURE) return;
+  if (target.kind === 'none' || target.head.toString('utf8') === HTML_REPORT_SIGNATURE) return;
   throw new CoreError(
     'TARGET_NOT_OURS',
     `${path} already exists and is not a report crypto-anomaly wrote, so it was left as it is: ` +

@@ -1,9 +1,8 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import type { CsvWriteOptions, Kline } from '../api.js';
-import { writeFileAtomically } from '../atomic-file.js';
+import { existingTarget, writeFileAtomically } from '../atomic-file.js';
 import { DataError } from '../errors.js';
 import { formatCsvTime, KLINE_CSV_HEADER } from './layout.js';
 
@@ -89,29 +88,12 @@ export async function assertKlineCsvTarget(
   path: string,
   options: Partial<CsvWriteOptions> = {},
 ): Promise<void> {
-  let size: number;
-  try {
-    const stats = await stat(path);
-    if (stats.isDirectory()) {
-      throw new DataError('INVALID_ARGUMENT', `${path} is a folder: name a CSV file to write the klines to.`);
-    }
-    size = stats.size;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw error;
-  }
-  if (options.overwrite || size === 0) return;
   const expected = Buffer.from(`${KLINE_CSV_HEADER}\n`, 'utf8');
-  const handle = await open(path, 'r');
-  let head: Buffer;
-  try {
-    const buffer = Buffer.alloc(expected.length);
-    const { bytesRead } = await handle.read(buffer, 0, expected.length, 0);
-    head = buffer.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
+  const target = await existingTarget(path, expected.length);
+  if (target.kind === 'folder') {
+    throw new DataError('INVALID_ARGUMENT', `${path} is a folder: name a CSV file to write the klines to.`);
   }
-  if (head.equals(expected)) return;
+  if (options.overwrite || target.kind === 'none' || target.head.equals(expected)) return;
   throw new DataError(
     'TARGET_NOT_OURS',
     `${path} already exists and is not a kline CSV in the layout this package writes (its first line is not ` +
