@@ -11,7 +11,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sampleSource, writeKlinesCsv } from '@crypto-anomaly/data';
+import { KlineStore, sampleSource, writeKlinesCsv } from '@crypto-anomaly/data';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 /**
@@ -278,21 +278,33 @@ describe('exit codes', () => {
     expect(verbose.stderr).toMatch(/\n\s+at /);
   });
 
-  it('an empty store says which fetch command fills it', () => {
-    const result = cli(
-      'run',
-      '--source',
-      'store',
-      '--store',
-      join(work, 'empty.duckdb'),
-      '--symbol',
-      'ETHUSDT',
-      '--since',
-      '2024-03-01',
-      '--no-tui',
-      '--out',
-      join(work, 'never'),
-    );
+  it('a missing or empty store says which fetch command fills it, and a missing one is not created', async () => {
+    const storePath = join(work, 'empty.duckdb');
+    const run = () =>
+      cli(
+        'run',
+        '--source',
+        'store',
+        '--store',
+        storePath,
+        '--symbol',
+        'ETHUSDT',
+        '--since',
+        '2024-03-01',
+        '--no-tui',
+        '--out',
+        join(work, 'never'),
+      );
+    const missing = run();
+    expect(missing.status).toBe(1);
+    expect(missing.stderr.trim().split('\n')).toEqual([
+      `error: no kline store at ${storePath}: nothing to load, and none was created`,
+      `hint: fetch the candles first: crypto-anomaly fetch --symbol ETHUSDT --interval 1h --since 2024-03-01 --store ${storePath} (or check --store)`,
+    ]);
+    expect(existsSync(storePath)).toBe(false);
+    const store = await KlineStore.open(storePath);
+    await store.close();
+    const result = run();
     expect(result.status).toBe(1);
     const lines = result.stderr.trim().split('\n');
     expect(lines[0]).toMatch(/^error: .*has no ETHUSDT 1h candles in the requested range/);
