@@ -128,6 +128,7 @@ export {
 } from './evaluation/api.js';
 export { averagePrecision, eventRecall, flagMetrics, rocAuc } from './evaluation/classification.js';
 export { evaluateDetection } from './evaluation/evaluate.js';
+export { eventsCaughtRows, formatDelay } from './evaluation/events-caught.js';
 export {
   labelsFromEvents,
   parseEventsCsv,

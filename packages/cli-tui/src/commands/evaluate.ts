@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type {
-  DetectionDelay,
   EvaluationInput,
   EvaluationLabels,
   EvaluationReport,
@@ -396,42 +395,25 @@ const metric = fixed(3);
 /** NAB scores: normalised, 100 perfect, 0 the null detector. */
 const nabScore = fixed(1);
 
-/** A delay in candles with its sign: +0, +3, -1. */
-const signed = (candles: number) => `${candles < 0 ? '' : '+'}${candles}`;
-
 /**
  * The events caught per label (and over all), each detector's cell `caught (median delay)`: how
  * many events it flagged and the median number of candles from an event's start to its first flag.
  */
 function eventTableLines(report: EvaluationReport): string[] {
-  const onRows = report.labels ? report.labels.events - report.labels.eventsOutside : 0;
-  if (onRows === 0) return [];
-  const groups: [string, number, (name: string) => DetectionDelay | undefined][] = [
-    ...(report.eventLabels ?? []).map(
-      (group): [string, number, (name: string) => DetectionDelay | undefined] => [
-        group.label,
-        group.events,
-        (name) => group.detections[name],
-      ],
-    ),
-    ['all', onRows, (name) => report.detectors.find((d) => d.name === name)?.delay ?? undefined],
-  ];
-  const cell = (delay: DetectionDelay | undefined) =>
-    !delay || delay.detected === 0 ? '0' : `${delay.detected} (${signed(delay.median)})`;
+  const rows = core.eventsCaughtRows(report);
+  if (rows.length === 0) return [];
   const names = report.detectors.map((d) => d.name);
-  const labelWidth = Math.max(16, ...groups.map(([label]) => label.length));
+  const labelWidth = Math.max(16, ...rows.map((row) => row.label.length));
   const widths = [labelWidth, 6, ...names.map((name) => Math.max(name.length, 9))];
-  const row = (cells: string[]) =>
+  const line = (cells: string[]) =>
     cells
       .map((text, i) => fit(text, widths[i]!, i === 0 ? 'left' : 'right'))
       .join(' ')
       .trimEnd();
   return [
     '',
-    row(['events caught', 'events', ...names]),
-    ...groups.map(([label, events, delayOf]) =>
-      row([label, String(events), ...names.map((name) => cell(delayOf(name)))]),
-    ),
+    line(['events caught', 'events', ...names]),
+    ...rows.map((row) => line([row.label, String(row.events), ...row.cells])),
     "caught: events with a flag, and in brackets the median candles from an event's start to its first",
     'flag (+0: the candle it starts in; negative: a flag in the tolerance before it). Every event: --events.',
   ];
@@ -453,7 +435,7 @@ function eventListLines(report: EvaluationReport): string[] {
       const detections = Object.entries(event.detections);
       const caught = detections
         .filter(([, d]) => d.delay !== null)
-        .map(([name, d]) => `${name} ${signed(d.delay!)}`);
+        .map(([name, d]) => `${name} ${core.formatDelay(d.delay!)}`);
       if (caught.length > 0) {
         what = caught.join(', ');
       } else {

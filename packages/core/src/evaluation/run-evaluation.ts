@@ -25,7 +25,7 @@ import {
 import { evaluateDetection } from './evaluate.js';
 import { firstIndexAfter, labelsFromEvents, mergeRanges, rowLabels } from './labels.js';
 import { scoreNabCorpus } from './nab.js';
-import { explainableCandles, explainableShareOf, flagSpread } from './unlabelled.js';
+import { explainableCandles, explainableShareOf, flagSpread, median } from './unlabelled.js';
 
 /**
  * Evaluates a run's scores: per detector and for the consensus, the measures against labels
@@ -158,19 +158,14 @@ function detectionsOf(
 }
 
 function delayOf(detections: readonly (EventDetection | null)[]): DetectionDelay {
-  const delays = detections
-    .map((detection) => detection?.delay ?? null)
-    .filter((delay): delay is number => delay !== null)
-    .sort((a, b) => a - b);
-  const middle = delays.length >>> 1;
+  const delays = Float64Array.from(
+    detections.flatMap((detection) =>
+      detection === null || detection.delay === null ? [] : [detection.delay],
+    ),
+  ).sort();
   return {
     detected: delays.length,
-    median:
-      delays.length === 0
-        ? Number.NaN
-        : delays.length % 2 === 1
-          ? delays[middle]!
-          : (delays[middle - 1]! + delays[middle]!) / 2,
+    median: delays.length === 0 ? Number.NaN : median(delays),
     max: delays.length === 0 ? Number.NaN : delays[delays.length - 1]!,
   };
 }

@@ -22,7 +22,8 @@ function assertSameLength(what: string, a: number, b: number): void {
   }
 }
 
-function median(sorted: Float64Array): number {
+/** Median of ascending values (NaN-free, at least one). */
+export function median(sorted: Float64Array): number {
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }

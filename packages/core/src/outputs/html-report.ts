@@ -3,7 +3,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { existingTarget } from '@crypto-anomaly/data';
 import { CoreError } from '../errors.js';
-import type { DetectionDelay, EvaluationReport } from '../evaluation/api.js';
+import type { EvaluationReport } from '../evaluation/api.js';
+import { eventsCaughtRows } from '../evaluation/events-caught.js';
 import { writeFileAtomic } from './atomic-write.js';
 import {
   type ChartDetector,
@@ -324,13 +325,6 @@ function duration(ms: number): string {
   return `${ms / 1000}s`;
 }
 
-/** `caught (median delay)`, as `evaluate` prints it. */
-function caughtCell(delay: DetectionDelay | null | undefined): string {
-  if (!delay || delay.detected === 0) return '0';
-  const median = delay.median;
-  return `${delay.detected} (${median < 0 ? '' : '+'}${median})`;
-}
-
 function plainTable(
   head: readonly string[],
   rows: readonly (readonly string[])[],
@@ -387,20 +381,13 @@ function evaluationHtml(evaluation: EvaluationReport): string {
     ]),
     true,
   );
-  const onRows = labels ? labels.events - labels.eventsOutside : 0;
+  const caughtRows = eventsCaughtRows(evaluation);
   const caught =
-    onRows > 0
+    caughtRows.length > 0
       ? `<p class="hint">Events caught, and in brackets the median candles from an event's start to its first flag.</p>` +
         plainTable(
           ['label', 'events', ...evaluation.detectors.map((d) => d.name)],
-          [
-            ...(evaluation.eventLabels ?? []).map((group) => [
-              group.label,
-              String(group.events),
-              ...evaluation.detectors.map((d) => caughtCell(group.detections[d.name])),
-            ]),
-            ['all', String(onRows), ...evaluation.detectors.map((d) => caughtCell(d.delay))],
-          ],
+          caughtRows.map((row) => [row.label, String(row.events), ...row.cells]),
         )
       : '';
   return `<p class="sub">${escapeHtml(about)}</p>${measures}${caught}`;
