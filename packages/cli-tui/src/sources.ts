@@ -275,22 +275,25 @@ export async function openSource(
     case 'binance': {
       const symbol = settings.symbol ?? defaults.symbol;
       const interval = settings.interval ?? defaults.interval;
-      // Reading a store that is not there would create an empty one (a mistyped --store leaves a
-      // new file behind): only Binance, which fills it, may start one.
-      const storePath = settings.store === undefined ? data.defaultStorePath() : resolve(settings.store);
-      if (settings.kind === 'store' && !existsSync(storePath)) {
-        const from = new Date(settings.since ?? Date.now() - 30 * 86_400_000).toISOString().slice(0, 10);
-        throw new CliError(
-          'RUNTIME',
-          `no kline store at ${storePath}: nothing to load, and none was created`,
-          {
-            hint:
-              `fetch the candles first: crypto-anomaly fetch --symbol ${symbol} --interval ${interval} --since ${from}` +
-              `${settings.store === undefined ? '' : ` --store ${settings.store}`} (or check --store)`,
-          },
-        );
-      }
-      const store = await data.KlineStore.open(storePath);
+      const storePath = storePathOf(settings.store);
+      // Only Binance, which fills the store, may start one; reading the store needs it there.
+      const store =
+        settings.kind === 'binance'
+          ? await data.KlineStore.open(storePath)
+          : await openExistingStore(storePath, (path) => {
+              const from = new Date(settings.since ?? Date.now() - 30 * 86_400_000)
+                .toISOString()
+                .slice(0, 10);
+              return new CliError(
+                'RUNTIME',
+                `no kline store at ${path}: nothing to load, and none was created`,
+                {
+                  hint:
+                    `fetch the candles first: crypto-anomaly fetch --symbol ${symbol} --interval ${interval} --since ${from}` +
+                    `${settings.store === undefined ? '' : ` --store ${settings.store}`} (or check --store)`,
+                },
+              );
+            });
       reporter.line(`Kline store: ${store.path}`);
       // Binance: each load fills the store first (archive, then REST), rendered as fetch lines.
       const source =
@@ -389,4 +392,22 @@ function fetchFirstWhenEmpty(source: KlineSource, since: number | undefined): Kl
       );
     },
   };
+}
+
+/** `--store` as given (resolved), else the default store's path. */
+export function storePathOf(given: string | undefined): string {
+  return given === undefined ? data.defaultStorePath() : resolve(given);
+}
+
+/**
+ * Opens a store that must be there already. Opening creates a missing file, so a command that
+ * only reads (a mistyped `--store`, a store never fetched into) would leave an empty store behind:
+ * it is refused with `missing(path)` instead, and nothing is created.
+ */
+export async function openExistingStore(
+  path: string,
+  missing: (path: string) => CliError,
+): Promise<data.KlineStore> {
+  if (!existsSync(path)) throw missing(path);
+  return data.KlineStore.open(path);
 }

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type {
@@ -17,6 +16,7 @@ import { CliError, isLibraryError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import { fit, formatDuration, formatPercent } from '../format.js';
 import { configDate, configOf, parse } from '../options.js';
+import { openExistingStore, storePathOf } from '../sources.js';
 
 /** `--tolerance`: a duration (`90s`, `30m`, `2h`, `1d`, `1w`) or a whole number of candles. */
 export type Tolerance = { ms: number } | { candles: number };
@@ -208,16 +208,15 @@ async function readStoredScores(
   { symbol, interval }: { symbol: string; interval: data.Interval },
   flags: EvaluateFlags,
 ): Promise<{ run: core.RunScores; from: Record<string, string> }> {
-  const path = flags.store === undefined ? data.defaultStorePath() : resolve(flags.store);
-  // Opening a store creates a missing one: evaluate only reads, so a wrong path stops here.
-  if (!existsSync(path)) {
-    throw new CliError('RUNTIME', `no store at ${path}: nothing to evaluate there (and none is created)`, {
-      option: '--store',
-      hint: 'give --store the file watch wrote (watch --store FILE), or set CRYPTO_ANOMALY_STORE',
-      exitCode: ExitCode.usageError,
-    });
-  }
-  const store = await data.KlineStore.open(path);
+  const store = await openExistingStore(
+    storePathOf(flags.store),
+    (path) =>
+      new CliError('RUNTIME', `no store at ${path}: nothing to evaluate there (and none is created)`, {
+        option: '--store',
+        hint: 'give --store the file watch wrote (watch --store FILE), or set CRYPTO_ANOMALY_STORE',
+        exitCode: ExitCode.usageError,
+      }),
+  );
   try {
     const range = {
       ...(flags.since !== undefined ? { start: flags.since } : {}),

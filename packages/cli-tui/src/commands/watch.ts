@@ -8,7 +8,7 @@ import type { CommandContext } from '../command-context.js';
 import { usageError } from '../errors.js';
 import { parse } from '../options.js';
 import { sayLegacyStoreNote, waiveLegacyStoreNote } from '../sources.js';
-import { runWatch, THROWAWAY_STORE, type WatchSettings } from '../watch/run-watch.js';
+import { runWatch, type WatchSettings } from '../watch/run-watch.js';
 import { readSymbols } from '../watch/symbols.js';
 
 /** `--cooldown`: 0, or a whole number and a unit (s, m, h, d), e.g. 15m. */
@@ -157,7 +157,7 @@ Keys on the dashboard: ↑/↓ select, enter detail, esc back, s sort, q quit.`,
     .action(async (flags: Record<string, unknown>) => {
       if (flags['bus'] !== undefined) return runWatchBus(flags, context);
       const settings = settingsOf(flags);
-      if (settings.storePath === THROWAWAY_STORE) waiveLegacyStoreNote();
+      if (settings.storePath === undefined) waiveLegacyStoreNote();
       sayLegacyStoreNote(context.err);
       await runWatch(settings, context);
     });
@@ -281,13 +281,9 @@ export function settingsOf(flags: Record<string, unknown>): WatchSettings {
     typeof flags['store'] === 'string'
       ? resolve(flags['store'] as string)
       : mode === 'replay-sample' || mode === 'replay-csv'
-        ? THROWAWAY_STORE
+        ? undefined
         : data.defaultStorePath();
-  if (
-    storePath === THROWAWAY_STORE &&
-    flags['webhook'] !== undefined &&
-    flags['webhookJournal'] === undefined
-  ) {
+  if (storePath === undefined && flags['webhook'] !== undefined && flags['webhookJournal'] === undefined) {
     throw usageError(
       '--webhook-journal',
       "is needed for --webhook with a replay that keeps no store (the journal's default place is beside the store)",
@@ -303,7 +299,7 @@ export function settingsOf(flags: Record<string, unknown>): WatchSettings {
     replayFiles: files,
     interval: interval ?? '1m',
     modelRoot: resolve(flags['model'] as string),
-    storePath,
+    ...(storePath !== undefined ? { storePath } : {}),
     ...(flags['baseUrl'] !== undefined ? { baseUrl: flags['baseUrl'] as string } : {}),
     ...(flags['streamUrl'] !== undefined ? { streamUrl: flags['streamUrl'] as string } : {}),
     json: flags['json'] === true,

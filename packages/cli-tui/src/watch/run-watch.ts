@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -10,6 +9,7 @@ import type { CommandContext } from '../command-context.js';
 import { CliError } from '../errors.js';
 import { wantsDashboard } from '../reporter.js';
 import { withStopSignals } from '../session.js';
+import { openExistingStore } from '../sources.js';
 import { trainInThread } from '../train-thread.js';
 import { runWatchLoop } from './engine.js';
 import { liveHistory, replayHistory } from './history.js';
@@ -29,7 +29,13 @@ export interface WatchSettings {
   replayFiles: Map<string, string>;
   interval: Interval;
   modelRoot: string;
-  storePath: string;
+  /**
+   * The store; absent for a replay that keeps nothing, which then uses a store file in a temporary
+   * folder of its own, removed at the end. A file, not DuckDB's in-memory database, so a long
+   * replay spills to disk like any store instead of stopping at the store's memory limit
+   * (measured: an in-memory store ran out of its 256 MB at 500,000 1m candles and their scores).
+   */
+  storePath?: string;
   baseUrl?: string;
   streamUrl?: string;
   json: boolean;
@@ -51,14 +57,6 @@ export interface WatchSettings {
   epochs?: number;
   backend?: 'auto' | 'wasm' | 'node' | 'cpu';
 }
-
-/**
- * `storePath` of a replay that keeps nothing: a store file in a temporary folder of its own,
- * removed when the replay ends. A file, not DuckDB's in-memory database, so a long replay spills
- * to disk like any store instead of stopping at the store's memory limit (measured: an in-memory
- * store ran out of its 256 MB at 500,000 1m candles and their scores).
- */
-export const THROWAWAY_STORE = ':throwaway:';
 
 /** The store as the loop uses it: data's KlineStore with its score and alert tables. */
 function watchStore(store: KlineStore): WatchStore {
@@ -99,20 +97,20 @@ async function watch(settings: WatchSettings, context: CommandContext, controlle
       },
     );
   }
-  if (settings.mode === 'replay-store' && !existsSync(settings.storePath)) {
-    throw new CliError(
-      'RUNTIME',
-      `no kline store at ${settings.storePath}: nothing to replay, and none was created`,
-      {
-        hint: 'give --store the store that holds the candles (crypto-anomaly fetch fills one), or replay a file with --replay FILE.csv',
-      },
-    );
-  }
   const throwaway =
-    settings.storePath === THROWAWAY_STORE
-      ? await mkdtemp(join(tmpdir(), 'crypto-anomaly-replay-'))
-      : undefined;
-  const store = await data.KlineStore.open(throwaway ? join(throwaway, 'replay.duckdb') : settings.storePath);
+    settings.storePath === undefined ? await mkdtemp(join(tmpdir(), 'crypto-anomaly-replay-')) : undefined;
+  const storeFile = throwaway ? join(throwaway, 'replay.duckdb') : settings.storePath!;
+  // Live, the store is created if need be; a replay of the store needs it there.
+  const store =
+    settings.mode === 'replay-store'
+      ? await openExistingStore(
+          storeFile,
+          (path) =>
+            new CliError('RUNTIME', `no kline store at ${path}: nothing to replay, and none was created`, {
+              hint: 'give --store the store that holds the candles (crypto-anomaly fetch fills one), or replay a file with --replay FILE.csv',
+            }),
+        )
+      : await data.KlineStore.open(storeFile);
   // The throwaway folder is ours alone: removed with the store, whatever ends the replay.
   const closeStore = async () => {
     await store.close();
