@@ -362,5 +362,52 @@ if (!values['no-sample']) {
       `break rows the oracle puts above 98% of the ordinary rows: ${oracle.filter((p) => p >= 0.98).length} of ${oracle.length}, ` +
       `above 90%: ${oracle.filter((p) => p >= 0.9).length}.`,
   );
+
+  // (c) What scoring stretches could add, even with look-ahead. A robust scan: x = ln max(|r|, 1e-4)
+  // (a single large move shifts a mean of logs little, so point events do not light up every
+  // window around them); for each stretch of L = 6..72 candles, z = (mean x inside - mean x
+  // outside) / sqrt(1/L + 1/72), "outside" being the 72 candles before it (causal: stretches ending
+  // at the row) or the larger of the 72 before and the 72 after it (look-ahead: any stretch holding
+  // the row); a row's score is its largest z. Taken into the consensus as
+  // max(consensus percentile, min(cap, scan percentile)), so below the cap it only reorders rows.
+  const logAbs = new Float64Array(n + 1);
+  for (let i = 1; i < n; i++) logAbs[i + 1] = logAbs[i]! + Math.log(Math.max(Math.abs(logReturns[i]!), 1e-4));
+  const meanLog = (from: number, to: number) => (logAbs[to]! - logAbs[from]!) / (to - from);
+  const scan = (lookAhead: boolean) => {
+    const out = new Float64Array(n);
+    for (let t = 0; t < n; t++) {
+      let best = 0;
+      for (const length of [6, 8, 12, 16, 24, 32, 48, 72]) {
+        const step = lookAhead ? Math.max(1, length >> 3) : length;
+        for (let start = t - length + 1; start <= (lookAhead ? t : t - length + 1); start += step) {
+          const end = start + length;
+          if (start - before < 1 || end > n) continue;
+          let outside = meanLog(start - before, start);
+          if (lookAhead && end + before <= n) outside = Math.max(outside, meanLog(end, end + before));
+          best = Math.max(best, (meanLog(start, end) - outside) / Math.sqrt(1 / length + 1 / before));
+        }
+      }
+      out[t] = best;
+    }
+    return out;
+  };
+  const asPercentiles = (values: ArrayLike<number>) => {
+    const sorted = Float64Array.from(values).sort();
+    return Float64Array.from(values, (v) => percentile(sorted, v));
+  };
+  const consensusRanks = asPercentiles(ranked.find((d) => d.name === 'consensus')!.scores);
+  console.log(
+    '\n| stretch scan | alone: ROC-AUC / PR-AUC | in the consensus, cap 0.95 | cap 0.99 |\n|---|---|---|---|',
+  );
+  for (const lookAhead of [false, true]) {
+    const ranks = asPercentiles(scan(lookAhead).subarray(first));
+    const cells = [1, 0.95, 0.99].map((cap) => {
+      const scores = cap === 1 ? ranks : consensusRanks.map((p, i) => Math.max(p, Math.min(cap, ranks[i]!)));
+      return `${fmt(rocAuc(scores, scoredLabels), 3)} / ${fmt(averagePrecision(scores, scoredLabels), 3)}`;
+    });
+    console.log(
+      `| ${lookAhead ? 'look-ahead (72 before and after)' : 'causal (72 before)'} | ${cells.join(' | ')} |`,
+    );
+  }
 }
 await rm(scratch, { recursive: true, force: true });
