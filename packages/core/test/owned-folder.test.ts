@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,10 @@ import {
   prepareTarget,
   readFolderMarker,
 } from '../src/outputs/owned-folder.js';
+
+/** Run ids as newRunId makes them: only such sibling names are ever repaired or removed. */
+const RUN_1 = '20261201T000000Z-00000a';
+const RUN_2 = '20261201T000001Z-00000b';
 
 let root: string;
 beforeEach(async () => {
@@ -66,13 +70,50 @@ describe('prepareTarget', () => {
 
   it('refuses our folder of the other kind, and our folder with a file added by someone else', async () => {
     const dir = join(root, 'out');
-    await (await writeSet(dir, 'run-1', { 'summary.json': '{}' })).commit();
+    await (await writeSet(dir, RUN_1, { 'summary.json': '{}' })).commit();
     expect((await errorOf(prepareTarget(dir, 'model'))).message).toMatch(/holds a run’s outputs/);
     await prepareTarget(dir, 'outputs');
     await writeFile(join(dir, 'notes.txt'), 'mine');
     const error = await errorOf(prepareTarget(dir, 'outputs'));
     expect(isCoreError(error) && error.code).toBe('TARGET_NOT_OURS');
     expect(error.message).toMatch(/notes\.txt/);
+  });
+
+  it('refuses a run folder holding another of our folders (a model, a run) or a folder of the user', async () => {
+    const dir = join(root, 'out');
+    await (await writeSet(dir, RUN_1, { 'a.csv': '1' })).commit();
+    // The run's model saved in place (as `train --out out/model` does) is ours.
+    const model = await FolderSet.open(join(dir, 'model'), 'model', RUN_2);
+    await writeFile(model.stagingPath('pipeline.json'), '{}');
+    await model.commit();
+    await prepareTarget(dir, 'outputs');
+    for (const [inside, kind] of [
+      ['models/BTCUSDT_1d', 'model'],
+      ['previous-run', 'outputs'],
+    ] as const) {
+      const set = await FolderSet.open(join(dir, inside), kind, RUN_2);
+      await writeFile(set.stagingPath('x.json'), '{}');
+      await set.commit();
+      const error = await errorOf(prepareTarget(dir, 'outputs'));
+      expect(isCoreError(error) && error.code).toBe('TARGET_NOT_OURS');
+      expect(error.message).toContain(`${inside}/x.json`);
+      await rm(join(dir, inside.split('/')[0]!), { recursive: true });
+    }
+    await mkdir(join(dir, 'my-notes', '2024'), { recursive: true });
+    expect((await errorOf(prepareTarget(dir, 'outputs'))).message).toContain('my-notes/');
+    expect(existsSync(join(dir, 'my-notes', '2024'))).toBe(true);
+  });
+
+  it('refuses a symbolic link in place of the folder, and leaves the link', async () => {
+    await mkdir(join(root, 'elsewhere'));
+    await symlink(join(root, 'elsewhere'), join(root, 'link'));
+    await symlink(join(root, 'missing'), join(root, 'dangling'));
+    for (const name of ['link', 'dangling']) {
+      const error = await errorOf(prepareTarget(join(root, name), 'outputs'));
+      expect(isCoreError(error) && error.code).toBe('TARGET_NOT_OURS');
+      expect(error.message).toMatch(/is a symbolic link.*give the folder it points to/);
+    }
+    expect((await readdir(root)).sort()).toEqual(['dangling', 'elsewhere', 'link']);
   });
 
   it('recognises a folder saved before markers only by names this program writes', async () => {
@@ -114,15 +155,15 @@ describe('FolderSet', () => {
   it('swaps the whole set in: nothing of the old set stays, the marker lists every file', async () => {
     const dir = join(root, 'out');
     await (
-      await writeSet(dir, 'run-1', { 'a.csv': '1', 'chart.png': 'old', 'model/pipeline.json': '{}' })
+      await writeSet(dir, RUN_1, { 'a.csv': '1', 'chart.png': 'old', 'model/pipeline.json': '{}' })
     ).commit();
-    const files = await (await writeSet(dir, 'run-2', { 'a.csv': '2', 'summary.json': '{}' })).commit();
+    const files = await (await writeSet(dir, RUN_2, { 'a.csv': '2', 'summary.json': '{}' })).commit();
     expect(files).toEqual(['a.csv', 'summary.json']);
     expect((await readdir(dir)).sort()).toEqual([FOLDER_MARKER_FILE, 'a.csv', 'summary.json']);
     expect(await readFile(join(dir, 'a.csv'), 'utf8')).toBe('2');
     expect(await readFolderMarker(dir)).toMatchObject({
       kind: 'outputs',
-      runId: 'run-2',
+      runId: RUN_2,
       files,
       partial: false,
     });
@@ -131,15 +172,15 @@ describe('FolderSet', () => {
 
   it('a failure between writing and swapping leaves the old set whole and no temporary folder', async () => {
     const dir = join(root, 'out');
-    await (await writeSet(dir, 'run-1', { 'a.csv': '1', 'b.csv': '1' })).commit();
+    await (await writeSet(dir, RUN_1, { 'a.csv': '1', 'b.csv': '1' })).commit();
     for (const hook of ['beforeSwap', 'betweenRenames'] as const) {
       folderTestHooks[hook] = () => {
         throw new Error('simulated crash');
       };
-      const set = await writeSet(dir, 'run-2', { 'a.csv': '2' });
+      const set = await writeSet(dir, RUN_2, { 'a.csv': '2' });
       expect((await errorOf(set.commit())).message).toMatch(/simulated crash/);
       delete folderTestHooks[hook];
-      expect(await readFolderMarker(dir)).toMatchObject({ runId: 'run-1' });
+      expect(await readFolderMarker(dir)).toMatchObject({ runId: RUN_1 });
       expect(await readFile(join(dir, 'b.csv'), 'utf8')).toBe('1');
       expect(await readdir(root)).toEqual(['out']);
     }
@@ -147,7 +188,7 @@ describe('FolderSet', () => {
 
   it('after a SIGKILL mid-swap, the next run restores the old set and removes what the killed run left', async () => {
     const dir = join(root, 'out');
-    await (await writeSet(dir, 'run-1', { 'a.csv': '1', 'b.csv': '1' })).commit();
+    await (await writeSet(dir, RUN_1, { 'a.csv': '1', 'b.csv': '1' })).commit();
     const module = fileURLToPath(new URL('../src/outputs/owned-folder.ts', import.meta.url));
     for (const hook of ['beforeSwap', 'betweenRenames'] as const) {
       const script = join(root, `${hook}.mjs`);
@@ -156,7 +197,7 @@ describe('FolderSet', () => {
         `import { FolderSet, folderTestHooks } from ${JSON.stringify(module)};
 import { writeFile } from 'node:fs/promises';
 folderTestHooks.${hook} = () => process.kill(process.pid, 'SIGKILL');
-const set = await FolderSet.open(${JSON.stringify(dir)}, 'outputs', 'run-2');
+const set = await FolderSet.open(${JSON.stringify(dir)}, 'outputs', ${JSON.stringify(RUN_2)});
 await writeFile(set.stagingPath('a.csv'), '2');
 await set.commit();
 `,
@@ -168,14 +209,27 @@ await set.commit();
       expect(child.signal).toBe('SIGKILL');
       await rm(script);
       const left = (await readdir(root)).sort();
-      if (hook === 'beforeSwap') expect(left).toEqual(['.out.run-2.tmp', 'out']);
+      if (hook === 'beforeSwap') expect(left).toEqual([`.out.${RUN_2}.tmp`, 'out']);
       // Killed between the two renames: the folder is missing, the old set sits aside.
-      else expect(left).toEqual(['.out.run-2.old', '.out.run-2.tmp']);
+      else expect(left).toEqual([`.out.${RUN_2}.old`, `.out.${RUN_2}.tmp`]);
       await prepareTarget(dir, 'outputs');
       expect(await readdir(root)).toEqual(['out']);
-      expect(await readFolderMarker(dir)).toMatchObject({ runId: 'run-1', files: ['a.csv', 'b.csv'] });
+      expect(await readFolderMarker(dir)).toMatchObject({ runId: RUN_1, files: ['a.csv', 'b.csv'] });
       expect(await readFile(join(dir, 'a.csv'), 'utf8')).toBe('1');
     }
+  });
+
+  it("never touches a user's copy or backup named like a leftover (.out.old, a copied run)", async () => {
+    const dir = join(root, 'out');
+    await (await writeSet(dir, RUN_1, { 'a.csv': '1' })).commit();
+    await rename(dir, join(root, '.out.old'));
+    // A copy named like a killed run's temporary folder, but its marker is another run's.
+    const copy = '.out.20261130T000000Z-0000ff.tmp';
+    await cp(join(root, '.out.old'), join(root, copy), { recursive: true });
+    await (await writeSet(dir, RUN_2, { 'a.csv': '2' })).commit();
+    expect((await readdir(root)).sort()).toEqual([copy, '.out.old', 'out'].sort());
+    expect(await readFile(join(root, '.out.old', 'a.csv'), 'utf8')).toBe('1');
+    expect(await readFile(join(dir, 'a.csv'), 'utf8')).toBe('2');
   });
 
   it('never removes a temporary-looking folder without our marker, nor one of a running writer', async () => {

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sampleSource } from '@crypto-anomaly/data';
@@ -497,6 +497,15 @@ describe('owned folders: never replace what the program did not write', () => {
     );
     expect((detectError as Error).message).toMatch(/would replace the model/);
     expect(existsSync(out)).toBe(false);
+    // The same folders reached through a symbolic link (latest -> runs/btc) overlap too.
+    const run = join(dir, 'runs', 'btc');
+    await mkdir(join(run, 'model'), { recursive: true });
+    await symlink(run, join(dir, 'latest'));
+    const linked = await errorOf(
+      detectWithPipeline({ source, modelDir: join(dir, 'latest', 'model'), outDir: run }),
+    );
+    expect((linked as Error).message).toMatch(/would replace the model/);
+    expect(existsSync(join(run, 'model'))).toBe(true);
   });
 
   it('a second run swaps in a whole new set: every file belongs to its run id', async () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { access, mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { access, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { FOLDER_MARKER_FILE, type FolderKind, type FolderMarker } from '../api.js';
@@ -56,32 +56,44 @@ export async function readFolderMarker(dir: string): Promise<FolderMarker | unde
 
 /** Every file under `dir` (symbolic links included, not followed), as '/'-separated relative paths. */
 async function filesUnder(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries
-    .filter((entry) => !entry.isDirectory())
-    .map((entry) => relative(dir, join(entry.parentPath, entry.name)).split(sep).join('/'))
-    .sort();
+  return (await entriesUnder(dir)).files;
 }
 
-/** Files under `dir` that neither its marker nor a marked sub-folder's lists: what we did not write. */
+/** Every file and every folder under `dir`, as '/'-separated relative paths. */
+async function entriesUnder(dir: string): Promise<{ files: string[]; folders: string[] }> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  const path = (entry: (typeof entries)[number]) =>
+    relative(dir, join(entry.parentPath, entry.name)).split(sep).join('/');
+  return {
+    files: entries
+      .filter((entry) => !entry.isDirectory())
+      .map(path)
+      .sort(),
+    folders: entries
+      .filter((entry) => entry.isDirectory())
+      .map(path)
+      .sort(),
+  };
+}
+
+/**
+ * What under `dir` neither its marker lists nor its own model folder's does: files and folders we
+ * did not write as part of this set. Only `model/` of a run's outputs vouches for its files (the
+ * run's model, re-saved by `train --out DIR/model`); any other marked folder inside (a model saved
+ * there by `train --out`, another run, an evaluation) is not part of the set and would be lost.
+ */
 async function foreignFiles(dir: string, marker: FolderMarker): Promise<string[]> {
   const listed = new Set([FOLDER_MARKER_FILE, ...marker.files]);
-  const foreign: string[] = [];
-  const ownedSubfolders = new Map<string, Set<string> | undefined>();
-  for (const file of await filesUnder(dir)) {
-    if (listed.has(file)) continue;
-    // A sub-folder with its own marker (a model inside a run's outputs) vouches for its files.
-    const parts = file.split('/');
-    let vouched = false;
-    for (let depth = 1; depth < parts.length && !vouched; depth++) {
-      const sub = parts.slice(0, depth).join('/');
-      if (!ownedSubfolders.has(sub)) {
-        const subMarker = await readFolderMarker(join(dir, sub));
-        ownedSubfolders.set(sub, subMarker && new Set([FOLDER_MARKER_FILE, ...subMarker.files]));
-      }
-      vouched = ownedSubfolders.get(sub)?.has(parts.slice(depth).join('/')) ?? false;
-    }
-    if (!vouched) foreign.push(file);
+  const subMarker = marker.kind === 'outputs' ? await readFolderMarker(join(dir, 'model')) : undefined;
+  const model = subMarker?.kind === 'model' ? new Set([FOLDER_MARKER_FILE, ...subMarker.files]) : undefined;
+  const ours = (file: string) =>
+    listed.has(file) || (file.startsWith('model/') && (model?.has(file.slice('model/'.length)) ?? false));
+  const { files, folders } = await entriesUnder(dir);
+  const foreign = files.filter((file) => !ours(file));
+  // A folder holding none of the set's files (a user's, even empty) is not ours either.
+  const kept = files.filter(ours);
+  for (const folder of folders) {
+    if (!kept.some((file) => file.startsWith(`${folder}/`))) foreign.push(`${folder}/`);
   }
   return foreign;
 }
@@ -126,11 +138,16 @@ function describeFiles(files: readonly string[]): string {
 
 const KIND_NAMES: Record<FolderKind, string> = { outputs: 'a run’s outputs', model: 'a saved model' };
 
-function notOurs(target: string, kind: FolderKind, what: string): CoreError {
+function notOurs(
+  target: string,
+  kind: FolderKind,
+  what: string,
+  instead = 'choose a new or empty folder',
+): CoreError {
   return new CoreError(
     'TARGET_NOT_OURS',
     `${target} ${what}, so crypto-anomaly will not replace it with ${KIND_NAMES[kind]}: ` +
-      'choose a new or empty folder (nothing was written).',
+      `${instead} (nothing was written).`,
   );
 }
 
@@ -141,8 +158,18 @@ function notOurs(target: string, kind: FolderKind, what: string): CoreError {
 async function assertReplaceable(target: string, kind: FolderKind): Promise<void> {
   let isDirectory: boolean;
   try {
-    isDirectory = (await stat(target)).isDirectory();
+    const stats = await lstat(target);
+    if (stats.isSymbolicLink()) {
+      throw notOurs(
+        target,
+        kind,
+        'is a symbolic link, and crypto-anomaly replaces its folders whole (the link with them)',
+        'give the folder it points to, or a new folder',
+      );
+    }
+    isDirectory = stats.isDirectory();
   } catch (error) {
+    if (error instanceof CoreError) throw error;
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw new CoreError('TARGET_NOT_WRITABLE', `Cannot read ${target}: ${(error as Error).message}`, {
       cause: error,
@@ -214,8 +241,10 @@ async function recover(target: string, kind: FolderKind): Promise<void> {
   const prefix = `.${basename(target)}.`;
   let names: string[];
   try {
+    // Only names this program gives (`.NAME.<run id>.tmp|old`, see siblingOf): a user's `.NAME.old`
+    // backup, or any other name, is never touched.
     names = (await readdir(parent)).filter(
-      (name) => name.startsWith(prefix) && (name.endsWith('.tmp') || name.endsWith('.old')),
+      (name) => name.startsWith(prefix) && RUN_SIBLING.test(name.slice(prefix.length)),
     );
   } catch {
     return;
@@ -224,8 +253,10 @@ async function recover(target: string, kind: FolderKind): Promise<void> {
   for (const name of names) {
     const path = join(parent, name);
     const marker = await readFolderMarker(path);
-    if (marker?.kind === kind)
-      found.push({ path, runId: name.slice(prefix.length, -4), marker, old: name.endsWith('.old') });
+    const runId = name.slice(prefix.length, -4);
+    const old = name.endsWith('.old');
+    // A temporary folder is marked with its own run id at once (FolderSet.open).
+    if (marker?.kind === kind && (old || marker.runId === runId)) found.push({ path, runId, marker, old });
   }
   // A temporary folder is stale when its writer is gone; a displaced one when the run swapping it is.
   const writerOf = (runId: string) =>
@@ -244,7 +275,46 @@ async function recover(target: string, kind: FolderKind): Promise<void> {
     await rename(newest.path, target);
     leftovers.splice(leftovers.indexOf(newest), 1);
   }
-  for (const { path } of leftovers) await rm(path, { recursive: true, force: true });
+  for (const { path } of leftovers) {
+    await rm(path, { recursive: true, force: true }).catch((error: NodeJS.ErrnoException) => {
+      throw new CoreError(
+        'TARGET_NOT_WRITABLE',
+        `${path}, left by an earlier run into ${target} that was stopped or could not finish, cannot be removed ` +
+          `(${error.code ?? error.message}). Make it writable (chmod -R u+w) or remove it, then run again ` +
+          '(nothing was written).',
+        { cause: error },
+      );
+    });
+  }
+}
+
+/** A run id (newRunId) and the suffix of a temporary or displaced sibling. */
+const RUN_SIBLING = /^\d{8}T\d{6}Z-[0-9a-f]{6}\.(tmp|old)$/;
+
+/**
+ * Throws `TARGET_NOT_WRITABLE` when the folder being replaced, or a folder in it, is read-only:
+ * replacing it would fail half-way (the new set swapped in, the old one left beside it). A real
+ * write, as in assertWritableParent.
+ */
+async function assertRemovable(target: string): Promise<void> {
+  let folders: string[];
+  try {
+    folders = (await entriesUnder(target)).folders.map((folder) => join(target, folder));
+  } catch {
+    return; // absent
+  }
+  for (const folder of [target, ...folders]) {
+    try {
+      await rmdir(await mkdtemp(join(folder, '.crypto-anomaly-probe-')));
+    } catch (error) {
+      throw new CoreError(
+        'TARGET_NOT_WRITABLE',
+        `${target} cannot be replaced: ${folder} is read-only (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}). ` +
+          'Make it writable (chmod -R u+w) or choose another folder (nothing was written).',
+        { cause: error },
+      );
+    }
+  }
 }
 
 /**
@@ -266,6 +336,7 @@ export async function prepareTarget(dir: string, kind: FolderKind): Promise<stri
   }
   await recover(target, kind);
   await assertReplaceable(target, kind);
+  await assertRemovable(target);
   await assertWritableParent(target);
   return target;
 }
@@ -352,7 +423,9 @@ export class FolderSet {
         cause: error,
       });
     }
-    if (displaced) await rm(previous, { recursive: true, force: true });
+    // The new set is in place; an old one that cannot be removed now (made read-only since the
+    // checks) stays beside it, and the next run into this folder names it (recover).
+    if (displaced) await rm(previous, { recursive: true, force: true }).catch(() => {});
     return files;
   }
 

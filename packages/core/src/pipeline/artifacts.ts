@@ -1,4 +1,5 @@
-import { join, resolve } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import {
   type AnomalyRow,
   type DetectorName,
@@ -57,7 +58,8 @@ export function assertSeparateFolders(
   modelDir: string | undefined,
 ) {
   if (outDir === undefined || modelDir === undefined) return;
-  const [out, model] = [resolve(outDir), resolve(modelDir)];
+  // Through symbolic links too: `--model latest/model --out runs/btc` with latest -> runs/btc.
+  const [out, model] = [realPathOf(outDir), realPathOf(modelDir)];
   const clash =
     mode === 'detect'
       ? isInside(model, out) || isInside(out, model)
@@ -71,6 +73,18 @@ export function assertSeparateFolders(
         : `outDir ${out} and modelDir ${model} overlap: each would replace the other. Use two separate ` +
             'folders (the model may be <outDir>/model).',
     );
+  }
+}
+
+/** `path` resolved, with the part of it that exists through its symbolic links (realpath). */
+function realPathOf(path: string): string {
+  const absolute = resolve(path);
+  for (let existing = absolute; ; existing = dirname(existing)) {
+    try {
+      return join(realpathSync(existing), relative(existing, absolute));
+    } catch {
+      if (dirname(existing) === existing) return absolute;
+    }
   }
 }
 
