@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, open, readlink, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 
 /**
@@ -18,6 +18,8 @@ export async function writeFileAtomically<T>(
     `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.partial`,
   );
   try {
+    // A missing folder is created, as a run's --out folder is.
+    await mkdir(dirname(target), { recursive: true });
     const result = await write(temporary);
     const handle = await open(temporary, 'r+');
     try {
@@ -34,17 +36,21 @@ export async function writeFileAtomically<T>(
 }
 
 /**
- * What a write to `path` would replace: nothing (no file, or an empty one), a folder, or a file
- * whose first `bytes` bytes are given, for the writer to tell whether it wrote that file itself
- * (a header, a signature) before replacing it.
+ * What a write to `path` would replace: nothing (no file, or an empty one), a folder, a symbolic
+ * link (which the rename of writeFileAtomically would replace, link and all: the writer refuses
+ * it), or a file whose first `bytes` bytes are given, for the writer to tell whether it wrote that
+ * file itself (a header, a signature) before replacing it.
  */
 export async function existingTarget(
   path: string,
   bytes: number,
-): Promise<{ kind: 'none' } | { kind: 'folder' } | { kind: 'file'; head: Buffer }> {
+): Promise<
+  { kind: 'none' } | { kind: 'folder' } | { kind: 'link'; to: string } | { kind: 'file'; head: Buffer }
+> {
   let size: number;
   try {
-    const stats = await stat(path);
+    const stats = await lstat(path);
+    if (stats.isSymbolicLink()) return { kind: 'link', to: await readlink(path) };
     if (stats.isDirectory()) return { kind: 'folder' };
     size = stats.size;
   } catch (error) {

@@ -1,9 +1,10 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   csvSource,
+  formatCsvTime,
   generateSampleMarket,
   isDataError,
   KLINE_CSV_HEADER,
@@ -262,6 +263,42 @@ describe('CSV export: one atomic write that replaces only its own files', () => 
     await mkdir(folderTarget);
     await expect(writeKlinesCsv(folderTarget, klines, { overwrite: true })).rejects.toThrow(/is a folder/);
     expect(await partials(folder)).toEqual([]);
+  });
+
+  it('replaces its own export only when no candle of it would be lost or changed', async () => {
+    const folder = await mkdtemp(join(directory, 'loses-'));
+    const path = join(folder, 'BTCUSDT_1h.csv');
+    await writeKlinesCsv(path, klines.slice(0, 100));
+    // The same pair exported again over a wider range: every candle held is in it.
+    expect(await writeKlinesCsv(path, klines.slice(0, 150))).toBe(150);
+    const before = await readFile(path, 'utf8');
+    for (const fewer of [klines.slice(100, 130), klines.slice(0, 149)]) {
+      const error = await writeKlinesCsv(path, fewer).catch((e: unknown) => e);
+      expect(isDataError(error) && error.code).toBe('TARGET_NOT_OURS');
+      expect(String(error)).toMatch(/holds \d+ candles? this export does not have/);
+    }
+    const changed = klines.slice(0, 150).map((k, i) => (i === 7 ? { ...k, close: k.close + 1 } : k));
+    await expect(writeKlinesCsv(path, changed)).rejects.toThrow(
+      new RegExp(`holds 1 candle .*opens ${formatCsvTime(klines[7]!.openTime)}`),
+    );
+    expect(await readFile(path, 'utf8')).toBe(before);
+    expect(await partials(folder)).toEqual([]);
+    expect(await writeKlinesCsv(path, klines.slice(0, 10), { overwrite: true })).toBe(10);
+  });
+
+  it('refuses a symbolic link in place of the file, and leaves the link and its file', async () => {
+    const folder = await mkdtemp(join(directory, 'link-'));
+    const real = join(folder, 'real.csv');
+    await writeKlinesCsv(real, klines.slice(0, 10));
+    await symlink(real, join(folder, 'latest.csv'));
+    await expect(writeKlinesCsv(join(folder, 'latest.csv'), klines)).rejects.toThrow(/is a symbolic link/);
+    expect((await lstat(join(folder, 'latest.csv'))).isSymbolicLink()).toBe(true);
+    expect(await readKlinesCsv(real)).toEqual(klines.slice(0, 10));
+  });
+
+  it('creates a missing folder for the file, as a run creates its --out folder', async () => {
+    const folder = await mkdtemp(join(directory, 'missing-'));
+    expect(await writeKlinesCsv(join(folder, 'a', 'b', 'out.csv'), klines.slice(0, 5))).toBe(5);
   });
 
   it('writes the labels file through the same rename', async () => {

@@ -170,8 +170,11 @@ async function csvTargetOrRefuse<T>(work: () => Promise<T>, target: string): Pro
     if (error instanceof Error && error.name === 'DataError' && code === 'TARGET_NOT_OURS') {
       throw new CliError(
         'USAGE',
-        `--csv: ${target} already exists and is not a kline CSV written by crypto-anomaly; it was left as it is. ` +
-          'Name another file with --csv, or move this one aside and run again',
+        // The library's own words, but for the API's way out ({ overwrite: true }), which --csv has not.
+        error.message.includes('overwrite: true')
+          ? `--csv: ${target} already exists and is not a kline CSV written by crypto-anomaly; it was left as it is. ` +
+              'Name another file with --csv, or move this one aside and run again'
+          : `--csv: ${error.message.replace(/\.$/, '')}`,
         {
           option: '--csv',
           hint: 'name another file with --csv, or move the existing one aside',

@@ -535,6 +535,13 @@ export async function assertHtmlReportTarget(path: string): Promise<void> {
   if (target.kind === 'folder') {
     throw new CoreError('INVALID_ARGUMENT', `${path} is a folder: name the HTML file to write.`);
   }
+  if (target.kind === 'link') {
+    throw new CoreError(
+      'TARGET_NOT_OURS',
+      `${path} is a symbolic link (to ${target.to}), and the report replaces its file whole, the link with it, ` +
+        'so it was left as it is: name the file it points to, or another file (nothing was written).',
+    );
+  }
   if (target.kind === 'none' || target.head.toString('utf8') === HTML_REPORT_SIGNATURE) return;
   throw new CoreError(
     'TARGET_NOT_OURS',
