@@ -1,4 +1,12 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -153,7 +161,7 @@ describe('crypto-anomaly score errors', () => {
     const args = ['score', '--detector', 'iforest', '--input', input, '--trees', '20', '--out'];
     expect(await main([...args, notes], refused.context)).toBe(ExitCode.usageError);
     expect(refused.err[0]).toMatch(
-      /^error: --out .*over-notes\.txt already exists and is not a scored CSV crypto-anomaly wrote \(its first line: "my precious notes"\); it was left as it is$/,
+      /^error: --out .*over-notes\.txt already exists and is not a scored copy of .*over\.csv that crypto-anomaly wrote \(its first line: "my precious notes"\); it was left as it is$/,
     );
     expect(refused.err[1]).toBe('hint: name another file with --out, or move the existing one aside');
     expect(readFileSync(notes, 'utf8')).toBe('my precious notes\n');
@@ -162,6 +170,26 @@ describe('crypto-anomaly score errors', () => {
     expect(await main([...args, out], captureContext().context)).toBe(ExitCode.success);
     expect(await main([...args, out], captureContext().context)).toBe(ExitCode.success);
     expect(readFileSync(out, 'utf8').startsWith('x,y,score,is_anomaly\n')).toBe(true);
+    // A file with that header but flags that are not its scores above one threshold (labels a
+    // person set, or a scored copy edited since): not replaced.
+    const scored = readFileSync(out, 'utf8').trim().split('\n');
+    const edited = scored.map((line, i) => (i === 0 ? line : line.replace(/,[01]$/, i % 2 ? ',1' : ',0')));
+    const labels = file('over-labels.csv', `${edited.join('\n')}\n`);
+    const kept = captureContext();
+    expect(await main([...args, labels], kept.context)).toBe(ExitCode.usageError);
+    expect(kept.err[0]).toMatch(/is_anomaly column is not its scores above one threshold/);
+    expect(readFileSync(labels, 'utf8')).toBe(`${edited.join('\n')}\n`);
+    // A scored CSV of another input (another header) is not this input's either.
+    const other = file('other-scored.csv', 'timestamp,value,score,is_anomaly\n2024-01-01,1,0.9,1\n');
+    expect(await main([...args, other], captureContext().context)).toBe(ExitCode.usageError);
+    expect(readFileSync(other, 'utf8')).toBe('timestamp,value,score,is_anomaly\n2024-01-01,1,0.9,1\n');
+    // A symbolic link in place of --out: left, link and file.
+    const link = join(dir, 'latest-scored.csv');
+    symlinkSync(out, link);
+    const linked = captureContext();
+    expect(await main([...args, link], linked.context)).toBe(ExitCode.usageError);
+    expect(linked.err[0]).toMatch(/is a symbolic link/);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
   });
 
   it('exits 2 for a missing required flag or an unknown column', async () => {

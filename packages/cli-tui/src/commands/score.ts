@@ -1,5 +1,7 @@
+import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import {
   DETECTOR_NAMES,
   type DetectorName,
@@ -118,7 +120,7 @@ temporary file renamed at the end: an interrupted run leaves no half-written fil
           hint: 'write the scored rows to another file, e.g. --out scored.csv',
         });
       }
-      await assertScoredCsvTarget(resolve(out!));
+      await assertScoredCsvTarget(resolve(out!), input!);
       const columns = pick(command, 'columns', fromConfig.columns);
       const exclude = pick(command, 'exclude', fromConfig.exclude);
       if (columns && flags.exclude && command.getOptionValueSource('exclude') === 'cli') {
@@ -177,10 +179,12 @@ temporary file renamed at the end: an interrupted run leaves no half-written fil
 }
 
 /**
- * `--out` may be a new or empty file, or one `score` wrote before (its header ends with
- * `score,is_anomaly`), which is replaced: any other file is refused before any work, left as it is.
+ * `--out` may be a new or empty file, or a scored copy of this --input that `score` wrote: its
+ * header is the input's plus `score,is_anomaly`, and its flags are its scores above one threshold
+ * (a file whose flags someone edited, a labelled copy, is not). That one is replaced, losing only
+ * scores `score` computes again; any other file is refused before any work and left as it is.
  */
-async function assertScoredCsvTarget(path: string): Promise<void> {
+async function assertScoredCsvTarget(path: string, input: string): Promise<void> {
   const target = await existingTarget(path, 1 << 16);
   if (target.kind === 'folder') {
     throw new CliError('USAGE', `--out ${path} is a folder: name the CSV file to write`, {
@@ -189,19 +193,68 @@ async function assertScoredCsvTarget(path: string): Promise<void> {
     });
   }
   if (target.kind === 'none') return;
-  const header = target.head.toString('utf8').split(/\r?\n/, 1)[0]!;
-  if (!/(^|,)score,is_anomaly$/.test(header)) {
+  const refuse = (why: string) =>
     // Exit 2 as a refused target is, with the hint printed (a usage error prints the usage line).
-    throw new CliError(
-      'RUNTIME',
-      `--out ${path} already exists and is not a scored CSV crypto-anomaly wrote (its first line: ${JSON.stringify(header.slice(0, 60))}); it was left as it is`,
-      {
-        option: '--out',
-        hint: 'name another file with --out, or move the existing one aside',
-        exitCode: ExitCode.usageError,
-      },
+    new CliError('RUNTIME', `--out ${path} ${why}; it was left as it is`, {
+      option: '--out',
+      hint: 'name another file with --out, or move the existing one aside',
+      exitCode: ExitCode.usageError,
+    });
+  if (target.kind === 'link') {
+    throw refuse(`is a symbolic link (to ${target.to}), and score replaces its file whole, the link with it`);
+  }
+  const header = firstLine(target.head.toString('utf8'));
+  const inputHeader = firstLine(await readHead(input));
+  if (header !== `${inputHeader},score,is_anomaly`) {
+    throw refuse(
+      `already exists and is not a scored copy of ${input} that crypto-anomaly wrote (its first line: ${JSON.stringify(header.slice(0, 60))})`,
     );
   }
+  if (!(await flagsFollowScores(path))) {
+    throw refuse(
+      'already exists and its is_anomaly column is not its scores above one threshold (edited since?)',
+    );
+  }
+}
+
+function firstLine(text: string): string {
+  return text.replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0]!;
+}
+
+async function readHead(path: string): Promise<string> {
+  const handle = await open(path, 'r').catch(() => undefined);
+  if (!handle) return '';
+  try {
+    const buffer = Buffer.alloc(1 << 16);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    return buffer.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Whether every row's is_anomaly (0 or 1, its last field) is its score (the one before) above one threshold. */
+async function flagsFollowScores(path: string): Promise<boolean> {
+  let highestUnflagged = Number.NEGATIVE_INFINITY;
+  let lowestFlagged = Number.POSITIVE_INFINITY;
+  let first = true;
+  for await (const line of createInterface({
+    input: createReadStream(path),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  })) {
+    if (first || line === '') {
+      first = false;
+      continue;
+    }
+    const flagAt = line.lastIndexOf(',');
+    const scoreAt = line.lastIndexOf(',', flagAt - 1);
+    const flag = line.slice(flagAt + 1);
+    const score = Number(line.slice(scoreAt + 1, flagAt));
+    if (scoreAt < 0 || Number.isNaN(score) || (flag !== '0' && flag !== '1')) return false;
+    if (flag === '1') lowestFlagged = Math.min(lowestFlagged, score);
+    else highestUnflagged = Math.max(highestUnflagged, score);
+  }
+  return highestUnflagged <= lowestFlagged;
 }
 
 /** `--detector`: one of SCORE_DETECTORS, or `iforest`, the earlier name of isolation-forest. */
