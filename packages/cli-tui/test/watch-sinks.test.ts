@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AlertCooldown, AlertsFileSink, WebhookSink } from '../src/watch/sinks.js';
+import { AlertCooldown, AlertsFileSink, WebhookSink, webhookFingerprint } from '../src/watch/sinks.js';
 import { alertOf, MINUTE, T0 } from './watch-fixtures.js';
 
 const ids = (path: string) =>
@@ -115,6 +115,12 @@ describe('AlertsFileSink', () => {
     );
     expect(readFileSync(notes, 'utf8')).toBe('my precious notes\n');
     expect(readFileSync(other, 'utf8').split('\n')).toHaveLength(3);
+    // Records of another program that merely have an id (tickets) are not alerts either.
+    const tickets = join(work, 'tickets.jsonl');
+    writeFileSync(tickets, '{"id":"ticket-1","title":"my task"}\n');
+    expect(() => new AlertsFileSink(tickets)).toThrow(/line 1: .*ticket-1/);
+    expect(readFileSync(tickets, 'utf8')).toBe('{"id":"ticket-1","title":"my task"}\n');
+    expect(() => new AlertsFileSink(work)).toThrow(/is a folder/);
   });
 });
 
@@ -200,6 +206,25 @@ describe('WebhookSink', () => {
     await until(() => receiver.received.length === 4);
     await other.close();
     expect(existsSync(journalPath)).toBe(true);
+    // The journal names each webhook by a fingerprint: its URL (often its secret) is not on disk.
+    const journal = readFileSync(journalPath, 'utf8');
+    expect(journal).not.toContain(receiver.url);
+    expect(journal).toContain(webhookFingerprint(receiver.url));
+  });
+
+  it('reads a journal written before fingerprints (url in each line): what it sent is not sent again', async () => {
+    const journalPath = join(work, 'legacy.jsonl');
+    const sent = alertOf('BTCUSDT', T0);
+    writeFileSync(
+      journalPath,
+      `${JSON.stringify({ url: receiver.url, queued: sent })}\n${JSON.stringify({ url: receiver.url, sent: sent.id })}\n`,
+    );
+    const sink = new WebhookSink({ url: receiver.url, journalPath, retryBaseMs: 5 });
+    sink.deliver(sent);
+    sink.deliver(alertOf('BTCUSDT', T0 + MINUTE));
+    await until(() => receiver.received.length === 1);
+    await sink.close();
+    expect(receiver.received.map((r) => r.id)).toEqual([`BTCUSDT:1m:${T0 + MINUTE}:consensus`]);
   });
 });
 

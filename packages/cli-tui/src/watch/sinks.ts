@@ -1,4 +1,5 @@
-import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import type { Alert } from '@crypto-anomaly/core';
 import { CliError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
@@ -16,6 +17,13 @@ function readOwnJsonLines(
   isOurs: (entry: Record<string, unknown>) => boolean,
 ): { entries: Record<string, unknown>[]; endsWithNewline: boolean } {
   if (!existsSync(path)) return { entries: [], endsWithNewline: true };
+  if (statSync(path).isDirectory()) {
+    throw new CliError('RUNTIME', `${flag} ${path} is a folder: name the file to append to`, {
+      option: flag,
+      hint: `e.g. ${flag} ${path.replace(/\/+$/, '')}/alerts.jsonl`,
+      exitCode: ExitCode.usageError,
+    });
+  }
   const text = readFileSync(path, 'utf8');
   const entries: Record<string, unknown>[] = [];
   const lines = text.split('\n');
@@ -66,7 +74,12 @@ export class AlertsFileSink implements AlertSink {
     const { entries, endsWithNewline } = readOwnJsonLines(
       path,
       '--alerts-file',
-      (entry) => typeof entry['id'] === 'string',
+      // An alert as watch writes it (core's Alert): not merely any record with an id.
+      (entry) =>
+        typeof entry['id'] === 'string' &&
+        typeof entry['symbol'] === 'string' &&
+        typeof entry['detector'] === 'string' &&
+        typeof entry['openTime'] === 'number',
     );
     this.ids = new Set(entries.map((entry) => entry['id'] as string));
     this.needsNewline = !endsWithNewline;
@@ -114,10 +127,17 @@ export interface WebhookSinkOptions {
   onError?: (message: string) => void;
 }
 
-type JournalEntry =
-  | { url: string; queued: Alert }
-  | { url: string; sent: string }
-  | { url: string; dropped: string; reason: string };
+/**
+ * A journal line. `to` is the webhook's fingerprint (`webhookFingerprint`), not its URL, which
+ * usually holds the webhook's secret; journals written before it carry `url`, still read.
+ */
+type JournalEntry = ({ to: string } | { url: string }) &
+  ({ queued: Alert } | { sent: string } | { dropped: string; reason: string });
+
+/** The webhook a journal line is for, without its URL: the first 16 hex digits of its SHA-256. */
+export function webhookFingerprint(url: string): string {
+  return createHash('sha256').update(url).digest('hex').slice(0, 16);
+}
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -150,17 +170,21 @@ export class WebhookSink implements AlertSink {
   /** Alerts given up on, this run. */
   dropped = 0;
 
+  private readonly to: string;
+
   constructor(private readonly options: WebhookSinkOptions) {
+    this.to = webhookFingerprint(options.url);
     const finished = new Set<string>();
     const queued = new Map<string, Alert>();
     const { entries } = readOwnJsonLines(
       options.journalPath,
       '--webhook-journal',
       (entry) =>
-        typeof entry['url'] === 'string' && ('queued' in entry || 'sent' in entry || 'dropped' in entry),
+        (typeof entry['to'] === 'string' || typeof entry['url'] === 'string') &&
+        ('queued' in entry || 'sent' in entry || 'dropped' in entry),
     );
     for (const entry of entries as unknown as JournalEntry[]) {
-      if (entry.url !== options.url) continue;
+      if ('to' in entry ? entry.to !== this.to : entry.url !== options.url) continue;
       if ('queued' in entry) queued.set(entry.queued.id, entry.queued);
       else if ('sent' in entry) finished.add(entry.sent);
       else if ('dropped' in entry) finished.add(entry.dropped);
@@ -184,7 +208,7 @@ export class WebhookSink implements AlertSink {
   deliver(alert: Alert): void {
     if (this.closed || this.known.has(alert.id)) return;
     this.known.add(alert.id);
-    this.record({ url: this.options.url, queued: alert });
+    this.record({ to: this.to, queued: alert });
     this.queue.push(alert);
     this.kick();
   }
@@ -208,10 +232,10 @@ export class WebhookSink implements AlertSink {
       this.queue.shift();
       if (outcome === 'sent') {
         this.sent++;
-        this.record({ url: this.options.url, sent: alert.id });
+        this.record({ to: this.to, sent: alert.id });
       } else {
         this.dropped++;
-        this.record({ url: this.options.url, dropped: alert.id, reason: outcome.reason });
+        this.record({ to: this.to, dropped: alert.id, reason: outcome.reason });
         this.options.onError?.(`webhook gave up on ${alert.id}: ${outcome.reason}`);
       }
     }
