@@ -16,6 +16,10 @@ import { CliError } from './errors.js';
 const positiveInteger = z.number().int().positive();
 const nonNegativeInteger = z.number().int().nonnegative();
 const dateInput = z.union([z.string().min(1), z.number().int().nonnegative()]);
+/** An http(s) URL without a login in it (it would be neither sent nor kept secret). */
+const httpUrl = z.url().refine((value) => /^https?:\/\//i.test(value) && !/^[a-z]+:\/\/[^/]*@/i.test(value), {
+  message: 'expected an http:// or https:// URL without a user or password in it',
+});
 /** The engine's own rule (core's `isContamination`), not a second copy that could disagree. */
 const contamination = z.number().refine(isContamination, `must be ${CONTAMINATION_RULE}`);
 
@@ -51,9 +55,9 @@ export const configFileSchema = z.strictObject({
   tui: z.boolean().optional(),
   charts: z.boolean().optional(),
   store: z.string().min(1).optional(),
-  baseUrl: z.url().optional(),
+  baseUrl: httpUrl.optional(),
   archive: z.boolean().optional(),
-  archiveBaseUrl: z.url().optional(),
+  archiveBaseUrl: httpUrl.optional(),
   /** fetch: deadline of one request, in seconds. */
   requestTimeout: z.number().positive().optional(),
   /** fetch: the limit for the whole fetch, in seconds. */
@@ -88,7 +92,11 @@ export function parseConfig(value: unknown, file = 'the config file'): ConfigFil
   const result = configFileSchema.safeParse(value, { reportInput: true });
   if (result.success) return result.data;
   // Core's wording, so a wrong `pipeline` key reads as it does from a library call.
-  const problems = describeConfigIssues(configFileSchema, result.error.issues);
+  // A URL's value is not echoed: a login in it is a secret.
+  const issues = result.error.issues.map((issue) =>
+    /url$/i.test(String(issue.path.at(-1) ?? '')) ? { ...issue, input: undefined } : issue,
+  );
+  const problems = describeConfigIssues(configFileSchema, issues);
   const first = result.error.issues[0];
   return failConfig(
     file,

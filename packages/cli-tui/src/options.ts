@@ -68,13 +68,51 @@ export const parse = {
     return number;
   },
   url(value: string): string {
+    let url: URL;
     try {
-      return new URL(value).toString().replace(/\/$/, '');
+      url = new URL(value);
     } catch {
       throw new InvalidArgumentError('Expected an absolute URL, e.g. https://api.binance.com.');
     }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      throw new InvalidArgumentError(`Expected an http:// or https:// URL, not ${url.protocol}//.`);
+    }
+    // Not echoed: the value carries a secret, which fetch would not send anyway.
+    if (url.username !== '' || url.password !== '') {
+      throw new InvalidArgumentError(
+        'The URL carries a user or password (USER:PASS@), which is not sent; leave it out.',
+      );
+    }
+    return url.toString().replace(/\/$/, '');
+  },
+  /**
+   * `--webhook`: an https URL (http only to this machine: 127.0.0.1, ::1, localhost). A webhook's
+   * URL usually is its secret (a token in its path or query), so it only travels encrypted.
+   */
+  webhookUrl(value: string): string {
+    const url = parse.url(value);
+    const { protocol, hostname } = new URL(url);
+    if (protocol === 'http:' && !['127.0.0.1', '[::1]', 'localhost'].includes(hostname)) {
+      throw new InvalidArgumentError(
+        'Expected https://: a webhook URL usually holds its secret, so it is only sent encrypted (http:// is accepted for 127.0.0.1 and localhost).',
+      );
+    }
+    return url;
   },
 };
+
+/**
+ * A URL as it is shown (status lines, logs): its origin only, for its path and query may hold a
+ * secret (a webhook's token).
+ */
+export function shownUrl(url: string): string {
+  try {
+    const { origin, pathname, search } = new URL(url);
+    return pathname === '/' && search === '' ? origin : `${origin}/…`;
+  } catch {
+    return '(a URL)';
+  }
+}
 
 /** How a plain number given as a date is read: its digit count says its unit. */
 const NUMBER_UNITS =

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import {
   type JetStreamClient,
   type JetStreamManager,
@@ -9,8 +10,16 @@ import {
   type StreamConfig,
 } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
-import { connect, type NatsConnection, nanos, headers as natsHeaders } from '@nats-io/transport-node';
+import {
+  type ConnectionOptions,
+  connect,
+  credsAuthenticator,
+  type NatsConnection,
+  nanos,
+  headers as natsHeaders,
+} from '@nats-io/transport-node';
 import { CliError } from '../errors.js';
+import { ExitCode } from '../exit-codes.js';
 import {
   BUCKETS,
   type BusOptions,
@@ -37,7 +46,20 @@ export function parseBusUrl(value: string): string {
     .split(',')
     .map((server) => server.trim())
     .filter((server) => server !== '');
-  if (servers.length === 0 || servers.some((server) => !/^(nats|tls):\/\/[^\s/]+(:\d+)?\/?$/.test(server))) {
+  // A login in the URL would sit in `ps`, the shell's history and every line naming the bus: the
+  // message names neither the value nor the secret.
+  if (servers.some((server) => /^[a-z]+:\/\/[^/]*@/i.test(server))) {
+    throw new CliError(
+      'RUNTIME',
+      '--bus carries a user, password or token (USER:PASS@ or TOKEN@); it was not used',
+      {
+        option: '--bus',
+        hint: 'give the login in the environment: NATS_USER and NATS_PASSWORD, NATS_TOKEN, or NATS_CREDS (a .creds file)',
+        exitCode: ExitCode.usageError,
+      },
+    );
+  }
+  if (servers.length === 0 || servers.some((server) => !/^(nats|tls):\/\/[^\s/@]+(:\d+)?\/?$/.test(server))) {
     throw new CliError('USAGE', `--bus: expected nats://HOST:PORT, got ${JSON.stringify(value)}`, {
       option: '--bus',
       hint: 'e.g. --bus nats://127.0.0.1:4222 (a cluster: several with commas)',
@@ -47,9 +69,47 @@ export function parseBusUrl(value: string): string {
 }
 
 /**
- * Connects to the NATS server(s) at `url` and reconnects for ever when the link drops (a server
- * restart, a failover): the commands keep running and resume. The first connection is tried for
- * `connectTimeoutMs` before giving up with an error that names --bus.
+ * The bus login, from the environment only: NATS_CREDS (a .creds file: JWT and seed), NATS_TOKEN,
+ * or NATS_USER with NATS_PASSWORD; none for a server without one. Never printed.
+ */
+export function busAuth(
+  env: NodeJS.ProcessEnv = process.env,
+): Pick<ConnectionOptions, 'user' | 'pass' | 'token' | 'authenticator'> {
+  const creds = env['NATS_CREDS'];
+  if (creds) {
+    let text: Uint8Array;
+    try {
+      text = readFileSync(creds);
+    } catch (error) {
+      throw new CliError(
+        'RUNTIME',
+        `NATS_CREDS names ${creds}, which cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+        {
+          hint: 'set NATS_CREDS to the path of the .creds file nsc or your operator gave you',
+          exitCode: ExitCode.usageError,
+        },
+      );
+    }
+    return { authenticator: credsAuthenticator(text) };
+  }
+  if (env['NATS_TOKEN']) return { token: env['NATS_TOKEN'] };
+  if (env['NATS_USER']) {
+    if (!env['NATS_PASSWORD']) {
+      throw new CliError('RUNTIME', 'NATS_USER is set without NATS_PASSWORD', {
+        hint: 'set NATS_PASSWORD too (or unset NATS_USER for a server without a login)',
+        exitCode: ExitCode.usageError,
+      });
+    }
+    return { user: env['NATS_USER'], pass: env['NATS_PASSWORD'] };
+  }
+  return {};
+}
+
+/**
+ * Connects to the NATS server(s) at `url`, with the login `busAuth` reads from the environment, and
+ * reconnects for ever when the link drops (a server restart, a failover): the commands keep
+ * running and resume. The first connection is tried for `connectTimeoutMs` (10 s) before giving
+ * up with an error that names --bus; a refused login gives up at once.
  */
 export async function connectBus(
   url: string,
@@ -57,23 +117,38 @@ export async function connectBus(
   options: Partial<BusOptions> & { onStatus?: (status: string) => void; connectTimeoutMs?: number } = {},
 ): Promise<Bus> {
   const resolved = { ...DEFAULT_BUS_OPTIONS, ...options };
+  const auth = busAuth();
+  const deadline = Date.now() + (options.connectTimeoutMs ?? 10_000);
   let nc: NatsConnection;
-  try {
-    nc = await connect({
-      servers: url.split(','),
-      name,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 250,
-      waitOnFirstConnect: true,
-      timeout: options.connectTimeoutMs ?? 10_000,
-      pingInterval: 5_000,
-    });
-  } catch (error) {
-    throw new CliError('RUNTIME', `cannot reach the NATS server at ${url}: ${(error as Error).message}`, {
-      option: '--bus',
-      hint: 'start it (nats-server -js -sd DIR) or fix --bus; JetStream must be enabled (-js)',
-      cause: error,
-    });
+  // The first connection: tried again until the deadline (a server still starting), then an error;
+  // once connected, the link is re-established for ever.
+  for (;;) {
+    try {
+      nc = await connect({
+        servers: url.split(','),
+        name,
+        ...auth,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 250,
+        waitOnFirstConnect: false,
+        timeout: Math.max(1_000, deadline - Date.now()),
+        pingInterval: 5_000,
+      });
+      break;
+    } catch (error) {
+      const message = (error as Error).message;
+      const login = /authori[sz]ation|authentication|user.*password|token/i.test(message);
+      if (login || Date.now() >= deadline) {
+        throw new CliError('RUNTIME', `cannot reach the NATS server at ${url}: ${message}`, {
+          option: '--bus',
+          hint: login
+            ? 'the server wants a login: set NATS_USER and NATS_PASSWORD, NATS_TOKEN, or NATS_CREDS (a .creds file)'
+            : 'start it (nats-server -js -sd DIR) or fix --bus; JetStream must be enabled (-js)',
+          cause: error,
+        });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
   }
   if (options.onStatus) {
     const onStatus = options.onStatus;

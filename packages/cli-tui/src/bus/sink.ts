@@ -3,6 +3,7 @@ import type { Alert } from '@crypto-anomaly/core';
 import { AckPolicy, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import type { CommandContext } from '../command-context.js';
+import { shownUrl } from '../options.js';
 import { withStopSignals } from '../session.js';
 import { AlertsFileSink } from '../watch/sinks.js';
 import { STREAMS } from './bus-api.js';
@@ -68,7 +69,7 @@ async function sink(settings: SinkSettings, context: CommandContext, signal: Abo
       });
     }
     context.err(
-      `${label}: ${exists ? 'resuming' : 'new'} consumer ${durable} on ${settings.filter} → ${settings.target.kind === 'file' ? settings.target.path : settings.target.url}${file ? ` (${file.size} alerts already in it)` : ''}`,
+      `${label}: ${exists ? 'resuming' : 'new'} consumer ${durable} on ${settings.filter} → ${settings.target.kind === 'file' ? settings.target.path : shownUrl(settings.target.url)}${file ? ` (${file.size} alerts already in it)` : ''}`,
     );
     const consumer = await bus.js.consumers.get(STREAMS.alerts, durable);
     const messages = await consumer.consume({ max_messages: 256 });

@@ -13,7 +13,11 @@ export function addSinkCommand(program: Command, context: CommandContext): void 
     .description('deliver the alerts of the bus (NATS JetStream) to a file or a webhook, each alert once')
     .requiredOption('--bus <url>', 'the NATS server(s): nats://HOST:PORT, a cluster with commas')
     .option('--alerts-file <file>', 'append each alert to FILE as a JSON line (never one id twice)')
-    .option('--webhook <url>', 'POST each alert as JSON (Idempotency-Key: the alert id)', parse.url)
+    .option(
+      '--webhook <url>',
+      'POST each alert as JSON over https (Idempotency-Key: the alert id)',
+      parse.webhookUrl,
+    )
     .option(
       '--name <name>',
       "the sink's durable consumer is sink-NAME: a restart resumes it (default from the file or host)",

@@ -84,8 +84,8 @@ export function addWatchCommand(program: Command, context: CommandContext): void
     .option('--alerts-file <file>', 'append each alert to FILE as a JSON line (never one id twice)')
     .option(
       '--webhook <url>',
-      'POST each alert as JSON to URL (retried with backoff; never one id twice)',
-      parse.url,
+      'POST each alert as JSON to URL (https; retried with backoff; never one id twice)',
+      parse.webhookUrl,
     )
     .option(
       '--webhook-journal <file>',

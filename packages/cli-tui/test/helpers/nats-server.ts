@@ -51,7 +51,8 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startNatsServer(): Promise<NatsServer> {
+/** `extraArgs`: more nats-server flags, e.g. a login (--user U --pass P). */
+export async function startNatsServer(extraArgs: readonly string[] = []): Promise<NatsServer> {
   const binary = natsServerBinary();
   if (!binary) throw new Error(natsSkipReason);
   const storeDir = mkdtempSync(join(tmpdir(), 'nats-js-'));
@@ -60,9 +61,13 @@ export async function startNatsServer(): Promise<NatsServer> {
   let output = '';
 
   const start = async () => {
-    const spawned = spawn(binary, ['-js', '-sd', storeDir, '-a', '127.0.0.1', '-p', String(port)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const spawned = spawn(
+      binary,
+      ['-js', '-sd', storeDir, '-a', '127.0.0.1', '-p', String(port), ...extraArgs],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     child = spawned;
     await new Promise<void>((resolve, reject) => {
       const from = output.length;
