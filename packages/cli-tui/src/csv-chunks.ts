@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import type { Matrix } from '@crypto-anomaly/core';
 import { CsvError, type Options, parse } from 'csv-parse';
 import { CliError } from './errors.js';
+import { ExitCode } from './exit-codes.js';
 
 /** A number cell, or NaN when the text is not a plain decimal number. */
 export function parseNumberCell(text: string): number {
@@ -17,8 +18,8 @@ const PARSE_OPTIONS: Options = {
   // Any line end, even mixed in one file; a quoted field may hold commas, quotes and line ends.
   record_delimiter: ['\r\n', '\n', '\r'],
   skip_empty_lines: true,
-  // A short row's missing cells read as empty (named if scored); a stray quote inside an
-  // unquoted field is kept as text.
+  // A row of another length is read, then refused by readChunks with its line; a stray quote
+  // inside an unquoted field is kept as text.
   relax_column_count: true,
   relax_quotes: true,
 };
@@ -157,11 +158,25 @@ export async function chooseColumns(
     indices = [];
     known.forEach((name, index) => {
       if (options.exclude?.includes(name)) return;
+      // Numeric when most of its first cells are numbers: one bad cell (NaN, n/a) among them is
+      // then named by readChunks, as it is further down, rather than silently dropping the column.
       const values = samples.map((row) => row[index] ?? '').filter((cell) => cell.trim() !== '');
-      if (values.length > 0 && values.every((cell) => !Number.isNaN(parseNumberCell(cell))))
-        indices.push(index);
+      const numbers = values.filter((cell) => !Number.isNaN(parseNumberCell(cell))).length;
+      if (values.length > 0 && numbers * 2 > values.length) indices.push(index);
       else skipped.push(name);
     });
+  }
+  const separator =
+    known.length === 1 ? [';', '\t', '|'].find((mark) => known[0]!.includes(mark)) : undefined;
+  if (separator) {
+    throw new CliError(
+      'RUNTIME',
+      `--input ${path} has one column, ${JSON.stringify(known[0]!.slice(0, 60))}: it looks separated by ${JSON.stringify(separator)}, and score reads comma-separated files`,
+      {
+        hint: `convert it to commas first, e.g. tr '${separator === '\t' ? '\\t' : separator}' ',' < in > out.csv (when no field holds a comma)`,
+        exitCode: ExitCode.usageError,
+      },
+    );
   }
   if (indices.length === 0) {
     throw new CliError('USAGE', `--columns: no numeric column to score in ${path}`, {
@@ -211,6 +226,15 @@ export async function* readChunks(
       if (!sawHeader) {
         sawHeader = true;
         continue;
+      }
+      // Every row has the header's fields: a row's text is written back beside its score, and a
+      // longer or shorter one would put its score under another column.
+      if (fields.length !== choice.header.length) {
+        throw new CliError(
+          'RUNTIME',
+          `line ${line} of ${path} has ${fields.length} field${fields.length === 1 ? '' : 's'}, the header ${choice.header.length}`,
+          { hint: 'fix that row (a stray comma, a missing cell), then run again; nothing was written' },
+        );
       }
       const row = texts.length;
       if (row === 0) firstLine = line;

@@ -100,6 +100,32 @@ describe('chooseColumns and readChunks', () => {
     );
   });
 
+  it('keeps a numeric column with one bad cell among its first rows, and names that cell', async () => {
+    const rows = Array.from({ length: 30 }, (_, i) => `${i},${i * 2}`);
+    rows[0] = '0.5,NaN';
+    const early = file('early.csv', `a,b\n${rows.join('\n')}\n`);
+    expect((await chooseColumns(early, {})).names).toEqual(['a', 'b']);
+    await expect(chunksOf(early)).rejects.toThrow(
+      /line 2 of .*early\.csv, column "b": "NaN" is not a number/,
+    );
+  });
+
+  it('refuses a row with more or fewer fields than the header, naming its line', async () => {
+    const longer = file('longer.csv', 'a,b\n1,2\n3,4,9\n');
+    await expect(chunksOf(longer, { columns: ['a', 'b'] })).rejects.toThrow(
+      /line 3 of .*longer\.csv has 3 fields, the header 2/,
+    );
+    const shorter = file('shorter.csv', 'a,b,note\n1,2,x\n3,4\n');
+    await expect(chunksOf(shorter, { columns: ['a', 'b'] })).rejects.toThrow(
+      /line 3 .* has 2 fields, the header 3/,
+    );
+  });
+
+  it('says a file separated by semicolons is not comma-separated', async () => {
+    const semi = file('semi.csv', 'a;b\n1;2\n3;4\n');
+    await expect(chooseColumns(semi, {})).rejects.toThrow(/looks separated by ";"/);
+  });
+
   it('says when the file cannot be read', async () => {
     await expect(chooseColumns(join(dir, 'missing.csv'), {})).rejects.toThrow(
       /cannot read --input .*missing\.csv \(ENOENT\)/,
@@ -190,6 +216,37 @@ describe('crypto-anomaly score errors', () => {
     expect(await main([...args, link], linked.context)).toBe(ExitCode.usageError);
     expect(linked.err[0]).toMatch(/is a symbolic link/);
     expect(lstatSync(link).isSymbolicLink()).toBe(true);
+  });
+
+  it('reads --out=~/… as the home folder, as a shell would, not as a folder named ~', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'cli-home-'));
+    const input = file(
+      'home-in.csv',
+      `x,y\n${Array.from({ length: 30 }, (_, i) => `${i},${i % 5}`).join('\n')}\n`,
+    );
+    const before = process.env['HOME'];
+    const cwd = process.cwd();
+    process.env['HOME'] = home;
+    process.chdir(dir);
+    try {
+      const args = [
+        'score',
+        '--detector',
+        'iforest',
+        '--input',
+        input,
+        '--trees',
+        '10',
+        '--out=~/scored.csv',
+      ];
+      expect(await main(args, captureContext().context)).toBe(ExitCode.success);
+    } finally {
+      process.chdir(cwd);
+      if (before === undefined) delete process.env['HOME'];
+      else process.env['HOME'] = before;
+    }
+    expect(existsSync(join(home, 'scored.csv'))).toBe(true);
+    expect(existsSync(join(dir, '~'))).toBe(false);
   });
 
   it('exits 2 for a missing required flag or an unknown column', async () => {
