@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { CandleAcceptance, Interval, KlineSource } from '@crypto-anomaly/data';
 import * as data from '@crypto-anomaly/data';
 import { type Command, Option } from 'commander';
 import type { ConfigFile } from './config.js';
 import { CliError } from './errors.js';
+import { ExitCode } from './exit-codes.js';
 import { renderFill } from './fetching.js';
 import { configDate, parse, pick, readDate } from './options.js';
 import type { Reporter } from './reporter-api.js';
@@ -255,6 +256,23 @@ export async function openSource(
     }
     case 'csv': {
       const fromName = data.parseKlineFileName(settings.input!);
+      // A pair that contradicts the file's name would label its candles, outputs and model wrong
+      // (a wrong interval is refused by the candles' own grid).
+      if (
+        settings.symbol !== undefined &&
+        fromName.symbol !== undefined &&
+        settings.symbol !== fromName.symbol
+      ) {
+        throw new CliError(
+          'RUNTIME',
+          `--input ${basename(settings.input!)} holds ${fromName.symbol} by its name, but the pair given (--symbol or the config's symbol) is ${settings.symbol}: its outputs and model would be labelled with the wrong pair`,
+          {
+            option: '--symbol',
+            hint: `leave --symbol out (the file's name gives ${fromName.symbol}), or rename the file if its name is wrong`,
+            exitCode: ExitCode.usageError,
+          },
+        );
+      }
       const symbol = settings.symbol ?? fromName.symbol ?? defaults.symbol;
       const interval = settings.interval ?? fromName.interval ?? defaults.interval;
       const source = data.csvSource(settings.input!, { symbol, interval });
