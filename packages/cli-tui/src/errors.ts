@@ -141,7 +141,7 @@ const LIBRARY_ADVICE: {
     CHECKSUM_MISMATCH: runtime(
       'an archive file failed its checksum: run again to download it afresh, or leave out --archive',
     ),
-    NOT_FOUND: runtime('check the path given to --input (it is read, never created)'),
+    NOT_FOUND: runtime('check the path given to --input: a CSV file (it is read, never created)'),
     MALFORMED_CSV: runtime(
       'fix or delete the line named above; the file must be a Binance kline CSV (12 columns, times in ms or µs)',
     ),

@@ -49,6 +49,10 @@ describe('labels', () => {
     expect(parseTime('2024-01-02')).toBe(Date.UTC(2024, 0, 2));
     expect(parseTime('2024-01-02T03:04:05+01:00')).toBe(Date.UTC(2024, 0, 2, 2, 4, 5));
     expect(parseTime('1700000000000')).toBe(1_700_000_000_000);
+    // Ten digits are Unix seconds, as the command line reads them.
+    expect(parseTime('1722816000')).toBe(1_722_816_000_000);
+    expect(parseTime('1722816000.5')).toBe(1_722_816_000_500);
+    expect(() => parseEventsCsv('time\n\n')).toThrow(/a header \(line 1\) and no event/);
     expect(() => parseTime('yesterday')).toThrow(/not a time/);
     expect(parseEventsCsv('time\n2024-01-02\n2024-01-05 12:00:00\n')).toEqual([
       { start: Date.UTC(2024, 0, 2), end: Date.UTC(2024, 0, 2) },

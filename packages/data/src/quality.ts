@@ -193,6 +193,9 @@ function spacingName(ms: number): string {
   return ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : `${ms / 60_000} minutes`;
 }
 
+/** Open times below this (1973-03-03 as milliseconds) are Unix seconds written in the ms column. */
+const SECONDS_BELOW = 1e11;
+
 /**
  * Turns a quality report into the error to refuse the candles with, or undefined when they are fit
  * to train and score on. Refused: repeated open times, inconsistent candles (high < low, close
@@ -219,6 +222,20 @@ export function candleQualityError(
     return new DataError('BAD_CANDLES', `${where}${what}: ${list}${more}.`);
   };
   const step = report.interval === '1M' ? 0 : intervalToMilliseconds(report.interval);
+  // Open times before 1973 read as milliseconds: the file counts Unix seconds (1722816000 is
+  // 1970-01-20 in milliseconds); no other message would name the cause.
+  if (
+    report.firstOpenTime !== undefined &&
+    report.firstOpenTime > 0 &&
+    report.firstOpenTime < SECONDS_BELOW
+  ) {
+    return new DataError(
+      'BAD_CANDLES',
+      `${where}the open times look like Unix seconds, not milliseconds: the first, ${report.firstOpenTime}, ` +
+        `would be ${candleTime(report.firstOpenTime)}, and as seconds ${candleTime(report.firstOpenTime * 1000)}. ` +
+        'Binance klines count milliseconds: multiply open_time and close_time by 1000.',
+    );
+  }
   if (report.duplicates > 0) {
     return examples(
       (issue) => issue.reason.startsWith('duplicate'),

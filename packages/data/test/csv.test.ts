@@ -118,6 +118,8 @@ describe('CSV import', () => {
     await writeFile(path, 'time,price\n1,2\n');
     await expect(readKlinesCsv(path)).rejects.toThrow(/header lacks open_time, open/);
     await expect(readKlinesCsv(join(directory, 'nope.csv'))).rejects.toThrow(/CSV file not found/);
+    // The path, not a line of a file: a folder is named as one.
+    await expect(readKlinesCsv(directory)).rejects.toThrow(/is a folder, not a CSV file \(EISDIR\)/);
   });
 });
 

@@ -149,6 +149,17 @@ describe('candle checks before training', () => {
     );
   });
 
+  it('says when the open times are Unix seconds rather than milliseconds', () => {
+    const seconds = generateSampleMarket({ count: 50, interval: '1d' }).klines.map((k) => ({
+      ...k,
+      openTime: k.openTime / 1000,
+      closeTime: Math.floor(k.closeTime / 1000),
+    }));
+    expect(candleQualityError(analyzeKlines(seconds, 'BTCUSDT', '1d'))?.message).toMatch(
+      /the open times look like Unix seconds, not milliseconds: the first, 1704067200, would be 1970-01-20 .*as seconds 2024-01-01.*multiply open_time and close_time by 1000/,
+    );
+  });
+
   it.skipIf(!existsSync(fourHourly))(
     "accepts Binance's own 4h history once its gaps are allowed",
     async () => {

@@ -15,14 +15,18 @@ import {
 const NAIVE_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?$/;
 
 /**
- * A time as milliseconds since the epoch: a number (epoch ms), an ISO 8601 string with a zone, or
- * a zone-less `YYYY-MM-DD[ HH:MM[:SS[.fff…]]]`, read as UTC (NAB's and Binance's files carry none).
+ * A time as milliseconds since the epoch: a number (epoch ms), a string of digits (epoch ms, or
+ * Unix seconds when it has ten digits, e.g. 1722816000), an ISO 8601 string with a zone, or a
+ * zone-less `YYYY-MM-DD[ HH:MM[:SS[.fff…]]]`, read as UTC (NAB's and Binance's files carry none).
  */
 export function parseTime(value: string | number, field = 'time'): number {
   if (typeof value === 'number') {
     if (Number.isFinite(value)) return value;
   } else {
     const text = value.trim();
+    // Ten digits are Unix seconds (as the command line reads dates): 1722816000 read as
+    // milliseconds would be 1970-01-20 and match no candle, silently.
+    if (/^\d{10}(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
     if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);
     const naive = NAIVE_DATE_TIME.exec(text);
     if (naive) {
@@ -195,6 +199,13 @@ export function parseEventsCsv(text: string): TimeRange[] {
       const time = parseTime(cell(timeColumn, 'time'), `${where}: time`);
       events.push({ start: time, end: time, ...labelOf(cells) });
     }
+  }
+  // A header alone would judge every detector against no event at all, and say nothing.
+  if (events.length === 0) {
+    throw new CoreError(
+      'MISSING_COLUMN',
+      `the events CSV has a header (line ${headerLine + 1}) and no event: add one event per line below it.`,
+    );
   }
   return events;
 }

@@ -88,8 +88,24 @@ export async function* parseKlinesCsvStream(
   } catch (error) {
     if (error instanceof DataError) throw error;
     const csvError = error as Partial<CsvError>;
-    if ((error as { code?: string }).code === 'ENOENT') {
+    const systemCode = (error as { code?: string }).code;
+    if (systemCode === 'ENOENT') {
       throw new DataError('NOT_FOUND', `CSV file not found: ${path}.`, { cause: error });
+    }
+    // The path itself, not a line of the file: a folder, a name too long, no permission.
+    if (
+      systemCode === 'EISDIR' ||
+      systemCode === 'ENAMETOOLONG' ||
+      systemCode === 'EACCES' ||
+      systemCode === 'ENOTDIR'
+    ) {
+      const what =
+        systemCode === 'EISDIR'
+          ? 'is a folder, not a CSV file'
+          : systemCode === 'EACCES'
+            ? 'cannot be read (no permission)'
+            : 'is not a path to a file';
+      throw new DataError('NOT_FOUND', `${path} ${what} (${systemCode}).`, { cause: error });
     }
     if (csvError.code === 'CSV_QUOTE_NOT_CLOSED') {
       throw new DataError(
