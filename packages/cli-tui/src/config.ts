@@ -12,6 +12,7 @@ import {
 import { INTERVALS } from '@crypto-anomaly/data';
 import { z } from 'zod';
 import { CliError } from './errors.js';
+import { expandHome } from './home.js';
 
 const positiveInteger = z.number().int().positive();
 const nonNegativeInteger = z.number().int().nonnegative();
@@ -90,7 +91,7 @@ export type ConfigFile = z.infer<typeof configFileSchema>;
 /** Validates parsed JSON as a config file; the error names each wrong key by its path. */
 export function parseConfig(value: unknown, file = 'the config file'): ConfigFile {
   const result = configFileSchema.safeParse(value, { reportInput: true });
-  if (result.success) return result.data;
+  if (result.success) return withHomeExpanded(result.data) as ConfigFile;
   // Core's wording, so a wrong `pipeline` key reads as it does from a library call.
   // A URL's value is not echoed: a login in it is a secret.
   const issues = result.error.issues.map((issue) =>
@@ -103,6 +104,16 @@ export function parseConfig(value: unknown, file = 'the config file'): ConfigFil
     problems.join('; '),
     first && first.path.length > 0 ? configKeyPath(first.path) : undefined,
   );
+}
+
+/** A config's string values (paths among them) with a leading `~/` expanded, as a shell would. */
+function withHomeExpanded(value: unknown): unknown {
+  if (typeof value === 'string') return expandHome(value);
+  if (Array.isArray(value)) return value.map(withHomeExpanded);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, entry]) => [key, withHomeExpanded(entry)]));
+  }
+  return value;
 }
 
 function failConfig(file: string, problem: string, key?: string): never {
@@ -181,7 +192,8 @@ export async function loadConfig(path: string): Promise<ConfigFile> {
   }
   let json: unknown;
   try {
-    json = JSON.parse(stripJsonComments(text));
+    // A byte-order mark (Windows editors write one) is not JSON, and invisible in the message.
+    json = JSON.parse(stripJsonComments(text.replace(/^\uFEFF/, '')));
   } catch (error) {
     return failConfig(path, `is not valid JSON (${(error as Error).message})`);
   }

@@ -17,6 +17,7 @@ import { addCompletionCommand } from './completion.js';
 import { findConfig } from './config.js';
 import { describeFailure, isCliError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
+import { expandHome } from './home.js';
 import { owedLegacyStoreNote } from './sources.js';
 import { VERSION } from './version.js';
 
@@ -119,6 +120,19 @@ function useFoundConfig(command: Command, context: CommandContext): void {
   context.err(`note: using the config file ${found} (--config FILE to use another)`);
 }
 
+/**
+ * `~` and `~/…` at the start of an option's value, as a shell would have expanded them: `--out=~/x`
+ * and a quoted "~/x" reach the program unexpanded, and would make a folder named `~` in the
+ * working folder (which `rm -rf ~` would then "clean up").
+ */
+function expandHomeInOptions(command: Command): void {
+  for (const [key, value] of Object.entries(command.opts())) {
+    if (typeof value === 'string' && /^~(\/|$)/.test(value)) {
+      command.setOptionValueWithSource(key, expandHome(value), command.getOptionValueSource(key) ?? 'cli');
+    }
+  }
+}
+
 /** Runs the command line and returns the exit code instead of exiting, so tests can call it. */
 export async function main(
   argv: readonly string[],
@@ -128,6 +142,7 @@ export async function main(
   let active: Command = program;
   program.hook('preAction', (_program, actionCommand) => {
     active = actionCommand;
+    expandHomeInOptions(actionCommand);
     useFoundConfig(actionCommand, context);
     owedLegacyStoreNote(actionCommand);
   });

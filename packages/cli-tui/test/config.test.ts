@@ -1,5 +1,5 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { INTERVALS } from '@crypto-anomaly/data';
 import { describe, expect, it } from 'vitest';
@@ -120,6 +120,17 @@ describe('config file', () => {
     const good = join(dir, 'good.json');
     writeFileSync(good, JSON.stringify({ epochs: 5 }));
     await expect(loadConfig(good)).resolves.toEqual({ epochs: 5 });
+    // A leading ~/ is the home folder, as in a shell.
+    const tilde = join(dir, 'tilde.json');
+    writeFileSync(tilde, JSON.stringify({ out: '~/ca-runs', store: 'data/~x.duckdb' }));
+    await expect(loadConfig(tilde)).resolves.toEqual({
+      out: join(homedir(), 'ca-runs'),
+      store: 'data/~x.duckdb',
+    });
+    // Saved by an editor that writes a byte-order mark.
+    const bom = join(dir, 'bom.json');
+    writeFileSync(bom, `\uFEFF${JSON.stringify({ epochs: 5 })}`);
+    await expect(loadConfig(bom)).resolves.toEqual({ epochs: 5 });
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, '{ "epochs": ');
     await expect(loadConfig(bad)).rejects.toThrow(/bad\.json: is not valid JSON/);
