@@ -72,15 +72,22 @@ export const parse = {
     try {
       url = new URL(value);
     } catch {
-      throw new InvalidArgumentError('Expected an absolute URL, e.g. https://api.binance.com.');
+      // Never echoed: a URL may hold a secret (a webhook's token).
+      throw usageError(
+        'URL',
+        'expected an absolute URL such as https://api.binance.com (the value is not shown here)',
+      );
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-      throw new InvalidArgumentError(`Expected an http:// or https:// URL, not ${url.protocol}//.`);
+      throw usageError('URL', `expected an http:// or https:// URL, not ${url.protocol}//`);
     }
-    // Not echoed: the value carries a secret, which fetch would not send anyway.
+    // Not echoed (commander's InvalidArgumentError would print the value): it carries a secret,
+    // which fetch would not send anyway.
     if (url.username !== '' || url.password !== '') {
-      throw new InvalidArgumentError(
-        'The URL carries a user or password (USER:PASS@), which is not sent; leave it out.',
+      throw usageError(
+        'URL',
+        'it carries a user or password (USER:PASS@), which is never sent; leave it out (the value is not shown here)',
+        'give the URL without USER:PASS@',
       );
     }
     return url.toString().replace(/\/$/, '');
@@ -93,8 +100,11 @@ export const parse = {
     const url = parse.url(value);
     const { protocol, hostname } = new URL(url);
     if (protocol === 'http:' && !['127.0.0.1', '[::1]', 'localhost'].includes(hostname)) {
-      throw new InvalidArgumentError(
-        'Expected https://: a webhook URL usually holds its secret, so it is only sent encrypted (http:// is accepted for 127.0.0.1 and localhost).',
+      // Not echoed either: the URL is usually the webhook's secret.
+      throw usageError(
+        '--webhook',
+        `expected https://${hostname}/…: a webhook URL usually holds its secret, so it is only sent encrypted (http:// is accepted for 127.0.0.1 and localhost)`,
+        'give the https:// URL your webhook provider gave you',
       );
     }
     return url;
