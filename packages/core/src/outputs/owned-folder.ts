@@ -183,7 +183,11 @@ async function assertReplaceable(target: string, kind: FolderKind): Promise<void
     if (marker.kind !== kind) throw notOurs(target, kind, `holds ${KIND_NAMES[marker.kind]}`);
     const foreign = await foreignFiles(target, marker);
     if (foreign.length > 0) {
-      throw notOurs(target, kind, `holds files crypto-anomaly did not write (${describeFiles(foreign)})`);
+      throw notOurs(
+        target,
+        kind,
+        `holds files that are not part of the set crypto-anomaly wrote there (${describeFiles(foreign)})`,
+      );
     }
     return;
   }
