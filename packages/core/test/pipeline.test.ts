@@ -596,4 +596,47 @@ describe('stopping with onAbort: keep-finished', () => {
       await rm(outDir, { recursive: true, force: true });
     }
   });
+
+  it('never swaps a partial set in over a complete one: the stop writes nothing and says so', async () => {
+    const outDir = await mkdtemp(join(tmpdir(), 'core-partial-over-'));
+    try {
+      const complete = await runPipeline({
+        source,
+        symbol: 'BTCUSDT',
+        interval: '1h',
+        outDir,
+        config: forestOnly,
+        charts: false,
+      });
+      const before = await readJson(join(outDir, FOLDER_MARKER_FILE));
+      const controller = new AbortController();
+      const events: PipelineEvent[] = [];
+      const error = await errorOf(
+        runPipeline({
+          source,
+          symbol: 'BTCUSDT',
+          interval: '1h',
+          outDir,
+          epochs: 50,
+          backend: 'wasm',
+          config,
+          signal: controller.signal,
+          onAbort: 'keep-finished',
+          onEvent: (event) => {
+            events.push(event);
+            if (event.type === 'epoch' && event.epoch === 2) controller.abort();
+          },
+        }),
+      );
+      expect((error as Error).name).toBe('AbortError');
+      expect(await readJson(join(outDir, FOLDER_MARKER_FILE))).toEqual(before);
+      expect((await readJson(join(outDir, 'summary.json'))).runId).toBe(complete.runId);
+      const warning = events.find((event) => event.type === 'log' && event.level === 'warn');
+      expect(warning && 'message' in warning && warning.message).toMatch(
+        /kept the complete set already in .* nothing of this run was written/,
+      );
+    } finally {
+      await rm(outDir, { recursive: true, force: true });
+    }
+  });
 });

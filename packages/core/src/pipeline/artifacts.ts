@@ -1,4 +1,5 @@
 import { realpathSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import {
   type AnomalyRow,
@@ -19,7 +20,7 @@ import {
   type VegaLiteSpec,
 } from '../outputs/charts.js';
 import { anomaliesCsv, processedDataCsv, type ScoredHistory, topAnomalyRows } from '../outputs/csv.js';
-import { FolderSet, isInside, prepareTarget } from '../outputs/owned-folder.js';
+import { FolderSet, isInside, prepareTarget, readFolderMarker } from '../outputs/owned-folder.js';
 import type { Run } from './run.js';
 import { agreementOf, buildSummary, type RunRecord } from './summary.js';
 import type { TrainedPipeline } from './trained-pipeline.js';
@@ -96,16 +97,25 @@ export async function prepareFolders(
   mode: RunRecord['mode'],
   outDir: string | undefined,
   modelDir: string | undefined,
-): Promise<void> {
+): Promise<string[]> {
   assertSeparateFolders(mode, outDir, modelDir);
-  if (outDir !== undefined) await prepareTarget(outDir, 'outputs');
+  const targets: string[] = [];
+  if (outDir !== undefined) targets.push(await prepareTarget(outDir, 'outputs'));
   if (
     modelDir !== undefined &&
     mode !== 'detect' &&
     !(outDir !== undefined && nestedModel(outDir, modelDir))
   ) {
-    await prepareTarget(modelDir, 'model');
+    targets.push(await prepareTarget(modelDir, 'model'));
   }
+  // The folders that hold a complete set now (a marker not partial, or a folder from before markers).
+  const complete: string[] = [];
+  for (const target of targets) {
+    const entries = await readdir(target).catch(() => []);
+    if (entries.length === 0) continue;
+    if ((await readFolderMarker(target))?.partial !== true) complete.push(target);
+  }
+  return complete;
 }
 
 /**

@@ -147,8 +147,9 @@ async function loadFeatures(run: Run, options: TrainPipelineOptions | RunPipelin
 }
 
 /** What trainPipeline and runPipeline share: resolve the config, load the candles, fit. */
-async function loadAndFit(options: TrainPipelineOptions | RunPipelineOptions) {
+async function loadAndFit(options: TrainPipelineOptions | RunPipelineOptions, completeSets: string[]) {
   const run = new Run(options.onEvent, options.signal, options.onAbort);
+  run.completeSets = completeSets;
   const { config, source, table } = await loadFeatures(run, options);
   const fit = await fitPipeline(run, table, {
     config,
@@ -176,8 +177,8 @@ async function loadAndFit(options: TrainPipelineOptions | RunPipelineOptions) {
  */
 export async function trainPipeline(options: TrainPipelineOptions): Promise<TrainPipelineResult> {
   assertRunOptions(options, { outDir: false, modelDir: true, symbol: true });
-  await prepareFolders('train', options.outDir || undefined, options.modelDir);
-  const { run, ...fitted } = await loadAndFit(options);
+  const completeSets = await prepareFolders('train', options.outDir || undefined, options.modelDir);
+  const { run, ...fitted } = await loadAndFit(options, completeSets);
   const { pipeline, missingDetectors } = fitted;
   try {
     if (options.outDir) {
@@ -226,12 +227,12 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
   assertRunOptions(options, { outDir: true, modelDir: false, symbol: true });
   const modelDir =
     options.modelDir === false ? undefined : (options.modelDir ?? join(options.outDir, 'model'));
-  await prepareFolders('run', options.outDir, modelDir);
+  const completeSets = await prepareFolders('run', options.outDir, modelDir);
   // Started first, its thread is ready to draw by the time the scores are in.
   const charts = (options.charts ?? true) ? ChartPool.start() : ChartPool.none();
   try {
     if (options.walkForward) return await runWalkForwardPipeline(options, modelDir, charts);
-    const { run, ...fitted } = await loadAndFit(options);
+    const { run, ...fitted } = await loadAndFit(options, completeSets);
     return await writeRun(run, options, modelDir, charts, fitted);
   } finally {
     await charts.close();

@@ -18,6 +18,11 @@ export class Run {
   hasFinishedWork = false;
   /** Set when an abort became a partial run: the remaining stages write what finished. */
   keepingFinished = false;
+  /**
+   * Folders this run would replace that hold a complete set now: a stop never swaps a partial set
+   * in over them (a good model lost to a Ctrl+C); it writes nothing instead and says so.
+   */
+  completeSets: readonly string[] = [];
 
   constructor(
     private readonly onEvent: ((event: PipelineEvent) => void) | undefined,
@@ -36,8 +41,15 @@ export class Run {
   throwIfAborted(): void {
     if (!this.signal?.aborted || this.keepingFinished) return;
     if (this.onAbort === 'keep-finished' && this.hasFinishedWork) {
-      this.keepingFinished = true;
-      return;
+      if (this.completeSets.length === 0) {
+        this.keepingFinished = true;
+        return;
+      }
+      this.emit({
+        type: 'log',
+        level: 'warn',
+        message: `stopped: kept the complete set already in ${this.completeSets.join(' and ')} rather than replace it with a partial one; nothing of this run was written`,
+      });
     }
     this.signal.throwIfAborted();
   }
