@@ -549,26 +549,31 @@ describe('owned folders: never replace what the program did not write', () => {
 });
 
 describe('stopping with onAbort: keep-finished', () => {
+  /** A full run into `outDir`, stopped (keep-finished) at the autoencoder's second epoch. */
+  const stoppedAtSecondEpoch = (outDir: string, events: PipelineEvent[]) => {
+    const controller = new AbortController();
+    return runPipeline({
+      source,
+      symbol: 'BTCUSDT',
+      interval: '1h',
+      outDir,
+      epochs: 50,
+      backend: 'wasm',
+      config,
+      signal: controller.signal,
+      onAbort: 'keep-finished',
+      onEvent: (event) => {
+        events.push(event);
+        if (event.type === 'epoch' && event.epoch === 2) controller.abort();
+      },
+    });
+  };
+
   it('keeps the detectors that finished: a complete set marked partial, naming the missing ones', async () => {
     const outDir = await mkdtemp(join(tmpdir(), 'core-partial-'));
     try {
-      const controller = new AbortController();
       const events: PipelineEvent[] = [];
-      const result = await runPipeline({
-        source,
-        symbol: 'BTCUSDT',
-        interval: '1h',
-        outDir,
-        epochs: 50,
-        backend: 'wasm',
-        config,
-        signal: controller.signal,
-        onAbort: 'keep-finished',
-        onEvent: (event) => {
-          events.push(event);
-          if (event.type === 'epoch' && event.epoch === 2) controller.abort();
-        },
-      });
+      const result = await stoppedAtSecondEpoch(outDir, events);
       expect(result.partial).toEqual({ missingDetectors: ['autoencoder', 'attention'], chartsSkipped: true });
       const summary = await readJson(join(outDir, 'summary.json'));
       expect(summary).toMatchObject({
@@ -609,25 +614,8 @@ describe('stopping with onAbort: keep-finished', () => {
         charts: false,
       });
       const before = await readJson(join(outDir, FOLDER_MARKER_FILE));
-      const controller = new AbortController();
       const events: PipelineEvent[] = [];
-      const error = await errorOf(
-        runPipeline({
-          source,
-          symbol: 'BTCUSDT',
-          interval: '1h',
-          outDir,
-          epochs: 50,
-          backend: 'wasm',
-          config,
-          signal: controller.signal,
-          onAbort: 'keep-finished',
-          onEvent: (event) => {
-            events.push(event);
-            if (event.type === 'epoch' && event.epoch === 2) controller.abort();
-          },
-        }),
-      );
+      const error = await errorOf(stoppedAtSecondEpoch(outDir, events));
       expect((error as Error).name).toBe('AbortError');
       expect(await readJson(join(outDir, FOLDER_MARKER_FILE))).toEqual(before);
       expect((await readJson(join(outDir, 'summary.json'))).runId).toBe(complete.runId);
