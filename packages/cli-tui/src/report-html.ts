@@ -70,6 +70,8 @@ export async function readRunForReport(
         typeof thresholdValue === 'number'
           ? thresholdValue
           : (parsed.thresholds[parsed.thresholds.length - 1] ?? Number.NaN),
+      // Each row's threshold as the CSV has it (SPOT/DSPOT, walk-forward folds): its flag followed it.
+      thresholds: parsed.thresholds,
       reasons: parsed.reasons,
     });
   }

@@ -130,7 +130,12 @@ export function runReportLines(summary: Json, width = 100): string[] | undefined
     const epochs = num(get(training, 'epochsRun'));
     return {
       detector: name,
-      threshold: num(get(value, 'threshold', 'value')) ?? null,
+      // A threshold that moved row by row (SPOT/DSPOT, walk-forward) as its range: the flags
+      // followed it, not the one starting value.
+      threshold:
+        num(get(value, 'rowThresholds', 'min')) !== undefined
+          ? `${formatNumber(num(get(value, 'rowThresholds', 'min'))!, 4)}-${formatNumber(num(get(value, 'rowThresholds', 'max')) ?? Number.NaN, 4)} per row`
+          : (num(get(value, 'threshold', 'value')) ?? null),
       flagged: num(get(value, 'flagged', 'total')) ?? null,
       train: num(get(value, 'flagged', 'train')) ?? null,
       val: num(get(value, 'flagged', 'validation')) ?? null,

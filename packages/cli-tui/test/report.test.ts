@@ -88,6 +88,24 @@ describe('runReportLines', () => {
     ]);
   });
 
+  it('shows a threshold that moved row by row as its range, not its starting value', () => {
+    const adaptive = {
+      ...run,
+      detectors: {
+        consensus: {
+          threshold: { value: 0.9918 },
+          rowThresholds: { min: 0.858, max: 1.178, last: 0.882 },
+          flagged: { total: 54, train: 18, validation: 23, test: 13 },
+        },
+      },
+    };
+    const lines = runReportLines(adaptive, 100) ?? [];
+    expect(lines.find((line) => line.startsWith('consensus'))).toMatch(
+      /^consensus\s+0\.858-1\.178 per row\s+54/,
+    );
+    expect(lines.join('\n')).not.toContain('0.9918');
+  });
+
   it('leaves other shapes to the full listing', () => {
     expect(runReportLines({ rows: 3 })).toBeUndefined();
     expect(runReportLines([1, 2])).toBeUndefined();

@@ -52,6 +52,20 @@ describe('html report', () => {
     expect(html.match(/<tr><td data-value/g)).toHaveLength(3);
   });
 
+  it('shows each flagged row against its own threshold when the threshold moved row by row', async () => {
+    const base = input('BTCUSDT');
+    const detector = base.detectors[0]!;
+    // DSPOT-like: the run started at 0.95, and the rows' own thresholds (which the flags followed) are 0.85 or 0.7.
+    const thresholds = Float64Array.from(detector.scores, (_, i) => (i < 60 ? 0.85 : 0.7));
+    const html = await htmlReport({ ...base, detectors: [{ ...detector, threshold: 0.95, thresholds }] });
+    const cells = [...html.matchAll(/<tr><td data-value[^\n]*?<\/tr>/g)].map((m) => m[0]);
+    expect(cells).toHaveLength(3);
+    for (const row of cells) expect(row).toMatch(/data-value="0\.(85|7)"/);
+    expect(html).not.toMatch(/data-value="0\.95"/);
+    expect(html).toContain('0.7 to 0.85 (per row)');
+    expect(html).toContain('threshold adapts 0.7-0.85');
+  });
+
   it("shows the run's evaluation: the measures per detector and the events caught, escaped", async () => {
     const base = input('TEST');
     const forest = base.detectors[0]!;

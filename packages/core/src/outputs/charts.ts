@@ -22,7 +22,34 @@ export interface ChartDetector {
   name: string;
   scores: ArrayLike<number>;
   threshold: number;
+  /**
+   * Each row's own threshold, when it has one (SPOT/DSPOT, walk-forward folds): the flags follow
+   * it, and it is drawn as a line instead of the one rule at `threshold`.
+   */
+  thresholds?: ArrayLike<number>;
   flags: ArrayLike<number>;
+}
+
+/** The range of a detector's per-row thresholds, or undefined when it has one threshold. */
+export function thresholdRange(detector: ChartDetector): { low: number; high: number } | undefined {
+  if (!detector.thresholds) return undefined;
+  let low = Number.POSITIVE_INFINITY;
+  let high = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < detector.thresholds.length; i++) {
+    const value = detector.thresholds[i]!;
+    if (!Number.isFinite(value)) continue;
+    low = Math.min(low, value);
+    high = Math.max(high, value);
+  }
+  return low < high ? { low, high } : undefined;
+}
+
+/** The threshold as a short text: one value, or the range a per-row threshold moved in. */
+export function thresholdText(detector: ChartDetector): string {
+  const range = thresholdRange(detector);
+  return range
+    ? `threshold adapts ${formatScore(range.low)}-${formatScore(range.high)}`
+    : `threshold ${formatScore(detector.threshold)}`;
 }
 
 export type VegaLiteSpec = VegaLite.TopLevelSpec;
@@ -397,9 +424,16 @@ export function scorePanel(
       flagged.push({ time: times[i]!, y: toY(score), score });
   }
   const threshold = toY(detector.threshold);
+  const adapting = thresholdRange(detector) !== undefined;
+  // A per-row threshold is drawn as a line through the same rows as the scores.
+  const thresholdValues = adapting
+    ? downsampleIndices(detector.scores)
+        .filter((i) => Number.isFinite(detector.thresholds![i]!))
+        .map((i) => ({ time: times[i]!, y: toY(detector.thresholds![i]!) }))
+    : [];
   let low = threshold;
   let high = threshold;
-  for (const { y } of values) {
+  for (const { y } of [...values, ...thresholdValues]) {
     low = Math.min(low, y);
     high = Math.max(high, y);
   }
@@ -439,7 +473,7 @@ export function scorePanel(
     width,
     height: options.height ?? 130,
     title: {
-      text: `${detector.name}: ${flagged.length} flagged, threshold ${formatScore(detector.threshold)}`,
+      text: `${detector.name}: ${flagged.length} flagged, ${thresholdText(detector)}`,
       anchor: 'start',
       fontSize: 12,
     },
@@ -456,17 +490,45 @@ export function scorePanel(
         mark: { type: 'line', strokeWidth: 0.7, color, opacity: 0.6 },
         encoding: { x, y },
       },
-      {
-        name: `threshold_${index}`,
-        data: { values: [{ y: threshold }] },
-        mark: { type: 'rule', color: 'black', strokeDash: [5, 3], strokeWidth: 1.2 },
-        encoding: { y: { field: 'y', type: 'quantitative' } },
-      },
-      {
-        data: { values: [{ y: threshold, text: `threshold ${formatScore(detector.threshold)}` }] },
-        mark: { type: 'text', align: 'right', baseline: 'bottom', dy: -2, fontSize: 10, color: 'black' },
-        encoding: { x: { value: width }, y: { field: 'y', type: 'quantitative' }, text: { field: 'text' } },
-      },
+      ...(adapting
+        ? [
+            {
+              name: `threshold_${index}`,
+              data: { values: thresholdValues },
+              mark: {
+                type: 'line',
+                interpolate: 'step-after',
+                color: 'black',
+                strokeDash: [5, 3],
+                strokeWidth: 1.2,
+              },
+              encoding: { x, y: { field: 'y', type: 'quantitative' } },
+            },
+          ]
+        : [
+            {
+              name: `threshold_${index}`,
+              data: { values: [{ y: threshold }] },
+              mark: { type: 'rule', color: 'black', strokeDash: [5, 3], strokeWidth: 1.2 },
+              encoding: { y: { field: 'y', type: 'quantitative' } },
+            },
+            {
+              data: { values: [{ y: threshold, text: `threshold ${formatScore(detector.threshold)}` }] },
+              mark: {
+                type: 'text',
+                align: 'right',
+                baseline: 'bottom',
+                dy: -2,
+                fontSize: 10,
+                color: 'black',
+              },
+              encoding: {
+                x: { value: width },
+                y: { field: 'y', type: 'quantitative' },
+                text: { field: 'text' },
+              },
+            },
+          ]),
       {
         name: `flags_${index}`,
         data: { values: flagged },

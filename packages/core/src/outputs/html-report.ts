@@ -16,6 +16,7 @@ import {
   priceLine,
   type SplitBoundaries,
   scorePanel,
+  thresholdRange,
   timeEncoding,
   type VegaLiteSpec,
 } from './charts.js';
@@ -191,7 +192,8 @@ function anomalyRows(input: HtmlReportInput): TableRow[] {
         time: input.times[i]!,
         detector: detector.name,
         score: detector.scores[i]!,
-        threshold: detector.threshold,
+        // The row's own threshold when it has one: its flag followed that one.
+        threshold: detector.thresholds?.[i] ?? detector.threshold,
         close: input.close[i]!,
         split: input.splits?.[i] ?? '',
         reasons: detector.reasons?.[i] ?? '',
@@ -296,7 +298,11 @@ function factsHtml(input: HtmlReportInput, flaggedTotal: number): string {
     .map((detector) => {
       let flagged = 0;
       for (let i = 0; i < detector.flags.length; i++) if (detector.flags[i] === 1) flagged++;
-      return `<tr><td style="color:${detectorColor(detector.name)}">${escapeHtml(detector.name)}</td><td>${escapeHtml(formatNumber(detector.threshold))}</td><td>${flagged}</td></tr>`;
+      const range = thresholdRange(detector);
+      const threshold = range
+        ? `${formatNumber(range.low)} to ${formatNumber(range.high)} (per row)`
+        : formatNumber(detector.threshold);
+      return `<tr><td style="color:${detectorColor(detector.name)}">${escapeHtml(detector.name)}</td><td>${escapeHtml(threshold)}</td><td>${flagged}</td></tr>`;
     })
     .join('');
   return (

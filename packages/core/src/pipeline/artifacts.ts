@@ -191,6 +191,7 @@ export async function writeArtifacts(
           name: s.name,
           scores: s.scores,
           threshold: s.threshold.value,
+          ...(record.rowThresholds?.[s.name] ? { thresholds: record.rowThresholds[s.name] } : {}),
           flags: s.flags,
         }));
         const chartFiles: [keyof typeof CHART_FILES, VegaLiteSpec][] = [
