@@ -330,6 +330,27 @@ describe('a run folder, evaluated and written back', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  it('gives no single threshold when each row had its own (DSPOT): the flags are the measure', async () => {
+    const adaptive = join(dir, 'dspot');
+    await runPipeline({
+      source: sampleSource({ count: 700, seed: 3 }),
+      symbol: 'BTCUSDT',
+      interval: '1h',
+      outDir: adaptive,
+      modelDir: false,
+      charts: false,
+      config: {
+        detectors: ['isolation-forest'],
+        isolationForest: { nEstimators: 30 },
+        threshold: { kind: 'dspot' },
+      },
+    });
+    const run = await readRunScores(adaptive);
+    const rows = await readAnomaliesFile(join(adaptive, 'anomalies_isolation_forest.csv'));
+    expect(new Set(rows.thresholds).size).toBeGreaterThan(1);
+    expect(run.detectors[0]!.threshold).toBeNaN();
+  });
+
   it("reads every detector's scores and flags, and the candles, from the files", async () => {
     const run = await readRunScores(outDir);
     const summary = JSON.parse(await readFile(join(outDir, 'summary.json'), 'utf8'));
@@ -348,6 +369,8 @@ describe('a run folder, evaluated and written back', () => {
     expect(Array.from(flagged).reduce((a, b) => a + b, 0)).toBe(
       summary.detectors['isolation-forest'].flagged.total,
     );
+    // One threshold for every row: the one summary.json names.
+    expect(run.detectors[0]!.threshold).toBe(summary.detectors['isolation-forest'].threshold.value);
   });
 
   it("reads an anomalies file's reasons, the top features with their shares, row by row", async () => {

@@ -378,6 +378,40 @@ describe('thresholds and options', () => {
       await rm(outDir, { recursive: true, force: true });
     }
   });
+
+  it("says a DSPOT model's threshold is judged as saved in detect, where it does not adapt", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'core-dspot-detect-'));
+    try {
+      const config = {
+        detectors: ['isolation-forest'],
+        isolationForest: { nEstimators: 30 },
+        threshold: { kind: 'dspot' },
+      };
+      const run = await runPipeline({
+        source,
+        symbol: 'BTCUSDT',
+        interval: '1h',
+        outDir: join(dir, 'run'),
+        charts: false,
+        config: config as PipelineConfigInput,
+      });
+      const detected = await detectWithPipeline({
+        source,
+        modelDir: join(dir, 'run', 'model'),
+        outDir: join(dir, 'detect'),
+        charts: false,
+      });
+      const described = (summary: unknown) =>
+        (summary as { detectors: Record<string, { threshold: { description: string } }> }).detectors[
+          'isolation-forest'
+        ]!.threshold.description;
+      expect(described(run.summary)).toMatch(/then adapts row by row/);
+      expect(described(detected.summary)).not.toMatch(/then adapts row by row/);
+      expect(described(detected.summary)).toMatch(/detect judges every row against this saved value/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('bad options', () => {

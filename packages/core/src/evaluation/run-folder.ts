@@ -170,7 +170,9 @@ export async function readRunScores(dir: string): Promise<RunScores> {
       name,
       scores: anomalies.scores,
       flags: anomalies.flags,
-      threshold: anomalies.thresholds[0] ?? Number.NaN,
+      // One threshold when every row had the same; NaN (null in evaluation.json) when it moved row
+      // by row (SPOT/DSPOT, walk-forward folds): the flags are the measure then, as from a store.
+      threshold: oneValue(anomalies.thresholds),
     });
   }
   if (reference === undefined || detectors.length === 0) {
@@ -203,4 +205,12 @@ export async function readRunScores(dir: string): Promise<RunScores> {
     splits: reference.splits,
     detectors,
   };
+}
+
+/** The value every element has, or NaN when they differ (or there are none). */
+function oneValue(values: ArrayLike<number>): number {
+  const first = values[0];
+  if (first === undefined) return Number.NaN;
+  for (let i = 1; i < values.length; i++) if (values[i] !== first) return Number.NaN;
+  return first;
 }

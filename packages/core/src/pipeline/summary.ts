@@ -70,7 +70,7 @@ export function buildSummary(run: Run, record: RunRecord, files: Record<string, 
               'training scores',
           }
         : {}),
-      threshold: s.threshold,
+      threshold: judgedAsSaved(s.threshold, record.mode, record.rowThresholds?.[s.name]),
       ...thresholdRange(record.rowThresholds?.[s.name]),
       flagged: countFlags(s.flags, splits),
       ...(history && record.mode !== 'detect'
@@ -129,6 +129,25 @@ export function buildSummary(run: Run, record: RunRecord, files: Record<string, 
     ...(record.walkForward ? { walkForward: record.walkForward } : {}),
     timings: run.roundedTimings(),
     files,
+  };
+}
+
+/**
+ * The threshold as the summary shows it. An adaptive one (SPOT/DSPOT) that did not adapt here
+ * (detect judges every row against the value the model saved; watch is what adapts) says so,
+ * instead of its description's "then adapts row by row".
+ */
+function judgedAsSaved(
+  threshold: DetectorSummary['threshold'],
+  mode: RunRecord['mode'],
+  rowThresholds: Float64Array | undefined,
+): DetectorSummary['threshold'] {
+  const kind = threshold.method.kind;
+  if (mode !== 'detect' || rowThresholds || (kind !== 'spot' && kind !== 'dspot')) return threshold;
+  const started = threshold.description.replace(/, then adapts row by row to the scores after training$/, '');
+  return {
+    ...threshold,
+    description: `${started}; detect judges every row against this saved value (watch adapts it as candles close)`,
   };
 }
 
