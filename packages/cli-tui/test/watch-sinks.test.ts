@@ -3,7 +3,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sampleSource } from '@crypto-anomaly/data';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { replaySampleKlines } from '../src/watch/run-watch.js';
 import { AlertCooldown, AlertsFileSink, WebhookSink, webhookFingerprint } from '../src/watch/sinks.js';
 import { alertOf, MINUTE, T0 } from './watch-fixtures.js';
 
@@ -247,5 +249,14 @@ describe('AlertCooldown', () => {
     expect(cooldown.suppressed()).toBe(10);
     expect(cooldown.decide([]).delivered).toBeUndefined();
     expect(new AlertCooldown(0).decide(storm(0)).delivered).toBeDefined();
+  });
+});
+
+describe('watch --replay sample', () => {
+  it('replays SAMPLE, the name run and train give the bundled market, as that market; other pairs their own', () => {
+    const bundled = sampleSource().market().klines;
+    expect(replaySampleKlines('SAMPLE', '1h')).toEqual(bundled);
+    expect(replaySampleKlines('BTCUSDT', '1h')).toEqual(bundled);
+    expect(replaySampleKlines('ETHUSDT', '1h')[100]!.close).not.toBe(bundled[100]!.close);
   });
 });

@@ -9,7 +9,7 @@ import type { CommandContext } from '../command-context.js';
 import { CliError } from '../errors.js';
 import { wantsDashboard } from '../reporter.js';
 import { withStopSignals } from '../session.js';
-import { openExistingStore } from '../sources.js';
+import { openExistingStore, SAMPLE_SYMBOL } from '../sources.js';
 import { trainInThread } from '../train-thread.js';
 import { runWatchLoop } from './engine.js';
 import { liveHistory, replayHistory } from './history.js';
@@ -120,7 +120,7 @@ async function watch(settings: WatchSettings, context: CommandContext, controlle
     settings.mode === 'replay-csv'
       ? async (symbol: string) => data.readKlinesCsv(settings.replayFiles.get(symbol)!)
       : settings.mode === 'replay-sample'
-        ? async (symbol: string) => data.sampleMarketKlines(symbol, interval)
+        ? async (symbol: string) => replaySampleKlines(symbol, interval)
         : async (symbol: string) =>
             store.klines(symbol, interval, {
               ...(settings.since !== undefined ? { start: settings.since } : {}),
@@ -371,4 +371,16 @@ async function watch(settings: WatchSettings, context: CommandContext, controlle
 
 function baseName(path: string): string {
   return path.split(/[\\/]/).pop() ?? 'store';
+}
+
+/**
+ * The candles `watch --replay sample` replays for a pair: its own seeded sample series, but for
+ * SAMPLE, the name run and train give the bundled market (--source sample), which is that market
+ * itself (BTCUSDT's series), so a model trained on it watches the market it learnt.
+ */
+export function replaySampleKlines(symbol: string, interval: Interval): data.Kline[] {
+  return data.sampleMarketKlines(
+    symbol === SAMPLE_SYMBOL ? data.SAMPLE_MARKET_DEFAULTS.symbol : symbol,
+    interval,
+  );
 }
