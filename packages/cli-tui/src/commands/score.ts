@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import {
@@ -357,7 +357,7 @@ async function scoreCsv(options: ScoreCsvOptions): Promise<ScoreCsvResult> {
     await writeFileAtomically(options.out, async (temporary) => {
       const handle = await open(temporary, 'w');
       try {
-        await handle.write(`${choice.header.map(csvField).join(',')},score,is_anomaly\n`);
+        await writeWhole(handle, `${choice.header.map(csvField).join(',')},score,is_anomaly\n`);
         for await (const chunk of readChunks(options.input, choice, CHUNK_ROWS)) {
           checkAborted(options.signal);
           const { scores, flags } = await scorer.score(chunk.matrix, { signal: options.signal });
@@ -367,7 +367,7 @@ async function scoreCsv(options: ScoreCsvOptions): Promise<ScoreCsvResult> {
             text += `${chunk.records[r]},${scores[r]},${flags[r]}\n`;
           }
           rows += chunk.matrix.rows;
-          await handle.write(text);
+          await writeWhole(handle, text);
         }
       } finally {
         await handle.close();
@@ -422,4 +422,19 @@ async function samePath(a: string, b: string): Promise<boolean> {
   if (resolve(a) === resolve(b)) return true;
   const [first, second] = await Promise.all([stat(a).catch(() => undefined), stat(b).catch(() => undefined)]);
   return first !== undefined && second !== undefined && first.dev === second.dev && first.ino === second.ino;
+}
+
+/**
+ * Writes `text` whole: a nearly full disk writes part of it and reports no error, and the file
+ * renamed over --out would then be cut short. The rest is written until the disk says why not.
+ */
+async function writeWhole(handle: FileHandle, text: string): Promise<void> {
+  const bytes = Buffer.from(text, 'utf8');
+  let written = 0;
+  while (written < bytes.length) {
+    const { bytesWritten } = await handle.write(bytes, written, bytes.length - written);
+    if (bytesWritten <= 0)
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    written += bytesWritten;
+  }
 }
