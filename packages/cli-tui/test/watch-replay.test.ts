@@ -178,6 +178,38 @@ describe('crypto-anomaly watch --replay (non-TTY)', () => {
     expect(new Set(ids).size).toBe(ids.length);
   });
 
+  it.skipIf(!existsSync('/dev/full'))(
+    'stops when the alerts file cannot be written (a full disk), and a restart writes every alert once',
+    () => {
+      const args = [
+        'watch',
+        '--replay',
+        'BTCUSDT-1h.csv',
+        '--model',
+        'models',
+        '--json',
+        '--thresholds',
+        'fitted',
+      ];
+      const reference = cli(...args, '--store', 'full-ref.duckdb', '--alerts-file', 'full-ref.jsonl');
+      expect(reference.status, reference.stderr).toBe(0);
+      const expected = jsonLines(readFileSync(join(work, 'full-ref.jsonl'), 'utf8')).map(
+        (alert) => alert['id'],
+      );
+      expect(expected.length).toBeGreaterThan(1);
+      // /dev/full: every write fails with ENOSPC, as on a full disk.
+      const full = cli(...args, '--store', 'full.duckdb', '--alerts-file', '/dev/full');
+      expect(full.status).toBe(1);
+      expect(full.stderr).toMatch(/--alerts-file \/dev\/full could not be written \(ENOSPC\)/);
+      // Space again: the restart resumes at the candle whose alert was not kept, and the file gets them all.
+      const resumed = cli(...args, '--store', 'full.duckdb', '--alerts-file', 'full.jsonl');
+      expect(resumed.status, resumed.stderr).toBe(0);
+      expect(jsonLines(readFileSync(join(work, 'full.jsonl'), 'utf8')).map((alert) => alert['id'])).toEqual(
+        expected,
+      );
+    },
+  );
+
   it('never writes a replay over other candles a store holds, and keeps nothing without --store', async () => {
     // A store of "fetched" BTCUSDT 1h candles at the replayed times: another market (seed 12).
     const fetched = generateSampleMarket({

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sampleSource } from '@crypto-anomaly/data';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -83,6 +83,20 @@ describe('AlertsFileSink', () => {
       `BTCUSDT:1m:${T0 + MINUTE}:consensus`,
     ]);
     expect(JSON.parse(readFileSync(path, 'utf8').split('\n')[0]!)).toEqual(alertOf('BTCUSDT', T0));
+  });
+
+  it('takes one writer per file: a second is refused while the first runs, a lock left by a dead one is taken over', async () => {
+    const path = join(work, 'one-writer.jsonl');
+    const first = new AlertsFileSink(path);
+    expect(() => new AlertsFileSink(path)).toThrow(/is being written by another crypto-anomaly \(pid \d+\)/);
+    first.deliver(alertOf('BTCUSDT', T0));
+    await first.close();
+    expect(existsSync(`${path}.lock`)).toBe(false);
+    // A writer killed with its lock in place (a pid that is not running).
+    writeFileSync(`${path}.lock`, JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname() }));
+    const next = new AlertsFileSink(path);
+    expect(next.size).toBe(1);
+    await next.close();
   });
 
   it('starts a new line after a line torn by a kill, and writes that alert again whole', async () => {

@@ -85,7 +85,13 @@ async function sink(settings: SinkSettings, context: CommandContext, signal: Abo
       }
       if (file) {
         const before = file.size;
-        file.deliver(alert);
+        try {
+          file.deliver(alert);
+        } catch (error) {
+          // Not kept (a full disk): handed back at once, for the next sink to write.
+          message.nak();
+          throw error;
+        }
         if (file.size === before) duplicates++;
         else delivered++;
         message.ack();

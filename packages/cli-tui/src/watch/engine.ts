@@ -416,11 +416,16 @@ async function saveGroup(
   return newIds;
 }
 
-/** A sink's failure is reported, never fatal to scoring. */
+/**
+ * A sink's failure is reported, never fatal to scoring, unless the sink could not keep the alert
+ * at all (SinkFailure: its file cannot be written): then the watch stops before this candle is
+ * saved as handled, so a restart scores it again and offers the alert again.
+ */
 async function deliver<S extends WatchScorer>(options: WatchLoopOptions<S>, sink: AlertSink, alert: Alert) {
   try {
     await sink.deliver(alert);
   } catch (error) {
+    if ((error as { fatal?: unknown })?.fatal === true) throw error;
     options.onEvent({
       type: 'sink-error',
       sink: sink.name,

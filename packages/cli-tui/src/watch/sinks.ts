@@ -1,5 +1,17 @@
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  ftruncateSync,
+  openSync,
+  readFileSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { hostname } from 'node:os';
 import type { Alert } from '@crypto-anomaly/core';
 import { CliError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
@@ -17,7 +29,10 @@ function readOwnJsonLines(
   isOurs: (entry: Record<string, unknown>) => boolean,
 ): { entries: Record<string, unknown>[]; endsWithNewline: boolean } {
   if (!existsSync(path)) return { entries: [], endsWithNewline: true };
-  if (statSync(path).isDirectory()) {
+  const stats = statSync(path);
+  // A pipe or a device (/dev/stdout, a FIFO a log shipper reads) is appended to, never read back.
+  if (!stats.isFile() && !stats.isDirectory()) return { entries: [], endsWithNewline: true };
+  if (stats.isDirectory()) {
     throw new CliError('RUNTIME', `${flag} ${path} is a folder: name the file to append to`, {
       option: flag,
       hint: `e.g. ${flag} ${path.replace(/\/+$/, '')}/alerts.jsonl`,
@@ -60,6 +75,106 @@ function readOwnJsonLines(
 }
 
 /**
+ * A sink that cannot keep what it is given (its file cannot be written: a full disk, a lost
+ * mount): the watch stops before the candle is saved as handled, so a restart scores it again and
+ * offers its alert again, instead of going on without it.
+ */
+export class SinkFailure extends CliError {
+  readonly fatal = true;
+  constructor(message: string, flag: string) {
+    super('RUNTIME', message, {
+      option: flag,
+      hint: `free space (or fix ${flag}'s folder), then run again: it resumes at the candle whose alert was not kept`,
+    });
+  }
+}
+
+/**
+ * One writer per file: `FILE.lock` (our pid and host), made with O_EXCL before the file is read.
+ * Two processes appending to one alerts file (or journal) would each write every alert, each
+ * knowing only the ids the file held when it started. A lock whose process is gone is taken over.
+ * A pipe or a device is not locked. Returns the release.
+ */
+function lockAppend(path: string, flag: string): () => void {
+  if (existsSync(path) && !statSync(path).isFile()) return () => {};
+  const lock = `${path}.lock`;
+  const mine = JSON.stringify({ pid: process.pid, host: hostname() });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(lock, mine, { flag: 'wx' });
+      return () => {
+        try {
+          if (readFileSync(lock, 'utf8') === mine) unlinkSync(lock);
+        } catch {
+          // Gone already.
+        }
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      let holder: { pid?: number; host?: string } = {};
+      try {
+        holder = JSON.parse(readFileSync(lock, 'utf8'));
+      } catch {
+        // Unreadable: not one of ours, or cut short; treated as held by nobody alive.
+      }
+      const alive =
+        typeof holder.pid === 'number' && (holder.host !== hostname() || processAlive(holder.pid));
+      if (alive) {
+        throw new CliError(
+          'RUNTIME',
+          `${flag} ${path} is being written by another crypto-anomaly (pid ${holder.pid}${holder.host !== hostname() ? ` on ${holder.host}` : ''}): two writers would each write every alert`,
+          {
+            option: flag,
+            hint: `give this one another file, or stop the other (if it is gone, remove ${lock})`,
+            exitCode: ExitCode.usageError,
+          },
+        );
+      }
+      unlinkSync(lock);
+    }
+  }
+  throw new CliError('RUNTIME', `${flag}: could not lock ${path}`, { option: flag, hint: `remove ${lock}` });
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Appends `text` to `fd` whole: a short write (a nearly full disk writes part and reports no error)
+ * is continued, and a failure cuts the file back to where it was, so no torn line is left, and
+ * throws a SinkFailure naming the file.
+ */
+function appendWhole(fd: number, text: string, path: string, flag: string): void {
+  const bytes = Buffer.from(text, 'utf8');
+  const before = fstatSync(fd).size;
+  try {
+    let written = 0;
+    while (written < bytes.length) {
+      const n = writeSync(fd, bytes, written, bytes.length - written);
+      if (n <= 0) throw Object.assign(new Error('no space left on device, write'), { code: 'ENOSPC' });
+      written += n;
+    }
+  } catch (error) {
+    try {
+      ftruncateSync(fd, before);
+    } catch {
+      // The torn line stays; it starts with '{' and is read as one cut short by a kill.
+    }
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new SinkFailure(
+      `${flag} ${path} could not be written (${code ?? (error as Error).message}); the alert was not kept there`,
+      flag,
+    );
+  }
+}
+
+/**
  * `--alerts-file FILE`: one alert per JSON line, appended and handed to the operating system at
  * once (a write per alert, no buffer in the process), so a SIGKILL loses none already written.
  * The ids already in the file are read at start: an alert is never written twice, across restarts.
@@ -70,16 +185,21 @@ export class AlertsFileSink implements AlertSink {
   private fd: number | undefined;
   private needsNewline: boolean;
 
+  private readonly unlock: () => void;
+
   constructor(readonly path: string) {
-    const { entries, endsWithNewline } = readOwnJsonLines(
-      path,
-      '--alerts-file',
-      // An alert as watch writes it (core's Alert): not merely any record with an id.
-      (entry) =>
-        typeof entry['id'] === 'string' &&
-        typeof entry['symbol'] === 'string' &&
-        typeof entry['detector'] === 'string' &&
-        typeof entry['openTime'] === 'number',
+    this.unlock = lockAppend(path, '--alerts-file');
+    const { entries, endsWithNewline } = this.readOrUnlock(() =>
+      readOwnJsonLines(
+        path,
+        '--alerts-file',
+        // An alert as watch writes it (core's Alert): not merely any record with an id.
+        (entry) =>
+          typeof entry['id'] === 'string' &&
+          typeof entry['symbol'] === 'string' &&
+          typeof entry['detector'] === 'string' &&
+          typeof entry['openTime'] === 'number',
+      ),
     );
     this.ids = new Set(entries.map((entry) => entry['id'] as string));
     this.needsNewline = !endsWithNewline;
@@ -95,7 +215,7 @@ export class AlertsFileSink implements AlertSink {
     if (this.fd === undefined || this.ids.has(alert.id)) return;
     // A torn line from a killed run is closed first, so this alert starts a line of its own.
     const line = `${this.needsNewline ? '\n' : ''}${JSON.stringify(alert)}\n`;
-    writeSync(this.fd, line);
+    appendWhole(this.fd, line, this.path, '--alerts-file');
     this.needsNewline = false;
     this.ids.add(alert.id);
   }
@@ -104,6 +224,17 @@ export class AlertsFileSink implements AlertSink {
     if (this.fd === undefined) return;
     closeSync(this.fd);
     this.fd = undefined;
+    this.unlock();
+  }
+
+  /** `read`, releasing the lock when it throws (a file refused is left as it was, lock and all). */
+  private readOrUnlock<T>(read: () => T): T {
+    try {
+      return read();
+    } catch (error) {
+      this.unlock();
+      throw error;
+    }
   }
 }
 
@@ -172,17 +303,26 @@ export class WebhookSink implements AlertSink {
 
   private readonly to: string;
 
+  private readonly unlock: () => void;
+
   constructor(private readonly options: WebhookSinkOptions) {
     this.to = webhookFingerprint(options.url);
     const finished = new Set<string>();
     const queued = new Map<string, Alert>();
-    const { entries } = readOwnJsonLines(
-      options.journalPath,
-      '--webhook-journal',
-      (entry) =>
-        (typeof entry['to'] === 'string' || typeof entry['url'] === 'string') &&
-        ('queued' in entry || 'sent' in entry || 'dropped' in entry),
-    );
+    this.unlock = lockAppend(options.journalPath, '--webhook-journal');
+    let entries: Record<string, unknown>[];
+    try {
+      ({ entries } = readOwnJsonLines(
+        options.journalPath,
+        '--webhook-journal',
+        (entry) =>
+          (typeof entry['to'] === 'string' || typeof entry['url'] === 'string') &&
+          ('queued' in entry || 'sent' in entry || 'dropped' in entry),
+      ));
+    } catch (error) {
+      this.unlock();
+      throw error;
+    }
     for (const entry of entries as unknown as JournalEntry[]) {
       if ('to' in entry ? entry.to !== this.to : entry.url !== options.url) continue;
       if ('queued' in entry) queued.set(entry.queued.id, entry.queued);
@@ -207,15 +347,21 @@ export class WebhookSink implements AlertSink {
 
   deliver(alert: Alert): void {
     if (this.closed || this.known.has(alert.id)) return;
-    this.known.add(alert.id);
+    if (this.failure) throw this.failure;
+    // Recorded as queued before it counts as known: an alert the journal could not take is
+    // offered again (the candle is not saved as handled, see SinkFailure).
     this.record({ to: this.to, queued: alert });
+    this.known.add(alert.id);
     this.queue.push(alert);
     this.kick();
   }
 
   private record(entry: JournalEntry): void {
-    writeSync(this.fd, `${JSON.stringify(entry)}\n`);
+    appendWhole(this.fd, `${JSON.stringify(entry)}\n`, this.options.journalPath, '--webhook-journal');
   }
+
+  /** The journal write that failed while sending, if any: every later alert is refused with it. */
+  private failure: SinkFailure | undefined;
 
   private kick(): void {
     this.worker ??= this.drain().finally(() => {
@@ -230,13 +376,22 @@ export class WebhookSink implements AlertSink {
       const outcome = await this.send(alert);
       if (outcome === 'stopped') return;
       this.queue.shift();
-      if (outcome === 'sent') {
-        this.sent++;
-        this.record({ to: this.to, sent: alert.id });
-      } else {
-        this.dropped++;
-        this.record({ to: this.to, dropped: alert.id, reason: outcome.reason });
-        this.options.onError?.(`webhook gave up on ${alert.id}: ${outcome.reason}`);
+      try {
+        if (outcome === 'sent') {
+          this.sent++;
+          this.record({ to: this.to, sent: alert.id });
+        } else {
+          this.dropped++;
+          this.record({ to: this.to, dropped: alert.id, reason: outcome.reason });
+          this.options.onError?.(`webhook gave up on ${alert.id}: ${outcome.reason}`);
+        }
+      } catch (error) {
+        // The journal cannot take the outcome (a full disk): stop sending. The alert stays queued
+        // in the journal, so a restart sends it again (its Idempotency-Key makes that harmless).
+        this.failure =
+          error instanceof SinkFailure ? error : new SinkFailure(String(error), '--webhook-journal');
+        this.options.onError?.(this.failure.message);
+        return;
       }
     }
   }
@@ -289,6 +444,7 @@ export class WebhookSink implements AlertSink {
     this.stop.abort();
     await this.worker;
     closeSync(this.fd);
+    this.unlock();
   }
 }
 
