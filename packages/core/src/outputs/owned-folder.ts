@@ -32,6 +32,9 @@ export function newRunId(): string {
   return `${time}-${randomBytes(3).toString('hex')}`;
 }
 
+/** The name of the folders a write is tried with (created and removed at once). */
+const PROBE_PREFIX = '.crypto-anomaly-probe-';
+
 /** Path of the temporary (`tmp`) or displaced (`old`) sibling of `target` for a run. */
 function siblingOf(target: string, runId: string, suffix: 'tmp' | 'old'): string {
   return join(dirname(target), `.${basename(target)}.${runId}.${suffix}`);
@@ -61,7 +64,11 @@ async function filesUnder(dir: string): Promise<string[]> {
 
 /** Every file and every folder under `dir`, as '/'-separated relative paths. */
 async function entriesUnder(dir: string): Promise<{ files: string[]; folders: string[] }> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  // A write probe of another run checking this folder at the same moment (assertRemovable) is not
+  // a file of anyone's.
+  const entries = (await readdir(dir, { recursive: true, withFileTypes: true })).filter(
+    (entry) => !entry.name.startsWith(PROBE_PREFIX),
+  );
   const path = (entry: (typeof entries)[number]) =>
     relative(dir, join(entry.parentPath, entry.name)).split(sep).join('/');
   return {
@@ -212,7 +219,7 @@ async function assertWritableParent(target: string): Promise<void> {
   const existing = await closestExisting(dirname(target));
   try {
     // A real write, not access(): root passes every permission check, even in /proc.
-    await rmdir(await mkdtemp(join(existing, '.crypto-anomaly-probe-')));
+    await rmdir(await mkdtemp(join(existing, PROBE_PREFIX)));
   } catch (error) {
     throw new CoreError(
       'TARGET_NOT_WRITABLE',
@@ -309,7 +316,7 @@ async function assertRemovable(target: string): Promise<void> {
   }
   for (const folder of [target, ...folders]) {
     try {
-      await rmdir(await mkdtemp(join(folder, '.crypto-anomaly-probe-')));
+      await rmdir(await mkdtemp(join(folder, PROBE_PREFIX)));
     } catch (error) {
       throw new CoreError(
         'TARGET_NOT_WRITABLE',
