@@ -33,7 +33,11 @@ export async function writeFileAtomically<T>(
     await rm(temporary, { force: true });
     // A system error (a full disk, a lost mount) names the file it was writing, not the hidden one.
     const system = error as NodeJS.ErrnoException;
-    if (typeof system?.code === 'string' && typeof system.syscall === 'string' && !system.message.includes(target)) {
+    if (
+      typeof system?.code === 'string' &&
+      typeof system.syscall === 'string' &&
+      !system.message.includes(target)
+    ) {
       system.message = `cannot write ${target}: ${system.message}`;
     }
     throw error;
