@@ -129,6 +129,30 @@ describe('fetchKlines', () => {
     });
   });
 
+  it('does not store a candle asked for in its last moments, even when the answer comes after its close', async () => {
+    await withStore('asked-forming', async (store) => {
+      const last = btc[999]!;
+      // Asked 10 ms before the candle closes; the answer (with its partial values) arrives after.
+      let clock = last.closeTime - 10;
+      server.onRequest = (url) => {
+        if (url.pathname === '/api/v3/klines') clock = last.closeTime + 10;
+      };
+      try {
+        await fetchKlines({
+          symbol: 'BTCUSDT',
+          interval: '1h',
+          since: START,
+          store,
+          baseUrl: server.url,
+          now: () => clock,
+        });
+      } finally {
+        server.onRequest = undefined;
+      }
+      expect(await store.lastOpenTime('BTCUSDT', '1h')).toBe(btc[998]!.openTime);
+    });
+  });
+
   it("judges the forming candle on the exchange's clock, not a skewed local one", async () => {
     // The local clock runs about 3 hours ahead of the exchange's, which stands mid-hour (so the
     // forming candle cannot close during the test).

@@ -224,6 +224,31 @@ describe('liveKlineStreams', () => {
     }
   });
 
+  it('leaves to the stream a candle the back-fill asked for in its last moments', async () => {
+    const exchange = await new FakeBinance().serve('BTCUSDT', '1m', btc.slice(0, 7)).start();
+    // Asked 10 ms before candle 6 closes; the answer, with its partial values, arrives after.
+    let clock = btc[6]!.closeTime - 10;
+    exchange.onRequest = (request) => {
+      if (request.pathname === '/api/v3/klines') clock = btc[6]!.closeTime + 10;
+    };
+    try {
+      const live = open({
+        rest: { baseUrl: exchange.url, now: () => clock },
+        resumeFrom: { BTCUSDT: btc[3]!.openTime },
+      });
+      await fake.waitForConnections(1);
+      await nextStatus('backfilled');
+      fake.pushKline('BTCUSDT', '1m', btc[6]!);
+      expect(summary(await take(live, 3))).toEqual([
+        row('BTCUSDT', btc[4]!, 'backfill'),
+        row('BTCUSDT', btc[5]!, 'backfill'),
+        row('BTCUSDT', btc[6]!, 'stream'),
+      ]);
+    } finally {
+      await exchange.close();
+    }
+  });
+
   it('back-fills again when the REST answer lagged behind the stream', async () => {
     // REST does not have candle 5 yet when first asked; it has it by the second request.
     const exchange = await new FakeBinance().serve('BTCUSDT', '1m', btc.slice(0, 5)).start();

@@ -104,18 +104,23 @@ async function fetchMissingRanges(
    */
   const limitAt = (from: number, to: number) =>
     Math.min(opts.pageSize, candlesAtMost(interval, from, to) + 1);
-  const ask = (from: number, to: number) => requestPage(from, undefined, limitAt(from, to));
+  // With the exchange's time the page was asked at: a candle is final only if it had closed
+  // before the request left. Judged at the answer's arrival instead, a candle asked for in its last
+  // moments (forming, partial values) passed as closed when the answer came after its close.
+  const ask = (from: number, to: number) => {
+    const askedAt = now();
+    return requestPage(from, undefined, limitAt(from, to)).then((page) => ({ page, askedAt }));
+  };
 
   for (const range of ranges) {
     let cursor = range.start;
-    let pending: Promise<Kline[]> | undefined;
+    let pending: Promise<{ page: Kline[]; askedAt: number }> | undefined;
     while (cursor < range.end) {
-      const page = await (pending ?? ask(cursor, range.end));
+      const { page, askedAt } = await (pending ?? ask(cursor, range.end));
       pending = undefined;
       throwIfAborted(opts.signal);
       const inRange = page.filter((k) => k.openTime >= cursor && k.openTime < range.end);
-      const fetchedAt = now();
-      const open = inRange.find((k) => k.closeTime >= fetchedAt);
+      const open = inRange.find((k) => k.closeTime >= askedAt);
       const final = open ? inRange.filter((k) => k.openTime < open.openTime) : inRange;
       const last = final.at(-1);
       const pastRange = page.some((k) => k.openTime >= range.end);

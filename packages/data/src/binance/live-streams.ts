@@ -148,11 +148,14 @@ export function liveKlineStreams(options: LiveStreamsOptions): AsyncIterableIter
       for (;;) {
         const end = held().length > 0 ? firstHeld() : now();
         if (done || cursor >= end) break;
+        // Final only if it had closed before the request left (the exchange's time then): judged at
+        // the answer's arrival, a candle asked for in its last moments passed as closed with
+        // partial values, and the stream's real one was then dropped as already seen.
+        const askedAt = now();
         const page = await requestPage(cursor, end - 1);
-        const fetchedAt = now();
         // Only closed candles before the first held one; the forming one comes from the stream.
         const closed = page.filter(
-          (k) => k.openTime >= cursor && k.openTime < end && k.closeTime < fetchedAt,
+          (k) => k.openTime >= cursor && k.openTime < end && k.closeTime < askedAt,
         );
         for (const kline of closed) if (emit(symbol, state, kline, 'backfill')) candles++;
         const last = page.at(-1);
