@@ -87,6 +87,7 @@ describe('watchReducer', () => {
       [
         event({ type: 'connection', status: { type: 'backfilling', symbol: 'BTCUSDT', candles: 7 }, at }),
         event({ type: 'connection', status: { type: 'backfilling', symbol: 'ETHUSDT', candles: 7 }, at }),
+        event({ type: 'connection', status: { type: 'backfilling', symbol: 'SOLUSDT', candles: 3 }, at }),
         event({ type: 'connection', status: { type: 'backfilled', symbol: 'BTCUSDT', candles: 7 }, at }),
         event({ type: 'connection', status: { type: 'rate', messagesPerSecond: 42 }, at }),
         event({

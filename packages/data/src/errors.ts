@@ -27,12 +27,16 @@ export type DataErrorCode =
 /** Thrown where bad input or a failed exchange call enters; the message says what to do. */
 export class DataError extends Error {
   override readonly name = 'DataError';
+  /** IP_BANNED, RATE_LIMITED: when the exchange said it may be asked again (Unix ms), if it said. */
+  readonly until: number | undefined;
+
   constructor(
     readonly code: DataErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; until?: number },
   ) {
     super(message, options);
+    this.until = options?.until;
   }
 }
 

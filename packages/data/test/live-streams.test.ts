@@ -249,6 +249,75 @@ describe('liveKlineStreams', () => {
     }
   });
 
+  it('tries a back-fill that found nothing once more, then says which candles stay unscored', async () => {
+    // REST lags: it has nothing after candle 3 at first, candles 4-5 by the second try.
+    const exchange = await new FakeBinance().serve('BTCUSDT', '1m', btc.slice(0, 4)).start();
+    let klineRequests = 0;
+    exchange.onRequest = (request) => {
+      if (request.pathname === '/api/v3/klines' && ++klineRequests === 2)
+        exchange.serve('BTCUSDT', '1m', btc.slice(0, 6));
+    };
+    try {
+      const live = open({ rest: { baseUrl: exchange.url }, resumeFrom: { BTCUSDT: btc[3]!.openTime } });
+      await fake.waitForConnections(1);
+      await nextStatus('backfilled');
+      fake.pushKline('BTCUSDT', '1m', btc[6]!);
+      expect(summary(await take(live, 3))).toEqual([
+        row('BTCUSDT', btc[4]!, 'backfill'),
+        row('BTCUSDT', btc[5]!, 'backfill'),
+        row('BTCUSDT', btc[6]!, 'stream'),
+      ]);
+      expect(statuses.some((s) => s.type === 'backfill-failed')).toBe(false);
+    } finally {
+      await exchange.close();
+    }
+  });
+
+  it('says so when the exchange serves none of the candles missed, after a second try', async () => {
+    const exchange = await new FakeBinance().serve('BTCUSDT', '1m', btc.slice(0, 4)).start();
+    let klineRequests = 0;
+    exchange.onRequest = (request) => {
+      if (request.pathname === '/api/v3/klines') klineRequests++;
+    };
+    try {
+      const live = open({ rest: { baseUrl: exchange.url }, resumeFrom: { BTCUSDT: btc[3]!.openTime } });
+      await fake.waitForConnections(1);
+      await nextStatus('backfilled');
+      const before = klineRequests;
+      fake.pushKline('BTCUSDT', '1m', btc[6]!);
+      expect(summary(await take(live, 1))).toEqual([row('BTCUSDT', btc[6]!, 'stream')]);
+      expect(klineRequests - before).toBe(2);
+      const failed = await nextStatus('backfill-failed');
+      expect(failed).toMatchObject({ symbol: 'BTCUSDT', from: btc[4]!.openTime, to: btc[6]!.openTime });
+      expect(failed.message).toMatch(/served none of the 2 candles missed/);
+    } finally {
+      await exchange.close();
+    }
+  });
+
+  it('asks REST nothing while Binance bans the IP (418): asking would lengthen the ban', async () => {
+    const exchange = await new FakeBinance().serve('BTCUSDT', '1m', btc).start();
+    let klineRequests = 0;
+    exchange.onRequest = (request) => {
+      if (request.pathname === '/api/v3/klines') klineRequests++;
+    };
+    const bannedUntil = Date.now() + 60_000;
+    exchange.inject({ type: '418', bannedUntil });
+    try {
+      const live = open({ rest: { baseUrl: exchange.url }, resumeFrom: { BTCUSDT: btc[1]!.openTime } });
+      await fake.waitForConnections(1);
+      await nextStatus('backfill-failed', (s) => /banned/.test(s.message));
+      expect(klineRequests).toBe(1);
+      fake.pushKline('BTCUSDT', '1m', btc[5]!);
+      expect(summary(await take(live, 1))).toEqual([row('BTCUSDT', btc[5]!, 'stream')]);
+      const skipped = await nextStatus('backfill-failed', (s) => /not asked/.test(s.message));
+      expect(skipped.message).toContain(new Date(bannedUntil).toISOString());
+      expect(klineRequests).toBe(1);
+    } finally {
+      await exchange.close();
+    }
+  });
+
   it('back-fills again when the REST answer lagged behind the stream', async () => {
     // REST does not have candle 5 yet when first asked; it has it by the second request.
     const exchange = await new FakeBinance().serve('BTCUSDT', '1m', btc.slice(0, 5)).start();

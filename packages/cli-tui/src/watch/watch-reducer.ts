@@ -285,7 +285,14 @@ function onConnection(
         status.dropped && row
           ? { ...state.rows, [status.symbol]: { ...row, stopped: status.message } }
           : state.rows;
-      return { ...state, rows, notes: withNote(state.notes, `${status.symbol}: ${status.message}`) };
+      // A pair dropped during its back-fill (the exchange no longer knows it) is back-filling no more.
+      const { [status.symbol]: _ended, ...backfilling } = state.backfilling;
+      return {
+        ...state,
+        rows,
+        backfilling: status.dropped ? backfilling : state.backfilling,
+        notes: withNote(state.notes, `${status.symbol}: ${status.message}`),
+      };
     }
     case 'message-error':
       return { ...state, notes: withNote(state.notes, `connection ${status.connection}: ${status.message}`) };

@@ -34,7 +34,12 @@ interface SymbolState {
   /** Unknown to the exchange: skipped from now on. */
   dropped: boolean;
   pager: Promise<KlinePager> | undefined;
+  /** Back-fills in a row that found no candle while a gap was left (one more try is made). */
+  emptyTries: number;
 }
+
+/** The pause before a back-fill that found no candle is tried again (REST may lag the stream). */
+const EMPTY_BACKFILL_PAUSE_MS = 2_000;
 
 /** A few back-fills at once, the others queued. */
 function semaphore(slots: number) {
@@ -101,6 +106,7 @@ export function liveKlineStreams(options: LiveStreamsOptions): AsyncIterableIter
       held: undefined,
       dropped: false,
       pager: undefined,
+      emptyTries: 0,
     });
     bySymbolName.set(symbol.toLowerCase(), symbol);
   }
@@ -110,6 +116,8 @@ export function liveKlineStreams(options: LiveStreamsOptions): AsyncIterableIter
   const slots = semaphore(opts.backfillConcurrency);
   const stats = { requests: 0, retries: 0, rateLimitWaits: 0 };
   let exchangeNow: (() => number) | undefined;
+  /** Binance banned this IP until then (HTTP 418): no REST request before it, which would lengthen the ban. */
+  let bannedUntil = 0;
   /** Names already reported as not asked for, so each is reported once. */
   const strangers = new Set<string>();
 
@@ -154,9 +162,7 @@ export function liveKlineStreams(options: LiveStreamsOptions): AsyncIterableIter
         const askedAt = now();
         const page = await requestPage(cursor, end - 1);
         // Only closed candles before the first held one; the forming one comes from the stream.
-        const closed = page.filter(
-          (k) => k.openTime >= cursor && k.openTime < end && k.closeTime < askedAt,
-        );
+        const closed = page.filter((k) => k.openTime >= cursor && k.openTime < end && k.closeTime < askedAt);
         for (const kline of closed) if (emit(symbol, state, kline, 'backfill')) candles++;
         const last = page.at(-1);
         if (!last || closed.length < page.length || page.length < restOptions.pageSize) break;
@@ -165,6 +171,9 @@ export function liveKlineStreams(options: LiveStreamsOptions): AsyncIterableIter
       onStatus({ type: 'backfilled', symbol, candles });
     } catch (error) {
       state.pager = undefined;
+      if (isDataError(error) && error.code === 'IP_BANNED') {
+        bannedUntil = Math.max(bannedUntil, error.until ?? Date.now() + 60_000);
+      }
       if (!done && isDataError(error) && error.code === 'UNKNOWN_SYMBOL') {
         state.dropped = true;
         onStatus({ type: 'symbol-error', symbol, message: error.message, dropped: true });
@@ -177,18 +186,55 @@ export function liveKlineStreams(options: LiveStreamsOptions): AsyncIterableIter
       slots.release();
     }
     const pending = held().sort((a, b) => a.openTime - b.openTime);
+    // REST may lag the stream by a moment: a back-fill that found none while a gap is left is
+    // tried once more after a pause (the stream's candles held meanwhile), before the gap is given
+    // up and said so (an exchange outage has no candles to find).
+    const gapLeft =
+      pending.length > 0 &&
+      state.last !== undefined &&
+      pending[0]!.openTime > nextOpenTime(interval, state.last);
+    if (candles === 0 && gapLeft && !done && Date.now() >= bannedUntil && state.emptyTries < 1) {
+      state.emptyTries++;
+      state.held = pending;
+      setTimeout(() => {
+        if (!done) void backfill(symbol, state, restOptions);
+      }, EMPTY_BACKFILL_PAUSE_MS).unref?.();
+      return;
+    }
+    if (candles === 0 && gapLeft && state.last !== undefined) {
+      const from = nextOpenTime(interval, state.last);
+      const missing = Math.round((pending[0]!.openTime - from) / intervalToMilliseconds(interval));
+      onStatus({
+        type: 'backfill-failed',
+        symbol,
+        message: `the exchange served none of the ${missing} candle${missing === 1 ? '' : 's'} missed (an outage, or REST behind the stream); they stay unscored`,
+        from,
+        to: pending[0]!.openTime,
+      });
+    }
+    state.emptyTries = 0;
     state.held = undefined;
-    // REST may lag the stream by a moment: a back-fill that found candles is followed by another
-    // if a gap is still left; one that found none (an exchange outage) or failed leaves it.
+    // A back-fill that found candles is followed by another if a gap is still left; one that found
+    // none (said above) or failed leaves it.
     for (const kline of pending) {
       if (candles > 0) receive(symbol, state, kline);
       else emit(symbol, state, kline, 'stream');
     }
   };
 
-  /** Starts a back-fill unless one runs, there is no REST, or nothing was handled yet. */
+  /** Starts a back-fill unless one runs, there is no REST, nothing was handled yet, or REST is banned. */
   const startBackfill = (symbol: string, state: SymbolState, first?: Kline) => {
     if (!rest || state.held || state.dropped || state.last === undefined) return false;
+    if (Date.now() < bannedUntil) {
+      onStatus({
+        type: 'backfill-failed',
+        symbol,
+        message: `not asked: Binance banned this IP until ${new Date(bannedUntil).toISOString()} (HTTP 418), and asking during a ban lengthens it`,
+        from: nextOpenTime(interval, state.last),
+        to: first?.openTime ?? Date.now(),
+      });
+      return false;
+    }
     state.held = first ? [first] : [];
     void backfill(symbol, state, rest);
     return true;

@@ -77,16 +77,14 @@ function classify(
     const retryAfterMs = Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter * 1000 : undefined;
     if (status === 418) {
       const until = /banned until (\d{10,})/i.exec(body.msg ?? '')?.[1];
-      const when = until
-        ? new Date(Number(until)).toISOString()
-        : retryAfterMs !== undefined
-          ? new Date(Date.now() + retryAfterMs).toISOString()
-          : 'a time Binance did not give';
+      const end = until ? Number(until) : retryAfterMs !== undefined ? Date.now() + retryAfterMs : undefined;
+      const when = end !== undefined ? new Date(end).toISOString() : 'a time Binance did not give';
       return {
         kind: 'fatal',
         error: new DataError(
           'IP_BANNED',
           `Binance has banned this IP address until ${when} (HTTP 418) for using too much request weight. Stopped: wait until then before ${kept === KLINES_KEPT ? 'fetching again; what was fetched is stored.' : `asking again. ${kept}`}`,
+          end !== undefined ? { until: end } : {},
         ),
       };
     }
