@@ -249,12 +249,13 @@ describe('liveKlineStreams', () => {
     }
   });
 
-  it('tries a back-fill that found nothing once more, then says which candles stay unscored', async () => {
-    // REST lags: it has nothing after candle 3 at first, candles 4-5 by the second try.
+  it('tries a back-fill that found nothing once more: REST that caught up fills the gap', async () => {
+    // REST lags: nothing after candle 3 for the start-up back-fill and for the gap's first try
+    // (requests 1 and 2), candles 4-5 by the gap's second try (request 3).
     const exchange = await new FakeBinance().serve('BTCUSDT', '1m', btc.slice(0, 4)).start();
     let klineRequests = 0;
     exchange.onRequest = (request) => {
-      if (request.pathname === '/api/v3/klines' && ++klineRequests === 2)
+      if (request.pathname === '/api/v3/klines' && ++klineRequests === 3)
         exchange.serve('BTCUSDT', '1m', btc.slice(0, 6));
     };
     try {
