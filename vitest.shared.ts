@@ -15,6 +15,10 @@ export function packageTestConfig(options: { testTimeout?: number } = {}) {
     test: {
       include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
       testTimeout: options.testTimeout ?? 30_000,
+      // A beforeAll that trains a pipeline takes seconds alone and can take tens of seconds when
+      // every package tests at once on two loaded cores (pnpm test): vitest's 10 s default failed
+      // core's pipeline tests from a fresh clone. Generous, as a bound, not a timing assertion.
+      hookTimeout: 120_000,
       pool: 'forks',
     },
   });
