@@ -206,7 +206,7 @@ describe('LossChart', () => {
         />,
       ).lastFrame(),
     );
-    expect(frame).toMatch(/early-stopped at epoch 9 \(best epoch 4\)/);
+    expect(frame).toMatch(/early stop at epoch 9 \(best epoch 4\)/);
     expect(frame).not.toMatch(/ETA/);
     expect(frame).toMatch(/\(log scale\)/);
     expect(frame).toMatch(/epoch 1\/20 · done/);
@@ -348,7 +348,8 @@ describe('Dashboard', () => {
     const text = frame.join('\n');
     expect(text).toMatch(/✓ load/);
     expect(text).toMatch(/● autoencoder/);
-    expect(text).toMatch(/autoencoder {2}attention {2}iforest {2}anomalies/);
+    // The pane shown is [bracketed] (and inverse): NO_COLOR keeps the mark.
+    expect(text).toMatch(/›autoencoder {3}attention {3}iforest {3}anomalies/);
     expect(text).toMatch(/epoch 5\/20/);
     expect(text).toMatch(/[╭╮╯╰─]/);
     expect(frame.at(-1)).toMatch(/running · q stop · tab\/←→ pane · l log scale/);
@@ -528,6 +529,6 @@ describe('Dashboard as detectors finish and at the end', () => {
     expect(text).toMatch(/of 4,321 rows/);
     expect(text).toMatch(/consensus \(threshold 0\.6\)/);
     expect(text).toMatch(/finished in 1m 15s · q exit/);
-    expect(frame[2]).toMatch(/│ autoencoder attention iforest anomalies$/);
+    expect(frame[2]).toMatch(/│ +(autoencoder|dense) {2,3}attention {2,3}iforest {1,2}›anomalies$/);
   });
 });

@@ -56,6 +56,7 @@ describe('scoreBar', () => {
 
 describe('WatchDashboard', () => {
   for (const [columns, rows] of [
+    [60, 20],
     [80, 24],
     [120, 40],
   ] as const) {
@@ -68,12 +69,15 @@ describe('WatchDashboard', () => {
       expect(lines.length).toBeLessThanOrEqual(rows - 1);
       for (const line of lines) expect(line.length).toBeLessThanOrEqual(columns);
       expect(frame).toMatch(/connected · .*lag 800ms/);
-      expect(frame).toMatch(/BTCUSDT\s+42590/);
+      // The whole price (a squeezed column once cut 8242.9 to 865), and the selection marked
+      // in text as well (NO_COLOR drops reverse video).
+      expect(frame).toMatch(/›BTCUSDT\s+42590\s/);
       expect(frame).toMatch(/SOLUSDT.*stopped: its model did not load/);
-      expect(frame).toMatch(/forest.*dense.*attn.*consensus/);
+      // At 60 columns the bars' headers are cut to their width: for… den… attn con…
+      expect(frame).toMatch(/for.*den.*attn.*con/);
       expect(frame).toMatch(/alerts \(newest first\)/);
       expect(frame).toMatch(/03-01 12:50 BTCUSDT consensus \(dspot\): return -4\.1%/);
-      expect(frame).toMatch(/1 alerts · 1 suppressed/);
+      expect(frame).toMatch(/1 alerts · 1 suppress/);
       expect(frame).toMatch(/enter detail · s sort \(by symbol\) · q quit/);
       // Ten minutes of candles since BTCUSDT's alert.
       expect(frame).toMatch(/BTCUSDT.*9m/);

@@ -20,11 +20,11 @@ export interface DashboardProps {
   now?: number;
 }
 
-const PANE_LABELS: Record<PaneName, [long: string, short: string]> = {
-  autoencoder: ['autoencoder', 'autoencoder'],
-  attention: ['attention', 'attention'],
-  'isolation-forest': ['isolation forest', 'iforest'],
-  anomalies: ['top anomalies', 'anomalies'],
+const PANE_LABELS: Record<PaneName, [long: string, short: string, shortest: string]> = {
+  autoencoder: ['autoencoder', 'autoencoder', 'dense'],
+  attention: ['attention', 'attention', 'attention'],
+  'isolation-forest': ['isolation forest', 'iforest', 'iforest'],
+  anomalies: ['top anomalies', 'anomalies', 'anomalies'],
 };
 
 /** Panes wider than this make room for a second pane beside the selected one. */
@@ -169,22 +169,26 @@ function FetchScreen({ state, width, height }: DashboardProps) {
 }
 
 function TabBar({ selected, width }: { selected: readonly PaneName[]; width: number }) {
-  const long = PANES.map((pane) => PANE_LABELS[pane][0]).join('   ').length <= width;
-  // The short labels one space apart still fit 39 columns (the pane at 60): the selected one is inverse.
-  const gap = long
-    ? '   '
-    : PANES.map((pane) => PANE_LABELS[pane][1]).join('  ').length <= width
-      ? '  '
-      : ' ';
+  // Each label starts with a mark, › for the pane shown (inverse too) and a space otherwise, so the
+  // pane stays marked when NO_COLOR drops the reverse video. The widest labels and gaps that fit.
+  const choices = [
+    [0, '  '],
+    [1, '  '],
+    [1, ' '],
+    [2, ' '],
+  ] as const;
+  const fits = ([tier, gap]: (typeof choices)[number]) =>
+    PANES.map((pane) => ` ${PANE_LABELS[pane][tier]}`).join(gap).length <= width;
+  const [tier, gap] = choices.find(fits) ?? choices[choices.length - 1]!;
   return (
     <Text wrap="truncate">
       {PANES.map((pane, index) => {
-        const label = PANE_LABELS[pane][long ? 0 : 1];
+        const shown = selected.includes(pane);
         return (
           <Text key={pane}>
             {index > 0 ? gap : ''}
-            <Text inverse={selected.includes(pane)} bold={selected[0] === pane}>
-              {label}
+            <Text inverse={shown} bold={selected[0] === pane}>
+              {`${shown ? '›' : ' '}${PANE_LABELS[pane][tier]}`}
             </Text>
           </Text>
         );

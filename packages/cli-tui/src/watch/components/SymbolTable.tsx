@@ -23,12 +23,14 @@ export function SymbolTable({ state, width, height }: { state: WatchState; width
   const rows = sortedRows(state);
   const selected = Math.min(state.selected, rows.length - 1);
   // Fixed columns, then the detectors share what is left (at least 5 columns each).
+  // At least 3 columns each, so 60 columns hold the row: a row wider than the window made the
+  // layout squeeze the close column, cutting digits off the price (8242.9 shown as 865).
   const fixed = 10 + 12 + 8 + 8;
-  const barWidth = Math.max(5, Math.floor((width - fixed - 2) / DETECTORS.length) - 1);
+  const barWidth = Math.max(3, Math.floor((width - fixed - 2) / DETECTORS.length) - 1);
   const visible = Math.max(1, height - 1);
   const first = Math.max(0, Math.min(selected - visible + 1, rows.length - visible));
   const header =
-    fit('pair', 10) +
+    fit(' pair', 10) +
     fit('close', 12, 'right') +
     fit('change', 8, 'right') +
     ' ' +
@@ -44,12 +46,14 @@ export function SymbolTable({ state, width, height }: { state: WatchState; width
         const change = row.change === undefined ? '-' : `${(row.change * 100).toFixed(2)}%`;
         return (
           <Box key={row.symbol}>
+            {/* The selection is marked with › as well as reversed: NO_COLOR drops the reverse video. */}
             <Text inverse={isSelected} wrap="truncate">
-              {fit(row.symbol, 10)}
+              {fit(`${isSelected ? '›' : ' '}${row.symbol}`, 10)}
             </Text>
-            <Text wrap="truncate">
-              {fit(row.close === undefined ? '-' : formatNumber(row.close, 6), 12, 'right')}
-            </Text>
+            {/* Never squeezed: a price cut short reads as another number. */}
+            <Box flexShrink={0}>
+              <Text>{fit(row.close === undefined ? '-' : formatNumber(row.close, 6), 12, 'right')}</Text>
+            </Box>
             <Text color={row.change === undefined ? undefined : row.change < 0 ? 'red' : 'green'}>
               {fit(change, 8, 'right')}{' '}
             </Text>
