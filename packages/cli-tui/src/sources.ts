@@ -160,7 +160,14 @@ export interface OpenedSource {
 /** The source settings from flags over the config file, checked together. */
 export function sourceSettings(command: Command, config: ConfigFile, defaultKind: SourceKind) {
   const input = pick(command, 'input', config.input);
-  const kind = pick<SourceKind>(command, 'source', config.source) ?? (input ? 'csv' : defaultKind);
+  // --input on the command line means that file, whatever source the config names (init writes
+  // "source": "sample"): only a --source on the command line can contradict it.
+  const inputGiven = command.getOptionValueSource('input') === 'cli';
+  const sourceGiven = command.getOptionValueSource('source') === 'cli';
+  const kind =
+    inputGiven && !sourceGiven
+      ? 'csv'
+      : (pick<SourceKind>(command, 'source', config.source) ?? (input ? 'csv' : defaultKind));
   const since = pick(command, 'since', configDate('since', config.since));
   const until = pick(command, 'until', configDate('until', config.until));
   if (kind === 'csv' && !input) {

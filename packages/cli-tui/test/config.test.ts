@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { INTERVALS } from '@crypto-anomaly/data';
+import { generateSampleMarket, INTERVALS, writeKlinesCsv } from '@crypto-anomaly/data';
 import { describe, expect, it } from 'vitest';
 import {
   configFileSchema,
@@ -11,7 +11,9 @@ import {
   stripJsonComments,
 } from '../src/config.js';
 import { isCliError } from '../src/errors.js';
+import { ExitCode, main } from '../src/index.js';
 import { configDate, parse, parseDate, readDate } from '../src/options.js';
+import { captureContext } from './capture.js';
 
 function failure(run: () => unknown) {
   try {
@@ -243,5 +245,35 @@ describe('README', () => {
     const block = /```json\n([\s\S]*?)```/.exec(readme)?.[1];
     expect(block).toBeDefined();
     expect(parseConfig(JSON.parse(block!))).toMatchObject({ pipeline: { detectors: expect.any(Array) } });
+  });
+});
+
+describe('a config that names a source, and --input on the command line', () => {
+  it('reads the --input file even when the config says "source": "sample" (init\'s starting config)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-config-source-'));
+    const config = join(dir, 'crypto-anomaly.config.json');
+    writeFileSync(config, JSON.stringify({ source: 'sample' }));
+    await writeKlinesCsv(join(dir, 'ETHUSDT_1h.csv'), generateSampleMarket({ count: 400, seed: 5 }).klines);
+    const io = captureContext();
+    const code = await main(
+      [
+        'run',
+        '--config',
+        config,
+        '--input',
+        join(dir, 'ETHUSDT_1h.csv'),
+        '--detectors',
+        'iforest',
+        '--no-charts',
+        '--no-tui',
+        '--out',
+        join(dir, 'out'),
+      ],
+      io.context,
+    );
+    expect(code, io.stderr()).toBe(ExitCode.success);
+    const summary = JSON.parse(readFileSync(join(dir, 'out', 'summary.json'), 'utf8'));
+    expect(summary.symbol).toBe('ETHUSDT');
+    expect(summary.source).toMatch(/CSV file .*ETHUSDT_1h\.csv/);
   });
 });
