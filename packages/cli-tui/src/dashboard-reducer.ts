@@ -11,6 +11,7 @@ import {
   type TrainedDetector,
   type TrainingState,
 } from './api.js';
+import { earlyStopText } from './format.js';
 
 const KEPT_LOG_LINES = 20;
 
@@ -130,7 +131,7 @@ function applyPipelineEvent(
         { ...state, training: { ...state.training, [event.detector]: training } },
         {
           level: 'info',
-          message: `${event.detector}: early stop at epoch ${event.epoch}, best epoch ${event.bestEpoch}`,
+          message: `${event.detector}: ${earlyStopText(event.epoch, event.bestEpoch)}`,
         },
       );
     }

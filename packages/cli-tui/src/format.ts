@@ -107,3 +107,14 @@ function precise(value: number, significant: number): string {
 function trimZeros(text: string): string {
   return text.includes('.') ? text.replace(/\.?0+$/, '') : text;
 }
+
+/**
+ * Why training stopped early, in words: at its best epoch it stopped on a plateau (the loss still
+ * creeping down, by less than the minimum improvement for the whole patience), which "early stop
+ * at epoch 137 (best epoch 137)" made read as a contradiction.
+ */
+export function earlyStopText(epoch: number, bestEpoch: number): string {
+  return bestEpoch === epoch
+    ? `early stop at epoch ${epoch} on a plateau (still improving, by less than the minimum)`
+    : `early stop at epoch ${epoch} (best epoch ${bestEpoch})`;
+}

@@ -1,7 +1,15 @@
 import { stripVTControlCharacters } from 'node:util';
 import type { PipelineEvent } from '@crypto-anomaly/core';
 import type { FetchProgress, RunOutcome } from './api.js';
-import { formatCount, formatDuration, formatEta, formatNumber, formatPercent, formatRate } from './format.js';
+import {
+  earlyStopText,
+  formatCount,
+  formatDuration,
+  formatEta,
+  formatNumber,
+  formatPercent,
+  formatRate,
+} from './format.js';
 import { runSummaryLines } from './summary.js';
 
 export interface PlainLoggerOptions {
@@ -120,7 +128,7 @@ export function describeEvent(event: PipelineEvent): string | undefined {
     case 'batch':
       return undefined;
     case 'early-stop':
-      return `${event.detector} early stop at epoch ${event.epoch} (best epoch ${event.bestEpoch})`;
+      return `${event.detector} ${earlyStopText(event.epoch, event.bestEpoch)}`;
     case 'isolation-forest-progress':
       return event.treesBuilt === event.trees ? `isolation-forest: ${event.trees} trees built` : undefined;
     case 'log':

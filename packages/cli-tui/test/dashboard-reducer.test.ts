@@ -93,7 +93,7 @@ describe('dashboardReducer', () => {
       event({ type: 'early-stop', detector: 'autoencoder', epoch: 7, bestEpoch: 2 }),
     ]);
     expect(state.training.autoencoder!.earlyStop).toEqual({ epoch: 7, bestEpoch: 2 });
-    expect(state.logs.at(-1)?.message).toMatch(/early stop at epoch 7, best epoch 2/);
+    expect(state.logs.at(-1)?.message).toMatch(/early stop at epoch 7 \(best epoch 2\)/);
   });
 
   it('follows the running stage until the user picks a pane', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { earlyStopText } from '../src/format.js';
 import { describeEvent, PlainLogger } from '../src/plain-logger.js';
 import { anomalyRow, epochEvent } from './fixtures.js';
 
@@ -111,5 +112,14 @@ describe('PlainLogger', () => {
     expect(text).toMatch(/Files in \/out\n {2}anomalies\.csv\n {2}summary\.json/);
     expect(lines.at(-1)).toBe('Finished in 60s.');
     for (const line of lines) expect(line.includes('\u001b') || line.includes('\r')).toBe(false);
+  });
+});
+
+describe('early stop wording', () => {
+  it('says a stop at the best epoch was a plateau, not a contradiction', () => {
+    expect(earlyStopText(137, 137)).toBe(
+      'early stop at epoch 137 on a plateau (still improving, by less than the minimum)',
+    );
+    expect(earlyStopText(10, 4)).toBe('early stop at epoch 10 (best epoch 4)');
   });
 });

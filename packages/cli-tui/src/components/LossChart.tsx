@@ -1,7 +1,7 @@
 import { Box, Text } from 'ink';
 import type { TrainedDetector, TrainingState } from '../api.js';
 import { trainingEta } from '../dashboard-reducer.js';
-import { formatDuration, formatNumber, formatRate, truncate } from '../format.js';
+import { earlyStopText, formatDuration, formatNumber, formatRate, truncate } from '../format.js';
 import {
   BETWEEN_POINTS_GLYPH,
   MARKER_GLYPH,
@@ -74,8 +74,8 @@ function statusLines(
   let second: string;
   if (training.earlyStop) {
     second = firstFitting(width, [
-      `${best} · early-stopped at epoch ${training.earlyStop.epoch} (best epoch ${training.earlyStop.bestEpoch})`,
-      `early-stopped at epoch ${training.earlyStop.epoch} (best epoch ${training.earlyStop.bestEpoch})`,
+      `${best} · ${earlyStopText(training.earlyStop.epoch, training.earlyStop.bestEpoch)}`,
+      earlyStopText(training.earlyStop.epoch, training.earlyStop.bestEpoch),
       `early-stopped at ${training.earlyStop.epoch}, best ${training.earlyStop.bestEpoch}`,
     ]);
   } else if (!Number.isFinite(left)) {
