@@ -346,6 +346,32 @@ describe('liveKlineStreams', () => {
     }
   });
 
+  it('finds out about a pair gone quiet while its connection lives on: delisted, it is dropped, saying so', async () => {
+    const exchange = await new FakeBinance().serve('BTCUSDT', '1m', btc).serve('ETHUSDT', '1m', eth).start();
+    try {
+      const live = open({
+        symbols: ['BTCUSDT', 'ETHUSDT'],
+        rest: { baseUrl: exchange.url },
+        resumeFrom: { BTCUSDT: btc[11]!.openTime, ETHUSDT: eth[11]!.openTime },
+        silenceTimeoutMs: 400,
+      });
+      await fake.waitForConnections(1);
+      await nextStatus('backfilled', (s) => s.symbol === 'ETHUSDT');
+      // ETHUSDT is delisted: its stream stops, REST answers -1121. BTCUSDT keeps the connection busy.
+      exchange.forget('ETHUSDT', '1m');
+      const busy = setInterval(() => fake.pushKline('BTCUSDT', '1m', btc[11]!, { closed: false }), 100);
+      try {
+        const dropped = await nextStatus('symbol-error', (s) => s.symbol === 'ETHUSDT' && s.dropped);
+        expect(dropped.message).toMatch(/does not know the symbol/);
+      } finally {
+        clearInterval(busy);
+      }
+      void live;
+    } finally {
+      await exchange.close();
+    }
+  });
+
   it('drops a silent connection and opens another', async () => {
     const live = open({ silenceTimeoutMs: 200 });
     await fake.waitForConnections(1);

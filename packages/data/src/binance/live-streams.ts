@@ -36,6 +36,8 @@ interface SymbolState {
   pager: Promise<KlinePager> | undefined;
   /** Back-fills in a row that found no candle while a gap was left (one more try is made). */
   emptyTries: number;
+  /** When its stream last said anything (a forming candle's update included). */
+  heardAt: number;
 }
 
 /** The pause before a back-fill that found no candle is tried again (REST may lag the stream). */
@@ -107,6 +109,7 @@ export function liveKlineStreams(options: LiveStreamsOptions): AsyncIterableIter
       dropped: false,
       pager: undefined,
       emptyTries: 0,
+      heardAt: Date.now(),
     });
     bySymbolName.set(symbol.toLowerCase(), symbol);
   }
@@ -285,6 +288,7 @@ export function liveKlineStreams(options: LiveStreamsOptions): AsyncIterableIter
       return;
     }
     if (state.dropped) return;
+    state.heardAt = Date.now();
     const k = data.k;
     if (
       typeof k !== 'object' ||
@@ -339,10 +343,24 @@ export function liveKlineStreams(options: LiveStreamsOptions): AsyncIterableIter
     rateSince = now;
   }, opts.rateIntervalMs);
 
+  // One pair gone quiet while its connection lives on (the others keep it busy): a pair Binance
+  // delisted just stops. Its REST back-fill finds out (-1121 drops it, saying so); a pair that is
+  // merely quiet costs one request per silence.
+  const quietTimer = setInterval(() => {
+    const now = Date.now();
+    for (const [symbol, state] of states) {
+      if (state.dropped || now - state.heardAt <= opts.silenceTimeoutMs) continue;
+      state.heardAt = now;
+      startBackfill(symbol, state);
+    }
+  }, opts.silenceTimeoutMs);
+  quietTimer.unref?.();
+
   const finish = () => {
     if (done) return;
     done = true;
     clearInterval(rateTimer);
+    clearInterval(quietTimer);
     for (const connection of connections) connection.close();
     stop.abort();
     options.signal?.removeEventListener('abort', finish);

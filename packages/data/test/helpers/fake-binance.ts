@@ -65,6 +65,12 @@ export class FakeBinance {
     return this;
   }
 
+  /** A pair delisted: its klines are answered with -1121 from now on. */
+  forget(symbol: string, interval: string): this {
+    this.klines.delete(`${symbol}/${interval}`);
+    return this;
+  }
+
   inject(...faults: Fault[]): this {
     this.faults.push(...faults);
     return this;
