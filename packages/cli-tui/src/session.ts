@@ -152,7 +152,7 @@ export async function runSession(
 /** The STOPPED error: by a signal (its exit code), or by the user's q (exit 1). */
 export function stopped(signal?: StopSignal, cause?: unknown): CliError {
   return new CliError('STOPPED', `stopped before the end (${signal ?? 'q, Ctrl+C or Esc'})`, {
-    hint: 'files already finished were kept and nothing half-written was left; run again to finish',
+    hint: 'nothing half-written was left (a run keeps the detectors that finished, if any, and says so); run again to finish',
     cause,
     ...(signal ? { exitCode: signalExitCode(signal) } : {}),
   });
