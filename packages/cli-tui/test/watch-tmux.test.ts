@@ -90,11 +90,11 @@ describe('the watch dashboard in a real terminal (tmux)', () => {
       const table = await waitFor(
         'the pairs table and an alert in the feed',
         (text) =>
-          /^BTCUSDT\s+[\d.]+/m.test(text) && /^\d{2}-\d{2} \d{2}:\d{2} BTCUSDT \S+ \(dspot\): /m.test(text),
+          /^›BTCUSDT\s+[\d.]+/m.test(text) && /^\d{2}-\d{2} \d{2}:\d{2} BTCUSDT \S+ \(dspot\): /m.test(text),
       );
       expect(table).toMatch(/crypto-anomaly watch · 1 pair 1h · replay/);
       expect(table).toMatch(/^replaying · \d+ candles · \d+ alerts/m);
-      expect(table).toMatch(/^pair\s+close\s+change\s+forest\s+dense\s+attn\s+consensus\s+alert/m);
+      expect(table).toMatch(/^ pair\s+close\s+change\s+forest\s+dense\s+attn\s+consensus\s+alert/m);
       expect(table).toMatch(/alerts \(newest first\)/);
       expect(table).toMatch(/↑\/↓ select · enter detail · s sort \(by \w+\) · q quit/);
       for (const line of table.split('\n')) expect(line.length).toBeLessThanOrEqual(100);
@@ -104,11 +104,11 @@ describe('the watch dashboard in a real terminal (tmux)', () => {
       expect(detail).toMatch(/^BTCUSDT · close [\d.]+ · \d+ candles · \d+ alerts, \d+ suppressed/m);
       expect(detail).toMatch(/scores \/ threshold: forest dense attn consensus/);
       expect(detail).toMatch(/BTCUSDT alerts \(newest first\)/);
-      expect(detail).not.toMatch(/^pair\s+close/m);
+      expect(detail).not.toMatch(/^ pair\s+close/m);
 
       tmux('send-keys', '-t', session, 'Escape');
       const back = await waitFor('the table again', (text) => /enter detail/.test(text));
-      expect(back).toMatch(/^pair\s+close/m);
+      expect(back).toMatch(/^ pair\s+close/m);
       expect(back).not.toMatch(/esc back/);
 
       tmux('send-keys', '-t', session, 'q');
