@@ -212,6 +212,30 @@ describe('LossChart', () => {
     expect(frame).toMatch(/epoch 1\/20 · done/);
   });
 
+  it('says a run that used its whole epoch budget ran all its epochs, not that an early stop is near', () => {
+    const finished = replay([
+      pipeline(epochEvent(13, { epochs: 14, detector: 'attention' })),
+      pipeline({
+        ...epochEvent(14, { epochs: 14, detector: 'attention' }),
+        patienceLeft: 1,
+      } as PipelineEvent),
+    ]);
+    const frame = plain(
+      render(
+        <LossChart
+          detector="attention"
+          training={finished.training.attention}
+          width={60}
+          height={10}
+          logScale={false}
+        />,
+      ).lastFrame(),
+    );
+    expect(frame).toMatch(/epoch 14\/14 · done/);
+    expect(frame).toMatch(/ran all 14 epochs/);
+    expect(frame).not.toMatch(/early stop in/);
+  });
+
   it('keeps the whole ETA range at 37 columns, leaving out the batch and the rate first', () => {
     const state = replay([
       pipeline(epochEvent(1, { epochs: 200 })),
@@ -266,6 +290,22 @@ describe('IsolationForestProgress', () => {
     );
     expect(frame).toMatch(/Isolation forest/);
     expect(frame).toMatch(/█+░+\s+25% 25\/100 trees/);
+  });
+
+  it('shows the fitted threshold once the forest has scored every row', () => {
+    const stage = { name: 'isolation-forest' as const, status: 'done' as const, elapsedMs: 754 };
+    const frame = plain(
+      render(
+        <IsolationForestProgress
+          progress={{ treesBuilt: 200, trees: 200 }}
+          stage={stage}
+          threshold={0.64123}
+          width={60}
+        />,
+      ).lastFrame(),
+    );
+    expect(frame).toMatch(/done in 754ms/);
+    expect(frame).toMatch(/threshold 0\.6412/);
   });
 
   it('says done with its time and message, and waits before its stage', () => {

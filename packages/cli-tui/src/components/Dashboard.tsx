@@ -232,6 +232,7 @@ function Pane({
         <IsolationForestProgress
           progress={state.isolationForest}
           stage={state.stages.find((stage) => stage.name === 'isolation-forest')}
+          threshold={state.scored['isolation-forest']?.threshold}
           width={width}
         />
       );

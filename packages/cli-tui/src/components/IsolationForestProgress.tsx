@@ -1,15 +1,17 @@
 import { Box, Text } from 'ink';
 import type { StageState } from '../api.js';
-import { formatDuration, formatPercent, progressBar, truncate } from '../format.js';
+import { formatDuration, formatNumber, formatPercent, progressBar, truncate } from '../format.js';
 
 export interface IsolationForestProgressProps {
   progress: { treesBuilt: number; trees: number } | undefined;
   stage: StageState | undefined;
+  /** The fitted threshold, once the forest has scored every row. */
+  threshold?: number | undefined;
   width: number;
 }
 
 /** Trees built so far, the stage's state and its closing message (e.g. the fitted threshold). */
-export function IsolationForestProgress({ progress, stage, width }: IsolationForestProgressProps) {
+export function IsolationForestProgress({ progress, stage, threshold, width }: IsolationForestProgressProps) {
   const status = stage?.status ?? 'pending';
   if (!progress && status === 'pending') {
     return <Text dimColor>{truncate('isolation forest: waiting for its stage', width)}</Text>;
@@ -32,6 +34,9 @@ export function IsolationForestProgress({ progress, stage, width }: IsolationFor
         <Text wrap="truncate">{truncate(`${status} in ${formatDuration(stage.elapsedMs)}`, width)}</Text>
       ) : null}
       {stage?.message ? <Text wrap="truncate">{truncate(stage.message, width)}</Text> : null}
+      {threshold !== undefined && Number.isFinite(threshold) ? (
+        <Text wrap="truncate">{truncate(`threshold ${formatNumber(threshold, 4)}`, width)}</Text>
+      ) : null}
     </Box>
   );
 }

@@ -78,6 +78,12 @@ function statusLines(
       earlyStopText(training.earlyStop.epoch, training.earlyStop.bestEpoch),
       `early-stopped at ${training.earlyStop.epoch}, best ${training.earlyStop.bestEpoch}`,
     ]);
+  } else if (training.epoch >= training.epochs) {
+    // Ran its whole epoch budget: no early stop is coming any more.
+    second = firstFitting(width, [
+      `${best} · ran all ${training.epochs} epochs`,
+      `ran all ${training.epochs} epochs`,
+    ]);
   } else if (!Number.isFinite(left)) {
     second = firstFitting(width, [`${best} · early stopping: off`]);
   } else if (left < training.patience) {
