@@ -102,6 +102,22 @@ describe('watchReducer', () => {
     expect(state.messagesPerSecond).toBe(42);
     expect(state.rows['SOLUSDT']!.stopped).toBe('unknown symbol');
     expect(state.notes.at(-1)).toBe('SOLUSDT: unknown symbol');
+    const waiting = run(
+      [
+        event({
+          type: 'connection',
+          status: {
+            type: 'backfill-waiting',
+            symbol: 'ETHUSDT',
+            waitMs: 3_000,
+            message: 'rate limited (HTTP 429)',
+          },
+          at,
+        }),
+      ],
+      state,
+    );
+    expect(waiting.notes.at(-1)).toBe('ETHUSDT back-fill waits 3s: rate limited (HTTP 429)');
     const status = statusLine(state, T0 + MINUTE);
     expect(status).toMatchObject({
       type: 'status',

@@ -492,6 +492,8 @@ export type LiveStatus =
   | { type: 'backfilling'; symbol: string; candles: number }
   /** A back-fill ended: `candles` were yielded from it. */
   | { type: 'backfilled'; symbol: string; candles: number }
+  /** A back-fill pauses before its next request (a 429's Retry-After, the used weight, a retry). */
+  | { type: 'backfill-waiting'; symbol: string; waitMs: number; message: string }
   /** A back-fill failed after its retries: the stream goes on, the candles in `from`..`to` are missing. */
   | { type: 'backfill-failed'; symbol: string; message: string; from: number; to: number }
   /**

@@ -296,6 +296,25 @@ describe('liveKlineStreams', () => {
     }
   });
 
+  it("says when a back-fill waits (a 429's Retry-After), then goes on", async () => {
+    const exchange = await new FakeBinance().serve('BTCUSDT', '1m', btc.slice(0, 7)).start();
+    exchange.inject({ type: '429', retryAfterSeconds: 1 });
+    try {
+      const live = open({ rest: { baseUrl: exchange.url }, resumeFrom: { BTCUSDT: btc[3]!.openTime } });
+      await fake.waitForConnections(1);
+      const waiting = await nextStatus('backfill-waiting');
+      expect(waiting).toMatchObject({ symbol: 'BTCUSDT' });
+      expect(waiting.waitMs).toBeGreaterThanOrEqual(1_000);
+      expect(summary(await take(live, 3))).toEqual([
+        row('BTCUSDT', btc[4]!, 'backfill'),
+        row('BTCUSDT', btc[5]!, 'backfill'),
+        row('BTCUSDT', btc[6]!, 'backfill'),
+      ]);
+    } finally {
+      await exchange.close();
+    }
+  });
+
   it('asks REST nothing while Binance bans the IP (418): asking would lengthen the ban', async () => {
     const exchange = await new FakeBinance().serve('BTCUSDT', '1m', btc).start();
     let klineRequests = 0;

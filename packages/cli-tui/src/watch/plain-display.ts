@@ -49,6 +49,8 @@ export function describeWatchEvent(event: WatchEvent): string | undefined {
           return `connection limit reached: next attempt in ${seconds(status.waitMs)}`;
         case 'backfilling':
           return `${status.symbol}: back-filling about ${status.candles} candles over REST`;
+        case 'backfill-waiting':
+          return `${status.symbol}: back-fill waits ${seconds(status.waitMs)}: ${status.message}`;
         case 'backfill-failed':
           return `${status.symbol}: back-fill failed: ${status.message}`;
         case 'symbol-error':

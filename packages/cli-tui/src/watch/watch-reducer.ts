@@ -271,6 +271,14 @@ function onConnection(
       const { [status.symbol]: _done, ...rest } = state.backfilling;
       return { ...state, backfilling: rest };
     }
+    case 'backfill-waiting':
+      return {
+        ...state,
+        notes: withNote(
+          state.notes,
+          `${status.symbol} back-fill waits ${Math.round(status.waitMs / 1000)}s: ${status.message}`,
+        ),
+      };
     case 'backfill-failed': {
       const { [status.symbol]: _failed, ...rest } = state.backfilling;
       return {

@@ -153,7 +153,10 @@ export function liveKlineStreams(options: LiveStreamsOptions): AsyncIterableIter
       });
       // The exchange's clock is asked once (by the first pagers), not once per symbol.
       const options = exchangeNow ? { ...restOptions, now: exchangeNow } : restOptions;
-      state.pager ??= openKlinePager(options, symbol, interval, stats);
+      // Each pause (a 429's Retry-After, the used weight, a retry) is said, not waited in silence.
+      state.pager ??= openKlinePager(options, symbol, interval, stats, (waitMs, _reason, message) =>
+        onStatus({ type: 'backfill-waiting', symbol, waitMs, message }),
+      );
       const { requestPage, now } = await state.pager;
       exchangeNow ??= now;
       for (;;) {
