@@ -204,7 +204,9 @@ async function assertScoredCsvTarget(path: string, input: string): Promise<void>
     throw refuse(`is a symbolic link (to ${target.to}), and score replaces its file whole, the link with it`);
   }
   const header = firstLine(target.head.toString('utf8'));
-  const inputHeader = firstLine(await readHead(input));
+  // The input's first line, read as for the target (data's existingTarget): '' when it is absent.
+  const source = await existingTarget(input, 1 << 16);
+  const inputHeader = firstLine(source.kind === 'file' ? source.head.toString('utf8') : '');
   if (header !== `${inputHeader},score,is_anomaly`) {
     throw refuse(
       `already exists and is not a scored copy of ${input} that crypto-anomaly wrote (its first line: ${JSON.stringify(header.slice(0, 60))})`,
@@ -219,18 +221,6 @@ async function assertScoredCsvTarget(path: string, input: string): Promise<void>
 
 function firstLine(text: string): string {
   return text.replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0]!;
-}
-
-async function readHead(path: string): Promise<string> {
-  const handle = await open(path, 'r').catch(() => undefined);
-  if (!handle) return '';
-  try {
-    const buffer = Buffer.alloc(1 << 16);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    return buffer.subarray(0, bytesRead).toString('utf8');
-  } finally {
-    await handle.close();
-  }
 }
 
 /** Whether every row's is_anomaly (0 or 1, its last field) is its score (the one before) above one threshold. */
