@@ -1,7 +1,7 @@
-import { render } from 'ink';
 import { DashboardApp } from './components/DashboardApp.js';
 import { createDashboardStore } from './dashboard-store.js';
 import { ExitCode } from './exit-codes.js';
+import { renderFullScreen } from './full-screen.js';
 import type { Reporter, ReporterOptions } from './reporter-api.js';
 
 /**
@@ -22,7 +22,7 @@ export function createDashboardReporter({ title, mode, controller }: ReporterOpt
       process.exit(ExitCode.runtimeFailure);
     }
   };
-  const instance = render(<DashboardApp store={store} onQuit={onQuit} />, {
+  const instance = renderFullScreen((size) => <DashboardApp store={store} onQuit={onQuit} size={size} />, {
     exitOnCtrlC: false,
     patchConsole: true,
     maxFps: 15,

@@ -1,4 +1,4 @@
-import { render } from 'ink';
+import { renderFullScreen } from '../full-screen.js';
 import { WatchApp } from './components/WatchApp.js';
 import type { WatchDisplay } from './plain-display.js';
 import { createWatchStore } from './watch-store.js';
@@ -10,11 +10,14 @@ export function createDashboardDisplay(title: string, mode: 'live' | 'replay'): 
   const quit = new Promise<void>((resolve) => {
     onQuit = resolve;
   });
-  const instance = render(<WatchApp store={store} onQuit={() => onQuit()} />, {
-    exitOnCtrlC: false,
-    patchConsole: true,
-    maxFps: 10,
-  });
+  const instance = renderFullScreen(
+    (size) => <WatchApp store={store} onQuit={() => onQuit()} size={size} />,
+    {
+      exitOnCtrlC: false,
+      patchConsole: true,
+      maxFps: 10,
+    },
+  );
   return {
     event: (event) => store.dispatch({ type: 'event', event }),
     note: (line) =>
