@@ -12,7 +12,7 @@ export const TABLE_ORDER: readonly (DetectorName | 'consensus')[] = Object.freez
 ]);
 
 export interface TableLine {
-  kind: 'header' | 'detector' | 'row';
+  kind: 'header' | 'detector' | 'row' | 'more';
   text: string;
 }
 
@@ -22,7 +22,7 @@ export interface TableLine {
  */
 export function anomalyTableLines(
   topAnomalies: Partial<Record<DetectorName | 'consensus', readonly AnomalyRow[]>>,
-  options: { width: number; rowsPerDetector: number },
+  options: { width: number; rowsPerDetector: number; maxLines?: number },
 ): TableLine[] {
   const { width } = options;
   const showSplit = width >= 64;
@@ -39,13 +39,13 @@ export function anomalyTableLines(
       ].join('  '),
       width,
     ).trimEnd();
-  const lines: TableLine[] = [
-    { kind: 'header', text: cells('time (UTC)', 'close', 'score', 'split', 'top features') },
-  ];
+  const blocks: TableLine[][] = [];
   for (const detector of TABLE_ORDER) {
     const rows = topAnomalies[detector];
     if (!rows) continue;
     const threshold = rows[0]?.threshold;
+    const lines: TableLine[] = [];
+    blocks.push(lines);
     lines.push({
       kind: 'detector',
       text: truncate(
@@ -68,7 +68,39 @@ export function anomalyTableLines(
       });
     }
   }
-  return lines;
+  const header: TableLine = {
+    kind: 'header',
+    text: cells('time (UTC)', 'close', 'score', 'split', 'top features'),
+  };
+  return fitBlocks(header, blocks, options.maxLines ?? Number.POSITIVE_INFINITY, width);
+}
+
+/**
+ * The header and as many detectors' blocks as fit `maxLines`, in order, and a last line counting
+ * the detectors left out; when not even the first fits whole, its first rows.
+ */
+function fitBlocks(header: TableLine, blocks: TableLine[][], maxLines: number, width: number): TableLine[] {
+  const needed = (count: number) =>
+    1 +
+    blocks.slice(0, count).reduce((sum, block) => sum + block.length, 0) +
+    (count < blocks.length ? 1 : 0);
+  let count = blocks.length;
+  while (count > 1 && needed(count) > maxLines) count--;
+  const lines = [header, ...blocks.slice(0, count).flat()];
+  const left = blocks.length - count;
+  const more: TableLine[] =
+    left > 0
+      ? [
+          {
+            kind: 'more',
+            text: truncate(
+              `+ ${left} more detector${left === 1 ? '' : 's'} (a taller window shows them)`,
+              width,
+            ),
+          },
+        ]
+      : [];
+  return [...lines.slice(0, Math.max(1, maxLines - more.length)), ...more];
 }
 
 /** "Files in DIR" and each file relative to it, sorted; past `maxLines`, a "+ N more" line. */

@@ -53,6 +53,85 @@ describe('StageList', () => {
   });
 });
 
+describe('StageList on a short screen', () => {
+  const stages = (statuses: Record<string, 'done' | 'start' | 'failed'>, at = 1_000) =>
+    replay(
+      Object.entries(statuses).flatMap(([stage, status], index) => [
+        {
+          type: 'pipeline',
+          event: { type: 'stage', stage, status: 'start' },
+          at: at + index * 100,
+        } as DashboardAction,
+        ...(status === 'start'
+          ? []
+          : [
+              {
+                type: 'pipeline',
+                event: { type: 'stage', stage, status, ...(status === 'done' ? { elapsedMs: 100 } : {}) },
+                at: at + index * 100 + 100,
+              } as DashboardAction,
+            ]),
+      ]),
+    ).stages;
+
+  it('shows every stage when they fit', () => {
+    const frame = lines(
+      render(<StageList stages={stages({ load: 'done' })} width={26} maxLines={10} />).lastFrame()!,
+    );
+    expect(frame).toHaveLength(10);
+  });
+
+  it('folds the finished stages into one line with their wall time, keeping the running ones', () => {
+    const state = stages({
+      load: 'done',
+      features: 'done',
+      preprocess: 'done',
+      'isolation-forest': 'done',
+      autoencoder: 'start',
+      attention: 'start',
+    });
+    const frame = lines(
+      render(<StageList stages={state} width={26} maxLines={7} now={1_700} />).lastFrame()!,
+    );
+    expect(frame).toHaveLength(7);
+    // Four stages one after the other, 100 ms each: 0.4 s from the first start to the last end.
+    expect(frame[1]).toMatch(/^✓ 4 done\s+400ms$/);
+    expect(frame[2]).toMatch(/^● autoencoder/);
+    expect(frame[3]).toMatch(/^● attention/);
+    expect(frame.slice(4).join('\n')).toMatch(/○ consensus\n○ outputs\n○ charts/);
+  });
+
+  it('then folds the waiting ones into "N more", and at the end leaves one line', () => {
+    const state = stages({ load: 'done', features: 'done', preprocess: 'start' });
+    const frame = lines(render(<StageList stages={state} width={26} maxLines={5} />).lastFrame()!);
+    expect(frame).toEqual([
+      expect.stringMatching(/^Stages/),
+      expect.stringMatching(/^✓ 2 done/),
+      expect.stringMatching(/^● preprocess/),
+      expect.stringMatching(/^○ isolation-forest/),
+      expect.stringMatching(/^○ 5 more/),
+    ]);
+    const all = stages(
+      Object.fromEntries(
+        [
+          'load',
+          'features',
+          'preprocess',
+          'isolation-forest',
+          'autoencoder',
+          'attention',
+          'consensus',
+          'outputs',
+          'charts',
+        ].map((name) => [name, 'done']),
+      ),
+    );
+    const end = lines(render(<StageList stages={all} width={26} maxLines={3} />).lastFrame()!);
+    expect(end).toEqual([expect.stringMatching(/^Stages/), expect.stringMatching(/^✓ 9 done\s+900ms$/)]);
+    expect(render(<StageList stages={all} width={26} maxLines={0} />).lastFrame()).toBe('');
+  });
+});
+
 describe('FetchProgress', () => {
   const base: FetchState = {
     pages: 3,
@@ -570,5 +649,63 @@ describe('Dashboard as detectors finish and at the end', () => {
     expect(text).toMatch(/consensus \(threshold 0\.6\)/);
     expect(text).toMatch(/finished in 1m 15s · q exit/);
     expect(frame[2]).toMatch(/│ +(autoencoder|dense) {2,3}attention {2,3}iforest {1,2}›anomalies$/);
+  });
+
+  it('at 60x20 and 80x24 draws no line over another: the table drops detectors, the stages fold', () => {
+    const state = replay([
+      ...base,
+      scored('isolation-forest', 43, 7, Date.UTC(2024, 4, 5, 6)),
+      scored('autoencoder', 41, 5, Date.UTC(2024, 4, 6, 6)),
+      scored('attention', 39, 4, Date.UTC(2024, 4, 7, 6)),
+      scored('consensus', 12, 3, Date.UTC(2024, 4, 8, 6)),
+      ...['load', 'features', 'preprocess', 'autoencoder', 'attention', 'consensus', 'outputs', 'charts'].map(
+        (stage) => pipeline({ type: 'stage', stage: stage as 'load', status: 'done', elapsedMs: 100 }),
+      ),
+      {
+        type: 'finished',
+        // A real run's files: at 60 columns they take seven lines, leaving the panes six.
+        outcome: {
+          outDir: '/tmp/run',
+          files: Object.fromEntries(
+            [
+              'SAMPLE_processed_data.csv',
+              'anomalies_attention.csv',
+              'anomalies_autoencoder.csv',
+              'anomalies_consensus.csv',
+              'anomalies_isolation_forest.csv',
+              'chart_agreement.png',
+              'chart_price_anomalies.png',
+              'chart_scores.png',
+              'chart_training_loss.png',
+              'model',
+              'summary.json',
+            ].map((name) => [name, `/tmp/run/${name}`]),
+          ),
+          topAnomalies: {},
+          elapsedMs: 7_000,
+        },
+      },
+    ]);
+    for (const [width, rows] of [
+      [60, 20],
+      [80, 24],
+    ] as const) {
+      const frame = lines(
+        plain(render(<Dashboard state={state} width={width} height={rows - 1} />).lastFrame()),
+      );
+      expect(frame.length).toBeLessThanOrEqual(rows - 1);
+      const pane = frame.map((line) => line.split('│')[1] ?? '').map((line) => line.trim());
+      // The table's heading line is itself, not written over by a detector's line.
+      expect(pane.find((line) => line.startsWith('time (UTC)'))).toMatch(/^time \(UTC\)\s+close\s+score/);
+      for (const line of pane.filter((text) => text.includes('threshold'))) {
+        expect(line).toMatch(/^(consensus|isolation-forest|autoencoder|attention) \(threshold [\d.]+\)$/);
+      }
+      expect(pane.some((line) => line.startsWith('consensus (threshold'))).toBe(true);
+      if (width === 60) expect(pane.join('\n')).toMatch(/\+ 2 more detectors/);
+      else {
+        expect(frame.join('\n')).toMatch(/✓ 9 done/);
+        expect(pane.join('\n')).not.toMatch(/more detector/);
+      }
+    }
   });
 });

@@ -4,7 +4,7 @@ import { stageElapsedMs } from '../dashboard-reducer.js';
 import { formatDuration, truncate } from '../format.js';
 import { FetchProgress } from './FetchProgress.js';
 import { FilesWritten, filesWrittenBlock } from './FilesWritten.js';
-import { FlaggedCounts } from './FlaggedCounts.js';
+import { FlaggedCounts, flaggedCountsLines } from './FlaggedCounts.js';
 import { IsolationForestProgress } from './IsolationForestProgress.js';
 import { LossChart } from './LossChart.js';
 import { StageList } from './StageList.js';
@@ -52,10 +52,13 @@ export function Dashboard({ state, width, height, now }: DashboardProps) {
     ? [state.pane, PANES[(PANES.indexOf(state.pane) + 1) % PANES.length]!]
     : [state.pane];
   const scoredAny = Object.keys(state.scored).length > 0;
-  // flexShrink 0: on a short screen the column clips its last lines instead of squeezing rows out.
+  // The stages take what the flag counts leave (and the line between them): on a short screen the
+  // finished ones fold into one line rather than the list being cut.
+  const flaggedLines = scoredAny ? flaggedCountsLines(state.scored) + 1 : 0;
+  // flexShrink 0: should it still not fit, the column clips its last lines instead of squeezing rows.
   const stageList = (
     <Box flexShrink={0}>
-      <StageList stages={state.stages} width={leftWidth} now={now} />
+      <StageList stages={state.stages} width={leftWidth} now={now} maxLines={bodyHeight - flaggedLines} />
     </Box>
   );
   const flagged = scoredAny ? <FlaggedCounts scored={state.scored} width={leftWidth} /> : null;
@@ -250,7 +253,12 @@ function Pane({
       }
       const rowsPerDetector = Math.max(1, Math.min(10, Math.floor((height - 1 - detectors) / detectors)));
       return (
-        <TopAnomaliesTable topAnomalies={topAnomalies} width={width} rowsPerDetector={rowsPerDetector} />
+        <TopAnomaliesTable
+          topAnomalies={topAnomalies}
+          width={width}
+          rowsPerDetector={rowsPerDetector}
+          maxLines={height}
+        />
       );
     }
   }

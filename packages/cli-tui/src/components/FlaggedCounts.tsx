@@ -8,6 +8,12 @@ export interface FlaggedCountsProps {
   width: number;
 }
 
+/** The lines `FlaggedCounts` takes: its heading, a detector each, and the row count. */
+export function flaggedCountsLines(scored: FlaggedCountsProps['scored']): number {
+  const shown = TABLE_ORDER.filter((name) => scored[name] !== undefined).length;
+  return shown === 0 ? 0 : shown + 2;
+}
+
 /** Rows each detector flagged, in all and in the test split, consensus first; as each one scores. */
 export function FlaggedCounts({ scored, width }: FlaggedCountsProps) {
   const shown = TABLE_ORDER.filter((name) => scored[name] !== undefined);
