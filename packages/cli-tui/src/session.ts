@@ -78,7 +78,7 @@ export async function withStopSignals<T>(
   const exitNow = (why: string) => {
     context.err(`error: stopped by ${received} (${why})`);
     context.err(
-      'hint: files already finished were kept; an interrupted write leaves at most a hidden .tmp or .partial file, never half an output',
+      'hint: files already finished were kept; an interrupted write leaves at most a hidden .tmp or .partial file, never half an output, and the next write there removes it',
     );
     exitBySignal(received!);
   };

@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, open, readlink, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { removeLeftovers } from './leftovers.js';
 
 /**
  * Writes a file so that a reader finds the old content or the new, never half of it: `write` fills
  * a temporary file beside the target (the same folder, so the rename stays on one file system),
  * which is flushed to disk and renamed over the target. On failure the temporary file is removed
- * and the target is left as it was. Every file the package writes goes through here.
+ * and the target is left as it was. Every file the package writes goes through here. The temporary
+ * file of an earlier write to the same target whose process was killed is removed first.
  */
 export async function writeFileAtomically<T>(
   path: string,
@@ -20,6 +22,12 @@ export async function writeFileAtomically<T>(
   try {
     // A missing folder is created, as a run's --out folder is.
     await mkdir(dirname(target), { recursive: true });
+    // A write to this target killed before its rename (kill -9) left its temporary file.
+    await removeLeftovers(
+      dirname(target),
+      new RegExp(`^\\.${escapeRegExp(basename(target))}\\.(\\d+)\\.[0-9a-f]{8}\\.partial$`),
+      'file',
+    );
     const result = await write(temporary);
     const handle = await open(temporary, 'r+');
     try {
@@ -42,6 +50,10 @@ export async function writeFileAtomically<T>(
     }
     throw error;
   }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /**

@@ -78,6 +78,7 @@ export {
 export { assertKlineCsvTarget, klinesToCsv, klineToCsvLine, writeKlinesCsv } from './csv/write-csv.js';
 export { DataError, type DataErrorCode, isDataError } from './errors.js';
 export { assertInterval, intervalToMilliseconds, isInterval, nextOpenTime } from './intervals.js';
+export { makeTemporaryFolder, processAlive, removeLeftovers } from './leftovers.js';
 export {
   analyzeKlines,
   assertCandleQuality,

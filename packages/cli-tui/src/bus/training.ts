@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { makeTemporaryFolder } from '@crypto-anomaly/data';
 import { AckPolicy, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import type { CommandContext } from '../command-context.js';
@@ -115,7 +115,7 @@ async function trainOne(
   context.err(`worker ${worker}: training ${job.pair} (job ${job.id}, attempt ${attempt})`);
   await progress({ type: 'started', attempt });
   const alive = setInterval(() => message.working(), JOB_ACK_WAIT_MS / 3);
-  const modelRoot = await mkdtemp(join(tmpdir(), 'ca-train-'));
+  const modelRoot = await makeTemporaryFolder('crypto-anomaly-train-');
   try {
     const trained = await trainInThread(
       {

@@ -1,5 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ThresholdKind } from '@crypto-anomaly/core';
 import * as core from '@crypto-anomaly/core';
@@ -98,7 +97,7 @@ async function watch(settings: WatchSettings, context: CommandContext, controlle
     );
   }
   const throwaway =
-    settings.storePath === undefined ? await mkdtemp(join(tmpdir(), 'crypto-anomaly-replay-')) : undefined;
+    settings.storePath === undefined ? await data.makeTemporaryFolder('crypto-anomaly-replay-') : undefined;
   const storeFile = throwaway ? join(throwaway, 'replay.duckdb') : settings.storePath!;
   // Live, the store is created if need be; a replay of the store needs it there.
   const store =

@@ -13,6 +13,7 @@ import {
 } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Alert } from '@crypto-anomaly/core';
+import { processAlive } from '@crypto-anomaly/data';
 import { CliError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import type { AlertSink } from './watch-api.js';
@@ -134,15 +135,6 @@ function lockAppend(path: string, flag: string): () => void {
     }
   }
   throw new CliError('RUNTIME', `${flag}: could not lock ${path}`, { option: flag, hint: `remove ${lock}` });
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

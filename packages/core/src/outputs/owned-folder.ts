@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { access, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { processAlive } from '@crypto-anomaly/data';
 import { FOLDER_MARKER_FILE, type FolderKind, type FolderMarker } from '../api.js';
 import { CoreError } from '../errors.js';
 import { writeJsonAtomic } from './atomic-write.js';
@@ -233,13 +234,7 @@ async function assertWritableParent(target: string): Promise<void> {
 /** Whether the process that wrote a marker may still be running (always, if it ran on another host). */
 function isAlive(writer: FolderMarker['writer'] | undefined): boolean {
   if (!writer) return false;
-  if (writer.host !== hostname()) return true;
-  try {
-    process.kill(writer.pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return writer.host !== hostname() || processAlive(writer.pid);
 }
 
 /**
