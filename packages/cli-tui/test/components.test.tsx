@@ -2,7 +2,13 @@ import type { PipelineEvent } from '@crypto-anomaly/core';
 import { renderToString } from 'ink';
 import { render } from 'ink-testing-library';
 import { describe, expect, it } from 'vitest';
-import type { DashboardAction, DashboardState, FetchState, TrainingState } from '../src/api.js';
+import {
+  type DashboardAction,
+  type DashboardState,
+  type FetchState,
+  STAGES,
+  type TrainingState,
+} from '../src/api.js';
 import { Dashboard } from '../src/components/Dashboard.js';
 import { FetchProgress } from '../src/components/FetchProgress.js';
 import { FilesWritten } from '../src/components/FilesWritten.js';
@@ -111,21 +117,7 @@ describe('StageList on a short screen', () => {
       expect.stringMatching(/^○ isolation-forest/),
       expect.stringMatching(/^○ 5 more/),
     ]);
-    const all = stages(
-      Object.fromEntries(
-        [
-          'load',
-          'features',
-          'preprocess',
-          'isolation-forest',
-          'autoencoder',
-          'attention',
-          'consensus',
-          'outputs',
-          'charts',
-        ].map((name) => [name, 'done']),
-      ),
-    );
+    const all = stages(Object.fromEntries(STAGES.map((name) => [name, 'done'])));
     const end = lines(render(<StageList stages={all} width={26} maxLines={3} />).lastFrame()!);
     expect(end).toEqual([expect.stringMatching(/^Stages/), expect.stringMatching(/^✓ 9 done\s+900ms$/)]);
     expect(render(<StageList stages={all} width={26} maxLines={0} />).lastFrame()).toBe('');
@@ -580,6 +572,13 @@ describe('Dashboard as detectors finish and at the end', () => {
     pipeline({ type: 'source', description: 'bundled sample market' }),
     pipeline({ type: 'stage', stage: 'isolation-forest', status: 'done', elapsedMs: 1200 }),
   ];
+  // Every detector and the consensus scored.
+  const allScored: DashboardAction[] = [
+    scored('isolation-forest', 43, 7, Date.UTC(2024, 4, 5, 6)),
+    scored('autoencoder', 41, 5, Date.UTC(2024, 4, 6, 6)),
+    scored('attention', 39, 4, Date.UTC(2024, 4, 7, 6)),
+    scored('consensus', 12, 3, Date.UTC(2024, 4, 8, 6)),
+  ];
 
   it('fills the top anomalies and the flag counts in as each detector finishes', () => {
     const running = replay([...base, { type: 'next-pane' }, { type: 'next-pane' }, { type: 'next-pane' }]);
@@ -616,10 +615,7 @@ describe('Dashboard as detectors finish and at the end', () => {
     ];
     const state = replay([
       ...base,
-      scored('isolation-forest', 43, 7, Date.UTC(2024, 4, 5, 6)),
-      scored('autoencoder', 41, 5, Date.UTC(2024, 4, 6, 6)),
-      scored('attention', 39, 4, Date.UTC(2024, 4, 7, 6)),
-      scored('consensus', 12, 3, Date.UTC(2024, 4, 8, 6)),
+      ...allScored,
       {
         type: 'finished',
         outcome: {
@@ -654,12 +650,9 @@ describe('Dashboard as detectors finish and at the end', () => {
   it('at 60x20 and 80x24 draws no line over another: the table drops detectors, the stages fold', () => {
     const state = replay([
       ...base,
-      scored('isolation-forest', 43, 7, Date.UTC(2024, 4, 5, 6)),
-      scored('autoencoder', 41, 5, Date.UTC(2024, 4, 6, 6)),
-      scored('attention', 39, 4, Date.UTC(2024, 4, 7, 6)),
-      scored('consensus', 12, 3, Date.UTC(2024, 4, 8, 6)),
-      ...['load', 'features', 'preprocess', 'autoencoder', 'attention', 'consensus', 'outputs', 'charts'].map(
-        (stage) => pipeline({ type: 'stage', stage: stage as 'load', status: 'done', elapsedMs: 100 }),
+      ...allScored,
+      ...STAGES.filter((stage) => stage !== 'isolation-forest').map((stage) =>
+        pipeline({ type: 'stage', stage, status: 'done', elapsedMs: 100 }),
       ),
       {
         type: 'finished',
