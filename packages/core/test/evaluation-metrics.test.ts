@@ -54,6 +54,26 @@ describe('labels', () => {
     expect(parseTime('1722816000.5')).toBe(1_722_816_000_500);
     expect(() => parseEventsCsv('time\n\n')).toThrow(/a header \(line 1\) and no event/);
     expect(() => parseTime('yesterday')).toThrow(/not a time/);
+    // Zones: Z, UTC, ±HH:MM and ±HHMM; none is UTC, whatever the machine's zone.
+    const six = Date.UTC(2024, 7, 5, 6);
+    for (const text of [
+      '2024-08-05 06:00',
+      '2024-08-05T06:00:00Z',
+      '2024-08-05 06:00:00 UTC',
+      '2024-08-05T08:00:00+02:00',
+      '2024-08-05T08:00+0200',
+      '2024-08-05T01:00:00-05:00',
+    ]) {
+      expect(parseTime(text)).toBe(six);
+    }
+    // Forms Date.parse would guess at (machine zone, month first, roll-over) are refused.
+    for (const text of ['2024/08/05 06:00', '12/03/2020', 'Aug 5 2024', '20200312', '2024-08-05T06:00+02']) {
+      expect(() => parseTime(text), text).toThrow(/is not a time: give epoch milliseconds/);
+    }
+    for (const text of ['2020-02-30', '2023-02-29', '2020-13-01', '2020-03-12 24:30', '2020-03-12 10:60']) {
+      expect(() => parseTime(text), text).toThrow(/is not a time that exists/);
+    }
+    expect(parseTime('2024-02-29')).toBe(Date.UTC(2024, 1, 29));
     expect(parseEventsCsv('time\n2024-01-02\n2024-01-05 12:00:00\n')).toEqual([
       { start: Date.UTC(2024, 0, 2), end: Date.UTC(2024, 0, 2) },
       { start: Date.UTC(2024, 0, 5, 12), end: Date.UTC(2024, 0, 5, 12) },

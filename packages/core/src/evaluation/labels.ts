@@ -12,12 +12,23 @@ import {
  * placed on a series' row times as inclusive row ranges, and the 0/1 row labels they imply.
  */
 
-const NAIVE_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?$/;
+/**
+ * `YYYY-MM-DD`, then optionally `[ T]HH:MM[:SS[.fff…]]`, then optionally a zone: `Z`, ` UTC`,
+ * `±HH:MM` or `±HHMM`. Anything else (slashes, day-first dates, month names) is refused rather
+ * than guessed: `Date.parse` reads `2024/08/05 06:00` in the machine's time zone and `12/03/2020`
+ * month first, so the same labels would mark other candles on another machine.
+ */
+const DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(?:(Z|z| ?UTC)|([+-])(\d{2}):?(\d{2}))?$/;
+
+const TIME_FORMS =
+  'give epoch milliseconds, Unix seconds (10 digits), or YYYY-MM-DD[ HH:MM[:SS]] (UTC unless it ends in Z, UTC or an offset such as +02:00)';
 
 /**
  * A time as milliseconds since the epoch: a number (epoch ms), a string of digits (epoch ms, or
- * Unix seconds when it has ten digits, e.g. 1722816000), an ISO 8601 string with a zone, or a
- * zone-less `YYYY-MM-DD[ HH:MM[:SS[.fff…]]]`, read as UTC (NAB's and Binance's files carry none).
+ * Unix seconds when it has ten digits, e.g. 1722816000), or `YYYY-MM-DD[ HH:MM[:SS[.fff…]]]` with
+ * an optional zone (`Z`, `UTC`, `+02:00`, `+0200`), read as UTC without one (NAB's and Binance's
+ * files carry none). A date that does not exist (2020-02-30, 24:30) is refused, not rolled over.
  */
 export function parseTime(value: string | number, field = 'time'): number {
   if (typeof value === 'number') {
@@ -27,22 +38,33 @@ export function parseTime(value: string | number, field = 'time'): number {
     // Ten digits are Unix seconds (as the command line reads dates): 1722816000 read as
     // milliseconds would be 1970-01-20 and match no candle, silently.
     if (/^\d{10}(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
-    if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);
-    const naive = NAIVE_DATE_TIME.exec(text);
-    if (naive) {
-      const [, y, mo, d, h = '0', mi = '0', s = '0', fraction = ''] = naive;
-      const ms = Number(`0.${fraction || '0'}`) * 1000;
-      return (
-        Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)) + Math.round(ms)
+    // Epoch milliseconds have 11 digits or more since 1970-01-02; fewer (20200312, a compact date)
+    // would be a moment of 1970's first day.
+    if (/^\d{11,}(\.\d+)?$/.test(text)) return Number(text);
+    const match = DATE_TIME.exec(text);
+    if (match) {
+      const [, y, mo, d, h = '0', mi = '0', s = '0', fraction = '', utc, sign, zh, zm] = match;
+      const parts = [Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)] as const;
+      const local = Date.UTC(...parts);
+      const back = new Date(local);
+      const exists =
+        back.getUTCFullYear() === parts[0] &&
+        back.getUTCMonth() === parts[1] &&
+        back.getUTCDate() === parts[2] &&
+        back.getUTCHours() === parts[3] &&
+        back.getUTCMinutes() === parts[4] &&
+        back.getUTCSeconds() === parts[5];
+      const offsetMinutes = sign ? (sign === '-' ? -1 : 1) * (Number(zh) * 60 + Number(zm)) : 0;
+      if (exists && (utc !== undefined || !sign || (Number(zh) <= 14 && Number(zm) <= 59))) {
+        return local + Math.round(Number(`0.${fraction || '0'}`) * 1000) - offsetMinutes * 60_000;
+      }
+      throw new CoreError(
+        'INVALID_ARGUMENT',
+        `${field} ${JSON.stringify(value)} is not a time that exists: ${TIME_FORMS}.`,
       );
     }
-    const parsed = Date.parse(text);
-    if (Number.isFinite(parsed)) return parsed;
   }
-  throw new CoreError(
-    'INVALID_ARGUMENT',
-    `${field} ${JSON.stringify(value)} is not a time: give epoch milliseconds, an ISO 8601 time, or YYYY-MM-DD HH:MM:SS (read as UTC).`,
-  );
+  throw new CoreError('INVALID_ARGUMENT', `${field} ${JSON.stringify(value)} is not a time: ${TIME_FORMS}.`);
 }
 
 function assertAscending(times: ArrayLike<number>): void {
