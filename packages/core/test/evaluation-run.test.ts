@@ -415,6 +415,32 @@ describe('a run folder, evaluated and written back', () => {
     expect((notNumber as Error).message).toMatch(
       /anomalies_consensus.csv line 4: "threshold" is "oops", not a number/,
     );
+    // A score edited into text is not a row without a score: refused, not dropped from the ranking.
+    const header = consensus[0]!.split(',');
+    const cellsOf = (line: string) => line.split(',');
+    const edit = (column: string, value: string) => {
+      const edited = consensus.slice();
+      const cells = cellsOf(edited[5]!);
+      cells[header.indexOf(column)] = value;
+      edited[5] = cells.join(',');
+      return `${edited.join('\n')}\n`;
+    };
+    await writeFile(join(mixed, 'anomalies_consensus.csv'), edit('score', 'oops'));
+    expect(((await errorOf(() => readRunScores(mixed))) as Error).message).toMatch(
+      /anomalies_consensus.csv line 6: "score" is "oops", not a number/,
+    );
+    await writeFile(join(mixed, 'anomalies_consensus.csv'), edit('is_anomaly', '2'));
+    expect(((await errorOf(() => readRunScores(mixed))) as Error).message).toMatch(
+      /anomalies_consensus.csv line 6: "is_anomaly" is 2, not 0 or 1/,
+    );
+    // An empty score is a row without one (as the attention autoencoder's first rows are).
+    await writeFile(join(mixed, 'anomalies_consensus.csv'), edit('score', ''));
+    await writeFile(
+      join(mixed, 'anomalies_isolation_forest.csv'),
+      await readFile(join(outDir, 'anomalies_isolation_forest.csv')),
+    );
+    const withGap = await readRunScores(mixed);
+    expect(Number.isNaN(withGap.detectors.find((d) => d.name === 'consensus')!.scores[4]!)).toBe(true);
     const noRun = await errorOf(() => readRunScores(join(dir, 'nowhere')));
     expect(isCoreError(noRun) && noRun.code).toBe('IO');
   });

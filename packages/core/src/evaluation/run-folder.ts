@@ -57,8 +57,12 @@ function numbers(table: CsvTable, name: string, allowNaN = false): Float64Array 
   const index = column(table, name);
   return Float64Array.from(table.rows, (row, i) => {
     const cell = row[index] ?? '';
-    const value = cell === '' || cell === 'NaN' ? Number.NaN : Number(cell);
-    if (Number.isNaN(value) && !allowNaN) {
+    // An empty (or NaN) cell is a row without a value, where the file may have one (a score the
+    // attention autoencoder could not give); any other text is an edit, not a missing score, and
+    // dropping its row would change every ranking measure without a word.
+    const missing = cell === '' || cell === 'NaN';
+    const value = missing ? Number.NaN : Number(cell);
+    if ((missing && !allowNaN) || (!missing && !Number.isFinite(value))) {
       throw new CoreError(
         'NON_FINITE_INPUT',
         `${table.path} line ${i + 2}: "${name}" is ${JSON.stringify(cell)}, not a number; run again to rewrite the file.`,
@@ -66,6 +70,18 @@ function numbers(table: CsvTable, name: string, allowNaN = false): Float64Array 
     }
     return value;
   });
+}
+
+function flags(table: CsvTable): Uint8Array {
+  const values = numbers(table, 'is_anomaly');
+  const bad = values.findIndex((flag) => flag !== 0 && flag !== 1);
+  if (bad >= 0) {
+    throw new CoreError(
+      'NON_FINITE_INPUT',
+      `${table.path} line ${bad + 2}: "is_anomaly" is ${values[bad]}, not 0 or 1; run again to rewrite the file.`,
+    );
+  }
+  return Uint8Array.from(values);
 }
 
 function times(table: CsvTable): Float64Array {
@@ -109,7 +125,7 @@ export async function readAnomaliesFile(path: string): Promise<AnomaliesFile> {
     splits: table.rows.map((row) => row[split] ?? ''),
     scores: numbers(table, 'score', true),
     thresholds: numbers(table, 'threshold'),
-    flags: Uint8Array.from(numbers(table, 'is_anomaly'), (flag) => (flag === 1 ? 1 : 0)),
+    flags: flags(table),
     reasons: table.rows.map((row) =>
       features
         .filter(([name]) => (row[name] ?? '') !== '')
