@@ -475,6 +475,24 @@ describe('a run folder, evaluated and written back', () => {
     const after = JSON.parse(await readFile(join(outDir, FOLDER_MARKER_FILE), 'utf8'));
     expect(after.files).not.toContain('chart_evaluation.png');
     expect(after.runId).toBe(marker.runId);
+
+    // The evaluation of this run (from names it) may go into its folder again; another run's, or
+    // the store's, may not: that folder's own evaluation would be replaced.
+    const own = { ...report, from: { runDir: outDir, runId: marker.runId } };
+    await writeEvaluation(outDir, own);
+    const before = await readFile(join(outDir, 'evaluation.json'), 'utf8');
+    const others: Record<string, string>[] = [
+      { runDir: '/elsewhere', runId: 'another-run' },
+      { store: 'w.duckdb' },
+    ];
+    for (const from of others) {
+      const refused = await errorOf(() => writeEvaluation(outDir, { ...report, from }));
+      expect(isCoreError(refused) && refused.code).toBe('TARGET_NOT_OURS');
+      expect((refused as Error).message).toMatch(
+        /output folder of another run .* own evaluation this would replace/,
+      );
+    }
+    expect(await readFile(join(outDir, 'evaluation.json'), 'utf8')).toBe(before);
   });
 
   it('creates and marks a new folder, and refuses one it did not write', async () => {

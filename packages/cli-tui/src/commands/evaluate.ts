@@ -120,7 +120,8 @@ Examples:
 
 An events CSV has a header with a "time" column (one instant per line) or "start" and "end"
 columns (one span per line), and may have a "label" (or "kind") column: the events caught are
-then counted per label. Times are ISO 8601, "YYYY-MM-DD HH:MM:SS" (UTC) or epoch ms. An event
+then counted per label. Times are "YYYY-MM-DD[ HH:MM[:SS]]" (UTC unless they end in Z, UTC or an
+offset such as +02:00) or epoch ms; other forms are refused. An event
 labels every candle it overlaps, after the tolerance. Writes evaluation.json and
 chart_evaluation.png into the run folder (listed in its marker) or --out, never over a file
 crypto-anomaly did not write. With --from-store, each candle was judged by the threshold it had

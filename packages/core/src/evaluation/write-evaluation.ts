@@ -23,7 +23,7 @@ function notOurs(dir: string, what: string): CoreError {
   return new CoreError(
     'TARGET_NOT_OURS',
     `${dir} ${what}, so the evaluation is not written there: give --out a new or empty folder, ` +
-      "or a run's output folder (nothing was written).",
+      "or the evaluated run's own folder (nothing was written).",
   );
 }
 
@@ -68,6 +68,13 @@ export async function writeEvaluation(
   chartPng?: Uint8Array,
 ): Promise<{ report: string; chart?: string }> {
   const { dir: target, marker } = await prepareEvaluationTarget(dir);
+  // Another run's folder keeps its own evaluation: its report shows that one, of its own scores.
+  if (report.from && marker?.files.includes('summary.json') && marker.runId !== report.from['runId']) {
+    throw notOurs(
+      target,
+      `is the output folder of another run (${marker.runId}), whose own evaluation this would replace`,
+    );
+  }
   try {
     await mkdir(target, { recursive: true });
   } catch (error) {
