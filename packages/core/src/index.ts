@@ -252,6 +252,7 @@ export { UnivariateFeatures } from './streaming/univariate-features.js';
 export {
   DEFAULT_POT,
   DEFAULT_THRESHOLD,
+  fitConsensusThreshold,
   fitThreshold,
   isAdaptiveThreshold,
   thresholdsPerRow,

@@ -102,6 +102,29 @@ export function thresholdsPerRow(
   return out;
 }
 
+/**
+ * The consensus' threshold: fitted on its training scores as the detectors' are, but under an
+ * adaptive method (SPOT/DSPOT) held at the value SPOT starts from rather than moved row by row, as
+ * `watch` holds it (`adaptiveConsensus`). The consensus is relative already (each score a
+ * percentile among its detector's training scores) and bounded by 1: DSPOT on it reached
+ * thresholds above 1 (no row can be flagged) and flagged 5% of a daily run's validation rows.
+ */
+export function fitConsensusThreshold(
+  trainingScores: ArrayLike<number>,
+  method: ThresholdMethod = DEFAULT_THRESHOLD,
+): FittedThreshold {
+  const fitted = fitThreshold(trainingScores, method);
+  if (!isAdaptiveThreshold(method)) return fitted;
+  return {
+    value: fitted.value,
+    method: { kind: 'fixed', value: fitted.value },
+    description: fitted.description.replace(
+      /, then adapts row by row to the scores after training$/,
+      '; held for the consensus, which is relative already (the detectors adapt)',
+    ),
+  };
+}
+
 /** Fits a threshold on a detector's training scores (higher = more anomalous). */
 export function fitThreshold(
   trainingScores: ArrayLike<number>,

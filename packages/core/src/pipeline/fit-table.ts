@@ -15,7 +15,7 @@ import { createDetector } from '../detectors/registry.js';
 import { CoreError } from '../errors.js';
 import { Preprocessor } from '../preprocess.js';
 import { consensusScores, scoreDistribution } from '../ranking.js';
-import { fitThreshold } from '../thresholds.js';
+import { fitConsensusThreshold } from '../thresholds.js';
 import { assertInteger } from '../validate.js';
 import {
   type DetectorScores,
@@ -240,7 +240,7 @@ export async function fitTablePipeline(
       fitted.push({ detector, distribution: scoreDistribution(scores) });
       sampleScores.push(scores);
     }
-    const consensusThreshold = fitThreshold(
+    const consensusThreshold = fitConsensusThreshold(
       consensusScores(fitted.map(({ distribution }, i) => ({ scores: sampleScores[i]!, distribution }))),
       config.threshold,
     );

@@ -16,7 +16,7 @@ import { createDetector } from '../detectors/registry.js';
 import { topAnomalyRows } from '../outputs/csv.js';
 import { chronologicalSplit, Preprocessor, splitLabels } from '../preprocess.js';
 import { scoreDistribution } from '../ranking.js';
-import { fitThreshold } from '../thresholds.js';
+import { fitConsensusThreshold } from '../thresholds.js';
 import { TOP_ANOMALIES } from './artifacts.js';
 import { fitInThread } from './fit-thread.js';
 import type { Run } from './run.js';
@@ -204,7 +204,7 @@ export async function fitPipeline(run: Run, table: FeatureTable, options: FitOpt
     }
     const { consensusThreshold, consensus } = await run.stage('consensus', () => {
       const consensusScores = consensusScoresOf(fitted, scores);
-      const consensusThreshold = fitThreshold(
+      const consensusThreshold = fitConsensusThreshold(
         consensusScores.subarray(ranges.train.start, ranges.train.end),
         config.threshold,
       );
