@@ -1,5 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -469,6 +478,14 @@ describe('evaluate with a NAB windows file', () => {
     expect(empty.status, empty.stderr).toBe(0);
     expect(empty.stdout).toMatch(/\[crypto\/OTHERUSDT_1h.csv\], 0 events/);
 
+    // One series, of another name: used only when named, never taken for this run's by default.
+    writeFileSync(windows, JSON.stringify({ 'crypto/OTHERUSDT_1h.csv': [] }));
+    const other = cli('evaluate', runDir, '--labels', windows, '--out', out);
+    expect(other.status).toBe(2);
+    expect(other.stderr).toMatch(
+      new RegExp(`holds one series, crypto/OTHERUSDT_1h.csv, which does not name ${symbol}: add --series`),
+    );
+
     writeFileSync(windows, JSON.stringify({ a: [], b: [] }));
     const ambiguous = cli('evaluate', runDir, '--labels', windows, '--out', out);
     expect(ambiguous.status).toBe(2);
@@ -503,6 +520,11 @@ describe('bad label files and targets', () => {
         '{"BTCUSDT": [["2024-01-05"]]}',
         /NAB window 0 of "BTCUSDT" must be a \[start, end\] pair/,
       ],
+      [
+        'reversed.json',
+        '{"BTCUSDT": [["2024-02-05", "2024-02-01"]]}',
+        /reversed.json: NAB window 0 of "BTCUSDT" starts \("2024-02-05"\) after it ends/,
+      ],
     ];
     for (const [name, text, message] of cases) {
       writeFileSync(join(work, name), text);
@@ -533,5 +555,18 @@ describe('bad label files and targets', () => {
     const notRun = cli('evaluate', mine, '--out', join(work, 'x'));
     expect(notRun.status).toBe(1);
     expect(notRun.stderr).toMatch(/is not a run's output folder: no readable summary.json/);
+    // A run folder whose files were edited: the folder is named as the cause, not a flag.
+    const edited = join(work, 'edited-run');
+    cpSync(runDir, edited, { recursive: true });
+    const file = join(edited, 'anomalies_isolation_forest.csv');
+    const lines = readFileSync(file, 'utf8').split('\n');
+    writeFileSync(file, [...lines.slice(0, 5), ...lines.slice(6)].join('\n'));
+    const broken = cli('evaluate', edited, '--out', join(work, 'y'));
+    expect(broken.status).toBe(1);
+    expect(broken.stderr).toMatch(/do not cover the same rows/);
+    expect(broken.stderr).toMatch(
+      /hint: the files in .*edited-run were edited or mix two runs: run again into it/,
+    );
+    expect(existsSync(join(work, 'y'))).toBe(false);
   });
 });

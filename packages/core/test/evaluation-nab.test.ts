@@ -159,5 +159,8 @@ describe('NAB threshold optimisation and normalisation', () => {
     ]);
     expect(windows.get('artificialNoAnomaly/art_flatline.csv')).toEqual([]);
     expect(() => parseNabWindows({ 'a.csv': [['2014-10-30']] })).toThrow(/\[start, end\] pair/);
+    expect(() => parseNabWindows({ 'a.csv': [['2014-10-30', '2014-10-29']] })).toThrow(
+      /NAB window 0 of "a.csv" starts \("2014-10-30"\) after it ends \("2014-10-29"\)/,
+    );
   });
 });

@@ -72,7 +72,7 @@ export function addEvaluateCommand(program: Command, context: CommandContext): v
     )
     .option(
       '--series <key>',
-      "the key of a NAB windows file to use (default: its only key, or the run's symbol)",
+      "the key of a NAB windows file to use (default: the one naming the run's symbol)",
     )
     .option(
       '--tolerance <duration|candles>',
@@ -200,7 +200,17 @@ function storedSelection(
 }
 
 async function readRunFolder(dir: string): Promise<{ run: core.RunScores; from: Record<string, string> }> {
-  const run = await core.readRunScores(dir);
+  let run: core.RunScores;
+  try {
+    run = await core.readRunScores(dir);
+  } catch (error) {
+    // The folder's own files disagree or were edited: no flag of evaluate's is to blame.
+    if (!isLibraryError(error, 'CoreError') || error.code === 'IO') throw error;
+    throw new CliError('RUNTIME', error.message, {
+      hint: `the files in ${dir} were edited or mix two runs: run again into it, or evaluate another run folder (nothing was written)`,
+      cause: error,
+    });
+  }
   return { run, from: { runDir: dir, runId: run.runId, source: run.source } };
 }
 
@@ -345,7 +355,15 @@ function nabEvents(
   let key = series;
   if (key === undefined) {
     const bySymbol = keys.filter((name) => name.toUpperCase().includes(symbol.toUpperCase()));
-    key = keys.length === 1 ? keys[0] : bySymbol.length === 1 ? bySymbol[0] : undefined;
+    key = bySymbol.length === 1 ? bySymbol[0] : undefined;
+    // One series of another name (ETHUSDT's windows for a BTCUSDT run) is taken only when named.
+    if (key === undefined && keys.length === 1) {
+      throw new CliError(
+        'USAGE',
+        `--labels ${path} holds one series, ${keys[0]}, which does not name ${symbol}: add --series ${keys[0]} to judge this run by its windows`,
+        { option: '--series', hint: `add --series ${keys[0]} to use it anyway` },
+      );
+    }
     if (key === undefined) {
       throw new CliError(
         'USAGE',

@@ -262,6 +262,12 @@ export function parseNabWindows(json: unknown): Map<string, TimeRange[]> {
         }
         const start = parseTime(pair[0], `NAB window ${i} of "${name}": start`);
         const end = parseTime(pair[1], `NAB window ${i} of "${name}": end`);
+        if (start > end) {
+          throw new CoreError(
+            'INVALID_ARGUMENT',
+            `NAB window ${i} of "${name}" starts (${JSON.stringify(pair[0])}) after it ends (${JSON.stringify(pair[1])}).`,
+          );
+        }
         return { start, end };
       }),
     );
