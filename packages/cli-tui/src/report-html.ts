@@ -98,8 +98,12 @@ export async function readRunForReport(
   if (interval) input.interval = interval;
   const evaluation = await readEvaluation(folder, text('runId'));
   if (evaluation) input.evaluation = evaluation;
-  if (labelsFile) input.labels = await readLabels(labelsFile);
-  else if (evaluation?.events) {
+  if (labelsFile) {
+    input.labels = await readLabels(labelsFile);
+    // Named, as the evaluation section names its own labels: the two may differ.
+    input.labelsSource = labelsFile;
+  } else if (evaluation?.events) {
+    if (evaluation.labels) input.labelsSource = evaluation.labels.source;
     // The evaluation's labelled events, each over the candles it labelled, named by its label.
     input.labels = evaluation.events.flatMap((event) =>
       event.rows

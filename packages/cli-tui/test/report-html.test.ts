@@ -128,6 +128,8 @@ describe('report --html in a real browser (headless chromium)', () => {
       const html = readFileSync(file, 'utf8');
       // Self-contained: nothing loaded from elsewhere.
       expect(/<script[^>]+src=|<link\b/.test(html)).toBe(false);
+      // The bands say which file they come from.
+      expect(html.includes(`orange bands: labelled anomalies from ${labels}`)).toBe(true);
 
       const dump = browse(pathToFileURL(file).href, work, ['--dump-dom']);
       expect(dump.status, dump.stderr).toBe(0);

@@ -74,6 +74,9 @@ describe('charts', () => {
         labels: [
           { start: times[39]!, end: times[42]! },
           { start: times[250]!, end: times[250]! },
+          // Outside the rows: not drawn, and the time axis is not stretched to reach them.
+          { start: Date.UTC(2010, 0, 1), end: Date.UTC(2010, 1, 1) },
+          { start: Date.UTC(2030, 0, 1), end: Date.UTC(2030, 0, 2) },
         ],
         boundaries: { validation: times[200]!, test: times[250]! },
       }),

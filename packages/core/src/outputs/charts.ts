@@ -258,12 +258,24 @@ export function labelBandLayers(
   x: Record<string, unknown>,
   minWidth = 0,
   name = 'label_bands',
+  times?: ArrayLike<number>,
 ): object[] {
   if (!bands || bands.length === 0) return [];
-  const values = bands.map(({ start, end, label }) => {
-    const pad = Math.max(0, (minWidth - (end - start)) / 2);
-    return { start: start - pad, end: end + pad, label: label ?? 'labelled anomaly' };
-  });
+  // Clipped to the rows drawn: a label outside them would stretch the time axis to reach it
+  // (2010 to 2030 around a 2017-2026 run) and squash the data into the middle.
+  const first = times && times.length > 0 ? times[0]! : Number.NEGATIVE_INFINITY;
+  const last = times && times.length > 0 ? times[times.length - 1]! : Number.POSITIVE_INFINITY;
+  const values = bands
+    .filter(({ start, end }) => end >= first && start <= last)
+    .map(({ start, end, label }) => {
+      const pad = Math.max(0, (minWidth - (end - start)) / 2);
+      return {
+        start: Math.max(first, start - pad),
+        end: Math.min(last, end + pad),
+        label: label ?? 'labelled anomaly',
+      };
+    });
+  if (values.length === 0) return [];
   return [
     {
       name,
@@ -360,7 +372,7 @@ export function priceAnomaliesSpec(
         title: { text: `${detector.name} (${points.length} flagged)`, anchor: 'start', fontSize: 12 },
         layer: [
           // Mark names are unique per panel: vega merges marks that share a name.
-          ...labelBandLayers(options.labels, x, minBand, `label_bands_${index}`),
+          ...labelBandLayers(options.labels, x, minBand, `label_bands_${index}`, times),
           { ...line.layer, name: `price_line_${index}` },
           {
             name: `flags_${index}`,
@@ -483,6 +495,7 @@ export function scorePanel(
         x,
         (spanOf(times) / width) * MIN_BAND_PIXELS,
         `score_bands_${index}`,
+        times,
       ),
       {
         name: `scores_${index}`,

@@ -47,6 +47,8 @@ export interface HtmlReportInput {
   boundaries?: SplitBoundaries;
   /** Known anomalies, drawn as bands. */
   labels?: readonly LabelBand[];
+  /** Where the bands come from (a labels file), named beside them. */
+  labelsSource?: string;
   /** The run's summary.json, shown key by key (every value escaped). */
   summary?: unknown;
   /** Where the report's data came from, e.g. the run folder; shown under the title. */
@@ -99,7 +101,7 @@ export function interactiveSpec(input: HtmlReportInput): VegaLiteSpec {
     scale: { type: 'utc', domain: { param: 'zoom', encoding: 'x' } },
   });
   const x = timeEncoding(spanOf(times), PRICE_WIDTH);
-  const bands = labelBandLayers(input.labels, x, (spanOf(times) / PRICE_WIDTH) * 2);
+  const bands = labelBandLayers(input.labels, x, (spanOf(times) / PRICE_WIDTH) * 2, 'label_bands', times);
   const price = {
     width: PRICE_WIDTH,
     height: 320,
@@ -507,7 +509,7 @@ ${input.origin ? `<p class="sub">${escapeHtml(input.origin)}</p>` : ''}
 ${factsHtml(input, total)}
 ${input.evaluation ? `<h2>Evaluation</h2>\n${evaluationHtml(input.evaluation)}` : ''}
 <h2>Price, flags and scores</h2>
-<p class="hint">Drag the price chart to pan, scroll to zoom, double-click to reset; the score panels follow. The boxes show or hide each detector's flags. Dashed lines: thresholds${input.labels?.length ? '; orange bands: labelled anomalies' : ''}.</p>
+<p class="hint">Drag the price chart to pan, scroll to zoom, double-click to reset; the score panels follow. The boxes show or hide each detector's flags. Dashed lines: thresholds${input.labels?.length ? `; orange bands: labelled anomalies${input.labelsSource ? ` from ${escapeHtml(input.labelsSource)}` : ''}` : ''}.</p>
 <p id="status">Drawing the charts…</p>
 <div id="toggles" class="toggles"></div>
 <div id="chart"></div>
