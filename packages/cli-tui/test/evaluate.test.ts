@@ -416,7 +416,7 @@ describe('evaluate with a user events file', () => {
     expect(hours.status, hours.stderr).toBe(0);
     const report = JSON.parse(hours.stdout);
     expect(report.files.report).toBe(join(out, 'evaluation.json'));
-    expect(hours.stderr).toMatch(/tolerance ±2h 00m/);
+    expect(hours.stderr).toMatch(/tolerance ±2h\b/);
     // [t - 2h, t + 2h] overlaps candles 98 to 102.
     expect(report.labels).toMatchObject({ events: 1, labelledRows: 5, toleranceMs: 2 * HOUR });
     expect(report.labels.ranges).toEqual([

@@ -182,6 +182,7 @@ export {
 } from './outputs/evaluation-chart.js';
 export {
   assertHtmlReportTarget,
+  formatTolerance,
   HTML_REPORT_SIGNATURE,
   type HtmlReportDetector,
   type HtmlReportInput,

@@ -14,7 +14,7 @@ import type { CommandContext } from '../command-context.js';
 import type { ConfigFile } from '../config.js';
 import { CliError, isLibraryError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
-import { fit, formatDuration, formatPercent } from '../format.js';
+import { fit, formatPercent } from '../format.js';
 import { configDate, configOf, parse } from '../options.js';
 import { openExistingStore, storePathOf } from '../sources.js';
 
@@ -483,7 +483,7 @@ export function reportLines(
   const labels = report.labels;
   if (labels) {
     const tolerance =
-      labels.toleranceMs === 0 ? 'no tolerance' : `tolerance ±${formatDuration(labels.toleranceMs)}`;
+      labels.toleranceMs === 0 ? 'no tolerance' : `tolerance ±${core.formatTolerance(labels.toleranceMs)}`;
     lines.push(
       `Labels: ${labels.source}${labels.series ? ` [${labels.series}]` : ''}, ${labels.events} events (${labels.eventsOutside} outside these rows), ${labels.labelledRows} labelled candles, ${tolerance}`,
     );

@@ -321,8 +321,8 @@ function fixed(value: number | null | undefined, decimals: number): string {
   return typeof value === 'number' && Number.isFinite(value) ? value.toFixed(decimals) : '-';
 }
 
-/** A tolerance in the largest unit that divides it: 1d, 6h, 30m, 90s. */
-function duration(ms: number): string {
+/** A tolerance in the largest unit that divides it: 1d, 6h, 30m, 90s (21d, not 504h 00m). */
+export function formatTolerance(ms: number): string {
   for (const [unit, size] of [
     ['d', 86_400_000],
     ['h', 3_600_000],
@@ -358,7 +358,7 @@ function plainTable(
 function evaluationHtml(evaluation: EvaluationReport): string {
   const labels = evaluation.labels;
   const about = labels
-    ? `Against ${labels.events} events from ${labels.source}${labels.series ? ` [${labels.series}]` : ''} (${labels.labelledRows} labelled candles${labels.toleranceMs > 0 ? `, tolerance ±${duration(labels.toleranceMs)}` : ''}), ${evaluation.split === 'all' ? 'all rows' : `the ${evaluation.split} rows`}.`
+    ? `Against ${labels.events} events from ${labels.source}${labels.series ? ` [${labels.series}]` : ''} (${labels.labelledRows} labelled candles${labels.toleranceMs > 0 ? `, tolerance ±${formatTolerance(labels.toleranceMs)}` : ''}), ${evaluation.split === 'all' ? 'all rows' : `the ${evaluation.split} rows`}.`
     : `Without labels, ${evaluation.split === 'all' ? 'all rows' : `the ${evaluation.split} rows`}: the measures that need none.`;
   const percent = (value: number | null | undefined) =>
     typeof value === 'number' && Number.isFinite(value) ? `${Math.round(value * 100)}%` : '-';
