@@ -22,7 +22,13 @@ function refusal(call: () => unknown): string {
 
 describe('secrets in URLs: refused without being echoed', () => {
   it('--bus with a login in it names the environment variables instead', () => {
-    for (const value of [`nats://alice:${SECRET}@127.0.0.1:4222`, `nats://${SECRET}@127.0.0.1:4222`]) {
+    for (const value of [
+      `nats://alice:${SECRET}@127.0.0.1:4222`,
+      `nats://${SECRET}@127.0.0.1:4222`,
+      // Without a scheme, and inside a list of servers: refused as a login too, not echoed.
+      `alice:${SECRET}@127.0.0.1:4222`,
+      `nats://127.0.0.1:4222,alice:${SECRET}@127.0.0.1:4223`,
+    ]) {
       const text = refusal(() => parseBusUrl(value));
       expect(text).toMatch(/carries a user, password or token.*NATS_USER and NATS_PASSWORD, NATS_TOKEN/);
       expect(text).not.toContain(SECRET);

@@ -48,7 +48,8 @@ export function parseBusUrl(value: string): string {
     .filter((server) => server !== '');
   // A login in the URL would sit in `ps`, the shell's history and every line naming the bus: the
   // message names neither the value nor the secret.
-  if (servers.some((server) => /^[a-z]+:\/\/[^/]*@/i.test(server))) {
+  // Any @ is taken for one, with a scheme or without (a:secret@host:4222 is echoed by no message).
+  if (servers.some((server) => server.includes('@'))) {
     throw new CliError(
       'RUNTIME',
       '--bus carries a user, password or token (USER:PASS@ or TOKEN@); it was not used',
