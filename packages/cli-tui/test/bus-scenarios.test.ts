@@ -269,7 +269,11 @@ describe.skipIf(natsSkipReason !== undefined)('the bus when a part dies', () => 
 describe.skipIf(natsSkipReason !== undefined)('the bus across a server restart', () => {
   const bus = busFixture();
 
-  it('ingest and workers reconnect and resume: every candle stored and scored once', async () => {
+  it('ingest, workers and watch --bus reconnect and resume: every candle stored and scored once, every alert shown', async () => {
+    // watch --bus on a bus nothing has run on yet: it waits for the streams' first messages.
+    const watch = bus.launch('watch', '--bus', bus.server.url, '--json', '--status-every', '1');
+    await waitFor('watch --bus running', () => /"candles"|watching/.test(watch.stdout() + watch.stderr()));
+    expect(watch.child.exitCode, watch.stderr()).toBeNull();
     const ingest = bus.launch(
       'ingest',
       '--bus',
@@ -293,6 +297,18 @@ describe.skipIf(natsSkipReason !== undefined)('the bus across a server restart',
     await client.close();
     expect(await stop(worker), worker.stderr()).toBe(143);
     expect(worker.stderr()).toMatch(/connection lost/);
-    await checkAgainstSingleProcess(bus.server.url);
+    const { alerts } = await checkAgainstSingleProcess(bus.server.url);
+    // watch --bus showed every alert of the bus once, those published after the restart too.
+    const onBus = alerts.map((message) => (JSON.parse(message.data) as { id: string }).id);
+    const shown = () =>
+      watch
+        .stdout()
+        .split('\n')
+        .filter((line) => line.startsWith('{"id"'))
+        .map((line) => (JSON.parse(line) as { id: string }).id);
+    await waitFor('watch --bus showing every alert', () => shown().length >= onBus.length, 60_000);
+    expect(new Set(shown())).toEqual(new Set(onBus));
+    expect(shown()).toHaveLength(onBus.length);
+    expect(await stop(watch), watch.stderr()).toBe(143);
   });
 });

@@ -7,7 +7,7 @@ import { withStopSignals } from '../session.js';
 import { createPlainDisplay, type WatchDisplay } from '../watch/plain-display.js';
 import { readSymbols } from '../watch/symbols.js';
 import { type AlertMessage, DAY_MS, HEADERS, type ScoreMessage, STREAMS } from './bus-api.js';
-import { type Bus, connectBus, parseBusUrl } from './connection.js';
+import { type Bus, connectBus, ensureStreams, parseBusUrl, sleep } from './connection.js';
 
 /** What `watch --bus` was asked to do. */
 export interface WatchBusSettings {
@@ -71,8 +71,11 @@ export async function runWatchBus(flags: Record<string, unknown>, context: Comma
 async function watchBus(settings: WatchBusSettings, context: CommandContext, controller: AbortController) {
   const { signal } = controller;
   let display: WatchDisplay | undefined;
+  // Each followed stream's way to restart its consumer once the link is back (see follow).
+  const onReconnect = new Set<() => void>();
   const bus = await connectBus(settings.bus, `crypto-anomaly watch ${process.pid}`, {
-    onStatus: (status) =>
+    onStatus: (status) => {
+      if (status === 'reconnect') for (const restart of onReconnect) restart();
       display?.event({
         type: 'connection',
         status:
@@ -80,10 +83,14 @@ async function watchBus(settings: WatchBusSettings, context: CommandContext, con
             ? { type: 'reconnecting', connection: 1, attempt: 1, waitMs: 250, reason: 'bus connection lost' }
             : { type: 'connected', connection: 1 },
         at: Date.now(),
-      }),
+      });
+    },
   });
   const title = `crypto-anomaly watch · bus ${settings.bus}${settings.symbols ? ` · ${settings.symbols.length} pairs` : ''}`;
   try {
+    // A bus nothing has run on yet has no streams: created here, as every other command does,
+    // so watch waits for the first alerts instead of failing with "stream not found".
+    await ensureStreams(bus);
     const dashboard = !settings.json && wantsDashboard(settings.tui);
     if (dashboard) {
       const { createDashboardDisplay } = await import('../watch/dashboard-display.js');
@@ -106,6 +113,7 @@ async function watchBus(settings: WatchBusSettings, context: CommandContext, con
     const seen = new Set<string>();
     const alerts = follow(
       bus,
+      onReconnect,
       STREAMS.alerts,
       'alerts.>',
       settings.since ?? Date.now() - DAY_MS,
@@ -118,7 +126,7 @@ async function watchBus(settings: WatchBusSettings, context: CommandContext, con
         if (!dashboard) context.out(JSON.stringify(alert));
       },
     );
-    const scores = follow(bus, STREAMS.scores, 'scores.>', settings.since, signal, (message) => {
+    const scores = follow(bus, onReconnect, STREAMS.scores, 'scores.>', settings.since, signal, (message) => {
       const score = message.json() as ScoreMessage;
       if (!wanted(score.symbol, score.interval)) return;
       const storedAt = Number(message.headers?.get(HEADERS.klineStoredAt));
@@ -133,36 +141,54 @@ async function watchBus(settings: WatchBusSettings, context: CommandContext, con
 }
 
 /**
- * Follows one stream with an ordered consumer (nothing left on the server, resumed after a
- * reconnect by the client): from `since` (stored time) when given, else each subject's last
- * message, then every new one, until `signal` aborts.
+ * Follows one stream with an ordered consumer (nothing left on the server): from `since` (stored
+ * time) when given, else each subject's last message, then every new one, until `signal` aborts.
+ * After a reconnect (a server restart) its consumer is replaced by one that resumes after the last
+ * message seen, so nothing is skipped or shown twice: the client's own recovery of an ordered
+ * consumer could stall for good, and an audit saw watch --bus keep its scores and miss every alert
+ * published after a restart. A consumer that cannot be made yet (JetStream still starting) is
+ * tried again each second.
  */
 async function follow(
   bus: Bus,
+  onReconnect: Set<() => void>,
   stream: string,
   filter: string,
   since: number | undefined,
   signal: AbortSignal,
   onMessage: (message: JsMsg) => void,
 ) {
-  const consumer = await bus.js.consumers.get(stream, {
-    filter_subjects: filter,
-    ...(since !== undefined
-      ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(since).toISOString() }
-      : { deliver_policy: DeliverPolicy.LastPerSubject }),
-  });
-  const messages = await consumer.consume();
-  const stop = () => messages.stop();
-  signal.addEventListener('abort', stop, { once: true });
-  try {
-    for await (const message of messages) {
+  let last: number | undefined;
+  while (!signal.aborted) {
+    try {
+      const consumer = await bus.js.consumers.get(stream, {
+        filter_subjects: filter,
+        ...(last !== undefined
+          ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: last + 1 }
+          : since !== undefined
+            ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(since).toISOString() }
+            : { deliver_policy: DeliverPolicy.LastPerSubject }),
+      });
+      const messages = await consumer.consume();
+      const stop = () => messages.stop();
+      signal.addEventListener('abort', stop, { once: true });
+      onReconnect.add(stop);
       try {
-        onMessage(message);
-      } catch {
-        // A message that does not read is not the dashboard's to fix: the next one is shown.
+        for await (const message of messages) {
+          last = message.seq;
+          try {
+            onMessage(message);
+          } catch {
+            // A message that does not read is not the dashboard's to fix: the next one is shown.
+          }
+        }
+      } finally {
+        signal.removeEventListener('abort', stop);
+        onReconnect.delete(stop);
       }
+    } catch {
+      // The server is away (restarting): the client reconnects; the next attempt resumes.
     }
-  } finally {
-    signal.removeEventListener('abort', stop);
+    await sleep(1000, signal);
   }
 }
