@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import {
   type NatsServer,
   natsSkipReason,
   type Running,
+  run,
   start,
   startNatsServer,
   stop,
@@ -113,6 +114,44 @@ describe.skipIf(natsSkipReason !== undefined)('the bus: an alert sink', () => {
     expect(await stop(other), other.stderr()).toBe(143);
     expect(JSON.parse(other.stdout().trim())).toMatchObject({ delivered: 0, duplicates: 300 });
     expect(idsInFile(file).length).toBe(300);
+
+    // The name of a sink that follows every pair, asked for one: refused, not resumed as it was.
+    const narrowed = run(
+      work,
+      'sink',
+      '--bus',
+      server.url,
+      '--alerts-file',
+      file,
+      '--name',
+      'ops',
+      '--symbols',
+      'AAAUSDT',
+    );
+    expect(narrowed.status, narrowed.stderr).toBe(2);
+    expect(narrowed.stderr).toMatch(/consumer sink-ops follows alerts\.>, not alerts\.\*\.AAAUSDT/);
+    expect(narrowed.stderr).toMatch(/give this target its own --name/);
+
+    // Without --name, two files of one name in two folders are two sinks: each gets every alert.
+    const files = ['d1', 'd2'].map((folder) => {
+      mkdirSync(join(work, folder));
+      return join(work, folder, 'alerts.jsonl');
+    });
+    const sinks = files.map((path) => {
+      const sink = start(work, 'sink', '--bus', server.url, '--alerts-file', path);
+      running.push(sink);
+      return sink;
+    });
+    for (const path of files) {
+      await waitFor(`all 300 in ${path}`, () => existsSync(path) && new Set(idsInFile(path)).size >= 300);
+    }
+    for (const sink of sinks) {
+      expect(await stop(sink), sink.stderr()).toBe(143);
+      expect(sink.stderr()).toMatch(/new consumer sink-file-alerts_jsonl-[0-9a-f]{8} /);
+    }
+    expect(sinks[0]!.stderr().match(/sink-file-\S+/)![0]).not.toBe(
+      sinks[1]!.stderr().match(/sink-file-\S+/)![0],
+    );
     await client.close();
   });
 });

@@ -3,6 +3,8 @@ import type { Alert } from '@crypto-anomaly/core';
 import { AckPolicy, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import type { CommandContext } from '../command-context.js';
+import { CliError } from '../errors.js';
+import { ExitCode } from '../exit-codes.js';
 import { shownUrl } from '../options.js';
 import { withStopSignals } from '../session.js';
 import { AlertsFileSink } from '../watch/sinks.js';
@@ -57,6 +59,18 @@ async function sink(settings: SinkSettings, context: CommandContext, signal: Abo
     await ensureStreams(bus);
     const durable = `sink-${settings.name}`;
     const exists = await bus.jsm.consumers.info(STREAMS.alerts, durable).catch(() => undefined);
+    const following = exists?.config.filter_subject ?? exists?.config.filter_subjects?.join(',');
+    if (exists && following !== undefined && following !== settings.filter) {
+      // Resumed, it would deliver what it follows, not what was asked: refused, not pretended.
+      throw new CliError(
+        'RUNTIME',
+        `consumer ${durable} follows ${following}, not ${settings.filter}: a sink of that name already exists for other alerts`,
+        {
+          hint: `give this target its own --name (or ask for ${following} again)`,
+          exitCode: ExitCode.usageError,
+        },
+      );
+    }
     if (!exists) {
       await bus.jsm.consumers.add(STREAMS.alerts, {
         durable_name: durable,
@@ -69,7 +83,7 @@ async function sink(settings: SinkSettings, context: CommandContext, signal: Abo
       });
     }
     context.err(
-      `${label}: ${exists ? 'resuming' : 'new'} consumer ${durable} on ${settings.filter} → ${settings.target.kind === 'file' ? settings.target.path : shownUrl(settings.target.url)}${file ? ` (${file.size} alerts already in it)` : ''}`,
+      `${label}: ${exists ? 'resuming' : 'new'} consumer ${durable} on ${settings.filter}${exists ? ' after its last acknowledged alert (--from is for a new sink)' : ''} → ${settings.target.kind === 'file' ? settings.target.path : shownUrl(settings.target.url)}${file ? ` (${file.size} alerts already in it)` : ''}`,
     );
     const consumer = await bus.js.consumers.get(STREAMS.alerts, durable);
     const messages = await consumer.consume({ max_messages: 256 });

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
 import { basename, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { parseBusUrl } from '../bus/connection.js';
@@ -20,7 +22,7 @@ export function addSinkCommand(program: Command, context: CommandContext): void 
     )
     .option(
       '--name <name>',
-      "the sink's durable consumer is sink-NAME: a restart resumes it (default from the file or host)",
+      "the sink's durable consumer is sink-NAME: a restart resumes it (default from the file's path and this machine, or the webhook's URL)",
     )
     .addOption(
       new Option(
@@ -28,7 +30,10 @@ export function addSinkCommand(program: Command, context: CommandContext): void 
         'a new sink starts at: all (the alerts the stream holds, default) or new',
       ).choices(['all', 'new']),
     )
-    .option('--symbols <list>', 'only these pairs (default all), e.g. BTCUSDT,ETHUSDT')
+    .option(
+      '--symbols <pair>',
+      'only this pair (default all), e.g. BTCUSDT (one per sink on nats-server 2.9)',
+    )
     .addHelpText(
       'after',
       `
@@ -66,7 +71,12 @@ export function sinkSettingsOf(flags: Record<string, unknown>): SinkSettings {
   if (symbols.length > 1) {
     throw usageError('--symbols', 'one pair per sink on nats-server 2.9 (one filter subject)', 'or drop it');
   }
-  const fallback = file ? `file-${basename(file)}` : `webhook-${new URL(webhook!).host}`;
+  // The default name tells targets apart: a file by its whole path on this machine (two files
+  // named alerts.jsonl, or one path on two machines, each get every alert), a webhook by its URL.
+  const fingerprint = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 8);
+  const fallback = file
+    ? `file-${basename(file)}-${fingerprint(`${hostname()}:${resolve(file)}`)}`
+    : `webhook-${new URL(webhook!).host}-${fingerprint(webhook!)}`;
   const name = ((flags['name'] as string | undefined) ?? fallback).replace(/[^A-Za-z0-9_-]/g, '_');
   return {
     bus,
