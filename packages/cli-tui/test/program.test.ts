@@ -6,6 +6,27 @@ import { CliError, describeFailure, isLibraryError } from '../src/errors.js';
 import { ExitCode, main } from '../src/index.js';
 
 describe('main', () => {
+  it('refuses the flags watch --bus does not read, before connecting (the workers score)', async () => {
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      for (const flags of [
+        ['--cooldown', '15m'],
+        ['--model', 'models'],
+        ['--thresholds', 'spot'],
+        ['--store', 'x.duckdb'],
+      ]) {
+        stderr.mockClear();
+        // Port 1: nothing listens there; the refusal comes first.
+        expect(await main(['watch', '--bus', 'nats://127.0.0.1:1', ...flags])).toBe(ExitCode.usageError);
+        expect(stderr.mock.calls.map((call) => String(call[0])).join('')).toContain(
+          `${flags[0]}: is not read with --bus`,
+        );
+      }
+    } finally {
+      stderr.mockRestore();
+    }
+  });
+
   it('returns the usage-error code for an unknown command, without exiting the process', async () => {
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     try {

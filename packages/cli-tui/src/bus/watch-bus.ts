@@ -27,10 +27,24 @@ const NOT_WITH_BUS = [
   'replay',
   'replayStore',
   'top',
+  'quote',
   'trainMissing',
   'alertsFile',
   'webhook',
   'webhookJournal',
+  // The workers' settings: given here they would change nothing.
+  'model',
+  'modelForAll',
+  'store',
+  'baseUrl',
+  'streamUrl',
+  'until',
+  'speed',
+  'cooldown',
+  'thresholds',
+  'refitEvery',
+  'epochs',
+  'backend',
 ];
 
 /** `watch --bus URL` flags, checked. */

@@ -78,7 +78,11 @@ export function addWatchCommand(program: Command, context: CommandContext): void
       '--replay-store',
       "replay the store's candles of --symbols (--since/--until) instead of the live stream",
     )
-    .option('--since <date>', 'with --replay-store: first candle, UTC', parse.date)
+    .option(
+      '--since <date>',
+      'with --replay-store: first candle; with --bus: alerts and scores stored from then (default the last 24 h of alerts), UTC',
+      parse.date,
+    )
     .option('--until <date>', 'with --replay-store: candles before this time, UTC', parse.date)
     .option('--speed <n|max>', 'replay speed: max, or N times real time (default max)', parseSpeed)
     .option('--alerts-file <file>', 'append each alert to FILE as a JSON line (never one id twice)')
