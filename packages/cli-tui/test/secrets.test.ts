@@ -106,7 +106,14 @@ describe.skipIf(natsSkipReason !== undefined)('a bus that wants a login (a real 
   it('says the server wants a login, and logs in with NATS_USER and NATS_PASSWORD', () => {
     const without = ingest({});
     expect(without.status).toBe(1);
-    expect(without.stderr).toMatch(/Authorization Violation[\s\S]*the server wants a login: set NATS_USER/);
+    expect(without.stderr).toMatch(
+      /refused the login: Authorization Violation[\s\S]*the server wants a login: set NATS_USER/,
+    );
+    // A wrong login is said to be wrong, not missing.
+    const wrong = ingest({ NATS_USER: 'alice', NATS_PASSWORD: 'not-it' });
+    expect(wrong.status).toBe(1);
+    expect(wrong.stderr).toMatch(/refused the login[\s\S]*check the login the environment gives/);
+    expect(wrong.stderr).not.toContain('not-it');
     const withLogin = ingest({ NATS_USER: 'alice', NATS_PASSWORD: SECRET });
     expect(withLogin.stderr).toMatch(/finished, 30 candles stored/);
     expect(withLogin.status).toBe(0);

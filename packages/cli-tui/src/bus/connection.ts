@@ -140,13 +140,23 @@ export async function connectBus(
       const message = (error as Error).message;
       const login = /authori[sz]ation|authentication|user.*password|token/i.test(message);
       if (login || Date.now() >= deadline) {
-        throw new CliError('RUNTIME', `cannot reach the NATS server at ${url}: ${message}`, {
-          option: '--bus',
-          hint: login
-            ? 'the server wants a login: set NATS_USER and NATS_PASSWORD, NATS_TOKEN, or NATS_CREDS (a .creds file)'
-            : 'start it (nats-server -js -sd DIR) or fix --bus; JetStream must be enabled (-js)',
-          cause: error,
-        });
+        // A login given and refused is a wrong login, not a missing one (and the server was reached).
+        const given = auth.user ?? auth.token ?? auth.authenticator;
+        throw new CliError(
+          'RUNTIME',
+          login
+            ? `the NATS server at ${url} refused the login: ${message}`
+            : `cannot reach the NATS server at ${url}: ${message}`,
+          {
+            option: '--bus',
+            hint: login
+              ? given
+                ? 'check the login the environment gives (NATS_USER and NATS_PASSWORD, NATS_TOKEN or NATS_CREDS) against the server'
+                : 'the server wants a login: set NATS_USER and NATS_PASSWORD, NATS_TOKEN, or NATS_CREDS (a .creds file)'
+              : 'start it (nats-server -js -sd DIR) or fix --bus; JetStream must be enabled (-js)',
+            cause: error,
+          },
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 250));
     }

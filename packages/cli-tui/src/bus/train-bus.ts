@@ -86,7 +86,7 @@ export async function runTrainOnBus(
     try {
       await ensureStreams(bus);
       context.err(
-        `train --bus: ${jobs.length} jobs on jobs.train (${jobs.map((job) => job.pair).join(', ')})`,
+        `train --bus: ${jobs.length} job${jobs.length === 1 ? '' : 's'} on jobs.train (${jobs.map((job) => job.pair).join(', ')})`,
       );
       const outcomes = await requestTraining(
         bus,
