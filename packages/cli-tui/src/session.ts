@@ -71,7 +71,7 @@ export async function withStopSignals<T>(
   context: CommandContext,
   controller: AbortController,
   work: () => Promise<T>,
-  options: { graceMs?: number } = {},
+  options: { graceMs?: number; stoppedHint?: string } = {},
 ): Promise<T> {
   let received: StopSignal | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -93,11 +93,11 @@ export async function withStopSignals<T>(
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   try {
     const result = await work();
-    if (received !== undefined) throw stopped(received);
+    if (received !== undefined) throw stopped(received, undefined, options.stoppedHint);
     return result;
   } catch (error) {
     if (received !== undefined && !(error instanceof CliError && error.exitCode !== undefined)) {
-      throw stopped(received, error);
+      throw stopped(received, error, options.stoppedHint);
     }
     throw error;
   } finally {
@@ -150,9 +150,11 @@ export async function runSession(
 }
 
 /** The STOPPED error: by a signal (its exit code), or by the user's q (exit 1). */
-export function stopped(signal?: StopSignal, cause?: unknown): CliError {
+export function stopped(signal?: StopSignal, cause?: unknown, hint?: string): CliError {
   return new CliError('STOPPED', `stopped before the end (${signal ?? 'q, Ctrl+C or Esc'})`, {
-    hint: 'nothing half-written was left (a run keeps the detectors that finished, if any, and says so); run again to finish',
+    hint:
+      hint ??
+      'nothing half-written was left (a run keeps the detectors that finished, if any, and says so); run again to finish',
     cause,
     ...(signal ? { exitCode: signalExitCode(signal) } : {}),
   });

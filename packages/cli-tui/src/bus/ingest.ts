@@ -55,7 +55,9 @@ export function sampleKlines(symbol: string, interval: Interval, candles: number
  */
 export async function runIngest(settings: IngestSettings, context: CommandContext): Promise<IngestResult> {
   const controller = new AbortController();
-  return withStopSignals(context, controller, () => ingest(settings, context, controller.signal));
+  return withStopSignals(context, controller, () => ingest(settings, context, controller.signal), {
+    stoppedHint: 'started again, ingest resumes after the last candle the bus stored',
+  });
 }
 
 async function ingest(settings: IngestSettings, context: CommandContext, signal: AbortSignal) {

@@ -39,6 +39,8 @@ const REMEMBERED = 100_000;
 export async function runSink(settings: SinkSettings, context: CommandContext): Promise<void> {
   const controller = new AbortController();
   await withStopSignals(context, controller, () => sink(settings, context, controller.signal), {
+    stoppedHint:
+      'started again with the same --name, the sink resumes after the last alert it acknowledged; none is lost',
     graceMs: 10_000,
   });
 }

@@ -81,42 +81,50 @@ export async function runTrainOnBus(
   }));
   const controller = new AbortController();
   let failed = 0;
-  await withStopSignals(context, controller, async () => {
-    const bus = await connectBus(url, 'crypto-anomaly train --bus');
-    try {
-      await ensureStreams(bus);
-      context.err(
-        `train --bus: ${jobs.length} job${jobs.length === 1 ? '' : 's'} on jobs.train (${jobs.map((job) => job.pair).join(', ')})`,
-      );
-      const outcomes = await requestTraining(
-        bus,
-        jobs,
-        (event) => context.err(describe(event)),
-        controller.signal,
-      );
-      for (const job of jobs) {
-        const outcome = outcomes.get(job.pair);
-        if (!outcome) continue;
-        if (outcome.type === 'failed') failed++;
-        context.out(
-          JSON.stringify(
-            outcome.type === 'done'
-              ? {
-                  pair: job.pair,
-                  status: 'done',
-                  version: outcome.version,
-                  worker: outcome.worker,
-                  ms: Math.round(outcome.ms),
-                  candles: outcome.candles,
-                }
-              : { pair: job.pair, status: 'failed', worker: outcome.worker, message: outcome.message },
-          ),
+  await withStopSignals(
+    context,
+    controller,
+    async () => {
+      const bus = await connectBus(url, 'crypto-anomaly train --bus');
+      try {
+        await ensureStreams(bus);
+        context.err(
+          `train --bus: ${jobs.length} job${jobs.length === 1 ? '' : 's'} on jobs.train (${jobs.map((job) => job.pair).join(', ')})`,
         );
+        const outcomes = await requestTraining(
+          bus,
+          jobs,
+          (event) => context.err(describe(event)),
+          controller.signal,
+        );
+        for (const job of jobs) {
+          const outcome = outcomes.get(job.pair);
+          if (!outcome) continue;
+          if (outcome.type === 'failed') failed++;
+          context.out(
+            JSON.stringify(
+              outcome.type === 'done'
+                ? {
+                    pair: job.pair,
+                    status: 'done',
+                    version: outcome.version,
+                    worker: outcome.worker,
+                    ms: Math.round(outcome.ms),
+                    candles: outcome.candles,
+                  }
+                : { pair: job.pair, status: 'failed', worker: outcome.worker, message: outcome.message },
+            ),
+          );
+        }
+      } finally {
+        await bus.close();
       }
-    } finally {
-      await bus.close();
-    }
-  });
+    },
+    {
+      stoppedHint:
+        'the jobs stay queued and are still trained by the workers; train --bus again follows them (and queues new versions)',
+    },
+  );
   if (failed > 0)
     throw new CliError('RUNTIME', `${failed} of ${jobs.length} pairs failed to train`, {
       hint: 'each failure is printed above; the workers log the details',

@@ -79,7 +79,9 @@ export function watchBusSettingsOf(flags: Record<string, unknown>): WatchBusSett
 export async function runWatchBus(flags: Record<string, unknown>, context: CommandContext): Promise<void> {
   const settings = watchBusSettingsOf(flags);
   const controller = new AbortController();
-  await withStopSignals(context, controller, () => watchBus(settings, context, controller));
+  await withStopSignals(context, controller, () => watchBus(settings, context, controller), {
+    stoppedHint: 'the alerts and scores stay on the bus: watch --bus shows them again when started',
+  });
 }
 
 async function watchBus(settings: WatchBusSettings, context: CommandContext, controller: AbortController) {

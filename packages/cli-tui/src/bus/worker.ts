@@ -87,6 +87,8 @@ const QUEUE_HIGH = 256;
 export async function runWorker(settings: WorkerSettings, context: CommandContext): Promise<void> {
   const controller = new AbortController();
   await withStopSignals(context, controller, () => work(settings, context, controller.signal), {
+    stoppedHint:
+      'its pairs pass to the other workers once its leases lapse; started again, it takes pairs again',
     graceMs: 15_000,
   });
 }

@@ -73,7 +73,18 @@ function watchStore(store: KlineStore): WatchStore {
 /** Runs `crypto-anomaly watch` until the stream is stopped (q, Ctrl+C, a signal) or the replay ends. */
 export async function runWatch(settings: WatchSettings, context: CommandContext): Promise<void> {
   const controller = new AbortController();
-  await withStopSignals(context, controller, () => watch(settings, context, controller));
+  // Live, a stop is how a watch ends, and a restart goes on where it stopped; a replay is a run.
+  await withStopSignals(
+    context,
+    controller,
+    () => watch(settings, context, controller),
+    settings.mode === 'live'
+      ? {
+          stoppedHint:
+            'started again on the same store, watch back-fills what it missed and scores every candle once',
+        }
+      : {},
+  );
 }
 
 async function watch(settings: WatchSettings, context: CommandContext, controller: AbortController) {
