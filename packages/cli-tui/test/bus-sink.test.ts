@@ -1,4 +1,6 @@
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -155,5 +157,58 @@ describe.skipIf(natsSkipReason !== undefined)('the bus: an alert sink', () => {
       sinks[1]!.stderr().match(/sink-file-\S+/)![0],
     );
     await client.close();
+  });
+
+  it('a webhook receiver down then back: every alert posted, the failures said once, not per alert', async () => {
+    // A receiver on 127.0.0.1 (plain http is allowed there) that answers 503 until opened.
+    let open = false;
+    let refused = 0;
+    const received = new Map<string, string>();
+    const receiver = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk) => {
+        body += chunk;
+      });
+      request.on('end', () => {
+        if (!open) {
+          refused++;
+          response.writeHead(503).end();
+          return;
+        }
+        const alert = JSON.parse(body) as { id: string };
+        received.set(alert.id, String(request.headers['idempotency-key']));
+        response.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const port = (receiver.address() as AddressInfo).port;
+    try {
+      const sink = start(
+        work,
+        'sink',
+        '--bus',
+        server.url,
+        '--webhook',
+        `http://127.0.0.1:${port}/hook`,
+        '--name',
+        'hook',
+      );
+      running.push(sink);
+      // The stream holds the 300 alerts of the test before; a new sink starts from them all.
+      await waitFor('three refused posts', () => refused >= 3);
+      open = true;
+      await waitFor('every alert posted', () => received.size >= 300);
+      expect(await stop(sink), sink.stderr()).toBe(143);
+      for (const [id, key] of received) expect(key).toBe(id);
+      const failures = sink
+        .stderr()
+        .split('\n')
+        .filter((line) => /not delivered \(HTTP 503\)/.test(line));
+      expect(failures.length, sink.stderr()).toBeLessThanOrEqual(2);
+      expect(sink.stderr()).toMatch(/the webhook answers again, after \d+ failed attempts/);
+      expect(JSON.parse(sink.stdout().trim())).toMatchObject({ delivered: 300 });
+    } finally {
+      receiver.close();
+    }
   });
 });

@@ -57,6 +57,9 @@ async function sink(settings: SinkSettings, context: CommandContext, signal: Abo
   let duplicates = 0;
   const file = settings.target.kind === 'file' ? new AlertsFileSink(settings.target.path) : undefined;
   const posted = new Set<string>();
+  // Webhook attempts failed in a row, and when that was last said.
+  let failures = 0;
+  let lastSaid = 0;
   try {
     await ensureStreams(bus);
     const durable = `sink-${settings.name}`;
@@ -124,11 +127,24 @@ async function sink(settings: SinkSettings, context: CommandContext, signal: Abo
         if (posted.size > REMEMBERED) posted.delete(posted.values().next().value!);
         delivered++;
         message.ack();
+        if (failures > 0) {
+          context.err(`${label}: the webhook answers again, after ${failures} failed attempts`);
+          failures = 0;
+        }
       } else {
-        // Delivered again after a pause: the receiver down does not lose the alert.
-        context.err(`${label}: ${alert.id} not delivered (${outcome.reason}); retried`);
-        message.nak(2_000);
-        await sleep(1_000, signal);
+        // Delivered again after a pause: the receiver down does not lose the alert. The pause
+        // doubles up to 30 s while it stays down, and the failure is said once a minute, not once
+        // per alert and second (an audit counted 600 lines in 10 minutes).
+        failures++;
+        if (failures === 1 || Date.now() - lastSaid >= 60_000) {
+          context.err(
+            `${label}: ${alert.id} not delivered (${outcome.reason}); retried${failures > 1 ? ` (${failures} failed attempts so far)` : ''}`,
+          );
+          lastSaid = Date.now();
+        }
+        const pauseMs = Math.min(30_000, 1_000 * 2 ** Math.min(5, failures - 1));
+        message.nak(pauseMs + 1_000);
+        await sleep(pauseMs, signal);
       }
     }
     signal.removeEventListener('abort', stop);
