@@ -159,9 +159,7 @@ export async function main(
     const { cause, hint, exitCode } = describeFailure(error);
     context.err(`error: ${cause}`);
     if (isCliError(error) && error.code === 'USAGE') {
-      context.err(
-        `(usage: crypto-anomaly ${active === program ? '' : `${active.name()} `}${active.usage()}; see --help)`,
-      );
+      context.err(`(usage: crypto-anomaly ${commandPath(active, program)}${active.usage()}; see --help)`);
       if (verbose && error.stack) context.err(error.stack);
       return exitCode;
     }
@@ -178,4 +176,11 @@ export async function main(
     }
     return exitCode;
   }
+}
+
+/** `models push ` for a subcommand of a subcommand: the names from below the program down to it. */
+function commandPath(command: Command, program: Command): string {
+  const names: string[] = [];
+  for (let at: Command | null = command; at && at !== program; at = at.parent) names.unshift(at.name());
+  return names.map((name) => `${name} `).join('');
 }

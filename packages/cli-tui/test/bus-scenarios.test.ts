@@ -274,6 +274,8 @@ describe.skipIf(natsSkipReason !== undefined)('the bus across a server restart',
     const watch = bus.launch('watch', '--bus', bus.server.url, '--json', '--status-every', '1');
     await waitFor('watch --bus running', () => /"candles"|watching/.test(watch.stdout() + watch.stderr()));
     expect(watch.child.exitCode, watch.stderr()).toBeNull();
+    await waitFor('its header', () => /watching /.test(watch.stderr()));
+    expect(watch.stderr()).toMatch(/watching every pair on the bus \(1m, live\)/);
     const ingest = bus.launch(
       'ingest',
       '--bus',

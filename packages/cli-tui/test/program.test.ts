@@ -6,6 +6,20 @@ import { CliError, describeFailure, isLibraryError } from '../src/errors.js';
 import { ExitCode, main } from '../src/index.js';
 
 describe('main', () => {
+  it("names a subcommand's whole path in its usage line (models push, not push)", async () => {
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(await main(['models', 'push', '--bus', 'http://127.0.0.1:1', '--model', 'm'])).toBe(
+        ExitCode.usageError,
+      );
+      expect(stderr.mock.calls.map((call) => String(call[0])).join('')).toContain(
+        '(usage: crypto-anomaly models push [options]; see --help)',
+      );
+    } finally {
+      stderr.mockRestore();
+    }
+  });
+
   it('refuses the flags watch --bus does not read, before connecting (the workers score)', async () => {
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     try {
