@@ -137,6 +137,16 @@ function lockAppend(path: string, flag: string): () => void {
   throw new CliError('RUNTIME', `${flag}: could not lock ${path}`, { option: flag, hint: `remove ${lock}` });
 }
 
+/** `read`, releasing the lock when it throws (a file refused is left as it was, lock and all). */
+function readLocked<T>(unlock: () => void, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    unlock();
+    throw error;
+  }
+}
+
 /**
  * Appends `text` to `fd` whole: a short write (a nearly full disk writes part and reports no error)
  * is continued, and a failure cuts the file back to where it was, so no torn line is left, and
@@ -181,7 +191,7 @@ export class AlertsFileSink implements AlertSink {
 
   constructor(readonly path: string) {
     this.unlock = lockAppend(path, '--alerts-file');
-    const { entries, endsWithNewline } = this.readOrUnlock(() =>
+    const { entries, endsWithNewline } = readLocked(this.unlock, () =>
       readOwnJsonLines(
         path,
         '--alerts-file',
@@ -217,16 +227,6 @@ export class AlertsFileSink implements AlertSink {
     closeSync(this.fd);
     this.fd = undefined;
     this.unlock();
-  }
-
-  /** `read`, releasing the lock when it throws (a file refused is left as it was, lock and all). */
-  private readOrUnlock<T>(read: () => T): T {
-    try {
-      return read();
-    } catch (error) {
-      this.unlock();
-      throw error;
-    }
   }
 }
 
@@ -302,19 +302,15 @@ export class WebhookSink implements AlertSink {
     const finished = new Set<string>();
     const queued = new Map<string, Alert>();
     this.unlock = lockAppend(options.journalPath, '--webhook-journal');
-    let entries: Record<string, unknown>[];
-    try {
-      ({ entries } = readOwnJsonLines(
+    const { entries } = readLocked(this.unlock, () =>
+      readOwnJsonLines(
         options.journalPath,
         '--webhook-journal',
         (entry) =>
           (typeof entry['to'] === 'string' || typeof entry['url'] === 'string') &&
           ('queued' in entry || 'sent' in entry || 'dropped' in entry),
-      ));
-    } catch (error) {
-      this.unlock();
-      throw error;
-    }
+      ),
+    );
     for (const entry of entries as unknown as JournalEntry[]) {
       if ('to' in entry ? entry.to !== this.to : entry.url !== options.url) continue;
       if ('queued' in entry) queued.set(entry.queued.id, entry.queued);
