@@ -105,4 +105,57 @@ describe.skipIf(natsSkipReason !== undefined)('the bus: training fanned out to t
     await client.close();
     for (const worker of workers) expect(await stop(worker), worker.stderr()).toBe(143);
   });
+
+  it('jobs with nobody to train them: train --bus says so, and they are trained once a worker starts', async () => {
+    const client = await busClient(server.url);
+    const workersAlive = async () => {
+      const kv = await new Kvm(client.js).open('ca-workers');
+      const keys: string[] = [];
+      for await (const key of await kv.keys()) keys.push(key);
+      return keys;
+    };
+    // The first test's workers are gone (a stopped worker deletes its key).
+    expect(await workersAlive()).toEqual([]);
+    const train = (symbol: string) => {
+      const process = start(
+        work,
+        'train',
+        '--bus',
+        server.url,
+        '--config',
+        'forest.json',
+        '--symbols',
+        symbol,
+        '--interval',
+        '1m',
+      );
+      running.push(process);
+      return process;
+    };
+    const alone = train('DDDUSDT');
+    await waitFor('train --bus saying no worker is alive', () =>
+      /no worker is alive on the bus/.test(alone.stderr()),
+    );
+    expect(alone.stderr()).toContain(
+      `the 1 job waits on jobs.train until one starts: crypto-anomaly worker --bus ${server.url}`,
+    );
+    // A worker that only scores does not count.
+    const scorer = start(work, 'worker', '--bus', server.url, '--train-jobs', '0', '--name', 'scorer');
+    running.push(scorer);
+    await waitFor('the scoring worker registered', async () => (await workersAlive()).includes('scorer'));
+    const second = train('EEEUSDT');
+    await waitFor('train --bus seeing a worker that does not train', () =>
+      /1 worker is alive, none taking training jobs \(--train-jobs 0\)/.test(second.stderr()),
+    );
+    expect(second.stderr()).not.toMatch(/no worker is alive/);
+    // Once a training worker starts, both queued jobs are trained.
+    const trainer = start(work, 'worker', '--bus', server.url, '--name', 't3');
+    running.push(trainer);
+    expect(await alone.exited, alone.stderr()).toBe(0);
+    expect(await second.exited, second.stderr()).toBe(0);
+    expect(JSON.parse(alone.stdout())).toMatchObject({ pair: 'DDDUSDT_1m', status: 'done', worker: 't3' });
+    expect(JSON.parse(second.stdout())).toMatchObject({ pair: 'EEEUSDT_1m', status: 'done', worker: 't3' });
+    await client.close();
+    for (const worker of [scorer, trainer]) expect(await stop(worker), worker.stderr()).toBe(143);
+  });
 });

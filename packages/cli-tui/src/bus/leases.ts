@@ -78,3 +78,37 @@ export async function keysOf(kv: KV, filter?: string): Promise<string[]> {
   for await (const key of await kv.keys(filter)) keys.push(key);
   return keys;
 }
+
+/**
+ * What a worker says of itself in the workers bucket, renewed with its leases: when, and how many
+ * training jobs it runs at once (0: it takes none).
+ */
+export interface WorkerRecord {
+  at: number;
+  trainJobs: number;
+}
+
+export const workerRecord = (trainJobs: number): string => JSON.stringify({ at: Date.now(), trainJobs });
+
+/**
+ * The workers alive (their keys not expired), and how many of them take training jobs. A worker of
+ * an earlier version wrote only the time: it trains (one job, the default then).
+ */
+export async function workersAlive(kv: KV): Promise<{ alive: number; training: number }> {
+  let alive = 0;
+  let training = 0;
+  for (const key of await keysOf(kv)) {
+    const entry = await kv.get(key).catch(() => null);
+    if (entry?.operation !== 'PUT') continue;
+    alive++;
+    let record: Partial<WorkerRecord> | number | undefined;
+    try {
+      record = JSON.parse(entry.string()) as Partial<WorkerRecord> | number;
+    } catch {
+      record = undefined;
+    }
+    const trainJobs = typeof record === 'object' && record !== null ? record.trainJobs : undefined;
+    if (trainJobs === undefined || trainJobs > 0) training++;
+  }
+  return { alive, training };
+}

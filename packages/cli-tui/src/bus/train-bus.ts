@@ -8,8 +8,9 @@ import { configDate } from '../options.js';
 import { withStopSignals } from '../session.js';
 import { sourceSettings } from '../sources.js';
 import { readSymbols } from '../watch/symbols.js';
-import type { TrainJob, TrainJobSource } from './bus-api.js';
-import { connectBus, ensureStreams, parseBusUrl } from './connection.js';
+import { BUCKETS, type TrainJob, type TrainJobSource } from './bus-api.js';
+import { type Bus, connectBus, ensureStreams, parseBusUrl } from './connection.js';
+import { workersAlive } from './leases.js';
 import { requestTraining, type TrainProgress } from './training.js';
 
 /**
@@ -91,12 +92,23 @@ export async function runTrainOnBus(
         context.err(
           `train --bus: ${jobs.length} job${jobs.length === 1 ? '' : 's'} on jobs.train (${jobs.map((job) => job.pair).join(', ')})`,
         );
-        const outcomes = await requestTraining(
-          bus,
-          jobs,
-          (event) => context.err(describe(event)),
-          controller.signal,
-        );
+        const started = new Set<string>();
+        const waiting = new WaitingReport(bus, jobs.length, url, context);
+        let outcomes: Awaited<ReturnType<typeof requestTraining>>;
+        try {
+          outcomes = await requestTraining(
+            bus,
+            jobs,
+            (event) => {
+              if (event.type === 'started') started.add(event.pair);
+              context.err(describe(event));
+            },
+            controller.signal,
+            () => waiting.start(() => jobs.length - started.size),
+          );
+        } finally {
+          waiting.stop();
+        }
         for (const job of jobs) {
           const outcome = outcomes.get(job.pair);
           if (!outcome) continue;
@@ -142,5 +154,62 @@ function describe(event: TrainProgress): string {
       return `${head}: done in ${(event.ms / 1000).toFixed(1)} s on ${event.candles} candles, stored as v${event.version}`;
     case 'failed':
       return `${head}: failed (attempt ${event.attempt}${event.final ? ', given up' : ', retried'}): ${event.message}`;
+  }
+}
+
+/** How often `train --bus` says that jobs still wait for a worker. */
+const WAITING_REPORT_MS = 30_000;
+
+/**
+ * Says when the jobs wait for a worker: at once when no worker alive on the bus takes training
+ * jobs (none started, or all with --train-jobs 0), then every 30 s while some job has not started,
+ * so a `train --bus` with nobody to train never waits in silence.
+ */
+class WaitingReport {
+  private timer: NodeJS.Timeout | undefined;
+  private checking: Promise<void> | undefined;
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly total: number,
+    private readonly url: string,
+    private readonly context: CommandContext,
+  ) {}
+
+  start(notStarted: () => number): void {
+    const check = (first: boolean) => {
+      if (this.checking) return;
+      this.checking = this.report(notStarted(), first)
+        .catch(() => undefined)
+        .finally(() => {
+          this.checking = undefined;
+        });
+    };
+    check(true);
+    this.timer = setInterval(() => check(false), WAITING_REPORT_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private async report(waiting: number, first: boolean): Promise<void> {
+    if (waiting === 0) return;
+    const { alive, training } = await workersAlive(await this.bus.bucket(BUCKETS.workers));
+    const jobs = `${waiting === this.total ? 'the' : `${waiting} of the`} ${this.total} job${this.total === 1 ? '' : 's'}`;
+    if (training === 0) {
+      const who =
+        alive === 0
+          ? 'no worker is alive on the bus'
+          : `${alive} worker${alive === 1 ? ' is' : 's are'} alive, none taking training jobs (--train-jobs 0)`;
+      this.context.err(
+        `train --bus: ${who}; ${jobs} wait${waiting === 1 ? 's' : ''} on jobs.train until one starts: crypto-anomaly worker --bus ${this.url}`,
+      );
+    } else if (!first) {
+      this.context.err(
+        `train --bus: ${jobs} not started yet; ${training} worker${training === 1 ? ' takes' : 's take'} training jobs, each --train-jobs at a time (default 1)`,
+      );
+    }
   }
 }

@@ -166,14 +166,15 @@ async function trainOne(
 }
 
 /**
- * `train --bus`: one job per pair on the work queue, then the progress of each until every pair is
- * done or failed for good. Returns each pair's outcome.
+ * `train --bus`: one job per pair on the work queue (`onQueued` once they are all there), then the
+ * progress of each until every pair is done or failed for good. Returns each pair's outcome.
  */
 export async function requestTraining(
   bus: Bus,
   jobs: Omit<TrainJob, 'id' | 'request'>[],
   onProgress: (event: TrainProgress) => void,
   signal: AbortSignal,
+  onQueued?: () => void,
 ): Promise<Map<string, Extract<TrainProgress, { type: 'done' | 'failed' }>>> {
   const request = randomBytes(6).toString('hex');
   // Read from the first event after now: older requests' events are not ours.
@@ -191,6 +192,7 @@ export async function requestTraining(
       signal,
     });
   }
+  onQueued?.();
   const stop = () => void messages.close();
   signal.addEventListener('abort', stop, { once: true });
   try {

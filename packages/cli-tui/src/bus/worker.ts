@@ -23,7 +23,7 @@ import {
 } from './bus-api.js';
 import { type Bus, connectBus, ensureStreams, publishStored, sleep } from './connection.js';
 import { readKlineMessage } from './kline-message.js';
-import { keysOf, Leases } from './leases.js';
+import { keysOf, Leases, workerRecord } from './leases.js';
 import { type ModelPointer, ModelRegistry, marketOfPair, pairName } from './models.js';
 import { lastScored, warmUpCandles } from './stream-history.js';
 import { runTrainer } from './training.js';
@@ -354,7 +354,7 @@ async function work(settings: WorkerSettings, context: CommandContext, signal: A
 
     /** Renews every lease held; a market whose lease is lost is dropped at once. */
     const renew = async () => {
-      await workers.put(name, String(Date.now()));
+      await workers.put(name, workerRecord(settings.trainSlots));
       for (const key of leases.keys) {
         if ((await leases.renew(key)) !== 'lost') continue;
         const entry = owned.get(key);
@@ -418,7 +418,7 @@ async function work(settings: WorkerSettings, context: CommandContext, signal: A
       };
     };
     // Register, then wait a round so workers started together see each other before claiming.
-    await workers.put(name, String(Date.now()));
+    await workers.put(name, workerRecord(settings.trainSlots));
     await sleep(ttl / 3, signal);
     const renewals = every('lease renewal', renew, ttl / 3);
     const balancing = every('balancing', balance, ttl / 3);
