@@ -127,6 +127,11 @@ describe.skipIf(natsSkipReason !== undefined)('the bus: models in the object sto
     const pairs = SYMBOLS.map((symbol) => `${symbol}_1m`).join(',');
     const pushed = run(work, 'models', 'push', '--bus', server.url, '--model', 'model-a', '--pairs', pairs);
     expect(pushed.status, pushed.stderr).toBe(0);
+    // Trained on AAAUSDT 1m: pushed as BBBUSDT_1m with a warning, as AAAUSDT_1m without.
+    expect(pushed.stderr).toContain(
+      'warning: BBBUSDT_1m gets the model trained on AAAUSDT 1m: its thresholds were fitted to another market',
+    );
+    expect(pushed.stderr).not.toMatch(/warning: AAAUSDT_1m/);
     expect(
       pushed.stdout
         .trim()
@@ -209,5 +214,25 @@ describe.skipIf(natsSkipReason !== undefined)('the bus: models in the object sto
     }
     // Each version unpacked once on this machine.
     expect(readdirSync(join(work, 'cache', 'AAAUSDT_1m')).sort()).toEqual(['v1', 'v2']);
+  });
+
+  it('a model pushed for another interval is pushed with a warning that says why it will misjudge', () => {
+    const pushed = run(
+      work,
+      'models',
+      'push',
+      '--bus',
+      server.url,
+      '--model',
+      'model-a',
+      '--pairs',
+      'AAAUSDT_1h',
+    );
+    expect(pushed.status, pushed.stderr).toBe(0);
+    expect(pushed.stderr).toContain(
+      'warning: AAAUSDT_1h gets the model trained on AAAUSDT 1m: its windows count 1m candles',
+    );
+    expect(pushed.stderr).toContain('train one on 1h');
+    expect(JSON.parse(pushed.stdout)).toMatchObject({ pair: 'AAAUSDT_1h', version: 1 });
   });
 });

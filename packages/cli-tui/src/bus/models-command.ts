@@ -5,7 +5,7 @@ import type { CommandContext } from '../command-context.js';
 import { CliError, usageError } from '../errors.js';
 import { parse } from '../options.js';
 import { connectBus, parseBusUrl } from './connection.js';
-import { ModelRegistry, marketOfPair, modelFoldersOf } from './models.js';
+import { ModelRegistry, marketOfPair, mismatchOf, modelFoldersOf } from './models.js';
 
 /** `crypto-anomaly models push|list`: model folders into the bus' object store, versioned. */
 export function addModelsCommand(program: Command, context: CommandContext): void {
@@ -29,7 +29,8 @@ Examples:
 
 Each pair's folder is packed into one object (ca-models object store, BTCUSDT_1m/v3) and
 models.BTCUSDT_1m in the ca-models KV bucket points at the new version. Prints one JSON line per
-pair: pair, version, bytes.`,
+pair: pair, version, bytes. A model trained on another interval or market than the pair it is
+pushed as is pushed with a warning.`,
     )
     .action(async (flags: Record<string, unknown>) => {
       const url = parseBusUrl(flags['bus'] as string);
@@ -60,6 +61,10 @@ pair: pair, version, bytes.`,
           `no SYMBOL_INTERVAL model folder under ${root}`,
           'train one with train --out',
         );
+      }
+      for (const [pair, folder] of folders) {
+        const mismatch = await mismatchOf(pair, folder);
+        if (mismatch) context.err(`warning: ${mismatch}`);
       }
       const bus = await connectBus(url, 'crypto-anomaly models push');
       try {

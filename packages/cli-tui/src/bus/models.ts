@@ -237,3 +237,23 @@ export async function modelFoldersOf(root: string, pairs?: readonly string[]): P
   }
   return found;
 }
+
+/**
+ * Why pushing `folder` as `pair` is likely a mistake, in words: a model trained on another interval
+ * (its windows count candles of that interval, its thresholds were fitted there) or on another
+ * market (its thresholds were fitted to that market); undefined when it was trained on `pair` or
+ * does not say what it was trained on.
+ */
+export async function mismatchOf(pair: string, folder: string): Promise<string | undefined> {
+  const market = marketOfPair(pair);
+  const trainedOn = (await core.readManifest(folder).catch(() => undefined))?.trainedOn;
+  if (!market || !trainedOn) return undefined;
+  const symbol = trainedOn.symbol.toUpperCase();
+  if (trainedOn.interval !== market.interval) {
+    return `${pair} gets the model trained on ${symbol} ${trainedOn.interval}: its windows count ${trainedOn.interval} candles and its thresholds were fitted to them, so it will misjudge ${market.interval} candles; train one on ${market.interval} (train --interval ${market.interval}, or train --bus)`;
+  }
+  if (symbol !== market.symbol) {
+    return `${pair} gets the model trained on ${symbol} ${trainedOn.interval}: its thresholds were fitted to another market`;
+  }
+  return undefined;
+}
