@@ -253,6 +253,9 @@ describe('persistence', () => {
     expect(rows.map((r) => Number(r['score']))).toEqual(Array.from(a.detectors[1]!.scores));
     expect(rows.filter((r) => r['split'] === 'train')).toHaveLength(1009);
     expect(detected.summary['mode']).toBe('detect');
+    // Every file listed was written into outDir; the model read is not among them.
+    expect(detected.files['model']).toBeUndefined();
+    expect(Object.values(detected.files).every((path) => path.startsWith(outDir))).toBe(true);
     // detect tells a UI each detector's flags before the outputs, as a run does.
     const scoredEvents = detectEvents.filter(
       (e): e is Extract<PipelineEvent, { type: 'scored' }> => e.type === 'scored',

@@ -173,10 +173,11 @@ export async function writeArtifacts(
       if (context.modelDir) {
         const nested = nestedModel(outDir, context.modelDir);
         const save = { runId: run.runId, partial: run.keepingFinished };
+        // detect reads the model: it is not among the files written.
         if (context.mode !== 'detect') {
           await pipeline.save(nested ? set.stagingPath('model') : context.modelDir, save);
+          files['model'] = resolve(context.modelDir);
         }
-        files['model'] = resolve(context.modelDir);
       }
     });
     if (context.charts && !run.keepingFinished) {
