@@ -35,6 +35,19 @@ describe.skipIf(natsSkipReason !== undefined)('the bus: training fanned out to t
       }),
     );
   });
+  /** train --bus for these pairs at 1m, the forest alone. */
+  const trainArgs = (symbols: string) =>
+    [
+      'train',
+      '--bus',
+      server.url,
+      '--config',
+      'forest.json',
+      '--symbols',
+      symbols,
+      '--interval',
+      '1m',
+    ] as const;
   afterAll(async () => {
     for (const process of running) await stop(process);
     await server?.dispose();
@@ -56,18 +69,7 @@ describe.skipIf(natsSkipReason !== undefined)('the bus: training fanned out to t
         return false;
       }
     });
-    const trained = run(
-      work,
-      'train',
-      '--bus',
-      server.url,
-      '--config',
-      'forest.json',
-      '--symbols',
-      'AAAUSDT,BBBUSDT,CCCUSDT',
-      '--interval',
-      '1m',
-    );
+    const trained = run(work, ...trainArgs('AAAUSDT,BBBUSDT,CCCUSDT'));
     expect(trained.status, trained.stderr).toBe(0);
     const outcomes = trained.stdout
       .trim()
@@ -117,18 +119,7 @@ describe.skipIf(natsSkipReason !== undefined)('the bus: training fanned out to t
     // The first test's workers are gone (a stopped worker deletes its key).
     expect(await workersAlive()).toEqual([]);
     const train = (symbol: string) => {
-      const process = start(
-        work,
-        'train',
-        '--bus',
-        server.url,
-        '--config',
-        'forest.json',
-        '--symbols',
-        symbol,
-        '--interval',
-        '1m',
-      );
+      const process = start(work, ...trainArgs(symbol));
       running.push(process);
       return process;
     };
