@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sampleSource } from '@crypto-anomaly/data';
@@ -12,7 +12,11 @@ import { evaluateRun } from '../src/evaluation/run-evaluation.js';
 import { readAnomaliesFile, readRunScores } from '../src/evaluation/run-folder.js';
 import { evaluationInputFromScores } from '../src/evaluation/stored-scores.js';
 import { explainableCandles, explainableShare, explainableShareOf } from '../src/evaluation/unlabelled.js';
-import { prepareEvaluationTarget, writeEvaluation } from '../src/evaluation/write-evaluation.js';
+import {
+  evaluationTestHooks,
+  prepareEvaluationTarget,
+  writeEvaluation,
+} from '../src/evaluation/write-evaluation.js';
 import { evaluationChartSpec, renderEvaluationChart } from '../src/outputs/evaluation-chart.js';
 import { prepareTarget } from '../src/outputs/owned-folder.js';
 import { runPipeline } from '../src/pipeline/run-pipeline.js';
@@ -493,6 +497,38 @@ describe('a run folder, evaluated and written back', () => {
       );
     }
     expect(await readFile(join(outDir, 'evaluation.json'), 'utf8')).toBe(before);
+  });
+
+  it('a run that replaces the folder while the evaluation is written keeps its folder: the evaluation is not listed there', async () => {
+    const folder = join(dir, 'swapped');
+    await cp(outDir, folder, { recursive: true });
+    await rm(join(folder, 'evaluation.json'), { force: true });
+    const old = JSON.parse(await readFile(join(folder, FOLDER_MARKER_FILE), 'utf8'));
+    const next = {
+      ...old,
+      runId: 'a-newer-run',
+      files: old.files.filter((f: string) => !f.startsWith('evaluation')),
+    };
+    // As a run swaps its new set in: the folder renamed away, the new one renamed into its place.
+    evaluationTestHooks.beforeMarker = async (target) => {
+      await rename(target, `${target}.old`);
+      await mkdir(target);
+      await writeFile(join(target, FOLDER_MARKER_FILE), JSON.stringify(next));
+      await writeFile(join(target, 'evaluation.json'), '{"from the evaluation written after the swap":1}');
+      await rm(`${target}.old`, { recursive: true });
+    };
+    try {
+      const refused = await errorOf(() => writeEvaluation(folder, evaluateRun(smallRun(), null)));
+      expect(isCoreError(refused) && refused.code).toBe('TARGET_NOT_OURS');
+      expect((refused as Error).message).toMatch(
+        /was replaced by run a-newer-run while the evaluation was written/,
+      );
+    } finally {
+      delete evaluationTestHooks.beforeMarker;
+    }
+    // The new run's marker is untouched, and the evaluation it does not list is gone.
+    expect(JSON.parse(await readFile(join(folder, FOLDER_MARKER_FILE), 'utf8'))).toEqual(next);
+    expect(existsSync(join(folder, 'evaluation.json'))).toBe(false);
   });
 
   it('creates and marks a new folder, and refuses one it did not write', async () => {

@@ -19,6 +19,12 @@ const OUR_FILES: readonly string[] = [EVALUATION_FILES.report, EVALUATION_FILES.
 
 type Target = { dir: string; marker: FolderMarker | undefined };
 
+/**
+ * Internal hook where a test lets a run replace the folder while an evaluation is written, after
+ * its files and before its marker. Not exported from the package.
+ */
+export const evaluationTestHooks: { beforeMarker?: (target: string) => Promise<void> | void } = {};
+
 function notOurs(dir: string, what: string): CoreError {
   return new CoreError(
     'TARGET_NOT_OURS',
@@ -91,7 +97,21 @@ export async function writeEvaluation(
   } else if (marker?.files.includes(EVALUATION_FILES.chart)) {
     await rm(join(target, EVALUATION_FILES.chart), { force: true });
   }
-  // The marker is read again just before it is rewritten, keeping every field it has.
+  await evaluationTestHooks.beforeMarker?.(target);
+  // The marker is read again just before it is rewritten, keeping every field it has. A run that
+  // swapped its new set in meanwhile (its folder is replaced whole) owns the folder now: this
+  // evaluation, of the set that was there, must not be listed as part of it.
+  const now = await readFolderMarker(target);
+  if (now?.runId !== marker?.runId) {
+    for (const file of written) {
+      if (!now?.files.includes(file)) await rm(join(target, file), { force: true });
+    }
+    throw new CoreError(
+      'TARGET_NOT_OURS',
+      `${target} was replaced by ${now ? `run ${now.runId}` : 'another writer'} while the evaluation was written, ` +
+        'so it was not kept there: evaluate again (the new run is evaluated then).',
+    );
+  }
   const current = marker
     ? (JSON.parse(await readFile(join(target, FOLDER_MARKER_FILE), 'utf8')) as FolderMarker)
     : undefined;
