@@ -172,7 +172,7 @@ const TIME_STEPS: readonly { interval: TimeInterval; step: number; ms: number; f
 ];
 
 /** The span of a series of times (ms), 0 for fewer than two. */
-function spanOf(times: ArrayLike<number>): number {
+export function spanOf(times: ArrayLike<number>): number {
   return times.length > 1 ? times[times.length - 1]! - times[0]! : 0;
 }
 

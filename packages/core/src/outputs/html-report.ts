@@ -16,6 +16,7 @@ import {
   priceLine,
   type SplitBoundaries,
   scorePanel,
+  spanOf,
   thresholdRange,
   timeEncoding,
   type VegaLiteSpec,
@@ -82,10 +83,6 @@ function scriptJson(value: unknown): string {
     .replace(/>/g, '\\u003e')
     .replace(/\u2028/g, '\\u2028')
     .replace(/\u2029/g, '\\u2029');
-}
-
-function spanOf(times: ArrayLike<number>): number {
-  return times.length > 1 ? times[times.length - 1]! - times[0]! : 0;
 }
 
 /**
