@@ -309,5 +309,16 @@ describe('CSV export: one atomic write that replaces only its own files', () => 
     await writeLabelsCsv(path, labels);
     expect((await readFile(path, 'utf8')).split('\n')[0]).toMatch(/^kind,/);
     expect(await readdir(folder)).toEqual(['labels.csv']);
+    // Its own file is replaced; a file of the user's is not, unless told.
+    await writeLabelsCsv(path, labels.slice(0, 1));
+    expect((await readFile(path, 'utf8')).trim().split('\n')).toHaveLength(2);
+    const mine = join(folder, 'notes.csv');
+    await writeFile(mine, 'my,own\n1,2\n');
+    const refused = await writeLabelsCsv(mine, labels).catch((error: unknown) => error);
+    expect(isDataError(refused) && refused.code).toBe('TARGET_NOT_OURS');
+    expect((refused as Error).message).toMatch(/notes.csv already exists and is not a labels file/);
+    expect(await readFile(mine, 'utf8')).toBe('my,own\n1,2\n');
+    await writeLabelsCsv(mine, labels, { overwrite: true });
+    expect((await readFile(mine, 'utf8')).split('\n')[0]).toMatch(/^kind,/);
   });
 });
