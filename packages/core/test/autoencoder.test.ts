@@ -222,6 +222,18 @@ describe('DenseAutoencoder', () => {
     expect(loaded.history).toEqual(fitted.history);
     expect(loaded.options).toEqual(fitted.options);
     loaded.dispose();
+    // Saved again over its own files; never over files it did not write.
+    await fitted.save(dir);
+    for (const [file, text] of [
+      ['weights.bin', 'my weights'],
+      ['model.json', '{"mine":true}'],
+      ['detector.json', '{"notes":"mine"}'],
+    ] as const) {
+      const other = await tempDir();
+      await writeFile(join(other, file), text);
+      expect(await codeOf(fitted.save(other)), file).toBe('TARGET_NOT_OURS');
+      expect(await readFile(join(other, file), 'utf8')).toBe(text);
+    }
   });
 
   it('refuses a saved model of another feature count, version or detector', async () => {

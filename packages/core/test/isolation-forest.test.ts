@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -86,6 +86,13 @@ describe('IsolationForestDetector', () => {
       Array.from((await a.featureContributions(test)).data),
     );
     expect(await errorCode(IsolationForestDetector.load(dir, { featureCount: 11 }))).toBe('MODEL_MISMATCH');
+    // Saved again over its own file; never over a detector.json it did not write.
+    await a.save(dir);
+    const other = await mkdtemp(join(tmpdir(), 'core-iforest-'));
+    dirs.push(other);
+    await writeFile(join(other, 'detector.json'), '{"notes":"mine"}');
+    expect(await errorCode(a.save(other))).toBe('TARGET_NOT_OURS');
+    expect(await readFile(join(other, 'detector.json'), 'utf8')).toBe('{"notes":"mine"}');
   });
 
   it('gives scores and contributions in one call equal to asking for each', async () => {

@@ -7,12 +7,13 @@ import { CoreError } from '../errors.js';
 import { parseModelFile } from '../model-files.js';
 import { fittedThresholdSchema } from '../model-manifest.js';
 import { FlatAdam } from '../tf/adam.js';
-import { readJsonFile, writeJsonFile } from '../tf/io.js';
+import { MODEL_JSON, readJsonFile, WEIGHTS_BIN, writeJsonFile } from '../tf/io.js';
 import { assertPositiveInteger, assertPositiveNumber, rowMeans, toFloat32 } from '../tf/matrix.js';
 import { assertSeed } from '../tf/random.js';
 import { tf } from '../tf/tensorflow.js';
 import { assertThresholdMethod } from '../thresholds.js';
 import { BaseDetector, type FitContext } from './detector.js';
+import { assertDetectorFilesReplaceable, DETECTOR_FILE } from './saved-files.js';
 import { runTraining, type TrainingHistory } from './training.js';
 
 /** What `load` reads of `detector.json` (name and version are checked first, as a mismatch). */
@@ -116,7 +117,7 @@ export interface SavedFormat<Name extends string> {
   folder: string;
 }
 
-const STATE_FILE = 'detector.json';
+const STATE_FILE = DETECTOR_FILE;
 
 /** What differs in training the two: how many samples, how a batch of them is built, the validation loss. */
 export interface AutoencoderTraining<Input extends TF.Tensor> {
@@ -290,6 +291,7 @@ export abstract class AutoencoderDetector<
   ): Promise<void> {
     const threshold = this.requireFitted();
     const network = this.network!;
+    await assertDetectorFilesReplaceable(dir, [STATE_FILE, MODEL_JSON, WEIGHTS_BIN]);
     await mkdir(dir, { recursive: true });
     await writeWeights(network);
     const state: SavedAutoencoderState<Name, Options> = {

@@ -10,6 +10,7 @@ import { writeJsonAtomic } from '../outputs/atomic-write.js';
 import { assertThresholdMethod, DEFAULT_THRESHOLD, quantileOf } from '../thresholds.js';
 import { assertInteger, assertMatrix, describeValue } from '../validate.js';
 import { BaseDetector, type FitContext } from './detector.js';
+import { assertDetectorFilesReplaceable, DETECTOR_FILE } from './saved-files.js';
 
 export const DEFAULT_ISOLATION_FOREST_OPTIONS: Readonly<IsolationForestDetectorOptions> = Object.freeze({
   nEstimators: 200,
@@ -22,7 +23,7 @@ export const DEFAULT_ISOLATION_FOREST_OPTIONS: Readonly<IsolationForestDetectorO
 
 /** Version of the saved folder's layout; load refuses others. */
 export const ISOLATION_FOREST_FORMAT_VERSION = 1;
-const STATE_FILE = 'detector.json';
+const STATE_FILE = DETECTOR_FILE;
 
 interface SavedState {
   name: 'isolation-forest';
@@ -168,6 +169,7 @@ export class IsolationForestDetector extends BaseDetector {
       threshold,
       forest: this.forest!.toJSON(),
     };
+    await assertDetectorFilesReplaceable(dir, [STATE_FILE]);
     await writeJsonAtomic(join(dir, STATE_FILE), state);
   }
 
