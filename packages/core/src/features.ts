@@ -9,7 +9,7 @@ import {
   type FeatureTable,
 } from './api.js';
 import { CoreError } from './errors.js';
-import { fromColumns } from './matrix.js';
+import { fromColumns, sliceRows } from './matrix.js';
 import { assertInteger, assertOneOf, describeValue } from './validate.js';
 
 /**
@@ -348,6 +348,18 @@ export function relativeStrengthIndex(close: Float64Array, period: number): Floa
     out[t] = rsiOf(averageGain[t - 1]!, averageLoss[t - 1]!);
   }
   return out;
+}
+
+/** Rows [start, end) of a feature table (views, no copy); the rows before count as dropped. */
+export function sliceFeatureTable(table: FeatureTable, start: number, end: number): FeatureTable {
+  return {
+    ...table,
+    matrix: sliceRows(table.matrix, start, end),
+    ...(table.classic ? { classic: sliceRows(table.classic, start, end) } : {}),
+    times: table.times.subarray(start, end),
+    close: table.close.subarray(start, end),
+    warmupRows: table.warmupRows + start,
+  };
 }
 
 /**

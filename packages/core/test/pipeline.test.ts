@@ -314,12 +314,24 @@ describe('persistence', () => {
       charts: false,
     });
     const rows = parseCsv(await readFile(detected.files['consensus']!, 'utf8'));
-    expect(rows).toHaveLength(1000 - 58);
-    expect(rows[0]!['time']).toBe(new Date(klines[558]!.openTime).toISOString());
+    // Every candle from since is scored: the 58 before it that the features read are loaded too.
+    expect(rows).toHaveLength(1000);
+    expect(rows[0]!['time']).toBe(new Date(klines[500]!.openTime).toISOString());
+    expect(detected.summary['rows']).toMatchObject({ warmupDropped: 58, candles: 1058 });
     const after = rows.filter((r) => Date.parse(r['time']!) >= until);
     expect(after).toHaveLength(500);
     expect(new Set(after.map((r) => r['split']))).toEqual(new Set(['test']));
     expect(rows.filter((r) => r['split'] === 'train').length).toBeGreaterThan(0);
+    // And scored as in a detect over the whole history.
+    const whole = await detectWithPipeline({
+      modelDir: join(dir, 'model'),
+      source,
+      outDir: join(dir, 'whole'),
+      charts: false,
+    });
+    const wholeRows = parseCsv(await readFile(whole.files['consensus']!, 'utf8'));
+    const byTime = new Map(wholeRows.map((r) => [r['time'], r['score']]));
+    expect(rows.map((r) => r['score'])).toEqual(rows.map((r) => byTime.get(r['time'])));
   });
 
   it('refuses a model from another version or feature set, saying what to do', async () => {

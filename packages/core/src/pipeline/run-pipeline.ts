@@ -1,5 +1,12 @@
 import { join, resolve } from 'node:path';
-import { INTERVALS, type Interval, isInterval, type Kline, type KlineSource } from '@crypto-anomaly/data';
+import {
+  INTERVALS,
+  type Interval,
+  intervalToMilliseconds,
+  isInterval,
+  type Kline,
+  type KlineSource,
+} from '@crypto-anomaly/data';
 import {
   DETECTOR_NAMES,
   type PartialRun,
@@ -13,7 +20,7 @@ import {
 import type { BackendPreference } from '../backend.js';
 import { resolvePipelineConfig } from '../config.js';
 import { CoreError } from '../errors.js';
-import { computeFeatures } from '../features.js';
+import { computeFeatures, sliceFeatureTable, warmupRowsFor } from '../features.js';
 import { readManifest } from '../model-manifest.js';
 import { ChartPool } from '../outputs/chart-pool.js';
 import { splitLabels } from '../preprocess.js';
@@ -22,7 +29,7 @@ import { prepareFolders, writeArtifacts } from './artifacts.js';
 import { fitPipeline, scoredEvent } from './fit.js';
 import { judgeInTimeOrder } from './row-thresholds.js';
 import { Run } from './run.js';
-import { TrainedPipeline } from './trained-pipeline.js';
+import { scoredFrom, TrainedPipeline } from './trained-pipeline.js';
 import { walkForward } from './walk-forward.js';
 
 /** Options of `trainPipeline`: `runPipeline`'s, with the model folder required and outputs optional. */
@@ -307,18 +314,41 @@ export async function detectWithPipeline(options: DetectOptions): Promise<Pipeli
   try {
     const symbol = options.symbol ?? pipeline.trainedOn.symbol;
     const interval = options.interval ?? pipeline.trainedOn.interval;
+    // From `since`: the candles before it that the features and the attention window read are
+    // loaded too, so the first row scored is the first candle at or after `since`.
+    const lead = warmupRowsFor(pipeline.config.features) + pipeline.contextRows;
+    const since = options.since;
     const klines = await loadCandles(run, options.source, {
       symbol,
       interval,
-      ...(options.since !== undefined ? { since: options.since } : {}),
+      ...(since !== undefined ? { since: since - lead * intervalToMilliseconds(interval) } : {}),
       ...(options.until !== undefined ? { until: options.until } : {}),
     });
+    if (since !== undefined) {
+      const before = klines.findIndex((kline) => kline.openTime >= since);
+      if (before === -1) {
+        throw new CoreError(
+          'TOO_FEW_ROWS',
+          `${options.source.describe()} has no ${symbol} ${interval} candles from ${new Date(since).toISOString()}: ` +
+            'load them into the source first, or move since earlier.',
+        );
+      }
+      if (before < lead) {
+        run.emit({
+          type: 'log',
+          level: 'info',
+          message:
+            `${options.source.describe()} has ${before} of the ${lead} ${interval} candles before ${new Date(since).toISOString()} ` +
+            `that scoring its first candle reads: the first ${lead - before} from there warm the features up and are not scored`,
+        });
+      }
+    }
     for (const name of DETECTOR_NAMES) {
       if (!pipeline.detectors.some((d) => d.detector.name === name)) {
         run.skip(name, `the saved model has no ${name}`);
       }
     }
-    const { table, ...scored } = await pipeline.scoreKlines(klines, {
+    const all = await pipeline.scoreKlines(klines, {
       ...(options.signal ? { signal: options.signal } : {}),
       stage: (stage, work) =>
         run.stage(
@@ -327,6 +357,16 @@ export async function detectWithPipeline(options: DetectOptions): Promise<Pipeli
           (DETECTOR_NAMES as readonly string[]).includes(stage) ? 'scoring with the saved model' : undefined,
         ),
     });
+    // The rows before `since` were scored for their context only.
+    const first =
+      since === undefined
+        ? 0
+        : Math.max(
+            0,
+            all.table.times.findIndex((time) => time >= since),
+          );
+    const table = sliceFeatureTable(all.table, first, all.table.matrix.rows);
+    const scored = scoredFrom(all, first);
     const splits = labelsByTime(table.times, pipeline.trainedOn);
     // As a run does, each detector's flags and top rows before the outputs are written.
     for (const detector of [...scored.detectors, scored.consensus]) {

@@ -13,7 +13,7 @@ import { type BackendPreference, useBackend } from '../backend.js';
 import { loadDetector, type PipelineDetector } from '../detectors/registry.js';
 import { CoreError } from '../errors.js';
 import { computeFeatures } from '../features.js';
-import { createMatrix } from '../matrix.js';
+import { createMatrix, sliceRows } from '../matrix.js';
 import { detectorFolder, isMissingFile, MANIFEST_FILE, modelInvalid, RETRAIN_HINT } from '../model-files.js';
 import {
   modelMismatchWarnings,
@@ -46,6 +46,21 @@ export interface ScoredTable {
   scaled: Matrix;
   detectors: DetectorScores[];
   consensus: DetectorScores;
+}
+
+/** The rows from `start` on of scores (views, no copy): what detect keeps of rows scored for context. */
+export function scoredFrom(scored: ScoredTable, start: number): ScoredTable {
+  const from = (scores: DetectorScores): DetectorScores => ({
+    ...scores,
+    scores: scores.scores.subarray(start),
+    flags: scores.flags.subarray(start),
+    contributions: sliceRows(scores.contributions, start, scores.contributions.rows),
+  });
+  return {
+    scaled: sliceRows(scored.scaled, start, scored.scaled.rows),
+    detectors: scored.detectors.map(from),
+    consensus: from(scored.consensus),
+  };
 }
 
 /** A fitted detector with its place in the consensus. */

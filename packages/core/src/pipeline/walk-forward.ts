@@ -12,6 +12,8 @@ import type {
 } from '../api.js';
 import type { BackendPreference } from '../backend.js';
 import { CoreError } from '../errors.js';
+import { sliceFeatureTable } from '../features.js';
+import { sliceRows } from '../matrix.js';
 import { isoTime } from '../outputs/csv.js';
 import { thresholdsPerRow } from '../thresholds.js';
 import { describeValue } from '../validate.js';
@@ -163,26 +165,6 @@ function windowSplit(split: SplitOptions): SplitOptions {
   return { train, validation };
 }
 
-function rowsOf(matrix: Matrix, start: number, end: number): Matrix {
-  return {
-    data: matrix.data.subarray(start * matrix.cols, end * matrix.cols),
-    rows: end - start,
-    cols: matrix.cols,
-  };
-}
-
-/** Rows [start, end) of a feature table (views, no copy); the rows before count as dropped. */
-function sliceTable(table: FeatureTable, start: number, end: number): FeatureTable {
-  return {
-    ...table,
-    matrix: rowsOf(table.matrix, start, end),
-    ...(table.classic ? { classic: rowsOf(table.classic, start, end) } : {}),
-    times: table.times.subarray(start, end),
-    close: table.close.subarray(start, end),
-    warmupRows: table.warmupRows + start,
-  };
-}
-
 /** Stacks matrices of equal width row-wise. */
 function stack(parts: readonly Matrix[]): Matrix {
   const cols = parts[0]?.cols ?? 0;
@@ -313,7 +295,7 @@ export async function walkForward(
     throw error;
   }
   const pipeline = last!;
-  const scoredTable = sliceTable(table, plan.trainWindow, table.matrix.rows);
+  const scoredTable = sliceFeatureTable(table, plan.trainWindow, table.matrix.rows);
   const scores = parts[0]!.scores.map((first, d): DetectorScores => {
     const pieces = parts.map((part) => part.scores[d]!);
     return {
@@ -369,7 +351,7 @@ async function fitFold(
 ): Promise<{ pipeline: TrainedPipeline; scores: FoldScores }> {
   const foldRun = new Run((event) => run.emit(event), run.signal);
   foldRun.backend = run.backend;
-  const windowTable = sliceTable(table, rows.windowStart, rows.scoreStart);
+  const windowTable = sliceFeatureTable(table, rows.windowStart, rows.scoreStart);
   let fit: Awaited<ReturnType<typeof fitPipeline>>;
   try {
     fit = await fitPipeline(foldRun, windowTable, {
@@ -389,7 +371,7 @@ async function fitFold(
   try {
     // The rows before the scored ones feed the attention window; only the scored rows are kept.
     const context = Math.min(pipeline.contextRows, rows.scoreStart);
-    const scoring = sliceTable(table, rows.scoreStart - context, rows.scoreEnd);
+    const scoring = sliceFeatureTable(table, rows.scoreStart - context, rows.scoreEnd);
     const scored = await pipeline.score(scoring, run.signal ? { signal: run.signal } : {});
     const fitScores = [...fit.scored.detectors, fit.scored.consensus];
     const scores: DetectorScores[] = [];
@@ -411,12 +393,12 @@ async function fitFold(
         scores: kept,
         threshold: s.threshold,
         flags: flagsOf(kept, rowThresholds),
-        contributions: rowsOf(s.contributions, context, s.contributions.rows),
+        contributions: sliceRows(s.contributions, context, s.contributions.rows),
       });
     }
     return {
       pipeline,
-      scores: { scaled: rowsOf(scored.scaled, context, scored.scaled.rows), scores, thresholds },
+      scores: { scaled: sliceRows(scored.scaled, context, scored.scaled.rows), scores, thresholds },
     };
   } catch (error) {
     pipeline.dispose();
