@@ -9,7 +9,11 @@ import type { Reporter, ReporterOptions } from './reporter-api.js';
  * engine stops at a safe point); once the run finished, q exits.
  */
 export function createDashboardReporter({ title, mode, controller }: ReporterOptions): Reporter {
-  const store = createDashboardStore(title, mode);
+  // Training sends an event per batch, hundreds a second, and each notification re-renders the
+  // screen on the thread that trains the dense autoencoder: told at most 15 times a second (the
+  // frame rate), the sample's run takes 5.1 s instead of 13.6 s in a 100x30 terminal (medians of
+  // 4 paired runs), its dense autoencoder stage 1.4 s instead of 9.5 s.
+  const store = createDashboardStore(title, mode, { minIntervalMs: 1000 / 15 });
   let quitAfterFinish: (() => void) | undefined;
   const onQuit = () => {
     if (quitAfterFinish) quitAfterFinish();
@@ -34,9 +38,11 @@ export function createDashboardReporter({ title, mode, controller }: ReporterOpt
     const { phase } = store.getState();
     if (controller.signal.aborted && (phase === 'running' || phase === 'stopping')) {
       store.dispatch({ type: 'stopped' });
+      store.flush();
       // Let Ink draw that last state (it renders at most 15 frames a second) before unmounting.
       await new Promise((resolve) => setTimeout(resolve, 120));
     }
+    store.flush();
     instance.unmount();
     await instance.waitUntilExit().catch(() => {});
   };
@@ -52,6 +58,7 @@ export function createDashboardReporter({ title, mode, controller }: ReporterOpt
     fetchDone: () => store.dispatch({ type: 'fetch-done' }),
     async finished(outcome) {
       store.dispatch({ type: 'finished', outcome });
+      store.flush();
       // Without a keyboard (stdin not a terminal) nobody can press q: leave the final frame and go.
       if (!process.stdin.isTTY) return;
       await new Promise<void>((resolve) => {

@@ -5,7 +5,9 @@ import { createWatchStore } from './watch-store.js';
 
 /** The Ink dashboard of `watch`; q (or Ctrl+C) resolves `quit`, and the command stops the loop. */
 export function createDashboardDisplay(title: string, mode: 'live' | 'replay'): WatchDisplay {
-  const store = createWatchStore(title, mode);
+  // A replay at full speed dispatches thousands of events a second: the screen is told at most
+  // 10 times a second, its frame rate, so rendering does not take the scoring's time.
+  const store = createWatchStore(title, mode, { minIntervalMs: 100 });
   let onQuit: () => void = () => {};
   const quit = new Promise<void>((resolve) => {
     onQuit = resolve;
@@ -27,6 +29,7 @@ export function createDashboardDisplay(title: string, mode: 'live' | 'replay'): 
       }),
     quit,
     async close() {
+      store.flush();
       // A finished replay stays on screen until q; a stopped live run leaves at once.
       if (store.getState().finished && process.stdin.isTTY) await quit;
       instance.unmount();
