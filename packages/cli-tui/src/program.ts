@@ -78,8 +78,8 @@ Examples:
   source <(crypto-anomaly completion bash)    shell completion (bash, zsh or fish)
   crypto-anomaly <command> --help             each command's options and examples
 
-Scripts: --json on run, train, detect, score, fetch (one document on stdout; people's lines on
-stderr) and watch (JSON lines). NO_COLOR=1 or --no-color: no colour, the dashboards included.
+Scripts: --json on run, train, detect, score, fetch, evaluate, report (one document on stdout;
+people's lines on stderr) and watch (JSON lines). NO_COLOR=1 or --no-color: no colour, the dashboards included.
 
 Keys on the dashboard: q quit (stops cleanly), tab or arrows switch panes, l log scale.
 Exit codes: 0 success, 1 runtime failure (or q), 2 usage error, 130 Ctrl+C / SIGINT, 143 SIGTERM.`,

@@ -318,5 +318,22 @@ describe('crypto-anomaly watch --replay (non-TTY)', () => {
     );
     expect(result.stdout).toBe('');
     expect(existsSync(join(work, 'none.duckdb'))).toBe(false);
+    // A replay names a command that trains on what is replayed, not on Binance.
+    const sample = cli(
+      'watch',
+      '--replay',
+      'sample',
+      '--symbols',
+      'ETHUSDT',
+      '--interval',
+      '1h',
+      '--model',
+      'models',
+    );
+    expect(sample.status).toBe(2);
+    expect(sample.stderr).toMatch(
+      /crypto-anomaly train --source sample --symbol ETHUSDT --interval 1h --out \S*models\/ETHUSDT_1h/,
+    );
+    expect(sample.stderr).not.toMatch(/--source binance/);
   });
 });

@@ -102,7 +102,7 @@ async function watchBus(settings: WatchBusSettings, context: CommandContext, con
       });
     },
   });
-  const title = `crypto-anomaly watch · bus ${settings.bus}${settings.symbols ? ` · ${settings.symbols.length} pairs` : ''}`;
+  const title = `crypto-anomaly watch · bus ${settings.bus}${settings.symbols ? ` · ${settings.symbols.length} pair${settings.symbols.length === 1 ? '' : 's'}` : ''}${settings.interval ? ` · ${settings.interval}` : ''}`;
   try {
     // A bus nothing has run on yet has no streams: created here, as every other command does,
     // so watch waits for the first alerts instead of failing with "stream not found".
@@ -118,7 +118,7 @@ async function watchBus(settings: WatchBusSettings, context: CommandContext, con
     shown.event({
       type: 'started',
       symbols: settings.symbols ?? [],
-      interval: settings.interval ?? '1m',
+      ...(settings.interval !== undefined ? { interval: settings.interval } : {}),
       mode: 'live',
       at: Date.now(),
     });

@@ -88,7 +88,7 @@ export async function runWorker(settings: WorkerSettings, context: CommandContex
   const controller = new AbortController();
   await withStopSignals(context, controller, () => work(settings, context, controller.signal), {
     stoppedHint:
-      'its pairs pass to the other workers once its leases lapse; started again, it takes pairs again',
+      'it gave its pairs up, and the other workers take them now; started again, it takes its share again',
     graceMs: 15_000,
   });
 }

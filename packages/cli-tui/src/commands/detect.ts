@@ -48,7 +48,8 @@ export function addDetectCommand(
 Examples:
   crypto-anomaly detect --model models/btc --since 2024-06-01 --out runs/june      from the local store
   crypto-anomaly detect --model models/btc --input BTCUSDT-1h-2024-07.csv --out runs/july
-  crypto-anomaly detect --model output/model --source sample --since 2024-06-01    the sample again
+  crypto-anomaly detect --model output/model --source sample --since 2024-06-01 --out runs/sample
+                                                        (a run's model: --out apart from its folder)
 
 The symbol and interval default to an --input file name's (ETHUSDT-1h-....csv), else to the
 model's; a model of another pair or interval is used with a warning. Without --source or --input

@@ -66,8 +66,35 @@ export function trainingSince(interval: Interval, now = Date.now()): number {
   return Math.floor((now - span) / 86_400_000) * 86_400_000;
 }
 
-/** The command that trains a symbol's model where `watch` looks for it. */
-export function trainCommand(root: string, symbol: string, interval: Interval, now = Date.now()): string {
-  const since = new Date(trainingSince(interval, now)).toISOString().slice(0, 10);
-  return `crypto-anomaly train --source binance --symbol ${symbol} --interval ${interval} --since ${since} --out ${modelFolder(root, symbol, interval)}`;
+/** Where the candles watched come from, for the command that trains a model on the same. */
+export type TrainFrom =
+  | { mode: 'live' }
+  | { mode: 'replay-sample' }
+  | { mode: 'replay-csv'; file: string }
+  | { mode: 'replay-store'; store: string };
+
+/**
+ * The command that trains a symbol's model where `watch` looks for it, on candles like those
+ * watched: Binance's recent history live, the bundled sample, the replayed file, or the store.
+ */
+export function trainCommand(
+  root: string,
+  symbol: string,
+  interval: Interval,
+  from: TrainFrom = { mode: 'live' },
+  now = Date.now(),
+): string {
+  const out = `--out ${modelFolder(root, symbol, interval)}`;
+  switch (from.mode) {
+    case 'replay-sample':
+      return `crypto-anomaly train --source sample --symbol ${symbol} --interval ${interval} ${out}`;
+    case 'replay-csv':
+      return `crypto-anomaly train --source csv --input ${from.file} ${out}`;
+    case 'replay-store':
+      return `crypto-anomaly train --source store --store ${from.store} --symbol ${symbol} --interval ${interval} ${out}`;
+    case 'live': {
+      const since = new Date(trainingSince(interval, now)).toISOString().slice(0, 10);
+      return `crypto-anomaly train --source binance --symbol ${symbol} --interval ${interval} --since ${since} ${out}`;
+    }
+  }
 }

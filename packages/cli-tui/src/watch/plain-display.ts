@@ -28,7 +28,7 @@ export function describeWatchEvent(event: WatchEvent): string | undefined {
   switch (event.type) {
     case 'started':
       // No pairs named (watch --bus): every pair the workers publish.
-      return `watching ${event.symbols.length === 0 ? 'every pair on the bus' : `${event.symbols.length} pair${event.symbols.length === 1 ? '' : 's'}`} (${event.interval}, ${event.mode === 'replay' ? 'replay' : 'live'})`;
+      return `watching ${event.symbols.length === 0 ? 'every pair on the bus' : `${event.symbols.length} pair${event.symbols.length === 1 ? '' : 's'}`} (${event.interval ?? 'every interval'}, ${event.mode === 'replay' ? 'replay' : 'live'})`;
     case 'warming-up':
       return `${event.symbol}: warmed up on ${event.candles} candles from the ${event.from === 'rest' ? 'exchange (REST)' : event.from}`;
     case 'symbol-stopped':

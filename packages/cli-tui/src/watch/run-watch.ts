@@ -12,7 +12,7 @@ import { openExistingStore, SAMPLE_SYMBOL } from '../sources.js';
 import { trainInThread } from '../train-thread.js';
 import { runWatchLoop } from './engine.js';
 import { liveHistory, replayHistory } from './history.js';
-import { modelFolder, planModels, trainCommand, trainingSince } from './models.js';
+import { modelFolder, planModels, type TrainFrom, trainCommand, trainingSince } from './models.js';
 import { createPlainDisplay, type WatchDisplay } from './plain-display.js';
 import { assertReplayKeepsStore } from './replay-guard.js';
 import { AlertCooldown, AlertsFileSink, stdoutSink, WebhookSink } from './sinks.js';
@@ -97,7 +97,15 @@ async function watch(settings: WatchSettings, context: CommandContext, controlle
   // Every pair needs a model before anything opens: the refusal names the command that trains it.
   const plan = await planModels(modelRoot, symbols, interval, settings.modelForAll);
   if (plan.missing.length > 0 && !settings.trainMissing) {
-    const commands = plan.missing.map((symbol) => `  ${trainCommand(modelRoot, symbol, interval)}`);
+    const from = (symbol: string): TrainFrom =>
+      settings.mode === 'replay-csv'
+        ? { mode: 'replay-csv', file: settings.replayFiles.get(symbol)! }
+        : settings.mode === 'replay-store'
+          ? { mode: 'replay-store', store: settings.storePath! }
+          : { mode: settings.mode };
+    const commands = plan.missing.map(
+      (symbol) => `  ${trainCommand(modelRoot, symbol, interval, from(symbol))}`,
+    );
     throw new CliError(
       'USAGE',
       `no model for ${plan.missing.join(', ')} ${interval} under ${modelRoot} (looked for ${modelFolder(modelRoot, plan.missing[0]!, interval)}); train ${plan.missing.length === 1 ? 'it' : 'them'} with:\n${commands.join('\n')}\n(or add --train-missing to train from history before watching, or --model-for-all with one model folder as --model)`,

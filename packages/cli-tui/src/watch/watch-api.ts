@@ -49,7 +49,8 @@ export interface WatchStore {
 
 /** Everything the loop tells its display: the dashboard's reducer and the plain lines read these. */
 export type WatchEvent =
-  | { type: 'started'; symbols: string[]; interval: Interval; mode: 'live' | 'replay'; at: number }
+  /** `interval` absent: every interval (watch --bus without --interval). */
+  | { type: 'started'; symbols: string[]; interval?: Interval; mode: 'live' | 'replay'; at: number }
   | { type: 'warming-up'; symbol: string; candles: number; from: 'store' | 'rest' | 'replay' }
   | { type: 'symbol-stopped'; symbol: string; reason: string }
   | { type: 'connection'; status: ConnectionStatus; at: number }

@@ -166,7 +166,7 @@ function onEvent(state: WatchState, event: WatchEvent): WatchState {
       return {
         ...state,
         mode: event.mode,
-        interval: event.interval,
+        ...(event.interval !== undefined ? { interval: event.interval } : {}),
         rows,
         connection: event.mode === 'replay' ? { state: 'replaying' } : state.connection,
       };

@@ -210,7 +210,7 @@ export async function trainPipeline(options: TrainPipelineOptions): Promise<Trai
     await run.stage('outputs', () =>
       pipeline.save(options.modelDir, { runId: run.runId, partial: run.keepingFinished }),
     );
-    run.skip('charts', 'no outDir given');
+    run.skip('charts', "no outputs folder asked for (outDir; the CLI's train --outputs)");
     const partial = run.partial(missingDetectors);
     return {
       modelDir: resolve(options.modelDir),
