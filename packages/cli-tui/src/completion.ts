@@ -16,6 +16,8 @@ interface CommandFacts {
   name: string;
   description: string;
   options: OptionFacts[];
+  /** Its own commands (`models push`, `models list`), each with its options. */
+  subcommands: CommandFacts[];
 }
 
 /** The commands and their long options, read from the program itself so the scripts cannot drift. */
@@ -30,14 +32,25 @@ function commandFacts(program: Command): { commands: CommandFacts[]; globals: Op
         choices: option.argChoices ?? [],
       }));
   const help = { flag: '--help', description: 'show this help', takesValue: false, choices: [] };
-  return {
-    commands: program.commands.map((command) => ({
-      name: command.name(),
-      description: command.description(),
-      options: [...facts(command), help],
-    })),
-    globals: [...facts(program), help],
-  };
+  const describe = (command: Command): CommandFacts => ({
+    name: command.name(),
+    description: command.description(),
+    options: [...facts(command), help],
+    subcommands: command.commands.map(describe),
+  });
+  return { commands: program.commands.map(describe), globals: [...facts(program), help] };
+}
+
+/**
+ * Every command whose options complete, keyed as the scripts name it: `run`, and `models/push`
+ * for a command's own command.
+ */
+function leaves(commands: readonly CommandFacts[]): { key: string; command: CommandFacts }[] {
+  return commands.flatMap((command) =>
+    command.subcommands.length === 0
+      ? [{ key: command.name, command }]
+      : command.subcommands.map((sub) => ({ key: `${command.name}/${sub.name}`, command: sub })),
+  );
 }
 
 /** A name safe as a shell function or variable name. */
@@ -47,20 +60,25 @@ const singleQuoted = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
 function bashScript(program: Command): string {
   const { commands, globals } = commandFacts(program);
   const name = program.name();
-  const cases = commands
+  const cases = leaves(commands)
     .map(
-      (command) =>
-        `    ${command.name}) opts=${singleQuoted(command.options.map((o) => o.flag).join(' '))} ;;`,
+      ({ key, command }) =>
+        `    ${key}) opts=${singleQuoted(command.options.map((o) => o.flag).join(' '))} ;;`,
     )
     .join('\n');
-  const choiceCases = commands
-    .flatMap((command) =>
+  const choiceCases = leaves(commands)
+    .flatMap(({ key, command }) =>
       command.options
         .filter((option) => option.choices.length > 0)
-        .map(
-          (option) =>
-            `    ${command.name}:${option.flag}) choices=${singleQuoted(option.choices.join(' '))} ;;`,
-        ),
+        .map((option) => `    ${key}:${option.flag}) choices=${singleQuoted(option.choices.join(' '))} ;;`),
+    )
+    .join('\n');
+  // A command with commands of its own: its second word completes them, and names the options.
+  const groupCases = commands
+    .filter((command) => command.subcommands.length > 0)
+    .map(
+      (command) =>
+        `    ${command.name})\n      if [[ $COMP_CWORD -eq 2 ]]; then\n        COMPREPLY=($(compgen -W ${singleQuoted(command.subcommands.map((sub) => sub.name).join(' '))} -- "$cur"))\n        return\n      fi\n      command="$command/\${COMP_WORDS[2]}" ;;`,
     )
     .join('\n');
   const fn = `_${shellName(name)}_complete`;
@@ -73,6 +91,9 @@ ${fn}() {
     COMPREPLY=($(compgen -W ${singleQuoted([...commands.map((c) => c.name), ...globals.map((o) => o.flag)].join(' '))} -- "$cur"))
     return
   fi
+  case "$command" in
+${groupCases}
+  esac
   case "$command:$prev" in
 ${choiceCases}
   esac
@@ -100,8 +121,8 @@ function zshScript(program: Command): string {
   const list = commands
     .map((command) => `    ${singleQuoted(`${command.name}:${describe(command)}`)}`)
     .join('\n');
-  const cases = commands
-    .map((command) => {
+  const cases = leaves(commands)
+    .map(({ key, command }) => {
       const specs = command.options.map((option) => {
         const value = option.takesValue
           ? option.choices.length > 0
@@ -110,7 +131,14 @@ function zshScript(program: Command): string {
           : '';
         return singleQuoted(`${option.flag}[${describe(option)}]${value}`);
       });
-      return `    ${command.name}) _arguments -s ${specs.join(' ')} '*:file:_files' ;;`;
+      return `    ${key}) _arguments -s ${specs.join(' ')} '*:file:_files' ;;`;
+    })
+    .join('\n');
+  const groupCases = commands
+    .filter((command) => command.subcommands.length > 0)
+    .map((command) => {
+      const subs = command.subcommands.map((sub) => singleQuoted(`${sub.name}:${describe(sub)}`)).join(' ');
+      return `    ${command.name})\n      if (( CURRENT == 2 )); then\n        local -a subcommands\n        subcommands=(${subs})\n        _describe 'command' subcommands\n        return\n      fi\n      command="$command/$words[2]"\n      shift words\n      (( CURRENT-- )) ;;`;
     })
     .join('\n');
   const fn = `_${shellName(name)}`;
@@ -130,6 +158,9 @@ ${list}
   local command=$words[2]
   shift words
   (( CURRENT-- ))
+  case $command in
+${groupCases}
+  esac
   case $command in
 ${cases}
   esac
@@ -156,6 +187,19 @@ function fishScript(program: Command): string {
     );
   }
   for (const command of commands) {
+    const subs = command.subcommands.map((sub) => sub.name).join(' ');
+    for (const sub of command.subcommands) {
+      const when = `__fish_seen_subcommand_from ${command.name}; and not __fish_seen_subcommand_from ${subs}`;
+      lines.push(
+        `complete -c ${name} -n ${singleQuoted(when)} -a ${sub.name} -d ${singleQuoted(sub.description)}`,
+      );
+    }
+  }
+  for (const { key, command } of leaves(commands)) {
+    const when = key
+      .split('/')
+      .map((word) => `__fish_seen_subcommand_from ${word}`)
+      .join('; and ');
     for (const option of command.options) {
       const value = option.takesValue
         ? option.choices.length > 0
@@ -163,7 +207,7 @@ function fishScript(program: Command): string {
           : ' -r -F'
         : '';
       lines.push(
-        `complete -c ${name} -n ${singleQuoted(`__fish_seen_subcommand_from ${command.name}`)} -l ${option.flag.slice(2)}${value} -d ${singleQuoted(option.description)}`,
+        `complete -c ${name} -n ${singleQuoted(when)} -l ${option.flag.slice(2)}${value} -d ${singleQuoted(option.description)}`,
       );
     }
   }

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSampleMarket, KlineStore, writeKlinesCsv } from '@crypto-anomaly/data';
@@ -234,5 +234,32 @@ describe.skipIf(natsSkipReason !== undefined)('the bus: models in the object sto
     );
     expect(pushed.stderr).toContain('train one on 1h');
     expect(JSON.parse(pushed.stdout)).toMatchObject({ pair: 'AAAUSDT_1h', version: 1 });
+  });
+
+  it('models push says which folders it skipped; models list shows each pair with its versions', () => {
+    const root = join(work, 'to-push');
+    mkdirSync(root);
+    cpSync(join(work, 'model-b'), join(root, 'BBBUSDT_1m'), { recursive: true });
+    cpSync(join(work, 'model-b'), join(root, 'btc'), { recursive: true });
+    const pushed = run(work, 'models', 'push', '--bus', server.url, '--model', root);
+    expect(pushed.status, pushed.stderr).toBe(0);
+    expect(pushed.stderr).toContain(`note: ${join(root, 'btc')} skipped: not named SYMBOL_INTERVAL`);
+    expect(JSON.parse(pushed.stdout)).toMatchObject({ pair: 'BBBUSDT_1m', version: 3 });
+
+    const listed = run(work, 'models', 'list', '--bus', server.url, '--json');
+    expect(listed.status, listed.stderr).toBe(0);
+    const models = (
+      JSON.parse(listed.stdout) as { models: { pair: string; version: number; kept: number[] }[] }
+    ).models;
+    expect(models.map(({ pair, version, kept }) => ({ pair, version, kept }))).toEqual([
+      { pair: 'AAAUSDT_1h', version: 1, kept: [1] },
+      { pair: 'AAAUSDT_1m', version: 2, kept: [1, 2] },
+      { pair: 'BBBUSDT_1m', version: 3, kept: [1, 2, 3] },
+    ]);
+    const table = run(work, 'models', 'list', '--bus', server.url);
+    expect(table.status, table.stderr).toBe(0);
+    const lines = table.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^pair\s+latest\s+bytes\s+pushed \(UTC\)\s+by\s+kept$/);
+    expect(lines[3]).toMatch(/^BBBUSDT_1m\s+v3\s+[\d,]+\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+\S+\s+v1 v2 v3$/);
   });
 });

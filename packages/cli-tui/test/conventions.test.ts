@@ -468,6 +468,10 @@ describe('shell completion', () => {
     expect(complete('crypto-anomaly', 'run', '--det')).toEqual(['--detectors']);
     expect(complete('crypto-anomaly', 'watch', '--rep')).toEqual(['--replay', '--replay-store']);
     expect(complete('crypto-anomaly', 'run', '--backend', '')).toEqual(['auto', 'wasm', 'node', 'cpu']);
+    // A command's own commands, then their options.
+    expect(complete('crypto-anomaly', 'models', '')).toEqual(['push', 'list']);
+    expect(complete('crypto-anomaly', 'models', 'push', '--pa')).toEqual(['--pairs']);
+    expect(complete('crypto-anomaly', 'models', 'list', '--')).toEqual(['--bus', '--json', '--help']);
   });
 
   it('zsh and fish scripts name every command; an unknown shell is a usage error', () => {
@@ -479,6 +483,7 @@ describe('shell completion', () => {
       expect(fish).toContain(`-a ${command} `);
     }
     expect(fish).toContain("__fish_seen_subcommand_from run' -l detectors");
+    expect(zsh).toContain("'push:store model folders on the bus");
     // Each shell, where installed, parses its script without running it.
     for (const [shell, text, check] of [
       ['zsh', zsh, '-n'],
@@ -502,6 +507,8 @@ describe('shell completion', () => {
       expect(completes('crypto-anomaly ru')).toEqual(['run']);
       expect(completes('crypto-anomaly run --det')).toEqual(['--detectors']);
       expect(completes('crypto-anomaly run --backend ').sort()).toEqual(['auto', 'cpu', 'node', 'wasm']);
+      expect(completes('crypto-anomaly models ').sort()).toEqual(['list', 'push']);
+      expect(completes('crypto-anomaly models push --pa')).toEqual(['--pairs']);
     }
     const unknown = cliIn(work, ['completion', 'tcsh']);
     expect(unknown.status).toBe(2);

@@ -3,9 +3,10 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { CommandContext } from '../command-context.js';
 import { CliError, usageError } from '../errors.js';
+import { formatCount } from '../format.js';
 import { parse } from '../options.js';
 import { connectBus, parseBusUrl } from './connection.js';
-import { ModelRegistry, marketOfPair, mismatchOf, modelFoldersOf } from './models.js';
+import { ModelRegistry, marketOfPair, mismatchOf, modelFoldersOf, skippedFolders } from './models.js';
 
 /** `crypto-anomaly models push|list`: model folders into the bus' object store, versioned. */
 export function addModelsCommand(program: Command, context: CommandContext): void {
@@ -62,6 +63,7 @@ pushed as is pushed with a warning.`,
           'train one with train --out',
         );
       }
+      if (!pairs) for (const skipped of await skippedFolders(root, folders)) context.err(`note: ${skipped}`);
       for (const [pair, folder] of folders) {
         const mismatch = await mismatchOf(pair, folder);
         if (mismatch) context.err(`warning: ${mismatch}`);
@@ -78,6 +80,54 @@ pushed as is pushed with a warning.`,
           );
           context.err(`${pair}: ${folder} stored as v${pointer.version} (${pointer.bytes} bytes)`);
           context.out(JSON.stringify({ pair, version: pointer.version, bytes: pointer.bytes }));
+        }
+      } finally {
+        await bus.close();
+      }
+    });
+  models
+    .command('list')
+    .description("each pair's latest model version on the bus, and the versions kept")
+    .requiredOption('--bus <url>', 'the NATS server(s): nats://HOST:PORT, a cluster with commas')
+    .option('--json', 'one JSON document on stdout: the pairs, each with its latest version and those kept')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  crypto-anomaly models list --bus nats://127.0.0.1:4222
+  crypto-anomaly models list --bus nats://127.0.0.1:4222 --json | jq -r '.models[].pair'`,
+    )
+    .action(async (flags: Record<string, unknown>) => {
+      const url = parseBusUrl(flags['bus'] as string);
+      const bus = await connectBus(url, 'crypto-anomaly models list');
+      try {
+        const listed = await (await ModelRegistry.open(bus)).list();
+        if (flags['json'] === true) {
+          const models = listed.map(({ pointer, versions }) => ({ ...pointer, kept: versions }));
+          context.out(JSON.stringify({ command: 'models list', models }));
+          return;
+        }
+        if (listed.length === 0) {
+          context.out('no model on the bus yet: crypto-anomaly models push, or train --bus, stores one');
+          return;
+        }
+        const rows = listed.map(({ pointer, versions }) => [
+          pointer.pair,
+          `v${pointer.version}`,
+          formatCount(pointer.bytes),
+          new Date(pointer.pushedAt).toISOString().slice(0, 19).replace('T', ' '),
+          pointer.pushedBy,
+          versions.length === 0 ? '-' : versions.map((v) => `v${v}`).join(' '),
+        ]);
+        const head = ['pair', 'latest', 'bytes', 'pushed (UTC)', 'by', 'kept'];
+        const widths = head.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
+        for (const row of [head, ...rows]) {
+          context.out(
+            row
+              .map((cell, i) => (i === 2 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+              .join('  ')
+              .trimEnd(),
+          );
         }
       } finally {
         await bus.close();

@@ -7,6 +7,7 @@ import type { KV, KvEntry } from '@nats-io/kv';
 import { type ObjectStore, Objm } from '@nats-io/obj';
 import { BUCKETS, type Market } from './bus-api.js';
 import type { Bus } from './connection.js';
+import { keysOf } from './leases.js';
 
 /**
  * Models on the bus: each pair's model folder (`SYMBOL_INTERVAL`, as `train --out` writes it) is
@@ -109,6 +110,26 @@ export class ModelRegistry {
       .create(MODEL_STORE, { description: 'crypto-anomaly models, an object per pair and version' })
       .catch(() => objm.open(MODEL_STORE));
     return new ModelRegistry(kv, store);
+  }
+
+  /**
+   * Every pair's latest version, by pair name, with the versions the object store still holds
+   * (the `keep` latest of each pair).
+   */
+  async list(): Promise<{ pointer: ModelPointer; versions: number[] }[]> {
+    const stored = new Map<string, number[]>();
+    for (const info of await this.store.list()) {
+      const match = /^(.+)\/v(\d+)$/.exec(info.name);
+      if (!match || info.deleted) continue;
+      stored.set(match[1]!, [...(stored.get(match[1]!) ?? []), Number(match[2])]);
+    }
+    const listed: { pointer: ModelPointer; versions: number[] }[] = [];
+    for (const key of await keysOf(this.kv, 'models.>')) {
+      const pointer = readPointer(await this.kv.get(key));
+      if (!pointer) continue;
+      listed.push({ pointer, versions: (stored.get(pointer.pair) ?? []).sort((a, b) => a - b) });
+    }
+    return listed.sort((a, b) => a.pointer.pair.localeCompare(b.pointer.pair));
   }
 
   /** The latest version of `pair`, or undefined when none was pushed. */
@@ -256,4 +277,24 @@ export async function mismatchOf(pair: string, folder: string): Promise<string |
     return `${pair} gets the model trained on ${symbol} ${trainedOn.interval}: its thresholds were fitted to another market`;
   }
   return undefined;
+}
+
+/**
+ * The folders under `root` that `modelFoldersOf` left out, each with why (in words): not named
+ * SYMBOL_INTERVAL, or so named but not a model folder. None when `root` is itself a model folder.
+ */
+export async function skippedFolders(root: string, found: ReadonlyMap<string, string>): Promise<string[]> {
+  if (await core.readManifest(root).catch(() => undefined)) return [];
+  const taken = new Set(found.values());
+  const skipped: string[] = [];
+  for (const entry of await readdir(root, { withFileTypes: true }).catch(() => [])) {
+    const folder = join(root, entry.name);
+    if (!entry.isDirectory() || entry.name.startsWith('.') || taken.has(folder)) continue;
+    skipped.push(
+      marketOfPair(entry.name)
+        ? `${folder} skipped: not a model folder (no pipeline.json)`
+        : `${folder} skipped: not named SYMBOL_INTERVAL; push it with --model ${folder} --pairs SYMBOL_INTERVAL`,
+    );
+  }
+  return skipped;
 }
