@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -114,6 +114,25 @@ describe('the watch dashboard in a real terminal (tmux)', () => {
       tmux('send-keys', '-t', session, 'q');
       const quit = await waitFor('the exit code', (text) => /EXIT=\d+/.test(text));
       expect(quit).toMatch(/EXIT=0/);
+
+      // Stopped by a signal, the dashboard leaves at once (it waited for a q nobody would press,
+      // until the grace ran out and the process was killed).
+      tmux('kill-session', '-t', session);
+      const slow = command.replace(
+        '--store watch.duckdb --speed 72000',
+        '--store stopped.duckdb --speed 3600',
+      );
+      expect(tmux('new-session', '-d', '-s', session, '-x', '100', '-y', '30', slow).status).toBe(0);
+      await waitFor('the replay running', (text) => /^replaying · \d+ candles/m.test(text));
+      // The node process itself, not the shell tmux started it with.
+      const pid = spawnSync('pgrep', ['-f', 'stopped.duckdb'], { encoding: 'utf8' })
+        .stdout.trim()
+        .split('\n')
+        .find((candidate) => readFileSync(`/proc/${candidate}/comm`, 'utf8').trim() === 'node')!;
+      process.kill(Number(pid), 'SIGTERM');
+      const stopped = await waitFor('the exit code', (text) => /EXIT=\d+/.test(text));
+      expect(stopped).toMatch(/EXIT=143/);
+      expect(stopped).not.toMatch(/did not stop within/);
     },
     300_000,
   );

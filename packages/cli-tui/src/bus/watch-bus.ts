@@ -151,7 +151,7 @@ async function watchBus(settings: WatchBusSettings, context: CommandContext, con
     });
     await Promise.all([alerts, scores]);
   } finally {
-    await display?.close();
+    await display?.close({ stopped: controller.signal.aborted });
     await bus.close();
   }
 }

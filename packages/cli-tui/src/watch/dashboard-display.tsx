@@ -28,10 +28,10 @@ export function createDashboardDisplay(title: string, mode: 'live' | 'replay'): 
         event: { type: 'sink-error', sink: 'watch', message: line, at: Date.now() },
       }),
     quit,
-    async close() {
+    async close({ stopped = false } = {}) {
       store.flush();
-      // A finished replay stays on screen until q; a stopped live run leaves at once.
-      if (store.getState().finished && process.stdin.isTTY) await quit;
+      // A finished replay stays on screen until q; a stopped run (a signal, q) leaves at once.
+      if (!stopped && store.getState().finished && process.stdin.isTTY) await quit;
       instance.unmount();
       await instance.waitUntilExit().catch(() => {});
     },

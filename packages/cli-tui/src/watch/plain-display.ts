@@ -12,8 +12,11 @@ export interface WatchDisplay {
   event(event: WatchEvent): void;
   /** A line for people. */
   note(line: string): void;
-  /** Ends the display; resolves when it is gone. */
-  close(): Promise<void>;
+  /**
+   * Ends the display; resolves when it is gone. A finished replay's dashboard stays until q,
+   * unless `stopped` (a signal or q ended the watch: nobody waits to read it).
+   */
+  close(options?: { stopped?: boolean }): Promise<void>;
   /** Resolves when the user quits (q on the dashboard); never for plain lines. */
   readonly quit: Promise<void>;
 }

@@ -82,8 +82,14 @@ export async function runWatch(settings: WatchSettings, context: CommandContext)
       ? {
           stoppedHint:
             'started again on the same store, watch back-fills what it missed and scores every candle once',
+          // The sinks (a webhook gets 5 s to deliver what is queued) and the store's checkpoint.
+          graceMs: 10_000,
         }
-      : {},
+      : {
+          stoppedHint:
+            'the candles and scores of the replay so far are in --store, if one was given; replay again to go through the rest',
+          graceMs: 10_000,
+        },
   );
 }
 
@@ -190,7 +196,7 @@ async function watch(settings: WatchSettings, context: CommandContext, controlle
     await watchWith(display, dashboard);
   } finally {
     for (const sink of sinks) await sink.close().catch(() => undefined);
-    await display?.close();
+    await display?.close({ stopped: controller.signal.aborted });
     await closeStore();
   }
 
