@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -335,5 +335,23 @@ describe('crypto-anomaly watch --replay (non-TTY)', () => {
       /crypto-anomaly train --source sample --symbol ETHUSDT --interval 1h --out \S*models\/ETHUSDT_1h/,
     );
     expect(sample.stderr).not.toMatch(/--source binance/);
+    // A folder named for 1m holding a model trained on 1h candles is refused, saying so.
+    cpSync(join(work, 'models', 'BTCUSDT_1h'), join(work, 'other', 'BTCUSDT_1m'), { recursive: true });
+    const wrong = cli(
+      'watch',
+      '--replay',
+      'sample',
+      '--symbols',
+      'BTCUSDT',
+      '--interval',
+      '1m',
+      '--model',
+      'other',
+    );
+    expect(wrong.status).toBe(2);
+    expect(wrong.stderr).toMatch(
+      /other\/BTCUSDT_1m holds a model trained on BTCUSDT 1h candles, not 1m: its windows count 1h candles/,
+    );
+    expect(wrong.stderr).toMatch(/hint: train a model on 1m candles into that folder/);
   });
 });

@@ -178,6 +178,7 @@ async function work(settings: WorkerSettings, context: CommandContext, signal: A
       const plan = await planModels(modelRoot, [market.symbol], market.interval, settings.modelForAll);
       const folder = plan.folders.get(market.symbol);
       if (!folder) return { problem: `no model under ${modelRoot} for ${market.symbol}_${market.interval}` };
+      if (plan.wrongInterval.length > 0) return { problem: plan.wrongInterval.join('; ') };
       return { pipeline: await loadPipeline(folder), version: 0 };
     };
     const noModel = new Set<string>();

@@ -16,6 +16,8 @@ export interface ModelPlan {
   missing: string[];
   /** One line each: a symbol scored with a model trained on another. */
   warnings: string[];
+  /** One line each: a model folder trained on another interval than the one watched (refused). */
+  wrongInterval: string[];
 }
 
 async function manifestOf(dir: string): Promise<core.PipelineManifest | undefined> {
@@ -41,10 +43,22 @@ export async function planModels(
   const folders = new Map<string, string>();
   const missing: string[] = [];
   const warnings: string[] = [];
+  const wrongInterval: string[] = [];
   for (const symbol of symbols) {
     const folder = modelFolder(root, symbol, interval);
     if (existsSync(folder)) {
       folders.set(symbol, folder);
+      // Its folder's name says SYMBOL_INTERVAL; its manifest says what it was trained on.
+      const trainedOn = (await manifestOf(folder))?.trainedOn;
+      if (trainedOn && trainedOn.interval !== interval) {
+        wrongInterval.push(
+          `${folder} holds a model trained on ${trainedOn.symbol} ${trainedOn.interval} candles, not ${interval}: its windows count ${trainedOn.interval} candles and its thresholds were fitted to them`,
+        );
+      } else if (trainedOn && trainedOn.symbol.toUpperCase() !== symbol) {
+        warnings.push(
+          `${symbol} is scored with ${folder}, a model trained on ${trainedOn.symbol}: its thresholds were fitted to another market`,
+        );
+      }
       continue;
     }
     const trainedOn = rootManifest?.trainedOn;
@@ -53,11 +67,13 @@ export async function planModels(
     } else if (forAll && rootManifest) {
       folders.set(symbol, root);
       warnings.push(
-        `${symbol} is scored with the model trained on ${trainedOn?.symbol} ${trainedOn?.interval} (--model-for-all): its thresholds were fitted to another market`,
+        trainedOn && trainedOn.interval !== interval
+          ? `${symbol} ${interval} is scored with the model trained on ${trainedOn.symbol} ${trainedOn.interval} (--model-for-all): its windows count ${trainedOn.interval} candles and its thresholds were fitted to them`
+          : `${symbol} is scored with the model trained on ${trainedOn?.symbol} ${trainedOn?.interval} (--model-for-all): its thresholds were fitted to another market`,
       );
     } else missing.push(symbol);
   }
-  return { folders, missing, warnings, rootIsModel: rootManifest !== undefined };
+  return { folders, missing, warnings, wrongInterval, rootIsModel: rootManifest !== undefined };
 }
 
 /** Candles a model is trained on when the command trains one: about 5,000, or 30 days for 1m. */

@@ -6,6 +6,7 @@ import type { Interval, KlineStore } from '@crypto-anomaly/data';
 import * as data from '@crypto-anomaly/data';
 import type { CommandContext } from '../command-context.js';
 import { CliError } from '../errors.js';
+import { ExitCode } from '../exit-codes.js';
 import { wantsDashboard } from '../reporter.js';
 import { withStopSignals } from '../session.js';
 import { openExistingStore, SAMPLE_SYMBOL } from '../sources.js';
@@ -102,6 +103,12 @@ async function watch(settings: WatchSettings, context: CommandContext, controlle
 
   // Every pair needs a model before anything opens: the refusal names the command that trains it.
   const plan = await planModels(modelRoot, symbols, interval, settings.modelForAll);
+  if (plan.wrongInterval.length > 0) {
+    throw new CliError('RUNTIME', plan.wrongInterval.join('\n'), {
+      exitCode: ExitCode.usageError,
+      hint: `train a model on ${interval} candles into that folder (crypto-anomaly train --interval ${interval} --out FOLDER), or watch the interval it was trained on`,
+    });
+  }
   if (plan.missing.length > 0 && !settings.trainMissing) {
     const from = (symbol: string): TrainFrom =>
       settings.mode === 'replay-csv'
