@@ -1,12 +1,19 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sampleSource } from '@crypto-anomaly/data';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CliError } from '../src/errors.js';
 import { replaySampleKlines } from '../src/watch/run-watch.js';
-import { AlertCooldown, AlertsFileSink, WebhookSink, webhookFingerprint } from '../src/watch/sinks.js';
+import {
+  AlertCooldown,
+  AlertsFileSink,
+  assertSinkFileWritable,
+  WebhookSink,
+  webhookFingerprint,
+} from '../src/watch/sinks.js';
 import { alertOf, MINUTE, T0 } from './watch-fixtures.js';
 
 const ids = (path: string) =>
@@ -87,8 +94,14 @@ describe('AlertsFileSink', () => {
 
   it('takes one writer per file: a second is refused while the first runs, a lock left by a dead one is taken over', async () => {
     const path = join(work, 'one-writer.jsonl');
+    // Another process writing it (a live pid, this test's parent), then this one.
+    writeFileSync(`${path}.lock`, JSON.stringify({ pid: process.ppid, host: hostname() }));
+    expect(() => new AlertsFileSink(path)).toThrow(
+      new RegExp(`is being written by another crypto-anomaly \\(pid ${process.ppid}\\)`),
+    );
+    unlinkSync(`${path}.lock`);
     const first = new AlertsFileSink(path);
-    expect(() => new AlertsFileSink(path)).toThrow(/is being written by another crypto-anomaly \(pid \d+\)/);
+    expect(() => new AlertsFileSink(path)).toThrow(/is a file this command already writes/);
     first.deliver(alertOf('BTCUSDT', T0));
     await first.close();
     expect(existsSync(`${path}.lock`)).toBe(false);
@@ -137,6 +150,30 @@ describe('AlertsFileSink', () => {
     expect(() => new AlertsFileSink(tickets)).toThrow(/line 1: .*ticket-1/);
     expect(readFileSync(tickets, 'utf8')).toBe('{"id":"ticket-1","title":"my task"}\n');
     expect(() => new AlertsFileSink(work)).toThrow(/is a folder/);
+  });
+
+  it('names the flag of a file it cannot write, as a usage error, and leaves no lock', () => {
+    const missing = join(work, 'no-such-folder', 'alerts.jsonl');
+    const refused = (() => {
+      try {
+        assertSinkFileWritable(missing, '--alerts-file');
+      } catch (error) {
+        return error as CliError;
+      }
+    })();
+    expect(refused?.message).toBe(`--alerts-file ${missing} cannot be written (its folder does not exist)`);
+    expect(refused?.exitCode).toBe(2);
+    expect(() => new AlertsFileSink(missing)).toThrow(
+      /--alerts-file .* cannot be written \(its folder does not exist\)/,
+    );
+    // The same file for the alerts and the webhook journal: named as such, not as another process.
+    const path = join(work, 'both.jsonl');
+    const sink = new AlertsFileSink(path);
+    expect(() => new WebhookSink({ url: 'http://127.0.0.1:9/hook', journalPath: path })).toThrow(
+      /--webhook-journal .*both\.jsonl is a file this command already writes/,
+    );
+    void sink.close();
+    expect(existsSync(`${path}.lock`)).toBe(false);
   });
 });
 

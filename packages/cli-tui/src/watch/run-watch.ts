@@ -16,7 +16,7 @@ import { liveHistory, replayHistory } from './history.js';
 import { modelFolder, planModels, type TrainFrom, trainCommand, trainingSince } from './models.js';
 import { createPlainDisplay, type WatchDisplay } from './plain-display.js';
 import { assertReplayKeepsStore } from './replay-guard.js';
-import { AlertCooldown, AlertsFileSink, stdoutSink, WebhookSink } from './sinks.js';
+import { AlertCooldown, AlertsFileSink, assertSinkFileWritable, stdoutSink, WebhookSink } from './sinks.js';
 import { topSymbols } from './symbols.js';
 import type { AlertSink, WatchCandle, WatchStore } from './watch-api.js';
 
@@ -128,6 +128,9 @@ async function watch(settings: WatchSettings, context: CommandContext, controlle
       },
     );
   }
+  // The sinks' files before the store is opened (or created): a refusal leaves nothing behind.
+  if (settings.alertsFile) assertSinkFileWritable(settings.alertsFile, '--alerts-file');
+  if (settings.webhookJournal) assertSinkFileWritable(settings.webhookJournal, '--webhook-journal');
   const throwaway =
     settings.storePath === undefined ? await data.makeTemporaryFolder('crypto-anomaly-replay-') : undefined;
   const storeFile = throwaway ? join(throwaway, 'replay.duckdb') : settings.storePath!;

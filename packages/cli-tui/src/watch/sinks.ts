@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import {
+  accessSync,
   closeSync,
+  constants,
   existsSync,
   fstatSync,
   ftruncateSync,
@@ -12,6 +14,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { hostname } from 'node:os';
+import { dirname, resolve } from 'node:path';
 import type { Alert } from '@crypto-anomaly/core';
 import { processAlive } from '@crypto-anomaly/data';
 import { CliError } from '../errors.js';
@@ -96,6 +99,49 @@ export class SinkFailure extends CliError {
  * knowing only the ids the file held when it started. A lock whose process is gone is taken over.
  * A pipe or a device is not locked. Returns the release.
  */
+/** A file of a sink that cannot be created or written (a missing folder, no permission): exit 2. */
+function unwritable(flag: string, path: string, error: unknown): CliError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const why =
+    code === 'ENOENT'
+      ? 'its folder does not exist'
+      : code === 'EACCES' || code === 'EPERM'
+        ? 'permission denied'
+        : code === 'EROFS'
+          ? 'the file system is read-only'
+          : code === 'EISDIR'
+            ? 'it is a folder'
+            : (error as Error).message;
+  return new CliError('RUNTIME', `${flag} ${path} cannot be written (${why})`, {
+    option: flag,
+    hint: 'give a file in a folder that exists and that you can write to',
+    exitCode: ExitCode.usageError,
+    cause: error,
+  });
+}
+
+/**
+ * Checks, before anything is opened or created, that a sink's file can be written: its folder
+ * exists and is writable, and the file, if there, too. Throws `unwritable` naming the flag.
+ */
+export function assertSinkFileWritable(path: string, flag: string): void {
+  try {
+    accessSync(dirname(resolve(path)), constants.W_OK);
+    if (existsSync(path)) accessSync(path, constants.W_OK);
+  } catch (error) {
+    throw unwritable(flag, path, error);
+  }
+}
+
+/** Opens `path` to append, or throws `unwritable` naming the flag. */
+function openAppend(path: string, flag: string): number {
+  try {
+    return openSync(path, 'a');
+  } catch (error) {
+    throw unwritable(flag, path, error);
+  }
+}
+
 function lockAppend(path: string, flag: string): () => void {
   if (existsSync(path) && !statSync(path).isFile()) return () => {};
   const lock = `${path}.lock`;
@@ -111,12 +157,19 @@ function lockAppend(path: string, flag: string): () => void {
         }
       };
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw unwritable(flag, path, error);
       let holder: { pid?: number; host?: string } = {};
       try {
         holder = JSON.parse(readFileSync(lock, 'utf8'));
       } catch {
         // Unreadable: not one of ours, or cut short; treated as held by nobody alive.
+      }
+      if (holder.pid === process.pid && holder.host === hostname()) {
+        throw new CliError('RUNTIME', `${flag} ${path} is a file this command already writes`, {
+          option: flag,
+          hint: 'give each of --alerts-file and --webhook-journal a file of its own',
+          exitCode: ExitCode.usageError,
+        });
       }
       const alive =
         typeof holder.pid === 'number' && (holder.host !== hostname() || processAlive(holder.pid));
@@ -205,7 +258,7 @@ export class AlertsFileSink implements AlertSink {
     );
     this.ids = new Set(entries.map((entry) => entry['id'] as string));
     this.needsNewline = !endsWithNewline;
-    this.fd = openSync(path, 'a');
+    this.fd = readLocked(this.unlock, () => openAppend(path, '--alerts-file'));
   }
 
   /** Alerts the file already holds. */
@@ -318,7 +371,7 @@ export class WebhookSink implements AlertSink {
       else if ('dropped' in entry) finished.add(entry.dropped);
     }
     for (const id of finished) this.known.add(id);
-    this.fd = openSync(options.journalPath, 'a');
+    this.fd = readLocked(this.unlock, () => openAppend(options.journalPath, '--webhook-journal'));
     // Queued by a run that was killed before sending them: sent now, before anything new.
     for (const [id, alert] of queued) {
       if (finished.has(id)) continue;
