@@ -464,6 +464,12 @@ export interface LiveStreamsOptions {
   rateIntervalMs?: number;
   /** Back-fills running at once (one REST pager each). Default 4. */
   backfillConcurrency?: number;
+  /**
+   * The pause before a back-fill that failed (REST errors after their retries) is tried once more,
+   * the stream's candles held meanwhile, in order: a REST outage shorter than it costs no candle.
+   * A second failure gives the gap up (`backfill-failed`) and the stream goes on. Default 15,000 ms.
+   */
+  backfillRetryPauseMs?: number;
   onStatus?: (status: LiveStatus) => void;
   /** Ends the iteration and closes every connection. */
   signal?: AbortSignal;

@@ -296,6 +296,60 @@ describe('liveKlineStreams', () => {
     }
   });
 
+  it('tries a failed back-fill once more after a pause, the stream held in order: a short outage costs no candle', async () => {
+    const exchange = await new FakeBinance().serve('BTCUSDT', '1m', btc.slice(0, 4)).start();
+    try {
+      const live = open({
+        rest: { baseUrl: exchange.url, maxRetries: 1, retryBaseMs: 1 },
+        resumeFrom: { BTCUSDT: btc[3]!.openTime },
+        backfillRetryPauseMs: 300,
+      });
+      await fake.waitForConnections(1);
+      await nextStatus('backfilled');
+      // Candles 4-5 are missed; the gap's back-fill meets two 500s (its request and its one
+      // retry), then REST is back.
+      exchange.serve('BTCUSDT', '1m', btc.slice(0, 6));
+      exchange.inject({ type: '500' }, { type: '500' });
+      fake.pushKline('BTCUSDT', '1m', btc[6]!);
+      const waiting = await nextStatus('backfill-waiting', (s) => /back-fill failed/.test(s.message));
+      expect(waiting.message).toMatch(/trying again in 0.3 s, the stream's candles held until then/);
+      expect(summary(await take(live, 2))).toEqual([
+        row('BTCUSDT', btc[4]!, 'backfill'),
+        row('BTCUSDT', btc[5]!, 'backfill'),
+      ]);
+      expect(summary(await take(live, 1))).toEqual([row('BTCUSDT', btc[6]!, 'stream')]);
+      expect(statuses.some((s) => s.type === 'backfill-failed')).toBe(false);
+    } finally {
+      await exchange.close();
+    }
+  });
+
+  it('gives a gap up after a second failed back-fill, saying it failed (not that the exchange had none)', async () => {
+    const exchange = await new FakeBinance().serve('BTCUSDT', '1m', btc.slice(0, 4)).start();
+    try {
+      const live = open({
+        rest: { baseUrl: exchange.url, maxRetries: 1, retryBaseMs: 1 },
+        resumeFrom: { BTCUSDT: btc[3]!.openTime },
+        backfillRetryPauseMs: 100,
+      });
+      await fake.waitForConnections(1);
+      await nextStatus('backfilled');
+      exchange.serve('BTCUSDT', '1m', btc.slice(0, 6));
+      exchange.inject(...Array.from({ length: 4 }, () => ({ type: '500' as const })));
+      fake.pushKline('BTCUSDT', '1m', btc[6]!);
+      expect(summary(await take(live, 1))).toEqual([row('BTCUSDT', btc[6]!, 'stream')]);
+      const failed = await nextStatus('backfill-failed');
+      expect(failed).toMatchObject({ symbol: 'BTCUSDT', from: btc[4]!.openTime, to: btc[6]!.openTime });
+      expect(failed.message).toMatch(/500/);
+      expect(failed.message).toMatch(
+        /gave up on the 2 candles missed from .*: they stay unscored, and the stream goes on/,
+      );
+      expect(failed.message).not.toMatch(/run again to resume|served none/);
+    } finally {
+      await exchange.close();
+    }
+  });
+
   it("says when a back-fill waits (a 429's Retry-After), then goes on", async () => {
     const exchange = await new FakeBinance().serve('BTCUSDT', '1m', btc.slice(0, 7)).start();
     exchange.inject({ type: '429', retryAfterSeconds: 1 });

@@ -53,6 +53,8 @@ export function describeWatchEvent(event: WatchEvent): string | undefined {
           return `connection limit reached: next attempt in ${seconds(status.waitMs)}`;
         case 'backfilling':
           return `${status.symbol}: back-filling about ${status.candles} candles over REST`;
+        case 'backfilled':
+          return `${status.symbol}: back-filled ${status.candles} candle${status.candles === 1 ? '' : 's'} over REST`;
         case 'backfill-waiting':
           return `${status.symbol}: back-fill waits ${seconds(status.waitMs)}: ${status.message}`;
         case 'backfill-failed':

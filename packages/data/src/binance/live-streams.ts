@@ -23,6 +23,7 @@ const LIVE_STREAMS_DEFAULTS = Object.freeze({
   connectionAttemptWindowMs: 300_000,
   rateIntervalMs: 10_000,
   backfillConcurrency: 4,
+  backfillRetryPauseMs: 15_000,
 });
 
 /** What the iterator knows of one symbol. */
@@ -36,6 +37,8 @@ interface SymbolState {
   pager: Promise<KlinePager> | undefined;
   /** Back-fills in a row that found no candle while a gap was left (one more try is made). */
   emptyTries: number;
+  /** Back-fills in a row that failed (REST errors after their retries; one more try is made). */
+  failedTries: number;
   /** When its stream last said anything (a forming candle's update included). */
   heardAt: number;
 }
@@ -109,6 +112,7 @@ export function liveKlineStreams(options: LiveStreamsOptions): AsyncIterableIter
       dropped: false,
       pager: undefined,
       emptyTries: 0,
+      failedTries: 0,
       heardAt: Date.now(),
     });
     bySymbolName.set(symbol.toLowerCase(), symbol);
@@ -143,6 +147,8 @@ export function liveKlineStreams(options: LiveStreamsOptions): AsyncIterableIter
     const firstHeld = () => Math.min(...held().map((k) => k.openTime));
     let cursor = nextOpenTime(interval, state.last!);
     let candles = 0;
+    let failed = false;
+    let retrying = false;
     await slots.acquire();
     try {
       const endEstimate = held().length > 0 ? firstHeld() : Date.now();
@@ -154,8 +160,14 @@ export function liveKlineStreams(options: LiveStreamsOptions): AsyncIterableIter
       // The exchange's clock is asked once (by the first pagers), not once per symbol.
       const options = exchangeNow ? { ...restOptions, now: exchangeNow } : restOptions;
       // Each pause (a 429's Retry-After, the used weight, a retry) is said, not waited in silence.
-      state.pager ??= openKlinePager(options, symbol, interval, stats, (waitMs, _reason, message) =>
-        onStatus({ type: 'backfill-waiting', symbol, waitMs, message }),
+      // A give-up says itself what happens next (tried again, or the gap given up).
+      state.pager ??= openKlinePager(
+        options,
+        symbol,
+        interval,
+        stats,
+        (waitMs, _reason, message) => onStatus({ type: 'backfill-waiting', symbol, waitMs, message }),
+        '',
       );
       const { requestPage, now } = await state.pager;
       exchangeNow ??= now;
@@ -184,13 +196,38 @@ export function liveKlineStreams(options: LiveStreamsOptions): AsyncIterableIter
         state.dropped = true;
         onStatus({ type: 'symbol-error', symbol, message: error.message, dropped: true });
       } else if (!done) {
-        const message = (error as Error)?.message ?? String(error);
+        failed = true;
+        const message = ((error as Error)?.message ?? String(error)).trim().replace(/\.$/, '');
         const to = held().length > 0 ? firstHeld() : Date.now();
-        onStatus({ type: 'backfill-failed', symbol, message, from: cursor, to });
+        if (Date.now() >= bannedUntil && state.failedTries < 1) {
+          // Tried once more after a pause; the stream's candles wait, in order.
+          state.failedTries++;
+          onStatus({
+            type: 'backfill-waiting',
+            symbol,
+            waitMs: opts.backfillRetryPauseMs,
+            message: `back-fill failed (${message}); trying again in ${opts.backfillRetryPauseMs / 1000} s, the stream's candles held until then`,
+          });
+          retrying = true;
+          setTimeout(() => {
+            if (!done) void backfill(symbol, state, restOptions);
+          }, opts.backfillRetryPauseMs).unref?.();
+        } else {
+          const missing = Math.max(0, Math.round((to - cursor) / intervalToMilliseconds(interval)));
+          onStatus({
+            type: 'backfill-failed',
+            symbol,
+            message: `${message}; gave up on the ${missing} candle${missing === 1 ? '' : 's'} missed from ${new Date(cursor).toISOString()}: they stay unscored, and the stream goes on`,
+            from: cursor,
+            to,
+          });
+        }
       }
     } finally {
       slots.release();
     }
+    if (retrying) return;
+    state.failedTries = 0;
     const pending = held().sort((a, b) => a.openTime - b.openTime);
     // REST may lag the stream by a moment: a back-fill that found none while a gap is left is
     // tried once more after a pause (the stream's candles held meanwhile), before the gap is given
@@ -199,7 +236,7 @@ export function liveKlineStreams(options: LiveStreamsOptions): AsyncIterableIter
       pending.length > 0 &&
       state.last !== undefined &&
       pending[0]!.openTime > nextOpenTime(interval, state.last);
-    if (candles === 0 && gapLeft && !done && Date.now() >= bannedUntil && state.emptyTries < 1) {
+    if (!failed && candles === 0 && gapLeft && !done && Date.now() >= bannedUntil && state.emptyTries < 1) {
       state.emptyTries++;
       state.held = pending;
       setTimeout(() => {
@@ -207,7 +244,7 @@ export function liveKlineStreams(options: LiveStreamsOptions): AsyncIterableIter
       }, EMPTY_BACKFILL_PAUSE_MS).unref?.();
       return;
     }
-    if (candles === 0 && gapLeft && state.last !== undefined) {
+    if (!failed && candles === 0 && gapLeft && state.last !== undefined) {
       const from = nextOpenTime(interval, state.last);
       const missing = Math.round((pending[0]!.openTime - from) / intervalToMilliseconds(interval));
       onStatus({

@@ -357,6 +357,8 @@ export async function openKlinePager(
   interval: Interval,
   stats: RequestStats,
   onWait?: (ms: number, reason: FetchWaitReason, message: string) => void,
+  /** What a give-up message says is kept (default: what was fetched is stored; run again to resume). */
+  kept: string = KLINES_KEPT,
 ): Promise<KlinePager> {
   // Whether the last candle is still forming is judged on the exchange's clock when it answers.
   const clock = opts.now ?? (await exchangeClock((await openRestSession(opts, stats)).get));
@@ -377,7 +379,7 @@ export async function openKlinePager(
         symbol,
         interval,
         context: `for ${symbol} ${interval} from ${new Date(startTime).toISOString()}`,
-        kept: KLINES_KEPT,
+        kept,
       },
     );
   return { requestPage, now };
