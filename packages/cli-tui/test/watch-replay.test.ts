@@ -354,4 +354,13 @@ describe('crypto-anomaly watch --replay (non-TTY)', () => {
     );
     expect(wrong.stderr).toMatch(/hint: train a model on 1m candles into that folder/);
   });
+
+  it('fails (exit 1) when no pair can be watched, naming each reason, where it said nothing and exited 0', async () => {
+    await writeKlinesCsv(join(work, 'BTCUSDT-1h-short.csv'), replayed.slice(0, 50));
+    const result = cli('watch', '--replay', 'BTCUSDT-1h-short.csv', '--model', 'models', '--json');
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(
+      /error: no pair could be watched\nBTCUSDT: only 50 candles before the first to score, its model needs \d+/,
+    );
+  });
 });

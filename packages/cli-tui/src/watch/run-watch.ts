@@ -365,7 +365,7 @@ async function watch(settings: WatchSettings, context: CommandContext, controlle
     const retired = new Set<core.TrainedPipeline>();
     const sinksWithRecord = sinks;
     const output = dashboard ? [] : [stdoutSink(context.out)];
-    await runWatchLoop({
+    const result = await runWatchLoop({
       interval,
       scorers,
       joining,
@@ -399,6 +399,13 @@ async function watch(settings: WatchSettings, context: CommandContext, controlle
     });
     for (const pipeline of [...(await Promise.all(pipelines.values())), ...joined, ...refitted]) {
       if (!retired.has(pipeline)) pipeline.dispose();
+    }
+    // Every pair stopped (a warm-up that failed, an unknown symbol): nothing was watched.
+    if (!signal.aborted && symbols.length > 0 && symbols.every((symbol) => result.stopped.has(symbol))) {
+      const reasons = symbols.map((symbol) => `${symbol}: ${result.stopped.get(symbol)}`);
+      throw new CliError('RUNTIME', `no pair could be watched\n${reasons.join('\n')}`, {
+        hint: 'each reason is above; a network or exchange failure at start: run again when it answers',
+      });
     }
   }
 }
