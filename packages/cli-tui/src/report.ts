@@ -28,10 +28,11 @@ function tableLines(rows: { [key: string]: Json }[], indent: string, width: numb
   const cells = rows.map((row) =>
     columns.map((column) => (column in row ? scalarText(column, row[column]!) : '')),
   );
-  // The last column is often a sentence: it gets more room than the others.
+  // The last column is often a sentence: it gets more room than the others. Without a width (the
+  // whole summary asked for), no cell is cut.
   const widths = columns.map((column, index) =>
     Math.min(
-      index === columns.length - 1 ? 60 : 24,
+      Number.isFinite(width) ? (index === columns.length - 1 ? 60 : 24) : Number.POSITIVE_INFINITY,
       Math.max(column.length, ...cells.map((row) => row[index]!.length)),
     ),
   );

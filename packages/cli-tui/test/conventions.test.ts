@@ -367,6 +367,8 @@ describe('config files', () => {
     const config = await loadConfig(path);
     expect(config.pipeline?.detectors).toEqual([...DETECTOR_NAMES]);
     expect(config.pipeline?.autoencoder?.epochs).toBe(DEFAULT_DENSE_AUTOENCODER_OPTIONS.epochs);
+    // It changes nothing until edited: no symbol, so the bundled sample is still named SAMPLE.
+    expect(config.symbol).toBeUndefined();
 
     writeFileSync(path, '{ "seed": 7 }\n');
     const again = cliIn(folder, ['init']);

@@ -38,6 +38,18 @@ describe('summaryLines', () => {
       'empty: (none)',
     ]);
   });
+
+  it('cuts nothing without a width (report --full: every value whole)', () => {
+    const long = {
+      backend: { description: `tfjs-backend-wasm, single-threaded ${'x'.repeat(120)}` },
+      detectors: [{ name: 'isolation-forest', note: `a sentence ${'y'.repeat(100)}` }],
+    };
+    const lines = summaryLines(long, Number.POSITIVE_INFINITY);
+    expect(lines.join('\n')).not.toContain('…');
+    expect(lines).toContain(`  description: ${long.backend.description}`);
+    expect(lines.some((line) => line.includes(long.detectors[0]!.note))).toBe(true);
+    expect(summaryLines(long, 80).join('\n')).toContain('…');
+  });
 });
 
 describe('runReportLines', () => {

@@ -13,7 +13,7 @@ import type { Command } from 'commander';
 import type { CommandContext } from '../command-context.js';
 import { CONFIG_FILE_NAME, configSearchPaths } from '../config.js';
 import { CliError } from '../errors.js';
-import { DEFAULT_INTERVAL, DEFAULT_SYMBOL } from '../sources.js';
+import { DEFAULT_INTERVAL, DEFAULT_SYMBOL, SAMPLE_SYMBOL } from '../sources.js';
 
 /**
  * The starting config `init` writes: every value is the default, so it changes nothing until
@@ -28,8 +28,10 @@ export function starterConfig(): string {
 {
   // Where candles come from: "sample" (the bundled synthetic market, offline), "binance" or "csv".
   "source": "sample",
-  // The pair and candle interval (with --source binance or a store).
-  "symbol": ${json(DEFAULT_SYMBOL)},
+  // The pair (with --source binance or a store; ${DEFAULT_SYMBOL} there when unset, while the
+  // bundled sample is named ${SAMPLE_SYMBOL}): e.g. "ETHUSDT".
+  // "symbol": ${json(DEFAULT_SYMBOL)},
+  // The candle interval.
   "interval": ${json(DEFAULT_INTERVAL)},
   // First candle, UTC, with --source binance: e.g. "2024-01-01".
   // "since": "2024-01-01",

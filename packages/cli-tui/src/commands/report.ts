@@ -105,7 +105,10 @@ Examples:
       }
       context.out(`Summary of ${path}`);
       const short = options.full ? undefined : runReportLines(summary as never, context.width());
-      for (const line of short ?? summaryLines(summary as never, context.width())) context.out(line);
+      // --full promises every value: nothing is cut to the terminal's width (the terminal wraps).
+      const lines =
+        short ?? summaryLines(summary as never, options.full ? Number.POSITIVE_INFINITY : context.width());
+      for (const line of lines) context.out(line);
     });
 }
 
