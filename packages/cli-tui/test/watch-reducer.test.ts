@@ -151,6 +151,25 @@ describe('watchReducer', () => {
     expect(watchReducer(initialWatchState('empty'), { type: 'open-detail' }).view).toBe('table');
   });
 
+  it('keeps the selection on its pair when the rows re-sort (a new score, another sort key)', () => {
+    let state = run([
+      started,
+      event(scored(candleScore('BTCUSDT', T0))),
+      event(scored(candleScore('ETHUSDT', T0, { flagged: true }))),
+      { type: 'sort-next' },
+    ]);
+    expect(state.sort).toBe('score');
+    expect(sortedRows(state).map((row) => row.symbol).slice(0, 2)).toEqual(['ETHUSDT', 'BTCUSDT']);
+    state = run([{ type: 'select', delta: 1 }, { type: 'open-detail' }], state);
+    expect(selectedRow(state)!.symbol).toBe('BTCUSDT');
+    // BTCUSDT's next candle is flagged and rises to the top row: the detail still shows BTCUSDT.
+    state = run([event(scored(candleScore('BTCUSDT', T0 + MINUTE, { flagged: true })))], state);
+    expect(sortedRows(state)[0]!.symbol).toBe('BTCUSDT');
+    expect(selectedRow(state)!.symbol).toBe('BTCUSDT');
+    state = watchReducer(state, { type: 'sort-next' });
+    expect(selectedRow(state)!.symbol).toBe('BTCUSDT');
+  });
+
   it('ends as finished, and a replay does not count lag', () => {
     const state = run([
       event({ type: 'started', symbols: ['BTCUSDT'], interval: '1h', mode: 'replay', at: T0 }),

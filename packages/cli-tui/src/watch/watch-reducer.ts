@@ -67,8 +67,11 @@ export interface WatchState {
   /** Lines for people: stopped symbols, sink errors, symbol errors (newest last, a few kept). */
   notes: string[];
   sort: SortKey;
-  /** Index into the sorted table. */
-  selected: number;
+  /**
+   * The pair selected (the first row when none was): the selection stays on it when the rows
+   * re-sort (a new score, another sort key), as the detail view does.
+   */
+  selectedSymbol?: string;
   view: 'table' | 'detail';
   finished: boolean;
 }
@@ -94,7 +97,6 @@ export function initialWatchState(title: string, mode: 'live' | 'replay' = 'live
     suppressed: 0,
     notes: [],
     sort: 'symbol',
-    selected: 0,
     view: 'table',
     finished: false,
   };
@@ -133,10 +135,18 @@ export function ratioOf(score: Pick<StreamDetectorScore, 'score' | 'threshold'>)
   return 1 + (score.score - score.threshold);
 }
 
+/** Where the selected pair is in `rows` (the table's order): 0 when none is selected yet. */
+export function selectedIndex(state: WatchState, rows: readonly SymbolRow[]): number {
+  return Math.max(
+    0,
+    rows.findIndex((row) => row.symbol === state.selectedSymbol),
+  );
+}
+
 /** The symbol the detail view shows (the selected row). */
 export function selectedRow(state: WatchState): SymbolRow | undefined {
   const rows = sortedRows(state);
-  return rows[Math.min(state.selected, rows.length - 1)];
+  return rows[selectedIndex(state, rows)];
 }
 
 /** The dashboard's state machine: watch events and keys in, state out. Pure. */
@@ -145,9 +155,10 @@ export function watchReducer(state: WatchState, action: WatchAction): WatchState
     case 'sort-next':
       return { ...state, sort: SORT_KEYS[(SORT_KEYS.indexOf(state.sort) + 1) % SORT_KEYS.length]! };
     case 'select': {
-      const count = Object.keys(state.rows).length;
-      if (count === 0) return state;
-      return { ...state, selected: (((state.selected + action.delta) % count) + count) % count };
+      const rows = sortedRows(state);
+      if (rows.length === 0) return state;
+      const index = (((selectedIndex(state, rows) + action.delta) % rows.length) + rows.length) % rows.length;
+      return { ...state, selectedSymbol: rows[index]!.symbol };
     }
     case 'open-detail':
       return Object.keys(state.rows).length === 0 ? state : { ...state, view: 'detail' };

@@ -1,6 +1,6 @@
 import { Box, Text } from 'ink';
 import { fit, formatDuration, formatNumber } from '../../format.js';
-import { type SymbolRow, sortedRows, type WatchState } from '../watch-reducer.js';
+import { type SymbolRow, selectedIndex, sortedRows, type WatchState } from '../watch-reducer.js';
 import { ScoreBar } from './ScoreBar.js';
 
 /** Short column names of the detectors, in the order the model lists them. */
@@ -21,7 +21,7 @@ function sinceAlert(row: SymbolRow, state: WatchState): string {
 /** The pairs: last close, change, each detector's score against its threshold, time since the last alert. */
 export function SymbolTable({ state, width, height }: { state: WatchState; width: number; height: number }) {
   const rows = sortedRows(state);
-  const selected = Math.min(state.selected, rows.length - 1);
+  const selected = selectedIndex(state, rows);
   // Fixed columns, then the detectors share what is left (at least 5 columns each).
   // At least 3 columns each, so 60 columns hold the row: a row wider than the window made the
   // layout squeeze the close column, cutting digits off the price (8242.9 shown as 865).
