@@ -159,7 +159,11 @@ describe('watchReducer', () => {
       { type: 'sort-next' },
     ]);
     expect(state.sort).toBe('score');
-    expect(sortedRows(state).map((row) => row.symbol).slice(0, 2)).toEqual(['ETHUSDT', 'BTCUSDT']);
+    expect(
+      sortedRows(state)
+        .map((row) => row.symbol)
+        .slice(0, 2),
+    ).toEqual(['ETHUSDT', 'BTCUSDT']);
     state = run([{ type: 'select', delta: 1 }, { type: 'open-detail' }], state);
     expect(selectedRow(state)!.symbol).toBe('BTCUSDT');
     // BTCUSDT's next candle is flagged and rises to the top row: the detail still shows BTCUSDT.
