@@ -158,7 +158,7 @@ const LIBRARY_ADVICE: {
       'the store file is damaged and was left as it is: move it aside (or pass --store <new file>) and run crypto-anomaly fetch again to rebuild it',
     ),
     TARGET_NOT_OURS: usage(
-      'choose a new file for --csv; a file crypto-anomaly did not write is never replaced',
+      'choose a new file (for --csv, or --store); a file crypto-anomaly did not write is never replaced nor read as its own',
     ),
     ABORTED: runtime('stopped before the end: run again to finish (the store keeps what was fetched)'),
   },

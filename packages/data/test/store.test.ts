@@ -156,7 +156,6 @@ describe('KlineStore', () => {
     for (let i = 3 * 4096; i < flipped.length; i += 97) flipped[i]! ^= 0xff;
     const cases = {
       'flipped.duckdb': flipped,
-      'garbage.duckdb': Buffer.alloc(20_000, 7),
       'truncated.duckdb': bytes.subarray(0, 100),
     };
     for (const [name, content] of Object.entries(cases)) {
@@ -169,6 +168,23 @@ describe('KlineStore', () => {
       expect(error.message).not.toMatch(/another process/i);
       expect((await readFile(path)).equals(content), name).toBe(true);
     }
+    // A file that is no DuckDB database at all (a user's notes given as the store) is named as such.
+    for (const [name, content] of Object.entries({
+      'notes.txt': Buffer.from('my precious notes\nline two\n'),
+      'garbage.duckdb': Buffer.alloc(20_000, 7),
+    })) {
+      const path = join(directory, name);
+      await writeFile(path, content);
+      const error = await KlineStore.open(path).catch((caught) => caught);
+      expect(isDataError(error) && error.code, name).toBe('TARGET_NOT_OURS');
+      expect(error.message).toContain(
+        `${path} is not a kline store: it is not a DuckDB database file at all`,
+      );
+      expect(error.message).not.toMatch(/damaged/);
+      expect((await readFile(path)).equals(content), name).toBe(true);
+    }
+    const notes = await KlineStore.open(join(directory, 'notes.txt')).catch((caught) => caught);
+    expect(notes.message).toContain('(it begins "my precious notes line two")');
   });
 
   it('tells a store held by another process from a damaged one', async () => {

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
@@ -161,9 +161,44 @@ export function damagedStore(location: string, error: unknown): DataError {
   );
 }
 
+/**
+ * The first bytes of a file that is not a DuckDB database at all (no "DUCK" at byte 8, where every
+ * DuckDB file has it), as text; undefined for a DuckDB file, or one that cannot be read.
+ */
+function foreignFileStart(location: string): string | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(location, 'r');
+    const head = Buffer.alloc(64);
+    const read = readSync(fd, head, 0, head.length, 0);
+    if (read >= 12 && head.toString('latin1', 8, 12) === 'DUCK') return undefined;
+    return head
+      .toString('utf8', 0, read)
+      .replace(/[^\x20-\x7e]+/g, ' ')
+      .trim()
+      .slice(0, 40);
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
 /** Why a store could not be opened, with what to do: damaged, held by another process, or the path. */
 function openFailure(location: string, error: unknown): DataError {
-  if (isDamage(error)) return damagedStore(location, error);
+  if (isDamage(error)) {
+    // A file of the user's given as the store is not a damaged store: say what it is.
+    const start = location === ':memory:' ? undefined : foreignFileStart(location);
+    if (start !== undefined) {
+      return new DataError(
+        'TARGET_NOT_OURS',
+        `${location} is not a kline store: it is not a DuckDB database file at all (it begins "${start}"). ` +
+          `It was left as it is: give the store a new file (or set ${STORE_PATH_ENV} to one), or the store's own file.`,
+        { cause: error },
+      );
+    }
+    return damagedStore(location, error);
+  }
   const message = firstLine(error);
   const hint = LOCK_PATTERN.test(message)
     ? ` Another process is using it: wait for it to finish, or point ${STORE_PATH_ENV} at another file.`
