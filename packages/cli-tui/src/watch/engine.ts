@@ -73,7 +73,30 @@ export interface WatchLoopOptions<S extends WatchScorer> {
   };
   /** Candles read ahead of scoring before the reader waits (replay at max speed). Default 5,000. */
   readAhead?: number;
+  /**
+   * Live, a warm-up that failed (the network, the exchange's REST; not an unknown symbol) is tried
+   * again this long later, up to `WARM_UP_TRIES` times in all, while the other symbols stream;
+   * then the symbol stops. Default 30,000 ms.
+   */
+  warmUpRetryMs?: number;
   now?: () => number;
+}
+
+/** Tries of a live symbol's warm-up that failed on the network or the exchange (see `warmUpRetryMs`). */
+export const WARM_UP_TRIES = 3;
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 export interface WatchLoopResult {
@@ -133,38 +156,59 @@ export async function runWatchLoop<S extends WatchScorer>(
   options.onEvent({ type: 'started', symbols, interval, mode: options.mode, at: now() });
 
   const fittedThrough = new Map<string, number>();
-  /** Warms a scorer up on the candles before the first to score; where its candles resume, or undefined. */
-  const warmUp = async (symbol: string, scorer: S): Promise<number | undefined> => {
+  /**
+   * Warms a scorer up on the candles before the first to score: where its candles resume, or why
+   * it could not, and whether trying again later may help (live, anything but an unknown symbol).
+   */
+  const tryWarmUp = async (
+    symbol: string,
+    scorer: S,
+  ): Promise<{ through: number } | { reason: string; again: boolean }> => {
+    const live = options.mode === 'live';
     try {
       const last = await store.lastScoredOpenTime(symbol, interval);
       const history = await options.history(symbol, scorer.historyNeeded, last);
       if (history.klines.length < scorer.historyNeeded) {
-        stop(
-          symbol,
-          `only ${history.klines.length} candles before the first to score, its model needs ${scorer.historyNeeded}`,
-        );
-        return undefined;
+        return {
+          reason: `only ${history.klines.length} candles before the first to score, its model needs ${scorer.historyNeeded}`,
+          again: live,
+        };
       }
       options.onEvent({ type: 'warming-up', symbol, candles: history.klines.length, from: history.from });
       scorer.warmUp(history.klines);
       const through = last ?? history.klines.at(-1)!.openTime;
       lastHandled.set(symbol, through);
       fittedThrough.set(symbol, through);
-      return through;
+      return { through };
     } catch (error) {
-      stop(symbol, `warm-up failed: ${(error as Error)?.message ?? String(error)}`);
-      return undefined;
+      const unknown = (error as { code?: unknown })?.code === 'UNKNOWN_SYMBOL';
+      return {
+        reason: `warm-up failed: ${(error as Error)?.message ?? String(error)}`,
+        again: live && !unknown,
+      };
     }
+  };
+  /** `tryWarmUp` once; a failure stops the symbol. */
+  const warmUp = async (symbol: string, scorer: S): Promise<number | undefined> => {
+    const result = await tryWarmUp(symbol, scorer);
+    if ('through' in result) return result.through;
+    stop(symbol, result.reason);
+    return undefined;
   };
 
   const resumeFrom: Record<string, number> = {};
+  /** Live symbols whose first warm-up failed in a way a later try may not: tried again meanwhile. */
+  const retries: { symbol: string; scorer: S; reason: string }[] = [];
   for (const [symbol, scorer] of scorers) {
     signal.throwIfAborted();
-    const through = await warmUp(symbol, scorer);
-    if (through !== undefined) resumeFrom[symbol] = through;
+    const result = await tryWarmUp(symbol, scorer);
+    if ('through' in result) resumeFrom[symbol] = result.through;
+    else if (result.again) retries.push({ symbol, scorer, reason: result.reason });
+    else stop(symbol, result.reason);
   }
   const watched = Object.keys(resumeFrom);
-  if (watched.length === 0 && joining.size === 0) return { candles: 0, alerts: 0, stopped };
+  if (watched.length === 0 && joining.size === 0 && retries.length === 0)
+    return { candles: 0, alerts: 0, stopped };
 
   // Readers fill a queue while bursts are scored, so candles that arrive together (a back-fill, a
   // minute's close across hundreds of symbols) are scored together. One reader for the symbols
@@ -201,6 +245,38 @@ export async function runWatchLoop<S extends WatchScorer>(
     readerTasks.push(reader);
   };
   if (watched.length > 0) startReader(resumeFrom);
+  const retryMs = options.warmUpRetryMs ?? 30_000;
+  for (const retry of retries) {
+    pendingJoins++;
+    void (async () => {
+      try {
+        let reason = retry.reason;
+        for (let attempt = 2; attempt <= WARM_UP_TRIES && !signal.aborted; attempt++) {
+          options.onEvent({
+            type: 'warm-up-retry',
+            symbol: retry.symbol,
+            reason,
+            waitMs: retryMs,
+            attempt,
+            attempts: WARM_UP_TRIES,
+          });
+          await pause(retryMs, signal);
+          if (signal.aborted) return;
+          const result = await tryWarmUp(retry.symbol, retry.scorer);
+          if ('through' in result) {
+            startReader({ [retry.symbol]: result.through });
+            return;
+          }
+          reason = result.reason;
+          if (!result.again) break;
+        }
+        if (!signal.aborted) stop(retry.symbol, `${reason} (tried ${WARM_UP_TRIES} times)`);
+      } finally {
+        pendingJoins--;
+        wakeScorer?.();
+      }
+    })();
+  }
   for (const [symbol, promise] of joining) {
     void (async () => {
       try {

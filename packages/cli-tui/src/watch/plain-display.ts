@@ -36,6 +36,8 @@ export function describeWatchEvent(event: WatchEvent): string | undefined {
       return `${event.symbol}: warmed up on ${event.candles} candles from the ${event.from === 'rest' ? 'exchange (REST)' : event.from}`;
     case 'symbol-stopped':
       return `${event.symbol} stopped: ${event.reason}`;
+    case 'warm-up-retry':
+      return `${event.symbol}: ${event.reason}; trying again in ${Math.round(event.waitMs / 1000)} s (try ${event.attempt} of ${event.attempts}), the other pairs go on`;
     case 'sink-error':
       return `${event.sink}: ${event.message}`;
     case 'model-refit':

@@ -53,6 +53,15 @@ export type WatchEvent =
   | { type: 'started'; symbols: string[]; interval?: Interval; mode: 'live' | 'replay'; at: number }
   | { type: 'warming-up'; symbol: string; candles: number; from: 'store' | 'rest' | 'replay' }
   | { type: 'symbol-stopped'; symbol: string; reason: string }
+  /** A live symbol's warm-up failed; it is tried again (`attempt` of `attempts`) after `waitMs`. */
+  | {
+      type: 'warm-up-retry';
+      symbol: string;
+      reason: string;
+      waitMs: number;
+      attempt: number;
+      attempts: number;
+    }
   | { type: 'connection'; status: ConnectionStatus; at: number }
   | {
       type: 'scored';

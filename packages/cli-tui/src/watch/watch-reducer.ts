@@ -192,6 +192,14 @@ function onEvent(state: WatchState, event: WatchEvent): WatchState {
         notes: withNote(state.notes, `${event.symbol} stopped: ${event.reason}`),
       };
     }
+    case 'warm-up-retry':
+      return {
+        ...state,
+        notes: withNote(
+          state.notes,
+          `${event.symbol}: ${event.reason}; trying again in ${Math.round(event.waitMs / 1000)} s (try ${event.attempt} of ${event.attempts})`,
+        ),
+      };
     case 'connection':
       return onConnection(state, event.status, event.at);
     case 'scored': {
