@@ -2,6 +2,7 @@ import { DashboardApp } from './components/DashboardApp.js';
 import { createDashboardStore } from './dashboard-store.js';
 import { ExitCode } from './exit-codes.js';
 import { renderFullScreen } from './full-screen.js';
+import type { QuitKey } from './hooks/use-dashboard-keys.js';
 import type { Reporter, ReporterOptions } from './reporter-api.js';
 
 /**
@@ -15,8 +16,11 @@ export function createDashboardReporter({ title, mode, controller }: ReporterOpt
   // 4 paired runs), its dense autoencoder stage 1.4 s instead of 9.5 s.
   const store = createDashboardStore(title, mode, { minIntervalMs: 1000 / 15 });
   let quitAfterFinish: (() => void) | undefined;
-  const onQuit = () => {
+  const onQuit = (how: QuitKey) => {
     if (quitAfterFinish) quitAfterFinish();
+    // Ctrl+C is the terminal's interrupt, raw mode or not: the work stops as on SIGINT (exit 130,
+    // and a second one leaves at once), as the help's exit codes say.
+    else if (how === 'ctrl-c') process.kill(process.pid, 'SIGINT');
     else if (!controller.signal.aborted) {
       store.dispatch({ type: 'stopping' });
       controller.abort(new Error('stopped by the user'));

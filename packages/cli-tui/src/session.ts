@@ -108,9 +108,9 @@ export async function withStopSignals<T>(
 
 /**
  * Runs one command's work with a reporter (dashboard or plain lines) and an AbortController that
- * q, Ctrl+C, SIGINT and SIGTERM abort. The work returns what the final table shows; the reporter
- * is always released, and an aborted run becomes a STOPPED error (exit 1 for q, 130 for SIGINT,
- * 143 for SIGTERM).
+ * q, Esc, Ctrl+C (as SIGINT), SIGINT and SIGTERM abort. The work returns what the final table
+ * shows; the reporter is always released, and an aborted run becomes a STOPPED error (exit 1 for
+ * q, 130 for Ctrl+C and SIGINT, 143 for SIGTERM).
  */
 export async function runSession(
   options: SessionOptions,
@@ -151,7 +151,7 @@ export async function runSession(
 
 /** The STOPPED error: by a signal (its exit code), or by the user's q (exit 1). */
 export function stopped(signal?: StopSignal, cause?: unknown, hint?: string): CliError {
-  return new CliError('STOPPED', `stopped before the end (${signal ?? 'q, Ctrl+C or Esc'})`, {
+  return new CliError('STOPPED', `stopped before the end (${signal ?? 'q or Esc'})`, {
     hint:
       hint ??
       'nothing half-written was left (a run keeps the detectors that finished, if any, and says so); run again to finish',

@@ -96,6 +96,16 @@ describe('the dashboard in a real terminal (tmux)', () => {
       tmux('send-keys', '-t', session, 'q');
       await waitFor('the exit', (text) => /EXIT=0/.test(text));
       expect(existsSync(join(out, 'summary.json'))).toBe(true);
+
+      // Ctrl+C while it trains stops the run as SIGINT does: exit 130, said so.
+      tmux('kill-session', '-t', session);
+      const again = command.replace(`--out ${JSON.stringify(out)}`, `--out ${JSON.stringify(`${out}-2`)}`);
+      expect(tmux('new-session', '-d', '-s', session, '-x', '100', '-y', '30', again).status).toBe(0);
+      await waitFor('training', (text) => /running · q stop/.test(text));
+      tmux('send-keys', '-t', session, 'C-c');
+      const interrupted = await waitFor('the exit', (text) => /EXIT=\d+/.test(text));
+      expect(interrupted).toMatch(/EXIT=130/);
+      expect(interrupted).toMatch(/stopped before the end \(SIGINT\)/);
     },
     150_000,
   );

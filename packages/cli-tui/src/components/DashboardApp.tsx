@@ -1,5 +1,5 @@
 import type { DashboardStore } from '../dashboard-store.js';
-import { useDashboardKeys } from '../hooks/use-dashboard-keys.js';
+import { type QuitKey, useDashboardKeys } from '../hooks/use-dashboard-keys.js';
 import { useDashboardStore } from '../hooks/use-dashboard-store.js';
 import { useNow } from '../hooks/use-now.js';
 import { Dashboard } from './Dashboard.js';
@@ -7,7 +7,7 @@ import { Dashboard } from './Dashboard.js';
 export interface DashboardAppProps {
   store: DashboardStore;
   /** Called on q or Ctrl+C: the command stops its work (AbortSignal) or, once done, exits. */
-  onQuit: () => void;
+  onQuit: (how: QuitKey) => void;
   /** The terminal's size (`renderFullScreen` passes it, and the new one on every resize). */
   size: { columns: number; rows: number };
 }

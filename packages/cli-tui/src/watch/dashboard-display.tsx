@@ -13,7 +13,16 @@ export function createDashboardDisplay(title: string, mode: 'live' | 'replay'): 
     onQuit = resolve;
   });
   const instance = renderFullScreen(
-    (size) => <WatchApp store={store} onQuit={() => onQuit()} size={size} />,
+    (size) => (
+      <WatchApp
+        store={store}
+        // Ctrl+C while watching stops as SIGINT does (exit 130); q, or any key once a replay finished, leaves.
+        onQuit={(how) =>
+          how === 'ctrl-c' && !store.getState().finished ? process.kill(process.pid, 'SIGINT') : onQuit()
+        }
+        size={size}
+      />
+    ),
     {
       exitOnCtrlC: false,
       patchConsole: true,

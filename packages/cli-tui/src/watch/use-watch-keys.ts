@@ -1,4 +1,5 @@
 import { useInput, useStdin } from 'ink';
+import type { QuitKey } from '../hooks/use-dashboard-keys.js';
 import type { WatchAction } from './watch-reducer.js';
 
 /**
@@ -8,12 +9,13 @@ import type { WatchAction } from './watch-reducer.js';
 export function useWatchKeys(
   dispatch: (action: WatchAction) => void,
   view: 'table' | 'detail',
-  onQuit: () => void,
+  onQuit: (how: QuitKey) => void,
 ): void {
   const { isRawModeSupported } = useStdin();
   useInput(
     (input, key) => {
-      if (input === 'q' || (key.ctrl && input === 'c')) onQuit();
+      if (key.ctrl && input === 'c') onQuit('ctrl-c');
+      else if (input === 'q') onQuit('key');
       else if (key.escape || key.backspace || key.leftArrow) dispatch({ type: 'close-detail' });
       else if (key.return || key.rightArrow) dispatch({ type: 'open-detail' });
       else if (key.upArrow || input === 'k') dispatch({ type: 'select', delta: -1 });

@@ -1,11 +1,12 @@
 import { useSyncExternalStore } from 'react';
+import type { QuitKey } from '../../hooks/use-dashboard-keys.js';
 import { useWatchKeys } from '../use-watch-keys.js';
 import type { WatchStateStore } from '../watch-store.js';
 import { WatchDashboard } from './WatchDashboard.js';
 
 export interface WatchAppProps {
   store: WatchStateStore;
-  onQuit: () => void;
+  onQuit: (how: QuitKey) => void;
   /** The terminal's size (`renderFullScreen` passes it, and the new one on every resize). */
   size: { columns: number; rows: number };
 }
