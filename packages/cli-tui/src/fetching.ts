@@ -1,4 +1,4 @@
-import type { BinanceFillEvent } from '@crypto-anomaly/data';
+import { type BinanceFillEvent, type Interval, intervalToMilliseconds } from '@crypto-anomaly/data';
 import { formatCount, formatDuration } from './format.js';
 import type { Reporter } from './reporter-api.js';
 
@@ -52,6 +52,7 @@ export function renderFill(reporter: Reporter): (event: BinanceFillEvent) => voi
           `fetch: ${formatCount(fetch.rows)} new rows in ${fetch.pages} pages (${fetch.requests} requests, ` +
             `${fetch.retries} retries, ${fetch.rateLimitWaits} rate-limit waits) in ${formatDuration(elapsedMs)}`,
         );
+        for (const line of unservedLines(fetch.interval, fetch.unserved ?? [])) reporter.line(line);
         return;
       }
       case 'gave-up': {
@@ -65,4 +66,23 @@ export function renderFill(reporter: Reporter): (event: BinanceFillEvent) => voi
       }
     }
   };
+}
+
+/**
+ * The spans of a fetch the exchange served nothing for (asked twice), one warning line each: the
+ * candles stay missing, and the next fetch asks for them again.
+ */
+export function unservedLines(
+  interval: Interval,
+  unserved: readonly { start: number; end: number }[],
+): string[] {
+  const at = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+  return unserved.map(({ start, end }) => {
+    const candles = Math.ceil((end - start) / intervalToMilliseconds(interval));
+    return (
+      `fetch: warning: the exchange served no candle from ${at(start)} to ${at(end)} UTC (about ` +
+      `${formatCount(candles)}), asked twice: a pair that stopped trading, or a failing server; ` +
+      'they stay missing, and the next fetch asks for them again'
+    );
+  });
 }

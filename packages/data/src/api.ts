@@ -314,6 +314,12 @@ export interface FetchKlinesResult {
   rateLimitWaits: number;
   /** Newest stored open time after the fetch. */
   lastOpenTime?: number;
+  /**
+   * Spans of the range the exchange served nothing for, asked twice (a short or empty answer with
+   * no candle after it: a pair that stopped trading, or a failing server). They stay missing, so
+   * the next fetch asks again. Empty when the whole range was served.
+   */
+  unserved: TimeRange[];
   elapsedMs: number;
 }
 

@@ -58,11 +58,14 @@ describe('fetchKlines', () => {
         now: () => after,
         onProgress: (event) => events.push(event),
       });
-      expect(result.pages).toBe(73);
+      // 72 full pages, a short one (the exchange has nothing after the last candle), and that
+      // short answer asked once more: the span after the last candle is reported as unserved.
+      expect(result.pages).toBe(74);
       expect(result.rows).toBe(72_000);
-      expect(server.requests - before).toBe(73);
+      expect(server.requests - before).toBe(74);
+      expect(result.unserved).toEqual([{ start: btc.at(-1)!.openTime + HOUR, end: after }]);
       expect(await store.klines('BTCUSDT', '1h')).toEqual(btc);
-      expect(events.at(-1)).toMatchObject({ pages: 73, rows: 72_000 });
+      expect(events.at(-1)).toMatchObject({ pages: 74, rows: 72_000 });
       expect(events.every((e) => e.waitingMs === undefined)).toBe(true);
       expect(events[10]!.etaMs).toBeGreaterThan(0);
 
@@ -76,10 +79,11 @@ describe('fetchKlines', () => {
         now: () => after,
       });
       // The exchange served nothing after the last candle, which proves nothing: that span is
-      // asked again (one request), never recorded as empty.
+      // asked again (twice: the answer and its second ask), never recorded as empty.
       expect(again.ranges).toEqual([{ start: btc.at(-1)!.openTime + HOUR, end: after }]);
-      expect(again.requests).toBe(1);
+      expect(again.requests).toBe(2);
       expect(again.rows).toBe(0);
+      expect(again.unserved).toEqual(again.ranges);
     });
   });
 
@@ -534,9 +538,28 @@ describe('fetchKlines records a span as empty only where the exchange proves it'
         baseUrl: server.url,
         now: () => after,
       };
+      // One empty answer (a glitch) is asked again at once, and the range is served in full.
       server.inject({ type: 'empty' });
+      const glitch = await fetchKlines(common);
+      expect(glitch.rows).toBe(100);
+      expect(glitch.unserved).toEqual([]);
+    });
+    await withStore('empty-answers', async (store) => {
+      const common = {
+        symbol: 'BTCUSDT',
+        interval: '1h' as const,
+        since: START,
+        until: START + 100 * HOUR,
+        store,
+        baseUrl: server.url,
+        now: () => after,
+      };
+      // Two in a row: nothing stored, the range reported unserved and left missing; a later
+      // fetch from a healthy server stores it.
+      server.inject({ type: 'empty' }, { type: 'empty' });
       const first = await fetchKlines(common);
       expect(first.rows).toBe(0);
+      expect(first.unserved).toEqual([{ start: START, end: START + 100 * HOUR }]);
       expect(await store.coverage('BTCUSDT', '1h')).toEqual([]);
       const second = await fetchKlines(common);
       expect(second.requests).toBe(1);

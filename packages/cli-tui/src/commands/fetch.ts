@@ -151,6 +151,10 @@ used are public).`,
               interval,
               store: store.path,
               candlesInRange: held,
+              unserved: result.fetch.unserved.map(({ start, end }) => ({
+                from: new Date(start).toISOString(),
+                to: new Date(end).toISOString(),
+              })),
               ...(csvRows !== undefined ? { csvRows } : {}),
             },
           };

@@ -112,9 +112,12 @@ async function fetchMissingRanges(
     return requestPage(from, undefined, limitAt(from, to)).then((page) => ({ page, askedAt }));
   };
 
+  const unserved: { start: number; end: number }[] = [];
   for (const range of ranges) {
     let cursor = range.start;
     let pending: Promise<{ page: Kline[]; askedAt: number }> | undefined;
+    /** Whether a short answer in this range was asked again already. */
+    let askedAgain = false;
     while (cursor < range.end) {
       const { page, askedAt } = await (pending ?? ask(cursor, range.end));
       pending = undefined;
@@ -139,10 +142,17 @@ async function fetchMissingRanges(
         nextCursor = provenEnd;
       } else {
         // A short answer with nothing after it proves nothing past its last candle (the symbol
-        // may have stopped trading, or the server may be failing): that span stays missing, so
+        // may have stopped trading, or the server may be failing): asked once more from there (a
+        // glitch answers in full then); still short, that span stays missing, is reported, and
         // the next fetch asks again.
         provenEnd = last ? nextOpenTime(interval, last.openTime) : cursor;
-        nextCursor = range.end;
+        if (!askedAgain && provenEnd < range.end) {
+          askedAgain = true;
+          nextCursor = provenEnd;
+        } else {
+          if (provenEnd < range.end) unserved.push({ start: provenEnd, end: range.end });
+          nextCursor = range.end;
+        }
       }
       // Ask for the next page while this one is written: the network and the store overlap.
       if (nextCursor < range.end) {
@@ -163,6 +173,7 @@ async function fetchMissingRanges(
     ranges,
     ...stats,
     lastOpenTime: await store.lastOpenTime(symbol, interval),
+    unserved,
     elapsedMs: now() - started,
   };
 }
