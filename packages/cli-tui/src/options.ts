@@ -36,14 +36,15 @@ export const parse = {
     if ('problem' in date) throw new InvalidArgumentError(`${date.problem}.`);
     return date.time;
   },
-  list(value: string): string[] {
+  /** Comma-separated names; a flag given twice adds to the names given before (`--exclude a --exclude b`). */
+  list(value: string, previous?: string[]): string[] {
     const items = value
       .split(',')
       .map((item) => item.trim())
       .filter((item) => item.length > 0);
     if (items.length === 0)
       throw new InvalidArgumentError('Expected comma-separated names, e.g. open,close.');
-    return items;
+    return [...(previous ?? []), ...items];
   },
   /**
    * `--detectors`: a comma-separated list of the pipeline's detectors; `iforest` is read as

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import {
   existsSync,
   lstatSync,
@@ -209,6 +210,12 @@ describe('crypto-anomaly score errors', () => {
     const other = file('other-scored.csv', 'timestamp,value,score,is_anomaly\n2024-01-01,1,0.9,1\n');
     expect(await main([...args, other], captureContext().context)).toBe(ExitCode.usageError);
     expect(readFileSync(other, 'utf8')).toBe('timestamp,value,score,is_anomaly\n2024-01-01,1,0.9,1\n');
+    // A file of the user's with the same columns and consistent flags, but other rows: not replaced.
+    const mine = file('over-mine.csv', 'x,y,score,is_anomaly\n1,2,0.9,1\n4,5,0.1,0\n');
+    const refusedMine = captureContext();
+    expect(await main([...args, mine], refusedMine.context)).toBe(ExitCode.usageError);
+    expect(refusedMine.err[0]).toMatch(/is not a scored copy of .*over\.csv: it has 2 rows, the input 40/);
+    expect(readFileSync(mine, 'utf8')).toBe('x,y,score,is_anomaly\n1,2,0.9,1\n4,5,0.1,0\n');
     // A symbolic link in place of --out: left, link and file.
     const link = join(dir, 'latest-scored.csv');
     symlinkSync(out, link);
@@ -216,6 +223,38 @@ describe('crypto-anomaly score errors', () => {
     expect(await main([...args, link], linked.context)).toBe(ExitCode.usageError);
     expect(linked.err[0]).toMatch(/is a symbolic link/);
     expect(lstatSync(link).isSymbolicLink()).toBe(true);
+  });
+
+  it('refuses a pipe or standard input as --input (read twice), and adds up a repeated --exclude', async () => {
+    const input = file(
+      'twice.csv',
+      `x,y,label,id\n${Array.from({ length: 30 }, (_, i) => `${i},${i % 5},0,${i}`).join('\n')}\n`,
+    );
+    // A named pipe stands in for a shell's pipe (/dev/stdin, <(...)): stat, never opened.
+    const fifo = join(dir, 'rows.fifo');
+    spawnSync('mkfifo', [fifo]);
+    for (const given of ['-', fifo]) {
+      const io = captureContext();
+      expect(
+        await main(
+          ['score', '--detector', 'iforest', '--input', given, '--out', join(dir, 'never.csv')],
+          io.context,
+        ),
+      ).toBe(ExitCode.usageError);
+      expect(io.err[0]).toMatch(
+        /--input .* is (standard input|not a regular file \(a pipe or a device\)): score reads its input twice/,
+      );
+    }
+    expect(existsSync(join(dir, 'never.csv'))).toBe(false);
+    const io = captureContext();
+    const args = ['score', '--detector', 'iforest', '--input', input, '--trees', '10', '--json'];
+    expect(
+      await main(
+        [...args, '--exclude', 'label', '--exclude', 'id', '--out', join(dir, 'twice-scored.csv')],
+        io.context,
+      ),
+    ).toBe(ExitCode.success);
+    expect(JSON.parse(io.out.join('\n')).columns).toEqual(['x', 'y']);
   });
 
   it('reads --out=~/… as the home folder, as a shell would, not as a folder named ~', async () => {

@@ -114,6 +114,7 @@ temporary file renamed at the end: an interrupted run leaves no half-written fil
           });
         }
       }
+      await assertRegularInput(input!);
       if (await samePath(input!, out!)) {
         throw new CliError('USAGE', `--out ${out} is the --input file: scoring would overwrite it`, {
           option: '--out',
@@ -217,6 +218,46 @@ async function assertScoredCsvTarget(path: string, input: string): Promise<void>
       'already exists and its is_anomaly column is not its scores above one threshold (edited since?)',
     );
   }
+  // A scored copy of another file with the same columns is not this input's.
+  const [rowsThere, rowsHere] = await Promise.all([nonEmptyLines(path), nonEmptyLines(input)]);
+  if (rowsThere !== rowsHere) {
+    throw refuse(
+      `already exists and is not a scored copy of ${input}: it has ${rowsThere - 1} rows, the input ${rowsHere - 1}`,
+    );
+  }
+}
+
+/**
+ * `--input` must be a regular file: score reads it twice (to fit, then to score), and a pipe or a
+ * device gives its rows once (piped in, the fit took the stream and nothing was left to score).
+ */
+async function assertRegularInput(input: string): Promise<void> {
+  const refuse = (what: string) =>
+    new CliError(
+      'RUNTIME',
+      `--input ${input} is ${what}: score reads its input twice (to fit, then to score)`,
+      {
+        option: '--input',
+        hint: 'save the rows to a file first (e.g. ... > rows.csv) and give that file',
+        exitCode: ExitCode.usageError,
+      },
+    );
+  if (input === '-') throw refuse('standard input');
+  const stats = await stat(input).catch(() => undefined);
+  if (stats && !stats.isFile() && !stats.isDirectory())
+    throw refuse('not a regular file (a pipe or a device)');
+}
+
+/** Lines with something on them (a header and the rows of a plain CSV). */
+async function nonEmptyLines(path: string): Promise<number> {
+  let count = 0;
+  for await (const line of createInterface({
+    input: createReadStream(path),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  })) {
+    if (line !== '') count++;
+  }
+  return count;
 }
 
 function firstLine(text: string): string {
