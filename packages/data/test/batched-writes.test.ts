@@ -162,8 +162,10 @@ describe('batched store writes', () => {
     const path = join(directory, 'refusing.duckdb');
     // A store whose alerts table refuses long payloads: the failure comes from DuckDB, after the
     // candles and scores of the burst were already written inside the transaction.
+    await (await KlineStore.open(path)).close();
     const instance = await DuckDBInstance.create(path);
     const connection = await instance.connect();
+    await connection.run('DROP TABLE alerts');
     await connection.run(`CREATE TABLE alerts (
       id VARCHAR PRIMARY KEY, symbol VARCHAR NOT NULL, interval VARCHAR NOT NULL, open_time BIGINT NOT NULL,
       detector VARCHAR NOT NULL, payload VARCHAR NOT NULL CHECK (length(payload) < 40), stored_at BIGINT NOT NULL)`);

@@ -5,6 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   defaultStoreLocation,
@@ -185,6 +186,49 @@ describe('KlineStore', () => {
     }
     const notes = await KlineStore.open(join(directory, 'notes.txt')).catch((caught) => caught);
     expect(notes.message).toContain('(it begins "my precious notes line two")');
+  });
+
+  it("refuses another program's DuckDB database, creating no table in it; a store with a table of the user's added is fine", async () => {
+    const tablesOf = async (path: string) => {
+      const instance = await DuckDBInstance.create(path);
+      const connection = await instance.connect();
+      try {
+        const reader = await connection.runAndReadAll(
+          "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1",
+        );
+        return reader.getRows().map((row) => String(row[0]));
+      } finally {
+        connection.closeSync();
+        instance.closeSync();
+      }
+    };
+    const make = async (path: string, sql: string) => {
+      const instance = await DuckDBInstance.create(path);
+      const connection = await instance.connect();
+      await connection.run(sql);
+      connection.closeSync();
+      instance.closeSync();
+    };
+    const trades = join(directory, 'mydb.duckdb');
+    await make(trades, 'CREATE TABLE trades (id INTEGER, price DOUBLE)');
+    const refused = await KlineStore.open(trades).catch((caught) => caught);
+    expect(isDataError(refused) && refused.code).toBe('TARGET_NOT_OURS');
+    expect(refused.message).toContain(
+      `${trades} is a DuckDB database of another program (its tables: trades)`,
+    );
+    expect(await tablesOf(trades)).toEqual(['trades']);
+    // Its own klines table, not the store's.
+    const other = join(directory, 'other-klines.duckdb');
+    await make(other, 'CREATE TABLE klines (symbol VARCHAR, note VARCHAR)');
+    const refusedOther = await KlineStore.open(other).catch((caught) => caught);
+    expect(isDataError(refusedOther) && refusedOther.code).toBe('TARGET_NOT_OURS');
+    expect(await tablesOf(other)).toEqual(['klines']);
+    // A store the user added a table to opens.
+    const mine = join(directory, 'mine.duckdb');
+    (await KlineStore.open(mine)).close();
+    await make(mine, 'CREATE TABLE notes (text VARCHAR)');
+    const store = await KlineStore.open(mine);
+    await store.close();
   });
 
   it('tells a store held by another process from a damaged one', async () => {

@@ -119,6 +119,7 @@ export async function openStoreFile(
   let connection: DuckDBConnection | undefined;
   try {
     connection = await instance.connect();
+    await assertStoreOrEmpty(connection, location);
     await connection.run(`CREATE TABLE IF NOT EXISTS klines (${COLUMNS},
         PRIMARY KEY (symbol, interval, open_time))`);
     await connection.run(`CREATE TABLE IF NOT EXISTS coverage (
@@ -128,9 +129,37 @@ export async function openStoreFile(
   } catch (error) {
     connection?.closeSync();
     instance.closeSync();
-    throw openFailure(location, error);
+    throw error instanceof DataError && error.code === 'TARGET_NOT_OURS'
+      ? error
+      : openFailure(location, error);
   }
   return { duckdb, instance, connection };
+}
+
+/**
+ * Refuses (`TARGET_NOT_OURS`, before any table is created) a DuckDB database of another program:
+ * tables, but no `klines` table, or one without the store's columns. A new database, or a store
+ * (its own tables, and any a user added beside them), passes.
+ */
+async function assertStoreOrEmpty(connection: DuckDBConnection, location: string): Promise<void> {
+  const reader = await connection.runAndReadAll(
+    "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'main' AND table_catalog = current_database()",
+  );
+  const columns = new Map<string, Set<string>>();
+  for (const [table, column] of reader.getRows() as [string, string][]) {
+    columns.set(table, (columns.get(table) ?? new Set()).add(column));
+  }
+  if (columns.size === 0) return;
+  const klines = columns.get('klines');
+  const ours =
+    klines !== undefined && ['symbol', 'interval', 'open_time', 'close'].every((c) => klines.has(c));
+  if (ours) return;
+  const tables = [...columns.keys()].sort().slice(0, 5).join(', ');
+  throw new DataError(
+    'TARGET_NOT_OURS',
+    `${location} is a DuckDB database of another program (its tables: ${tables}), not a kline store: ` +
+      `it was left as it is. Give the store a new file (or set ${STORE_PATH_ENV} to one), or the store's own file.`,
+  );
 }
 
 /** DuckDB's words for a file that is not, or no longer, a readable database. */
