@@ -109,6 +109,8 @@ export interface ColumnChoice {
   names: string[];
   /** Columns left out because their first rows are not numbers (when no --columns was given). */
   skipped: string[];
+  /** Things people should know about the file (a header that looks like a row of numbers). */
+  warnings: string[];
 }
 
 /**
@@ -134,6 +136,22 @@ export async function chooseColumns(
     });
   }
   const known = header;
+  if (known.length >= 2 && known.at(-2) === 'score' && known.at(-1) === 'is_anomaly') {
+    throw new CliError(
+      'RUNTIME',
+      `--input ${path} ends with the columns score and is_anomaly, as score's own output does: they would be scored as features and written twice`,
+      {
+        hint: 'score the file it was made from, or rename those two columns if they are your own',
+        exitCode: ExitCode.usageError,
+      },
+    );
+  }
+  const warnings: string[] = [];
+  if (known.every((name) => name !== '' && !Number.isNaN(parseNumberCell(name)))) {
+    warnings.push(
+      `the first line of ${path} (${known.slice(0, 4).join(',')}${known.length > 4 ? ',...' : ''}) is all numbers: it is read as the header, its row is not scored; add a header line if the file has none`,
+    );
+  }
   for (const [flag, names] of [
     ['--columns', options.columns],
     ['--exclude', options.exclude],
@@ -184,7 +202,7 @@ export async function chooseColumns(
       hint: `name the numeric columns with --columns a,b (the header has: ${known.join(', ')})`,
     });
   }
-  return { header: known, indices, names: indices.map((index) => known[index]!), skipped };
+  return { header: known, indices, names: indices.map((index) => known[index]!), skipped, warnings };
 }
 
 /** A block of consecutive data rows: their text as in the file and their chosen columns as numbers. */

@@ -16,7 +16,7 @@ import { ExitCode, main } from '../src/index.js';
 import { captureContext } from './capture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cli-csv-'));
-function file(name: string, text: string): string {
+function file(name: string, text: string | Buffer): string {
   const path = join(dir, name);
   writeFileSync(path, text);
   return path;
@@ -255,6 +255,74 @@ describe('crypto-anomaly score errors', () => {
       ),
     ).toBe(ExitCode.success);
     expect(JSON.parse(io.out.join('\n')).columns).toEqual(['x', 'y']);
+  });
+
+  it('refuses input it would write back altered (UTF-16, latin-1) or twice (a scored copy), and warns of a headerless file', async () => {
+    const rows = Array.from({ length: 30 }, (_, i) => `${i},${i % 5},city${i}`).join('\n');
+    const refusedWith = async (name: string, content: Buffer | string) => {
+      const io = captureContext();
+      const code = await main(
+        [
+          'score',
+          '--detector',
+          'iforest',
+          '--input',
+          file(name, content),
+          '--trees',
+          '10',
+          '--out',
+          join(dir, `${name}.out.csv`),
+        ],
+        io.context,
+      );
+      return { code, err: io.err.join('\n') };
+    };
+    const utf16 = await refusedWith(
+      'utf16.csv',
+      Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`x,y,city\n${rows}\n`, 'utf16le')]),
+    );
+    expect(utf16.code).toBe(ExitCode.usageError);
+    expect(utf16.err).toMatch(/is UTF-16 text \(or binary\), and score reads and writes UTF-8/);
+    expect(utf16.err).toMatch(/iconv -f UTF-16 -t UTF-8/);
+    const latin1 = await refusedWith(
+      'latin1.csv',
+      Buffer.from(`x,y,city\n${rows}\n1,2,Z\u00fcrich\n`, 'latin1'),
+    );
+    expect(latin1.code).toBe(ExitCode.usageError);
+    expect(latin1.err).toMatch(/is not UTF-8 text \(another encoding, such as latin-1\)/);
+    const scored = await refusedWith(
+      'already.csv',
+      `x,y,score,is_anomaly\n${rows.replace(/city\d+/g, '0.5,0')}\n`,
+    );
+    expect(scored.code).toBe(ExitCode.usageError);
+    expect(scored.err).toMatch(/ends with the columns score and is_anomaly, as score's own output does/);
+    for (const name of ['utf16.csv', 'latin1.csv', 'already.csv'])
+      expect(existsSync(join(dir, `${name}.out.csv`))).toBe(false);
+    // No header: the first row is read as one, with a warning.
+    const io = captureContext();
+    const headerless = file(
+      'headerless.csv',
+      `${Array.from({ length: 30 }, (_, i) => `${i},${(i * 7) % 5}`).join('\n')}\n`,
+    );
+    expect(
+      await main(
+        [
+          'score',
+          '--detector',
+          'iforest',
+          '--input',
+          headerless,
+          '--trees',
+          '10',
+          '--out',
+          join(dir, 'headerless.out.csv'),
+        ],
+        io.context,
+      ),
+    ).toBe(ExitCode.success);
+    expect(io.out.join('\n')).toMatch(
+      /warning: the first line of .*headerless\.csv \(0,0\) is all numbers: it is read as the header/,
+    );
   });
 
   it('reads --out=~/… as the home folder, as a shell would, not as a folder named ~', async () => {

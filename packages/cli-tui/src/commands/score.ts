@@ -162,13 +162,20 @@ temporary file renamed at the end: an interrupted run leaves no half-written fil
           signal: controller.signal,
           onEvent: (event) => logger.event(event),
         });
+        for (const warning of result.warnings) logger.line(`warning: ${warning}`);
         if (result.skippedColumns.length > 0) {
           logger.line(`left out non-numeric columns: ${result.skippedColumns.join(', ')}`);
         }
+        const share = result.rows > 0 ? result.flagged / result.rows : 0;
         logger.line(
           `scored ${result.rows} rows on ${result.columns.length} columns with ${detector}: ${result.flagged} flagged ` +
-            `(threshold ${result.threshold.value}, ${result.threshold.description}) in ${((Date.now() - started) / 1000).toFixed(1)}s`,
+            `(${(share * 100).toFixed(share < 0.1 ? 2 : 1)}%; threshold ${result.threshold.value}, ${result.threshold.description}) in ${((Date.now() - started) / 1000).toFixed(1)}s`,
         );
+        if (contamination === 'auto' && share > 0.05) {
+          logger.line(
+            "note: --contamination auto flags every row the forest scores above 0.5 (scikit-learn's rule); give the share to flag, e.g. --contamination 0.01 for the top 1%",
+          );
+        }
         logger.line(`wrote ${result.out}`);
         if (flags.json) {
           context.out(
@@ -246,6 +253,39 @@ async function assertRegularInput(input: string): Promise<void> {
   const stats = await stat(input).catch(() => undefined);
   if (stats && !stats.isFile() && !stats.isDirectory())
     throw refuse('not a regular file (a pipe or a device)');
+  if (stats?.isFile()) await assertUtf8(input);
+}
+
+/**
+ * Refuses (exit 2) an --input that is not UTF-8 text, judged on its first 64 KB: UTF-16 (a byte
+ * order mark, or NUL bytes) and text in another encoding (latin-1's é) would be written back
+ * altered (replacement characters where the file had letters).
+ */
+async function assertUtf8(input: string): Promise<void> {
+  const handle = await open(input, 'r');
+  let head: Buffer;
+  try {
+    const buffer = Buffer.alloc(1 << 16);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    head = buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+  const refuse = (what: string, from: string) =>
+    new CliError('RUNTIME', `--input ${input} is ${what}, and score reads and writes UTF-8`, {
+      option: '--input',
+      hint: `convert it first, e.g. iconv -f ${from} -t UTF-8 ${input} > utf8.csv`,
+      exitCode: ExitCode.usageError,
+    });
+  if ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff) || head.includes(0)) {
+    throw refuse('UTF-16 text (or binary)', 'UTF-16');
+  }
+  try {
+    // A character cut at the 64 KB boundary is not an error: `stream` leaves it pending.
+    new TextDecoder('utf-8', { fatal: true }).decode(head, { stream: true });
+  } catch {
+    throw refuse('not UTF-8 text (another encoding, such as latin-1)', 'latin1');
+  }
 }
 
 /** Lines with something on them (a header and the rows of a plain CSV). */
@@ -327,6 +367,8 @@ interface ScoreCsvResult {
   flagged: number;
   columns: string[];
   skippedColumns: string[];
+  /** What people should know about the file (see ColumnChoice.warnings). */
+  warnings: string[];
   threshold: FittedThreshold;
   out: string;
 }
@@ -412,6 +454,7 @@ async function scoreCsv(options: ScoreCsvOptions): Promise<ScoreCsvResult> {
     flagged,
     columns: choice.names,
     skippedColumns: choice.skipped,
+    warnings: choice.warnings,
     threshold,
     out: options.out,
   };
