@@ -17,6 +17,8 @@ export interface SessionOptions {
    */
   json?: boolean;
   context: CommandContext;
+  /** The hint of a stop by q or a signal (default: a run's, of its partial outputs). */
+  stoppedHint?: string;
 }
 
 /**
@@ -127,23 +129,28 @@ export async function runSession(
     write: json ? options.context.err : options.context.out,
   });
   try {
-    await withStopSignals(options.context, controller, async () => {
-      try {
-        const outcome = await work(reporter);
-        if (controller.signal.aborted) throw stopped();
-        if (outcome) await reporter.finished(outcome);
-        if (outcome && json) {
-          // Every session title starts "crypto-anomaly <command> · ": the command's name is its second word.
-          const command = options.title.split(' ')[1] ?? '';
-          options.context.out(JSON.stringify(outcomeJson(command, outcome, outcome.details)));
+    await withStopSignals(
+      options.context,
+      controller,
+      async () => {
+        try {
+          const outcome = await work(reporter);
+          if (controller.signal.aborted) throw stopped(undefined, undefined, options.stoppedHint);
+          if (outcome) await reporter.finished(outcome);
+          if (outcome && json) {
+            // Every session title starts "crypto-anomaly <command> · ": the command's name is its second word.
+            const command = options.title.split(' ')[1] ?? '';
+            options.context.out(JSON.stringify(outcomeJson(command, outcome, outcome.details)));
+          }
+        } catch (error) {
+          if (controller.signal.aborted && !(error instanceof CliError && error.code === 'STOPPED')) {
+            throw stopped(undefined, error, options.stoppedHint);
+          }
+          throw error;
         }
-      } catch (error) {
-        if (controller.signal.aborted && !(error instanceof CliError && error.code === 'STOPPED')) {
-          throw stopped(undefined, error);
-        }
-        throw error;
-      }
-    });
+      },
+      options.stoppedHint !== undefined ? { stoppedHint: options.stoppedHint } : {},
+    );
   } finally {
     await reporter.close();
   }

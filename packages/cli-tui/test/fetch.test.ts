@@ -220,6 +220,11 @@ describe('crypto-anomaly fetch', () => {
     expect(readFileSync(notes, 'utf8')).toBe('name,amount\nrent,900\n');
     expect(requests).toBe(before);
     expect(existsSync(join(work, 'csv-store.duckdb'))).toBe(false);
+    // A path under a file: named, exit 2, before any download.
+    const underFile = await cli(...args, '--csv', 'notes.csv/btc.csv');
+    expect(underFile.status).toBe(2);
+    expect(underFile.stderr).toMatch(/^error: --csv .*notes\.csv\/btc\.csv cannot be written \(ENOTDIR/m);
+    expect(requests).toBe(before);
 
     const own = join(work, 'own.csv');
     expect((await cli(...args, '--csv', own)).status).toBe(0);
@@ -285,7 +290,10 @@ describe('crypto-anomaly fetch deadlines and waits', () => {
 
   it('calls a damaged store damaged, says how to rebuild it, and leaves the file', async () => {
     const store = join(work, 'damaged.duckdb');
+    // A DuckDB file's signature ("DUCK" at byte 8), then garbage: a store damaged, not a file of
+    // another program's (that one is refused as not a store, exit 2).
     const garbage = Buffer.alloc(20_000, 7);
+    garbage.write('DUCK', 8, 'latin1');
     writeFileSync(store, garbage);
     const result = await cli(...range('ETHUSDT').slice(0, -2), '--store', store);
     expect(result.status).toBe(1);

@@ -240,6 +240,28 @@ describe('fetchKlines', () => {
     });
   });
 
+  it('stops, saying until when, on a Retry-After longer than allowed: asking early gets the IP banned', async () => {
+    await withStore('long-retry-after', async (store) => {
+      server.inject({ type: '429', retryAfterSeconds: 300 });
+      const before = server.requests;
+      const error = await fetchKlines({
+        symbol: 'BTCUSDT',
+        interval: '1h',
+        since: START,
+        until: START + 10 * HOUR,
+        store,
+        baseUrl: server.url,
+        now: () => after,
+        ...fast,
+      }).catch((caught: unknown) => caught);
+      expect(isDataError(error) && error.code).toBe('RATE_LIMITED');
+      expect((error as Error).message).toMatch(
+        /asking to wait 300 s \(Retry-After\), longer than the 120 s allowed .*run again after \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC to resume/,
+      );
+      expect(server.requests - before).toBe(1);
+    });
+  });
+
   it('gives up on an endless 429 storm with a clear message', async () => {
     await withStore('endless-storm', async (store) => {
       server.inject(...Array.from({ length: 4 }, () => ({ type: '429' as const, retryAfterSeconds: 0.01 })));

@@ -3,6 +3,7 @@ import * as data from '@crypto-anomaly/data';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { CommandContext } from '../command-context.js';
 import { CliError } from '../errors.js';
+import { ExitCode } from '../exit-codes.js';
 import { renderFill } from '../fetching.js';
 import { formatCount, formatTime } from '../format.js';
 import { configDate, configOf, parse, pick } from '../options.js';
@@ -106,7 +107,8 @@ used are public).`,
       // Refused before the download rather than after it: the file is named, and left as it is.
       if (csvTarget) await csvTargetOrRefuse(() => data.assertKlineCsvTarget(csvTarget), csvTarget);
       const json = command.getOptionValue('json') === true;
-      await runSession({ title, tui, json, context, mode: 'fetch' }, async (reporter) => {
+      const stoppedHint = 'what was fetched is stored; the same fetch again goes on from there';
+      await runSession({ title, tui, json, context, mode: 'fetch', stoppedHint }, async (reporter) => {
         const store = await data.KlineStore.open(pick<string>(command, 'store', config.store));
         try {
           reporter.event({
@@ -182,6 +184,21 @@ async function csvTargetOrRefuse<T>(work: () => Promise<T>, target: string): Pro
         {
           option: '--csv',
           hint: 'name another file with --csv, or move the existing one aside',
+          cause: error,
+        },
+      );
+    }
+    // A path the file cannot be made at: under a file (ENOTDIR), without permission, read-only.
+    const errno =
+      typeof code === 'string' && ['ENOTDIR', 'EACCES', 'EPERM', 'EROFS', 'EISDIR'].includes(code);
+    if (errno) {
+      throw new CliError(
+        'RUNTIME',
+        `--csv ${target} cannot be written (${code}: ${(error as Error).message})`,
+        {
+          option: '--csv',
+          hint: 'name a file in a folder you can write to',
+          exitCode: ExitCode.usageError,
           cause: error,
         },
       );

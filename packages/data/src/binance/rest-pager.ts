@@ -320,7 +320,16 @@ export async function openRestSession(
               `Binance kept answering 429 (too many requests) ${rateLimited} times in a row; stopped. ${subject.kept === KLINES_KEPT ? 'What was fetched is stored; run again later to resume.' : subject.kept}`,
             );
           }
-          const ms = Math.min(opts.maxRetryAfterMs, failure.retryAfterMs ?? msToNextMinute(now()) + 250);
+          // Asking before Retry-After is what Binance answers with a ban (418): a wait longer than
+          // allowed stops the fetch instead, saying until when.
+          if (failure.retryAfterMs !== undefined && failure.retryAfterMs > opts.maxRetryAfterMs) {
+            const until = new Date(now() + failure.retryAfterMs).toISOString().slice(0, 19).replace('T', ' ');
+            throw new DataError(
+              'RATE_LIMITED',
+              `Binance answered 429 (too many requests) asking to wait ${Math.ceil(failure.retryAfterMs / 1000)} s (Retry-After), longer than the ${Math.ceil(opts.maxRetryAfterMs / 1000)} s allowed (maxRetryAfterMs); stopped rather than ask early, which Binance answers with a ban. ${subject.kept === KLINES_KEPT ? `What was fetched is stored; run again after ${until} UTC to resume.` : subject.kept}`,
+            );
+          }
+          const ms = failure.retryAfterMs ?? Math.min(opts.maxRetryAfterMs, msToNextMinute(now()) + 250);
           await wait(
             ms,
             'rate-limit',
