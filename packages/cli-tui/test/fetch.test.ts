@@ -143,8 +143,11 @@ beforeAll(async () => {
     const start = Number(url.searchParams.get('startTime') ?? 0);
     const end = Number(url.searchParams.get('endTime') ?? Number.MAX_SAFE_INTEGER);
     const limit = Number(url.searchParams.get('limit') ?? 500);
+    // GAPUSDT: an outage, candles 100-149 never served.
+    const outage = (k: { openTime: number }) =>
+      symbol === 'GAPUSDT' && k.openTime >= START + 100 * HOUR && k.openTime < START + 150 * HOUR;
     const page = klines
-      .filter((k) => k.openTime >= start && k.openTime <= end && symbol !== 'NOPEUSDT')
+      .filter((k) => k.openTime >= start && k.openTime <= end && symbol !== 'NOPEUSDT' && !outage(k))
       .slice(0, limit)
       .map(toRow);
     response.writeHead(200, {
@@ -192,6 +195,33 @@ describe('crypto-anomaly fetch', () => {
     expect(again.status).toBe(0);
     expect(again.stdout).toMatch(/fetch: 0 new rows/);
     expect(requests).toBe(before);
+  });
+
+  it('says what the range holds, from when to when, and the gaps the exchange has no candles for', async () => {
+    const result = await cli(
+      'fetch',
+      '--symbol',
+      'GAPUSDT',
+      '--interval',
+      '1h',
+      '--since',
+      '2024-01-01',
+      '--until',
+      String(START + 300 * HOUR),
+      '--base-url',
+      baseUrl,
+      '--store',
+      join(work, 'gap-store.duckdb'),
+      '--json',
+    );
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(
+      /holds 250 GAPUSDT 1h candles in the range, 2024-01-01 00:00 to 2024-01-13 11:00 UTC/,
+    );
+    expect(result.stderr).toMatch(
+      /store: 50 candles missing in 1 gap the exchange has no candles for: 2024-01-05 04:00 \(50\)/,
+    );
+    expect(JSON.parse(result.stdout).gaps).toEqual([{ from: '2024-01-05T04:00:00.000Z', missing: 50 }]);
   });
 
   it('--csv refuses an existing file it did not write before downloading (exit 2), and replaces its own', async () => {

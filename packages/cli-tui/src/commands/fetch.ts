@@ -131,9 +131,30 @@ used are public).`,
           const range = { start: since!, ...(until !== undefined ? { end: until } : {}) };
           const result = await source.fill({ symbol: symbol!, interval: interval!, ...range });
           const held = await store.count(symbol!, interval!, range);
-          reporter.line(
-            `store: ${store.path} holds ${formatCount(held)} ${symbol} ${interval} candles in the range`,
+          const [bounds] = await store.query(
+            'SELECT min(open_time) AS first, max(open_time) AS last FROM klines WHERE symbol = ? AND interval = ? AND open_time >= ? AND open_time < ?',
+            [symbol!, interval!, range.start, range.end ?? Number.MAX_SAFE_INTEGER],
           );
+          const span =
+            held > 0 && bounds?.['first'] != null
+              ? `, ${formatTime(Number(bounds['first']))} to ${formatTime(Number(bounds['last']))} UTC`
+              : '';
+          reporter.line(
+            `store: ${store.path} holds ${formatCount(held)} ${symbol} ${interval} candles in the range${span}`,
+          );
+          // Spans inside the range the exchange has no candles for (outages): said, not left for
+          // run to find.
+          const gaps = await store.findGaps(symbol!, interval!, range);
+          if (gaps.length > 0) {
+            const missing = gaps.reduce((sum, gap) => sum + gap.missing, 0);
+            const listed = gaps
+              .slice(0, 3)
+              .map((gap) => `${formatTime(gap.start)} (${formatCount(gap.missing)})`)
+              .join(', ');
+            reporter.line(
+              `store: ${formatCount(missing)} candles missing in ${gaps.length} gap${gaps.length === 1 ? '' : 's'} the exchange has no candles for: ${listed}${gaps.length > 3 ? ', ...' : ''} (run refuses gaps unless --allow-gaps)`,
+            );
+          }
           const files: Record<string, string> = { store: store.path };
           let csvRows: number | undefined;
           if (csvTarget) {
@@ -153,6 +174,10 @@ used are public).`,
               interval,
               store: store.path,
               candlesInRange: held,
+              gaps: gaps.slice(0, 100).map((gap) => ({
+                from: new Date(gap.start).toISOString(),
+                missing: gap.missing,
+              })),
               unserved: result.fetch.unserved.map(({ start, end }) => ({
                 from: new Date(start).toISOString(),
                 to: new Date(end).toISOString(),
