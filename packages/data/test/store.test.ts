@@ -12,6 +12,7 @@ import {
   defaultStorePath,
   generateSampleMarket,
   isDataError,
+  type Kline,
   KlineStore,
   legacyStorePath,
   mergeRanges,
@@ -186,6 +187,24 @@ describe('KlineStore', () => {
     }
     const notes = await KlineStore.open(join(directory, 'notes.txt')).catch((caught) => caught);
     expect(notes.message).toContain('(it begins "my precious notes line two")');
+  });
+
+  it('gives the klines of a range a chunk at a time, the same as all at once', async () => {
+    const store = await KlineStore.open(join(directory, 'chunks.duckdb'));
+    try {
+      const all = generateSampleMarket({ count: 1234, seed: 8 }).klines;
+      await store.upsert('BTCUSDT', '1h', all);
+      const chunks: Kline[][] = [];
+      for await (const chunk of store.klineChunks('BTCUSDT', '1h', {}, 500)) chunks.push(chunk);
+      expect(chunks.map((chunk) => chunk.length)).toEqual([500, 500, 234]);
+      expect(chunks.flat()).toEqual(await store.klines('BTCUSDT', '1h'));
+      const range = { start: all[100]!.openTime, end: all[700]!.openTime };
+      const inRange: Kline[] = [];
+      for await (const chunk of store.klineChunks('BTCUSDT', '1h', range, 250)) inRange.push(...chunk);
+      expect(inRange).toEqual(all.slice(100, 700));
+    } finally {
+      await store.close();
+    }
   });
 
   it("refuses another program's DuckDB database, creating no table in it; a store with a table of the user's added is fine", async () => {

@@ -158,7 +158,8 @@ used are public).`,
           const files: Record<string, string> = { store: store.path };
           let csvRows: number | undefined;
           if (csvTarget) {
-            const klines = await store.klines(symbol!, interval!, range);
+            // A chunk of candles at a time: a million-candle export no longer holds them all.
+            const klines = store.klineChunks(symbol!, interval!, range);
             const rows = await csvTargetOrRefuse(() => data.writeKlinesCsv(csvTarget, klines), csvTarget);
             reporter.line(`csv: wrote ${formatCount(rows)} rows to ${csvTarget}`);
             csvRows = rows;

@@ -159,6 +159,5 @@ export async function exportCsv(
   range: Partial<TimeRange> = {},
   options: Partial<CsvWriteOptions> = {},
 ): Promise<number> {
-  const klines = await store.klines(symbol, interval, range);
-  return writeKlinesCsv(path, klines, options);
+  return writeKlinesCsv(path, store.klineChunks(symbol, interval, range), options);
 }

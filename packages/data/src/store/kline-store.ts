@@ -154,6 +154,33 @@ export class KlineStore implements IngestStore {
     });
   }
 
+  /**
+   * The same klines as `klines`, `chunkRows` at a time, oldest first: an export of millions of
+   * candles holds one chunk in memory, not the whole range.
+   */
+  async *klineChunks(
+    symbol: string,
+    interval: Interval,
+    range: Partial<TimeRange> = {},
+    chunkRows = 50_000,
+  ): AsyncGenerator<Kline[]> {
+    const { start, end } = checkRange(symbol, interval, range);
+    let from = start;
+    for (;;) {
+      const chunk = await this.exclusive(async () => {
+        const reader = await this.connection.runAndReadAll(
+          `SELECT ${SELECT_KLINE} FROM klines
+           WHERE symbol = $1 AND interval = $2 AND open_time >= $3 AND open_time < $4 ORDER BY open_time LIMIT $5`,
+          [symbol, interval, BigInt(from), BigInt(end), BigInt(chunkRows)],
+        );
+        return klinesFromColumns(reader.getColumns() as DuckDBValue[][], reader.currentRowCount);
+      });
+      if (chunk.length > 0) yield chunk;
+      if (chunk.length < chunkRows) return;
+      from = chunk.at(-1)!.openTime + 1;
+    }
+  }
+
   /** Number of stored klines for a pair in [start, end). */
   async count(symbol: string, interval: Interval, range: Partial<TimeRange> = {}): Promise<number> {
     const { start, end } = checkRange(symbol, interval, range);
