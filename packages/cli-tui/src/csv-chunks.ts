@@ -176,6 +176,14 @@ export async function chooseColumns(
     indices = [];
     known.forEach((name, index) => {
       if (options.exclude?.includes(name)) return;
+      // A column without a name is most often a row index (pandas' to_csv writes one): scoring
+      // it would rank rows by their position. Left out, and said.
+      if (name === '') {
+        warnings.push(
+          `left out column ${index + 1}, which has no name (a row index, as pandas writes one?); name the columns to score with --columns to include it`,
+        );
+        return;
+      }
       // Numeric when most of its first cells are numbers: one bad cell (NaN, n/a) among them is
       // then named by readChunks, as it is further down, rather than silently dropping the column.
       const values = samples.map((row) => row[index] ?? '').filter((cell) => cell.trim() !== '');

@@ -325,6 +325,30 @@ describe('crypto-anomaly score errors', () => {
     );
   });
 
+  it("leaves out an unnamed column (pandas' row index), saying so; refuses --extension-level and --fit-rows that cannot be, before reading", async () => {
+    const input = file(
+      'indexed.csv',
+      `,x,y\n${Array.from({ length: 30 }, (_, i) => `${i},${i % 7},${(i * 3) % 5}`).join('\n')}\n`,
+    );
+    const io = captureContext();
+    const args = ['score', '--detector', 'iforest', '--input', input, '--trees', '10'];
+    expect(await main([...args, '--json', '--out', join(dir, 'indexed.out.csv')], io.context)).toBe(
+      ExitCode.success,
+    );
+    expect(JSON.parse(io.out.join('\n')).columns).toEqual(['x', 'y']);
+    expect(io.err.join('\n')).toMatch(/warning: left out column 1, which has no name \(a row index/);
+    const level = captureContext();
+    expect(
+      await main([...args, '--extension-level', '9', '--out', join(dir, 'level.csv')], level.context),
+    ).toBe(ExitCode.usageError);
+    expect(level.err[0]).toMatch(/--extension-level 9 is more than the 2 columns scored allow \(at most 1\)/);
+    const rows = captureContext();
+    expect(await main([...args, '--fit-rows', '1', '--out', join(dir, 'rows.csv')], rows.context)).toBe(
+      ExitCode.usageError,
+    );
+    expect(rows.err[0]).toMatch(/--fit-rows must be at least 2/);
+  });
+
   it('reads --out=~/… as the home folder, as a shell would, not as a folder named ~', async () => {
     const home = mkdtempSync(join(tmpdir(), 'cli-home-'));
     const input = file(

@@ -136,6 +136,12 @@ temporary file renamed at the end: an interrupted run leaves no half-written fil
       const extensionLevel = pick(command, 'extensionLevel', fromConfig.extensionLevel) ?? 0;
       const contamination = pick(command, 'contamination', fromConfig.contamination) ?? 'auto';
       const fitRows = pick(command, 'fitRows', fromConfig.fitRows) ?? 50_000;
+      if (fitRows < 2) {
+        throw new CliError('USAGE', '--fit-rows must be at least 2: a detector is fitted on rows', {
+          option: '--fit-rows',
+          hint: 'e.g. --fit-rows 50000 (the default)',
+        });
+      }
       const epochs = pick<number>(command, 'epochs', config.epochs);
       const backend = pick<'auto' | 'wasm' | 'node' | 'cpu'>(command, 'backend', config.backend) ?? 'auto';
 
@@ -395,6 +401,17 @@ async function scoreCsv(options: ScoreCsvOptions): Promise<ScoreCsvResult> {
     ...(options.columns ? { columns: options.columns } : {}),
     ...(options.exclude ? { exclude: options.exclude } : {}),
   });
+  // Checked on the columns chosen, before the file is read through.
+  if (options.extensionLevel > choice.names.length - 1) {
+    throw new CliError(
+      'USAGE',
+      `--extension-level ${options.extensionLevel} is more than the ${choice.names.length} columns scored allow (at most ${choice.names.length - 1})`,
+      {
+        option: '--extension-level',
+        hint: `give 0 (classic) to ${choice.names.length - 1} (fully extended)`,
+      },
+    );
+  }
   const detectors: DetectorName[] =
     options.detector === 'consensus' ? [...DETECTOR_NAMES] : [options.detector];
   const table = new TableSample(choice.names, {
