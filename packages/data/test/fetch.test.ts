@@ -549,17 +549,20 @@ describe('fetchKlines deadlines', () => {
 });
 
 describe('fetchKlines records a span as empty only where the exchange proves it', () => {
+  /** A fetch of the first 100 hourly candles from the shared server into `store`. */
+  const firstHundred = (store: KlineStore) => ({
+    symbol: 'BTCUSDT',
+    interval: '1h' as const,
+    since: START,
+    until: START + 100 * HOUR,
+    store,
+    baseUrl: server.url,
+    now: () => after,
+  });
+
   it('heals after an empty answer: a later fetch from a healthy server stores the candles', async () => {
     await withStore('empty-answer', async (store) => {
-      const common = {
-        symbol: 'BTCUSDT',
-        interval: '1h' as const,
-        since: START,
-        until: START + 100 * HOUR,
-        store,
-        baseUrl: server.url,
-        now: () => after,
-      };
+      const common = firstHundred(store);
       // One empty answer (a glitch) is asked again at once, and the range is served in full.
       server.inject({ type: 'empty' });
       const glitch = await fetchKlines(common);
@@ -567,15 +570,7 @@ describe('fetchKlines records a span as empty only where the exchange proves it'
       expect(glitch.unserved).toEqual([]);
     });
     await withStore('empty-answers', async (store) => {
-      const common = {
-        symbol: 'BTCUSDT',
-        interval: '1h' as const,
-        since: START,
-        until: START + 100 * HOUR,
-        store,
-        baseUrl: server.url,
-        now: () => after,
-      };
+      const common = firstHundred(store);
       // Two in a row: nothing stored, the range reported unserved and left missing; a later
       // fetch from a healthy server stores it.
       server.inject({ type: 'empty' }, { type: 'empty' });
