@@ -224,3 +224,33 @@ export function describeFailure(error: unknown): Failure {
     exitCode: ExitCode.runtimeFailure,
   };
 }
+
+/** Why a file cannot be created or written, in words, by its system error. */
+const UNWRITABLE: Record<string, string> = {
+  ENOENT: 'its folder does not exist',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'the file system is read-only',
+  EISDIR: 'it is a folder',
+};
+
+/** Whether `error` is a system error of a path a file cannot be made at (see `unwritableFile`). */
+export function isUnwritable(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' && (code in UNWRITABLE || code === 'ENOTDIR');
+}
+
+/**
+ * The usage error (exit 2) of a file a flag names that cannot be created or written: the flag, the
+ * path, and why (a missing folder, no permission, a read-only file system; else the system's words).
+ */
+export function unwritableFile(flag: string, path: string, error: unknown): CliError {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const why = (code !== undefined && UNWRITABLE[code]) || (error as Error).message;
+  return new CliError('RUNTIME', `${flag} ${path} cannot be written (${why})`, {
+    option: flag,
+    hint: 'give a file in a folder that exists and that you can write to',
+    exitCode: ExitCode.usageError,
+    cause: error,
+  });
+}

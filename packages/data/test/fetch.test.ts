@@ -240,20 +240,23 @@ describe('fetchKlines', () => {
     });
   });
 
+  /** A fetch of the first 10 hourly candles from the shared server into `store`, retries fast. */
+  const tenHours = (store: KlineStore) => ({
+    symbol: 'BTCUSDT',
+    interval: '1h' as const,
+    since: START,
+    until: START + 10 * HOUR,
+    store,
+    baseUrl: server.url,
+    now: () => after,
+    ...fast,
+  });
+
   it('stops, saying until when, on a Retry-After longer than allowed: asking early gets the IP banned', async () => {
     await withStore('long-retry-after', async (store) => {
       server.inject({ type: '429', retryAfterSeconds: 300 });
       const before = server.requests;
-      const error = await fetchKlines({
-        symbol: 'BTCUSDT',
-        interval: '1h',
-        since: START,
-        until: START + 10 * HOUR,
-        store,
-        baseUrl: server.url,
-        now: () => after,
-        ...fast,
-      }).catch((caught: unknown) => caught);
+      const error = await fetchKlines(tenHours(store)).catch((caught: unknown) => caught);
       expect(isDataError(error) && error.code).toBe('RATE_LIMITED');
       expect((error as Error).message).toMatch(
         /asking to wait 300 s \(Retry-After\), longer than the 120 s allowed .*run again after \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC to resume/,
@@ -265,17 +268,7 @@ describe('fetchKlines', () => {
   it('gives up on an endless 429 storm with a clear message', async () => {
     await withStore('endless-storm', async (store) => {
       server.inject(...Array.from({ length: 4 }, () => ({ type: '429' as const, retryAfterSeconds: 0.01 })));
-      const error = await fetchKlines({
-        symbol: 'BTCUSDT',
-        interval: '1h',
-        since: START,
-        until: START + 10 * HOUR,
-        store,
-        baseUrl: server.url,
-        now: () => after,
-        maxRateLimitWaits: 3,
-        ...fast,
-      }).catch((caught) => caught);
+      const error = await fetchKlines({ ...tenHours(store), maxRateLimitWaits: 3 }).catch((caught) => caught);
       expect(isDataError(error) && error.code).toBe('RATE_LIMITED');
       expect(error.message).toMatch(/429 .*4 times in a row.*run again later/);
     });

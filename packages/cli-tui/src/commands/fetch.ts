@@ -2,8 +2,7 @@ import { dirname, resolve } from 'node:path';
 import * as data from '@crypto-anomaly/data';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { CommandContext } from '../command-context.js';
-import { CliError } from '../errors.js';
-import { ExitCode } from '../exit-codes.js';
+import { CliError, isUnwritable, unwritableFile } from '../errors.js';
 import { renderFill } from '../fetching.js';
 import { formatCount, formatTime } from '../format.js';
 import { configDate, configOf, parse, pick } from '../options.js';
@@ -130,14 +129,15 @@ used are public).`,
           );
           const range = { start: since!, ...(until !== undefined ? { end: until } : {}) };
           const result = await source.fill({ symbol: symbol!, interval: interval!, ...range });
-          const held = await store.count(symbol!, interval!, range);
+          // What the range holds, and from when to when, in one read.
           const [bounds] = await store.query(
-            'SELECT min(open_time) AS first, max(open_time) AS last FROM klines WHERE symbol = ? AND interval = ? AND open_time >= ? AND open_time < ?',
+            'SELECT count(*) AS held, min(open_time) AS first, max(open_time) AS last FROM klines WHERE symbol = ? AND interval = ? AND open_time >= ? AND open_time < ?',
             [symbol!, interval!, range.start, range.end ?? Number.MAX_SAFE_INTEGER],
           );
+          const held = Number(bounds?.['held'] ?? 0);
           const span =
-            held > 0 && bounds?.['first'] != null
-              ? `, ${formatTime(Number(bounds['first']))} to ${formatTime(Number(bounds['last']))} UTC`
+            held > 0
+              ? `, ${formatTime(Number(bounds!['first']))} to ${formatTime(Number(bounds!['last']))} UTC`
               : '';
           reporter.line(
             `store: ${store.path} holds ${formatCount(held)} ${symbol} ${interval} candles in the range${span}`,
@@ -215,20 +215,7 @@ async function csvTargetOrRefuse<T>(work: () => Promise<T>, target: string): Pro
       );
     }
     // A path the file cannot be made at: under a file (ENOTDIR), without permission, read-only.
-    const errno =
-      typeof code === 'string' && ['ENOTDIR', 'EACCES', 'EPERM', 'EROFS', 'EISDIR'].includes(code);
-    if (errno) {
-      throw new CliError(
-        'RUNTIME',
-        `--csv ${target} cannot be written (${code}: ${(error as Error).message})`,
-        {
-          option: '--csv',
-          hint: 'name a file in a folder you can write to',
-          exitCode: ExitCode.usageError,
-          cause: error,
-        },
-      );
-    }
+    if (isUnwritable(error)) throw unwritableFile('--csv', target, error);
     throw error;
   }
 }

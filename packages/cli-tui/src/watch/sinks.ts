@@ -17,7 +17,7 @@ import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import type { Alert } from '@crypto-anomaly/core';
 import { processAlive } from '@crypto-anomaly/data';
-import { CliError } from '../errors.js';
+import { CliError, unwritableFile } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import type { AlertSink } from './watch-api.js';
 
@@ -94,54 +94,33 @@ export class SinkFailure extends CliError {
 }
 
 /**
- * One writer per file: `FILE.lock` (our pid and host), made with O_EXCL before the file is read.
- * Two processes appending to one alerts file (or journal) would each write every alert, each
- * knowing only the ids the file held when it started. A lock whose process is gone is taken over.
- * A pipe or a device is not locked. Returns the release.
- */
-/** A file of a sink that cannot be created or written (a missing folder, no permission): exit 2. */
-function unwritable(flag: string, path: string, error: unknown): CliError {
-  const code = (error as NodeJS.ErrnoException).code;
-  const why =
-    code === 'ENOENT'
-      ? 'its folder does not exist'
-      : code === 'EACCES' || code === 'EPERM'
-        ? 'permission denied'
-        : code === 'EROFS'
-          ? 'the file system is read-only'
-          : code === 'EISDIR'
-            ? 'it is a folder'
-            : (error as Error).message;
-  return new CliError('RUNTIME', `${flag} ${path} cannot be written (${why})`, {
-    option: flag,
-    hint: 'give a file in a folder that exists and that you can write to',
-    exitCode: ExitCode.usageError,
-    cause: error,
-  });
-}
-
-/**
  * Checks, before anything is opened or created, that a sink's file can be written: its folder
- * exists and is writable, and the file, if there, too. Throws `unwritable` naming the flag.
+ * exists and is writable, and the file, if there, too. Throws `unwritableFile` naming the flag.
  */
 export function assertSinkFileWritable(path: string, flag: string): void {
   try {
     accessSync(dirname(resolve(path)), constants.W_OK);
     if (existsSync(path)) accessSync(path, constants.W_OK);
   } catch (error) {
-    throw unwritable(flag, path, error);
+    throw unwritableFile(flag, path, error);
   }
 }
 
-/** Opens `path` to append, or throws `unwritable` naming the flag. */
+/** Opens `path` to append, or throws `unwritableFile` naming the flag. */
 function openAppend(path: string, flag: string): number {
   try {
     return openSync(path, 'a');
   } catch (error) {
-    throw unwritable(flag, path, error);
+    throw unwritableFile(flag, path, error);
   }
 }
 
+/**
+ * One writer per file: `FILE.lock` (our pid and host), made with O_EXCL before the file is read.
+ * Two processes appending to one alerts file (or journal) would each write every alert, each
+ * knowing only the ids the file held when it started. A lock whose process is gone is taken over.
+ * A pipe or a device is not locked. Returns the release.
+ */
 function lockAppend(path: string, flag: string): () => void {
   if (existsSync(path) && !statSync(path).isFile()) return () => {};
   const lock = `${path}.lock`;
@@ -157,7 +136,7 @@ function lockAppend(path: string, flag: string): () => void {
         }
       };
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw unwritable(flag, path, error);
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw unwritableFile(flag, path, error);
       let holder: { pid?: number; host?: string } = {};
       try {
         holder = JSON.parse(readFileSync(lock, 'utf8'));
