@@ -369,6 +369,17 @@ describe('q in the dashboard (a real terminal, tmux)', () => {
       : 'SKIPPED: tmux is not installed (apt-get install tmux to run the real-terminal test)',
     async () => {
       const out = join(work, 'quit');
+      // Training long enough to be seen and stopped: no early stop, 50 epochs of each autoencoder
+      // (the dashboard no longer slows training, and a run on the small sample ended before the
+      // screen was read).
+      const slow = join(work, 'slow.json');
+      writeFileSync(
+        slow,
+        JSON.stringify({
+          sample: { count: 3000 },
+          pipeline: { autoencoder: { patience: 50 }, attention: { patience: 50 } },
+        }),
+      );
       const command = [
         'env -i',
         `PATH=${JSON.stringify(process.env['PATH'] ?? '/usr/bin:/bin')}`,
@@ -376,7 +387,7 @@ describe('q in the dashboard (a real terminal, tmux)', () => {
         'TERM=xterm-256color',
         JSON.stringify(process.execPath),
         JSON.stringify(bin),
-        `run --config ${JSON.stringify(smallSample)} --epochs 50 --out ${JSON.stringify(out)}`,
+        `run --config ${JSON.stringify(slow)} --epochs 50 --out ${JSON.stringify(out)}`,
         '; echo "EXIT=$?"; sleep 120',
       ].join(' ');
       try {
