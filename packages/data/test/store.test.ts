@@ -244,7 +244,7 @@ describe('KlineStore', () => {
     expect(await tablesOf(other)).toEqual(['klines']);
     // A store the user added a table to opens.
     const mine = join(directory, 'mine.duckdb');
-    (await KlineStore.open(mine)).close();
+    await (await KlineStore.open(mine)).close();
     await make(mine, 'CREATE TABLE notes (text VARCHAR)');
     const store = await KlineStore.open(mine);
     await store.close();
