@@ -425,6 +425,59 @@ describe('config file and flags', () => {
     expect(overridden).toBeLessThan(25); // 1% of 1,000
   });
 
+  it("applies the config's pipeline threshold and forest section, and names the pipeline keys score cannot use", async () => {
+    const rows = Array.from({ length: 1000 }, (_, i) => `${Math.sin(i * 0.7)},${Math.cos(i * 1.9)}`);
+    const input = file('pipeline-input.csv', `x,y\n${rows.join('\n')}\n`);
+    const run = async (pipeline: object, ...flags: string[]) => {
+      const config = file(
+        'pipeline-config.json',
+        JSON.stringify({ input, score: { detector: 'iforest' }, pipeline }),
+      );
+      const io = captureContext();
+      const out = join(dir, 'pipeline-out.csv');
+      const code = await main(['score', '--config', config, '--out', out, ...flags], io.context);
+      return {
+        code,
+        text: io.stdout() + io.stderr(),
+        flagged: Number(/(\d+) flagged/.exec(io.stdout())?.[1]),
+      };
+    };
+    const shared = await run({
+      threshold: { kind: 'contamination', contamination: 0.2 },
+      features: { set: 'classic' },
+      split: { train: 0.8 },
+    });
+    expect(shared.code).toBe(ExitCode.success);
+    expect(shared.flagged).toBeGreaterThan(150); // 20% of 1,000, not the forest's s > 0.5
+    expect(shared.flagged).toBeLessThan(250);
+    expect(shared.text).toContain('pipeline.features, pipeline.split do not apply to score');
+    expect(shared.text).not.toContain('--contamination auto flags every row');
+    // The forest's own threshold wins over the pipeline's; a flag over both.
+    const own = await run({
+      threshold: { kind: 'contamination', contamination: 0.2 },
+      isolationForest: { threshold: { kind: 'contamination', contamination: 0.05 } },
+    });
+    expect(own.flagged).toBeGreaterThan(30);
+    expect(own.flagged).toBeLessThan(80);
+    const flag = await run(
+      { threshold: { kind: 'contamination', contamination: 0.2 } },
+      '--contamination',
+      '0.01',
+    );
+    expect(flag.flagged).toBeLessThan(25);
+    // An explicit `auto` is the forest's classic s > 0.5 (every row of this wave), not the config's share.
+    const auto = await run(
+      { threshold: { kind: 'contamination', contamination: 0.2 } },
+      '--contamination',
+      'auto',
+    );
+    expect(auto.flagged).toBeGreaterThan(250);
+    // The section's forest settings are read: an extension level two columns cannot have.
+    const wide = await run({ isolationForest: { extensionLevel: 3 } });
+    expect(wide.code).toBe(ExitCode.usageError);
+    expect(wide.text).toMatch(/extension-level 3 is more than the 2 columns scored allow/);
+  });
+
   it('lists isolation-forest among the --detector choices in --help', async () => {
     const io = captureContext();
     await main(['score', '--help'], io.context);

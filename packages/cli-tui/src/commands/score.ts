@@ -64,7 +64,7 @@ export function addScoreCommand(program: Command, context: CommandContext): void
     .option('--seed <n>', 'seed of sampling, trees and weights (default 0)', parse.nonNegativeInteger)
     .option(
       '--contamination <auto|fraction>',
-      "share of rows to flag; auto = the forest's s > 0.5, else 1% (default auto)",
+      "share of rows to flag; auto = the forest's s > 0.5, else 1% (default: the config's pipeline threshold, else auto)",
       parse.contamination,
     )
     .option(
@@ -131,10 +131,15 @@ temporary file renamed at the end: an interrupted run leaves no half-written fil
         });
       }
       const seed = pick(command, 'seed', config.seed) ?? 0;
-      const trees = pick(command, 'trees', fromConfig.trees) ?? 100;
-      const maxSamples = pick(command, 'maxSamples', fromConfig.maxSamples) ?? 256;
-      const extensionLevel = pick(command, 'extensionLevel', fromConfig.extensionLevel) ?? 0;
-      const contamination = pick(command, 'contamination', fromConfig.contamination) ?? 'auto';
+      // The config's `score` keys, then its `pipeline.isolationForest` section, then the defaults.
+      const forest = config.pipeline?.isolationForest ?? {};
+      const trees = pick(command, 'trees', fromConfig.trees ?? forest.nEstimators) ?? 100;
+      const maxSamples = pick(command, 'maxSamples', fromConfig.maxSamples ?? forest.maxSamples) ?? 256;
+      const extensionLevel =
+        pick(command, 'extensionLevel', fromConfig.extensionLevel ?? forest.extensionLevel) ?? 0;
+      // Undefined when neither a flag nor the score section gives one: the config's thresholds, if
+      // any, then apply.
+      const contamination = pick(command, 'contamination', fromConfig.contamination);
       const fitRows = pick(command, 'fitRows', fromConfig.fitRows) ?? 50_000;
       if (fitRows < 2) {
         throw new CliError('USAGE', '--fit-rows must be at least 2: a detector is fitted on rows', {
@@ -147,6 +152,12 @@ temporary file renamed at the end: an interrupted run leaves no half-written fil
 
       // With --json, stdout carries only the outcome's JSON document; people's lines go to stderr.
       const logger = new PlainLogger(flags.json ? context.err : context.out);
+      const unused = unusedPipelineKeys(config.pipeline);
+      if (unused.length > 0) {
+        logger.line(
+          `note: the config's ${unused.map((key) => `pipeline.${key}`).join(', ')} ${unused.length === 1 ? 'does' : 'do'} not apply to score, which scores the file's own columns, standardised`,
+        );
+      }
       const controller = new AbortController();
       const started = Date.now();
       await withStopSignals(context, controller, async () => {
@@ -156,7 +167,7 @@ temporary file renamed at the end: an interrupted run leaves no half-written fil
           detector: detector!,
           ...(columns ? { columns } : {}),
           ...(exclude ? { exclude } : {}),
-          contamination,
+          ...(contamination !== undefined ? { contamination } : {}),
           seed,
           fitRows,
           trees,
@@ -177,7 +188,9 @@ temporary file renamed at the end: an interrupted run leaves no half-written fil
           `scored ${result.rows} rows on ${result.columns.length} columns with ${detector}: ${result.flagged} flagged ` +
             `(${(share * 100).toFixed(share < 0.1 ? 2 : 1)}%; threshold ${result.threshold.value}, ${result.threshold.description}) in ${((Date.now() - started) / 1000).toFixed(1)}s`,
         );
-        if (contamination === 'auto' && share > 0.05) {
+        const configThreshold = config.pipeline?.threshold ?? config.pipeline?.isolationForest?.threshold;
+        const forestAtHalf = contamination === 'auto' || (contamination === undefined && !configThreshold);
+        if (forestAtHalf && share > 0.05) {
           logger.line(
             "note: --contamination auto flags every row the forest scores above 0.5 (scikit-learn's rule); give the share to flag, e.g. --contamination 0.01 for the top 1%",
           );
@@ -353,7 +366,8 @@ interface ScoreCsvOptions {
   columns?: readonly string[];
   exclude?: readonly string[];
   /** `auto`: the forest's classic s > 0.5 when it scores alone, the engine's default elsewhere. */
-  contamination: 'auto' | number;
+  /** Not given: the config's thresholds where it has them, else as `auto`. */
+  contamination?: 'auto' | number;
   seed: number;
   /** Rows (a sample of the file) the detectors are fitted on. */
   fitRows: number;
@@ -362,7 +376,7 @@ interface ScoreCsvOptions {
   extensionLevel: number;
   epochs?: number;
   backend: 'auto' | 'wasm' | 'node' | 'cpu';
-  /** The config file's `pipeline`: the autoencoders' sections apply. */
+  /** The config file's `pipeline`: its threshold and detector sections apply. */
   pipeline: NonNullable<ConfigFile['pipeline']>;
   onEvent: (event: PipelineEvent) => void;
   signal: AbortSignal;
@@ -477,30 +491,47 @@ async function scoreCsv(options: ScoreCsvOptions): Promise<ScoreCsvResult> {
   };
 }
 
+/** The config's `pipeline` keys score has no use for: it scores the file's own columns. */
+const PIPELINE_KEYS_SCORE_USES = new Set(['threshold', 'isolationForest', 'autoencoder', 'attention']);
+
+function unusedPipelineKeys(pipeline: ConfigFile['pipeline']): string[] {
+  return Object.keys(pipeline ?? {}).filter((key) => !PIPELINE_KEYS_SCORE_USES.has(key));
+}
+
 /**
- * The flags as the engine's detector sections: the forest from --trees, --max-samples and
- * --extension-level; the autoencoders from the config file's sections, --epochs and --seed over
- * them. --contamination sets every threshold; `auto` leaves the forest alone at its classic
- * s > 0.5 and the rest at the engine's default.
+ * The flags as the engine's detector sections, over the config file's `pipeline` sections (its
+ * `threshold`, `isolationForest`, `autoencoder` and `attention`): the forest from --trees,
+ * --max-samples and --extension-level; the autoencoders from --epochs; --seed for all three.
+ * A --contamination share sets every threshold. `auto` puts the forest alone at its classic
+ * s > 0.5; without either, the config's thresholds apply, and where it gives none, `auto`'s.
  */
 function detectorSettings(options: ScoreCsvOptions, alone: boolean): PipelineConfigInput {
-  const threshold =
-    options.contamination === 'auto'
-      ? undefined
-      : { kind: 'contamination' as const, contamination: options.contamination };
-  const withThreshold = threshold ? { threshold } : {};
+  const { pipeline } = options;
+  const share =
+    typeof options.contamination === 'number'
+      ? { kind: 'contamination' as const, contamination: options.contamination }
+      : undefined;
+  const withShare = share ? { threshold: share } : {};
   const epochs = options.epochs !== undefined ? { epochs: options.epochs } : {};
+  const classic = alone ? { kind: 'fixed' as const, value: 0.5 } : undefined;
+  const forestThreshold =
+    share ??
+    (options.contamination === 'auto'
+      ? classic
+      : (pipeline.isolationForest?.threshold ?? pipeline.threshold ?? classic));
   return {
-    ...withThreshold,
+    ...(pipeline.threshold ? { threshold: pipeline.threshold } : {}),
+    ...withShare,
     isolationForest: {
+      ...pipeline.isolationForest,
       nEstimators: options.trees,
       maxSamples: options.maxSamples,
       extensionLevel: options.extensionLevel,
       seed: options.seed,
-      ...(threshold ? { threshold } : alone ? { threshold: { kind: 'fixed', value: 0.5 } } : {}),
+      ...(forestThreshold ? { threshold: forestThreshold } : {}),
     },
-    autoencoder: { ...options.pipeline.autoencoder, ...epochs, seed: options.seed, ...withThreshold },
-    attention: { ...options.pipeline.attention, ...epochs, seed: options.seed, ...withThreshold },
+    autoencoder: { ...pipeline.autoencoder, ...epochs, seed: options.seed, ...withShare },
+    attention: { ...pipeline.attention, ...epochs, seed: options.seed, ...withShare },
   };
 }
 
