@@ -1,9 +1,16 @@
-import type { CandleScore } from '@crypto-anomaly/core';
+import type { Alert, CandleScore } from '@crypto-anomaly/core';
 import { generateSampleMarket, type Kline } from '@crypto-anomaly/data';
 import { describe, expect, it } from 'vitest';
+import { alertLine } from '../src/watch/components/AlertFeed.js';
 import { runWatchLoop, WARM_UP_TRIES } from '../src/watch/engine.js';
 import { AlertCooldown } from '../src/watch/sinks.js';
-import type { WatchCandle, WatchEvent, WatchScorer, WatchStore } from '../src/watch/watch-api.js';
+import type {
+  StoredAlert,
+  WatchCandle,
+  WatchEvent,
+  WatchScorer,
+  WatchStore,
+} from '../src/watch/watch-api.js';
 
 /**
  * The watch loop's warm-up, live: a pair whose warm-up fails on the network is tried again after a
@@ -101,5 +108,64 @@ describe('the watch loop: warm-ups that fail, live', () => {
     );
     expect(tries.get('ETHUSDT')).toBe(1);
     expect(result.stopped.get('ETHUSDT')).toBe('warm-up failed: HTTP 500 for ETHUSDT');
+  });
+});
+
+describe('the watch loop: alerts say how their candle came', () => {
+  it("marks a back-filled candle's alert, in the sinks, the store and the feed line", async () => {
+    const delivered: Alert[] = [];
+    const stored: StoredAlert[] = [];
+    const alertOf = (score: CandleScore): Alert =>
+      ({
+        id: `${score.symbol}:1m:${score.openTime}:consensus`,
+        symbol: score.symbol,
+        interval: '1m',
+        openTime: score.openTime,
+        detector: 'consensus',
+        thresholdKind: 'fixed',
+        reason: 'test',
+      }) as never;
+    // Candles 10-19 over the stream, then 20-29 back-filled after a lost connection, then live again.
+    async function* mixed(): AsyncIterable<WatchCandle> {
+      for (const kline of klines.slice(HISTORY)) {
+        const index = klines.indexOf(kline);
+        yield {
+          symbol: 'BTCUSDT',
+          interval: '1m',
+          kline,
+          via: index >= 20 && index < 30 ? 'backfill' : 'stream',
+        };
+      }
+    }
+    await runWatchLoop({
+      interval: '1m',
+      scorers: new Map([['BTCUSDT', { ...scorer(), alertsOf: (score: CandleScore) => [alertOf(score)] }]]),
+      scoreMany: async (items) => items.map(({ kline }) => scoreOf('BTCUSDT', kline)),
+      store: {
+        ...store(),
+        saveAlerts: async (alerts) => {
+          stored.push(...alerts);
+          return alerts.map((alert) => alert.id);
+        },
+      },
+      history: async () => ({ klines: klines.slice(0, HISTORY), from: 'rest' }),
+      candles: mixed,
+      cooldown: new AlertCooldown(0),
+      sinks: [{ name: 'test', deliver: (alert) => void delivered.push(alert), close: async () => {} }],
+      newAlertSinks: [],
+      onEvent: () => {},
+      signal: new AbortController().signal,
+      mode: 'live',
+    });
+    expect(delivered).toHaveLength(klines.length - HISTORY);
+    const viaOf = (openTime: number) => {
+      const index = klines.findIndex((kline) => kline.openTime === openTime);
+      return index >= 20 && index < 30 ? 'backfill' : 'stream';
+    };
+    for (const alert of delivered) expect(alert.via).toBe(viaOf(alert.openTime));
+    for (const row of stored) expect(JSON.parse(row.payload).via).toBe(viaOf(row.openTime));
+    const late = delivered.find((alert) => alert.via === 'backfill')!;
+    expect(alertLine({ alert: late, delivered: true })).toMatch(/consensus \(fixed\) \[back-filled\]: test$/);
+    expect(alertLine({ alert: delivered[0]!, delivered: true })).not.toContain('back-filled');
   });
 });

@@ -636,6 +636,12 @@ export interface Alert {
   topFeatures: { feature: string; share: number }[];
   /** One line for people, e.g. "return -4.1% = 5.2x recent volatility; volume 3.4x median; top: log_return, range". */
   reason: string;
+  /**
+   * How its candle arrived, where a live source says (`watch` and the bus workers set it):
+   * `stream` as it closed; `backfill` fetched over REST after a lost connection, so the alert comes
+   * late; `replay` from stored history.
+   */
+  via?: 'stream' | 'backfill' | 'replay';
 }
 
 /**

@@ -15,11 +15,16 @@ const FIELDS = [
   'takerBuyQuoteAssetVolume',
 ] as const;
 
+const VIAS = new Set<unknown>(['stream', 'backfill', 'replay'] satisfies KlineMessage['via'][]);
+
 /**
  * Reads a KLINES message as a candle of `market`, or says why it is not one: not JSON, another
  * market, a field missing or not a finite number, prices out of order. What the worker parks.
  */
-export function readKlineMessage(text: string, market: Market): { kline: Kline } | { problem: string } {
+export function readKlineMessage(
+  text: string,
+  market: Market,
+): { kline: Kline; via: KlineMessage['via'] } | { problem: string } {
   let message: KlineMessage;
   try {
     message = JSON.parse(text) as KlineMessage;
@@ -51,5 +56,7 @@ export function readKlineMessage(text: string, market: Market): { kline: Kline }
     return { problem: 'prices out of order (low above open/close, or high below)' };
   }
   if (kline.volume < 0 || kline.low <= 0) return { problem: 'a negative volume or a price not above 0' };
-  return { kline: { ...kline, ignore: typeof kline.ignore === 'number' ? kline.ignore : 0 } };
+  // A publisher that does not say how the candle came (an older one) sent it as it closed.
+  const via = VIAS.has(message.via) ? message.via : 'stream';
+  return { kline: { ...kline, ignore: typeof kline.ignore === 'number' ? kline.ignore : 0 }, via };
 }

@@ -14,6 +14,7 @@ import {
   consumerName,
   deadLetterSubject,
   HEADERS,
+  type KlineMessage,
   klineSubject,
   type Market,
   marketKey,
@@ -516,7 +517,7 @@ async function handleBurst(
   emit: (event: WorkerEvent) => void,
   signal: AbortSignal,
 ): Promise<{ candles: number; alerts: number }> {
-  const items: { entry: Owned; message: JsMsg; kline: Kline }[] = [];
+  const items: { entry: Owned; message: JsMsg; kline: Kline; via: KlineMessage['via'] }[] = [];
   for (const { entry, message } of burst) {
     const read = readKlineMessage(message.string(), entry.market);
     if ('problem' in read) {
@@ -534,7 +535,7 @@ async function handleBurst(
       message.ack();
       continue;
     }
-    items.push({ entry, message, kline: read.kline });
+    items.push({ entry, message, kline: read.kline, via: read.via });
   }
   if (items.length === 0) return { candles: 0, alerts: 0 };
   const scores = await scoreAll(items, bus, settings, emit, signal);
@@ -545,7 +546,8 @@ async function handleBurst(
     const item = items[index]!;
     item.entry.taken++;
     done.push({ score, item });
-    for (const alert of item.entry.scorer.alertsOf(score)) alerts.push({ alert, item });
+    for (const alert of item.entry.scorer.alertsOf(score))
+      alerts.push({ alert: { ...alert, via: item.via }, item });
   }
   const headersOf = ({ message, entry }: (typeof items)[number]) => ({
     [HEADERS.klineSequence]: String(message.seq),

@@ -405,7 +405,11 @@ export async function runWatchLoop<S extends WatchScorer>(
       groupKlines.push(...fresh);
       const scores = await scoreBurst(options, scorers, fresh, stop);
       for (const { candle, score } of scores) {
-        const alerts = scorers.get(candle.symbol)!.alertsOf(score);
+        // Marked with how the candle came: a back-filled candle's alert is late, and says so.
+        const alerts = scorers
+          .get(candle.symbol)!
+          .alertsOf(score)
+          .map((alert) => ({ ...alert, via: candle.via }));
         groupAlerts.push(...alerts);
         const decision = options.cooldown.decide(alerts);
         if (decision.delivered) {

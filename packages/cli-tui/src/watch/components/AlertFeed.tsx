@@ -7,7 +7,8 @@ const time = (ms: number) => new Date(ms).toISOString().slice(5, 16).replace('T'
 /** One line per alert, newest first: when, pair, detector, why. */
 export function alertLine(item: FeedItem): string {
   const { alert } = item;
-  return `${time(alert.openTime)} ${alert.symbol} ${alert.detector} (${alert.thresholdKind}): ${alert.reason}`;
+  const late = alert.via === 'backfill' ? ' [back-filled]' : '';
+  return `${time(alert.openTime)} ${alert.symbol} ${alert.detector} (${alert.thresholdKind})${late}: ${alert.reason}`;
 }
 
 export function AlertFeed({
