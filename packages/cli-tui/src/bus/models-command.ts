@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { CommandContext } from '../command-context.js';
 import { CliError, usageError } from '../errors.js';
-import { formatCount } from '../format.js';
+import { fit, formatCount } from '../format.js';
 import { parse } from '../options.js';
 import { connectBus, parseBusUrl } from './connection.js';
 import { ModelRegistry, marketOfPair, mismatchOf, modelFoldersOf, skippedFolders } from './models.js';
@@ -124,7 +124,7 @@ Examples:
         for (const row of [head, ...rows]) {
           context.out(
             row
-              .map((cell, i) => (i === 2 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+              .map((cell, i) => fit(cell, widths[i]!, i === 2 ? 'right' : 'left'))
               .join('  ')
               .trimEnd(),
           );
