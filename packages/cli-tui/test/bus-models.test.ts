@@ -261,5 +261,13 @@ describe.skipIf(natsSkipReason !== undefined)('the bus: models in the object sto
     const lines = table.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^pair\s+latest\s+bytes\s+pushed \(UTC\)\s+by\s+kept$/);
     expect(lines[3]).toMatch(/^BBBUSDT_1m\s+v3\s+[\d,]+\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+\S+\s+v1 v2 v3$/);
+
+    // A model folder itself: its detectors' subfolders are its own, not folders skipped.
+    const itself = run(work, 'models', 'push', '--bus', server.url, '--model', 'model-a');
+    expect(itself.status, itself.stderr).toBe(0);
+    expect(
+      readdirSync(join(work, 'model-a'), { withFileTypes: true }).some((entry) => entry.isDirectory()),
+    ).toBe(true);
+    expect(itself.stderr).not.toContain('skipped');
   });
 });

@@ -281,11 +281,13 @@ export async function mismatchOf(pair: string, folder: string): Promise<string |
 
 /**
  * The folders under `root` that `modelFoldersOf` left out, each with why (in words): not named
- * SYMBOL_INTERVAL, or so named but not a model folder. None when `root` is itself a model folder.
+ * SYMBOL_INTERVAL, or so named but not a model folder. None when `root` is itself a model folder
+ * (`found` holds it: `modelFoldersOf`'s answer).
  */
 export async function skippedFolders(root: string, found: ReadonlyMap<string, string>): Promise<string[]> {
-  if (await core.readManifest(root).catch(() => undefined)) return [];
   const taken = new Set(found.values());
+  // `root` itself was found: it is a model folder, and its subfolders are its own.
+  if (taken.has(root)) return [];
   const skipped: string[] = [];
   for (const entry of await readdir(root, { withFileTypes: true }).catch(() => [])) {
     const folder = join(root, entry.name);
