@@ -24,6 +24,10 @@ export function renderFill(reporter: Reporter): (event: BinanceFillEvent) => voi
           reporter.line(
             `archive: ${progress.file} is not published (${count}); the REST API fills that span`,
           );
+        } else if (progress.status === 'waiting') {
+          reporter.line(
+            `archive: asking the REST API where the candles start, for ${progress.file}: ${progress.message ?? 'waiting'}`,
+          );
         } else {
           reporter.line(
             `archive: retrying ${progress.file}${progress.message ? `: ${progress.message}` : ''}`,

@@ -363,7 +363,11 @@ export interface QualityReport {
 export interface ArchiveFileProgress {
   /** File name, e.g. BTCUSDT-1h-2024-01.zip. */
   file: string;
-  status: 'loaded' | 'missing' | 'retrying';
+  /**
+   * `waiting`: before `file` is asked for, the REST request for where the pair's candles are
+   * (see `rest`) waits, for a rate limit or a retry; `message` says which and how long.
+   */
+  status: 'loaded' | 'missing' | 'retrying' | 'waiting';
   /** Files handled so far and planned in all. */
   files: number;
   filesTotal: number;
@@ -387,12 +391,26 @@ export interface DownloadArchiveOptions extends StoreIngestOptions {
   requestTimeoutMs?: number;
   /** Clock, for tests. Default Date.now. */
   now?: () => number;
+  /**
+   * How to ask the REST API where the pair's candles are (the settings of `fetchKlines`, same
+   * defaults): one request for the first candle at or after the first missing span (GET
+   * /api/v3/klines, limit 1, weight 2), and one after each monthly file the archive lacks, so
+   * the files of months and days the pair had no candles in (before it listed, while it was
+   * delisted) are never asked for. Default `{}` (the public REST host). false: no REST request;
+   * every planned file is asked for, one 404 per month and day before a late listing. A failed
+   * answer, or a symbol the REST API no longer knows (the archive keeps delisted pairs), walks
+   * the archive as with false.
+   */
+  rest?: BinanceRestOptions | false;
 }
 
 /** What `downloadArchive` did. */
 export interface DownloadArchiveResult {
   files: number;
-  /** Files the archive does not have (not yet published, or before the symbol listed). */
+  /**
+   * Files asked for that the archive does not have (not yet published; a month it lacks; with
+   * `rest: false`, also those before the symbol listed).
+   */
   missingFiles: string[];
   rows: number;
   /** Files whose timestamps were microseconds. */

@@ -31,6 +31,8 @@ let failNext: string[] = [];
 const trickle = new Set<string>();
 let server: Server;
 let baseUrl: string;
+/** The REST API, serving `klines` as BTCUSDT 1h: where the candles start is asked of it. */
+let exchange: FakeBinance;
 
 /** An archive CSV line: headerless, times in ms or µs, Binance's decimals. */
 function archiveLine(k: Kline, micro: boolean): string {
@@ -61,7 +63,8 @@ function publish(
 ): void {
   const csvName = name.replace(/\.zip$/, '.csv');
   const zip = zipFiles({ [csvName]: `${rows.map((k) => archiveLine(k, micro)).join('\n')}\n` });
-  const path = `/data/spot/${period}/klines/BTCUSDT/1h/${name}`;
+  const symbol = name.slice(0, name.indexOf('-'));
+  const path = `/data/spot/${period}/klines/${symbol}/1h/${name}`;
   files.set(path, zip);
   files.set(
     `${path}.CHECKSUM`,
@@ -101,8 +104,10 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  exchange = await new FakeBinance().serve('BTCUSDT', '1h', klines).start();
 });
 afterAll(async () => {
+  await exchange?.close();
   server?.closeAllConnections();
   await new Promise((resolve) => server?.close(resolve));
   await rm(directory, { recursive: true, force: true });
@@ -126,7 +131,7 @@ describe('planArchiveFiles', () => {
 describe('downloadArchive', () => {
   it('loads verified monthly (ms) and daily (µs) files, then REST fills only the remainder', async () => {
     const store = await KlineStore.open(join(directory, 'archive.duckdb'));
-    const rest = await new FakeBinance().serve('BTCUSDT', '1h', klines).start();
+    const rest = { baseUrl: exchange.url };
     try {
       const events: ArchiveFileProgress[] = [];
       failNext = ['/data/spot/monthly/klines/BTCUSDT/1h/BTCUSDT-1h-2024-12.zip'];
@@ -139,6 +144,7 @@ describe('downloadArchive', () => {
         now: () => NOW,
         retryBaseMs: 5,
         onProgress: (event) => events.push(event),
+        rest,
       });
       expect(result).toEqual({ files: 4, missingFiles: [], rows: 24 * 63, microsecondFiles: 2 });
       expect(events.map((e) => e.status)).toEqual(['loaded', 'retrying', 'loaded', 'loaded', 'loaded']);
@@ -154,7 +160,7 @@ describe('downloadArchive', () => {
         interval: '1h',
         since: START,
         store,
-        baseUrl: rest.url,
+        baseUrl: exchange.url,
         now: () => NOW,
       });
       expect(filled.ranges).toEqual([{ start: Date.UTC(2025, 0, 3), end: NOW }]);
@@ -170,11 +176,11 @@ describe('downloadArchive', () => {
         store,
         baseUrl,
         now: () => NOW,
+        rest,
       });
       expect(again.files).toBe(0);
       expect(requested.length).toBe(before);
     } finally {
-      await rest.close();
       await store.close();
     }
   });
@@ -191,12 +197,102 @@ describe('downloadArchive', () => {
         store,
         baseUrl,
         now: () => Date.UTC(2025, 1, 2),
+        rest: { baseUrl: exchange.url },
       });
       expect(result.missingFiles).toEqual(['BTCUSDT-1h-2025-01.zip']);
       expect(result.files).toBe(2);
       expect(await store.klines('BTCUSDT', '1h')).toEqual(
         between(Date.UTC(2025, 0, 1), Date.UTC(2025, 0, 3)),
       );
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('asks the REST API where a relisted pair resumes, and takes a month the archive lacks from its days', async () => {
+    // Traded in January and February 2023, delisted from March to June, relisted in July. The
+    // archive lacks February's monthly file (its days are there) and has nothing for March-June.
+    const FEBRUARY = Date.UTC(2023, 1, 1);
+    const MARCH = Date.UTC(2023, 2, 1);
+    const JULY = Date.UTC(2023, 6, 1);
+    const AUGUST = Date.UTC(2023, 7, 1);
+    const early = generateSampleMarket({ count: 59 * 24, start: Date.UTC(2023, 0, 1), seed: 10 }).klines;
+    const late = generateSampleMarket({ count: 31 * 24, start: JULY, seed: 11 }).klines;
+    const series = [...early, ...late];
+    const inSeries = (start: number, end: number) =>
+      series.filter((k) => k.openTime >= start && k.openTime < end);
+    publish('RELISTUSDT-1h-2023-01.zip', 'monthly', inSeries(Date.UTC(2023, 0, 1), FEBRUARY), false);
+    for (let day = FEBRUARY; day < MARCH; day += DAY) {
+      const name = `RELISTUSDT-1h-${new Date(day).toISOString().slice(0, 10)}.zip`;
+      publish(name, 'daily', inSeries(day, day + DAY), false);
+    }
+    publish('RELISTUSDT-1h-2023-07.zip', 'monthly', inSeries(JULY, AUGUST), false);
+    exchange.serve('RELISTUSDT', '1h', series);
+    const store = await KlineStore.open(':memory:');
+    try {
+      const restBefore = exchange.requests;
+      const archiveBefore = requested.length;
+      const result = await downloadArchive({
+        symbol: 'RELISTUSDT',
+        interval: '1h',
+        since: Date.UTC(2023, 0, 1),
+        until: AUGUST,
+        store,
+        baseUrl,
+        now: () => NOW,
+        rest: { baseUrl: exchange.url },
+      });
+      expect(result).toEqual({
+        files: 30,
+        missingFiles: ['RELISTUSDT-1h-2023-02.zip', 'RELISTUSDT-1h-2023-03.zip'],
+        rows: series.length,
+        microsecondFiles: 0,
+      });
+      expect(await store.klines('RELISTUSDT', '1h')).toEqual(series);
+      // Where the candles start (January), and where they resume after February and March.
+      expect(exchange.requests - restBefore).toBe(3);
+      const asked = requested.slice(archiveBefore).filter((path) => !path.endsWith('.CHECKSUM'));
+      expect(asked).toHaveLength(1 + 1 + 28 + 1 + 1);
+      expect(asked.filter((path) => /2023-0[456]|2023-03-/.test(path))).toEqual([]);
+      // The months skipped are not recorded as empty: the REST fetch proves them.
+      expect(
+        await store.missingRanges('RELISTUSDT', '1h', { start: Date.UTC(2023, 0, 1), end: AUGUST }),
+      ).toEqual([{ start: MARCH, end: JULY }]);
+    } finally {
+      exchange.forget('RELISTUSDT', '1h');
+      await store.close();
+    }
+  });
+
+  it('walks the archive when the REST API does not know the pair (the archive keeps delisted pairs)', async () => {
+    const january = generateSampleMarket({ count: 31 * 24, start: Date.UTC(2023, 0, 1), seed: 12 }).klines;
+    publish('GONEUSDT-1h-2023-01.zip', 'monthly', january, false);
+    exchange.inject({ type: '500' });
+    const store = await KlineStore.open(':memory:');
+    try {
+      const before = exchange.requests;
+      const events: ArchiveFileProgress[] = [];
+      const result = await downloadArchive({
+        symbol: 'GONEUSDT',
+        interval: '1h',
+        since: Date.UTC(2023, 0, 1),
+        until: Date.UTC(2023, 1, 3),
+        store,
+        baseUrl,
+        now: () => NOW,
+        rest: { baseUrl: exchange.url, retryBaseMs: 5 },
+        onProgress: (event) => events.push(event),
+      });
+      expect(await store.klines('GONEUSDT', '1h')).toEqual(january);
+      // The 500's retry is reported before the first file; the -1121 after it ends the asking.
+      expect(events[0]).toMatchObject({ file: 'GONEUSDT-1h-2023-01.zip', status: 'waiting' });
+      expect(events[0]!.message).toMatch(/Binance answered HTTP 500; retry 1 of 5/);
+      expect(exchange.requests - before).toBe(2);
+      expect(result.missingFiles).toEqual([
+        'GONEUSDT-1h-2023-02.zip',
+        'GONEUSDT-1h-2023-02-01.zip',
+        'GONEUSDT-1h-2023-02-02.zip',
+      ]);
     } finally {
       await store.close();
     }
@@ -216,6 +312,8 @@ describe('downloadArchive', () => {
         now: () => NOW,
         maxRetries: 1,
         retryBaseMs: 5,
+        // Not the exchange's candles: no REST request, every planned file is asked for.
+        rest: false,
       }).catch((caught) => caught);
       expect(isDataError(error) && error.code).toBe('CHECKSUM_MISMATCH');
       expect(error.message).toMatch(
@@ -242,6 +340,7 @@ describe('downloadArchive', () => {
         store,
         baseUrl,
         now: () => NOW,
+        rest: false,
       });
       expect(result.rows).toBe(19 * 24);
       expect(await store.coverage('BTCUSDT', '1h')).toEqual([
@@ -269,6 +368,7 @@ describe('downloadArchive', () => {
         baseUrl,
         now: () => NOW,
         giveUpAfterMs: 300,
+        rest: false,
       }).catch((caught) => caught);
       expect(isDataError(error) && error.code).toBe('TIMEOUT');
       expect(error.message).toMatch(

@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type BinanceFillEvent,
   binanceSource,
+  downloadArchive,
+  fetchKlines,
   generateSampleMarket,
   isDataError,
   type Kline,
@@ -26,6 +28,19 @@ let klines: Kline[];
 let klineRequests = 0;
 const fast = { retryBaseMs: 5, retryMaxMs: 40, requestTimeoutMs: 2_000 };
 
+/** Publishes `rows` as an archive file of `exchange`, as data.binance.vision packs it, with its sha256. */
+function publishArchive(exchange: FakeBinance, path: string, rows: Kline[]): void {
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  const zip = zipFiles({
+    [name.replace(/\.zip$/, '.csv')]: `${rows.map((k) => toBinanceArray(k).join(',')).join('\n')}\n`,
+  });
+  exchange.archiveFiles.set(path, zip);
+  exchange.archiveFiles.set(
+    `${path}.CHECKSUM`,
+    Buffer.from(`${createHash('sha256').update(zip).digest('hex')}  ${name}\n`),
+  );
+}
+
 beforeAll(async () => {
   directory = await mkdtemp(join(tmpdir(), 'binance-source-'));
   klines = generateSampleMarket({ count: 1500, start: START, seed: 5 }).klines;
@@ -33,16 +48,11 @@ beforeAll(async () => {
   server.onRequest = (url) => {
     if (url.pathname === '/api/v3/klines') klineRequests++;
   };
-  // January's monthly file, as data.binance.vision packs it: a headerless CSV in a zip, with its sha256.
-  const january = klines.filter((k) => k.openTime < FEBRUARY);
-  const zip = zipFiles({
-    'BTCUSDT-1h-2024-01.csv': `${january.map((k) => toBinanceArray(k).join(',')).join('\n')}\n`,
-  });
-  const path = '/data/spot/monthly/klines/BTCUSDT/1h/BTCUSDT-1h-2024-01.zip';
-  server.archiveFiles.set(path, zip);
-  server.archiveFiles.set(
-    `${path}.CHECKSUM`,
-    Buffer.from(`${createHash('sha256').update(zip).digest('hex')}  BTCUSDT-1h-2024-01.zip\n`),
+  // January's monthly file: a headerless CSV in a zip.
+  publishArchive(
+    server,
+    '/data/spot/monthly/klines/BTCUSDT/1h/BTCUSDT-1h-2024-01.zip',
+    klines.filter((k) => k.openTime < FEBRUARY),
   );
 });
 afterAll(async () => {
@@ -126,6 +136,66 @@ describe('binanceSource', () => {
         '/data/spot/monthly/klines/BTCUSDT/1h/BTCUSDT-1h-2024-01.zip',
       );
     });
+  });
+
+  it('with archive, a pair listed long after since costs a handful of requests, not one per month and day before it', async () => {
+    // Listed 2024-03-15 10:00, fetched since 2022-01-01: 26 months (790 days) before it had no candle.
+    const listed = Date.UTC(2024, 2, 15, 10);
+    const may = Date.UTC(2024, 4, 1);
+    const since = Date.UTC(2022, 0, 1);
+    const late = generateSampleMarket({ count: (may - listed) / HOUR, start: listed, seed: 6 }).klines;
+    const exchange = await new FakeBinance().serve('NEWUSDT', '1h', late).start();
+    const monthly = (month: string) => `/data/spot/monthly/klines/NEWUSDT/1h/NEWUSDT-1h-${month}.zip`;
+    publishArchive(
+      exchange,
+      monthly('2024-03'),
+      late.filter((k) => k.openTime < Date.UTC(2024, 3, 1)),
+    );
+    publishArchive(
+      exchange,
+      monthly('2024-04'),
+      late.filter((k) => k.openTime >= Date.UTC(2024, 3, 1)),
+    );
+    const rest = { baseUrl: exchange.url, ...fast };
+    try {
+      await withStore('late-listing', async (store) => {
+        const source = binanceSource(store, rest, { archive: { baseUrl: exchange.url, retryBaseMs: 5 } });
+        const result = await source.fill({ symbol: 'NEWUSDT', interval: '1h', start: since, end: may });
+        expect(result.archive).toEqual({
+          files: 2,
+          missingFiles: [],
+          rows: late.length,
+          microsecondFiles: 0,
+        });
+        // One request for where the candles start, the two files and their checksums, then the
+        // REST fetch: the exchange's clock and one page proving the span before the listing empty.
+        expect(exchange.archiveRequests).toEqual([
+          monthly('2024-03'),
+          `${monthly('2024-03')}.CHECKSUM`,
+          monthly('2024-04'),
+          `${monthly('2024-04')}.CHECKSUM`,
+        ]);
+        expect(exchange.requests).toBe(7);
+
+        // The candles and the spans proven empty are the same as when every planned file is asked
+        // for (rest: false), which costs a 404 for each of those months and days.
+        const walked = await withStore('late-listing-walked', async (blind) => {
+          const range = { symbol: 'NEWUSDT', interval: '1h', since, until: may, store: blind } as const;
+          await downloadArchive({ ...range, baseUrl: exchange.url, retryBaseMs: 5, rest: false });
+          await fetchKlines({ ...range, ...rest });
+          return {
+            klines: await blind.klines('NEWUSDT', '1h'),
+            coverage: await blind.coverage('NEWUSDT', '1h'),
+          };
+        });
+        expect(exchange.archiveRequests.length).toBeGreaterThan(800);
+        expect(walked.klines).toEqual(late);
+        expect(await store.klines('NEWUSDT', '1h')).toEqual(walked.klines);
+        expect(await store.coverage('NEWUSDT', '1h')).toEqual(walked.coverage);
+      });
+    } finally {
+      await exchange.close();
+    }
   });
 
   it('fills and reads since/until when the request names no range, and refuses a fill with no start', async () => {

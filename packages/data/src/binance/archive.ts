@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import yauzl from 'yauzl';
 import type {
   ArchiveFileProgress,
+  BinanceRestOptions,
   DownloadArchiveOptions,
   DownloadArchiveResult,
   Interval,
@@ -15,6 +16,7 @@ import { DataError, isDataError } from '../errors.js';
 import { assertInterval, nextOpenTime } from '../intervals.js';
 import { assertInteger, assertPositiveNumber, assertSymbol, assertTimestamp } from '../validate.js';
 import { startGiveUp } from './give-up.js';
+import { type KlinePager, openKlinePager, resolveRestOptions } from './rest-pager.js';
 
 /** Binance's public data archive. */
 export const DEFAULT_ARCHIVE_BASE_URL = 'https://data.binance.vision';
@@ -96,6 +98,8 @@ export function planArchiveFiles(
  * `.CHECKSUM` (sha256) before use, parsed (milliseconds, or microseconds as from 2025-01-01) and
  * written in one transaction per file, with the file's span recorded as answered. Files the
  * archive lacks (not yet published) are listed; `fetchKlines` fills the remainder over REST.
+ * Files of spans the pair has no candles in (before it listed, while it was delisted) are not
+ * asked for: the REST API says where its candles start (see `rest`).
  */
 export async function downloadArchive(options: DownloadArchiveOptions): Promise<DownloadArchiveResult> {
   const symbol = assertSymbol('symbol', options.symbol);
@@ -164,7 +168,33 @@ async function loadFiles(
       rows: result.rows,
       ...extra,
     });
+  /** The file the REST request for where the candles are is made for (its waits name it). */
+  let asking: ArchiveFile | undefined;
+  const firstCandle =
+    options.rest === false
+      ? undefined
+      : firstCandleFinder(options.rest ?? {}, symbol, interval, signal, (message) => {
+          if (asking) report(asking, 'waiting', { message });
+        });
+  /**
+   * The open time of the pair's first candle at or after `time`, or undefined when unknown. A
+   * pair listed long after `since` would otherwise cost one 404 per month and day before it.
+   */
+  const candlesFrom = async (time: number, before: ArchiveFile) => {
+    asking = before;
+    return firstCandle ? await firstCandle(time) : undefined;
+  };
+  /** Drops the planned files from `index` on that end by `time`: the pair has no candle in them. */
+  const skipFilesBefore = (index: number, time: number) => {
+    let end = index;
+    while (end < files.length && files[end]!.end <= time) end++;
+    files.splice(index, end - index);
+  };
 
+  if (files.length > 0) {
+    const first = await candlesFrom(Math.max(files[0]!.start, since), files[0]!);
+    if (first !== undefined) skipFilesBefore(0, first);
+  }
   for (let index = 0; index < files.length; index++) {
     const file = files[index]!;
     let attempt = 0;
@@ -175,12 +205,21 @@ async function loadFiles(
         const zip = await get(`${baseUrl}/${file.path}`, requestTimeoutMs, signal);
         if (zip === undefined) {
           handled++;
-          if (file.period === 'monthly' && interval !== '1M') {
-            // Monthly files appear some days into the next month; until then the days are there.
-            const today = Math.floor(now() / DAY_MS) * DAY_MS;
-            const from = Math.max(file.start, Math.floor(since / DAY_MS) * DAY_MS);
-            for (let day = from; day < Math.min(file.end, until, today); day += DAY_MS) {
-              files.splice(index + 1 + (day - from) / DAY_MS, 0, fileFor(symbol, interval, 'daily', day));
+          if (file.period === 'monthly') {
+            // A month the archive lacks: not published yet, a hole in the archive, or one the pair
+            // did not trade in (delisted, or not yet relisted). Where its candles resume says which.
+            const resumes = await candlesFrom(Math.max(file.start, since), file);
+            if (resumes !== undefined) skipFilesBefore(index + 1, resumes);
+            if (interval !== '1M' && (resumes === undefined || resumes < file.end)) {
+              // Monthly files appear some days into the next month; until then the days are there.
+              const today = Math.floor(now() / DAY_MS) * DAY_MS;
+              const from = Math.max(
+                file.start,
+                Math.floor(Math.max(since, resumes ?? since) / DAY_MS) * DAY_MS,
+              );
+              for (let day = from; day < Math.min(file.end, until, today); day += DAY_MS) {
+                files.splice(index + 1 + (day - from) / DAY_MS, 0, fileFor(symbol, interval, 'daily', day));
+              }
             }
           }
           result.missingFiles.push(file.name);
@@ -255,6 +294,50 @@ async function loadFiles(
   }
   if (result.files > 0) await store.compactCoverage(symbol, interval);
   return result;
+}
+
+/**
+ * Asks the REST API for the open time of the pair's first candle at or after a time (one GET
+ * /api/v3/klines, limit 1, weight 2, with the package's retries and rate-limit waits; `onWait`
+ * hears each wait). Undefined when the answer tells nothing: no candle (not listed yet, halted, or
+ * a server answering short), a symbol the REST API does not know (the archive keeps delisted
+ * pairs' files) or a failed request; after a failure it asks no more. One answer serves every
+ * time from the one asked up to the candle it names. Only a cancel (ABORTED) is thrown.
+ */
+function firstCandleFinder(
+  rest: BinanceRestOptions,
+  symbol: string,
+  interval: Interval,
+  signal: AbortSignal,
+  onWait: (message: string) => void,
+): (time: number) => Promise<number | undefined> {
+  // Only the candle's open time is used, never whether it is still forming: no exchange clock.
+  const opts = resolveRestOptions({ ...rest, signal, now: rest.now ?? Date.now });
+  let pager: Promise<KlinePager> | undefined;
+  let known: { from: number; first: number } | undefined;
+  let failed = false;
+  return async (time) => {
+    if (known && known.from <= time && time <= known.first) return known.first;
+    if (failed) return undefined;
+    try {
+      pager ??= openKlinePager(
+        opts,
+        symbol,
+        interval,
+        { requests: 0, retries: 0, rateLimitWaits: 0 },
+        (_ms, _reason, message) => onWait(message),
+        'Loaded files are stored; run again to resume.',
+      );
+      const [first] = await (await pager).requestPage(time, undefined, 1);
+      if (first === undefined) return undefined;
+      known = { from: time, first: first.openTime };
+      return first.openTime;
+    } catch (error) {
+      if (isDataError(error) && error.code === 'ABORTED') throw error;
+      failed = true;
+      return undefined;
+    }
+  };
 }
 
 /** Waits `ms`, or rejects with ABORTED as soon as `signal` aborts. */

@@ -92,6 +92,8 @@ export function binanceSource(
           ...settings,
           ...range,
           ...remaining(),
+          // The REST host the fill asks next says where the pair's candles start.
+          rest,
           onProgress: (progress) => emit({ type: 'archive-file', progress }),
         }),
       );
