@@ -288,6 +288,42 @@ describe('CSV export: one atomic write that replaces only its own files', () => 
     expect(await writeKlinesCsv(path, klines.slice(0, 10), { overwrite: true })).toBe(10);
   });
 
+  it('compares a file or an export out of open-time order whole, with the same verdicts', async () => {
+    const folder = await mkdtemp(join(directory, 'unordered-'));
+    const path = join(folder, 'BTCUSDT_1h.csv');
+    // Written newest first, with a candle twice: still its own export, replaced by a sorted superset.
+    await writeKlinesCsv(path, [...klines.slice(0, 100).reverse(), klines[5]!]);
+    expect(await writeKlinesCsv(path, klines.slice(0, 120))).toBe(120);
+    // Sorted on disk, handed over out of order.
+    const shuffled = [...klines.slice(60, 150), ...klines.slice(0, 60)];
+    expect(await writeKlinesCsv(path, shuffled)).toBe(150);
+    const before = await readFile(path, 'utf8');
+    const lacking = shuffled.filter((k) => k.openTime !== klines[70]!.openTime);
+    await expect(writeKlinesCsv(path, lacking)).rejects.toThrow(
+      new RegExp(`holds 1 candle .*opens ${formatCsvTime(klines[70]!.openTime)}`),
+    );
+    await writeKlinesCsv(join(folder, 'reversed.csv'), klines.slice(0, 150).reverse());
+    const changed = klines.slice(0, 150).map((k, i) => (i === 3 ? { ...k, volume: k.volume + 1 } : k));
+    await expect(writeKlinesCsv(join(folder, 'reversed.csv'), changed)).rejects.toThrow(
+      new RegExp(`holds 1 candle .*opens ${formatCsvTime(klines[3]!.openTime)}`),
+    );
+    expect(await readFile(path, 'utf8')).toBe(before);
+    expect(await partials(folder)).toEqual([]);
+  });
+
+  it('refuses to replace its own layout with a line it cannot read back, wherever the line is', async () => {
+    const folder = await mkdtemp(join(directory, 'unreadable-'));
+    const path = join(folder, 'BTCUSDT_1h.csv');
+    await writeKlinesCsv(path, klines.slice(0, 100));
+    const damaged = (await readFile(path, 'utf8')).replace(/\n[^\n]*\n$/, '\nnot,a,candle\n');
+    await writeFile(path, damaged);
+    const error = await writeKlinesCsv(path, klines).catch((e: unknown) => e);
+    expect(isDataError(error) && error.code).toBe('TARGET_NOT_OURS');
+    expect(String(error)).toMatch(/cannot be read back as klines \(.*line 101/);
+    expect(await readFile(path, 'utf8')).toBe(damaged);
+    expect(await partials(folder)).toEqual([]);
+  });
+
   it('refuses a symbolic link in place of the file, and leaves the link and its file', async () => {
     const folder = await mkdtemp(join(directory, 'link-'));
     const real = join(folder, 'real.csv');
