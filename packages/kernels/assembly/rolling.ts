@@ -6,7 +6,9 @@
 // max(window, 1024) steps, and whenever cancellation would cost accuracy (the centred sum of squares falling
 // far below the largest squared deviation seen since the last recomputation). That keeps the
 // sample standard deviation within ~1e-12 relative of a two-pass computation, even for prices near
-// 1e5 whose variance is tiny.
+// 1e5 whose variance is tiny. A window holding an infinity, or a value whose square passes the f64
+// range (|x| above about 1e154), gives what IEEE arithmetic gives (infinite or NaN); the windows
+// after it are exact again.
 
 export const KIND_SUM: i32 = 0;
 export const KIND_MEAN: i32 = 1;
@@ -74,19 +76,23 @@ export function rollingMoments(
         inverseLessOne = 1 / f64(count - 1);
       }
       centred = sum2 - sum1 * sum1 * inverse;
-      if (count > 0 && centred < maxSquare * 1e-4) recompute = true;
+      // Written so that NaN recomputes too: an infinity, or a square past the f64 range, leaves
+      // the sums NaN or infinite, and only a recomputation clears them once it has left the window.
+      if (count > 0 && !(centred >= maxSquare * 1e-4)) recompute = true;
     }
     if (recompute) {
       recompute = false;
       sinceRecompute = 0;
       const start = max<i32>(i - window + 1, 0);
-      // K: the newest observation, else the first one in the window.
-      if (!Number.isNaN(x)) {
+      // K: the newest finite observation, else the first one in the window, else 0 (an infinite
+      // K would make every other value's deviation infinite, and its own NaN).
+      shift = 0;
+      if (Number.isFinite(x)) {
         shift = x;
       } else {
         for (let j = start; j <= i; j++) {
           const v = at(input, j);
-          if (!Number.isNaN(v)) {
+          if (Number.isFinite(v)) {
             shift = v;
             break;
           }
@@ -328,8 +334,9 @@ export function rollingMomentsDense(
       sum2 = f64x2.add(sum2, f64x2.sub(d2, f64x2.mul(e, e)));
       maxSquare = f64x2.max(maxSquare, d2);
       centred = f64x2.sub(sum2, f64x2.mul(f64x2.mul(sum1, sum1), inverse));
-      // Cancellation in either lane: recompute both at this step.
-      if (v128.any_true(f64x2.lt(centred, f64x2.mul(maxSquare, floor)))) break;
+      // Cancellation in either lane, or a square past the f64 range (NaN or infinite sums, which
+      // only a recomputation clears once the value has left the window): recompute both here.
+      if (!i64x2.all_true(f64x2.ge(centred, f64x2.mul(maxSquare, floor)))) break;
     }
   }
   return v128.any_true(bad) ? 1 : 0;
