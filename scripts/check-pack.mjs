@@ -83,6 +83,18 @@ function tarballProblems(pkg) {
       `its exports still carry the ${SOURCE_CONDITION} condition (pointing at src/, not shipped)`,
     );
   }
+  // The README's relative links (docs/…, examples/…) must reach files the tarball ships: in
+  // node_modules, or an unpacked tarball, nothing else is beside it.
+  const readme = shipped.has(join(root, 'README.md')) ? readFileSync(join(root, 'README.md'), 'utf8') : '';
+  const linked = new Set(Array.from(readme.matchAll(/\]\(([^)\s#]+)(?:#[^)]*)?\)/g), (match) => match[1]));
+  for (const target of linked) {
+    if (/^[a-z][a-z0-9+.-]*:/i.test(target)) continue; // https:, mailto:
+    if (!shipped.has(resolve(root, target))) {
+      problems.push(
+        `its README links ${target}, which is not in the tarball (add it to "files", or link it in full)`,
+      );
+    }
+  }
   for (const file of files) {
     const path = join(root, file);
     if (file.endsWith('.map')) {

@@ -174,6 +174,24 @@ export {
   type PipelineManifest,
   readManifest,
 } from './model-manifest.js';
+// The charts' Vega-Lite specs and their offline renderer (README section 4, "Charts").
+export {
+  agreementSpec,
+  type ChartDetector,
+  type ChartOptions,
+  chartSubject,
+  type LabelBand,
+  type LossHistory,
+  labelBandLayers,
+  lossSpec,
+  priceAnomaliesSpec,
+  renderChartPng,
+  renderChartSvg,
+  scoresSpec,
+  timeEncoding,
+  usesLogPrice,
+  type VegaLiteSpec,
+} from './outputs/charts.js';
 export {
   type EvaluationChartDetector,
   type EvaluationChartInput,

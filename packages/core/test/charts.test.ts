@@ -1,15 +1,16 @@
 import { describe, expect, it } from 'vitest';
+// The package's entry: the README presents these as the core's chart API.
 import {
   agreementSpec,
   type ChartDetector,
   chartSubject,
-  downsampleIndices,
   lossSpec,
   priceAnomaliesSpec,
   renderChartPng,
   renderChartSvg,
   scoresSpec,
-} from '../src/outputs/charts.js';
+} from '../src/index.js';
+import { downsampleIndices } from '../src/outputs/charts.js';
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const HOUR = 3_600_000;
