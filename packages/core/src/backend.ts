@@ -1,8 +1,20 @@
 import { CoreError } from './errors.js';
 import { loadTensorFlow } from './tf/tensorflow.js';
+import { assertOneOf } from './validate.js';
+
+/** The backend preferences accepted, in the order `auto` tries them after itself. */
+export const BACKEND_PREFERENCES = Object.freeze(['auto', 'node', 'wasm', 'cpu'] as const);
 
 /** Which TensorFlow.js backend to train on. `auto` takes the fastest one that loads. */
-export type BackendPreference = 'auto' | 'node' | 'wasm' | 'cpu';
+export type BackendPreference = (typeof BACKEND_PREFERENCES)[number];
+
+/**
+ * Refuses anything but a `BackendPreference`: a typo or another case ('gpu', 'WASM') would
+ * otherwise fall through to the plain JavaScript backend, 2-4 times slower, without a word.
+ */
+export function assertBackendPreference(name: string, value: unknown): BackendPreference {
+  return assertOneOf(name, value, BACKEND_PREFERENCES);
+}
 
 export interface BackendInfo {
   /** The preference asked for. */
@@ -48,7 +60,7 @@ let current: BackendInfo | undefined;
  * Loads TensorFlow.js first if nothing has yet.
  */
 export async function selectBackend(requested: BackendPreference = 'auto'): Promise<BackendInfo> {
-  current = await choose(requested);
+  current = await choose(assertBackendPreference('backend', requested));
   return current;
 }
 

@@ -5,6 +5,7 @@ import {
   DenseAutoencoder,
   isCoreError,
   type Matrix,
+  runPipeline,
   selectBackend,
 } from '../src/index.js';
 import { createRandom } from '../src/tf/random.js';
@@ -27,6 +28,36 @@ describe('selectBackend', () => {
     const error = await selectBackend('node').catch((caught: unknown) => caught);
     expect(isCoreError(error) && error.code).toBe('BACKEND_UNAVAILABLE');
     expect((error as Error).message).toMatch(/"wasm" backend/);
+  });
+
+  it('refuses any other preference, naming the accepted ones, and keeps the backend in use', async () => {
+    await selectBackend('wasm');
+    for (const value of ['gpu', 'WASM', '', null]) {
+      const error = await selectBackend(value as never).catch((caught: unknown) => caught);
+      expect(isCoreError(error) && error.code).toBe('INVALID_ARGUMENT');
+      expect((error as Error).message).toBe(
+        `backend must be one of "auto", "node", "wasm", "cpu", got ${value === null ? 'null' : JSON.stringify(value)}.`,
+      );
+    }
+    expect(tf.getBackend()).toBe('wasm');
+  });
+
+  it('is refused by the pipeline where it enters, before any candle loads', async () => {
+    const source = {
+      describe: () => 'a source the check comes before',
+      load: () => Promise.reject(new Error('loaded candles before checking the backend')),
+    };
+    for (const backend of ['gpu', '']) {
+      const error = await runPipeline({
+        source,
+        symbol: 'BTCUSDT',
+        interval: '1h',
+        outDir: '/nonexistent/never-written',
+        backend: backend as never,
+      }).catch((caught: unknown) => caught);
+      expect(isCoreError(error) && error.code).toBe('INVALID_ARGUMENT');
+      expect((error as Error).message).toMatch(/^backend must be one of "auto", "node", "wasm", "cpu"/);
+    }
   });
 
   it('trains both autoencoders on the cpu backend too, deterministically, close to wasm', async () => {

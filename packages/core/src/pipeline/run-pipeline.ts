@@ -17,7 +17,7 @@ import {
   type SplitName,
   type TrainedOn,
 } from '../api.js';
-import type { BackendPreference } from '../backend.js';
+import { assertBackendPreference, type BackendPreference } from '../backend.js';
 import { resolvePipelineConfig } from '../config.js';
 import { CoreError } from '../errors.js';
 import { computeFeatures, sliceFeatureTable, warmupRowsFor } from '../features.js';
@@ -81,6 +81,7 @@ function assertRunOptions(
     interval?: unknown;
     outDir?: unknown;
     modelDir?: unknown;
+    backend?: unknown;
   },
   required: { outDir: boolean; modelDir: boolean; symbol: boolean },
 ): void {
@@ -116,6 +117,8 @@ function assertRunOptions(
       throw new CoreError('INVALID_ARGUMENT', `${key} must be a folder path, got ${describeValue(value)}.`);
     }
   }
+  // Here rather than when the first autoencoder starts: after the candles loaded, or in a thread.
+  if (options.backend !== undefined) assertBackendPreference('backend', options.backend);
 }
 
 async function loadCandles(
