@@ -1,3 +1,4 @@
+import type * as TF from '@tensorflow/tfjs-core';
 import { CoreError } from './errors.js';
 import { loadTensorFlow } from './tf/tensorflow.js';
 import { assertOneOf } from './validate.js';
@@ -118,6 +119,24 @@ async function choose(requested: BackendPreference): Promise<BackendInfo> {
   await import('@tensorflow/tfjs-backend-cpu');
   await tf.setBackend('cpu');
   await tf.ready();
+  writeFirstTensorQuietly(tf);
   const why = reasons.length > 0 ? ` (faster backends unavailable: ${reasons.join('; ')})` : '';
   return { requested, name: 'cpu', description: `tfjs cpu backend, plain JavaScript${why}` };
+}
+
+/**
+ * The cpu backend prints a banner to stderr on its first tensor ("Hi, looks like you are running
+ * TensorFlow.js in Node.js..."), and the core never prints. TensorFlow.js's PROD flag silences
+ * its warnings (in tfjs 4.22 it guards nothing else: no kernel or NaN check); it is set only
+ * around that first tensor, so a caller's own TensorFlow.js keeps its warnings.
+ */
+function writeFirstTensorQuietly(tf: typeof TF): void {
+  const env = tf.env();
+  const prod = env.getBool('PROD');
+  env.set('PROD', true);
+  try {
+    tf.tensor1d([0]).dispose();
+  } finally {
+    env.set('PROD', prod);
+  }
 }
