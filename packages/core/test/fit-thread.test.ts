@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
+import type { Worker } from 'node:worker_threads';
 import { sampleSource } from '@crypto-anomaly/data';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { FeatureTable, PipelineEvent } from '../src/api.js';
 import { selectBackend } from '../src/backend.js';
 import { resolvePipelineConfig } from '../src/config.js';
@@ -8,6 +9,28 @@ import { AttentionAutoencoder, attentionScoring } from '../src/detectors/attenti
 import { computeFeatures } from '../src/features.js';
 import { type FitResult, fitPipeline } from '../src/pipeline/fit.js';
 import { Run } from '../src/pipeline/run.js';
+
+/** The training threads started, each with its exit code once it has ended; a hook on each start. */
+const trainingThreads = vi.hoisted(() => [] as { exitCode?: number }[]);
+const threadHooks = vi.hoisted(() => ({ started: undefined as (() => void) | undefined }));
+vi.mock('../src/worker-thread.js', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('../src/worker-thread.js')>();
+  return {
+    ...actual,
+    startWorker: (module: string, from: string, data: object): Worker => {
+      const thread = actual.startWorker(module, from, data);
+      if (module === './fit-thread-main') {
+        const seen: { exitCode?: number } = {};
+        trainingThreads.push(seen);
+        thread.on('exit', (code) => {
+          seen.exitCode = code;
+        });
+        threadHooks.started?.();
+      }
+      return thread;
+    },
+  };
+});
 
 // A small attention model and a short history: the point is the thread, not the model.
 const config = resolvePipelineConfig(
@@ -78,6 +101,7 @@ describe('fitting the attention autoencoder in a worker thread', () => {
   }, 120_000);
 
   it('stops the thread when the run is aborted, with the abort reason', async () => {
+    trainingThreads.length = 0;
     const controller = new AbortController();
     const events: PipelineEvent[] = [];
     const outcome = fit(true, events, controller.signal).then(
@@ -95,6 +119,28 @@ describe('fitting the attention autoencoder in a worker thread', () => {
     }, 5);
     expect(await outcome).toBe(reason);
     clearInterval(started);
+    // The thread had ended when the run rejected, by itself at its next batch (exit code 0): not
+    // by the 2 s fallback's terminate() (exit code 1), nor after the run, keeping the process up.
+    expect(trainingThreads).toEqual([{ exitCode: 0 }]);
+  }, 120_000);
+
+  it('ends a thread still loading TensorFlow.js at once when the run is aborted', async () => {
+    trainingThreads.length = 0;
+    const controller = new AbortController();
+    const reason = new Error('stopped by the test');
+    threadHooks.started = () => setImmediate(() => controller.abort(reason));
+    try {
+      const outcome = await fit(true, [], controller.signal).then(
+        () => 'finished',
+        (error: unknown) => error,
+      );
+      expect(outcome).toBe(reason);
+      // Ended (terminated: it could not hear a request to stop before TensorFlow.js had loaded)
+      // before the run rejected, not 2 s later.
+      expect(trainingThreads).toEqual([{ exitCode: expect.any(Number) }]);
+    } finally {
+      threadHooks.started = undefined;
+    }
   }, 120_000);
 });
 

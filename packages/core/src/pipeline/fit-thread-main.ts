@@ -15,7 +15,8 @@ function rowsOf(X: Matrix, start: number, end: number): Matrix {
 /**
  * The body of a detector's training thread (started by `fitInThread`): fits the detector on the
  * rows it was handed with its own TensorFlow.js backend, posts its events as they come, then the
- * scores and contributions of every row, then the folder it saved the model in.
+ * scores and contributions of every row, then the folder it saved the model in. The thread then
+ * ends by itself, stopped or not: the port it listens on no longer keeps it alive.
  */
 export async function run(): Promise<void> {
   const port = parentPort!;
@@ -34,6 +35,8 @@ export async function run(): Promise<void> {
       onEvent: (event) => post({ type: 'event', event }),
       signal: controller.signal,
     });
+    // Stopped as training ended: scoring every row and saving would hold the stopped run up.
+    controller.signal.throwIfAborted();
     const { scores, contributions } = await detector.scoresWithContributions!(scaled);
     const dir = await mkdtemp(join(tmpdir(), `crypto-anomaly-${request.name}-`));
     await detector.save(dir);
@@ -50,5 +53,7 @@ export async function run(): Promise<void> {
       message: caught.message,
       ...(isCoreError(error) ? { code: error.code } : {}),
     });
+  } finally {
+    port.unref();
   }
 }

@@ -42,7 +42,11 @@ function threadError(reply: Extract<FitThreadReply, { type: 'failed' }>): Error 
  * second core while this thread fits the others. Its events are re-emitted here as they come; the
  * thread scores every row, saves the model to a temporary folder, and the model is loaded back from
  * it (then removed). Same seed and backend, same weights and scores as fitting here (tested). On
- * `signal` the thread is asked to stop at its next batch, and ended 2 s later if it has not.
+ * `signal` a thread that is training is asked to stop: it does at its next batch and ends by
+ * itself (it is terminated 2 s later if it has not); one still loading TensorFlow.js, which could
+ * not hear the request before it has loaded and has nothing to lose, is terminated at once. The
+ * promise settles once the thread has ended, so nothing of it outlives the run: with the abort
+ * reason, or with the detector when the thread had sent it before it saw the request.
  */
 export async function fitInThread(
   request: FitThreadRequest,
@@ -53,30 +57,46 @@ export async function fitInThread(
   const thread = startWorker('./fit-thread-main', import.meta.url, request);
   const fitted = await new Promise<Extract<FitThreadReply, { type: 'fitted' }>>((resolve, reject) => {
     let settled = false;
+    /** Set on abort: the thread's last reply, kept until it has ended. */
+    let stopping: { reply?: FitThreadReply } | undefined;
     const settle = (done: () => void) => {
       if (settled) return;
       settled = true;
       signal?.removeEventListener('abort', onAbort);
       done();
     };
+    /** The thread has sent something: it has loaded TensorFlow.js and is training (or past it). */
+    let heard = false;
     const onAbort = () => {
+      stopping = {};
+      if (!heard) {
+        void thread.terminate();
+        return;
+      }
       thread.postMessage({ type: 'stop' });
       setTimeout(() => void thread.terminate(), 2_000).unref();
-      settle(() => reject(signal!.reason));
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     thread.on('message', (reply: FitThreadReply) => {
+      heard = true;
       if (reply.type === 'event') options.onEvent?.(reply.event);
+      else if (stopping) stopping.reply = reply;
       else if (reply.type === 'fitted') settle(() => resolve(reply));
       else {
         settle(() => reject(threadError(reply)));
       }
     });
     thread.on('error', (error) => settle(() => reject(error)));
+    // Every message the thread posted comes before its 'exit'.
     thread.on('exit', (code) =>
-      settle(() =>
-        reject(new Error(`the ${request.name} training thread ended (exit code ${code}) before it finished`)),
-      ),
+      settle(() => {
+        if (stopping?.reply?.type === 'fitted') resolve(stopping.reply);
+        else if (stopping) reject(signal!.reason);
+        else
+          reject(
+            new Error(`the ${request.name} training thread ended (exit code ${code}) before it finished`),
+          );
+      }),
     );
   });
   void thread.terminate();
