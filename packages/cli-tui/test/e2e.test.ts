@@ -190,6 +190,27 @@ describe('crypto-anomaly train and detect (non-TTY)', () => {
     expect(JSON.parse(readFileSync(join(work, 'detected-eth', 'summary.json'), 'utf8')).symbol).toBe(
       'ETHUSDT',
     );
+    // Said once: the engine's warning of the same mismatch is not repeated in the progress lines.
+    expect(`${eth.stdout}${eth.stderr}`.match(/trained on SAMPLE, not ETHUSDT/g)).toHaveLength(1);
+
+    // Another interval too (the engine refuses it unless asked): used with a warning.
+    const fourHours = join(work, 'SAMPLE-4h.csv');
+    await writeKlinesCsv(fourHours, sampleSource({ count: 300 }).market({ interval: '4h' }).klines);
+    const slower = cli(
+      'detect',
+      '--model',
+      model,
+      '--input',
+      fourHours,
+      '--out',
+      join(work, 'detected-4h'),
+      '--no-charts',
+    );
+    expect(slower.status, slower.stderr).toBe(0);
+    expect(slower.stderr).toMatch(/warning: the model was trained on 1h candles, not 4h/);
+    const summary = JSON.parse(readFileSync(join(work, 'detected-4h', 'summary.json'), 'utf8'));
+    expect(summary.interval).toBe('4h');
+    expect(summary.rows).toMatchObject({ train: 0, validation: 0 });
   });
 });
 

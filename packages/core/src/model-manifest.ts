@@ -385,3 +385,31 @@ export function modelMismatchWarnings(
   }
   return warnings;
 }
+
+/** Whether candles of `use` are those a model was trained on: the same symbol (any case) and interval. */
+export function isTrainedOn(
+  model: { trainedOn: Pick<TrainedOn, 'symbol' | 'interval'> },
+  use: { symbol: string; interval: string },
+): boolean {
+  const { symbol, interval } = model.trainedOn;
+  return use.symbol.toUpperCase() === symbol.toUpperCase() && use.interval === interval;
+}
+
+/**
+ * Refuses to score candles of another interval than a model's unless the caller allows it: its
+ * windows count candles of its own interval (24 of them are a day of 1h candles, 24 minutes of 1m
+ * ones) and its thresholds were fitted to them, which misjudges more than another symbol does.
+ */
+export function assertModelInterval(
+  model: { trainedOn: Pick<TrainedOn, 'symbol' | 'interval'> },
+  use: { symbol: string; interval: string; allowOtherInterval?: boolean | undefined },
+): void {
+  const { symbol, interval } = model.trainedOn;
+  if (use.interval === interval || use.allowOtherInterval === true) return;
+  throw new CoreError(
+    'MODEL_MISMATCH',
+    `The model was trained on ${symbol} ${interval} candles, not ${use.interval}: its feature windows count ` +
+      `${interval} candles and its thresholds were fitted to them, so it would misjudge ${use.symbol} ${use.interval} candles. ` +
+      `Train one on ${use.symbol} ${use.interval} (trainPipeline), or pass allowOtherInterval: true to score them anyway, with a warning.`,
+  );
+}

@@ -84,9 +84,8 @@ the candles come from the store, or from the bundled sample for a model trained 
         settings.kind === 'csv' && settings.input ? data.parseKlineFileName(settings.input) : {};
       const symbol = settings.symbol ?? fromFile.symbol ?? manifest.trainedOn.symbol;
       const interval: Interval = settings.interval ?? fromFile.interval ?? manifest.trainedOn.interval;
-      for (const warning of core.TrainedPipeline.mismatchWarnings(manifest, { symbol, interval })) {
-        context.err(`warning: ${warning}`);
-      }
+      const warnings = core.TrainedPipeline.mismatchWarnings(manifest, { symbol, interval });
+      for (const warning of warnings) context.err(`warning: ${warning}`);
       if (
         manifest.trainedOn.symbol.toUpperCase() !== symbol.toUpperCase() ||
         manifest.trainedOn.interval !== interval
@@ -104,9 +103,17 @@ the candles come from the store, or from the bundled sample for a model trained 
         return withEngineInput(command, config, reporter, source, async (input) => {
           const result = await core.detectWithPipeline({
             ...input,
+            // The engine warns of the mismatch as well: said once, above, before the dashboard.
+            onEvent: (event) => {
+              if (!(event.type === 'log' && event.level === 'warn' && warnings.includes(event.message))) {
+                input.onEvent(event);
+              }
+            },
             modelDir,
             symbol,
             interval,
+            // Another interval is used with the warning above, as --help says.
+            allowOtherInterval: true,
             outDir,
             ...(backend ? { backend } : {}),
             charts,

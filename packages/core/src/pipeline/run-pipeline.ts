@@ -21,7 +21,7 @@ import { assertBackendPreference, type BackendPreference } from '../backend.js';
 import { resolvePipelineConfig } from '../config.js';
 import { CoreError } from '../errors.js';
 import { computeFeatures, sliceFeatureTable, warmupRowsFor } from '../features.js';
-import { readManifest } from '../model-manifest.js';
+import { assertModelInterval, isTrainedOn, modelMismatchWarnings, readManifest } from '../model-manifest.js';
 import { ChartPool } from '../outputs/chart-pool.js';
 import { splitLabels } from '../preprocess.js';
 import { describeValue } from '../validate.js';
@@ -63,6 +63,12 @@ export interface DetectOptions {
   symbol?: string;
   /** Default: the interval the model was trained on. */
   interval?: Interval;
+  /**
+   * Score candles of another interval than the model's `trainedOn`. Default false: refused
+   * (MODEL_MISMATCH), since the model's windows count candles of its own interval and its
+   * thresholds were fitted to them. Another symbol is scored with a warning either way.
+   */
+  allowOtherInterval?: boolean;
   since?: number;
   until?: number;
   outDir: string;
@@ -302,21 +308,27 @@ async function runWalkForwardPipeline(
 /**
  * Scores a source's candles with a saved pipeline (no training) and writes the same outputs as
  * `runPipeline`. Rows inside the model's training period keep their split label; later rows are
- * `test`.
+ * `test`, and so is every row of another symbol or interval than the model's `trainedOn`. Another
+ * symbol is scored with a `warn` log event; another interval is refused unless
+ * `allowOtherInterval` (then with a `warn` log event).
  */
 export async function detectWithPipeline(options: DetectOptions): Promise<PipelineResult> {
   assertRunOptions(options, { outDir: true, modelDir: true, symbol: false });
   await prepareFolders('detect', options.outDir, options.modelDir);
   const run = new Run(options.onEvent, options.signal);
   const manifest = await readManifest(options.modelDir);
+  const symbol = options.symbol ?? manifest.trainedOn.symbol;
+  const interval = options.interval ?? manifest.trainedOn.interval;
+  assertModelInterval(manifest, { symbol, interval, allowOtherInterval: options.allowOtherInterval });
+  for (const message of modelMismatchWarnings(manifest, { symbol, interval })) {
+    run.emit({ type: 'log', level: 'warn', message });
+  }
   // The user's backend before the model loads: its autoencoders load into the backend in use.
   if (manifest.detectors.some(({ name }) => name !== 'isolation-forest')) {
     await run.ensureBackend(options.backend);
   }
   const pipeline = await TrainedPipeline.load(options.modelDir);
   try {
-    const symbol = options.symbol ?? pipeline.trainedOn.symbol;
-    const interval = options.interval ?? pipeline.trainedOn.interval;
     // From `since`: the candles before it that the features and the attention window read are
     // loaded too, so the first row scored is the first candle at or after `since`.
     const lead = warmupRowsFor(pipeline.config.features) + pipeline.contextRows;
@@ -370,7 +382,10 @@ export async function detectWithPipeline(options: DetectOptions): Promise<Pipeli
           );
     const table = sliceFeatureTable(all.table, first, all.table.matrix.rows);
     const scored = scoredFrom(all, first);
-    const splits = labelsByTime(table.times, pipeline.trainedOn);
+    // Other candles than the model's are all new to it, whatever their times.
+    const splits = isTrainedOn(pipeline, { symbol, interval })
+      ? labelsByTime(table.times, pipeline.trainedOn)
+      : new Array<SplitName>(table.times.length).fill('test');
     // As a run does, each detector's flags and top rows before the outputs are written.
     for (const detector of [...scored.detectors, scored.consensus]) {
       run.emit(scoredEvent(table, splits, detector, pipeline.config.topFeatures));
