@@ -214,6 +214,28 @@ describe('crypto-anomaly watch through the binary (replay, non-TTY)', () => {
     expect(ethScored.length).toBeGreaterThan(400);
   });
 
+  it('--model-for-all scores candles of another interval with the model given, and warns', async () => {
+    const fourHours = generateSampleMarket({ symbol: 'ETHUSDT', interval: '4h', count: 300, seed: 13 });
+    await writeKlinesCsv(join(work, 'ETHUSDT-4h.csv'), fourHours.klines);
+    const result = cli(
+      'watch',
+      '--replay',
+      'ETHUSDT-4h.csv',
+      '--model',
+      'models/BTCUSDT_1h',
+      '--model-for-all',
+      '--store',
+      'four-hours.duckdb',
+      '--json',
+    );
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(
+      /warning: ETHUSDT 4h is scored with the model trained on BTCUSDT 1h \(--model-for-all\): its windows count 1h candles/,
+    );
+    const scored = await scoredOpenTimes('four-hours.duckdb', 'ETHUSDT');
+    expect(scored.at(-1)).toBe(fourHours.klines.at(-1)!.openTime);
+  });
+
   it('--thresholds fitted: the stored alerts are what detect flags on the same candles with the same model', async () => {
     const watched = cli(
       'watch',

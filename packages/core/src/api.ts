@@ -667,7 +667,15 @@ export interface SpotOptions {
 /** Options of a `StreamScorer` (one per symbol). */
 export interface StreamScorerOptions {
   symbol: string;
+  /** One of the data package's `INTERVALS`, the model's own unless `allowOtherInterval`. */
   interval: Interval;
+  /**
+   * Score candles of another interval than the model's `trainedOn`. Default false: refused
+   * (MODEL_MISMATCH), since the model's windows count candles of its own interval and its
+   * thresholds were fitted to them. Another symbol is accepted (its thresholds were fitted to
+   * another market: `TrainedPipeline.mismatchWarnings` words it).
+   */
+  allowOtherInterval: boolean;
   /** Threshold of every detector (and of the consensus with `adaptiveConsensus`). Default `dspot`. */
   thresholds: ThresholdKind;
   /** Candles of the return-volatility and volume-median multiples. Default 30. */

@@ -410,6 +410,6 @@ export function assertModelInterval(
     'MODEL_MISMATCH',
     `The model was trained on ${symbol} ${interval} candles, not ${use.interval}: its feature windows count ` +
       `${interval} candles and its thresholds were fitted to them, so it would misjudge ${use.symbol} ${use.interval} candles. ` +
-      `Train one on ${use.symbol} ${use.interval} (trainPipeline), or pass allowOtherInterval: true to score them anyway, with a warning.`,
+      `Train one on ${use.symbol} ${use.interval} (trainPipeline), or pass allowOtherInterval: true to score them anyway.`,
   );
 }

@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSampleMarket, type Kline, sampleSource } from '@crypto-anomaly/data';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CandleScore, type PipelineConfigInput, TrainedPipeline, trainPipeline } from '../src/index.js';
+import {
+  type CandleScore,
+  isCoreError,
+  type PipelineConfigInput,
+  TrainedPipeline,
+  trainPipeline,
+} from '../src/index.js';
 import { alertsOf, StreamScorer, scoreMany } from '../src/streaming/stream-scorer.js';
 
 // Small and quick, as in pipeline.test.ts: the wasm backend, few trees and epochs.
@@ -67,6 +73,28 @@ describe('StreamScorer', () => {
     expect(
       new StreamScorer(pipeline, { symbol: 'X', interval: '1h', contextWindow: 100 }).historyNeeded,
     ).toBe(101);
+  });
+
+  it("refuses an unknown interval, and another than the model's unless allowOtherInterval", () => {
+    const refusal = (options: object) => {
+      try {
+        new StreamScorer(pipeline, { symbol: 'BTCUSDT', interval: '1h', ...options });
+      } catch (error) {
+        return isCoreError(error) ? `${error.code} ${error.message}` : error;
+      }
+      return 'accepted';
+    };
+    for (const interval of ['7m', '1H', '', undefined]) {
+      expect(refusal({ interval })).toMatch(/^INVALID_ARGUMENT interval must be one of 1s, 1m, 3m, .*, got /);
+    }
+    expect(refusal({ symbol: '' })).toMatch(/^INVALID_ARGUMENT symbol must be a non-empty string/);
+    // The model's windows count hours: minutes would be misjudged.
+    expect(refusal({ interval: '1m' })).toMatch(
+      /^MODEL_MISMATCH The model was trained on BTCUSDT 1h candles, not 1m: .*allowOtherInterval: true/,
+    );
+    expect(refusal({ interval: '1m', allowOtherInterval: true })).toBe('accepted');
+    // Another market's thresholds are the caller's call (TrainedPipeline.mismatchWarnings words it).
+    expect(refusal({ symbol: 'ETHUSDT' })).toBe('accepted');
   });
 
   it('scores each candle as pipeline.scoreKlines scores it over the same history, every detector and the consensus', async () => {

@@ -205,6 +205,8 @@ async function work(settings: WorkerSettings, context: CommandContext, signal: A
         symbol: market.symbol,
         interval: market.interval,
         thresholds: settings.thresholds,
+        // A model of another interval was warned of where it was chosen (models push, --model-for-all).
+        allowOtherInterval: true,
       });
       const subject = klineSubject(market.interval, market.symbol);
       const scored = await lastScored(bus, market);
@@ -293,6 +295,7 @@ async function work(settings: WorkerSettings, context: CommandContext, signal: A
             symbol: market.symbol,
             interval: market.interval,
             thresholds: settings.thresholds,
+            allowOtherInterval: true,
           });
           const last = entry.scorer.lastOpenTime;
           const warm =

@@ -282,9 +282,15 @@ async function watch(settings: WatchSettings, context: CommandContext, controlle
           pipeline = core.TrainedPipeline.load(folder, settings.backend ? { backend: settings.backend } : {});
           pipelines.set(folder, pipeline);
         }
+        // planModels refused a folder of another interval and warned of --model-for-all's.
         scorers.set(
           symbol,
-          new core.StreamScorer(await pipeline, { symbol, interval, thresholds: settings.thresholds }),
+          new core.StreamScorer(await pipeline, {
+            symbol,
+            interval,
+            thresholds: settings.thresholds,
+            allowOtherInterval: true,
+          }),
         );
       } catch (error) {
         display.event({

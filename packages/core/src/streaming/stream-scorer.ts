@@ -1,4 +1,4 @@
-import type { Interval, Kline } from '@crypto-anomaly/data';
+import { INTERVALS, type Interval, isInterval, type Kline } from '@crypto-anomaly/data';
 import type {
   Alert,
   CandleScore,
@@ -13,6 +13,7 @@ import { AttentionAutoencoder } from '../detectors/attention-autoencoder.js';
 import { CoreError } from '../errors.js';
 import { featureNamesOf } from '../features.js';
 import { createMatrix } from '../matrix.js';
+import { assertModelInterval } from '../model-manifest.js';
 import { topContributors } from '../outputs/csv.js';
 import {
   consensusOf,
@@ -22,7 +23,7 @@ import {
   type TrainedPipeline,
 } from '../pipeline/trained-pipeline.js';
 import { percentileOf, type ScoreDistribution } from '../ranking.js';
-import { assertInteger } from '../validate.js';
+import { assertInteger, describeValue } from '../validate.js';
 import { IncrementalFeatures, RollingMoments } from './incremental-features.js';
 import { DEFAULT_SPOT_OPTIONS, Spot } from './spot.js';
 
@@ -32,6 +33,7 @@ export const DEFAULT_STREAM_SCORER_OPTIONS = Object.freeze({
   spot: Object.freeze({}) as Partial<SpotOptions>,
   consensusCalibration: 200,
   adaptiveConsensus: false,
+  allowOtherInterval: false,
 });
 
 /** A threshold that may move with the stream: the fitted one never does. */
@@ -183,6 +185,19 @@ export class StreamScorer {
         `thresholds must be fitted, spot or dspot, got ${JSON.stringify(resolved.thresholds)}.`,
       );
     }
+    if (!(typeof resolved.symbol === 'string' && resolved.symbol)) {
+      throw new CoreError(
+        'INVALID_ARGUMENT',
+        `symbol must be a non-empty string such as "BTCUSDT", got ${describeValue(resolved.symbol)}.`,
+      );
+    }
+    if (!isInterval(String(resolved.interval))) {
+      throw new CoreError(
+        'INVALID_ARGUMENT',
+        `interval must be one of ${INTERVALS.join(', ')}, got ${describeValue(resolved.interval)}.`,
+      );
+    }
+    assertModelInterval(pipeline, resolved);
     assertInteger('contextWindow', resolved.contextWindow, 2, 100_000);
     assertInteger('consensusCalibration', resolved.consensusCalibration, 10, 1_000_000);
     this.pipeline = pipeline;
