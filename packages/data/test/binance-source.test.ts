@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type BinanceFillEvent,
@@ -257,6 +260,53 @@ describe('binanceSource', () => {
       const stored = await store.count('BTCUSDT', '1h');
       expect(stored).toBeGreaterThanOrEqual(300);
       expect(stored).toBeLessThan(1500);
+    });
+  });
+});
+
+describe('binanceSource failures', () => {
+  /** A local HTTP server answering every request with `status` (a port nobody listens on for 0). */
+  async function answering(status: number): Promise<{ url: string; close(): Promise<void> }> {
+    const http: Server = createServer((_request, response) => {
+      response.writeHead(status, { 'content-type': 'application/json' });
+      response.end('{}');
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    const close = () => new Promise<void>((resolve) => http.close(() => resolve()));
+    if (status === 0) await close();
+    return { url, close: status === 0 ? async () => {} : close };
+  }
+
+  it("gives up with a small cause: the last failure's message, code and HTTP status, not axios' internals", async () => {
+    await withStore('unreachable', async (store) => {
+      for (const [status, cause] of [
+        [0, { code: 'ECONNREFUSED' }],
+        [500, { code: 'ERR_BAD_RESPONSE', status: 500 }],
+      ] as const) {
+        const exchange = await answering(status);
+        try {
+          const source = binanceSource(store, {
+            baseUrl: exchange.url,
+            ...fast,
+            maxRetries: 1,
+            now: () => UNTIL,
+          });
+          const error = await source
+            .load({ symbol: 'BTCUSDT', interval: '1h', start: START, end: START + 10 * HOUR })
+            .catch((caught: unknown) => caught);
+          expect(isDataError(error) && error.code).toBe('NETWORK');
+          const { cause: kept } = error as Error;
+          expect(kept).toBeInstanceOf(Error);
+          // Its own fields and nothing else: no request, socket, config nor response.
+          expect({ ...(kept as object) }).toEqual(cause);
+          expect((kept as Error).message).toMatch(status === 0 ? /ECONNREFUSED/ : /status code 500/);
+          // What an unhandled rejection prints: about 400 lines with the axios error.
+          expect(inspect(error).split('\n').length).toBeLessThan(60);
+        } finally {
+          await exchange.close();
+        }
+      }
     });
   });
 });

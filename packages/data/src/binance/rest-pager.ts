@@ -129,6 +129,23 @@ function classify(
 }
 
 /**
+ * What a give-up error keeps of the last failure: its message, its code (`ECONNREFUSED`,
+ * `ERR_BAD_RESPONSE`, ...) and HTTP status, in a plain Error. The axios error itself holds the
+ * request, its socket and config and the response: an unhandled rejection printed ~400 lines of
+ * them after the one-line message.
+ */
+function requestCause(error: unknown): unknown {
+  if (!(error instanceof Error) || isDataError(error)) return error;
+  const { code, response } = error as HttpFailure;
+  const cause = new Error(error.message) as Error & { code?: string; status?: number };
+  Object.defineProperty(cause, 'name', { value: error.name, configurable: true, writable: true });
+  if (error.stack !== undefined) cause.stack = error.stack;
+  if (typeof code === 'string') cause.code = code;
+  if (typeof response?.status === 'number') cause.status = response.status;
+  return cause;
+}
+
+/**
  * Local time corrected by the exchange's clock (GET /api/v3/time, weight 1), so a skewed local
  * clock does not store a forming candle as final. Falls back to the local clock if unanswered.
  */
@@ -342,7 +359,7 @@ export async function openRestSession(
           throw new DataError(
             failure.code,
             `${failure.message}; gave up after ${failures} attempts (${opts.maxRetries} retries) ${subject.context}. ${subject.kept}`,
-            { cause: error },
+            { cause: requestCause(error) },
           );
         }
         stats.retries++;
