@@ -12,7 +12,7 @@ import {
   type IsolationForestJSON,
   readForestJSON,
 } from './saved-forest.js';
-import { assertFinite, assertInteger, describe, toMatrix } from './validate.js';
+import { assertFinite, assertInteger, assertKnownKeys, describe, keysOf, toMatrix } from './validate.js';
 import { quantile } from './winsorize.js';
 
 const DEFAULTS: Readonly<IsolationForestOptions> = Object.freeze({
@@ -24,6 +24,9 @@ const DEFAULTS: Readonly<IsolationForestOptions> = Object.freeze({
   threads: availableParallelism(),
 });
 
+const OPTION_KEYS = Object.keys(DEFAULTS);
+const FIT_KEYS = keysOf<FitOptions & { shape?: [number, number] }>({ onProgress: true, shape: true });
+
 function validateOptions(options: Partial<IsolationForestOptions>): IsolationForestOptions {
   if (options == null || typeof options !== 'object') {
     throw new KernelError(
@@ -31,7 +34,10 @@ function validateOptions(options: Partial<IsolationForestOptions>): IsolationFor
       `IsolationForest options must be an object; got ${describe(options)}.`,
     );
   }
-  const o = { ...DEFAULTS, ...options };
+  assertKnownKeys('IsolationForest options', options, OPTION_KEYS);
+  // An option given as undefined takes its default, as one left out does.
+  const given = Object.entries(options).filter(([, value]) => value !== undefined);
+  const o: IsolationForestOptions = { ...DEFAULTS, ...Object.fromEntries(given) };
   assertInteger('nEstimators', o.nEstimators, 1, 1_000_000);
   if (o.maxSamples !== 'auto') assertInteger('maxSamples', o.maxSamples, 2, 2 ** 24);
   if (
@@ -82,6 +88,7 @@ export class IsolationForest {
 
   /** Builds the trees. X: number[][], a Matrix, or a row-major Float64Array with `shape`. */
   fit(X: Matrix | number[][] | Float64Array, options: FitOptions & { shape?: [number, number] } = {}): this {
+    assertKnownKeys('fit options', options, FIT_KEYS);
     const m = toMatrix(X, options.shape);
     assertFinite('X', m);
     const { nEstimators: trees, extensionLevel, seed } = this.options;
@@ -146,11 +153,15 @@ export class IsolationForest {
 
   /** Loads a forest saved by toJSON (or its JSON.stringify text); it scores identically. */
   static fromJSON(json: IsolationForestJSON | string, options: { threads?: number } = {}): IsolationForest {
+    assertKnownKeys('fromJSON options', options, ['threads']);
     const j = readForestJSON(json);
     let forest: IsolationForest;
     try {
+      // Only the options this version reads: a forest saved before unknown keys were refused may
+      // carry a misspelt one, which never changed the forest.
+      const saved = Object.entries(j.options ?? {}).filter(([key]) => OPTION_KEYS.includes(key));
       forest = new IsolationForest({
-        ...j.options,
+        ...Object.fromEntries(saved),
         ...(options.threads ? { threads: options.threads } : {}),
       });
       assertInteger('trees', j.trees, 1);
@@ -174,6 +185,7 @@ export class IsolationForest {
   }
 
   static fromBytes(bytes: Uint8Array, options: { threads?: number } = {}): IsolationForest {
+    assertKnownKeys('fromBytes options', options, ['threads']);
     return IsolationForest.fromJSON(forestBytesToJSON(bytes), options);
   }
 

@@ -1,6 +1,6 @@
 import type { EmaOptions, RollingOptions } from './api.js';
 import { KernelError } from './errors.js';
-import { assertInRange, assertInteger, assertSeries, describe } from './validate.js';
+import { assertInRange, assertInteger, assertKnownKeys, assertSeries, describe, keysOf } from './validate.js';
 import { readFloat64, sharedKernels, withHeap, writeFloat64 } from './wasm.js';
 
 const KIND_SUM = 0;
@@ -18,7 +18,11 @@ export const rollingTuning = {
   chunk: 1 << 16,
 };
 
-function windowArgs(values: unknown, window: unknown, options: RollingOptions | undefined) {
+const ROLLING_KEYS = keysOf<RollingOptions>({ minPeriods: true });
+const EMA_KEYS = keysOf<EmaOptions>({ span: true, alpha: true, adjust: true, minPeriods: true });
+
+function windowArgs(name: string, values: unknown, window: unknown, options: RollingOptions | undefined) {
+  assertKnownKeys(`${name} options`, options, ROLLING_KEYS);
   const series = assertSeries('values', values);
   const w = assertInteger('window', window, 1, 2 ** 31 - 1);
   const minPeriods = assertInteger('minPeriods', options?.minPeriods ?? w, 0, w);
@@ -26,12 +30,13 @@ function windowArgs(values: unknown, window: unknown, options: RollingOptions | 
 }
 
 function moments(
+  name: string,
   values: ArrayLike<number>,
   window: number,
   options: RollingOptions | undefined,
   kind: number,
 ) {
-  const { series, w, minPeriods } = windowArgs(values, window, options);
+  const { series, w, minPeriods } = windowArgs(name, values, window, options);
   const n = series.length;
   const first = new Float64Array(n);
   const second = kind === KIND_MEAN_STD ? new Float64Array(n) : undefined;
@@ -72,7 +77,7 @@ export function rollingSum(
   window: number,
   options?: RollingOptions,
 ): Float64Array {
-  return moments(values, window, options, KIND_SUM).first;
+  return moments('rollingSum', values, window, options, KIND_SUM).first;
 }
 
 /** Rolling mean (pandas `rolling(window, min_periods).mean()`). */
@@ -81,7 +86,7 @@ export function rollingMean(
   window: number,
   options?: RollingOptions,
 ): Float64Array {
-  return moments(values, window, options, KIND_MEAN).first;
+  return moments('rollingMean', values, window, options, KIND_MEAN).first;
 }
 
 /** Rolling sample standard deviation, ddof 1 (pandas `rolling(...).std()`); NaN below 2 observations. */
@@ -90,7 +95,7 @@ export function rollingStd(
   window: number,
   options?: RollingOptions,
 ): Float64Array {
-  return moments(values, window, options, KIND_STD).first;
+  return moments('rollingStd', values, window, options, KIND_STD).first;
 }
 
 /** Rolling mean and sample std in one pass over the data. */
@@ -99,7 +104,7 @@ export function rollingMeanStd(
   window: number,
   options?: RollingOptions,
 ): { mean: Float64Array; std: Float64Array } {
-  const { first, second } = moments(values, window, options, KIND_MEAN_STD);
+  const { first, second } = moments('rollingMeanStd', values, window, options, KIND_MEAN_STD);
   return { mean: first, std: second as Float64Array };
 }
 
@@ -112,16 +117,17 @@ export function rollingZScore(
   window: number,
   options?: RollingOptions,
 ): Float64Array {
-  return moments(values, window, options, KIND_ZSCORE).first;
+  return moments('rollingZScore', values, window, options, KIND_ZSCORE).first;
 }
 
 function extreme(
+  name: string,
   values: ArrayLike<number>,
   window: number,
   options: RollingOptions | undefined,
   isMax: number,
 ) {
-  const { series, w, minPeriods } = windowArgs(values, window, options);
+  const { series, w, minPeriods } = windowArgs(name, values, window, options);
   const n = series.length;
   return withHeap(sharedKernels(), (k) => {
     const input = writeFloat64(k, series);
@@ -138,7 +144,7 @@ export function rollingMin(
   window: number,
   options?: RollingOptions,
 ): Float64Array {
-  return extreme(values, window, options, 0);
+  return extreme('rollingMin', values, window, options, 0);
 }
 
 /** Rolling maximum (pandas `rolling(...).max()`), O(n) whatever the window. */
@@ -147,7 +153,7 @@ export function rollingMax(
   window: number,
   options?: RollingOptions,
 ): Float64Array {
-  return extreme(values, window, options, 1);
+  return extreme('rollingMax', values, window, options, 1);
 }
 
 /** alpha from `span` or `alpha` (exactly one), as pandas' ewm. */
@@ -158,6 +164,7 @@ export function emaAlpha(options: EmaOptions): number {
       `ema options must be an object with span or alpha; got ${describe(options)}.`,
     );
   }
+  assertKnownKeys('ema options', options, EMA_KEYS);
   const { span, alpha } = options;
   if ((span === undefined) === (alpha === undefined)) {
     throw new KernelError('INVALID_ARGUMENT', 'ema needs exactly one of span (>= 1) or alpha (in (0, 1]).');

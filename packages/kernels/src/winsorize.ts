@@ -1,9 +1,14 @@
 import type { KernelExports, Matrix, WinsorizeBounds, WinsorizeOptions } from './api.js';
 import { KernelError } from './errors.js';
-import { assertInRange, assertSeries, toMatrix } from './validate.js';
+import { assertInRange, assertKnownKeys, assertSeries, keysOf, toMatrix } from './validate.js';
 import { readFloat64, sharedKernels, withHeap, writeFloat64 } from './wasm.js';
 
 const DEFAULTS = Object.freeze({ lower: 0.01, upper: 0.99 });
+const OPTION_KEYS = keysOf<WinsorizeOptions & { shape?: [number, number] }>({
+  lower: true,
+  upper: true,
+  shape: true,
+});
 
 /**
  * Sizes of the streamed path, read on every call. Internal (not exported from the package): the
@@ -131,6 +136,7 @@ export function winsorizeBounds(
   X: Matrix | number[][] | Float64Array,
   options?: WinsorizeOptions & { shape?: [number, number] },
 ): WinsorizeBounds {
+  assertKnownKeys('winsorizeBounds options', options, OPTION_KEYS);
   const lowerQ = assertInRange('lower', options?.lower ?? DEFAULTS.lower, 0, 1);
   const upperQ = assertInRange('upper', options?.upper ?? DEFAULTS.upper, 0, 1);
   if (lowerQ > upperQ) {
@@ -177,6 +183,7 @@ export function winsorizeFit(
   X: Matrix | number[][] | Float64Array,
   options?: WinsorizeOptions & { shape?: [number, number] },
 ): { bounds: WinsorizeBounds; data: Matrix } {
+  assertKnownKeys('winsorizeFit options', options, OPTION_KEYS);
   const lowerQ = assertInRange('lower', options?.lower ?? DEFAULTS.lower, 0, 1);
   const upperQ = assertInRange('upper', options?.upper ?? DEFAULTS.upper, 0, 1);
   if (lowerQ > upperQ) {

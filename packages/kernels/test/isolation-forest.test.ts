@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { IsolationForest, isKernelError, type Matrix, threadPoolStatus } from '../src/index.js';
+import {
+  IsolationForest,
+  type IsolationForestOptions,
+  isKernelError,
+  type Matrix,
+  threadPoolStatus,
+} from '../src/index.js';
 import { buildForestReference, pathLengthSumsReference } from '../src/reference/isolation-forest.js';
 import { ReferenceRandom } from '../src/reference/random.js';
 import { instantiateKernels } from '../src/wasm.js';
@@ -236,6 +242,44 @@ describe('IsolationForest bad input', () => {
     } catch (e) {
       expect((e as Error).message).toMatch(/contamination.*\(0, 0\.5\].*2/);
     }
+  });
+
+  it('refuses an option it does not know, naming it and the known ones (closest first)', () => {
+    const messageOf = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return isKernelError(e) ? `${e.code} ${e.message}` : `other: ${(e as Error).message}`;
+      }
+      return 'none';
+    };
+    const opts = (o: object) => o as Partial<IsolationForestOptions>;
+    expect(messageOf(() => new IsolationForest(opts({ nEstimator: 10 })))).toBe(
+      'INVALID_ARGUMENT unknown key nEstimator in IsolationForest options (the keys there are ' +
+        'nEstimators, maxSamples, contamination, extensionLevel, seed, threads).',
+    );
+    expect(messageOf(() => new IsolationForest(opts({ contamnation: 0.1 })))).toMatch(
+      /^INVALID_ARGUMENT unknown key contamnation in IsolationForest options \(the keys there are contamination, nEstimators,/,
+    );
+    const X = randomMatrix(20, 2);
+    const f = new IsolationForest({ nEstimators: 5, threads: 1 });
+    expect(messageOf(() => f.fit(X, { onProgres: () => {} } as object))).toMatch(
+      /^INVALID_ARGUMENT unknown key onProgres in fit options \(the keys there are onProgress, shape\)/,
+    );
+    const saved = f.fit(X).toJSON();
+    expect(messageOf(() => IsolationForest.fromJSON(saved, { thread: 1 } as object))).toMatch(
+      /^INVALID_ARGUMENT unknown key thread in fromJSON options/,
+    );
+    expect(messageOf(() => IsolationForest.fromBytes(f.toBytes(), { thread: 1 } as object))).toMatch(
+      /unknown key thread in fromBytes options/,
+    );
+    // An option given as undefined is the default (spread settings), whatever its name.
+    const spread = new IsolationForest({ seed: undefined, nEstimator: undefined } as object);
+    expect(spread.options.seed).toBe(0);
+    expect(Object.keys(spread.options)).not.toContain('nEstimator');
+    // A forest saved with a misspelt option (kept in its options before) still loads.
+    const old = { ...saved, options: { ...saved.options, nEstimator: 10 } };
+    expect(IsolationForest.fromJSON(old).decisionFunction(X)).toEqual(f.decisionFunction(X));
   });
 
   it('reports progress from fit', () => {

@@ -361,4 +361,39 @@ describe('rolling statistics, known values', () => {
     expect(Array.from(rollingSum([1, 2, 3], 2))).toEqual([Number.NaN, 3, 5]);
     expect(rollingMean([], 3).length).toBe(0);
   });
+
+  it('refuses an option it does not know, naming it and the known ones', () => {
+    const messageOf = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return isKernelError(e) ? `${e.code} ${e.message}` : 'other';
+      }
+      return 'none';
+    };
+    const typo = { minPerods: 1 } as object;
+    expect(messageOf(() => rollingMean([1, 2, 3], 2, typo))).toBe(
+      'INVALID_ARGUMENT unknown key minPerods in rollingMean options (the keys there are minPeriods).',
+    );
+    for (const [name, f] of Object.entries({
+      rollingSum,
+      rollingStd,
+      rollingMeanStd,
+      rollingZScore,
+      rollingMin,
+      rollingMax,
+    })) {
+      expect(messageOf(() => f([1, 2, 3], 2, typo))).toContain(`unknown key minPerods in ${name} options`);
+    }
+    expect(messageOf(() => ema([1, 2, 3], { spn: 2 } as object))).toBe(
+      'INVALID_ARGUMENT unknown key spn in ema options (the keys there are span, alpha, adjust, minPeriods).',
+    );
+    expect(messageOf(() => rollingMean([1, 2, 3], 2, 1 as unknown as object))).toMatch(
+      /rollingMean options must be an object; got 1/,
+    );
+    // undefined values set nothing, whatever the key: spread settings pass.
+    expect(
+      Array.from(rollingMean([1, 2, 3], 2, { minPeriods: undefined, other: undefined } as object)),
+    ).toEqual([Number.NaN, 1.5, 2.5]);
+  });
 });

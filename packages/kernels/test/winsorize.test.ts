@@ -322,6 +322,18 @@ describe('winsorize', () => {
     expect(codeOf(() => quantile([1], 2))).toBe('INVALID_ARGUMENT');
     expect(codeOf(() => toMatrix(new Float64Array(4)))).toBe('SHAPE_MISMATCH');
     expect(quantile([1, 2, 3], 0.5)).toBe(2);
+    const typo = { low: 0.1 } as object;
+    for (const f of [winsorizeBounds, winsorizeFit]) {
+      let message = 'none';
+      try {
+        f([[1], [2]], typo);
+      } catch (e) {
+        message = isKernelError(e) ? `${e.code} ${e.message}` : 'other';
+      }
+      expect(message).toBe(
+        `INVALID_ARGUMENT unknown key low in ${f.name} options (the keys there are lower, upper, shape).`,
+      );
+    }
     // Plain arrays (e.g. bounds read back from JSON) are accepted.
     expect(Array.from(winsorize([[5], [-5]], { lower: [-1], upper: [1] }).data)).toEqual([1, -1]);
   });
