@@ -108,7 +108,23 @@ function isArrayLike(value: unknown): value is ArrayLike<number> {
   );
 }
 
-/** Checks a series argument (any array-like of numbers). */
+/**
+ * Refuses an element of a plain array (or array-like) that is not a number: copying into a
+ * Float64Array would turn "42" into 42 and null into 0 without a word. Typed arrays hold numbers.
+ */
+export function assertNumbers(name: string, values: ArrayLike<unknown>, missing = ''): void {
+  if (ArrayBuffer.isView(values)) return;
+  for (let i = 0; i < values.length; i++) {
+    if (typeof values[i] !== 'number') {
+      throw new KernelError(
+        'INVALID_ARGUMENT',
+        `${name}[${i}] is ${describe(values[i])}, not a number: pass numbers${missing}.`,
+      );
+    }
+  }
+}
+
+/** Checks a series argument (any array-like of numbers; NaN marks a missing value). */
 export function assertSeries(name: string, values: unknown): ArrayLike<number> {
   if (!isArrayLike(values)) {
     throw new KernelError(
@@ -116,6 +132,7 @@ export function assertSeries(name: string, values: unknown): ArrayLike<number> {
       `${name} must be an array or typed array of numbers; got ${describe(values)}.`,
     );
   }
+  assertNumbers(name, values, ' (NaN for a missing value)');
   return values;
 }
 
@@ -157,6 +174,7 @@ export function toMatrix(
           `${name} row ${r} has ${Array.isArray(row) ? row.length : describe(row)} values but row 0 has ${cols}: every row needs the same length.`,
         );
       }
+      assertNumbers(`${name}[${r}]`, row);
       data.set(row, r * cols);
     }
     return checkMatrix({ data, rows, cols }, name);

@@ -1,6 +1,6 @@
 import type { KernelExports, Matrix, WinsorizeBounds, WinsorizeOptions } from './api.js';
 import { KernelError } from './errors.js';
-import { assertInRange, assertKnownKeys, assertSeries, keysOf, toMatrix } from './validate.js';
+import { assertInRange, assertKnownKeys, assertNumbers, assertSeries, keysOf, toMatrix } from './validate.js';
 import { readFloat64, sharedKernels, withHeap, writeFloat64 } from './wasm.js';
 
 const DEFAULTS = Object.freeze({ lower: 0.01, upper: 0.99 });
@@ -157,6 +157,18 @@ export function winsorize(
       'FEATURE_COUNT_MISMATCH',
       `bounds must hold lower and upper arrays of ${m.cols} numbers (one per column of X), as winsorizeBounds returns; got ${bounds?.lower?.length ?? 'none'} and ${bounds?.upper?.length ?? 'none'}.`,
     );
+  }
+  assertNumbers('bounds.lower', bounds.lower);
+  assertNumbers('bounds.upper', bounds.upper);
+  for (let c = 0; c < m.cols; c++) {
+    // Clipping to a lower bound above the upper one gives the upper bound for every value.
+    // (NaN bounds, of a column that had no values, leave it as it is.)
+    if ((bounds.lower[c] as number) > (bounds.upper[c] as number)) {
+      throw new KernelError(
+        'INVALID_ARGUMENT',
+        `bounds.lower[${c}] (${bounds.lower[c]}) is above bounds.upper[${c}] (${bounds.upper[c]}): each column's lower bound must be <= its upper bound (winsorizeBounds gives such bounds).`,
+      );
+    }
   }
   if (m.cols === 1 && m.rows >= winsorizeTuning.streamMin) {
     const [lo, hi] = [bounds.lower[0] as number, bounds.upper[0] as number];

@@ -217,6 +217,17 @@ describe('IsolationForest bad input', () => {
       ),
     ).toBe('NON_FINITE_INPUT');
     expect(codeOf(() => new IsolationForest({ extensionLevel: 2 }).fit(X))).toBe('INVALID_ARGUMENT');
+    // Strings are refused, not coerced (a Float64Array copy would turn '1' into 1).
+    let strings = 'none';
+    try {
+      f.fit([
+        ['1', '2'],
+        ['3', '4'],
+      ] as unknown as number[][]);
+    } catch (e) {
+      strings = isKernelError(e) ? `${e.code} ${e.message}` : 'other';
+    }
+    expect(strings).toBe('INVALID_ARGUMENT X[0][0] is "1", not a number: pass numbers.');
     expect(f.isFitted).toBe(false);
     f.fit(X);
     const scores = f.decisionFunction(X);

@@ -362,6 +362,28 @@ describe('rolling statistics, known values', () => {
     expect(rollingMean([], 3).length).toBe(0);
   });
 
+  it('refuses a plain array holding something other than numbers, instead of coercing it', () => {
+    const messageOf = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return isKernelError(e) ? `${e.code} ${e.message}` : 'other';
+      }
+      return 'none';
+    };
+    const strings = ['1', '2', '3'] as unknown as number[];
+    expect(messageOf(() => rollingMean(strings, 2))).toBe(
+      'INVALID_ARGUMENT values[0] is "1", not a number: pass numbers (NaN for a missing value).',
+    );
+    expect(messageOf(() => rollingMax([1, null, 3] as unknown as number[], 2))).toMatch(
+      /values\[1\] is null/,
+    );
+    expect(messageOf(() => ema([1, '2'] as unknown as number[], { span: 2 }))).toMatch(/values\[1\] is "2"/);
+    // NaN is a number (a missing value); typed arrays are taken as they are.
+    expect(Array.from(rollingMean([1, Number.NaN, 3], 1))).toEqual([1, Number.NaN, 3]);
+    expect(Array.from(rollingMean(new Float32Array([1, 2, 3]), 2))).toEqual([Number.NaN, 1.5, 2.5]);
+  });
+
   it('refuses an option it does not know, naming it and the known ones', () => {
     const messageOf = (f: () => unknown) => {
       try {

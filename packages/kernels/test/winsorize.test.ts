@@ -334,6 +334,27 @@ describe('winsorize', () => {
         `INVALID_ARGUMENT unknown key low in ${f.name} options (the keys there are lower, upper, shape).`,
       );
     }
+    // Bounds the wrong way round would clip every value to the upper bound.
+    let crossed = 'none';
+    try {
+      winsorize(
+        [
+          [5, 6],
+          [7, 8],
+        ],
+        { lower: [1, 1], upper: [2, 0] },
+      );
+    } catch (e) {
+      crossed = isKernelError(e) ? `${e.code} ${e.message}` : 'other';
+    }
+    expect(crossed).toMatch(/^INVALID_ARGUMENT bounds.lower\[1\] \(1\) is above bounds.upper\[1\] \(0\)/);
+    expect(codeOf(() => winsorize([[1]], { lower: ['0'], upper: [2] } as never))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => quantile(['1', '2'] as never, 0.5))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => winsorizeBounds([['1'], ['2']] as never))).toBe('INVALID_ARGUMENT');
+    // NaN bounds (a column with no values) stay allowed and leave the column as it is.
+    expect(Array.from(winsorize([[Number.NaN]], { lower: [Number.NaN], upper: [Number.NaN] }).data)).toEqual([
+      Number.NaN,
+    ]);
     // Plain arrays (e.g. bounds read back from JSON) are accepted.
     expect(Array.from(winsorize([[5], [-5]], { lower: [-1], upper: [1] }).data)).toEqual([1, -1]);
   });
