@@ -1,10 +1,10 @@
 import type { Interval, Kline, KlineGap, QualityIssue, QualityReport } from './api.js';
 import { MICROSECOND_THRESHOLD, toMilliseconds } from './csv/layout.js';
-import { readKlinesCsvBatches } from './csv/read-csv.js';
+import { CSV_READ_KEYS, readKlinesCsvBatches } from './csv/read-csv.js';
 import { DataError } from './errors.js';
 import { assertInterval, INTERVALS, intervalToMilliseconds, nextOpenTime } from './intervals.js';
 import type { KlineStore } from './store/kline-store.js';
-import { assertSymbol } from './validate.js';
+import { assertKnownKeys, assertSymbol, keysOf, TIME_RANGE_KEYS } from './validate.js';
 
 /**
  * Analyses a sequence of candles as given (file order): gaps, duplicates, times out of order,
@@ -17,6 +17,7 @@ export function analyzeKlines(
   interval: Interval,
   options: { maxExamples?: number } = {},
 ): QualityReport {
+  assertKnownKeys('analyzeKlines options', options, ['maxExamples']);
   assertInterval(interval);
   const maxExamples = options.maxExamples ?? 20;
   const examples: QualityIssue[] = [];
@@ -132,6 +133,7 @@ export async function qualityReport(
   interval: Interval,
   range: { start?: number; end?: number } = {},
 ): Promise<QualityReport> {
+  assertKnownKeys('qualityReport range', range, TIME_RANGE_KEYS);
   assertSymbol('symbol', symbol);
   return analyzeKlines(await store.klines(symbol, interval, range), symbol, interval);
 }
@@ -143,6 +145,7 @@ export async function csvQualityReport(
   interval: Interval,
   options: { skipMalformed?: boolean; onSkippedLine?: (line: number, reason: string) => void } = {},
 ): Promise<QualityReport> {
+  assertKnownKeys('csvQualityReport options', options, CSV_READ_KEYS);
   const all: Kline[] = [];
   for await (const batch of readKlinesCsvBatches(path, { ...options, rawTimestamps: true })) {
     for (const kline of batch) all.push(kline);
@@ -180,6 +183,8 @@ export interface CandleQualityOptions extends Partial<CandleAcceptance> {
   lineOf?: (openTime: number) => number | undefined;
 }
 
+const CANDLE_QUALITY_KEYS = keysOf<CandleQualityOptions>({ allowGaps: true, source: true, lineOf: true });
+
 /** `2024-01-13 11:00 UTC` (seconds only when they are not zero). */
 function candleTime(time: number): string {
   const iso = new Date(time).toISOString();
@@ -209,6 +214,7 @@ export function candleQualityError(
   report: QualityReport,
   options: CandleQualityOptions = {},
 ): DataError | undefined {
+  assertKnownKeys('candleQualityError options', options, CANDLE_QUALITY_KEYS);
   if (report.rows === 0) return undefined;
   const where = options.source ? `${options.source}: ` : '';
   const at = (time: number) => {
@@ -311,6 +317,7 @@ export function assertCandleQuality(
   interval: Interval,
   options: CandleQualityOptions = {},
 ): QualityReport {
+  assertKnownKeys('assertCandleQuality options', options, CANDLE_QUALITY_KEYS);
   const report = analyzeKlines(klines, symbol, interval);
   const error = candleQualityError(report, options);
   if (error) throw error;

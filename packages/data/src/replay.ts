@@ -1,7 +1,16 @@
 import type { Interval, Kline, LiveCandle, ReplayOptions } from './api.js';
 import { DataError } from './errors.js';
 import { assertInterval } from './intervals.js';
-import { assertPositiveNumber, assertSymbol, assertTimestamp } from './validate.js';
+import { assertKnownKeys, assertPositiveNumber, assertSymbol, assertTimestamp, keysOf } from './validate.js';
+
+const REPLAY_KEYS = keysOf<ReplayOptions>({
+  symbols: true,
+  interval: true,
+  load: true,
+  speed: true,
+  resumeFrom: true,
+  signal: true,
+});
 
 /** At 'max' speed, a macrotask turn every this many candles, so timers and I/O still run. */
 const TURN_EVERY = 256;
@@ -77,6 +86,7 @@ function pause(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
  * `resumeFrom[symbol]` are skipped. Ends when every symbol's candles are out, or on `signal`.
  */
 export function replayKlines(options: ReplayOptions): AsyncIterableIterator<LiveCandle> {
+  assertKnownKeys('replayKlines options', options, REPLAY_KEYS);
   const interval = assertInterval(options.interval);
   if (!Array.isArray(options.symbols) || options.symbols.length === 0) {
     throw new DataError('INVALID_ARGUMENT', 'symbols must list at least one symbol, e.g. ["BTCUSDT"].');

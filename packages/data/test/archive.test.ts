@@ -385,6 +385,26 @@ describe('downloadArchive', () => {
     await expect(
       downloadArchive({ symbol: 'BTCUSDT', interval: '1h', since: NOW, until: NOW - HOUR, store, baseUrl }),
     ).rejects.toThrow(/is not before until/);
+    await expect(
+      downloadArchive({
+        symbol: 'BTCUSDT',
+        interval: '1h',
+        since: NOW - HOUR,
+        store,
+        baseUrl,
+        retries: 1,
+      } as never),
+    ).rejects.toThrow(/^unknown key retries in downloadArchive options \(the keys there are maxRetries, /);
+    await expect(
+      downloadArchive({
+        symbol: 'BTCUSDT',
+        interval: '1h',
+        since: NOW - HOUR,
+        store,
+        baseUrl,
+        rest: { url: 'x' },
+      } as never),
+    ).rejects.toThrow(/unknown key url in downloadArchive options.rest/);
     await store.close();
   });
 });

@@ -214,6 +214,19 @@ describe('binanceSource', () => {
       expect(isDataError(refusal) && refusal.code).toBe('INVALID_ARGUMENT');
       expect(String(refusal)).toMatch(/pass `since`/);
       expect(() => binanceSource(store, rest, { since: UNTIL, until: FEBRUARY })).toThrow(/swap them/);
+      // A misspelt setting, in any of the three objects, or in a request, is refused, not ignored.
+      expect(() => binanceSource(store, { ...rest, baseURL: server.url } as never)).toThrow(
+        /^unknown key baseURL in binanceSource rest settings \(the keys there are baseUrl, /,
+      );
+      expect(() => binanceSource(store, rest, { sine: FEBRUARY } as never)).toThrow(
+        /^unknown key sine in binanceSource options \(the keys there are since, /,
+      );
+      expect(() => binanceSource(store, rest, { archive: { baseURL: 'http://x' } } as never)).toThrow(
+        /unknown key baseURL in binanceSource options.archive/,
+      );
+      await expect(
+        bounded.load({ symbol: 'BTCUSDT', interval: '1h', strt: FEBRUARY } as never),
+      ).rejects.toThrow(/unknown key strt in the load request/);
     });
   });
 

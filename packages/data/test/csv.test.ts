@@ -141,6 +141,29 @@ describe('csvSource', () => {
     await expect(source.load({ symbol: 'ETHUSDT', interval: '1h' })).rejects.toThrow(/holds 1d candles/);
   });
 
+  it('refuses a misspelt option or request key instead of ignoring it', async () => {
+    const path = join(directory, 'BTCUSDT_1d.csv');
+    await writeFile(path, `${REAL_LINES.join('\n')}\n`);
+    // skipMalformd would have refused the file at its first bad line, the opposite of what was asked.
+    expect(() => csvSource(path, { skipMalformd: true } as never)).toThrow(
+      /^unknown key skipMalformd in csvSource options \(the keys there are skipMalformed, onSkippedLine, symbol, interval\)\.$/,
+    );
+    await expect(readKlinesCsv(path, { skipMalformd: true } as never)).rejects.toThrow(
+      /unknown key skipMalformd in readKlinesCsv options/,
+    );
+    const source = csvSource(path, { symbol: 'BTCUSDT', interval: '1d', skipMalformed: false });
+    await expect(source.load({ symbol: 'BTCUSDT', interval: '1d', strat: 0 } as never)).rejects.toThrow(
+      /unknown key strat in the load request/,
+    );
+    expect(await source.load({ symbol: 'BTCUSDT', interval: '1d' })).toHaveLength(3);
+    await expect(writeKlinesCsv(join(directory, 'out.csv'), [], { overwite: true } as never)).rejects.toThrow(
+      /^unknown key overwite in writeKlinesCsv options \(the keys there are overwrite\)\.$/,
+    );
+    await expect(writeLabelsCsv(join(directory, 'labels.csv'), [], { force: true } as never)).rejects.toThrow(
+      /unknown key force in writeLabelsCsv options/,
+    );
+  });
+
   it('refuses two lines with the same open time and different values, naming both lines', async () => {
     const path = join(directory, 'ETHUSDT_1d-conflict.csv');
     const changed = REAL_LINES[2]!.replace('4108.37000000,1199', '4108.38000000,1199');

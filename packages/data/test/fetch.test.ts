@@ -539,6 +539,24 @@ describe('fetchKlines deadlines', () => {
       expect(error.message).toMatch(/giveUpAfterMs must be greater than 0/);
     });
   });
+
+  it('refuses a misspelt option instead of fetching with its default', async () => {
+    await withStore('misspelt', async (store) => {
+      const error = await fetchKlines({
+        symbol: 'BTCUSDT',
+        interval: '1h',
+        since: START,
+        untill: START + 10 * HOUR,
+        store,
+        baseUrl: server.url,
+      } as never).catch((caught) => caught);
+      expect(isDataError(error) && error.code).toBe('INVALID_ARGUMENT');
+      expect(error.message).toMatch(
+        /^unknown key untill in fetchKlines options \(the keys there are until, symbol,/,
+      );
+      expect(await store.count('BTCUSDT', '1h')).toBe(0);
+    });
+  });
 });
 
 describe('fetchKlines records a span as empty only where the exchange proves it', () => {

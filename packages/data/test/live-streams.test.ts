@@ -554,5 +554,12 @@ describe('liveKlineStreams', () => {
     expect(() => open({ streamsPerConnection: 2000 })).toThrow(/streamsPerConnection/);
     expect(() => open({ silenceTimeoutMs: 0 })).toThrow(/silenceTimeoutMs/);
     expect(() => open({ rest: { baseUrl: 'ftp://x' } })).toThrow(/baseUrl must start with http/);
+    // A misspelt setting is refused, not replaced by its default.
+    expect(() => open({ silenceTimeoutMS: 5 } as never)).toThrow(
+      /^unknown key silenceTimeoutMS in liveKlineStreams options \(the keys there are silenceTimeoutMs, /,
+    );
+    expect(() => open({ rest: { baseURL: 'http://x' } } as never)).toThrow(
+      /^unknown key baseURL in liveKlineStreams options.rest \(the keys there are baseUrl, /,
+    );
   });
 });

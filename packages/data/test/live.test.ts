@@ -92,5 +92,12 @@ describe('liveKlines', () => {
       liveKlines({ symbol: 'BTCUSDT', interval: '1m', wsUrl: 'ws://x', backfill: { baseUrl: 'ftp://x' } }),
     ).toThrow(/baseUrl must start with http/);
     expect(() => liveKlines({ symbol: 'btc', interval: '1m' })).toThrow(/symbol must be/);
+    // liveKlineStreams' names are not liveKlines': symbols and rest are symbol and backfill here.
+    expect(() => liveKlines({ symbol: 'BTCUSDT', interval: '1m', rest: {} } as never)).toThrow(
+      /^unknown key rest in liveKlines options \(the keys there are .*, backfill\)\.$/,
+    );
+    expect(() =>
+      liveKlines({ symbol: 'BTCUSDT', interval: '1m', backfill: { pagesize: 10 } } as never),
+    ).toThrow(/unknown key pagesize in liveKlines options.backfill \(the keys there are pageSize, /);
   });
 });

@@ -263,4 +263,42 @@ describe('store quality, CSV import and export', () => {
       await store.close();
     }
   });
+
+  it('refuses a misspelt option instead of ignoring it', async () => {
+    const { klines } = generateSampleMarket({ count: 5 });
+    const path = join(directory, 'SOLUSDT_1h.csv');
+    await writeFile(path, klinesToCsv(klines));
+    const store = await KlineStore.open(':memory:');
+    try {
+      await expect(importCsv(store, path, { simbol: 'BTCUSDT' } as never)).rejects.toThrow(
+        /^unknown key simbol in importCsv options \(the keys there are symbol, skipMalformed,/,
+      );
+      expect(await importCsv(store, path, { batchSize: 2, onProgress: () => {} })).toMatchObject({ rows: 5 });
+      await expect(qualityReport(store, 'SOLUSDT', '1h', { strt: 0 } as never)).rejects.toThrow(
+        /unknown key strt in qualityReport range/,
+      );
+      await expect(
+        exportCsv(store, join(directory, 'x.csv'), 'SOLUSDT', '1h', { ned: 1 } as never),
+      ).rejects.toThrow(/unknown key ned in exportCsv range/);
+      await expect(
+        exportCsv(store, join(directory, 'x.csv'), 'SOLUSDT', '1h', {}, { overwrit: true } as never),
+      ).rejects.toThrow(/unknown key overwrit in exportCsv options/);
+      await expect(csvQualityReport(path, 'SOLUSDT', '1h', { skip: true } as never)).rejects.toThrow(
+        /unknown key skip in csvQualityReport options/,
+      );
+    } finally {
+      await store.close();
+    }
+    // allowGap would have refused the gaps it was meant to allow.
+    expect(() => assertCandleQuality(klines, 'SOLUSDT', '1h', { allowGap: true } as never)).toThrow(
+      /^unknown key allowGap in assertCandleQuality options \(the keys there are allowGaps, source, lineOf\)\.$/,
+    );
+    expect(() => analyzeKlines(klines, 'SOLUSDT', '1h', { examples: 1 } as never)).toThrow(
+      /unknown key examples in analyzeKlines options/,
+    );
+    const report = analyzeKlines(klines, 'SOLUSDT', '1h');
+    expect(() => candleQualityError(report, { sorce: 'x' } as never)).toThrow(
+      /unknown key sorce in candleQualityError options/,
+    );
+  });
 });

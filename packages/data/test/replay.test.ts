@@ -96,5 +96,8 @@ describe('replayKlines', () => {
     expect(() => replayKlines({ symbols: ['BTCUSDT'], interval: '2m' as '1m', load, speed: 1 })).toThrow(
       /Unknown interval/,
     );
+    expect(() =>
+      replayKlines({ symbols: ['BTCUSDT'], interval: '1m', load, speed: 1, resumeForm: {} } as never),
+    ).toThrow(/^unknown key resumeForm in replayKlines options \(the keys there are resumeFrom, symbols,/);
   });
 });

@@ -6,12 +6,14 @@ import { describe, expect, it } from 'vitest';
 import {
   ANOMALY_KINDS,
   type AnomalyKind,
+  DEFAULT_REGIMES,
   generateSampleMarket,
   intervalToMilliseconds,
   isDataError,
   type Kline,
   labelsToCsv,
   SeededRandom,
+  sampleMarketFor,
   sampleSource,
   writeLabelsCsv,
 } from '../src/index.js';
@@ -166,6 +168,12 @@ describe('generateSampleMarket', () => {
       [{ symbol: 'btc usdt' }, /symbol must be an exchange symbol/],
       [{ anomaliesPerThousand: { meteor: 1 } }, /unknown kind "meteor"/],
       [{ start: -5 }, /start must be a Unix time/],
+      // A misspelt option is refused, not dropped for its default (the closest key first).
+      [
+        { seeed: 1 },
+        /^unknown key seeed in sample market options \(the keys there are seed, interval, start,/,
+      ],
+      [{ regimes: [{ ...DEFAULT_REGIMES[0], meanDuration: 3 }] }, /unknown key meanDuration in regimes\[0\]/],
     ];
     for (const [options, message] of cases) {
       let caught: unknown;
@@ -201,6 +209,20 @@ describe('sampleSource', () => {
     await expect(source.load({ symbol: 'BTCUSDT', interval: '1h', start: 10, end: 5 })).rejects.toThrow(
       /is after end/,
     );
+  });
+
+  it('refuses a misspelt option or request key instead of ignoring it', async () => {
+    expect(() => sampleSource({ conut: 10 } as never)).toThrow(/unknown key conut in sample market options/);
+    const source = sampleSource({ count: 50 });
+    await expect(source.load({ symbol: 'BTCUSDT', interval: '1h', strt: 10 } as never)).rejects.toThrow(
+      /^unknown key strt in the load request \(the keys there are start, symbol, interval, end\)\.$/,
+    );
+    // symbol and interval are sampleMarketFor's arguments: in its options they would be overridden.
+    expect(() => sampleMarketFor('ETHUSDT', '1h', { symbol: 'BTCUSDT' } as never)).toThrow(
+      /unknown key symbol in sample market options \(without symbol and interval/,
+    );
+    // An undefined value sets nothing, whatever its key.
+    expect(sampleSource({ seed: undefined, seeed: undefined } as never).options.seed).toBe(42);
   });
 });
 

@@ -168,4 +168,19 @@ describe('score and alert tables', () => {
     expect(await store.alertsSince(0)).toEqual([]);
     await store.close();
   });
+
+  it('refuses a misspelt key of a burst or an alert query instead of ignoring it', async () => {
+    const store = await KlineStore.open(':memory:');
+    // { score: [...] } would have saved nothing and answered { scores: 0 }.
+    await expect(store.saveBurst({ score: scores(t0) } as never)).rejects.toThrow(
+      /^unknown key score in saveBurst burst \(the keys there are scores, klines, alerts\)\.$/,
+    );
+    await store.saveAlerts([alert(t0), alert(t0, 'consensus', 'ETHUSDT')]);
+    // { symbols } would have listed every symbol's alerts.
+    await expect(store.alertsSince(0, { symbols: 'BTCUSDT' } as never)).rejects.toThrow(
+      /^unknown key symbols in alertsSince query \(the keys there are symbol, interval, limit\)\.$/,
+    );
+    expect(await store.alertsSince(0, { symbol: 'BTCUSDT', limit: undefined })).toHaveLength(1);
+    await store.close();
+  });
 });

@@ -139,6 +139,27 @@ describe('KlineStore', () => {
     const bad = { ...generateSampleMarket({ count: 1 }).klines[0]!, open: Number.NaN };
     await expect(store.upsert('BTCUSDT', '1h', [bad])).rejects.toThrow(/open = NaN/);
     await store.close();
+    // A misspelt range key would have read every row.
+    const full = await KlineStore.open(':memory:');
+    await full.upsert('BTCUSDT', '1h', generateSampleMarket({ count: 30 }).klines);
+    for (const read of [
+      () => full.klines('BTCUSDT', '1h', { strt: 10 } as never),
+      () => full.count('BTCUSDT', '1h', { strt: 10 } as never),
+      () => full.findGaps('BTCUSDT', '1h', { strt: 10 } as never),
+      () => full.scores('BTCUSDT', '1h', { strt: 10 } as never),
+    ]) {
+      await expect(read()).rejects.toThrow(
+        /^unknown key strt in [a-zA-Z]+ range \(the keys there are start, end\)\.$/,
+      );
+    }
+    await expect(full.klines('BTCUSDT', '1h', { strt: 10 } as never)).rejects.toThrow(/in klines range/);
+    await expect(
+      storeSource(full).load({ symbol: 'BTCUSDT', interval: '1h', ned: 5 } as never),
+    ).rejects.toThrow(
+      /^unknown key ned in the load request \(the keys there are end, symbol, interval, start\)\.$/,
+    );
+    expect(await full.klines('BTCUSDT', '1h', { start: undefined, end: undefined })).toHaveLength(30);
+    await full.close();
     // A path under a plain file cannot be created.
     const file = join(directory, 'plain-file');
     await writeFile(file, 'not a folder');

@@ -102,6 +102,12 @@ describe('topSymbolsByQuoteVolume', () => {
       expect(isDataError(error) && error.code).toBe('INVALID_ARGUMENT');
     }
     await expect(topSymbolsByQuoteVolume({ top: 3, quote: 'US DT', rest })).rejects.toThrow(/quote must be/);
+    await expect(topSymbolsByQuoteVolume({ top: 3, rest, includeLeveragd: true } as never)).rejects.toThrow(
+      /^unknown key includeLeveragd in topSymbolsByQuoteVolume options \(the keys there are includeLeveraged, /,
+    );
+    await expect(topSymbolsByQuoteVolume({ top: 3, rest: { ...rest, retries: 1 } } as never)).rejects.toThrow(
+      /unknown key retries in topSymbolsByQuoteVolume options.rest/,
+    );
     server.serveTicker({ symbol: 'BTCUSDT' } as unknown as TickerRowInput[]);
     const error = await topSymbolsByQuoteVolume({ top: 3, rest }).catch((e: unknown) => e);
     expect(isDataError(error) && error.code).toBe('BAD_RESPONSE');

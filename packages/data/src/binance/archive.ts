@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import yauzl from 'yauzl';
 import type {
   ArchiveFileProgress,
+  BinanceArchiveOptions,
   BinanceRestOptions,
   DownloadArchiveOptions,
   DownloadArchiveResult,
@@ -14,14 +15,47 @@ import { MICROSECOND_THRESHOLD } from '../csv/layout.js';
 import { parseKlinesCsvStream } from '../csv/read-csv.js';
 import { DataError, isDataError } from '../errors.js';
 import { assertInterval, nextOpenTime } from '../intervals.js';
-import { assertInteger, assertPositiveNumber, assertSymbol, assertTimestamp } from '../validate.js';
+import {
+  assertInteger,
+  assertKnownKeys,
+  assertPositiveNumber,
+  assertSymbol,
+  assertTimestamp,
+  keysOf,
+} from '../validate.js';
 import { startGiveUp } from './give-up.js';
-import { type KlinePager, openKlinePager, resolveRestOptions } from './rest-pager.js';
+import { type KlinePager, openKlinePager, REST_OPTION_KEYS, resolveRestOptions } from './rest-pager.js';
 
 /** Binance's public data archive. */
 export const DEFAULT_ARCHIVE_BASE_URL = 'https://data.binance.vision';
 
 const DAY_MS = 86_400_000;
+
+const DOWNLOAD_ARCHIVE_KEYS = keysOf<DownloadArchiveOptions>({
+  symbol: true,
+  interval: true,
+  since: true,
+  until: true,
+  store: true,
+  signal: true,
+  giveUpAfterMs: true,
+  baseUrl: true,
+  onProgress: true,
+  maxRetries: true,
+  retryBaseMs: true,
+  requestTimeoutMs: true,
+  now: true,
+  rest: true,
+});
+
+/** The settings of `downloadArchive` that `binanceSource`'s `archive` takes. */
+export const ARCHIVE_OPTION_KEYS = keysOf<BinanceArchiveOptions>({
+  baseUrl: true,
+  maxRetries: true,
+  retryBaseMs: true,
+  requestTimeoutMs: true,
+  now: true,
+});
 
 /** One archive file: its URL path, name and the span of open times it holds. */
 export interface ArchiveFile {
@@ -102,6 +136,8 @@ export function planArchiveFiles(
  * asked for: the REST API says where its candles start (see `rest`).
  */
 export async function downloadArchive(options: DownloadArchiveOptions): Promise<DownloadArchiveResult> {
+  assertKnownKeys('downloadArchive options', options, DOWNLOAD_ARCHIVE_KEYS);
+  if (options.rest) assertKnownKeys('downloadArchive options.rest', options.rest, REST_OPTION_KEYS);
   const symbol = assertSymbol('symbol', options.symbol);
   const interval = assertInterval(options.interval);
   const now = options.now ?? Date.now;

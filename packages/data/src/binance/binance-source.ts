@@ -10,11 +10,27 @@ import type {
 } from '../api.js';
 import { DataError, isDataError } from '../errors.js';
 import { assertInterval } from '../intervals.js';
-import { assertPositiveNumber, assertSymbol, assertTimestamp } from '../validate.js';
-import { DEFAULT_ARCHIVE_BASE_URL, downloadArchive } from './archive.js';
+import {
+  assertKnownKeys,
+  assertPositiveNumber,
+  assertSymbol,
+  assertTimestamp,
+  KLINE_REQUEST_KEYS,
+  keysOf,
+} from '../validate.js';
+import { ARCHIVE_OPTION_KEYS, DEFAULT_ARCHIVE_BASE_URL, downloadArchive } from './archive.js';
 import { fetchKlines } from './fetch-klines.js';
 import { DEFAULT_GIVE_UP_AFTER_MS } from './give-up.js';
-import { DEFAULT_REST_BASE_URL } from './rest-pager.js';
+import { DEFAULT_REST_BASE_URL, REST_OPTION_KEYS } from './rest-pager.js';
+
+const SOURCE_OPTION_KEYS = keysOf<BinanceSourceOptions>({
+  since: true,
+  until: true,
+  archive: true,
+  onProgress: true,
+  signal: true,
+  giveUpAfterMs: true,
+});
 
 /**
  * Binance through a local store: each `load` first fills the store for the request (the archive
@@ -31,6 +47,9 @@ export function binanceSource(
   if (!store || typeof store.missingRanges !== 'function') {
     throw new DataError('INVALID_ARGUMENT', 'store is required: pass `await KlineStore.open()`.');
   }
+  assertKnownKeys('binanceSource rest settings', rest, REST_OPTION_KEYS);
+  assertKnownKeys('binanceSource options', options, SOURCE_OPTION_KEYS);
+  if (options.archive) assertKnownKeys('binanceSource options.archive', options.archive, ARCHIVE_OPTION_KEYS);
   if (options.since !== undefined) assertTimestamp('since', options.since);
   if (options.until !== undefined) assertTimestamp('until', options.until);
   if (options.since !== undefined && options.until !== undefined && options.since >= options.until) {
@@ -45,6 +64,7 @@ export function binanceSource(
 
   /** The request's range, the options' where it names none. */
   const rangeOf = (request: KlineRequest) => {
+    assertKnownKeys('the load request', request, KLINE_REQUEST_KEYS);
     const symbol = assertSymbol('symbol', request.symbol);
     const interval = assertInterval(request.interval);
     const start = request.start ?? options.since;

@@ -1,7 +1,7 @@
 import type { FetchKlinesOptions, FetchKlinesResult, FetchProgress, Interval, Kline } from '../api.js';
 import { DataError } from '../errors.js';
 import { assertInterval, intervalToMilliseconds, nextOpenTime } from '../intervals.js';
-import { assertSymbol, assertTimestamp } from '../validate.js';
+import { assertKnownKeys, assertSymbol, assertTimestamp, keysOf } from '../validate.js';
 import { startGiveUp } from './give-up.js';
 import {
   openKlinePager,
@@ -10,6 +10,28 @@ import {
   resolveRestOptions,
   throwIfAborted,
 } from './rest-pager.js';
+
+const FETCH_KLINES_KEYS = keysOf<FetchKlinesOptions>({
+  symbol: true,
+  interval: true,
+  since: true,
+  until: true,
+  store: true,
+  signal: true,
+  giveUpAfterMs: true,
+  baseUrl: true,
+  onProgress: true,
+  maxRetries: true,
+  retryBaseMs: true,
+  retryMaxMs: true,
+  requestTimeoutMs: true,
+  weightLimit: true,
+  weightSafety: true,
+  maxRateLimitWaits: true,
+  maxRetryAfterMs: true,
+  pageSize: true,
+  now: true,
+});
 
 /**
  * Fetches klines from Binance's REST API into the store, incrementally: only the spans in
@@ -21,6 +43,7 @@ import {
  * stored before a failure stays; running again resumes.
  */
 export async function fetchKlines(options: FetchKlinesOptions): Promise<FetchKlinesResult> {
+  assertKnownKeys('fetchKlines options', options, FETCH_KLINES_KEYS);
   const symbol = assertSymbol('symbol', options.symbol);
   const interval = assertInterval(options.interval);
   const since = assertTimestamp('since', options.since);

@@ -8,8 +8,21 @@ import type {
 } from '../api.js';
 import { DataError, isDataError } from '../errors.js';
 import { assertInterval, intervalToMilliseconds, nextOpenTime } from '../intervals.js';
-import { assertInteger, assertPositiveNumber, assertSymbol, assertTimestamp } from '../validate.js';
-import { type KlinePager, openKlinePager, type RestOptions, resolveRestOptions } from './rest-pager.js';
+import {
+  assertInteger,
+  assertKnownKeys,
+  assertPositiveNumber,
+  assertSymbol,
+  assertTimestamp,
+  keysOf,
+} from '../validate.js';
+import {
+  type KlinePager,
+  openKlinePager,
+  REST_OPTION_KEYS,
+  type RestOptions,
+  resolveRestOptions,
+} from './rest-pager.js';
 import { AttemptLimiter, openStreamConnection } from './stream-connection.js';
 import { DEFAULT_WS_BASE_URL, parseStreamKline, type StreamKline } from './stream-kline.js';
 
@@ -25,6 +38,27 @@ const LIVE_STREAMS_DEFAULTS = Object.freeze({
   backfillConcurrency: 4,
   backfillRetryPauseMs: 15_000,
 });
+
+/** The settings both `liveKlineStreams` and `liveKlines` take. */
+const SHARED_KEYS = {
+  interval: true,
+  wsUrl: true,
+  resumeFrom: true,
+  streamsPerConnection: true,
+  reconnectBaseMs: true,
+  reconnectMaxMs: true,
+  connectionLifetimeMs: true,
+  silenceTimeoutMs: true,
+  maxConnectionAttempts: true,
+  connectionAttemptWindowMs: true,
+  rateIntervalMs: true,
+  backfillConcurrency: true,
+  backfillRetryPauseMs: true,
+  onStatus: true,
+  signal: true,
+} as const;
+const LIVE_STREAMS_KEYS = keysOf<LiveStreamsOptions>({ ...SHARED_KEYS, symbols: true, rest: true });
+const LIVE_KLINES_KEYS = keysOf<LiveKlinesOptions>({ ...SHARED_KEYS, symbol: true, backfill: true });
 
 /** What the iterator knows of one symbol. */
 interface SymbolState {
@@ -63,6 +97,8 @@ function semaphore(slots: number) {
 }
 
 function checkOptions(options: LiveStreamsOptions) {
+  assertKnownKeys('liveKlineStreams options', options, LIVE_STREAMS_KEYS);
+  if (options.rest) assertKnownKeys('liveKlineStreams options.rest', options.rest, REST_OPTION_KEYS);
   const opts: Record<keyof typeof LIVE_STREAMS_DEFAULTS, number> = { ...LIVE_STREAMS_DEFAULTS };
   for (const key of Object.keys(LIVE_STREAMS_DEFAULTS) as (keyof typeof LIVE_STREAMS_DEFAULTS)[]) {
     if (options[key] !== undefined) opts[key] = assertPositiveNumber(key, options[key]);
@@ -454,6 +490,8 @@ export function liveKlineStreams(options: LiveStreamsOptions): AsyncIterableIter
  * with the back-fill over REST only when `backfill` is given.
  */
 export function liveKlines(options: LiveKlinesOptions): AsyncIterableIterator<Kline> {
+  assertKnownKeys('liveKlines options', options, LIVE_KLINES_KEYS);
+  if (options.backfill) assertKnownKeys('liveKlines options.backfill', options.backfill, REST_OPTION_KEYS);
   const { symbol, backfill, ...rest } = options;
   const streams = liveKlineStreams({
     ...rest,

@@ -1,11 +1,26 @@
-import type { FetchWaitReason, Interval, Kline } from '../api.js';
+import type { BinanceRestOptions, FetchWaitReason, Interval, Kline } from '../api.js';
 import { DataError, isDataError } from '../errors.js';
-import { assertInteger, assertPositiveNumber, assertRange } from '../validate.js';
+import { assertInteger, assertPositiveNumber, assertRange, keysOf } from '../validate.js';
 import { formatSeconds } from './give-up.js';
 import { parseKlinesResponse } from './kline-response.js';
 
 /** Binance's public market-data host: klines without an API key. */
 export const DEFAULT_REST_BASE_URL = 'https://data-api.binance.vision';
+
+/** The REST settings a caller may give (`BinanceRestOptions`), to refuse a misspelt one. */
+export const REST_OPTION_KEYS = keysOf<BinanceRestOptions>({
+  baseUrl: true,
+  maxRetries: true,
+  retryBaseMs: true,
+  retryMaxMs: true,
+  requestTimeoutMs: true,
+  weightLimit: true,
+  weightSafety: true,
+  maxRateLimitWaits: true,
+  maxRetryAfterMs: true,
+  pageSize: true,
+  now: true,
+});
 
 const FETCH_DEFAULTS = Object.freeze({
   baseUrl: DEFAULT_REST_BASE_URL,

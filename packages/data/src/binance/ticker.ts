@@ -1,7 +1,7 @@
 import type { TopSymbolsOptions } from '../api.js';
 import { DataError } from '../errors.js';
-import { assertInteger, describeValue } from '../validate.js';
-import { openRestSession, resolveRestOptions } from './rest-pager.js';
+import { assertInteger, assertKnownKeys, describeValue, keysOf } from '../validate.js';
+import { openRestSession, REST_OPTION_KEYS, resolveRestOptions } from './rest-pager.js';
 
 /** One row of GET /api/v3/ticker/24hr, the fields used. */
 interface TickerRow {
@@ -33,6 +33,15 @@ function parseTicker(raw: unknown): TickerRow[] {
   return rows;
 }
 
+const TOP_SYMBOLS_KEYS = keysOf<TopSymbolsOptions>({
+  quote: true,
+  top: true,
+  rest: true,
+  includeLeveraged: true,
+  signal: true,
+  onWait: true,
+});
+
 /**
  * The `top` pairs quoted in `quote` (USDT by default) with the most quote volume over the last
  * 24 h, most first (ties by name): one GET /api/v3/ticker/24hr (weight 80) on the REST base URL,
@@ -42,6 +51,8 @@ function parseTicker(raw: unknown): TickerRow[] {
  * Refuses a quote asset the ticker lists no pair in (INVALID_ARGUMENT).
  */
 export async function topSymbolsByQuoteVolume(options: TopSymbolsOptions): Promise<string[]> {
+  assertKnownKeys('topSymbolsByQuoteVolume options', options, TOP_SYMBOLS_KEYS);
+  if (options?.rest) assertKnownKeys('topSymbolsByQuoteVolume options.rest', options.rest, REST_OPTION_KEYS);
   const top = assertInteger('top', options?.top, 1);
   const quote = typeof options.quote === 'string' ? options.quote.toUpperCase() : options.quote;
   if (quote !== undefined && (typeof quote !== 'string' || !/^[A-Z0-9]{2,12}$/.test(quote))) {

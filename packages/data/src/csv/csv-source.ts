@@ -2,9 +2,9 @@ import { open } from 'node:fs/promises';
 import type { CsvReadOptions, Interval, Kline, KlineSource } from '../api.js';
 import { DataError } from '../errors.js';
 import { assertInterval } from '../intervals.js';
-import { assertSymbol, assertTimeRange } from '../validate.js';
+import { assertKnownKeys, assertSymbol, assertTimeRange, KLINE_REQUEST_KEYS } from '../validate.js';
 import { parseKlineFileName } from './layout.js';
-import { readKlinesCsvBatches } from './read-csv.js';
+import { CSV_READ_KEYS, csvReadOptionsOf, readKlinesCsvBatches } from './read-csv.js';
 
 /** A KlineSource over a CSV file, which also knows the file line each candle came from. */
 export interface CsvKlineSource extends KlineSource {
@@ -66,6 +66,7 @@ export function csvSource(
   path: string,
   options: Partial<CsvReadOptions> & { symbol?: string; interval?: Interval } = {},
 ): CsvKlineSource {
+  assertKnownKeys('csvSource options', options, [...CSV_READ_KEYS, 'symbol', 'interval']);
   const fromName = parseKlineFileName(path);
   const symbol = options.symbol ?? fromName.symbol;
   const interval = options.interval ?? fromName.interval;
@@ -93,7 +94,7 @@ export function csvSource(
       );
     };
     for await (const _batch of readKlinesCsvBatches(path, {
-      ...options,
+      ...csvReadOptionsOf(options),
       onRow,
       onSkippedLine: (line, reason) => {
         skipped++;
@@ -113,6 +114,7 @@ export function csvSource(
       lines.clear();
     },
     async load(request) {
+      assertKnownKeys('the load request', request, KLINE_REQUEST_KEYS);
       assertInterval(request.interval);
       if (symbol !== undefined && request.symbol !== symbol) {
         throw new DataError(

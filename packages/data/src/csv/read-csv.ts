@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { type CsvError, parse } from 'csv-parse';
 import type { CsvReadOptions, Kline } from '../api.js';
 import { DataError } from '../errors.js';
+import { assertKnownKeys, keysOf } from '../validate.js';
 import { KLINE_CSV_COLUMNS, toMilliseconds } from './layout.js';
 
 /** Header names Binance's archive files use for the same columns. */
@@ -15,6 +16,21 @@ const COLUMN_ALIASES: Record<string, (typeof KLINE_CSV_COLUMNS)[number]> = {
 
 const CSV_READ_DEFAULTS: Readonly<CsvReadOptions> = Object.freeze({ skipMalformed: false });
 
+/** The reading settings (`CsvReadOptions`), as `readKlinesCsv`, `csvSource` and `importCsv` take them. */
+export const CSV_READ_KEYS = keysOf<CsvReadOptions>({ skipMalformed: true, onSkippedLine: true });
+const CSV_STREAM_KEYS = keysOf<CsvStreamOptions>({
+  skipMalformed: true,
+  onSkippedLine: true,
+  batchSize: true,
+  rawTimestamps: true,
+  onRow: true,
+});
+
+/** The reading settings of `options`, without the keys a caller of the reader adds for itself. */
+export function csvReadOptionsOf(options: Partial<CsvReadOptions>): Partial<CsvReadOptions> {
+  return Object.fromEntries(Object.entries(options).filter(([key]) => CSV_READ_KEYS.includes(key)));
+}
+
 /**
  * Streams klines out of a CSV file in the Binance layout, in batches, file order kept. Accepts a
  * header with the 12 Binance columns (plus an optional `open_time_utc`, or archive names such as
@@ -23,6 +39,7 @@ const CSV_READ_DEFAULTS: Readonly<CsvReadOptions> = Object.freeze({ skipMalforme
  * naming its line, unless `skipMalformed` is set.
  */
 export function readKlinesCsvBatches(path: string, options: CsvStreamOptions = {}): AsyncGenerator<Kline[]> {
+  assertKnownKeys('readKlinesCsvBatches options', options, CSV_STREAM_KEYS);
   return parseKlinesCsvStream(createReadStream(path), path, options);
 }
 
@@ -40,6 +57,7 @@ export async function* parseKlinesCsvStream(
   label: string,
   options: CsvStreamOptions = {},
 ): AsyncGenerator<Kline[]> {
+  assertKnownKeys('parseKlinesCsvStream options', options, CSV_STREAM_KEYS);
   const path = label;
   const opts = { ...CSV_READ_DEFAULTS, ...options };
   const batchSize = options.batchSize ?? 10_000;
@@ -268,6 +286,7 @@ async function* parsedRecords(
 
 /** Reads a whole CSV file into memory (see `readKlinesCsvBatches`). */
 export async function readKlinesCsv(path: string, options: Partial<CsvReadOptions> = {}): Promise<Kline[]> {
+  assertKnownKeys('readKlinesCsv options', options, CSV_READ_KEYS);
   const all: Kline[] = [];
   for await (const batch of readKlinesCsvBatches(path, options)) {
     for (const kline of batch) all.push(kline);

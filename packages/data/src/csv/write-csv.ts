@@ -4,8 +4,12 @@ import { finished } from 'node:stream/promises';
 import type { CsvWriteOptions, Kline } from '../api.js';
 import { existingTarget, writeFileAtomically } from '../atomic-file.js';
 import { DataError } from '../errors.js';
+import { assertKnownKeys, keysOf } from '../validate.js';
 import { formatCsvTime, KLINE_CSV_HEADER } from './layout.js';
 import { readKlinesCsvBatches } from './read-csv.js';
+
+/** What `writeKlinesCsv`, `exportCsv` and `writeLabelsCsv` take (`CsvWriteOptions`). */
+export const CSV_WRITE_KEYS = keysOf<CsvWriteOptions>({ overwrite: true });
 
 /** One kline as a CSV line of the export layout (no newline). */
 export function klineToCsvLine(k: Kline): string {
@@ -52,6 +56,7 @@ export async function writeKlinesCsv(
   klines: Iterable<Kline> | AsyncIterable<Kline> | AsyncIterable<Kline[]>,
   options: Partial<CsvWriteOptions> = {},
 ): Promise<number> {
+  assertKnownKeys('writeKlinesCsv options', options, CSV_WRITE_KEYS);
   const replaces = await klineCsvTarget(path, options);
   return writeFileAtomically(path, async (temporary) => {
     // The candles the file holds now, checked off as the export writes them.

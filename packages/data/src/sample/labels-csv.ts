@@ -1,7 +1,9 @@
 import { writeFile } from 'node:fs/promises';
 import type { AnomalyLabel, CsvWriteOptions } from '../api.js';
 import { existingTarget, writeFileAtomically } from '../atomic-file.js';
+import { CSV_WRITE_KEYS } from '../csv/write-csv.js';
 import { DataError } from '../errors.js';
+import { assertKnownKeys } from '../validate.js';
 
 const LABEL_HEADER = 'kind,start_time,end_time,start_time_utc,end_time_utc,start_index,end_index,description';
 
@@ -35,6 +37,7 @@ export async function writeLabelsCsv(
   labels: readonly AnomalyLabel[],
   options: Partial<CsvWriteOptions> = {},
 ): Promise<void> {
+  assertKnownKeys('writeLabelsCsv options', options, CSV_WRITE_KEYS);
   const expected = Buffer.from(`${LABEL_HEADER}\n`, 'utf8');
   const target = await existingTarget(path, expected.length);
   if (target.kind === 'folder') {

@@ -4,11 +4,13 @@ import { assertInterval } from '../intervals.js';
 import {
   assertFiniteNumber,
   assertInteger,
+  assertKnownKeys,
   assertPositiveNumber,
   assertRange,
   assertSymbol,
   assertTimestamp,
   describeValue,
+  keysOf,
 } from '../validate.js';
 
 /** The anomaly kinds in the order the generator draws them (part of what a seed fixes). */
@@ -72,8 +74,17 @@ export const SAMPLE_MARKET_DEFAULTS: Readonly<SampleMarketOptions> = Object.free
   }),
 });
 
+const REGIME_KEYS = keysOf<MarketRegime>({
+  name: true,
+  volatilityMultiplier: true,
+  volumeMultiplier: true,
+  dailyDrift: true,
+  meanDurationDays: true,
+});
+
 /** Fills defaults in and checks every field, naming the bad one. */
 export function resolveSampleMarketOptions(options: SampleMarketInput = {}): SampleMarketOptions {
+  assertKnownKeys('sample market options', options, Object.keys(SAMPLE_MARKET_DEFAULTS));
   const resolved: SampleMarketOptions = {
     ...SAMPLE_MARKET_DEFAULTS,
     ...withoutUndefined(options),
@@ -118,6 +129,7 @@ export function resolveSampleMarketOptions(options: SampleMarketInput = {}): Sam
     );
   }
   resolved.regimes.forEach((regime, index) => {
+    assertKnownKeys(`regimes[${index}]`, regime, REGIME_KEYS);
     assertPositiveNumber(`regimes[${index}].volatilityMultiplier`, regime.volatilityMultiplier);
     assertPositiveNumber(`regimes[${index}].volumeMultiplier`, regime.volumeMultiplier);
     assertFiniteNumber(`regimes[${index}].dailyDrift`, regime.dailyDrift);

@@ -1,6 +1,6 @@
 import type { Interval, SampleKlineSource, SampleMarket, SampleMarketInput } from '../api.js';
 import { assertInterval } from '../intervals.js';
-import { assertSymbol, assertTimeRange } from '../validate.js';
+import { assertKnownKeys, assertSymbol, assertTimeRange, KLINE_REQUEST_KEYS } from '../validate.js';
 import { resolveSampleMarketOptions } from './market-options.js';
 import { generateSampleMarket } from './sample-market.js';
 
@@ -28,6 +28,7 @@ export function sampleSource(options: SampleMarketInput = {}): SampleKlineSource
     describe: () =>
       `bundled sample market (seed ${resolved.seed}, ${resolved.interval}, ${resolved.count} candles from ${new Date(resolved.start).toISOString().slice(0, 10)})`,
     async load(request) {
+      assertKnownKeys('the load request', request, KLINE_REQUEST_KEYS);
       const interval = assertInterval(request.interval);
       const symbol = assertSymbol('symbol', request.symbol);
       const { start, end } = assertTimeRange(request, { start: -Infinity, end: Infinity });

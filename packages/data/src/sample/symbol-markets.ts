@@ -1,6 +1,6 @@
 import type { Interval, Kline, SampleMarket, SampleMarketInput, SampleMarketOptions } from '../api.js';
 import { assertInterval } from '../intervals.js';
-import { assertSymbol } from '../validate.js';
+import { assertKnownKeys, assertSymbol } from '../validate.js';
 import { resolveSampleMarketOptions, SAMPLE_MARKET_DEFAULTS } from './market-options.js';
 import { SeededRandom } from './random.js';
 import { generateSampleMarket } from './sample-market.js';
@@ -32,6 +32,11 @@ export function sampleMarketOptionsFor(
 ): SampleMarketOptions {
   assertSymbol('symbol', symbol);
   assertInterval(interval);
+  assertKnownKeys(
+    'sample market options (without symbol and interval, which are arguments here)',
+    options,
+    Object.keys(SAMPLE_MARKET_DEFAULTS).filter((key) => key !== 'symbol' && key !== 'interval'),
+  );
   const base = resolveSampleMarketOptions({ ...options, symbol, interval });
   if (symbol === SAMPLE_MARKET_DEFAULTS.symbol) return base;
   const seed = fnv1a(`${base.seed}:${symbol}`);

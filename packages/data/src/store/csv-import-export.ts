@@ -1,10 +1,10 @@
 import type { CsvReadOptions, CsvWriteOptions, Interval, Kline, TimeRange } from '../api.js';
 import { parseKlineFileName } from '../csv/layout.js';
-import { readKlinesCsvBatches } from '../csv/read-csv.js';
-import { writeKlinesCsv } from '../csv/write-csv.js';
+import { CSV_READ_KEYS, csvReadOptionsOf, readKlinesCsvBatches } from '../csv/read-csv.js';
+import { CSV_WRITE_KEYS, writeKlinesCsv } from '../csv/write-csv.js';
 import { DataError } from '../errors.js';
 import { assertInterval } from '../intervals.js';
-import { assertSymbol } from '../validate.js';
+import { assertKnownKeys, assertSymbol, TIME_RANGE_KEYS } from '../validate.js';
 import type { KlineStore } from './kline-store.js';
 
 /** A fingerprint of a candle's values (not its open time), to tell a repeated line from a conflicting one. */
@@ -94,6 +94,13 @@ export async function importCsv(
     onProgress?: (rows: number) => void;
   } = {},
 ): Promise<{ symbol: string; interval: Interval; rows: number; skipped: number }> {
+  assertKnownKeys('importCsv options', options, [
+    ...CSV_READ_KEYS,
+    'symbol',
+    'interval',
+    'batchSize',
+    'onProgress',
+  ]);
   const fromName = parseKlineFileName(path);
   const symbol = options.symbol ?? fromName.symbol;
   const interval = options.interval ?? fromName.interval;
@@ -119,7 +126,8 @@ export async function importCsv(
   try {
     const seen = new SeenCandles();
     for await (const batch of readKlinesCsvBatches(path, {
-      ...options,
+      ...csvReadOptionsOf(options),
+      ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
       onRow: (kline, line) => {
         const earlier = seen.check(kline.openTime, line, fingerprint(kline));
         if (earlier?.differs) {
@@ -159,5 +167,7 @@ export async function exportCsv(
   range: Partial<TimeRange> = {},
   options: Partial<CsvWriteOptions> = {},
 ): Promise<number> {
+  assertKnownKeys('exportCsv range', range, TIME_RANGE_KEYS);
+  assertKnownKeys('exportCsv options', options, CSV_WRITE_KEYS);
   return writeKlinesCsv(path, store.klineChunks(symbol, interval, range), options);
 }

@@ -16,7 +16,7 @@ import type {
 } from '../api.js';
 import { DataError } from '../errors.js';
 import { assertInterval, intervalToMilliseconds, nextOpenTime } from '../intervals.js';
-import { assertSymbol, assertTimeRange } from '../validate.js';
+import { assertKnownKeys, assertSymbol, assertTimeRange, keysOf, TIME_RANGE_KEYS } from '../validate.js';
 import { type DuckDB, damagedStore, defaultStorePath, isDamage, openStoreFile } from './duckdb-file.js';
 import { klinesFromColumns, SELECT_KLINE, validateKline } from './kline-rows.js';
 import { inTransaction, pairKlineRows, writeOnePair, writePairKlines } from './kline-writes.js';
@@ -32,6 +32,9 @@ import {
   writeAlerts,
   writeScores,
 } from './score-and-alert-tables.js';
+
+const ALERT_QUERY_KEYS = keysOf<AlertQuery>({ symbol: true, interval: true, limit: true });
+const BURST_KEYS = keysOf<StoreBurst>({ klines: true, scores: true, alerts: true });
 
 /**
  * Klines in an embedded DuckDB file, keyed by (symbol, interval, open_time). Every write is one
@@ -125,6 +128,7 @@ export class KlineStore implements IngestStore {
    * written). Resolves to the rows written and the alert ids that were new.
    */
   async saveBurst(burst: StoreBurst): Promise<StoreBurstResult> {
+    assertKnownKeys('saveBurst burst', burst, BURST_KEYS);
     const rows = pairKlineRows(burst.klines ?? []);
     const scores = burst.scores ?? [];
     const alerts = burst.alerts ?? [];
@@ -143,7 +147,7 @@ export class KlineStore implements IngestStore {
 
   /** Stored klines for a pair with open time in [start, end), oldest first. */
   async klines(symbol: string, interval: Interval, range: Partial<TimeRange> = {}): Promise<Kline[]> {
-    const { start, end } = checkRange(symbol, interval, range);
+    const { start, end } = checkRange('klines', symbol, interval, range);
     return this.exclusive(async () => {
       const reader = await this.connection.runAndReadAll(
         `SELECT ${SELECT_KLINE} FROM klines
@@ -164,7 +168,7 @@ export class KlineStore implements IngestStore {
     range: Partial<TimeRange> = {},
     chunkRows = 50_000,
   ): AsyncGenerator<Kline[]> {
-    const { start, end } = checkRange(symbol, interval, range);
+    const { start, end } = checkRange('klineChunks', symbol, interval, range);
     let from = start;
     for (;;) {
       const chunk = await this.exclusive(async () => {
@@ -183,7 +187,7 @@ export class KlineStore implements IngestStore {
 
   /** Number of stored klines for a pair in [start, end). */
   async count(symbol: string, interval: Interval, range: Partial<TimeRange> = {}): Promise<number> {
-    const { start, end } = checkRange(symbol, interval, range);
+    const { start, end } = checkRange('count', symbol, interval, range);
     return this.exclusive(async () => {
       const reader = await this.connection.runAndReadAll(
         'SELECT count(*) FROM klines WHERE symbol = $1 AND interval = $2 AND open_time >= $3 AND open_time < $4',
@@ -207,7 +211,7 @@ export class KlineStore implements IngestStore {
     symbol: string,
     interval: Interval,
   ): Promise<{ first: number; last: number } | undefined> {
-    checkRange(symbol, interval, {});
+    checkRange('firstOpenTime', symbol, interval, {});
     return this.exclusive(async () => {
       const reader = await this.connection.runAndReadAll(
         'SELECT min(open_time), max(open_time) FROM klines WHERE symbol = $1 AND interval = $2',
@@ -240,7 +244,7 @@ export class KlineStore implements IngestStore {
    * lies before the first or after the last is not a gap). For `1M`, calendar months.
    */
   async findGaps(symbol: string, interval: Interval, range: Partial<TimeRange> = {}): Promise<KlineGap[]> {
-    const { start, end } = checkRange(symbol, interval, range);
+    const { start, end } = checkRange('findGaps', symbol, interval, range);
     return this.exclusive(async () => {
       if (interval === '1M') {
         const reader = await this.connection.runAndReadAll(
@@ -282,7 +286,7 @@ export class KlineStore implements IngestStore {
    * the exchange: what an incremental fetch still has to ask for.
    */
   async missingRanges(symbol: string, interval: Interval, range: TimeRange): Promise<TimeRange[]> {
-    const { start, end } = checkRange(symbol, interval, range);
+    const { start, end } = checkRange('missingRanges', symbol, interval, range);
     if (start >= end) return [];
     const [gaps, bounds, covered] = await Promise.all([
       this.findGaps(symbol, interval, { start, end }),
@@ -312,7 +316,7 @@ export class KlineStore implements IngestStore {
 
   /** The spans recorded as answered by the exchange (merged). */
   async coverage(symbol: string, interval: Interval): Promise<TimeRange[]> {
-    checkRange(symbol, interval, {});
+    checkRange('coverage', symbol, interval, {});
     return this.exclusive(async () => {
       const reader = await this.connection.runAndReadAll(
         'SELECT start_time, end_time FROM coverage WHERE symbol = $1 AND interval = $2 ORDER BY start_time',
@@ -327,7 +331,7 @@ export class KlineStore implements IngestStore {
    * page), in one transaction. `fetchKlines` and `downloadArchive` call it when they finish.
    */
   async compactCoverage(symbol: string, interval: Interval): Promise<number> {
-    checkRange(symbol, interval, {});
+    checkRange('compactCoverage', symbol, interval, {});
     return this.exclusive(() =>
       inTransaction(this.connection, this.path, 'Compacting coverage', async () => {
         const c = this.connection;
@@ -371,7 +375,7 @@ export class KlineStore implements IngestStore {
 
   /** Open time of the newest scored candle of a pair, or undefined: where a restart resumes. */
   async lastScoredOpenTime(symbol: string, interval: Interval): Promise<number | undefined> {
-    checkRange(symbol, interval, {});
+    checkRange('lastScoredOpenTime', symbol, interval, {});
     return this.exclusive(() => lastScoredOpenTime(this.connection, symbol, interval));
   }
 
@@ -380,12 +384,13 @@ export class KlineStore implements IngestStore {
    * scored) with open time in [start, end), oldest first.
    */
   async scores(symbol: string, interval: Interval, range: Partial<TimeRange> = {}): Promise<StoredScore[]> {
-    const { start, end } = checkRange(symbol, interval, range);
+    const { start, end } = checkRange('scores', symbol, interval, range);
     return this.exclusive(() => scoresOf(this.connection, symbol, interval, start, end));
   }
 
   /** Stored alerts of candles opening at or after `since`, newest first (at most `limit`, 1000). */
   async alertsSince(since: number, query: AlertQuery = {}): Promise<StoredAlert[]> {
+    assertKnownKeys('alertsSince query', query, ALERT_QUERY_KEYS);
     return this.exclusive(() => alertsSince(this.connection, since, query));
   }
 
@@ -407,7 +412,13 @@ export class KlineStore implements IngestStore {
   }
 }
 
-function checkRange(symbol: string, interval: Interval, range: Partial<TimeRange>): TimeRange {
+function checkRange(
+  method: string,
+  symbol: string,
+  interval: Interval,
+  range: Partial<TimeRange>,
+): TimeRange {
+  assertKnownKeys(`${method} range`, range, TIME_RANGE_KEYS);
   assertSymbol('symbol', symbol);
   assertInterval(interval);
   return assertTimeRange(range, { start: 0, end: Number.MAX_SAFE_INTEGER });
