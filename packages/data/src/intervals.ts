@@ -21,14 +21,22 @@ export function assertInterval(value: string): Interval {
   return value;
 }
 
+/** Each interval's length, worked out once: a name that is not an interval has none. */
+const INTERVAL_MS: ReadonlyMap<string, number> = new Map(
+  INTERVALS.map((interval) => {
+    if (interval === '1M') return [interval, 31 * UNIT_MS.d];
+    const unit = interval.slice(-1) as keyof typeof UNIT_MS;
+    return [interval, Number(interval.slice(0, -1)) * UNIT_MS[unit]];
+  }),
+);
+
 /**
  * Length of one candle in milliseconds. `1M` has no fixed length: it returns 31 days, an upper
- * bound; use `nextOpenTime` to step through monthly candles.
+ * bound; use `nextOpenTime` to step through monthly candles. A name that is not one of
+ * `INTERVALS` (such as `2m`, which reads like one) is refused with UNKNOWN_INTERVAL.
  */
 export function intervalToMilliseconds(interval: Interval): number {
-  if (interval === '1M') return 31 * UNIT_MS.d;
-  const unit = interval.slice(-1) as keyof typeof UNIT_MS;
-  return Number(interval.slice(0, -1)) * UNIT_MS[unit];
+  return INTERVAL_MS.get(interval) ?? INTERVAL_MS.get(assertInterval(interval))!;
 }
 
 /** The open time of the candle after the one opening at `openTime` (calendar-aware for 1M). */

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { assertInterval, intervalToMilliseconds, isDataError, nextOpenTime } from '../src/index.js';
+import {
+  assertInterval,
+  type Interval,
+  intervalToMilliseconds,
+  isDataError,
+  nextOpenTime,
+} from '../src/index.js';
 
 describe('intervals', () => {
   it('converts every fixed interval to milliseconds', () => {
@@ -26,5 +32,13 @@ describe('intervals', () => {
       }
     })();
     expect(isDataError(error) && error.code).toBe('UNKNOWN_INTERVAL');
+    // Names that read like intervals but are not Binance's have no length either.
+    for (const name of ['2m', '7m', '2h3', 'm', '1x', '1M ']) {
+      expect(() => intervalToMilliseconds(name as Interval), name).toThrowError(
+        new RegExp(`^Unknown interval "${name}"\\. Use one of: 1s, 1m, `),
+      );
+      expect(() => nextOpenTime(name as Interval, 0), name).toThrowError(/Unknown interval/);
+    }
+    expect(intervalToMilliseconds('1M')).toBe(31 * 86_400_000);
   });
 });

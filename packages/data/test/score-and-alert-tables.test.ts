@@ -164,6 +164,23 @@ describe('score and alert tables', () => {
       /alerts\[0\] needs a non-empty string id/,
     );
     await expect(store.saveAlerts([{ ...alert(t0), symbol: 'btc' }])).rejects.toThrow(/alerts\[0\]\.symbol/);
+    // A score or threshold that is not a finite number is not a score the store can keep.
+    for (const [field, value] of [
+      ['score', Number.NaN],
+      ['score', Number.POSITIVE_INFINITY],
+      ['threshold', Number.NEGATIVE_INFINITY],
+      ['threshold', Number.NaN],
+      ['score', '0.5'],
+    ] as const) {
+      const rows = [...scores(t0), { ...scores(t0 + minute)[0]!, [field]: value }];
+      const error = await store.saveScores(rows as StoredScore[]).catch((caught) => caught);
+      expect(error?.code, `${field} ${String(value)}`).toBe('INVALID_ARGUMENT');
+      expect(error.message).toMatch(new RegExp(`^scores\\[3\\]\\.${field} must be a finite number, got `));
+      await expect(store.saveBurst({ scores: rows as StoredScore[] })).rejects.toThrow(/scores\[3\]/);
+    }
+    await expect(store.saveScores([{ ...scores(t0)[0]!, flagged: 1 as never }])).rejects.toThrow(
+      /scores\[0\]\.flagged must be true or false, got 1/,
+    );
     expect(await store.lastScoredOpenTime('BTCUSDT', '1m')).toBeUndefined();
     expect(await store.alertsSince(0)).toEqual([]);
     await store.close();

@@ -138,6 +138,24 @@ describe('KlineStore', () => {
     await expect(store.klines('btc', '1h')).rejects.toThrow(/symbol must be an exchange symbol/);
     const bad = { ...generateSampleMarket({ count: 1 }).klines[0]!, open: Number.NaN };
     await expect(store.upsert('BTCUSDT', '1h', [bad])).rejects.toThrow(/open = NaN/);
+    // One kline instead of an array, and values of the wrong type, are DataErrors that say so.
+    const one = generateSampleMarket({ count: 1 }).klines[0]!;
+    const notArray = await store.upsert('BTCUSDT', '1h', one as never).catch((caught) => caught);
+    expect(isDataError(notArray) && notArray.code).toBe('INVALID_ARGUMENT');
+    expect(notArray.message).toMatch(
+      /^klines must be an array of klines, got \{"openTime":.*: to store one kline, pass \[kline\]\.$/,
+    );
+    await expect(store.upsert('BTCUSDT', '1h', [{ ...one, close: '42000' } as never])).rejects.toThrow(
+      /has close = "42000", not a finite number\./,
+    );
+    await expect(store.upsert('BTCUSDT', '1h', [{ ...one, closeTime: '1' } as never])).rejects.toThrow(
+      /has closeTime = "1", not an integer/,
+    );
+    await expect(store.upsert('BTCUSDT', '1h', [null as never])).rejects.toThrow(/a kline must be an object/);
+    await expect(
+      store.upsertMany([{ symbol: 'BTCUSDT', interval: '1h', klines: [{ ...one, volume: null } as never] }]),
+    ).rejects.toThrow(/volume = null, not a finite number/);
+    expect(await store.count('BTCUSDT', '1h')).toBe(0);
     await store.close();
     // A misspelt range key would have read every row.
     const full = await KlineStore.open(':memory:');

@@ -1,6 +1,7 @@
 import type { DuckDBDataChunk, DuckDBValue } from '@duckdb/node-api';
 import type { Kline } from '../api.js';
 import { DataError } from '../errors.js';
+import { describeValue } from '../validate.js';
 import type { DuckDB } from './duckdb-file.js';
 
 function chunkTypes(duckdb: DuckDB) {
@@ -113,23 +114,31 @@ function klineChunk(
   return chunk;
 }
 
-/** Refuses a kline the table cannot hold: non-integer times or counts, non-numeric prices. */
+/**
+ * Refuses a kline the table cannot hold: non-integer times or counts, non-numeric prices. A bad
+ * value is quoted as it was given (`close = "42000"`, a string), so the message says what it is.
+ */
 export function validateKline(k: Kline): void {
-  if (
-    !Number.isInteger(k.openTime) ||
-    !Number.isInteger(k.closeTime) ||
-    !Number.isInteger(k.numberOfTrades)
-  ) {
+  if (k === null || typeof k !== 'object' || Array.isArray(k)) {
     throw new DataError(
       'INVALID_ARGUMENT',
-      `kline at openTime ${k.openTime} has a non-integer openTime, closeTime or numberOfTrades; convert times to Unix ms first.`,
+      `a kline must be an object { openTime, open, high, low, close, volume, … }, got ${describeValue(k)}.`,
     );
+  }
+  for (const field of ['openTime', 'closeTime', 'numberOfTrades'] as const) {
+    if (!Number.isInteger(k[field])) {
+      throw new DataError(
+        'INVALID_ARGUMENT',
+        `kline at openTime ${describeValue(k.openTime)} has ${field} = ${describeValue(k[field])}, not an integer; ` +
+          'times are Unix milliseconds and numberOfTrades a count.',
+      );
+    }
   }
   for (const field of ['open', 'high', 'low', 'close', 'volume', 'quoteAssetVolume'] as const) {
     if (!Number.isFinite(k[field])) {
       throw new DataError(
         'INVALID_ARGUMENT',
-        `kline at openTime ${k.openTime} has ${field} = ${k[field]}, not a number.`,
+        `kline at openTime ${k.openTime} has ${field} = ${describeValue(k[field])}, not a finite number.`,
       );
     }
   }

@@ -16,7 +16,14 @@ import type {
 } from '../api.js';
 import { DataError } from '../errors.js';
 import { assertInterval, intervalToMilliseconds, nextOpenTime } from '../intervals.js';
-import { assertKnownKeys, assertSymbol, assertTimeRange, keysOf, TIME_RANGE_KEYS } from '../validate.js';
+import {
+  assertKnownKeys,
+  assertSymbol,
+  assertTimeRange,
+  describeValue,
+  keysOf,
+  TIME_RANGE_KEYS,
+} from '../validate.js';
 import { type DuckDB, damagedStore, defaultStorePath, isDamage, openStoreFile } from './duckdb-file.js';
 import { klinesFromColumns, SELECT_KLINE, validateKline } from './kline-rows.js';
 import { inTransaction, pairKlineRows, writeOnePair, writePairKlines } from './kline-writes.js';
@@ -94,10 +101,18 @@ export class KlineStore implements IngestStore {
   ): Promise<number> {
     assertSymbol('symbol', symbol);
     assertInterval(interval);
+    if (!Array.isArray(klines)) {
+      throw new DataError(
+        'INVALID_ARGUMENT',
+        `klines must be an array of klines, got ${describeValue(klines)}: to store one kline, pass [kline].`,
+      );
+    }
     const byTime = new Map<number, Kline>();
-    for (const kline of klines) byTime.set(kline.openTime, kline);
+    for (const kline of klines) {
+      validateKline(kline);
+      byTime.set(kline.openTime, kline);
+    }
     const rows = [...byTime.values()];
-    for (const kline of rows) validateKline(kline);
     return this.exclusive(() =>
       inTransaction(this.connection, this.path, `Writing ${rows.length} klines`, async () => {
         await writeOnePair(this.connection, this.duckdb, symbol, interval, rows, covered);

@@ -2,7 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { AlertQuery, Interval, StoredAlert, StoredScore } from '../api.js';
 import { DataError } from '../errors.js';
 import { assertInterval } from '../intervals.js';
-import { assertInteger, assertSymbol, assertTimestamp } from '../validate.js';
+import { assertInteger, assertSymbol, assertTimestamp, describeValue } from '../validate.js';
 import type { DuckDB } from './duckdb-file.js';
 import { appendToTemp, inTransaction } from './kline-writes.js';
 
@@ -26,14 +26,21 @@ function checkRecord(
 export function checkScores(rows: readonly StoredScore[]): void {
   rows.forEach((row, i) => {
     checkRecord('scores', i, row);
-    if (
-      typeof row.score !== 'number' ||
-      typeof row.threshold !== 'number' ||
-      typeof row.flagged !== 'boolean'
-    ) {
+    // A stored score is a candle a detector scored against a threshold it had: NaN or an
+    // infinity would be neither, and would sort and compare as nonsense in every query.
+    for (const field of ['score', 'threshold'] as const) {
+      if (typeof row[field] !== 'number' || !Number.isFinite(row[field])) {
+        throw new DataError(
+          'INVALID_ARGUMENT',
+          `scores[${i}].${field} must be a finite number, got ${describeValue(row[field])}: ` +
+            'store only candles a detector scored.',
+        );
+      }
+    }
+    if (typeof row.flagged !== 'boolean') {
       throw new DataError(
         'INVALID_ARGUMENT',
-        `scores[${i}] needs a number score and threshold and a boolean flagged.`,
+        `scores[${i}].flagged must be true or false, got ${describeValue(row.flagged)}.`,
       );
     }
   });
