@@ -10,7 +10,7 @@ import {
 } from './api.js';
 import { CoreError } from './errors.js';
 import { fromColumns, sliceRows } from './matrix.js';
-import { assertInteger, assertOneOf, describeValue } from './validate.js';
+import { assertInteger, assertOneOf, describeValue, withDefaults } from './validate.js';
 
 /**
  * Default set and windows: the relative features (their levels mean the same across years of a
@@ -44,7 +44,7 @@ const REQUIRED_FIELDS = [
 ] as const satisfies readonly (keyof Kline)[];
 
 export function resolveFeatureOptions(options: Partial<FeatureOptions> = {}): FeatureOptions {
-  const resolved = { ...DEFAULT_FEATURE_OPTIONS, ...options };
+  const resolved = withDefaults('feature options', DEFAULT_FEATURE_OPTIONS, options);
   assertOneOf('features.set', resolved.set, Object.keys(FEATURE_SETS) as FeatureSetName[]);
   assertInteger('features.levelWindow', resolved.levelWindow, 2, 10_000);
   assertInteger('features.volatilityWindow', resolved.volatilityWindow, 2, 10_000);

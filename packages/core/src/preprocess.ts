@@ -12,7 +12,14 @@ import type {
 import { CoreError } from './errors.js';
 import { column, createMatrix } from './matrix.js';
 import { quantileOf } from './thresholds.js';
-import { assertMatrix, assertOneOf, assertOpenInterval, describeValue } from './validate.js';
+import {
+  assertKnownKeys,
+  assertMatrix,
+  assertOneOf,
+  assertOpenInterval,
+  describeValue,
+  withDefaults,
+} from './validate.js';
 
 export const DEFAULT_SPLIT: Readonly<SplitOptions> = Object.freeze({ train: 0.7, validation: 0.15 });
 
@@ -58,7 +65,7 @@ export const MIN_TRAIN_ROWS = 64;
 
 /** Validates split fractions where they enter. */
 export function resolveSplit(split: Partial<SplitOptions> = {}): SplitOptions {
-  const resolved = { ...DEFAULT_SPLIT, ...split };
+  const resolved = withDefaults('split', DEFAULT_SPLIT, split);
   assertOpenInterval('split.train', resolved.train, 0, 1);
   if (
     typeof resolved.validation !== 'number' ||
@@ -122,9 +129,14 @@ function resolvePreprocessOptions(
   options: Partial<PreprocessOptions>,
   names: readonly string[],
 ): PreprocessOptions {
-  const resolved = { ...DEFAULT_PREPROCESS_OPTIONS, logFeatures: defaultLogFeaturesFor(names), ...options };
+  const resolved = withDefaults(
+    'preprocess options',
+    { ...DEFAULT_PREPROCESS_OPTIONS, logFeatures: defaultLogFeaturesFor(names) },
+    options,
+  );
   assertOneOf('preprocess.scaler', resolved.scaler, ['standard', 'robust'] as const);
   if (resolved.winsorize !== false) {
+    assertKnownKeys('preprocess.winsorize', resolved.winsorize, ['lower', 'upper']);
     const { lower, upper } = resolved.winsorize;
     if (!(lower >= 0 && upper <= 1 && lower < upper)) {
       throw new CoreError(

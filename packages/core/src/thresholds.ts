@@ -2,7 +2,7 @@ import type { AdaptiveThresholdMethod, FittedThreshold, SpotOptions, ThresholdMe
 import { CoreError } from './errors.js';
 import { fitGeneralizedPareto, peaksOverThresholdQuantile, quantileOf } from './extreme-values.js';
 import { DEFAULT_SPOT_OPTIONS, resolveSpotOptions, Spot } from './streaming/spot.js';
-import { assertContamination } from './validate.js';
+import { assertContamination, assertKnownKeys, describeValue } from './validate.js';
 
 export { fitGeneralizedPareto, peaksOverThresholdQuantile, quantileOf };
 
@@ -28,8 +28,25 @@ function assertFraction(name: string, value: number, low: number, high: number, 
   }
 }
 
+/** The keys of each kind of threshold method (the config schema's, for options given in code). */
+const METHOD_KEYS: Readonly<Record<ThresholdMethod['kind'], readonly string[]>> = Object.freeze({
+  contamination: ['kind', 'contamination'],
+  fixed: ['kind', 'value'],
+  pot: ['kind', 'riskQuantile', 'initialQuantile'],
+  spot: ['kind', 'risk', 'initialQuantile', 'maxPeaks'],
+  dspot: ['kind', 'risk', 'initialQuantile', 'maxPeaks', 'depth'],
+});
+
 /** Validates a threshold method where it enters (config, flags, options). */
 export function assertThresholdMethod(method: ThresholdMethod): ThresholdMethod {
+  if (method === null || typeof method !== 'object') {
+    throw new CoreError(
+      'INVALID_ARGUMENT',
+      `threshold must be { kind: "contamination" | "fixed" | "pot" | "spot" | "dspot", … }, got ${describeValue(method)}.`,
+    );
+  }
+  const keys = Object.hasOwn(METHOD_KEYS, method.kind) ? METHOD_KEYS[method.kind] : undefined;
+  if (keys) assertKnownKeys(`a ${method.kind} threshold`, method, keys);
   switch (method.kind) {
     case 'contamination':
       assertContamination('contamination', method.contamination);

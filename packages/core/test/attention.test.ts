@@ -232,4 +232,20 @@ describe('AttentionAutoencoder', () => {
     expect(() => new AttentionAutoencoder({ modelDim: 30, heads: 4 })).toThrow(/divisible/);
     expect(() => new AttentionAutoencoder({ windowSize: 1 })).toThrow(/windowSize/);
   });
+
+  it('refuses an option it does not know, and loads a model saved with one', async () => {
+    expect(() => new AttentionAutoencoder({ windowsize: 8 } as object)).toThrow(
+      /^unknown key windowsize in AttentionAutoencoder options \(the keys there are windowSize, /,
+    );
+    const dir = await mkdtemp(join(tmpdir(), 'attention-test-'));
+    dirs.push(dir);
+    await fitted.save(dir);
+    const path = join(dir, 'detector.json');
+    const state = JSON.parse(await readFile(path, 'utf8'));
+    await writeFile(path, JSON.stringify({ ...state, options: { ...state.options, windowsize: 8 } }));
+    const loaded = await AttentionAutoencoder.load(dir, { featureCount: 4 });
+    expect(loaded.options).toEqual(fitted.options);
+    expect(await loaded.decisionFunction(validation)).toEqual(await fitted.decisionFunction(validation));
+    loaded.dispose();
+  });
 });

@@ -297,4 +297,25 @@ describe('DenseAutoencoder', () => {
     expect(() => new DenseAutoencoder({ epochs: 0 })).toThrow(/epochs/);
     expect(() => new DenseAutoencoder({ learningRate: -1 })).toThrow(/learningRate/);
   });
+
+  it('refuses an option it does not know, and loads a model saved with one', async () => {
+    expect(() => new DenseAutoencoder({ epoch: 1 } as object)).toThrow(
+      /^unknown key epoch in DenseAutoencoder options \(the keys there are epochs, hiddenLayers, /,
+    );
+    expect(new DenseAutoencoder({ epochs: undefined }).options.epochs).toBe(200);
+    expect(
+      await codeOf(
+        new DenseAutoencoder(small).fit(train, { signl: undefined, valdation: validation } as object),
+      ),
+    ).toBe('INVALID_ARGUMENT');
+    const dir = await tempDir();
+    await fitted.save(dir);
+    const path = join(dir, 'detector.json');
+    const state = JSON.parse(await readFile(path, 'utf8'));
+    await writeFile(path, JSON.stringify({ ...state, options: { ...state.options, epoch: 1 } }));
+    const loaded = await DenseAutoencoder.load(dir, { featureCount: 6 });
+    expect(loaded.options).toEqual(fitted.options);
+    expect(await loaded.decisionFunction(validation)).toEqual(await fitted.decisionFunction(validation));
+    loaded.dispose();
+  });
 });

@@ -197,6 +197,28 @@ describe('evaluateDetection', () => {
     expect(quality.f1).toBeCloseTo(2 / 3, 12);
     expect(quality.rangeF1).toBeCloseTo(2 / 3, 12);
     expect(() => evaluateDetection([1, 2], [1], [])).toThrow(/one of each per row/);
+    // A misspelt option, here or in its range settings, is refused rather than left at its default.
+    expect(() => evaluateDetection([1], [1], [], { eventTolerance: 2 } as never)).toThrow(
+      /^unknown key eventTolerance in evaluateDetection options \(the keys there are eventToleranceRows, range\)\.$/,
+    );
+    expect(() => evaluateDetection([1], [1], [], { range: { bais: 'front' } } as never)).toThrow(
+      /^unknown key bais in evaluateDetection options.range \(the keys there are bias, alpha, cardinality\)\.$/,
+    );
+    const real = [{ startIndex: 2, endIndex: 3 }];
+    expect(() => rangeRecall(real, real, { alfa: 1 } as never)).toThrow(
+      /unknown key alfa in rangeRecall options/,
+    );
+    // Precision takes the same range settings as recall (alpha is recall's alone).
+    expect(rangePrecision(real, real, { alpha: 1 } as never)).toBe(1);
+    expect(() => rangePrecision(real, real, { cardinalty: 'one' } as never)).toThrow(
+      /unknown key cardinalty in rangePrecision options/,
+    );
+    expect(() => labelsFromEvents([0, 1], [0], { tolerence: 1 } as never)).toThrow(
+      /^unknown key tolerence in labelsFromEvents options \(the keys there are tolerance, candleMs\)\.$/,
+    );
+    expect(() => explainableCandles([], { lookBack: 5 } as never)).toThrow(
+      /^unknown key lookBack in explainable options \(the keys there are lookback, /,
+    );
   });
 });
 

@@ -102,6 +102,28 @@ describe('NAB sweep and score of one file', () => {
     const bad: NabSeries = { ...series({}), windows: [{ start: 10 * MINUTE + 1, end: 14 * MINUTE }] };
     expect(() => nabSweep(bad, standard)).toThrow(/not one of its row times/);
   });
+
+  it('refuses an option it does not know, each function naming its own', () => {
+    const one = series({ 10: 0.9 });
+    const typo = { probationaryPercentage: 0.1 } as never;
+    expect(() => nabSweep(one, standard, typo)).toThrow(
+      /^unknown key probationaryPercentage in nabSweep options \(the keys there are probationaryPercent\)\.$/,
+    );
+    expect(() => scoreNabSeries(one, standard, 0.5, typo)).toThrow(/in scoreNabSeries options/);
+    expect(() => optimizeNabThreshold([one], standard, typo)).toThrow(/in optimizeNabThreshold options/);
+    expect(() => scoreNabCorpus([one], standard, { treshold: 0.5 } as never)).toThrow(
+      /^unknown key treshold in scoreNabCorpus options \(the keys there are threshold, probationaryPercent\)\.$/,
+    );
+    expect(() => runNabBenchmark([one], { profile: {} } as never)).toThrow(
+      /^unknown key profile in runNabBenchmark options \(the keys there are profiles, probationaryPercent\)\.$/,
+    );
+    // The keys a function adds to NabOptions are its own: passing them on is not refused.
+    const at = scoreNabCorpus([one], standard, { probationaryPercent: 0.1, threshold: 0.5 });
+    expect(runNabBenchmark([one], { probationaryPercent: 0.1, profiles: { standard } }).standard).toEqual(
+      scoreNabCorpus([one], standard, { probationaryPercent: 0.1 }),
+    );
+    expect(at.threshold).toBe(0.5);
+  });
 });
 
 describe('NAB threshold optimisation and normalisation', () => {

@@ -312,6 +312,22 @@ describe('evaluateRun', () => {
     const error = await errorOf(() => evaluateRun(noTest, null, { split: 'test' }));
     expect(isCoreError(error) && error.code).toBe('TOO_FEW_ROWS');
   });
+
+  it('refuses an option it does not know, at the top and in each section', () => {
+    const run = smallRun();
+    expect(() => evaluateRun(run, null, { splits: 'test' } as never)).toThrow(
+      /^unknown key splits in evaluateRun options \(the keys there are split, range, explainable, nab\)\.$/,
+    );
+    expect(() => evaluateRun(run, null, { explainable: { returnSigma: 2 } } as never)).toThrow(
+      /^unknown key returnSigma in evaluateRun options.explainable \(the keys there are returnSigmas, /,
+    );
+    expect(() => evaluateRun(run, null, { nab: { probationary: 0.1 } } as never)).toThrow(
+      /unknown key probationary in evaluateRun options.nab \(the keys there are probationaryPercent\)/,
+    );
+    expect(() => evaluateRun(run, null, { range: { bias: 'front', alpa: 0.5 } } as never)).toThrow(
+      /unknown key alpa in evaluateRun options.range/,
+    );
+  });
 });
 
 describe('a run folder, evaluated and written back', () => {

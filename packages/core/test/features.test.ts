@@ -149,6 +149,9 @@ describe('features', () => {
     expect(codeOf(() => computeFeatures(klines.slice(0, 54), { set: 'relative' }))).toBe('TOO_FEW_ROWS');
     expect(codeOf(() => computeFeatures(klines, { set: 'levels' as never }))).toBe('INVALID_ARGUMENT');
     expect(codeOf(() => computeFeatures(klines, { levelWindow: 1 }))).toBe('INVALID_ARGUMENT');
+    expect(() => computeFeatures(klines, { rsiPeriods: 10 } as never)).toThrow(
+      /^unknown key rsiPeriods in feature options \(the keys there are rsiPeriod, set, /,
+    );
     expect(codeOf(() => computeFeatures(klines.slice(0, 30), { volatilityWindow: 1 }))).toBe(
       'INVALID_ARGUMENT',
     );

@@ -87,6 +87,28 @@ describe('TableSample', () => {
     sample.add(rowsOf(X, 0, 1));
     expect(() => sample.preprocessor()).toThrow(/1 row\(s\)/);
   });
+
+  it('refuses an option it does not know, as fitTablePipeline and TableScorer do', async () => {
+    expect(() => new TableSample(['a'], { detectors: ['autoencoder'], sampleRow: 10 } as never)).toThrow(
+      /^unknown key sampleRow in TableSample options \(the keys there are sampleRows, detectors, seed\)\.$/,
+    );
+    const sample = sampleOf(table(80), { detectors: ['isolation-forest'] });
+    await expect(fitTablePipeline(sample, { epoch: 2 } as never)).rejects.toThrow(
+      /^unknown key epoch in fitTablePipeline options \(the keys there are epochs, /,
+    );
+    // The table has its own detectors and scaling: a config's would be ignored.
+    await expect(fitTablePipeline(sample, { config: { split: { train: 0.5 } } } as never)).rejects.toThrow(
+      /^unknown key split in fitTablePipeline options.config \(the keys there are /,
+    );
+    const pipeline = await fitTablePipeline(sample, { config: { isolationForest: { nEstimators: 10 } } });
+    try {
+      await expect(
+        new TableScorer(pipeline).score(table(4), { signl: undefined, sgnal: 1 } as never),
+      ).rejects.toThrow(/unknown key sgnal in TableScorer score options \(the keys there are signal\)/);
+    } finally {
+      pipeline.dispose();
+    }
+  });
 });
 
 describe('Preprocessor.standard', () => {

@@ -128,4 +128,51 @@ describe('IsolationForestDetector', () => {
     dirs.push(dir);
     expect(await errorCode(IsolationForestDetector.load(dir))).toBe('IO');
   });
+
+  it('refuses an option it does not know, naming it and the known ones, as the pipeline config does', async () => {
+    const messageOf = (make: () => unknown) => {
+      try {
+        make();
+      } catch (error) {
+        return isCoreError(error) ? `${error.code} ${error.message}` : String(error);
+      }
+      return 'none';
+    };
+    expect(messageOf(() => new IsolationForestDetector({ nEstimator: 5 } as object))).toBe(
+      'INVALID_ARGUMENT unknown key nEstimator in IsolationForestDetector options (the keys there are ' +
+        'nEstimators, maxSamples, extensionLevel, threads, seed, threshold).',
+    );
+    // A threshold method's keys too: { contamination } under kind fixed would have been dropped.
+    expect(
+      messageOf(
+        () =>
+          new IsolationForestDetector({
+            threshold: { kind: 'fixed', value: 0.6, contamination: 0.1 } as never,
+          }),
+      ),
+    ).toMatch(/^INVALID_ARGUMENT unknown key contamination in a fixed threshold \(the keys there are/);
+    // undefined sets nothing: the default is used, as when the key is left out.
+    expect(
+      new IsolationForestDetector({ nEstimators: undefined, nEstimator: undefined } as object).options
+        .nEstimators,
+    ).toBe(200);
+    const fitted = new IsolationForestDetector({ nEstimators: 10, seed: 3 });
+    expect(await errorCode(fitted.fit(train, { validaton: test } as object))).toBe('INVALID_ARGUMENT');
+    await fitted.fit(train);
+    const dir = await mkdtemp(join(tmpdir(), 'core-iforest-'));
+    dirs.push(dir);
+    await fitted.save(dir);
+    await expect(IsolationForestDetector.load(dir, { featureCnt: 5 } as object)).rejects.toThrow(
+      /unknown key featureCnt in load expected \(the keys there are featureCount\)/,
+    );
+    // A model saved while a misspelt option was still kept in the options loads, and scores alike.
+    const path = join(dir, 'detector.json');
+    const state = JSON.parse(await readFile(path, 'utf8'));
+    await writeFile(path, JSON.stringify({ ...state, options: { ...state.options, nEstimator: 5 } }));
+    const loaded = await IsolationForestDetector.load(dir, { featureCount: 5 });
+    expect(loaded.options).toEqual(fitted.options);
+    expect(Array.from(await loaded.decisionFunction(test))).toEqual(
+      Array.from(await fitted.decisionFunction(test)),
+    );
+  });
 });

@@ -65,6 +65,18 @@ describe("NAB v1.0's hill climb (twiddle)", () => {
     expect(climbed.score).toBeCloseTo(1, 12);
   });
 
+  it('refuses an option it does not know, and passes NAB options on to the curve', () => {
+    expect(() => twiddleNabThreshold(trap, even, { initalGuess: 0.3 } as never)).toThrow(
+      /^unknown key initalGuess in twiddleNabThreshold options \(the keys there are initialGuess, /,
+    );
+    expect(() => nabThresholdCurve(trap, even, { tolerance: 1 } as never)).toThrow(
+      /^unknown key tolerance in nabThresholdCurve options \(the keys there are probationaryPercent\)\.$/,
+    );
+    expect(
+      twiddleNabThreshold(trap, even, { initialGuess: 0.5, tolerance: 1e-7, probationaryPercent: 0.15 }),
+    ).toEqual(twiddleNabThreshold(trap, even));
+  });
+
   it('starts where it is told and never leaves [0, 1]', () => {
     const fromHigh = twiddleNabThreshold(trap, even, { initialGuess: 0.9 });
     expect(fromHigh.score).toBeCloseTo(0, 12);

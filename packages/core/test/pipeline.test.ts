@@ -450,6 +450,32 @@ describe('bad options', () => {
     }
     const noModel = await errorOf(detectWithPipeline({ source, outDir: base.outDir } as never));
     expect((noModel as Error).message).toMatch(/modelDir must be a folder path/);
+    // A misspelt option is refused before anything loads, as a misspelt config key is.
+    const misspelt = await errorOf(runPipeline({ ...base, seeds: 3 } as never));
+    expect(isCoreError(misspelt) && misspelt.code).toBe('INVALID_ARGUMENT');
+    expect((misspelt as Error).message).toMatch(
+      /^unknown key seeds in runPipeline options \(the keys there are seed, source, symbol, /,
+    );
+    const { outDir: _outDir, ...trainBase } = base;
+    const train = await errorOf(trainPipeline({ ...trainBase, modelDir: base.outDir, epoch: 1 } as never));
+    expect((train as Error).message).toMatch(
+      /^unknown key epoch in trainPipeline options \(the keys there are epochs, /,
+    );
+    // trainPipeline trains one model on the whole split: a walkForward there did nothing.
+    const folds = await errorOf(
+      trainPipeline({ ...trainBase, modelDir: base.outDir, walkForward: true } as never),
+    );
+    expect((folds as Error).message).toMatch(/^unknown key walkForward in trainPipeline options/);
+    const detect = await errorOf(
+      detectWithPipeline({ source, outDir: base.outDir, modelDir: base.outDir, chart: false } as never),
+    );
+    expect((detect as Error).message).toMatch(
+      /^unknown key chart in detectWithPipeline options \(the keys there are charts, /,
+    );
+    const fold = await errorOf(runPipeline({ ...base, walkForward: { window: '1y' } } as never));
+    expect((fold as Error).message).toMatch(
+      /^unknown key window in runPipeline options.walkForward \(the keys there are trainWindow, step\)\.$/,
+    );
   });
 });
 

@@ -53,6 +53,10 @@ describe('chronological split', () => {
     expect(errorCode(() => chronologicalSplit(1000, { train: 0.9, validation: 0.2 }))).toBe(
       'INVALID_ARGUMENT',
     );
+    // { valid: 0.3 } would have split 70 / 15 / 15 without a word.
+    expect(() => chronologicalSplit(1000, { valid: 0.3 } as never)).toThrow(
+      /^unknown key valid in split \(the keys there are validation, train\)\.$/,
+    );
   });
 });
 
@@ -120,6 +124,16 @@ describe('Preprocessor', () => {
       expect(isCoreError(error) && error.code).toBe('CONSTANT_FEATURE');
       expect((error as Error).message).toMatch(/taker_buy_ratio \(always 0.5\)/);
     }
+  });
+
+  it('refuses an option it does not know, in the options and in winsorize', () => {
+    expect(() => Preprocessor.fit(train, table.names, { scaling: 'robust' } as never)).toThrow(
+      /^unknown key scaling in preprocess options \(the keys there are scaler, winsorize, logFeatures\)\.$/,
+    );
+    expect(() =>
+      Preprocessor.fit(train, table.names, { winsorize: { lower: 0.01, upper: 0.99, low: 0 } } as never),
+    ).toThrow(/^unknown key low in preprocess.winsorize \(the keys there are lower, upper\)\.$/);
+    expect(Preprocessor.fit(train, table.names, { scaler: undefined }).toJSON().scaler).toBe('standard');
   });
 
   it('refuses a saved state of another format', () => {

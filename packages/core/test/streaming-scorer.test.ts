@@ -169,6 +169,31 @@ describe('StreamScorer', () => {
     }
   });
 
+  it('refuses an option it does not know, here and in the pipeline it scores with', async () => {
+    expect(
+      () => new StreamScorer(pipeline, { symbol: 'A', interval: '1h', threshold: 'spot' } as never),
+    ).toThrow(/^unknown key threshold in StreamScorer options \(the keys there are thresholds, symbol, /);
+    // With fitted thresholds nothing reads the SPOT settings: they are checked all the same.
+    expect(
+      () =>
+        new StreamScorer(pipeline, {
+          symbol: 'A',
+          interval: '1h',
+          thresholds: 'fitted',
+          spot: { riks: 0.1 },
+        } as never),
+    ).toThrow(/unknown key riks in StreamScorer options.spot \(the keys there are risk, /);
+    const scorer = new StreamScorer(pipeline, { symbol: 'A', interval: '1h', thresholds: undefined });
+    expect(scorer.options.thresholds).toBe('dspot');
+    const { klines } = generateSampleMarket({ count: 120, seed: 8 });
+    await expect(pipeline.scoreKlines(klines, { contribution: false } as never)).rejects.toThrow(
+      /^unknown key contribution in scoreKlines options \(the keys there are contributions, signal, stage\)\.$/,
+    );
+    await expect(TrainedPipeline.load(join(dir, 'model'), { backed: 'wasm' } as never)).rejects.toThrow(
+      /unknown key backed in load options \(the keys there are backend\)/,
+    );
+  });
+
   it('refuses a candle out of order or before the warm-up, leaving every scorer unchanged', async () => {
     const { klines } = generateSampleMarket({ count: 120, seed: 8 });
     const ready = new StreamScorer(pipeline, { symbol: 'A', interval: '1h' });

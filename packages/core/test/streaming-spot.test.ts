@@ -117,5 +117,8 @@ describe('Spot', () => {
       expect(isCoreError(error) && error.code === 'INVALID_ARGUMENT').toBe(true);
       expect((error as Error).message).toMatch(/spot\./);
     }
+    expect(() => Spot.calibrate('dspot', [1, 2, 3], { maxPeak: 10 } as object)).toThrow(
+      /^unknown key maxPeak in spot options \(the keys there are maxPeaks, risk, initialQuantile, depth\)\.$/,
+    );
   });
 });

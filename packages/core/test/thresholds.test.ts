@@ -128,6 +128,14 @@ describe('thresholds', () => {
         kind: 'dspot',
         depth: 30,
       });
+      // In a call as in the config: a key the kind does not have is refused, not ignored.
+      expect(() => fitThreshold(training, { kind: 'spot', depth: 5 } as never)).toThrow(
+        /^unknown key depth in a spot threshold \(the keys there are /,
+      );
+      expect(() =>
+        fitThreshold(training, { kind: 'pot', riskQuantile: 0.005, initalQuantile: 0.9 } as never),
+      ).toThrow(/unknown key initalQuantile in a pot threshold \(the keys there are initialQuantile, /);
+      expect(() => fitThreshold(training, null as never)).toThrow(/threshold must be \{ kind/);
     });
   });
 });

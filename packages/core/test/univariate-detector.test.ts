@@ -127,6 +127,17 @@ describe('UnivariateDetector', () => {
     );
     await expectRefusal(() => new UnivariateDetector({ alertLevel: -1 }), 'INVALID_ARGUMENT', /alertLevel/);
     await expectRefusal(() => new UnivariateDetector({ windows: [1] }), 'INVALID_ARGUMENT', /window/);
+    // A misspelt option (warmUp for warmup) is refused, not replaced by its default.
+    await expectRefusal(
+      () => new UnivariateDetector({ warmUp: 10 } as object),
+      'INVALID_ARGUMENT',
+      /^unknown key warmUp in UnivariateDetector options \(the keys there are warmup, /,
+    );
+    await expectRefusal(
+      () => UnivariateDetector.scoreSeries(wave(10), { lag: 2 } as object),
+      'INVALID_ARGUMENT',
+      /unknown key lag in UnivariateDetector options \(the keys there are lags, /,
+    );
   });
 });
 

@@ -83,6 +83,9 @@ describe('planWalkForward', () => {
     expect(() => planWalkForward(1000, '1h', { trainWindow: 50 })).toThrow(/at least 100 candles/);
     const long = errorOf(() => planWalkForward(1000, '1h', { trainWindow: 1000 }));
     expect(isCoreError(long) && long.code).toBe('TOO_FEW_ROWS');
+    expect(() => planWalkForward(1000, '1h', { steps: 50 } as never)).toThrow(
+      /^unknown key steps in walkForward \(the keys there are step, trainWindow\)\.$/,
+    );
   });
 });
 

@@ -12,6 +12,7 @@ import { assertModelInput, assertPositiveInteger, rowMeans, toFloat32 } from '..
 import { createRandom } from '../tf/random.js';
 import { tf } from '../tf/tensorflow.js';
 import { DEFAULT_THRESHOLD } from '../thresholds.js';
+import { assertKnownKeys, savedOptions, withDefaults } from '../validate.js';
 import { startWorker } from '../worker-thread.js';
 import {
   AutoencoderDetector,
@@ -20,7 +21,7 @@ import {
   readSavedState,
   type SavedFormat,
 } from './autoencoder.js';
-import type { FitContext } from './detector.js';
+import { FIT_CONTEXT_KEYS, type FitContext, LOAD_KEYS } from './detector.js';
 
 /** Settings of the self-attention autoencoder; every field has the default shown. */
 export interface AttentionAutoencoderOptions {
@@ -129,7 +130,11 @@ const FORMAT: SavedFormat<'attention'> = {
 const SCORING_CHUNK = 512;
 
 function resolveOptions(options: Partial<AttentionAutoencoderOptions>): AttentionAutoencoderOptions {
-  const resolved = { ...DEFAULT_ATTENTION_AUTOENCODER_OPTIONS, ...options };
+  const resolved = withDefaults(
+    'AttentionAutoencoder options',
+    DEFAULT_ATTENTION_AUTOENCODER_OPTIONS,
+    options,
+  );
   assertPositiveInteger('windowSize', resolved.windowSize, 'Use for example 24.');
   if (resolved.windowSize < 2) {
     throw new CoreError('INVALID_ARGUMENT', `windowSize must be at least 2, got ${resolved.windowSize}.`);
@@ -201,6 +206,7 @@ export class AttentionAutoencoder extends AutoencoderDetector<
   }
 
   async fit(train: Matrix, context: FitContext = {}): Promise<this> {
+    assertKnownKeys('fit context', context, FIT_CONTEXT_KEYS);
     const detector = 'attention autoencoder';
     const { options } = this;
     const w = options.windowSize;
@@ -339,12 +345,16 @@ export class AttentionAutoencoder extends AutoencoderDetector<
    * folder, another format version, or, when `expected.featureCount` is given, another feature count.
    */
   static async load(dir: string, expected: { featureCount?: number } = {}): Promise<AttentionAutoencoder> {
+    assertKnownKeys('load expected', expected, LOAD_KEYS);
     await useBackend();
     const state = await readSavedState<'attention', AttentionAutoencoderOptions>(dir, FORMAT, expected);
     const modelPath = join(dir, MODEL_JSON);
     const detector = fromSavedOptions(
       join(dir, 'detector.json'),
-      () => new AttentionAutoencoder(state.options),
+      () =>
+        new AttentionAutoencoder(
+          savedOptions(state.options, Object.keys(DEFAULT_ATTENTION_AUTOENCODER_OPTIONS)),
+        ),
     );
     // Sizes and finite values of the weights are checked by the handler.
     const artifacts = await fileModelHandler(dir).load();

@@ -10,13 +10,14 @@ import { assertModelInput, assertPositiveInteger, toFloat32 } from '../tf/matrix
 import { createRandom } from '../tf/random.js';
 import { tf } from '../tf/tensorflow.js';
 import { DEFAULT_THRESHOLD } from '../thresholds.js';
+import { assertKnownKeys, savedOptions, withDefaults } from '../validate.js';
 import {
   AutoencoderDetector,
   assertTrainingOptions,
   readSavedState,
   type SavedFormat,
 } from './autoencoder.js';
-import type { FitContext } from './detector.js';
+import { FIT_CONTEXT_KEYS, type FitContext, LOAD_KEYS } from './detector.js';
 
 export type { DenseActivation } from '../tf/dense-network.js';
 
@@ -84,7 +85,7 @@ const FORMAT: SavedFormat<'autoencoder'> = {
 const SCORING_CHUNK = 8192;
 
 function resolveOptions(options: Partial<DenseAutoencoderOptions>): DenseAutoencoderOptions {
-  const resolved = { ...DEFAULT_DENSE_AUTOENCODER_OPTIONS, ...options };
+  const resolved = withDefaults('DenseAutoencoder options', DEFAULT_DENSE_AUTOENCODER_OPTIONS, options);
   if (!Array.isArray(resolved.hiddenLayers) || resolved.hiddenLayers.length === 0) {
     throw new CoreError(
       'INVALID_ARGUMENT',
@@ -129,6 +130,7 @@ export class DenseAutoencoder extends AutoencoderDetector<
   }
 
   async fit(train: Matrix, context: FitContext = {}): Promise<this> {
+    assertKnownKeys('fit context', context, FIT_CONTEXT_KEYS);
     const detector = 'dense autoencoder';
     assertModelInput('train', train, { detector, minRows: 2 });
     if (context.validation) {
@@ -221,10 +223,14 @@ export class DenseAutoencoder extends AutoencoderDetector<
    * folder, another format version, or, when `expected.featureCount` is given, another feature count.
    */
   static async load(dir: string, expected: { featureCount?: number } = {}): Promise<DenseAutoencoder> {
+    assertKnownKeys('load expected', expected, LOAD_KEYS);
     await useBackend();
     const state = await readSavedState<'autoencoder', DenseAutoencoderOptions>(dir, FORMAT, expected);
     const modelPath = join(dir, MODEL_JSON);
-    const detector = fromSavedOptions(join(dir, 'detector.json'), () => new DenseAutoencoder(state.options));
+    const detector = fromSavedOptions(
+      join(dir, 'detector.json'),
+      () => new DenseAutoencoder(savedOptions(state.options, Object.keys(DEFAULT_DENSE_AUTOENCODER_OPTIONS))),
+    );
     // The handler checks the files (sizes, finite weights); the shapes must chain layer to layer.
     const artifacts = await fileModelHandler(dir).load();
     if (artifacts.format !== LAYERS_MODEL_FORMAT) {

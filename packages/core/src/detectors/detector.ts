@@ -8,6 +8,7 @@ import type {
 } from '../api.js';
 import { CoreError } from '../errors.js';
 import { DEFAULT_THRESHOLD, fitThreshold } from '../thresholds.js';
+import { keysOf } from '../validate.js';
 
 /** What a detector's `fit` may be given beyond the training rows. */
 export interface FitContext {
@@ -17,6 +18,12 @@ export interface FitContext {
   /** Aborting stops training at the next batch; the detector is then left unfitted. */
   signal?: AbortSignal;
 }
+
+/** The keys a detector's `fit` reads of its context. */
+export const FIT_CONTEXT_KEYS = keysOf<FitContext>({ validation: true, onEvent: true, signal: true });
+
+/** The keys a detector's static `load` reads of what it expects of the folder. */
+export const LOAD_KEYS = keysOf<{ featureCount?: number }>({ featureCount: true });
 
 /**
  * The one interface of the three detectors, in PyOD's vocabulary: `fit` on training rows,

@@ -8,8 +8,15 @@ import { fromSavedOptions, modelInvalid, parseModelFile, readModelJson } from '.
 import { fittedThresholdSchema } from '../model-manifest.js';
 import { writeJsonAtomic } from '../outputs/atomic-write.js';
 import { assertThresholdMethod, DEFAULT_THRESHOLD, quantileOf } from '../thresholds.js';
-import { assertInteger, assertMatrix, describeValue } from '../validate.js';
-import { BaseDetector, type FitContext } from './detector.js';
+import {
+  assertInteger,
+  assertKnownKeys,
+  assertMatrix,
+  describeValue,
+  savedOptions,
+  withDefaults,
+} from '../validate.js';
+import { BaseDetector, FIT_CONTEXT_KEYS, type FitContext, LOAD_KEYS } from './detector.js';
 import { assertDetectorFilesReplaceable, DETECTOR_FILE } from './saved-files.js';
 
 export const DEFAULT_ISOLATION_FOREST_OPTIONS: Readonly<IsolationForestDetectorOptions> = Object.freeze({
@@ -37,7 +44,7 @@ interface SavedState {
 }
 
 function resolveOptions(options: Partial<IsolationForestDetectorOptions>): IsolationForestDetectorOptions {
-  const resolved = { ...DEFAULT_ISOLATION_FOREST_OPTIONS, ...options };
+  const resolved = withDefaults('IsolationForestDetector options', DEFAULT_ISOLATION_FOREST_OPTIONS, options);
   assertInteger('isolationForest.nEstimators', resolved.nEstimators, 1, 100_000);
   assertInteger('isolationForest.maxSamples', resolved.maxSamples, 2, 1_000_000);
   assertInteger('isolationForest.extensionLevel', resolved.extensionLevel, 0, 1_000);
@@ -76,6 +83,7 @@ export class IsolationForestDetector extends BaseDetector {
   }
 
   async fit(train: Matrix, context: FitContext = {}): Promise<this> {
+    assertKnownKeys('fit context', context, FIT_CONTEXT_KEYS);
     assertMatrix('train', train);
     if (train.rows < 2) {
       throw new CoreError(
@@ -179,6 +187,7 @@ export class IsolationForestDetector extends BaseDetector {
    * detector.json and the key) a missing or malformed field, a damaged forest or non-finite values.
    */
   static async load(dir: string, expected: { featureCount?: number } = {}): Promise<IsolationForestDetector> {
+    assertKnownKeys('load expected', expected, LOAD_KEYS);
     const path = join(dir, STATE_FILE);
     const state = (await readModelJson(path, dir)) as Partial<SavedState> | null;
     if (state?.name !== 'isolation-forest') {
@@ -201,7 +210,13 @@ export class IsolationForestDetector extends BaseDetector {
         `${dir} was trained on ${checked.featureCount} features, expected ${expected.featureCount}: retrain.`,
       );
     }
-    const detector = fromSavedOptions(path, () => new IsolationForestDetector(state.options));
+    const detector = fromSavedOptions(
+      path,
+      () =>
+        new IsolationForestDetector(
+          savedOptions(state.options!, Object.keys(DEFAULT_ISOLATION_FOREST_OPTIONS)),
+        ),
+    );
     let forest: IsolationForest;
     try {
       forest = IsolationForest.fromJSON(checked.forest as never);

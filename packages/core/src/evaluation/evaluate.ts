@@ -1,8 +1,16 @@
 import { CoreError } from '../errors.js';
-import type { DetectionQuality, EvaluateDetectionOptions, LabelRange } from './api.js';
+import { assertKnownKeys, keysOf } from '../validate.js';
+import {
+  DEFAULT_RANGE_METRIC_OPTIONS,
+  type DetectionQuality,
+  type EvaluateDetectionOptions,
+  type LabelRange,
+} from './api.js';
 import { averagePrecision, eventRecall, flagMetrics, rocAuc } from './classification.js';
 import { rangesFromFlags, rowLabels } from './labels.js';
 import { rangePrecision, rangeRecall } from './range-based.js';
+
+const EVALUATE_DETECTION_KEYS = keysOf<EvaluateDetectionOptions>({ eventToleranceRows: true, range: true });
 
 /** Harmonic mean; 0 when both are 0, NaN when either is NaN. */
 function harmonicMean(a: number, b: number): number {
@@ -20,6 +28,12 @@ export function evaluateDetection(
   labels: readonly LabelRange[],
   options: Partial<EvaluateDetectionOptions> = {},
 ): DetectionQuality {
+  assertKnownKeys('evaluateDetection options', options, EVALUATE_DETECTION_KEYS);
+  assertKnownKeys(
+    'evaluateDetection options.range',
+    options.range,
+    Object.keys(DEFAULT_RANGE_METRIC_OPTIONS),
+  );
   if (scores.length !== flags.length) {
     throw new CoreError(
       'INVALID_ARGUMENT',

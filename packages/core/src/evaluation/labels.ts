@@ -1,4 +1,5 @@
 import { CoreError } from '../errors.js';
+import { withDefaults } from '../validate.js';
 import {
   DEFAULT_LABEL_OPTIONS,
   type LabelOptions,
@@ -100,7 +101,7 @@ export function labelsFromEvents(
   events: readonly (number | TimeRange)[],
   options: Partial<LabelOptions> = {},
 ): SeriesLabels {
-  const { tolerance, candleMs } = { ...DEFAULT_LABEL_OPTIONS, ...options };
+  const { tolerance, candleMs } = withDefaults('labelsFromEvents options', DEFAULT_LABEL_OPTIONS, options);
   for (const [name, value] of [
     ['tolerance', tolerance],
     ['candleMs', candleMs],

@@ -1,5 +1,6 @@
+import { assertKnownKeys } from '../validate.js';
 import type { NabCostMatrix, NabOptions, NabSeries, NabSweepRow, NabThresholdScore } from './api.js';
-import { nabScoresByThreshold, nabSweep } from './nab.js';
+import { NAB_KEYS, nabOptionsOf, nabScoresByThreshold, nabSweep } from './nab.js';
 
 /**
  * NAB's two threshold optimisers over one corpus and profile.
@@ -39,6 +40,7 @@ export function nabThresholdCurve(
   cost: NabCostMatrix,
   options: Partial<NabOptions> = {},
 ): NabThresholdScore[] {
+  assertKnownKeys('nabThresholdCurve options', options, NAB_KEYS);
   const rows: NabSweepRow[] = [];
   for (const series of corpus) for (const row of nabSweep(series, cost, options)) rows.push(row);
   return nabScoresByThreshold(rows, cost);
@@ -67,8 +69,9 @@ export function twiddleNabThreshold(
   cost: NabCostMatrix,
   options: Partial<NabOptions & NabTwiddleOptions> = {},
 ): NabThresholdScore {
+  assertKnownKeys('twiddleNabThreshold options', options, [...NAB_KEYS, 'initialGuess', 'tolerance']);
   const { initialGuess, tolerance } = { ...DEFAULT_NAB_TWIDDLE_OPTIONS, ...options };
-  const curve = nabThresholdCurve(corpus, cost, options);
+  const curve = nabThresholdCurve(corpus, cost, nabOptionsOf(options));
   const objective = (t: number) => (0 <= t && t <= 1 ? nabCurveAt(curve, t).score : Number.NEGATIVE_INFINITY);
   // NAB keeps every call in a dict (insertion order) and picks the max at the end.
   const past = new Map<number, number>();

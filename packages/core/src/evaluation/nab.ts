@@ -1,4 +1,5 @@
 import { CoreError } from '../errors.js';
+import { assertKnownKeys } from '../validate.js';
 import {
   DEFAULT_NAB_OPTIONS,
   NAB_PROFILE_NAMES,
@@ -52,6 +53,16 @@ export function nabProbationaryLength(
 
 const PROBATIONARY = 'probationary';
 
+/** `NabOptions`' keys, what every NAB function takes (some take one or two more). */
+export const NAB_KEYS: readonly string[] = Object.keys(DEFAULT_NAB_OPTIONS);
+
+/** The `NabOptions` of `options`, for the functions one NAB function calls with the rest of them. */
+export function nabOptionsOf(options: Partial<NabOptions>): Partial<NabOptions> {
+  return options.probationaryPercent === undefined
+    ? {}
+    : { probationaryPercent: options.probationaryPercent };
+}
+
 function resolveOptions(options: Partial<NabOptions>): NabOptions {
   const resolved = { ...DEFAULT_NAB_OPTIONS, ...options };
   if (!(resolved.probationaryPercent >= 0 && resolved.probationaryPercent < 1)) {
@@ -90,6 +101,7 @@ export function nabSweep(
   cost: NabCostMatrix,
   options: Partial<NabOptions> = {},
 ): NabSweepRow[] {
+  assertKnownKeys('nabSweep options', options, NAB_KEYS);
   const { probationaryPercent } = resolveOptions(options);
   assertCostMatrix(cost);
   const { timestamps, scores, windows, name } = series;
@@ -180,6 +192,7 @@ export function optimizeNabThreshold(
   cost: NabCostMatrix,
   options: Partial<NabOptions> = {},
 ): NabThresholdScore {
+  assertKnownKeys('optimizeNabThreshold options', options, NAB_KEYS);
   const rows: NabSweepRow[] = [];
   for (const series of corpus) for (const row of nabSweep(series, cost, options)) rows.push(row);
   let best: NabThresholdScore | undefined;
@@ -196,6 +209,7 @@ export function scoreNabSeries(
   threshold: number,
   options: Partial<NabOptions> = {},
 ): NabFileScore {
+  assertKnownKeys('scoreNabSeries options', options, NAB_KEYS);
   const byThreshold = nabScoresByThreshold(nabSweep(series, cost, options), cost);
   // The rows run from +Infinity down: the last one at or above the threshold detects exactly the
   // rows scoring >= threshold (NAB's scoreDataSet match).
@@ -226,8 +240,10 @@ export function scoreNabCorpus(
   cost: NabCostMatrix,
   options: Partial<NabOptions> & { threshold?: number } = {},
 ): NabCorpusScore {
-  const threshold = options.threshold ?? optimizeNabThreshold(corpus, cost, options).threshold;
-  const files = corpus.map((series) => scoreNabSeries(series, cost, threshold, options));
+  assertKnownKeys('scoreNabCorpus options', options, [...NAB_KEYS, 'threshold']);
+  const nab = nabOptionsOf(options);
+  const threshold = options.threshold ?? optimizeNabThreshold(corpus, cost, nab).threshold;
+  const files = corpus.map((series) => scoreNabSeries(series, cost, threshold, nab));
   const sum = (key: 'score' | 'tp' | 'tn' | 'fp' | 'fn') => files.reduce((acc, file) => acc + file[key], 0);
   const score = sum('score');
   const nullScore =
@@ -254,11 +270,12 @@ export function runNabBenchmark(
   corpus: readonly NabSeries[],
   options: Partial<NabOptions> & { profiles?: Partial<Record<NabProfileName, NabCostMatrix>> } = {},
 ): Partial<Record<NabProfileName, NabCorpusScore>> {
+  assertKnownKeys('runNabBenchmark options', options, [...NAB_KEYS, 'profiles']);
   const profiles = options.profiles ?? NAB_PROFILES;
   const result: Partial<Record<NabProfileName, NabCorpusScore>> = {};
   for (const name of NAB_PROFILE_NAMES) {
     const cost = profiles[name];
-    if (cost !== undefined) result[name] = scoreNabCorpus(corpus, cost, options);
+    if (cost !== undefined) result[name] = scoreNabCorpus(corpus, cost, nabOptionsOf(options));
   }
   return result;
 }

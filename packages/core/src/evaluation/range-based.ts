@@ -1,4 +1,5 @@
 import { CoreError } from '../errors.js';
+import { withDefaults } from '../validate.js';
 import {
   DEFAULT_RANGE_METRIC_OPTIONS,
   type LabelRange,
@@ -38,8 +39,9 @@ export function positionalWeight(i: number, length: number, bias: PositionalBias
 
 const BIASES: readonly PositionalBias[] = ['flat', 'front', 'back', 'middle'];
 
-function resolveOptions(options: Partial<RangeMetricOptions>): RangeMetricOptions {
-  const resolved = { ...DEFAULT_RANGE_METRIC_OPTIONS, ...options };
+function resolveOptions(what: string, options: Partial<RangeMetricOptions>): RangeMetricOptions {
+  // Precision has no existence reward, but takes alpha too: one set of range options serves both.
+  const resolved = withDefaults(what, DEFAULT_RANGE_METRIC_OPTIONS, options);
   if (!(resolved.alpha >= 0 && resolved.alpha <= 1)) {
     throw new CoreError('INVALID_ARGUMENT', `alpha must be in [0, 1], got ${resolved.alpha}.`);
   }
@@ -98,7 +100,7 @@ export function rangeRecall(
   predicted: readonly LabelRange[],
   options: Partial<RangeMetricOptions> = {},
 ): number {
-  const { alpha, bias, cardinality } = resolveOptions(options);
+  const { alpha, bias, cardinality } = resolveOptions('rangeRecall options', options);
   const realRanges = mergeRanges(real);
   if (realRanges.length === 0) return Number.NaN;
   let sum = 0;
@@ -115,7 +117,7 @@ export function rangePrecision(
   predicted: readonly LabelRange[],
   options: Partial<Omit<RangeMetricOptions, 'alpha'>> = {},
 ): number {
-  const { bias, cardinality } = resolveOptions(options);
+  const { bias, cardinality } = resolveOptions('rangePrecision options', options);
   const predictedRanges = mergeRanges(predicted);
   if (predictedRanges.length === 0) return Number.NaN;
   let sum = 0;

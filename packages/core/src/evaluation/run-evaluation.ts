@@ -1,7 +1,9 @@
 import { CoreError } from '../errors.js';
+import { assertKnownKeys, withDefaults } from '../validate.js';
 import {
   DEFAULT_EVALUATE_RUN_OPTIONS,
   DEFAULT_EXPLAINABLE_OPTIONS,
+  DEFAULT_NAB_OPTIONS,
   DEFAULT_RANGE_METRIC_OPTIONS,
   type DetectionDelay,
   type DetectorEvaluation,
@@ -179,7 +181,18 @@ export function evaluateRun(
   labels: EvaluationLabels | null,
   options: Partial<EvaluateRunOptions> = {},
 ): EvaluationReport {
-  const resolved: EvaluateRunOptions = { ...DEFAULT_EVALUATE_RUN_OPTIONS, ...options };
+  const resolved: EvaluateRunOptions = withDefaults(
+    'evaluateRun options',
+    DEFAULT_EVALUATE_RUN_OPTIONS,
+    options,
+  );
+  assertKnownKeys('evaluateRun options.range', resolved.range, Object.keys(DEFAULT_RANGE_METRIC_OPTIONS));
+  assertKnownKeys(
+    'evaluateRun options.explainable',
+    resolved.explainable,
+    Object.keys(DEFAULT_EXPLAINABLE_OPTIONS),
+  );
+  assertKnownKeys('evaluateRun options.nab', resolved.nab, Object.keys(DEFAULT_NAB_OPTIONS));
   if (!SPLITS.includes(resolved.split)) {
     throw new CoreError(
       'INVALID_ARGUMENT',

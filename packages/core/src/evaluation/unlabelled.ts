@@ -1,4 +1,5 @@
 import { CoreError } from '../errors.js';
+import { withDefaults } from '../validate.js';
 import {
   type CandleLike,
   DEFAULT_EXPLAINABLE_OPTIONS,
@@ -38,7 +39,11 @@ export function explainableCandles(
   candles: readonly CandleLike[],
   options: Partial<ExplainableOptions> = {},
 ): Uint8Array {
-  const { lookback, returnSigmas, volumeMultiple } = { ...DEFAULT_EXPLAINABLE_OPTIONS, ...options };
+  const { lookback, returnSigmas, volumeMultiple } = withDefaults(
+    'explainable options',
+    DEFAULT_EXPLAINABLE_OPTIONS,
+    options,
+  );
   if (!Number.isInteger(lookback) || lookback < 2) {
     throw new CoreError('INVALID_ARGUMENT', `lookback must be an integer >= 2, got ${lookback}.`);
   }

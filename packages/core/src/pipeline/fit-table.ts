@@ -16,7 +16,7 @@ import { CoreError } from '../errors.js';
 import { Preprocessor } from '../preprocess.js';
 import { consensusScores, scoreDistribution } from '../ranking.js';
 import { fitConsensusThreshold } from '../thresholds.js';
-import { assertInteger } from '../validate.js';
+import { assertInteger, assertKnownKeys, keysOf } from '../validate.js';
 import {
   type DetectorScores,
   type FittedDetector,
@@ -39,6 +39,8 @@ export interface TableSampleOptions {
   seed?: number;
 }
 
+const TABLE_SAMPLE_KEYS = keysOf<TableSampleOptions>({ detectors: true, sampleRows: true, seed: true });
+
 /**
  * A table too long to hold, seen once chunk by chunk: the mean and standard deviation of every
  * column over every row (Welford's update) and the rows to fit on. The sample is uniform
@@ -59,6 +61,7 @@ export class TableSample {
   readonly #random: SeededRandom;
 
   constructor(names: readonly string[], options: TableSampleOptions) {
+    assertKnownKeys('TableSample options', options, TABLE_SAMPLE_KEYS);
     if (names.length === 0) throw new CoreError('INVALID_ARGUMENT', 'A table needs at least one column.');
     if (options.detectors.length === 0) {
       throw new CoreError('INVALID_ARGUMENT', 'detectors must name at least one detector.');
@@ -167,6 +170,23 @@ export interface FitTableOptions {
   signal?: AbortSignal;
 }
 
+const FIT_TABLE_KEYS = keysOf<FitTableOptions>({
+  config: true,
+  seed: true,
+  epochs: true,
+  backend: true,
+  source: true,
+  onEvent: true,
+  signal: true,
+});
+const FIT_TABLE_CONFIG_KEYS = keysOf<NonNullable<FitTableOptions['config']>>({
+  threshold: true,
+  isolationForest: true,
+  autoencoder: true,
+  attention: true,
+  topFeatures: true,
+});
+
 /**
  * Fits a pipeline on a table of numbers: the preprocessor is the standard scaling of every row
  * read; each detector is fitted on the scaled sample (the forest on all of it, the autoencoders on
@@ -178,6 +198,9 @@ export async function fitTablePipeline(
   table: TableSample,
   options: FitTableOptions = {},
 ): Promise<TrainedPipeline<TableTrainedOn>> {
+  assertKnownKeys('fitTablePipeline options', options, FIT_TABLE_KEYS);
+  // The table's own detectors, split and scaling are used; the rest of a pipeline config is not.
+  assertKnownKeys('fitTablePipeline options.config', options.config, FIT_TABLE_CONFIG_KEYS);
   const cols = table.names.length;
   const preprocessor = table.preprocessor();
   const config = tableConfig(table, options);
@@ -313,6 +336,7 @@ export class TableScorer {
 
   /** Scores the next rows of the table (raw values, the pipeline's columns). */
   async score(chunk: Matrix, options: { signal?: AbortSignal } = {}): Promise<TableChunkScores> {
+    assertKnownKeys('TableScorer score options', options, ['signal']);
     const pipeline = this.#pipeline;
     const scaled = pipeline.preprocessor.transform(chunk);
     const contextRows = pipeline.contextRows;

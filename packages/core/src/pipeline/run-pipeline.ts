@@ -24,16 +24,20 @@ import { computeFeatures, sliceFeatureTable, warmupRowsFor } from '../features.j
 import { assertModelInterval, isTrainedOn, modelMismatchWarnings, readManifest } from '../model-manifest.js';
 import { ChartPool } from '../outputs/chart-pool.js';
 import { splitLabels } from '../preprocess.js';
-import { describeValue } from '../validate.js';
+import { assertKnownKeys, describeValue, keysOf } from '../validate.js';
 import { prepareFolders, writeArtifacts } from './artifacts.js';
 import { fitPipeline, scoredEvent } from './fit.js';
 import { judgeInTimeOrder } from './row-thresholds.js';
 import { Run } from './run.js';
 import { scoredFrom, TrainedPipeline } from './trained-pipeline.js';
-import { walkForward } from './walk-forward.js';
+import { WALK_FORWARD_KEYS, walkForward } from './walk-forward.js';
 
-/** Options of `trainPipeline`: `runPipeline`'s, with the model folder required and outputs optional. */
-export interface TrainPipelineOptions extends Omit<RunPipelineOptions, 'outDir' | 'modelDir'> {
+/**
+ * Options of `trainPipeline`: `runPipeline`'s, with the model folder required and outputs optional,
+ * and no `walkForward` (a model is trained once, on the whole split).
+ */
+export interface TrainPipelineOptions
+  extends Omit<RunPipelineOptions, 'outDir' | 'modelDir' | 'walkForward'> {
   /** Folder the trained pipeline is saved in (replaced atomically if it exists). */
   modelDir: string;
   /** When given, the CSV files, summary.json and charts are written there too. */
@@ -79,8 +83,59 @@ export interface DetectOptions {
   signal?: AbortSignal;
 }
 
-/** Checks the options every entry point shares, where they enter. */
+const RUN_PIPELINE_KEYS = keysOf<RunPipelineOptions>({
+  source: true,
+  symbol: true,
+  interval: true,
+  since: true,
+  until: true,
+  outDir: true,
+  seed: true,
+  backend: true,
+  epochs: true,
+  config: true,
+  modelDir: true,
+  charts: true,
+  onEvent: true,
+  signal: true,
+  walkForward: true,
+  onAbort: true,
+});
+const TRAIN_PIPELINE_KEYS = keysOf<TrainPipelineOptions>({
+  source: true,
+  symbol: true,
+  interval: true,
+  since: true,
+  until: true,
+  outDir: true,
+  seed: true,
+  backend: true,
+  epochs: true,
+  config: true,
+  modelDir: true,
+  charts: true,
+  onEvent: true,
+  signal: true,
+  onAbort: true,
+});
+const DETECT_KEYS = keysOf<DetectOptions>({
+  modelDir: true,
+  source: true,
+  symbol: true,
+  interval: true,
+  allowOtherInterval: true,
+  since: true,
+  until: true,
+  outDir: true,
+  backend: true,
+  charts: true,
+  onEvent: true,
+  signal: true,
+});
+
+/** Checks the options every entry point shares, where they enter; `what` is the entry point's name. */
 function assertRunOptions(
+  what: 'runPipeline' | 'trainPipeline' | 'detectWithPipeline',
   options: {
     source?: unknown;
     symbol?: unknown;
@@ -88,9 +143,19 @@ function assertRunOptions(
     outDir?: unknown;
     modelDir?: unknown;
     backend?: unknown;
+    walkForward?: unknown;
   },
   required: { outDir: boolean; modelDir: boolean; symbol: boolean },
 ): void {
+  const known = {
+    runPipeline: RUN_PIPELINE_KEYS,
+    trainPipeline: TRAIN_PIPELINE_KEYS,
+    detectWithPipeline: DETECT_KEYS,
+  };
+  assertKnownKeys(`${what} options`, options, known[what]);
+  if (typeof options.walkForward === 'object') {
+    assertKnownKeys(`${what} options.walkForward`, options.walkForward, WALK_FORWARD_KEYS);
+  }
   const source = options.source as Partial<KlineSource> | undefined;
   if (!source || typeof source.load !== 'function' || typeof source.describe !== 'function') {
     throw new CoreError(
@@ -192,7 +257,7 @@ async function loadAndFit(options: TrainPipelineOptions | RunPipelineOptions, co
  * when `outDir` is given. Emits the same events as `runPipeline`.
  */
 export async function trainPipeline(options: TrainPipelineOptions): Promise<TrainPipelineResult> {
-  assertRunOptions(options, { outDir: false, modelDir: true, symbol: true });
+  assertRunOptions('trainPipeline', options, { outDir: false, modelDir: true, symbol: true });
   const completeSets = await prepareFolders('train', options.outDir || undefined, options.modelDir);
   const { run, ...fitted } = await loadAndFit(options, completeSets);
   const { pipeline, missingDetectors } = fitted;
@@ -240,7 +305,7 @@ export async function trainPipeline(options: TrainPipelineOptions): Promise<Trai
  * per detector and the consensus, summary.json, the PNG charts and the trained model (`model/`).
  */
 export async function runPipeline(options: RunPipelineOptions): Promise<PipelineResult> {
-  assertRunOptions(options, { outDir: true, modelDir: false, symbol: true });
+  assertRunOptions('runPipeline', options, { outDir: true, modelDir: false, symbol: true });
   const modelDir =
     options.modelDir === false ? undefined : (options.modelDir ?? join(options.outDir, 'model'));
   const completeSets = await prepareFolders('run', options.outDir, modelDir);
@@ -313,7 +378,7 @@ async function runWalkForwardPipeline(
  * `allowOtherInterval` (then with a `warn` log event).
  */
 export async function detectWithPipeline(options: DetectOptions): Promise<PipelineResult> {
-  assertRunOptions(options, { outDir: true, modelDir: true, symbol: false });
+  assertRunOptions('detectWithPipeline', options, { outDir: true, modelDir: true, symbol: false });
   await prepareFolders('detect', options.outDir, options.modelDir);
   const run = new Run(options.onEvent, options.signal);
   const manifest = await readManifest(options.modelDir);

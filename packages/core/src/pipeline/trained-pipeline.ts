@@ -26,6 +26,7 @@ import { writeJsonAtomic } from '../outputs/atomic-write.js';
 import { FolderSet, newRunId } from '../outputs/owned-folder.js';
 import { Preprocessor } from '../preprocess.js';
 import { consensusScores, type ScoreDistribution } from '../ranking.js';
+import { assertKnownKeys, keysOf } from '../validate.js';
 import { CORE_VERSION } from '../version.js';
 
 const MANIFEST = MANIFEST_FILE;
@@ -114,6 +115,8 @@ export interface ScoreOptions {
   stage?: StageWrapper;
 }
 
+const SCORE_KEYS = keysOf<ScoreOptions>({ signal: true, contributions: true, stage: true });
+
 const runDirectly: StageWrapper = async (_stage, work) => work();
 
 /**
@@ -157,6 +160,7 @@ export class TrainedPipeline<On extends TrainedOn | TableTrainedOn = TrainedOn> 
     table: { readonly names: readonly string[]; readonly matrix: Matrix },
     options: ScoreOptions = {},
   ): Promise<ScoredTable> {
+    assertKnownKeys('score options', options, SCORE_KEYS);
     assertSameFeatures(table.names, this.featureNames, 'the candles to score');
     const stage = options.stage ?? runDirectly;
     const scaled = await stage('preprocess', () => this.preprocessor.transform(table.matrix));
@@ -165,6 +169,7 @@ export class TrainedPipeline<On extends TrainedOn | TableTrainedOn = TrainedOn> 
 
   /** Scores rows already preprocessed by this pipeline's preprocessor. */
   async scoreScaled(scaled: Matrix, options: ScoreOptions = {}): Promise<ScoredTable> {
+    assertKnownKeys('scoreScaled options', options, SCORE_KEYS);
     const stage = options.stage ?? runDirectly;
     const detectors: DetectorScores[] = [];
     for (const { detector } of this.detectors) {
@@ -186,6 +191,7 @@ export class TrainedPipeline<On extends TrainedOn | TableTrainedOn = TrainedOn> 
     klines: readonly Kline[],
     options: ScoreOptions = {},
   ): Promise<ScoredTable & { table: FeatureTable }> {
+    assertKnownKeys('scoreKlines options', options, SCORE_KEYS);
     const stage = options.stage ?? runDirectly;
     const table = await stage('features', () => computeFeatures(klines, this.config.features));
     return { table, ...(await this.score(table, options)) };
@@ -206,6 +212,7 @@ export class TrainedPipeline<On extends TrainedOn | TableTrainedOn = TrainedOn> 
    * `partial` marks a model saved after a stop, with only the detectors that finished.
    */
   async save(dir: string, options: { runId?: string; partial?: boolean } = {}): Promise<void> {
+    assertKnownKeys('save options', options, ['runId', 'partial']);
     const trainedOn: TrainedOn | TableTrainedOn = this.trainedOn;
     if ('kind' in trainedOn) {
       // A model folder describes candle features; `load` could not read a table's pipeline back.
@@ -255,6 +262,7 @@ export class TrainedPipeline<On extends TrainedOn | TableTrainedOn = TrainedOn> 
    * one in use, else `auto`.
    */
   static async load(dir: string, options: { backend?: BackendPreference } = {}): Promise<TrainedPipeline> {
+    assertKnownKeys('load options', options, ['backend']);
     const manifest = await readManifest(dir);
     // An autoencoder loads into the backend in use (`auto` if none): a caller's choice goes first.
     if (options.backend !== undefined) await useBackend(options.backend);

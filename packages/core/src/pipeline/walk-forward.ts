@@ -16,7 +16,7 @@ import { sliceFeatureTable } from '../features.js';
 import { sliceRows } from '../matrix.js';
 import { isoTime } from '../outputs/csv.js';
 import { thresholdsPerRow } from '../thresholds.js';
-import { describeValue } from '../validate.js';
+import { assertKnownKeys, describeValue, keysOf } from '../validate.js';
 import { fitPipeline } from './fit.js';
 import { flagsOf, type RowThresholds } from './row-thresholds.js';
 import { Run } from './run.js';
@@ -108,6 +108,9 @@ export interface WalkForwardPlan {
   folds: FoldRows[];
 }
 
+/** What `walkForward` (`WalkForwardOptions`) takes. */
+export const WALK_FORWARD_KEYS = keysOf<WalkForwardOptions>({ trainWindow: true, step: true });
+
 /**
  * Plans the folds: fold k fits on the `trainWindow` rows before `trainWindow + k·step` and scores
  * the `step` rows from there (the last fold what is left), so the scored rows are every row after
@@ -119,6 +122,7 @@ export function planWalkForward(
   interval: Interval,
   options: Partial<WalkForwardOptions> = {},
 ): WalkForwardPlan {
+  assertKnownKeys('walkForward', options, WALK_FORWARD_KEYS);
   const defaults = WALK_FORWARD_DEFAULTS;
   const trainWindow =
     options.trainWindow !== undefined

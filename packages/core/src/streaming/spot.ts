@@ -1,7 +1,7 @@
 import type { SpotOptions } from '../api.js';
 import { CoreError } from '../errors.js';
 import { fitGeneralizedPareto, peaksOverThresholdQuantile, quantileOf } from '../extreme-values.js';
-import { assertContamination } from '../validate.js';
+import { assertContamination, withDefaults } from '../validate.js';
 
 /** Defaults of `SpotOptions` (the risk is usually derived from the model: see `StreamScorer`). */
 export const DEFAULT_SPOT_OPTIONS: Readonly<SpotOptions> = Object.freeze({
@@ -16,7 +16,7 @@ export type SpotOutcome = 'anomaly' | 'peak' | 'normal';
 
 /** `options` over the defaults, checked (`INVALID_ARGUMENT` naming the key and what to use). */
 export function resolveSpotOptions(options: Partial<SpotOptions>): SpotOptions {
-  const resolved = { ...DEFAULT_SPOT_OPTIONS, ...options };
+  const resolved = withDefaults('spot options', DEFAULT_SPOT_OPTIONS, options);
   assertContamination('spot.risk', resolved.risk);
   if (!(resolved.initialQuantile > 0.5 && resolved.initialQuantile < 1 - resolved.risk)) {
     throw new CoreError(

@@ -23,9 +23,20 @@ import {
   type TrainedPipeline,
 } from '../pipeline/trained-pipeline.js';
 import { percentileOf, type ScoreDistribution } from '../ranking.js';
-import { assertInteger, describeValue } from '../validate.js';
+import { assertInteger, assertKnownKeys, describeValue, keysOf } from '../validate.js';
 import { IncrementalFeatures, RollingMoments } from './incremental-features.js';
 import { DEFAULT_SPOT_OPTIONS, Spot } from './spot.js';
+
+const STREAM_SCORER_KEYS = keysOf<StreamScorerOptions>({
+  symbol: true,
+  interval: true,
+  allowOtherInterval: true,
+  thresholds: true,
+  contextWindow: true,
+  spot: true,
+  consensusCalibration: true,
+  adaptiveConsensus: true,
+});
 
 export const DEFAULT_STREAM_SCORER_OPTIONS = Object.freeze({
   thresholds: 'dspot' as ThresholdKind,
@@ -178,7 +189,12 @@ export class StreamScorer {
           `this one has [${names.join(', ')}]. Train it with trainPipeline on candles.`,
       );
     }
-    const resolved = { ...DEFAULT_STREAM_SCORER_OPTIONS, ...options };
+    assertKnownKeys('StreamScorer options', options, STREAM_SCORER_KEYS);
+    // Checked here too: with fitted thresholds nothing else reads them.
+    assertKnownKeys('StreamScorer options.spot', options.spot, Object.keys(DEFAULT_SPOT_OPTIONS));
+    const given = Object.entries(options).filter(([, value]) => value !== undefined);
+    const resolved = { ...DEFAULT_STREAM_SCORER_OPTIONS, ...Object.fromEntries(given) } as typeof options &
+      typeof DEFAULT_STREAM_SCORER_OPTIONS;
     if (!['fitted', 'spot', 'dspot'].includes(resolved.thresholds)) {
       throw new CoreError(
         'INVALID_ARGUMENT',

@@ -2,7 +2,7 @@ import type { Matrix } from '../api.js';
 import { IsolationForestDetector } from '../detectors/isolation-forest.js';
 import { CoreError } from '../errors.js';
 import { quantileOf } from '../thresholds.js';
-import { assertContamination, assertInteger } from '../validate.js';
+import { assertContamination, assertInteger, withDefaults } from '../validate.js';
 import { RollingMoments } from './incremental-features.js';
 import { UnivariateFeatures } from './univariate-features.js';
 
@@ -59,7 +59,7 @@ export const DEFAULT_UNIVARIATE_DETECTOR_OPTIONS: Readonly<UnivariateDetectorOpt
 });
 
 function resolveOptions(options: Partial<UnivariateDetectorOptions>): UnivariateDetectorOptions {
-  const resolved = { ...DEFAULT_UNIVARIATE_DETECTOR_OPTIONS, ...options };
+  const resolved = withDefaults('UnivariateDetector options', DEFAULT_UNIVARIATE_DETECTOR_OPTIONS, options);
   const anySize = Number.MAX_SAFE_INTEGER;
   assertInteger('univariate.warmup', resolved.warmup, 2, anySize);
   assertInteger('univariate.refitEvery', resolved.refitEvery, 1, anySize);
