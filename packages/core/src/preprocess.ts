@@ -85,6 +85,16 @@ export function resolveSplit(split: Partial<SplitOptions> = {}): SplitOptions {
  * rest as test. Never shuffled: a model must not learn from the future it is then tested on.
  */
 export function chronologicalSplit(rows: number, split: Partial<SplitOptions> = {}): SplitRanges {
+  if (typeof rows !== 'number' || !Number.isSafeInteger(rows) || rows < 0) {
+    const given =
+      rows !== null && typeof rows === 'object' && typeof (rows as { rows?: unknown }).rows === 'number'
+        ? `an object of ${(rows as { rows: number }).rows} rows (a Matrix?): pass its rows, chronologicalSplit(matrix.rows)`
+        : describeValue(rows);
+    throw new CoreError(
+      'INVALID_ARGUMENT',
+      `chronologicalSplit takes the number of rows to split, an integer >= 0; got ${given}.`,
+    );
+  }
   const { train, validation } = resolveSplit(split);
   const trainEnd = Math.floor(rows * train);
   const validationEnd = Math.min(rows, Math.floor(rows * (train + validation)));
@@ -125,6 +135,16 @@ export interface PreprocessorJSON {
   scale: number[];
 }
 
+/** The column names a preprocessor is fitted or built with: one string per column. */
+function assertNames(names: unknown): asserts names is readonly string[] {
+  if (!Array.isArray(names) || !names.every((name) => typeof name === 'string')) {
+    throw new CoreError(
+      'INVALID_ARGUMENT',
+      `names must list the matrix's column names, one string per column (a FeatureTable's names), got ${describeValue(names)}.`,
+    );
+  }
+}
+
 function resolvePreprocessOptions(
   options: Partial<PreprocessOptions>,
   names: readonly string[],
@@ -163,6 +183,7 @@ export class Preprocessor {
     names: readonly string[],
     options: Partial<PreprocessOptions> = {},
   ): Preprocessor {
+    assertNames(names);
     const resolved = resolvePreprocessOptions(options, names);
     assertMatrix('train', train);
     if (names.length !== train.cols) {
@@ -239,6 +260,7 @@ export class Preprocessor {
     center: ArrayLike<number>,
     scale: ArrayLike<number>,
   ): Preprocessor {
+    assertNames(names);
     if (center.length !== names.length || scale.length !== names.length) {
       throw new CoreError(
         'INVALID_ARGUMENT',

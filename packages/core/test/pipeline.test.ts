@@ -450,6 +450,25 @@ describe('bad options', () => {
     }
     const noModel = await errorOf(detectWithPipeline({ source, outDir: base.outDir } as never));
     expect((noModel as Error).message).toMatch(/modelDir must be a folder path/);
+    // No options at all: a CoreError naming what to give, not a TypeError on undefined.source.
+    for (const [call, message] of [
+      [
+        () => runPipeline(undefined as never),
+        /^runPipeline takes one options object \{ source, symbol, interval, outDir, … \}, got undefined\.$/,
+      ],
+      [
+        () => trainPipeline(null as never),
+        /^trainPipeline takes one options object \{ source, symbol, interval, modelDir, … \}, got null\.$/,
+      ],
+      [
+        () => detectWithPipeline('model' as never),
+        /^detectWithPipeline takes one options object \{ source, outDir, modelDir, … \}, got "model"\.$/,
+      ],
+    ] as const) {
+      const error = await errorOf(call());
+      expect(isCoreError(error) && error.code).toBe('INVALID_ARGUMENT');
+      expect((error as Error).message).toMatch(message);
+    }
     // A misspelt option is refused before anything loads, as a misspelt config key is.
     const misspelt = await errorOf(runPipeline({ ...base, seeds: 3 } as never));
     expect(isCoreError(misspelt) && misspelt.code).toBe('INVALID_ARGUMENT');

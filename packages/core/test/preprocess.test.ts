@@ -54,6 +54,19 @@ describe('chronological split', () => {
       'INVALID_ARGUMENT',
     );
     // { valid: 0.3 } would have split 70 / 15 / 15 without a word.
+    // The row count, checked: a Matrix, NaN or a string gave ranges of null, NaN or "100".
+    expect(() => chronologicalSplit(table.matrix as never)).toThrow(
+      new RegExp(
+        `^chronologicalSplit takes the number of rows to split, an integer >= 0; got an object of ${table.matrix.rows} rows \\(a Matrix\\?\\): pass its rows, chronologicalSplit\\(matrix\\.rows\\)\\.$`,
+      ),
+    );
+    for (const rows of [Number.NaN, '100', -1, 2.5, undefined]) {
+      expect(
+        errorCode(() => chronologicalSplit(rows as never)),
+        String(rows),
+      ).toBe('INVALID_ARGUMENT');
+    }
+    expect(() => chronologicalSplit('100' as never)).toThrow(/an integer >= 0; got "100"\.$/);
     expect(() => chronologicalSplit(1000, { valid: 0.3 } as never)).toThrow(
       /^unknown key valid in split \(the keys there are validation, train\)\.$/,
     );
@@ -134,6 +147,22 @@ describe('Preprocessor', () => {
       Preprocessor.fit(train, table.names, { winsorize: { lower: 0.01, upper: 0.99, low: 0 } } as never),
     ).toThrow(/^unknown key low in preprocess.winsorize \(the keys there are lower, upper\)\.$/);
     expect(Preprocessor.fit(train, table.names, { scaler: undefined }).toJSON().scaler).toBe('standard');
+  });
+
+  it('refuses names that are not a list of column names, instead of a bare TypeError', () => {
+    for (const names of [{ names: table.names }, 'volatility', undefined, [1, 2]]) {
+      let error: unknown;
+      try {
+        Preprocessor.fit(train, names as never);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(isCoreError(error) && error.code, JSON.stringify(names)).toBe('INVALID_ARGUMENT');
+      expect((error as Error).message).toMatch(
+        /^names must list the matrix's column names, one string per column/,
+      );
+    }
+    expect(() => Preprocessor.standard({ names: ['a'] } as never, [0], [1])).toThrow(/^names must list/);
   });
 
   it('refuses a saved state of another format', () => {

@@ -147,6 +147,18 @@ function assertRunOptions(
   },
   required: { outDir: boolean; modelDir: boolean; symbol: boolean },
 ): void {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    const needed = [
+      'source',
+      ...(required.symbol ? ['symbol', 'interval'] : []),
+      ...(required.outDir ? ['outDir'] : []),
+      ...(required.modelDir ? ['modelDir'] : []),
+    ];
+    throw new CoreError(
+      'INVALID_ARGUMENT',
+      `${what} takes one options object { ${needed.join(', ')}, … }, got ${describeValue(options)}.`,
+    );
+  }
   const known = {
     runPipeline: RUN_PIPELINE_KEYS,
     trainPipeline: TRAIN_PIPELINE_KEYS,
