@@ -92,8 +92,10 @@ describe('crypto-anomaly watch --replay (non-TTY)', () => {
           'scores',
           'topFeatures',
           'reason',
+          'via',
         ].sort(),
       );
+      expect(alert['via']).toBe('replay');
       expect(alert['id']).toBe(`BTCUSDT:1h:${alert['openTime']}:${alert['detector']}`);
       expect(alert['time']).toBe(new Date(alert['openTime'] as number).toISOString());
       // The detectors' thresholds adapt (DSPOT by default); the consensus keeps its fitted one.
