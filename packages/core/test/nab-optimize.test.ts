@@ -50,6 +50,10 @@ describe("NAB v1.0's hill climb (twiddle)", () => {
     const climbed = twiddleNabThreshold(trap, even);
     expect(climbed.threshold).toBe(0.5);
     expect(climbed.score).toBeCloseTo(-1, 12);
+    // Settings given as undefined (spread from optional ones) take their defaults.
+    expect(twiddleNabThreshold(trap, even, { initialGuess: undefined, tolerance: undefined })).toEqual(
+      climbed,
+    );
     const swept = optimizeNabThreshold(trap, even);
     expect(swept.threshold).toBe(0.95);
     expect(swept.score).toBeCloseTo(0, 12);

@@ -70,7 +70,8 @@ export function twiddleNabThreshold(
   options: Partial<NabOptions & NabTwiddleOptions> = {},
 ): NabThresholdScore {
   assertKnownKeys('twiddleNabThreshold options', options, [...NAB_KEYS, 'initialGuess', 'tolerance']);
-  const { initialGuess, tolerance } = { ...DEFAULT_NAB_TWIDDLE_OPTIONS, ...options };
+  const initialGuess = options.initialGuess ?? DEFAULT_NAB_TWIDDLE_OPTIONS.initialGuess;
+  const tolerance = options.tolerance ?? DEFAULT_NAB_TWIDDLE_OPTIONS.tolerance;
   const curve = nabThresholdCurve(corpus, cost, nabOptionsOf(options));
   const objective = (t: number) => (0 <= t && t <= 1 ? nabCurveAt(curve, t).score : Number.NEGATIVE_INFINITY);
   // NAB keeps every call in a dict (insertion order) and picks the max at the end.
