@@ -123,6 +123,8 @@ describe('NAB sweep and score of one file', () => {
       scoreNabCorpus([one], standard, { probationaryPercent: 0.1 }),
     );
     expect(at.threshold).toBe(0.5);
+    // A setting given as undefined takes its default (0.15).
+    expect(nabSweep(one, standard, { probationaryPercent: undefined })).toEqual(nabSweep(one, standard));
   });
 });
 

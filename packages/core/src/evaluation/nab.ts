@@ -64,7 +64,10 @@ export function nabOptionsOf(options: Partial<NabOptions>): Partial<NabOptions> 
 }
 
 function resolveOptions(options: Partial<NabOptions>): NabOptions {
-  const resolved = { ...DEFAULT_NAB_OPTIONS, ...options };
+  // A setting given as undefined takes its default, as in every options object.
+  const resolved = {
+    probationaryPercent: options.probationaryPercent ?? DEFAULT_NAB_OPTIONS.probationaryPercent,
+  };
   if (!(resolved.probationaryPercent >= 0 && resolved.probationaryPercent < 1)) {
     throw new CoreError(
       'INVALID_ARGUMENT',
