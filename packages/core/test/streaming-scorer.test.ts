@@ -93,8 +93,17 @@ describe('StreamScorer', () => {
       /^MODEL_MISMATCH The model was trained on BTCUSDT 1h candles, not 1m: .*allowOtherInterval: true/,
     );
     expect(refusal({ interval: '1m', allowOtherInterval: true })).toBe('accepted');
-    // Another market's thresholds are the caller's call (TrainedPipeline.mismatchWarnings words it).
+    // Another market's thresholds are the caller's call; the scorer says why in its warnings.
     expect(refusal({ symbol: 'ETHUSDT' })).toBe('accepted');
+    const scorerOf = (options: object) =>
+      new StreamScorer(pipeline, { symbol: 'BTCUSDT', interval: '1h', ...options });
+    expect(scorerOf({}).warnings).toEqual([]);
+    expect(scorerOf({ symbol: 'ETHUSDT' }).warnings).toEqual([
+      expect.stringMatching(/^the model was trained on BTCUSDT, not ETHUSDT: /),
+    ]);
+    expect(scorerOf({ interval: '1m', allowOtherInterval: true }).warnings).toEqual([
+      expect.stringMatching(/1h/),
+    ]);
   });
 
   it('scores each candle as pipeline.scoreKlines scores it over the same history, every detector and the consensus', async () => {

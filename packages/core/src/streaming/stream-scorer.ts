@@ -13,7 +13,7 @@ import { AttentionAutoencoder } from '../detectors/attention-autoencoder.js';
 import { CoreError } from '../errors.js';
 import { featureNamesOf } from '../features.js';
 import { createMatrix } from '../matrix.js';
-import { assertModelInterval } from '../model-manifest.js';
+import { assertModelInterval, modelMismatchWarnings } from '../model-manifest.js';
 import { topContributors } from '../outputs/csv.js';
 import {
   consensusOf,
@@ -175,6 +175,12 @@ export class StreamScorer {
   private readonly volumes: RollingMoments;
   private readonly thresholds: StreamThreshold[];
   private readonly consensusThreshold: StreamThreshold;
+  /**
+   * Why this model may misjudge these candles, for people: another symbol than it was trained on
+   * (its thresholds were fitted to another market), or another interval with `allowOtherInterval`.
+   * Empty when it was trained on this pair or does not say what it was trained on.
+   */
+  readonly warnings: readonly string[];
 
   constructor(
     pipeline: TrainedPipeline,
@@ -216,6 +222,7 @@ export class StreamScorer {
     assertModelInterval(pipeline, resolved);
     assertInteger('contextWindow', resolved.contextWindow, 2, 100_000);
     assertInteger('consensusCalibration', resolved.consensusCalibration, 10, 1_000_000);
+    this.warnings = Object.freeze(modelMismatchWarnings(pipeline, resolved));
     this.pipeline = pipeline;
     this.symbol = resolved.symbol;
     this.interval = resolved.interval;
