@@ -11,7 +11,12 @@ import { labelsFromEvents, parseEventsCsv } from '../src/evaluation/labels.js';
 import { evaluateRun } from '../src/evaluation/run-evaluation.js';
 import { readAnomaliesFile, readRunScores } from '../src/evaluation/run-folder.js';
 import { evaluationInputFromScores } from '../src/evaluation/stored-scores.js';
-import { explainableCandles, explainableShare, explainableShareOf } from '../src/evaluation/unlabelled.js';
+import {
+  explainableCandles,
+  explainableShare,
+  explainableShareOf,
+  judgedCandles,
+} from '../src/evaluation/unlabelled.js';
 import {
   evaluationTestHooks,
   prepareEvaluationTarget,
@@ -289,7 +294,8 @@ describe('evaluateRun', () => {
     expect(none.labels).toBeNull();
     expect(none.detectors[0]!.labelled).toBeNull();
     expect(none.detectors[0]!.nab).toBeNull();
-    expect(none.detectors[0]!.explainable.flags).toBe(2);
+    // Twelve candles: none has the 30 before it the explainable rule needs; its flags are left out.
+    expect(none.detectors[0]!.explainable).toMatchObject({ flags: 0, undetermined: 2 });
   });
 
   it('marks explainable candles over the whole history before taking a split', () => {
@@ -301,7 +307,32 @@ describe('evaluateRun', () => {
     const flags = candles.map((_, i) => (i === 60 || i === 70 ? 1 : 0));
     const whole = explainableShare(candles, flags);
     expect(whole).toMatchObject({ share: 0.5, explainableFlags: 1, flags: 2 });
-    expect(explainableShareOf(explainableCandles(candles), flags)).toEqual(whole);
+    expect(explainableShareOf(explainableCandles(candles), flags, judgedCandles(80, 0, 30))).toEqual(whole);
+  });
+
+  it("leaves out, as undetermined, the flags of the data's first candles, which lack their 30 before", () => {
+    // As in a walk-forward folder, whose rows start after its first training window: a flag on
+    // its 5th row (a +15% candle) cannot be judged, and is not counted unexplained.
+    const candles = Array.from({ length: 80 }, (_, i) => ({
+      openTime: T0 + i * HOUR,
+      close: 100 * Math.exp(0.001 * Math.sin(i) + (i >= 5 ? 0.15 : 0)),
+      volume: 10,
+    }));
+    const flags = candles.map((_, i) => (i === 5 || i === 70 ? 1 : 0));
+    const share = explainableShare(candles, flags);
+    expect(share).toMatchObject({ flags: 1, undetermined: 1, explainableFlags: 0 });
+    const scores = flags.map((flag) => (flag ? 0.9 : 0.1));
+    const report = evaluateRun(
+      {
+        symbol: 'TESTUSDT',
+        intervalMs: HOUR,
+        candles,
+        splits: candles.map(() => 'test'),
+        detectors: [{ name: 'isolation-forest', scores, flags, threshold: 0.5 }],
+      },
+      null,
+    );
+    expect(report.detectors[0]!.explainable).toEqual(share);
   });
 
   it('refuses scores that do not match the candles, and an empty split', async () => {

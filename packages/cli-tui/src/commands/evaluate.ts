@@ -551,5 +551,11 @@ export function reportLines(
     'explained: flags on a candle whose |log return| > 3 std, or volume > 3x the median, of the previous',
     `30 candles (${baseRate} of all candles are); first 10%: share of the flags in the first tenth of the rows.`,
   );
+  const undetermined = report.detectors.filter((d) => d.explainable.undetermined > 0);
+  if (undetermined.length > 0) {
+    lines.push(
+      `left out of explained: ${undetermined.map((d) => `${d.explainable.undetermined} flag${d.explainable.undetermined === 1 ? '' : 's'} of ${d.name}`).join(', ')} on the folder's first candles, which lack the 30 before them.`,
+    );
+  }
   return lines;
 }

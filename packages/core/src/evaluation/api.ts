@@ -144,6 +144,12 @@ export interface ExplainableShare {
   readonly flags: number;
   /** Explainable candles / all candles: the share a detector flagging at random would get. */
   readonly baseRate: number;
+  /**
+   * Flags on candles the rule cannot judge, having fewer than `lookback` candles before them in
+   * the data (the first rows of a walk-forward run's folder): left out of `share`, `flags` and
+   * `baseRate`, rather than counted as unexplained.
+   */
+  readonly undetermined: number;
 }
 
 /** Where in time the flags fall. */

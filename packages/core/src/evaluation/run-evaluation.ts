@@ -27,7 +27,7 @@ import {
 import { evaluateDetection } from './evaluate.js';
 import { firstIndexAfter, labelsFromEvents, mergeRanges, rowLabels } from './labels.js';
 import { scoreNabCorpus } from './nab.js';
-import { explainableCandles, explainableShareOf, flagSpread, median } from './unlabelled.js';
+import { explainableCandles, explainableShareOf, flagSpread, judgedCandles, median } from './unlabelled.js';
 
 /**
  * Evaluates a run's scores: per detector and for the consensus, the measures against labels
@@ -217,8 +217,18 @@ export function evaluateRun(
   }
   const allTimes = input.candles.map((candle) => candle.openTime);
   const times = pick(allTimes, rows);
-  // Marked over the whole history, so the first rows of a split have their 30 previous candles.
+  // Marked over the whole history, so the first rows of a split have their 30 previous candles;
+  // the data's own first candles (a walk-forward folder starts after its first window) have not,
+  // and their flags are left out as undetermined rather than counted unexplained.
   const explainable = pick(explainableCandles(input.candles, resolved.explainable), rows);
+  const judged = pick(
+    judgedCandles(
+      input.candles.length,
+      0,
+      resolved.explainable?.lookback ?? DEFAULT_EXPLAINABLE_OPTIONS.lookback,
+    ),
+    rows,
+  );
 
   let placed:
     | {
@@ -248,7 +258,7 @@ export function evaluateRun(
       labelled: placed ? evaluateDetection(scores, flags, placed.ranges, { range: resolved.range }) : null,
       nab: placed ? nabScores(input.symbol, times, scores, flags, placed.merged, resolved) : null,
       delay: placed ? delayOf(found) : null,
-      explainable: explainableShareOf(explainable, flags),
+      explainable: explainableShareOf(explainable, flags, judged),
       spread: flagSpread(times, flags),
     };
   });

@@ -79,7 +79,18 @@ export function explainableShare(
   options: Partial<ExplainableOptions> = {},
 ): ExplainableShare {
   assertSameLength('explainableShare', candles.length, flags.length);
-  return explainableShareOf(explainableCandles(candles, options), flags);
+  const judged = judgedCandles(candles.length, 0, options.lookback ?? DEFAULT_EXPLAINABLE_OPTIONS.lookback);
+  return explainableShareOf(explainableCandles(candles, options), flags, judged);
+}
+
+/**
+ * 1 for each of `count` candles the explainable rule can judge: those with `lookback` returns
+ * before them (candle `first + i` of the data, the first candle having no return).
+ */
+export function judgedCandles(count: number, first: number, lookback: number): Uint8Array {
+  const judged = new Uint8Array(count);
+  for (let i = 0; i < count; i++) judged[i] = first + i >= lookback + 1 ? 1 : 0;
+  return judged;
 }
 
 /**
@@ -89,13 +100,23 @@ export function explainableShare(
 export function explainableShareOf(
   explainable: ArrayLike<number>,
   flags: ArrayLike<number>,
+  /** 1 where the rule could judge the candle (`judgedCandles`); default: every candle. */
+  judged?: ArrayLike<number>,
 ): ExplainableShare {
   assertSameLength('explainableShareOf', explainable.length, flags.length);
+  if (judged !== undefined) assertSameLength('explainableShareOf', explainable.length, judged.length);
   let flagCount = 0;
   let explainableFlags = 0;
   let explainableAll = 0;
+  let candles = 0;
+  let undetermined = 0;
   for (let i = 0; i < explainable.length; i++) {
+    if (judged !== undefined && !judged[i]) {
+      if (flags[i] === 1) undetermined++;
+      continue;
+    }
     const mark = explainable[i] ? 1 : 0;
+    candles++;
     explainableAll += mark;
     if (flags[i] === 1) {
       flagCount++;
@@ -106,7 +127,8 @@ export function explainableShareOf(
     share: flagCount === 0 ? Number.NaN : explainableFlags / flagCount,
     explainableFlags,
     flags: flagCount,
-    baseRate: explainable.length === 0 ? Number.NaN : explainableAll / explainable.length,
+    baseRate: candles === 0 ? Number.NaN : explainableAll / candles,
+    undetermined,
   };
 }
 
