@@ -72,6 +72,24 @@ describe('planWalkForward', () => {
     expect(planWalkForward(1200, '1h').trainWindow).toBe(600);
   });
 
+  it("says when its default sizes come from the history's length, which moves the folds as it grows", () => {
+    // BTCUSDT 1d cut at 2024 and whole (the quant audit): steps 91 and 100, other folds for old rows.
+    const cut = planWalkForward(2300, '1d');
+    const whole = planWalkForward(3150, '1d');
+    expect(cut).toMatchObject({ step: 91, lengthDependent: [] });
+    expect(whole.step).toBeGreaterThan(91);
+    expect(whole.lengthDependent).toEqual(['the step widened from 91 candles to keep 24 folds']);
+    expect(planWalkForward(1200, '1h').lengthDependent).toEqual([
+      'the window cut from 10000 candles to half the history',
+    ]);
+    // Given sizes do not move: the same folds for the rows both histories hold.
+    const given = { trainWindow: 730, step: 91 };
+    const short = planWalkForward(2300, '1d', given);
+    const long = planWalkForward(3150, '1d', given);
+    expect(long.lengthDependent).toEqual([]);
+    expect(long.folds.slice(0, short.folds.length - 1)).toEqual(short.folds.slice(0, -1));
+  });
+
   it('refuses sizes that are not candles or durations, windows too short or too long, by name', () => {
     const bad = errorOf(() => planWalkForward(1000, '1h', { trainWindow: '2 years' }));
     expect(isCoreError(bad) && bad.code).toBe('INVALID_ARGUMENT');

@@ -106,6 +106,13 @@ export interface WalkForwardPlan {
   trainWindow: number;
   step: number;
   folds: FoldRows[];
+  /**
+   * The default sizes this plan took from the history's length, so that the same candles are
+   * scored by other folds once the history is longer or shorter: the window cut to half the
+   * history, the step widened to keep `maxFolds` folds. Empty when the sizes were given or the
+   * defaults did not depend on the length.
+   */
+  lengthDependent: string[];
 }
 
 /** What `walkForward` (`WalkForwardOptions`) takes. */
@@ -124,14 +131,18 @@ export function planWalkForward(
 ): WalkForwardPlan {
   assertKnownKeys('walkForward', options, WALK_FORWARD_KEYS);
   const defaults = WALK_FORWARD_DEFAULTS;
+  const lengthDependent: string[] = [];
+  const usualWindow = Math.min(
+    Math.max(candlesIn('trainWindow', defaults.trainWindow, interval), defaults.minTrainWindow),
+    defaults.maxTrainWindow,
+  );
   const trainWindow =
     options.trainWindow !== undefined
       ? candlesIn('trainWindow', options.trainWindow, interval)
-      : Math.min(
-          Math.max(candlesIn('trainWindow', defaults.trainWindow, interval), defaults.minTrainWindow),
-          defaults.maxTrainWindow,
-          Math.floor(rows / 2),
-        );
+      : Math.min(usualWindow, Math.floor(rows / 2));
+  if (options.trainWindow === undefined && trainWindow < usualWindow) {
+    lengthDependent.push(`the window cut from ${usualWindow} candles to half the history`);
+  }
   if (trainWindow < MIN_WINDOW || trainWindow >= rows) {
     throw new CoreError(
       trainWindow < MIN_WINDOW && options.trainWindow !== undefined ? 'INVALID_ARGUMENT' : 'TOO_FEW_ROWS',
@@ -142,14 +153,14 @@ export function planWalkForward(
           : 'Load a longer history.'),
     );
   }
+  const usualStep = Math.max(Math.round(trainWindow * defaults.stepShare), 1);
   const step =
     options.step !== undefined
       ? candlesIn('step', options.step, interval)
-      : Math.max(
-          Math.round(trainWindow * defaults.stepShare),
-          Math.ceil((rows - trainWindow) / defaults.maxFolds),
-          1,
-        );
+      : Math.max(usualStep, Math.ceil((rows - trainWindow) / defaults.maxFolds));
+  if (options.step === undefined && step > usualStep) {
+    lengthDependent.push(`the step widened from ${usualStep} candles to keep ${defaults.maxFolds} folds`);
+  }
   const folds: FoldRows[] = [];
   for (let start = trainWindow; start < rows; start += step) {
     folds.push({
@@ -158,7 +169,7 @@ export function planWalkForward(
       scoreEnd: Math.min(start + step, rows),
     });
   }
-  return { trainWindow, step, folds };
+  return { trainWindow, step, folds, lengthDependent };
 }
 
 /** A fold's window is split by the config's train : validation ratio, with no test rows. */
@@ -246,6 +257,16 @@ export async function walkForward(
       `walk-forward: ${folds} folds, each fitted on the ${plan.trainWindow} candles before it and scoring ` +
       `the next ${plan.step}; the first ${plan.trainWindow} rows are only fitted on`,
   });
+  if (plan.lengthDependent.length > 0) {
+    run.emit({
+      type: 'log',
+      level: 'warn',
+      message:
+        `walk-forward: ${plan.lengthDependent.join(' and ')}, so the folds depend on the history's length: ` +
+        `the same candles over a longer history would be scored by other folds. Give the window and ` +
+        `step (walkForward.trainWindow and .step; the CLI's --train-window and --step) for folds that do not`,
+    });
+  }
   const config = { ...options.config, split: windowSplit(options.config.split) };
   const parts: FoldScores[] = [];
   const summaries: WalkForwardFold[] = [];
