@@ -1,5 +1,10 @@
 import type { Interval, KlineSource } from '@crypto-anomaly/data';
-import type { BackendPreference } from './backend.js';
+
+/** The backend preferences accepted, in the order `auto` tries them after itself. */
+export const BACKEND_PREFERENCES = Object.freeze(['auto', 'node', 'wasm', 'cpu'] as const);
+
+/** Which TensorFlow.js backend to train on. `auto` takes the fastest one that loads. */
+export type BackendPreference = (typeof BACKEND_PREFERENCES)[number];
 
 /**
  * A row-major matrix of float64 values: `data[row * cols + col]`. The same shape as the kernels'

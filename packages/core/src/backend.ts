@@ -1,13 +1,8 @@
 import type * as TF from '@tensorflow/tfjs-core';
+import { BACKEND_PREFERENCES, type BackendPreference } from './api.js';
 import { CoreError } from './errors.js';
 import { loadTensorFlow } from './tf/tensorflow.js';
 import { assertOneOf } from './validate.js';
-
-/** The backend preferences accepted, in the order `auto` tries them after itself. */
-export const BACKEND_PREFERENCES = Object.freeze(['auto', 'node', 'wasm', 'cpu'] as const);
-
-/** Which TensorFlow.js backend to train on. `auto` takes the fastest one that loads. */
-export type BackendPreference = (typeof BACKEND_PREFERENCES)[number];
 
 /**
  * Refuses anything but a `BackendPreference`: a typo or another case ('gpu', 'WASM') would

@@ -5,6 +5,7 @@ export {
   type AdaptiveThresholdMethod,
   type Alert,
   type AnomalyRow,
+  type BackendPreference,
   type CandleScore,
   DETECTOR_NAMES,
   type DetectorAgreement,
@@ -51,7 +52,7 @@ export {
   type WalkForwardSummary,
   type WindowSize,
 } from './api.js';
-export { type BackendInfo, type BackendPreference, selectBackend } from './backend.js';
+export { type BackendInfo, selectBackend } from './backend.js';
 export { DEFAULT_PIPELINE_CONFIG, DEFAULT_SEED, resolvePipelineConfig } from './config.js';
 export {
   CONTAMINATION_RULE,

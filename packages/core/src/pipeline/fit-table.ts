@@ -1,4 +1,5 @@
 import { SeededRandom } from '@crypto-anomaly/data';
+import type { BackendPreference } from '../api.js';
 import {
   DETECTOR_NAMES,
   type DetectorName,
@@ -9,7 +10,7 @@ import {
   type PipelineEventListener,
   type TrainedOn,
 } from '../api.js';
-import { type BackendPreference, useBackend } from '../backend.js';
+import { useBackend } from '../backend.js';
 import { resolvePipelineConfig } from '../config.js';
 import { createDetector } from '../detectors/registry.js';
 import { CoreError } from '../errors.js';

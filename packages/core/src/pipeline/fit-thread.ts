@@ -1,6 +1,5 @@
 import { rm } from 'node:fs/promises';
-import type { DetectorName, Matrix, PipelineConfig, PipelineEvent } from '../api.js';
-import type { BackendPreference } from '../backend.js';
+import type { BackendPreference, DetectorName, Matrix, PipelineConfig, PipelineEvent } from '../api.js';
 import { loadDetector, type PipelineDetector } from '../detectors/registry.js';
 import { CoreError, type CoreErrorCode } from '../errors.js';
 import { startWorker } from '../worker-thread.js';

@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import type { BackendPreference } from '../api.js';
 import {
   DETECTOR_NAMES,
   type DetectorName,
@@ -10,7 +11,7 @@ import {
   type SplitRanges,
   type StageName,
 } from '../api.js';
-import { type BackendPreference, preferenceOf } from '../backend.js';
+import { preferenceOf } from '../backend.js';
 import { DEFAULT_ATTENTION_AUTOENCODER_OPTIONS } from '../detectors/attention-autoencoder.js';
 import { createDetector } from '../detectors/registry.js';
 import { topAnomalyRows } from '../outputs/csv.js';

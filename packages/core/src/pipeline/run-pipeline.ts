@@ -7,6 +7,7 @@ import {
   type Kline,
   type KlineSource,
 } from '@crypto-anomaly/data';
+import type { BackendPreference } from '../api.js';
 import {
   DETECTOR_NAMES,
   type PartialRun,
@@ -17,7 +18,7 @@ import {
   type SplitName,
   type TrainedOn,
 } from '../api.js';
-import { assertBackendPreference, type BackendPreference } from '../backend.js';
+import { assertBackendPreference } from '../backend.js';
 import { resolvePipelineConfig } from '../config.js';
 import { CoreError } from '../errors.js';
 import { computeFeatures, sliceFeatureTable, warmupRowsFor } from '../features.js';

@@ -1,5 +1,5 @@
-import type { DetectorName, PartialRun, PipelineEvent, StageName } from '../api.js';
-import { type BackendInfo, type BackendPreference, useBackend } from '../backend.js';
+import type { BackendPreference, DetectorName, PartialRun, PipelineEvent, StageName } from '../api.js';
+import { type BackendInfo, useBackend } from '../backend.js';
 import { newRunId } from '../outputs/owned-folder.js';
 
 /**

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Kline } from '@crypto-anomaly/data';
 import type {
+  BackendPreference,
   DetectorName,
   FeatureTable,
   FittedThreshold,
@@ -9,7 +10,7 @@ import type {
   StageName,
   TrainedOn,
 } from '../api.js';
-import { type BackendPreference, useBackend } from '../backend.js';
+import { useBackend } from '../backend.js';
 import { loadDetector, type PipelineDetector } from '../detectors/registry.js';
 import { CoreError } from '../errors.js';
 import { computeFeatures } from '../features.js';

@@ -1,5 +1,6 @@
 import { type Interval, intervalToMilliseconds } from '@crypto-anomaly/data';
 import type {
+  BackendPreference,
   FeatureTable,
   Matrix,
   PipelineConfig,
@@ -10,7 +11,6 @@ import type {
   WalkForwardSummary,
   WindowSize,
 } from '../api.js';
-import type { BackendPreference } from '../backend.js';
 import { CoreError } from '../errors.js';
 import { sliceFeatureTable } from '../features.js';
 import { sliceRows } from '../matrix.js';
