@@ -9,6 +9,7 @@ import type {
   DownloadArchiveResult,
   Interval,
   Kline,
+  StoreIngestOptions,
   TimeRange,
 } from '../api.js';
 import { MICROSECOND_THRESHOLD } from '../csv/layout.js';
@@ -24,29 +25,18 @@ import {
   keysOf,
 } from '../validate.js';
 import { startGiveUp } from './give-up.js';
-import { type KlinePager, openKlinePager, REST_OPTION_KEYS, resolveRestOptions } from './rest-pager.js';
+import {
+  type KlinePager,
+  openKlinePager,
+  REST_OPTION_KEYS,
+  resolveRestOptions,
+  STORE_INGEST_KEYS,
+} from './rest-pager.js';
 
 /** Binance's public data archive. */
 export const DEFAULT_ARCHIVE_BASE_URL = 'https://data.binance.vision';
 
 const DAY_MS = 86_400_000;
-
-const DOWNLOAD_ARCHIVE_KEYS = keysOf<DownloadArchiveOptions>({
-  symbol: true,
-  interval: true,
-  since: true,
-  until: true,
-  store: true,
-  signal: true,
-  giveUpAfterMs: true,
-  baseUrl: true,
-  onProgress: true,
-  maxRetries: true,
-  retryBaseMs: true,
-  requestTimeoutMs: true,
-  now: true,
-  rest: true,
-});
 
 /** The settings of `downloadArchive` that `binanceSource`'s `archive` takes. */
 export const ARCHIVE_OPTION_KEYS = keysOf<BinanceArchiveOptions>({
@@ -56,6 +46,16 @@ export const ARCHIVE_OPTION_KEYS = keysOf<BinanceArchiveOptions>({
   requestTimeoutMs: true,
   now: true,
 });
+
+const DOWNLOAD_ARCHIVE_KEYS = [
+  ...STORE_INGEST_KEYS,
+  ...ARCHIVE_OPTION_KEYS,
+  // The rest of DownloadArchiveOptions, typed so that a new option is not left out.
+  ...keysOf<Omit<DownloadArchiveOptions, keyof StoreIngestOptions | keyof BinanceArchiveOptions>>({
+    onProgress: true,
+    rest: true,
+  }),
+];
 
 /** One archive file: its URL path, name and the span of open times it holds. */
 export interface ArchiveFile {

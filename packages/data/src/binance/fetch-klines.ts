@@ -1,37 +1,34 @@
-import type { FetchKlinesOptions, FetchKlinesResult, FetchProgress, Interval, Kline } from '../api.js';
+import type {
+  BinanceRestOptions,
+  FetchKlinesOptions,
+  FetchKlinesResult,
+  FetchProgress,
+  Interval,
+  Kline,
+  StoreIngestOptions,
+} from '../api.js';
 import { DataError } from '../errors.js';
 import { assertInterval, intervalToMilliseconds, nextOpenTime } from '../intervals.js';
 import { assertKnownKeys, assertSymbol, assertTimestamp, keysOf } from '../validate.js';
 import { startGiveUp } from './give-up.js';
 import {
   openKlinePager,
+  REST_OPTION_KEYS,
   type RequestStats,
   type RestOptions,
   resolveRestOptions,
+  STORE_INGEST_KEYS,
   throwIfAborted,
 } from './rest-pager.js';
 
-const FETCH_KLINES_KEYS = keysOf<FetchKlinesOptions>({
-  symbol: true,
-  interval: true,
-  since: true,
-  until: true,
-  store: true,
-  signal: true,
-  giveUpAfterMs: true,
-  baseUrl: true,
-  onProgress: true,
-  maxRetries: true,
-  retryBaseMs: true,
-  retryMaxMs: true,
-  requestTimeoutMs: true,
-  weightLimit: true,
-  weightSafety: true,
-  maxRateLimitWaits: true,
-  maxRetryAfterMs: true,
-  pageSize: true,
-  now: true,
-});
+const FETCH_KLINES_KEYS = [
+  ...STORE_INGEST_KEYS,
+  ...REST_OPTION_KEYS,
+  // The rest of FetchKlinesOptions, typed so that a new option is not left out.
+  ...keysOf<Omit<FetchKlinesOptions, keyof StoreIngestOptions | keyof BinanceRestOptions>>({
+    onProgress: true,
+  }),
+];
 
 /**
  * Fetches klines from Binance's REST API into the store, incrementally: only the spans in

@@ -1,4 +1,4 @@
-import type { BinanceRestOptions, FetchWaitReason, Interval, Kline } from '../api.js';
+import type { BinanceRestOptions, FetchWaitReason, Interval, Kline, StoreIngestOptions } from '../api.js';
 import { DataError, isDataError } from '../errors.js';
 import { assertInteger, assertPositiveNumber, assertRange, keysOf } from '../validate.js';
 import { formatSeconds } from './give-up.js';
@@ -6,6 +6,17 @@ import { parseKlinesResponse } from './kline-response.js';
 
 /** Binance's public market-data host: klines without an API key. */
 export const DEFAULT_REST_BASE_URL = 'https://data-api.binance.vision';
+
+/** What `fetchKlines` and `downloadArchive` both take (`StoreIngestOptions`). */
+export const STORE_INGEST_KEYS = keysOf<StoreIngestOptions>({
+  symbol: true,
+  interval: true,
+  since: true,
+  until: true,
+  store: true,
+  signal: true,
+  giveUpAfterMs: true,
+});
 
 /** The REST settings a caller may give (`BinanceRestOptions`), to refuse a misspelt one. */
 export const REST_OPTION_KEYS = keysOf<BinanceRestOptions>({
