@@ -84,24 +84,6 @@ export interface DetectOptions {
   signal?: AbortSignal;
 }
 
-const RUN_PIPELINE_KEYS = keysOf<RunPipelineOptions>({
-  source: true,
-  symbol: true,
-  interval: true,
-  since: true,
-  until: true,
-  outDir: true,
-  seed: true,
-  backend: true,
-  epochs: true,
-  config: true,
-  modelDir: true,
-  charts: true,
-  onEvent: true,
-  signal: true,
-  walkForward: true,
-  onAbort: true,
-});
 const TRAIN_PIPELINE_KEYS = keysOf<TrainPipelineOptions>({
   source: true,
   symbol: true,
@@ -119,6 +101,11 @@ const TRAIN_PIPELINE_KEYS = keysOf<TrainPipelineOptions>({
   signal: true,
   onAbort: true,
 });
+/** runPipeline's: trainPipeline's and the walk-forward (trainPipeline fits one model). */
+const RUN_PIPELINE_KEYS = [
+  ...TRAIN_PIPELINE_KEYS,
+  ...keysOf<Omit<RunPipelineOptions, keyof TrainPipelineOptions>>({ walkForward: true }),
+];
 const DETECT_KEYS = keysOf<DetectOptions>({
   modelDir: true,
   source: true,
